@@ -1,0 +1,436 @@
+package shardlog
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardlog/shardlog/internal/hashkey"
+	"github.com/shardlog/shardlog/internal/token"
+)
+
+// Account is one AWS account in one region: a set of named streams with a
+// shared shard quota. It is safe for concurrent use.
+//
+// Lock order: Account.mu, then Stream.mu, then a shard's lock. No lock is
+// held while user code (an iterator's yield) runs.
+type Account struct {
+	cfg   config
+	codec *token.Codec
+	done  chan struct{} // closed by Close
+	wg    sync.WaitGroup
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+
+	mu      sync.RWMutex       // guards streams and lastInc
+	streams map[string]*Stream // by name; may hold DELETING streams
+	lastInc uint32             // the last stream incarnation given out
+}
+
+// NewAccount returns an empty account configured by opts.
+func NewAccount(opts ...Option) (*Account, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o.apply(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &Account{
+		cfg:     cfg,
+		codec:   token.NewCodec(),
+		done:    make(chan struct{}),
+		streams: make(map[string]*Stream),
+	}, nil
+}
+
+// Close ends the account: waiting readers return ErrClosed, goroutines the
+// account started have exited when Close returns, and every later call
+// returns ErrClosed. Close is idempotent and always returns nil.
+func (a *Account) Close() error {
+	a.closeOnce.Do(func() {
+		a.closed.Store(true)
+		close(a.done)
+		a.wg.Wait()
+	})
+	return nil
+}
+
+// Region returns the region used in ARNs.
+func (a *Account) Region() string { return a.cfg.region }
+
+// AccountID returns the 12-digit account ID used in ARNs.
+func (a *Account) AccountID() string { return a.cfg.accountID }
+
+// Clock returns the account's clock.
+func (a *Account) Clock() Clock { return a.cfg.clock }
+
+// enter is the first step of every operation.
+func (a *Account) enter(ctx context.Context) error {
+	if a.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// StreamARN returns the ARN a stream named name has in this account.
+func (a *Account) StreamARN(name string) string {
+	return "arn:aws:kinesis:" + a.cfg.region + ":" + a.cfg.accountID + ":stream/" + name
+}
+
+// CreateStreamInput is the input of CreateStream.
+type CreateStreamInput struct {
+	StreamName string // 1 to 128 of [a-zA-Z0-9_.-]; unique in the account
+	ShardCount int    // at least 1
+}
+
+// CreateStream creates a stream whose ShardCount shards split the hash space
+// evenly, as Kinesis does: shard i starts at i*floor(2^128/ShardCount) and
+// the last shard ends at 2^128-1. The stream is CREATING for the configured
+// create delay (zero by default), then ACTIVE.
+//
+// Errors: ErrValidation for a bad name or count, ErrResourceInUse if the
+// name exists, ErrLimitExceeded if the account's shard limit would be
+// exceeded or five streams are already CREATING.
+func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) error {
+	_, err := a.createStream(ctx, in)
+	return err
+}
+
+func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stream, error) {
+	if err := a.enter(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkStreamName("streamName", in.StreamName); err != nil {
+		return nil, err
+	}
+	if in.ShardCount < 1 {
+		return nil, validation("shardCount", strconv.Itoa(in.ShardCount), "have value greater than or equal to 1")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.cfg.clock.Now()
+	a.purgeLocked(now)
+	if _, ok := a.streams[in.StreamName]; ok {
+		return nil, newError(ErrResourceInUse, "Stream %s under account %s already exists.", in.StreamName, a.cfg.accountID)
+	}
+	open, creating := 0, 0
+	for _, s := range a.streams {
+		open += s.openShardCount()
+		if s.statusAt(now) == StatusCreating {
+			creating++
+		}
+	}
+	if open+in.ShardCount > a.cfg.shardLimit {
+		return nil, a.shardLimitError(open, in.ShardCount)
+	}
+	if creating >= 5 {
+		return nil, newError(ErrLimitExceeded, "Only 5 streams may be in the CREATING state at once in account %s.", a.cfg.accountID)
+	}
+	a.lastInc++
+	s := newStream(a, in.StreamName, a.lastInc, now, hashkey.Uniform(in.ShardCount))
+	a.streams[in.StreamName] = s
+	return s, nil
+}
+
+func (a *Account) shardLimitError(open, more int) *Error {
+	return newError(ErrLimitExceeded,
+		"This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+		a.cfg.accountID, a.cfg.region, open, a.cfg.shardLimit, more)
+}
+
+// openShardsLocked counts the open shards of every stream. a.mu must be held.
+func (a *Account) openShardsLocked() int {
+	n := 0
+	for _, s := range a.streams {
+		n += s.openShardCount()
+	}
+	return n
+}
+
+// purgeLocked forgets streams whose deletion has finished. a.mu must be held
+// for writing.
+func (a *Account) purgeLocked(now time.Time) {
+	for name, s := range a.streams {
+		if s.statusAt(now) == statusGone {
+			delete(a.streams, name)
+		}
+	}
+}
+
+// StreamRef names a stream by StreamName, StreamARN, or both (then they
+// must agree), as every Kinesis stream operation does.
+type StreamRef struct {
+	StreamName string
+	StreamARN  string
+}
+
+// Stream returns the stream that ref names. It returns ErrResourceNotFound
+// if there is no such stream (or its deletion has finished), ErrValidation
+// for a malformed name or ARN, and ErrInvalidArgument if neither or two
+// disagreeing names are given.
+func (a *Account) Stream(ref StreamRef) (*Stream, error) {
+	if a.closed.Load() {
+		return nil, ErrClosed
+	}
+	name, err := a.resolveName(ref)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.RLock()
+	s := a.streams[name]
+	a.mu.RUnlock()
+	if s == nil || s.statusAt(a.cfg.clock.Now()) == statusGone {
+		return nil, a.notFound(name)
+	}
+	return s, nil
+}
+
+func (a *Account) notFound(name string) *Error {
+	return newError(ErrResourceNotFound, "Stream %s under account %s not found.", name, a.cfg.accountID)
+}
+
+func (a *Account) resolveName(ref StreamRef) (string, error) {
+	if ref.StreamName == "" && ref.StreamARN == "" {
+		return "", newError(ErrInvalidArgument, "Either StreamName or StreamARN must be provided.")
+	}
+	name := ref.StreamName
+	if name != "" {
+		if err := checkStreamName("streamName", name); err != nil {
+			return "", err
+		}
+	}
+	if ref.StreamARN != "" {
+		n, err := a.nameFromARN(ref.StreamARN)
+		if err != nil {
+			return "", err
+		}
+		if name != "" && n != name {
+			return "", newError(ErrInvalidArgument, "StreamARN %s and StreamName %s do not refer to the same stream.", ref.StreamARN, name)
+		}
+		name = n
+	}
+	return name, nil
+}
+
+// nameFromARN checks that arn is a stream ARN of this account and region
+// and returns the stream name in it.
+func (a *Account) nameFromARN(arn string) (string, error) {
+	// arn:<partition>:kinesis:<region>:<account>:stream/<name>
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "kinesis" ||
+		len(parts[4]) != 12 || !allDigits(parts[4]) || !strings.HasPrefix(parts[5], "stream/") || len(arn) > 2048 {
+		return "", validation("streamARN", arn, "satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+")
+	}
+	name := strings.TrimPrefix(parts[5], "stream/")
+	if err := checkStreamName("streamARN", name); err != nil {
+		return "", err
+	}
+	if parts[3] != a.cfg.region || parts[4] != a.cfg.accountID {
+		return "", newError(ErrResourceNotFound, "Stream %s under account %s not found.", name, parts[4])
+	}
+	return name, nil
+}
+
+var streamNamePattern = "satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+
+// checkStreamName validates a stream (or consumer) name for member.
+func checkStreamName(member, name string) error {
+	switch {
+	case name == "":
+		return validation(member, "", "have length greater than or equal to 1")
+	case len(name) > 128:
+		return validation(member, name, "have length less than or equal to 128")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return validation(member, name, streamNamePattern)
+		}
+	}
+	return nil
+}
+
+// DeleteStreamInput is the input of DeleteStream.
+type DeleteStreamInput struct {
+	StreamRef
+	// EnforceConsumerDeletion deletes the stream even if it has registered
+	// consumers, deregistering them.
+	EnforceConsumerDeletion bool
+}
+
+// DeleteStream deletes a stream. It is DELETING for the configured delete
+// delay (zero by default), then gone; its name can be reused at once after
+// that. Readers of the stream end with ErrResourceNotFound and its
+// iterators stop working.
+//
+// Errors: ErrResourceNotFound; ErrResourceInUse if the stream has consumers
+// and EnforceConsumerDeletion is false.
+func (a *Account) DeleteStream(ctx context.Context, in DeleteStreamInput) error {
+	if err := a.enter(ctx); err != nil {
+		return err
+	}
+	s, err := a.Stream(in.StreamRef)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.cfg.clock.Now()
+	if err := s.markDeleted(now, in.EnforceConsumerDeletion); err != nil {
+		return err
+	}
+	a.purgeLocked(now)
+	return nil
+}
+
+// ListStreamsInput is the input of ListStreams.
+type ListStreamsInput struct {
+	Limit                    int    // 1 to 10000; 0 means 100; at most 100 are returned
+	ExclusiveStartStreamName string // list names after this one
+	NextToken                string // from a previous page; excludes ExclusiveStartStreamName
+}
+
+// StreamSummary describes a stream in a ListStreams page.
+type StreamSummary struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              string // always "PROVISIONED"
+	StreamCreationTimestamp time.Time
+}
+
+// ListStreamsOutput is one page of ListStreams.
+type ListStreamsOutput struct {
+	StreamNames     []string
+	StreamSummaries []StreamSummary
+	HasMoreStreams  bool
+	NextToken       string // set when HasMoreStreams
+}
+
+// ListStreams lists the account's streams in name order, a page at a time.
+func (a *Account) ListStreams(ctx context.Context, in ListStreamsInput) (ListStreamsOutput, error) {
+	if err := a.enter(ctx); err != nil {
+		return ListStreamsOutput{}, err
+	}
+	now := a.cfg.clock.Now()
+	limit, err := pageLimit("limit", in.Limit, 100, 100)
+	if err != nil {
+		return ListStreamsOutput{}, err
+	}
+	after := in.ExclusiveStartStreamName
+	if in.NextToken != "" {
+		if after != "" {
+			return ListStreamsOutput{}, newError(ErrInvalidArgument, "NextToken and ExclusiveStartStreamName cannot be provided together.")
+		}
+		r, err := a.openPage(token.ListStreams, in.NextToken, now)
+		if err != nil {
+			return ListStreamsOutput{}, err
+		}
+		after = r.Str()
+		if r.Err() != nil {
+			return ListStreamsOutput{}, invalidToken()
+		}
+	}
+	a.mu.RLock()
+	var names []string
+	for name, s := range a.streams {
+		if name > after && s.statusAt(now) != statusGone {
+			names = append(names, name)
+		}
+	}
+	a.mu.RUnlock()
+	slices.Sort(names)
+	out := ListStreamsOutput{StreamNames: []string{}, StreamSummaries: []StreamSummary{}}
+	if len(names) > limit {
+		names, out.HasMoreStreams = names[:limit], true
+	}
+	for _, name := range names {
+		s, err := a.Stream(StreamRef{StreamName: name})
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		out.StreamNames = append(out.StreamNames, name)
+		out.StreamSummaries = append(out.StreamSummaries, StreamSummary{
+			StreamName:              name,
+			StreamARN:               s.arn,
+			StreamStatus:            s.statusAt(now),
+			StreamMode:              "PROVISIONED",
+			StreamCreationTimestamp: s.created,
+		})
+	}
+	if out.HasMoreStreams && len(out.StreamNames) > 0 {
+		var w token.Writer
+		w.Str(out.StreamNames[len(out.StreamNames)-1])
+		out.NextToken = a.sealPage(token.ListStreams, w.B, now)
+	}
+	return out, nil
+}
+
+// pageLimit applies a paginated call's limit: 0 means def, values above
+// most are clamped to it, and values outside [1, 10000] are invalid.
+func pageLimit(member string, n, def, most int) (int, error) {
+	switch {
+	case n == 0:
+		return def, nil
+	case n < 1:
+		return 0, validation(member, strconv.Itoa(n), "have value greater than or equal to 1")
+	case n > 10000:
+		return 0, validation(member, strconv.Itoa(n), "have value less than or equal to 10000")
+	}
+	return min(n, most), nil
+}
+
+// nextTokenTTL is how long a pagination token stays valid.
+const nextTokenTTL = 300 * time.Second
+
+// sealPage makes a pagination token: payload, then the issue time.
+func (a *Account) sealPage(kind token.Kind, payload []byte, now time.Time) string {
+	w := token.Writer{B: payload}
+	w.U64(uint64(now.UnixMilli()))
+	return a.codec.Seal(kind, w.B)
+}
+
+// openPage checks a pagination token and its age and returns a reader over
+// its payload.
+func (a *Account) openPage(kind token.Kind, tok string, now time.Time) (*token.Reader, error) {
+	raw, err := a.codec.Open(kind, tok)
+	if err != nil || len(raw) < 8 {
+		return nil, invalidToken()
+	}
+	tail := token.Reader{B: raw[len(raw)-8:]}
+	issued := time.UnixMilli(int64(tail.U64()))
+	if now.Sub(issued) > nextTokenTTL {
+		return nil, newError(ErrExpiredNextToken, "The timestamp in NextToken has expired. NextToken is only valid for %d seconds.", int(nextTokenTTL/time.Second))
+	}
+	return &token.Reader{B: raw[:len(raw)-8]}, nil
+}
+
+func invalidToken() *Error { return newError(ErrInvalidArgument, "Invalid NextToken.") }
+
+// AccountLimits is the output of DescribeLimits.
+type AccountLimits struct {
+	ShardLimit               int
+	OpenShardCount           int
+	OnDemandStreamCount      int
+	OnDemandStreamCountLimit int
+}
+
+// DescribeLimits returns the account's shard limit and usage.
+func (a *Account) DescribeLimits(ctx context.Context) (AccountLimits, error) {
+	if err := a.enter(ctx); err != nil {
+		return AccountLimits{}, err
+	}
+	a.mu.Lock()
+	a.purgeLocked(a.cfg.clock.Now())
+	open := a.openShardsLocked()
+	a.mu.Unlock()
+	return AccountLimits{ShardLimit: a.cfg.shardLimit, OpenShardCount: open, OnDemandStreamCountLimit: 50}, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+

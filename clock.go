@@ -1,0 +1,143 @@
+package shardlog
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// Clock is the source of time for an [Account]. Every time rule — stream
+// status delays, iterator and token expiry, rate limits, retention — is a
+// function of the state and Clock.Now, so a test that controls the clock
+// controls all of them.
+//
+// AfterFunc schedules f to run once the clock reaches now+d, in its own
+// goroutine or in the caller of the method that advanced the clock; it is
+// used by features that must act at a time (subscription heartbeats and
+// lifetimes). Implementations must be safe for concurrent use.
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc call.
+type Timer interface {
+	// Stop prevents the call if it has not started, reporting whether it did.
+	Stop() bool
+}
+
+// SystemClock returns the wall clock.
+func SystemClock() Clock { return systemClock{} }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                            { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// ManualClock is a Clock that moves only when told to. Timers due at or
+// before the new time fire, in time order, inside Advance or Set. The zero
+// value is not usable; call [NewManualClock]. It is safe for concurrent use.
+type ManualClock struct {
+	mu     sync.Mutex // guards now, timers and seq
+	now    time.Time
+	timers timerHeap
+	seq    uint64
+}
+
+// NewManualClock returns a clock stopped at start.
+func NewManualClock(start time.Time) *ManualClock {
+	return &ManualClock{now: start}
+}
+
+// Now returns the clock's current time.
+func (c *ManualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d and runs the timers that became due.
+// A negative d panics.
+func (c *ManualClock) Advance(d time.Duration) {
+	if d < 0 {
+		panic("shardlog: ManualClock.Advance with a negative duration")
+	}
+	c.mu.Lock()
+	t := c.now.Add(d)
+	c.mu.Unlock()
+	c.Set(t)
+}
+
+// Set moves the clock to t, which may be earlier than now (timers then wait
+// for the clock to come back), and runs the timers that became due.
+func (c *ManualClock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	for len(c.timers) > 0 && !c.timers[0].when.After(c.now) {
+		mt := heap.Pop(&c.timers).(*manualTimer)
+		mt.fired = true
+		c.mu.Unlock()
+		mt.f()
+		c.mu.Lock()
+	}
+	c.mu.Unlock()
+}
+
+// AfterFunc schedules f for now+d. With d <= 0 it runs at the next Advance
+// or Set, not synchronously.
+func (c *ManualClock) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	mt := &manualTimer{clock: c, when: c.now.Add(d), seq: c.seq, f: f}
+	heap.Push(&c.timers, mt)
+	return mt
+}
+
+type manualTimer struct {
+	clock *ManualClock
+	when  time.Time
+	seq   uint64 // breaks ties in scheduling order
+	f     func()
+	index int  // position in the heap, -1 when not in it
+	fired bool // popped for running, or stopped
+}
+
+func (t *manualTimer) Stop() bool {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.fired || t.index < 0 {
+		return false
+	}
+	heap.Remove(&c.timers, t.index)
+	t.fired = true
+	return true
+}
+
+type timerHeap []*manualTimer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].when.Equal(h[j].when) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].when.Before(h[j].when)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*manualTimer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	t.index = -1
+	*h = old[:len(old)-1]
+	return t
+}

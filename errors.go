@@ -1,0 +1,80 @@
+package shardlog
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a failed Kinesis operation. Code is the exact AWS exception name,
+// so code that handles AWS errors by name handles these too. Match a kind of
+// failure with errors.Is against the sentinels below (which compare Code
+// only), or take the message with errors.As.
+type Error struct {
+	Code      string // AWS exception name, e.g. "ResourceNotFoundException"
+	Message   string // human-readable, in AWS's wording where known
+	Retryable bool   // whether retrying the same call later can succeed
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return e.Code
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Is reports whether target is an *Error with the same Code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Sentinels, one per AWS exception. errors.Is(err, ErrResourceNotFound) holds
+// for every error whose Code is "ResourceNotFoundException", whatever its
+// message.
+var (
+	// ErrResourceNotFound: the stream, shard or consumer does not exist, or is
+	// not yet or no longer usable.
+	ErrResourceNotFound = &Error{Code: "ResourceNotFoundException"}
+	// ErrResourceInUse: the resource exists already, or is in a state that
+	// does not allow the operation.
+	ErrResourceInUse = &Error{Code: "ResourceInUseException"}
+	// ErrInvalidArgument: a semantically wrong argument.
+	ErrInvalidArgument = &Error{Code: "InvalidArgumentException"}
+	// ErrValidation: an argument outside its declared length, range or pattern.
+	ErrValidation = &Error{Code: "ValidationException"}
+	// ErrLimitExceeded: an account or stream quota would be exceeded.
+	ErrLimitExceeded = &Error{Code: "LimitExceededException", Retryable: true}
+	// ErrProvisionedThroughputExceeded: a shard's read or write rate was
+	// exceeded. Retry later, with backoff.
+	ErrProvisionedThroughputExceeded = &Error{Code: "ProvisionedThroughputExceededException", Retryable: true}
+	// ErrExpiredIterator: a shard iterator older than five minutes.
+	ErrExpiredIterator = &Error{Code: "ExpiredIteratorException"}
+	// ErrExpiredNextToken: a pagination token older than 300 seconds.
+	ErrExpiredNextToken = &Error{Code: "ExpiredNextTokenException"}
+	// ErrAccessDenied: the caller may not perform the operation.
+	ErrAccessDenied = &Error{Code: "AccessDeniedException"}
+	// ErrInternalFailure: a failure inside shardlog; a bug worth reporting.
+	ErrInternalFailure = &Error{Code: "InternalFailureException", Retryable: true}
+)
+
+// ErrClosed is returned by every operation after [Account.Close].
+var ErrClosed = errors.New("shardlog: account closed")
+
+func newError(sentinel *Error, format string, args ...any) *Error {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	return &Error{Code: sentinel.Code, Message: msg, Retryable: sentinel.Retryable}
+}
+
+// validation builds a ValidationException in AWS's wording for one member.
+// value is quoted into the message unless it is empty (AWS leaves blobs and
+// lists out).
+func validation(member, value, constraint string) *Error {
+	if value == "" {
+		return newError(ErrValidation, "1 validation error detected: Value at '%s' failed to satisfy constraint: Member must %s", member, constraint)
+	}
+	return newError(ErrValidation, "1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must %s", value, member, constraint)
+}

@@ -1,0 +1,190 @@
+package shardlog
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Option configures an [Account] (or the account behind [NewStream]).
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	clock          Clock
+	region         string
+	accountID      string
+	shardLimit     int
+	limits         Limits
+	maxRecordSize  int
+	maxBatchSize   int
+	delays         Delays
+	hasher         Hasher
+	retention      time.Duration
+	janitorEvery   time.Duration
+	iteratorMaxAge time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		clock:          SystemClock(),
+		region:         "us-east-1",
+		accountID:      "000000000000",
+		shardLimit:     20000,
+		limits:         AWSLimits(),
+		maxRecordSize:  1 << 20,
+		maxBatchSize:   5 << 20,
+		hasher:         MD5,
+		retention:      24 * time.Hour,
+		iteratorMaxAge: 5 * time.Minute,
+	}
+}
+
+// WithClock sets the clock every time rule reads. Default: [SystemClock].
+// Tests pass a [ManualClock].
+func WithClock(c Clock) Option {
+	return optionFunc(func(cfg *config) error {
+		if c == nil {
+			return fmt.Errorf("shardlog: WithClock(nil)")
+		}
+		cfg.clock = c
+		return nil
+	})
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+
+// WithRegion sets the region used in ARNs. Default: "us-east-1".
+func WithRegion(region string) Option {
+	return optionFunc(func(cfg *config) error {
+		if !regionPattern.MatchString(region) {
+			return fmt.Errorf("shardlog: invalid region %q", region)
+		}
+		cfg.region = region
+		return nil
+	})
+}
+
+// WithAccountID sets the 12-digit account ID used in ARNs and messages.
+// Default: "000000000000".
+func WithAccountID(id string) Option {
+	return optionFunc(func(cfg *config) error {
+		if len(id) != 12 || !allDigits(id) {
+			return fmt.Errorf("shardlog: account ID %q is not 12 digits", id)
+		}
+		cfg.accountID = id
+		return nil
+	})
+}
+
+// WithShardLimit sets the account's open-shard quota, checked by
+// CreateStream and resharding. Default: 20000 (AWS's default in its largest
+// regions).
+func WithShardLimit(n int) Option {
+	return optionFunc(func(cfg *config) error {
+		if n < 1 {
+			return fmt.Errorf("shardlog: shard limit %d is below 1", n)
+		}
+		cfg.shardLimit = n
+		return nil
+	})
+}
+
+// WithLimits sets the per-shard throughput limits. Default: [AWSLimits].
+// Pass Limits{} to turn every limit off.
+func WithLimits(l Limits) Option {
+	return optionFunc(func(cfg *config) error {
+		if err := l.validate(); err != nil {
+			return err
+		}
+		cfg.limits = l
+		return nil
+	})
+}
+
+// WithoutLimits turns every per-shard throughput limit off, for embedded use
+// and benchmarks. It is WithLimits(Limits{}).
+func WithoutLimits() Option { return WithLimits(Limits{}) }
+
+// WithMaxRecordSize sets the largest record, data plus partition key, in
+// bytes: 1 MiB (the default) to 10 MiB, as Kinesis's MaxRecordSizeInKiB.
+func WithMaxRecordSize(n int) Option {
+	return optionFunc(func(cfg *config) error {
+		if n < 1<<20 || n > 10<<20 {
+			return fmt.Errorf("shardlog: max record size %d outside [1 MiB, 10 MiB]", n)
+		}
+		cfg.maxRecordSize = n
+		return nil
+	})
+}
+
+// WithMaxBatchSize sets the largest PutBatch request, data plus partition
+// keys, in bytes: 1 MiB to 10 MiB. Default 5 MiB, the classic PutRecords
+// limit (newer Kinesis documents 10 MiB).
+func WithMaxBatchSize(n int) Option {
+	return optionFunc(func(cfg *config) error {
+		if n < 1<<20 || n > 10<<20 {
+			return fmt.Errorf("shardlog: max batch size %d outside [1 MiB, 10 MiB]", n)
+		}
+		cfg.maxBatchSize = n
+		return nil
+	})
+}
+
+// Delays are how long asynchronous state changes take, on the account's
+// clock. The zero value (the default) makes every change immediate.
+type Delays struct {
+	Create time.Duration // CREATING → ACTIVE
+	Delete time.Duration // DELETING → gone
+	Update time.Duration // UPDATING → ACTIVE after a reshard or similar change
+}
+
+// WithDelays sets the state-change delays. Default: all zero.
+func WithDelays(d Delays) Option {
+	return optionFunc(func(cfg *config) error {
+		if d.Create < 0 || d.Delete < 0 || d.Update < 0 {
+			return fmt.Errorf("shardlog: negative delay in %+v", d)
+		}
+		cfg.delays = d
+		return nil
+	})
+}
+
+// Hasher maps a partition key to a hash key, which picks the shard.
+type Hasher int
+
+const (
+	// MD5 is Kinesis's mapping: the MD5 digest of the key as a 128-bit
+	// big-endian integer. Records land on the same shard as on AWS. Default.
+	MD5 Hasher = iota
+	// XXHash spreads keys with xxhash64, several times faster than MD5 but
+	// with a placement that differs from AWS. For embedded logs that never
+	// compare shard placement with Kinesis.
+	XXHash
+)
+
+// WithHasher sets how partition keys map to hash keys. Default: [MD5].
+// ExplicitHashKey always overrides it.
+func WithHasher(h Hasher) Option {
+	return optionFunc(func(cfg *config) error {
+		if h != MD5 && h != XXHash {
+			return fmt.Errorf("shardlog: unknown hasher %d", h)
+		}
+		cfg.hasher = h
+		return nil
+	})
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return len(s) > 0
+}

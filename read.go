@@ -1,0 +1,409 @@
+package shardlog
+
+import (
+	"context"
+	"iter"
+	"strconv"
+	"time"
+
+	"github.com/shardlog/shardlog/internal/segment"
+	"github.com/shardlog/shardlog/internal/seqnum"
+	"github.com/shardlog/shardlog/internal/token"
+)
+
+// IteratorType says where reading starts.
+type IteratorType string
+
+// Iterator types, as in GetShardIterator.
+const (
+	AtSequenceNumber    IteratorType = "AT_SEQUENCE_NUMBER"    // at the given record
+	AfterSequenceNumber IteratorType = "AFTER_SEQUENCE_NUMBER" // just after it
+	TrimHorizon         IteratorType = "TRIM_HORIZON"          // at the oldest live record
+	Latest              IteratorType = "LATEST"                // just after the newest record
+	AtTimestamp         IteratorType = "AT_TIMESTAMP"          // at the first record that arrived at or after Timestamp
+)
+
+// StartingPosition says where to start reading a shard.
+type StartingPosition struct {
+	Type IteratorType
+	// SequenceNumber is required by AT_ and AFTER_SEQUENCE_NUMBER and not
+	// allowed with TRIM_HORIZON and LATEST.
+	SequenceNumber string
+	// Timestamp is required by AT_TIMESTAMP; millisecond precision.
+	Timestamp time.Time
+}
+
+// iteratorTTL is how long a shard iterator stays valid.
+const iteratorTTL = 5 * time.Minute
+
+// maxGetRecords is the most records one GetRecords call returns.
+const maxGetRecords = 10000
+
+// GetShardIterator returns an iterator for reading shardID from p with
+// GetRecords. It is valid for five minutes. On a closed shard it is still
+// returned; reading it reaches the shard's end.
+//
+// Errors: ErrValidation for a malformed shard ID or unknown type,
+// ErrResourceNotFound for a missing stream or shard, ErrInvalidArgument for
+// a position that does not fit the type or the shard.
+func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p StartingPosition) (string, error) {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return "", err
+	}
+	sh, pos, err := s.seek(now, shardID, p)
+	if err != nil {
+		return "", err
+	}
+	return s.iteratorToken(sh, pos, now), nil
+}
+
+// seek resolves a shard and a starting position in it.
+func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard, uint64, error) {
+	if err := s.usable(now); err != nil {
+		return nil, 0, err
+	}
+	if err := checkShardID("shardId", shardID); err != nil {
+		return nil, 0, err
+	}
+	switch p.Type {
+	case AtSequenceNumber, AfterSequenceNumber, TrimHorizon, Latest, AtTimestamp:
+	default:
+		return nil, 0, validation("shardIteratorType", string(p.Type),
+			"satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]")
+	}
+	if p.SequenceNumber != "" && !seqnum.Valid(p.SequenceNumber) {
+		return nil, 0, validation("startingSequenceNumber", p.SequenceNumber, "satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
+	}
+	sh := s.shard(shardID)
+	if sh == nil {
+		return nil, 0, newError(ErrResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, s.name, s.acct.cfg.accountID)
+	}
+	pos, err := sh.position(now, p)
+	return sh, pos, err
+}
+
+// shard returns the shard with the given ID, or nil.
+func (s *Stream) shard(id string) *shard {
+	i, ok := parseShardIndex(id)
+	if !ok {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if int(i) >= len(s.shards) {
+		return nil
+	}
+	return s.shards[i]
+}
+
+func checkShardID(member, id string) error {
+	if err := checkStreamName(member, id); err != nil {
+		return err
+	}
+	return nil
+}
+
+// position turns a starting position into a storage position.
+func (sh *shard) position(now time.Time, p StartingPosition) (uint64, error) {
+	s := sh.stream
+	account := s.acct.cfg.accountID
+	head, tail := sh.seg.Head(), sh.seg.Len()
+	switch p.Type {
+	case TrimHorizon, Latest:
+		if p.SequenceNumber != "" {
+			return 0, newError(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a StartingSequenceNumber.", p.Type)
+		}
+		if p.Type == TrimHorizon {
+			return head, nil
+		}
+		return tail, nil
+	case AtTimestamp:
+		if p.Timestamp.IsZero() {
+			return 0, newError(ErrInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		ms, nowMS := p.Timestamp.UnixMilli(), now.UnixMilli()
+		if ms > nowMS {
+			return 0, newError(ErrInvalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ms, nowMS)
+		}
+		return sh.seg.SearchMillis(ms), nil
+	}
+	if p.SequenceNumber == "" {
+		return 0, newError(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", p.Type)
+	}
+	n, err := seqnum.Parse(p.SequenceNumber)
+	if err != nil {
+		return 0, newError(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", p.SequenceNumber, sh.id, s.name, account)
+	}
+	if n.Shard != sh.index {
+		return 0, newError(ErrInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(n.Shard), sh.id)
+	}
+	if n.Stream != s.inc {
+		return 0, newError(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", p.SequenceNumber, sh.id, s.name, account)
+	}
+	pos := n.Counter // AFTER: the record after counter n sits at position n
+	if p.Type == AtSequenceNumber && pos > 0 {
+		pos--
+	}
+	// Trimmed records start at the oldest live one; numbers past the tip
+	// (such as a closed shard's EndingSequenceNumber) at the tip.
+	return min(max(pos, head), tail), nil
+}
+
+// iteratorToken seals a shard iterator: where to read and when it was made.
+func (s *Stream) iteratorToken(sh *shard, pos uint64, now time.Time) string {
+	var w token.Writer
+	w.B = make([]byte, 0, 64+len(s.name))
+	w.U32(s.inc)
+	w.U32(sh.index)
+	w.U64(pos)
+	w.U64(uint64(now.UnixMilli()))
+	w.Str(s.name)
+	return s.acct.codec.Seal(token.Iterator, w.B)
+}
+
+// iterator is an opened shard iterator.
+type iterator struct {
+	inc    uint32
+	shard  uint32
+	pos    uint64
+	issued time.Time
+	stream string
+}
+
+func (a *Account) openIterator(tok string, now time.Time) (iterator, error) {
+	switch {
+	case tok == "":
+		return iterator{}, validation("shardIterator", "", "have length greater than or equal to 1")
+	case len(tok) > 512:
+		return iterator{}, validation("shardIterator", tok, "have length less than or equal to 512")
+	}
+	raw, err := a.codec.Open(token.Iterator, tok)
+	if err != nil {
+		return iterator{}, newError(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	r := token.Reader{B: raw}
+	it := iterator{inc: r.U32(), shard: r.U32(), pos: r.U64(), issued: time.UnixMilli(int64(r.U64())), stream: r.Str()}
+	if r.Err() != nil {
+		return iterator{}, newError(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	if now.Sub(it.issued) > iteratorTTL {
+		const javaDate = "Mon Jan 02 15:04:05 MST 2006"
+		return iterator{}, newError(ErrExpiredIterator,
+			"Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
+			it.issued.UTC().Format(javaDate), now.UTC().Format(javaDate), iteratorTTL.Milliseconds())
+	}
+	return it, nil
+}
+
+// GetRecordsInput is the input of GetRecords.
+type GetRecordsInput struct {
+	ShardIterator string // from GetShardIterator or a previous GetRecords
+	Limit         int    // 1 to 10000; 0 means 10000
+	StreamARN     string // optional; must name the iterator's stream
+}
+
+// GetRecordsOutput is the result of GetRecords.
+type GetRecordsOutput struct {
+	// Records are in sequence-number order. Their keys and data share the
+	// shard's storage and must not be modified.
+	Records []Record
+	// NextShardIterator continues after Records. It is empty once the end of
+	// a closed shard has been reached; ChildShards then lists the shards
+	// that continue it.
+	NextShardIterator string
+	// MillisBehindLatest is how far behind the current time the reader is:
+	// zero when Records reach the shard's newest record.
+	MillisBehindLatest int64
+	ChildShards        []ChildShard
+}
+
+// GetRecords reads the records an iterator points at, up to Limit records
+// and 10 MiB, and returns an iterator for what follows. The iterator may
+// come from any stream of the account.
+//
+// Errors: ErrValidation for a malformed iterator or limit,
+// ErrInvalidArgument for an iterator that shardlog did not issue or a
+// StreamARN that does not match it, ErrExpiredIterator after five minutes,
+// ErrResourceNotFound if the iterator's stream has been deleted,
+// ErrProvisionedThroughputExceeded over the shard's read limits.
+func (a *Account) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecordsOutput, error) {
+	if err := a.enter(ctx); err != nil {
+		return GetRecordsOutput{}, err
+	}
+	it, err := a.openIterator(in.ShardIterator, a.cfg.clock.Now())
+	if err != nil {
+		return GetRecordsOutput{}, err
+	}
+	s, err := a.Stream(StreamRef{StreamName: it.stream})
+	if err != nil {
+		return GetRecordsOutput{}, err
+	}
+	if s.inc != it.inc {
+		return GetRecordsOutput{}, a.notFound(it.stream)
+	}
+	return s.GetRecords(ctx, in)
+}
+
+// GetRecords is [Account.GetRecords] for an iterator of this stream; an
+// iterator of another stream gives ErrInvalidArgument.
+func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecordsOutput, error) {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return GetRecordsOutput{}, err
+	}
+	limit := in.Limit
+	switch {
+	case limit == 0:
+		limit = maxGetRecords
+	case limit < 1:
+		return GetRecordsOutput{}, validation("limit", strconv.Itoa(limit), "have value greater than or equal to 1")
+	case limit > maxGetRecords:
+		return GetRecordsOutput{}, validation("limit", strconv.Itoa(limit), "have value less than or equal to 10000")
+	}
+	it, err := s.acct.openIterator(in.ShardIterator, now)
+	if err != nil {
+		return GetRecordsOutput{}, err
+	}
+	if it.inc != s.inc || it.stream != s.name {
+		return GetRecordsOutput{}, newError(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	if in.StreamARN != "" && in.StreamARN != s.arn {
+		return GetRecordsOutput{}, newError(ErrInvalidArgument, "StreamARN %s does not match the stream of the shard iterator.", in.StreamARN)
+	}
+	s.mu.RLock()
+	sh := s.shards[it.shard]
+	s.mu.RUnlock()
+	if !sh.read.begin(now) {
+		return GetRecordsOutput{}, sh.throttleError()
+	}
+	out, n := sh.readBatch(now, it.pos, limit)
+	sh.read.charge(now, n)
+	return out, nil
+}
+
+// readBatch reads from pos and builds a GetRecords result; it also returns
+// the bytes read.
+func (sh *shard) readBatch(now time.Time, pos uint64, limit int) (GetRecordsOutput, int) {
+	var out GetRecordsOutput
+	wasClosed := sh.closed.Load() // read before the length: no append follows
+	tail := sh.seg.Len()
+	c := sh.seg.Cursor(pos)
+	bytes := 0
+	var r segment.Record
+	if avail := tail - max(pos, sh.seg.Head()); tail > pos && avail > 0 {
+		out.Records = make([]Record, 0, min(uint64(limit), avail))
+	} else {
+		out.Records = []Record{}
+	}
+	for len(out.Records) < limit && c.Pos() < tail && c.Next(&r) {
+		size := len(r.Key) + len(r.Data)
+		if len(out.Records) > 0 && bytes+size > maxReadBytes {
+			c.Seek(r.Pos)
+			break
+		}
+		bytes += size
+		out.Records = append(out.Records, sh.record(&r))
+	}
+	next := c.Pos()
+	if wasClosed && len(out.Records) == 0 && next >= tail {
+		out.ChildShards = sh.childShards()
+		return out, bytes
+	}
+	if ms, ok := sh.seg.Millis(next); ok && next < tail {
+		out.MillisBehindLatest = max(0, now.UnixMilli()-ms)
+	}
+	out.NextShardIterator = sh.stream.iteratorToken(sh, next, now)
+	return out, bytes
+}
+
+func (sh *shard) record(r *segment.Record) Record {
+	return Record{
+		SequenceNumber:              sh.seq(r.Pos),
+		PartitionKey:                r.Key,
+		Data:                        r.Data,
+		ApproximateArrivalTimestamp: time.UnixMilli(r.Millis).UTC(),
+	}
+}
+
+// Records returns an iterator over shardID's records from p up to the
+// newest record at the time the iteration starts. An error (a bad shard or
+// position, a cancelled ctx) is yielded once, as the last pair. The records
+// share the shard's storage and must not be modified. In-process reads do
+// not count against GetRecords rate limits.
+func (s *Stream) Records(ctx context.Context, shardID string, p StartingPosition) iter.Seq2[Record, error] {
+	return s.readSeq(ctx, shardID, p, false)
+}
+
+// Tail is like Records but does not stop at the newest record: it waits for
+// new ones, without polling, until ctx is done (yielding ctx.Err()), the
+// account closes (ErrClosed), the stream is deleted (ErrResourceNotFound),
+// or it has read a closed shard to its end (ending without an error). Each
+// iteration starts from p; use a new Tail to resume elsewhere.
+func (s *Stream) Tail(ctx context.Context, shardID string, p StartingPosition) iter.Seq2[Record, error] {
+	return s.readSeq(ctx, shardID, p, true)
+}
+
+func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition, follow bool) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		now, err := s.enter(ctx)
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		sh, pos, err := s.seek(now, shardID, p)
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		c := sh.seg.Cursor(pos)
+		stop := sh.seg.Len()
+		var r segment.Record
+		for {
+			if follow {
+				stop = sh.seg.Len()
+			}
+			for c.Pos() < stop && c.Next(&r) {
+				if !yield(sh.record(&r), nil) {
+					return
+				}
+			}
+			if !follow {
+				return
+			}
+			if err := s.wait(ctx, sh, c.Pos()); err != nil {
+				if err != errShardEnd {
+					yield(Record{}, err)
+				}
+				return
+			}
+		}
+	}
+}
+
+var errShardEnd = &Error{Code: "shard end"}
+
+// wait blocks until sh has a record at pos, returning errShardEnd if it is
+// closed and has none, or an error if the wait was cut short.
+func (s *Stream) wait(ctx context.Context, sh *shard, pos uint64) error {
+	for {
+		if sh.seg.Len() > pos {
+			return nil
+		}
+		if sh.closed.Load() {
+			if sh.seg.Len() > pos {
+				return nil
+			}
+			return errShardEnd
+		}
+		select {
+		case <-sh.waitChan(pos):
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.acct.done:
+			return ErrClosed
+		case <-s.gone:
+			return s.acct.notFound(s.name)
+		}
+	}
+}

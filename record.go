@@ -1,0 +1,184 @@
+package shardlog
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/shardlog/shardlog/internal/hashkey"
+	"github.com/shardlog/shardlog/internal/seqnum"
+)
+
+// SequenceNumber identifies a record within its stream. It is a small
+// comparable value; its text form is the 56-digit decimal that Kinesis
+// clients see, and two numbers of one stream compare as those decimals do
+// as big integers. Numbers rise strictly within a shard, and every number of
+// a child shard exceeds every number of its parents. The zero value is no
+// sequence number.
+type SequenceNumber struct {
+	n seqnum.Number
+}
+
+// ParseSequenceNumber parses the decimal form of a sequence number issued by
+// shardlog. Other strings, even well-formed Kinesis numbers, give
+// ErrInvalidArgument.
+func ParseSequenceNumber(s string) (SequenceNumber, error) {
+	n, err := seqnum.Parse(s)
+	if err != nil {
+		return SequenceNumber{}, newError(ErrInvalidArgument, "Invalid sequence number %s.", s)
+	}
+	return SequenceNumber{n}, nil
+}
+
+// String returns the 56-digit decimal form, or "" for the zero value.
+func (s SequenceNumber) String() string {
+	if s.IsZero() {
+		return ""
+	}
+	return s.n.String()
+}
+
+// AppendText appends the decimal form to b without allocating when b has
+// room (56 bytes).
+func (s SequenceNumber) AppendText(b []byte) ([]byte, error) {
+	if s.IsZero() {
+		return b, nil
+	}
+	return s.n.Append(b), nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s SequenceNumber) MarshalText() ([]byte, error) { return s.AppendText(nil) }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *SequenceNumber) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = SequenceNumber{}
+		return nil
+	}
+	v, err := ParseSequenceNumber(string(b))
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// IsZero reports whether s is the zero value.
+func (s SequenceNumber) IsZero() bool { return s.n == seqnum.Number{} }
+
+// Compare returns -1, 0 or +1 as s sorts before, equal to or after o, in the
+// order of their decimal forms.
+func (s SequenceNumber) Compare(o SequenceNumber) int { return s.n.Compare(o.n) }
+
+// Record is a record read from a shard.
+//
+// PartitionKey and Data share the shard's storage: they are valid for as
+// long as the caller holds them (even after the record expires) but must not
+// be modified. Copy Data before changing it.
+type Record struct {
+	SequenceNumber              SequenceNumber
+	PartitionKey                string
+	Data                        []byte
+	ApproximateArrivalTimestamp time.Time // millisecond precision, UTC
+}
+
+// PutInput is one record to write, as in PutRecord.
+type PutInput struct {
+	// PartitionKey picks the shard (through its MD5 hash, unless
+	// ExplicitHashKey is set) and is stored with the record. 1 to 256
+	// characters, counted in UTF-16 code units as Kinesis does.
+	PartitionKey string
+	// Data is the payload, copied by Put. Data plus the partition key's UTF-8
+	// bytes must not exceed the maximum record size (1 MiB by default).
+	Data []byte
+	// ExplicitHashKey, if not empty, is a decimal hash key in [0, 2^128-1]
+	// that replaces the partition key's hash.
+	ExplicitHashKey string
+	// SequenceNumberForOrdering, if not empty, must be a sequence number
+	// this stream issued; the new record's number will be greater. Only Put
+	// honours it; PutBatch ignores it, as PutRecords has no such field.
+	SequenceNumberForOrdering string
+}
+
+// PutResult says where a record was stored.
+type PutResult struct {
+	ShardID        string
+	SequenceNumber SequenceNumber
+}
+
+// BatchEntry is the result of one record of a PutBatch: either ShardID and
+// SequenceNumber, or ErrorCode and ErrorMessage.
+type BatchEntry struct {
+	ShardID        string
+	SequenceNumber SequenceNumber
+	ErrorCode      string // "ProvisionedThroughputExceededException" or "InternalFailure"
+	ErrorMessage   string
+}
+
+// BatchResult is the result of PutBatch: one entry per input record, in
+// request order.
+type BatchResult struct {
+	FailedRecordCount int
+	Records           []BatchEntry
+}
+
+// maxKeyUnits is the longest partition key, in UTF-16 code units.
+const maxKeyUnits = 256
+
+// keyUnits counts s in UTF-16 code units, stopping early once past the limit.
+func keyUnits(s string) int {
+	n := 0
+	for i := 0; i < len(s) && n <= maxKeyUnits; {
+		if s[i] < utf8.RuneSelf {
+			n++
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r > 0xFFFF {
+			n += 2
+		} else {
+			n++
+		}
+		i += size
+	}
+	return n
+}
+
+// recordSize validates one record's key, data and explicit hash key and
+// returns its size and hash key. member names the record for messages, like
+// "partitionKey" or "records.3.member.partitionKey".
+func (c *config) checkRecord(in *PutInput, prefix string) (int, hashkey.Key, error) {
+	if in.PartitionKey == "" {
+		return 0, hashkey.Key{}, validation(prefix+"partitionKey", "", "have length greater than or equal to 1")
+	}
+	if keyUnits(in.PartitionKey) > maxKeyUnits {
+		return 0, hashkey.Key{}, validation(prefix+"partitionKey", in.PartitionKey, "have length less than or equal to 256")
+	}
+	if len(in.Data) > c.maxRecordSize {
+		return 0, hashkey.Key{}, validation(prefix+"data", "", "have length less than or equal to "+itoa(c.maxRecordSize))
+	}
+	size := len(in.Data) + len(in.PartitionKey)
+	if size > c.maxRecordSize {
+		return 0, hashkey.Key{}, newError(ErrInvalidArgument,
+			"Record size %d (data plus partition key) exceeds the maximum record size of %d bytes.", size, c.maxRecordSize)
+	}
+	if in.ExplicitHashKey != "" {
+		k, err := hashkey.Parse(in.ExplicitHashKey)
+		if err != nil {
+			return 0, hashkey.Key{}, newError(ErrInvalidArgument,
+				"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", in.ExplicitHashKey)
+		}
+		return size, k, nil
+	}
+	return size, c.hash(in.PartitionKey), nil
+}
+
+func (c *config) hash(partitionKey string) hashkey.Key {
+	if c.hasher == XXHash {
+		h := xxhash.Sum64String(partitionKey)
+		// The high word routes; the low word only breaks ties inside it.
+		return hashkey.Key{Hi: h, Lo: h * 0x9E3779B97F4A7C15}
+	}
+	return hashkey.FromMD5(partitionKey)
+}

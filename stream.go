@@ -1,0 +1,362 @@
+package shardlog
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/btree"
+	"github.com/shardlog/shardlog/internal/hashkey"
+	"github.com/shardlog/shardlog/internal/seqnum"
+)
+
+// StreamStatus is a stream's state.
+type StreamStatus string
+
+// Stream states. Reads and writes work in ACTIVE, UPDATING and DELETING.
+const (
+	StatusCreating StreamStatus = "CREATING"
+	StatusActive   StreamStatus = "ACTIVE"
+	StatusUpdating StreamStatus = "UPDATING"
+	StatusDeleting StreamStatus = "DELETING"
+	statusGone     StreamStatus = ""
+)
+
+// Stream is a named, ordered, sharded log of records. Get one from
+// [Account.Stream] or [NewStream]. A Stream is safe for concurrent use; its
+// methods are the single entry point of each Kinesis stream operation.
+//
+// A *Stream stays bound to the stream it was obtained for: once that stream
+// is deleted, its methods return ErrResourceNotFound even if a new stream
+// of the same name is created.
+type Stream struct {
+	acct    *Account
+	name    string
+	arn     string
+	inc     uint32    // incarnation, unique in the account; in sequence numbers and tokens
+	created time.Time // CreateStream's time
+	owner   bool      // made by NewStream: Close closes acct
+
+	times atomic.Pointer[streamTimes] // replaced whole under mu
+	route atomic.Pointer[router]      // the open shards; replaced whole under mu
+	gone  chan struct{}               // closed when the stream is deleted
+
+	mu     sync.RWMutex // guards shards and writes to times and route
+	shards []*shard     // every shard ever, by index
+}
+
+// streamTimes are the instants a stream's status derives from.
+type streamTimes struct {
+	active   time.Time // CREATING before it
+	updating time.Time // UPDATING before it (after active)
+	deleted  time.Time // zero, or when DeleteStream was called
+	gone     time.Time // with deleted set: no longer exists from then on
+}
+
+// router finds the open shard for a hash key. It is immutable once
+// published, so Put reads it without a lock.
+type router struct {
+	tree *btree.BTreeG[routeItem]
+	open int
+}
+
+type routeItem struct {
+	start hashkey.Key
+	sh    *shard
+}
+
+func routeLess(a, b routeItem) bool { return a.start.Less(b.start) }
+
+func (r *router) find(h hashkey.Key) *shard {
+	var sh *shard
+	r.tree.DescendLessOrEqual(routeItem{start: h}, func(it routeItem) bool {
+		sh = it.sh
+		return false
+	})
+	return sh
+}
+
+func newRouter(open []*shard) *router {
+	t := btree.NewG(16, routeLess)
+	for _, sh := range open {
+		t.ReplaceOrInsert(routeItem{start: sh.rng.Start, sh: sh})
+	}
+	return &router{tree: t, open: len(open)}
+}
+
+func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hashkey.Range) *Stream {
+	s := &Stream{
+		acct:    a,
+		name:    name,
+		arn:     a.StreamARN(name),
+		inc:     inc,
+		created: now,
+		gone:    make(chan struct{}),
+	}
+	s.times.Store(&streamTimes{active: now.Add(a.cfg.delays.Create)})
+	for _, r := range ranges {
+		s.shards = append(s.shards, newShard(s, uint32(len(s.shards)), r, now))
+	}
+	s.route.Store(newRouter(s.shards))
+	return s
+}
+
+// Name returns the stream's name.
+func (s *Stream) Name() string { return s.name }
+
+// ARN returns the stream's ARN.
+func (s *Stream) ARN() string { return s.arn }
+
+// Account returns the account the stream belongs to.
+func (s *Stream) Account() *Account { return s.acct }
+
+// Close closes the account behind a stream made by [NewStream]. For a stream
+// obtained from an Account it does nothing: close the Account instead.
+func (s *Stream) Close() error {
+	if s.owner {
+		return s.acct.Close()
+	}
+	return nil
+}
+
+// NewStream returns a stream of shardCount shards in an account of its own,
+// for users who want just one log. opts configure that account. Close the
+// stream to release it.
+func NewStream(name string, shardCount int, opts ...Option) (*Stream, error) {
+	a, err := NewAccount(opts...)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.createStream(context.Background(), CreateStreamInput{StreamName: name, ShardCount: shardCount})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	s.owner = true
+	return s, nil
+}
+
+func (s *Stream) statusAt(now time.Time) StreamStatus {
+	t := s.times.Load()
+	switch {
+	case !t.deleted.IsZero() && !now.Before(t.gone):
+		return statusGone
+	case !t.deleted.IsZero():
+		return StatusDeleting
+	case now.Before(t.active):
+		return StatusCreating
+	case now.Before(t.updating):
+		return StatusUpdating
+	}
+	return StatusActive
+}
+
+// usable checks that the stream can serve data operations at now: it exists
+// and is past CREATING.
+func (s *Stream) usable(now time.Time) error {
+	switch s.statusAt(now) {
+	case statusGone, StatusCreating:
+		return s.acct.notFound(s.name)
+	}
+	return nil
+}
+
+// enter is the first step of every stream operation.
+func (s *Stream) enter(ctx context.Context) (time.Time, error) {
+	if err := s.acct.enter(ctx); err != nil {
+		return time.Time{}, err
+	}
+	now := s.acct.cfg.clock.Now()
+	if s.statusAt(now) == statusGone {
+		return now, s.acct.notFound(s.name)
+	}
+	return now, nil
+}
+
+func (s *Stream) openShardCount() int { return s.route.Load().open }
+
+// markDeleted starts the stream's deletion. The account's lock is held.
+func (s *Stream) markDeleted(now time.Time, force bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := *s.times.Load()
+	if !t.deleted.IsZero() {
+		return newError(ErrResourceInUse, "Stream %s under account %s is already being deleted.", s.name, s.acct.cfg.accountID)
+	}
+	t.deleted = now
+	t.gone = now.Add(s.acct.cfg.delays.Delete)
+	s.times.Store(&t)
+	close(s.gone)
+	return nil
+}
+
+// StreamDescriptionSummary is the output of DescribeStreamSummary.
+type StreamDescriptionSummary struct {
+	StreamName              string
+	StreamARN               string
+	StreamStatus            StreamStatus
+	StreamMode              string // always "PROVISIONED"
+	RetentionPeriodHours    int
+	StreamCreationTimestamp time.Time
+	EncryptionType          string // always "NONE"
+	OpenShardCount          int
+	ConsumerCount           int
+	MaxRecordSizeInKiB      int
+}
+
+// DescribeStreamSummary describes the stream without listing its shards.
+func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSummary, error) {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return StreamDescriptionSummary{}, err
+	}
+	return StreamDescriptionSummary{
+		StreamName:              s.name,
+		StreamARN:               s.arn,
+		StreamStatus:            s.statusAt(now),
+		StreamMode:              "PROVISIONED",
+		RetentionPeriodHours:    int(s.acct.cfg.retention / time.Hour),
+		StreamCreationTimestamp: s.created,
+		EncryptionType:          "NONE",
+		OpenShardCount:          s.openShardCount(),
+		MaxRecordSizeInKiB:      s.acct.cfg.maxRecordSize >> 10,
+	}, nil
+}
+
+// Put writes one record, as PutRecord. The record goes to the open shard
+// whose hash range holds its hash key; its data is copied.
+//
+// Errors: ErrValidation or ErrInvalidArgument for bad input,
+// ErrResourceNotFound if the stream does not exist or is still CREATING,
+// ErrProvisionedThroughputExceeded if the shard is over its write limit.
+func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return PutResult{}, err
+	}
+	_, h, err := s.acct.cfg.checkRecord(&in, "")
+	if err != nil {
+		return PutResult{}, err
+	}
+	if err := s.usable(now); err != nil {
+		return PutResult{}, err
+	}
+	var after seqnum.Number
+	if in.SequenceNumberForOrdering != "" {
+		if after, err = s.orderingNumber(in.SequenceNumberForOrdering); err != nil {
+			return PutResult{}, err
+		}
+	}
+	for {
+		sh := s.route.Load().find(h)
+		if after.Shard > sh.index {
+			return PutResult{}, s.badOrderingNumber(in.SequenceNumberForOrdering)
+		}
+		sh.mu.Lock()
+		pos, st := sh.appendLocked(now, in.PartitionKey, in.Data)
+		sh.publishLocked()
+		sh.mu.Unlock()
+		switch st {
+		case appended:
+			return PutResult{ShardID: sh.id, SequenceNumber: sh.seq(pos)}, nil
+		case throttled:
+			return PutResult{}, sh.throttleError()
+		}
+		// The shard closed under us: the new router is published already.
+	}
+}
+
+// orderingNumber checks a SequenceNumberForOrdering: it must be a number
+// this stream has issued.
+func (s *Stream) orderingNumber(v string) (seqnum.Number, error) {
+	n, err := seqnum.Parse(v)
+	if err != nil || n.Stream != s.inc {
+		return n, s.badOrderingNumber(v)
+	}
+	s.mu.RLock()
+	ok := int(n.Shard) < len(s.shards) && n.Counter <= s.shards[n.Shard].seg.Len()
+	s.mu.RUnlock()
+	if !ok {
+		return n, s.badOrderingNumber(v)
+	}
+	return n, nil
+}
+
+func (s *Stream) badOrderingNumber(v string) *Error {
+	return newError(ErrInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", v, s.name, s.acct.cfg.accountID)
+}
+
+// maxBatchRecords is the most records one PutBatch takes.
+const maxBatchRecords = 500
+
+// PutBatch writes up to 500 records, as PutRecords. Records that go to the
+// same shard are stored in request order. A shard over its write limit
+// fails only its own records: the result then has a non-zero
+// FailedRecordCount and per-record error codes, and err is nil. The whole
+// call fails only for invalid input or a missing stream, and then nothing
+// is written.
+func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult, error) {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	switch {
+	case len(records) == 0:
+		return BatchResult{}, validation("records", "", "have length greater than or equal to 1")
+	case len(records) > maxBatchRecords:
+		return BatchResult{}, validation("records", "", "have length less than or equal to 500")
+	}
+	cfg := &s.acct.cfg
+	var hashes [maxBatchRecords]hashkey.Key
+	total := 0
+	for i := range records {
+		size, h, err := cfg.checkRecord(&records[i], "records."+itoa(i+1)+".member.")
+		if err != nil {
+			return BatchResult{}, err
+		}
+		hashes[i] = h
+		total += size
+	}
+	if total > cfg.maxBatchSize {
+		return BatchResult{}, newError(ErrInvalidArgument, "Records size exceeds %d MB limit", cfg.maxBatchSize>>20)
+	}
+	if err := s.usable(now); err != nil {
+		return BatchResult{}, err
+	}
+	out := BatchResult{Records: make([]BatchEntry, len(records))}
+	var held *shard // the shard whose lock is held
+	rt := s.route.Load()
+	for i := range records {
+		for {
+			sh := rt.find(hashes[i])
+			if sh != held {
+				if held != nil {
+					held.publishLocked()
+					held.mu.Unlock()
+				}
+				held = sh
+				sh.mu.Lock()
+			}
+			pos, st := sh.appendLocked(now, records[i].PartitionKey, records[i].Data)
+			if st == closed {
+				rt = s.route.Load()
+				continue
+			}
+			e := &out.Records[i]
+			if st == appended {
+				e.ShardID, e.SequenceNumber = sh.id, sh.seq(pos)
+			} else {
+				e.ErrorCode = ErrProvisionedThroughputExceeded.Code
+				e.ErrorMessage = sh.throttleMessage()
+				out.FailedRecordCount++
+			}
+			break
+		}
+	}
+	if held != nil {
+		held.publishLocked()
+		held.mu.Unlock()
+	}
+	return out, nil
+}
