@@ -433,4 +433,3 @@ func (a *Account) DescribeLimits(ctx context.Context) (AccountLimits, error) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-

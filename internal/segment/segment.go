@@ -244,13 +244,17 @@ func (c *Cursor) Seek(pos uint64) { c.pos = pos }
 // returns false when the cursor is at Len.
 func (c *Cursor) Next(r *Record) bool {
 	s := c.seg
-	if c.pos >= s.length.Load() {
-		return false
-	}
+	n := s.length.Load()
 	if h := s.head.Load(); c.pos < h {
 		c.pos = h
 	}
+	if c.pos >= n {
+		return false
+	}
 	e := c.entry()
+	if e == nil {
+		return false
+	}
 	if e.slab != c.slabNo || c.slab == nil {
 		s.mu.RLock()
 		if h := s.head.Load(); c.pos < h {
@@ -276,7 +280,8 @@ func (c *Cursor) Next(r *Record) bool {
 }
 
 // entry returns the index entry at c.pos, fetching its chunk if needed. The
-// position is moved up to Head if it was trimmed meanwhile.
+// position is moved up to Head if it was trimmed meanwhile; if that leaves
+// no record to read, entry returns nil.
 func (c *Cursor) entry() *entry {
 	if no := c.pos >> chunkShift; no != c.chunkNo || c.chunk == nil {
 		s := c.seg
@@ -284,6 +289,10 @@ func (c *Cursor) entry() *entry {
 		if h := s.head.Load(); c.pos < h {
 			c.pos = h
 			no = c.pos >> chunkShift
+			if c.pos >= s.length.Load() {
+				s.mu.RUnlock()
+				return nil
+			}
 		}
 		c.chunk, c.chunkNo = s.chunks.get(no), no
 		s.mu.RUnlock()
