@@ -1,0 +1,76 @@
+package shardlog_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	ctx = context.Background()
+	t0  = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+)
+
+// newAccount returns an account on a manual clock stopped at t0, closed when
+// the test ends. Throughput limits are off unless opts turn them on.
+func newAccount(t testing.TB, opts ...shardlog.Option) (*shardlog.Account, *shardlog.ManualClock) {
+	t.Helper()
+	clk := shardlog.NewManualClock(t0)
+	a, err := shardlog.NewAccount(append([]shardlog.Option{shardlog.WithClock(clk), shardlog.WithoutLimits(),
+		shardlog.WithAccountID("123456789012")}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	return a, clk
+}
+
+// newStream creates a stream in a and returns it.
+func newStream(t testing.TB, a *shardlog.Account, name string, shards int) *shardlog.Stream {
+	t.Helper()
+	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: shards}))
+	s, err := a.Stream(shardlog.StreamRef{StreamName: name})
+	require.NoError(t, err)
+	return s
+}
+
+func put(t testing.TB, s *shardlog.Stream, key, data string) shardlog.PutResult {
+	t.Helper()
+	r, err := s.Put(ctx, shardlog.PutInput{PartitionKey: key, Data: []byte(data)})
+	require.NoError(t, err)
+	return r
+}
+
+// readShard reads a whole shard with GetRecords from TRIM_HORIZON.
+func readShard(t testing.TB, s *shardlog.Stream, shardID string) []shardlog.Record {
+	t.Helper()
+	it, err := s.GetShardIterator(ctx, shardID, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	require.NoError(t, err)
+	var out []shardlog.Record
+	for it != "" {
+		r, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+		require.NoError(t, err)
+		out = append(out, r.Records...)
+		if len(r.Records) == 0 {
+			break
+		}
+		it = r.NextShardIterator
+	}
+	return out
+}
+
+// requireCode asserts err is a *shardlog.Error with code and, if message is
+// not empty, exactly that message.
+func requireCode(t testing.TB, err error, sentinel *shardlog.Error, message string) {
+	t.Helper()
+	require.ErrorIs(t, err, sentinel)
+	var e *shardlog.Error
+	require.ErrorAs(t, err, &e)
+	if message != "" {
+		require.Equal(t, message, e.Message)
+	}
+}
