@@ -127,6 +127,9 @@ const maxKeyUnits = 256
 
 // keyUnits counts s in UTF-16 code units, stopping early once past the limit.
 func keyUnits(s string) int {
+	if len(s) <= maxKeyUnits {
+		return len(s) // UTF-8 never takes fewer bytes than UTF-16 units
+	}
 	n := 0
 	for i := 0; i < len(s) && n <= maxKeyUnits; {
 		if s[i] < utf8.RuneSelf {
@@ -145,18 +148,25 @@ func keyUnits(s string) int {
 	return n
 }
 
-// recordSize validates one record's key, data and explicit hash key and
-// returns its size and hash key. member names the record for messages, like
-// "partitionKey" or "records.3.member.partitionKey".
-func (c *config) checkRecord(in *PutInput, prefix string) (int, hashkey.Key, error) {
+// checkRecord validates one record's key, data and explicit hash key and
+// returns its size and hash key. batchIndex is the record's 0-based place in
+// a PutBatch, or -1 for Put; it names the member in messages.
+func (s *Stream) checkRecord(in *PutInput, batchIndex int) (int, hashkey.Key, error) {
+	c := &s.acct.cfg
+	prefix := func() string {
+		if batchIndex < 0 {
+			return ""
+		}
+		return "records." + itoa(batchIndex+1) + ".member."
+	}
 	if in.PartitionKey == "" {
-		return 0, hashkey.Key{}, validation(prefix+"partitionKey", "", "have length greater than or equal to 1")
+		return 0, hashkey.Key{}, validation(prefix()+"partitionKey", "", "have length greater than or equal to 1")
 	}
 	if keyUnits(in.PartitionKey) > maxKeyUnits {
-		return 0, hashkey.Key{}, validation(prefix+"partitionKey", in.PartitionKey, "have length less than or equal to 256")
+		return 0, hashkey.Key{}, validation(prefix()+"partitionKey", in.PartitionKey, "have length less than or equal to 256")
 	}
 	if len(in.Data) > c.maxRecordSize {
-		return 0, hashkey.Key{}, validation(prefix+"data", "", "have length less than or equal to "+itoa(c.maxRecordSize))
+		return 0, hashkey.Key{}, validation(prefix()+"data", "", "have length less than or equal to "+itoa(c.maxRecordSize))
 	}
 	size := len(in.Data) + len(in.PartitionKey)
 	if size > c.maxRecordSize {
@@ -171,7 +181,15 @@ func (c *config) checkRecord(in *PutInput, prefix string) (int, hashkey.Key, err
 		}
 		return size, k, nil
 	}
-	return size, c.hash(in.PartitionKey), nil
+	if c.hasher == XXHash {
+		return size, c.hash(in.PartitionKey), nil // cheaper than the cache
+	}
+	kc := s.keys.Load()
+	if kc == nil {
+		s.keys.CompareAndSwap(nil, new(keyCache))
+		kc = s.keys.Load()
+	}
+	return size, kc.lookup(in.PartitionKey, c.hash), nil
 }
 
 func (c *config) hash(partitionKey string) hashkey.Key {

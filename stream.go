@@ -42,6 +42,8 @@ type Stream struct {
 	route atomic.Pointer[router]      // the open shards; replaced whole under mu
 	gone  chan struct{}               // closed when the stream is deleted
 
+	keys atomic.Pointer[keyCache] // partition key → hash key; nil until the first put
+
 	mu     sync.RWMutex // guards shards and writes to times and route
 	shards []*shard     // every shard ever, by index
 }
@@ -59,6 +61,7 @@ type streamTimes struct {
 type router struct {
 	tree *btree.BTreeG[routeItem]
 	open int
+	only *shard // the single open shard, if there is one
 }
 
 type routeItem struct {
@@ -69,6 +72,9 @@ type routeItem struct {
 func routeLess(a, b routeItem) bool { return a.start.Less(b.start) }
 
 func (r *router) find(h hashkey.Key) *shard {
+	if r.only != nil {
+		return r.only
+	}
 	var sh *shard
 	r.tree.DescendLessOrEqual(routeItem{start: h}, func(it routeItem) bool {
 		sh = it.sh
@@ -82,7 +88,11 @@ func newRouter(open []*shard) *router {
 	for _, sh := range open {
 		t.ReplaceOrInsert(routeItem{start: sh.rng.Start, sh: sh})
 	}
-	return &router{tree: t, open: len(open)}
+	r := &router{tree: t, open: len(open)}
+	if len(open) == 1 {
+		r.only = open[0]
+	}
+	return r
 }
 
 func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hashkey.Range) *Stream {
@@ -235,7 +245,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	if err != nil {
 		return PutResult{}, err
 	}
-	_, h, err := s.acct.cfg.checkRecord(&in, "")
+	_, h, err := s.checkRecord(&in, -1)
 	if err != nil {
 		return PutResult{}, err
 	}
@@ -311,7 +321,7 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 	var hashes [maxBatchRecords]hashkey.Key
 	total := 0
 	for i := range records {
-		size, h, err := cfg.checkRecord(&records[i], "records."+itoa(i+1)+".member.")
+		size, h, err := s.checkRecord(&records[i], i)
 		if err != nil {
 			return BatchResult{}, err
 		}

@@ -1,0 +1,158 @@
+package shardlog_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/shardlog/shardlog"
+)
+
+// Benchmarks run on one shard with 100-byte payloads, 16-character keys from
+// a pool, and limits off, unless they say otherwise.
+
+func benchKeys() []string {
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("partition-%06d", i) // 16 characters
+	}
+	return keys
+}
+
+func benchStream(b *testing.B, opts ...shardlog.Option) *shardlog.Stream {
+	b.Helper()
+	s, err := shardlog.NewStream("bench", 1, append([]shardlog.Option{shardlog.WithoutLimits()}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkPut(b *testing.B) {
+	for _, h := range []struct {
+		name   string
+		hasher shardlog.Hasher
+	}{{"md5", shardlog.MD5}, {"xxhash", shardlog.XXHash}} {
+		b.Run(h.name, func(b *testing.B) {
+			s := benchStream(b, shardlog.WithHasher(h.hasher))
+			keys := benchKeys()
+			data := make([]byte, 100)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: keys[i&1023], Data: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+func BenchmarkPutBatch(b *testing.B) {
+	for _, size := range []int{100, 1024} {
+		b.Run(fmt.Sprintf("500x%dB", size), func(b *testing.B) {
+			s := benchStream(b)
+			keys := benchKeys()
+			batch := make([]shardlog.PutInput, 500)
+			for i := range batch {
+				batch[i] = shardlog.PutInput{PartitionKey: keys[i], Data: make([]byte, size)}
+			}
+			b.SetBytes(int64(500 * size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res, err := s.PutBatch(ctx, batch)
+				if err != nil || res.FailedRecordCount != 0 {
+					b.Fatal(err, res.FailedRecordCount)
+				}
+			}
+			b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// fill stores n records of 100 bytes in a fresh one-shard stream.
+func fill(b *testing.B, n int) *shardlog.Stream {
+	s := benchStream(b)
+	keys := benchKeys()
+	batch := make([]shardlog.PutInput, 500)
+	for i := range batch {
+		batch[i] = shardlog.PutInput{PartitionKey: keys[i], Data: make([]byte, 100)}
+	}
+	for i := 0; i < n; i += 500 {
+		if _, err := s.PutBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// BenchmarkReadThrough reads 1 M stored records; one op is one record.
+func BenchmarkReadThrough(b *testing.B) {
+	const n = 1 << 20
+	s := fill(b, n)
+	b.Run("iterator", func(b *testing.B) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		read := 0
+		for read < b.N {
+			for r, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = r
+				read++
+				if read == b.N {
+					break
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("GetRecords", func(b *testing.B) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		read := 0
+		for read < b.N {
+			it, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for it != "" && read < b.N {
+				out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(out.Records) == 0 {
+					break
+				}
+				read += len(out.Records)
+				it = out.NextShardIterator
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+}
+
+// BenchmarkHeapPerRecord stores 1 M records of 100 bytes with 16-byte keys
+// and reports the heap they take beyond payload and key.
+func BenchmarkHeapPerRecord(b *testing.B) {
+	const n = 1 << 20
+	for i := 0; i < b.N; i++ {
+		before := heapInUse()
+		s := fill(b, n)
+		after := heapInUse()
+		b.ReportMetric(float64(int64(after)-int64(before))/n-116, "overhead-B/record")
+		runtime.KeepAlive(s)
+		s.Close()
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
