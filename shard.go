@@ -20,6 +20,7 @@ import (
 // sorts before every record.
 type shard struct {
 	stream  *Stream
+	inc     uint32 // the stream's incarnation, copied here for the read path
 	index   uint32
 	id      string
 	rng     hashkey.Range
@@ -45,6 +46,7 @@ func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time) *shard {
 	cfg := &s.acct.cfg
 	return &shard{
 		stream:  s,
+		inc:     s.inc,
 		index:   index,
 		id:      shardID(index),
 		rng:     r,
@@ -70,15 +72,15 @@ func parseShardIndex(id string) (uint32, bool) {
 }
 
 func (sh *shard) seq(pos uint64) SequenceNumber {
-	return SequenceNumber{seqnum.Number{Stream: sh.stream.inc, Shard: sh.index, Counter: pos + 1}}
+	return SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: pos + 1}}
 }
 
 func (sh *shard) startingSeq() SequenceNumber {
-	return SequenceNumber{seqnum.Number{Stream: sh.stream.inc, Shard: sh.index}}
+	return SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index}}
 }
 
 func (sh *shard) endingSeq() SequenceNumber {
-	return SequenceNumber{seqnum.Number{Stream: sh.stream.inc, Shard: sh.index, Counter: math.MaxUint64}}
+	return SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: math.MaxUint64}}
 }
 
 type appendStatus int

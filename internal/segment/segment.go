@@ -217,11 +217,12 @@ type Record struct {
 }
 
 // Cursor reads records in position order. It caches the chunk and slab it is
-// in, so it takes the directory lock once per chunk or slab, not per record.
-// A Cursor is not safe for concurrent use.
+// in and the length it last saw, so the common step is a few loads and no
+// lock. A Cursor is not safe for concurrent use.
 type Cursor struct {
 	seg     *Segment
 	pos     uint64
+	limit   uint64 // a length seen earlier; positions below it are complete
 	chunk   *chunk
 	chunkNo uint64
 	slab    []byte
@@ -243,28 +244,16 @@ func (c *Cursor) Seek(pos uint64) { c.pos = pos }
 // below Head is first moved up to Head (trimmed records are skipped). It
 // returns false when the cursor is at Len.
 func (c *Cursor) Next(r *Record) bool {
-	s := c.seg
-	n := s.length.Load()
-	if h := s.head.Load(); c.pos < h {
-		c.pos = h
-	}
-	if c.pos >= n {
-		return false
-	}
-	e := c.entry()
-	if e == nil {
-		return false
-	}
-	if e.slab != c.slabNo || c.slab == nil {
-		s.mu.RLock()
-		if h := s.head.Load(); c.pos < h {
-			// Trimmed since we looked: start again from the new head.
-			s.mu.RUnlock()
-			c.pos = h
-			return c.Next(r)
+	if c.pos >= c.limit || c.pos>>chunkShift != c.chunkNo || c.pos < c.seg.head.Load() {
+		if !c.settle() {
+			return false
 		}
-		c.slab, c.slabNo = s.slabs.get(uint64(e.slab)), e.slab
-		s.mu.RUnlock()
+	}
+	e := &c.chunk[c.pos&(chunkLen-1)]
+	if e.slab != c.slabNo {
+		if !c.fetchSlab(e) {
+			return c.Next(r) // trimmed meanwhile: start again from the head
+		}
 	}
 	kend := e.off + uint32(e.key)
 	end := kend + e.data
@@ -279,23 +268,38 @@ func (c *Cursor) Next(r *Record) bool {
 	return true
 }
 
-// entry returns the index entry at c.pos, fetching its chunk if needed. The
-// position is moved up to Head if it was trimmed meanwhile; if that leaves
-// no record to read, entry returns nil.
-func (c *Cursor) entry() *entry {
-	if no := c.pos >> chunkShift; no != c.chunkNo || c.chunk == nil {
-		s := c.seg
+// settle refreshes the cursor's view: the length, the head, and the chunk
+// holding c.pos. It reports false if there is no record at c.pos.
+func (c *Cursor) settle() bool {
+	s := c.seg
+	c.limit = s.length.Load()
+	if h := s.head.Load(); c.pos < h {
+		c.pos = h
+	}
+	if c.pos >= c.limit {
+		return false
+	}
+	if no := c.pos >> chunkShift; no != c.chunkNo {
 		s.mu.RLock()
 		if h := s.head.Load(); c.pos < h {
 			c.pos = h
 			no = c.pos >> chunkShift
-			if c.pos >= s.length.Load() {
-				s.mu.RUnlock()
-				return nil
-			}
 		}
 		c.chunk, c.chunkNo = s.chunks.get(no), no
 		s.mu.RUnlock()
 	}
-	return &c.chunk[c.pos&(chunkLen-1)]
+	return true
+}
+
+// fetchSlab loads the slab e points into. It reports false if the record at
+// c.pos was trimmed meanwhile (and its slab maybe released).
+func (c *Cursor) fetchSlab(e *entry) bool {
+	s := c.seg
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c.pos < s.head.Load() {
+		return false
+	}
+	c.slab, c.slabNo = s.slabs.get(uint64(e.slab)), e.slab
+	return true
 }
