@@ -2,8 +2,10 @@ package shardlog_test
 
 import (
 	"fmt"
+	"math/big"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/shardlog/shardlog"
 )
@@ -155,4 +157,105 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// BenchmarkSplitMerge splits a shard holding 1 M records and merges the
+// children back; one op is a split plus a merge. Closing a shard copies no
+// records, so the time does not depend on how many it holds.
+func BenchmarkSplitMerge(b *testing.B) {
+	for _, n := range []int{0, 1 << 20} {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			s := fill(b, n)
+			open := "shardId-000000000000"
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.SplitShard(ctx, open, "170141183460469231731687303715884105728"); err != nil {
+					b.Fatal(err)
+				}
+				// Shard 3i splits into 3i+1 and 3i+2, which merge into 3i+3.
+				lo, hi := fmt.Sprintf("shardId-%012d", 3*i+1), fmt.Sprintf("shardId-%012d", 3*i+2)
+				if err := s.MergeShards(ctx, lo, hi); err != nil {
+					b.Fatal(err)
+				}
+				open = fmt.Sprintf("shardId-%012d", 3*i+3)
+			}
+		})
+	}
+}
+
+// BenchmarkUpdateShardCount scales 64 -> 128 -> 64; one op is both steps.
+func BenchmarkUpdateShardCount(b *testing.B) {
+	clk := shardlog.NewManualClock(t0)
+	a, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithShardLimit(1<<30))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 64}); err != nil {
+		b.Fatal(err)
+	}
+	s, _ := a.Stream(shardlog.StreamRef{StreamName: "s"})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, n := range []int{128, 64} {
+			if _, err := s.UpdateShardCount(ctx, n, shardlog.UniformScaling); err != nil {
+				b.Fatal(err)
+			}
+			clk.Advance(3 * time.Hour)
+		}
+	}
+}
+
+// BenchmarkPutWhileResharding measures Put on a 4-shard stream, alone and
+// while another goroutine splits and merges in a loop.
+func BenchmarkPutWhileResharding(b *testing.B) {
+	for _, reshard := range []bool{false, true} {
+		b.Run(fmt.Sprintf("resharding=%v", reshard), func(b *testing.B) {
+			s, err := shardlog.NewStream("bench", 4, shardlog.WithoutLimits(), shardlog.WithShardLimit(1<<30))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for reshard {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					shards, _ := s.ListShards(ctx, shardlog.ListShardsInput{ShardFilter: shardlog.ShardFilter{Type: shardlog.FilterAtLatest}})
+					first := shards.Shards[0]
+					if len(shards.Shards) < 8 {
+						mid := new(big.Int).Rsh(new(big.Int).Add(bigOf(first.HashKeyRange.StartingHashKey), bigOf(first.HashKeyRange.EndingHashKey)), 1)
+						_ = s.SplitShard(ctx, first.ShardID, mid.String())
+						continue
+					}
+					for _, o := range shards.Shards[1:] {
+						if new(big.Int).Add(bigOf(first.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
+							_ = s.MergeShards(ctx, first.ShardID, o.ShardID)
+							break
+						}
+					}
+				}
+			}()
+			keys := benchKeys()
+			data := make([]byte, 100)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: keys[i&1023], Data: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			close(stop)
+			<-done
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }

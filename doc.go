@@ -1,4 +1,102 @@
 // Package shardlog is Amazon Kinesis Data Streams embedded in a Go process:
-// streams of ordered records split into shards by hash key, with Kinesis's
-// formats, limits and errors, on a clock the caller can control.
+// named streams of records, split into shards by the hash of a partition key,
+// with Kinesis's formats, limits, errors and messages, on a clock the caller
+// can control.
+//
+// Use it to embed a bounded, sharded event log in a service, to test Kinesis
+// code without AWS, or (through its HTTP API) as a local Kinesis endpoint for
+// unmodified AWS clients.
+//
+// # Quick start
+//
+//	acct, _ := shardlog.NewAccount()
+//	defer acct.Close()
+//	acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 4})
+//	s, _ := acct.Stream(shardlog.StreamRef{StreamName: "orders"})
+//	res, _ := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte("hello")})
+//	for rec, err := range s.Records(ctx, res.ShardID, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+//		...
+//	}
+//
+// An [Account] holds streams by name; [Stream] methods are the Kinesis
+// stream operations (Put is PutRecord, PutBatch is PutRecords, and so on).
+// [NewStream] makes a single stream with an account of its own.
+//
+// # Reading
+//
+// [Stream.GetShardIterator] and [Account.GetRecords] read as Kinesis
+// consumers do: opaque iterators, valid five minutes, that encode a position
+// and are sealed with a per-account key. On top of them, [Stream.Records]
+// walks a shard up to its newest record and [Stream.Tail] keeps waiting for
+// new ones; both are iter.Seq2 sequences. Records share the shard's storage:
+// their PartitionKey and Data must not be modified.
+//
+// # Resharding and lineage
+//
+// Closing a shard copies nothing: it stays readable, and at its end
+// GetRecords returns no next iterator and the ChildShards. Every sequence
+// number of a child exceeds every number of its parents. [Stream.ReadAll]
+// and [Stream.TailAll] read a whole stream the way the Kinesis Client
+// Library does, each shard to its end before any of its children, so the
+// records of a partition key come out in order across reshards.
+//
+// # Time and clocks
+//
+// Every time rule — stream status delays, iterator and NextToken expiry,
+// throughput limits — is a function of the state and [Clock.Now]. Pass a
+// [ManualClock] with [WithClock] and tests move time with
+// [ManualClock.Advance]: five minutes of iterator life or a day of retention
+// pass in a microsecond. Nothing runs in the background to keep time.
+//
+// # Concurrency
+//
+// Accounts and streams are safe for concurrent use. Producers on different
+// shards share no lock; readers take no lock that producers hold, because
+// stored bytes never change. Waiting readers are woken by appends, never by
+// polling. [Account.Close] wakes every waiter, and afterwards every call
+// returns [ErrClosed].
+//
+// # Errors
+//
+// Failures are *[Error] values whose Code is the AWS exception name and whose
+// Message follows AWS's wording. Match them with errors.Is against the
+// sentinels ([ErrResourceNotFound], [ErrProvisionedThroughputExceeded], …).
+// PutBatch reports per-record failures in its result, as PutRecords does.
+//
+// # Differences from Amazon Kinesis
+//
+// Emulated exactly: names and formats (shard IDs, ARNs, 56-digit sequence
+// numbers that compare as big integers and rise across reshards), the
+// CreateStream hash-range split, MD5 routing, record and batch size limits,
+// PutRecords partial failure, the five iterator types and their argument
+// rules, iterator expiry, GetRecords's 10 000-record and 10 MiB caps,
+// per-shard write (1 MiB/s, 1000 records/s) and read (5 calls/s, 2 MiB/s,
+// the 5-second lockout after a 10 MiB response) limits, ListShards filters
+// and NextToken expiry, and the error names and messages listed in errors.go.
+//
+// Approximated: sequence numbers have AWS's shape but not its layout (they
+// encode the stream incarnation, shard index and a per-shard counter); a
+// partition key's length is counted in UTF-16 code units, as AWS's Java
+// service does; ApproximateArrivalTimestamp never goes backwards within a
+// shard; control-plane call rates (CreateStream 5/s and the like) and the
+// GetShardIterator rate are not limited; state changes take the configured
+// [Delays] (zero by default) rather than seconds.
+//
+// Beyond Kinesis, opt-in: a manual clock; [WithoutLimits] for embedded use;
+// [XXHash] routing, faster than MD5 but with placements that differ from AWS;
+// in-process Records and Tail iterators, which do not count against
+// GetRecords limits.
+//
+// Resharding: SplitShard, MergeShards and UpdateShardCount follow AWS's
+// rules (strict split bounds, adjacency in either order, 2x up and half
+// down, 10000 shards, 10 updates in a rolling 24 hours). UpdateShardCount
+// reaches an even split through real splits and merges, so every shard has
+// at most two parents and intermediate shards appear, closed, as on AWS.
+// The exception for a target outside 2x/half is LimitExceededException (AWS
+// documents the limits but not the exception).
+//
+// Not built yet: retention and expiry (records are kept for as long as the
+// process runs; closed shards disappear from listings 24 hours after their
+// last record), enhanced fan-out, the HTTP API, tags, encryption, on-demand
+// mode.
 package shardlog

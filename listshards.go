@@ -14,7 +14,8 @@ type ShardFilterType string
 const (
 	// FilterAfterShardID: shards after ShardFilter.ShardID.
 	FilterAfterShardID ShardFilterType = "AFTER_SHARD_ID"
-	// FilterAtTrimHorizon: the shards that were open at the trim horizon.
+	// FilterAtTrimHorizon: the shards that were open at the trim horizon: the
+	// oldest live shards, whose parents (if any) have expired.
 	FilterAtTrimHorizon ShardFilterType = "AT_TRIM_HORIZON"
 	// FilterFromTrimHorizon: every shard whose data is within retention. The
 	// default.
@@ -208,8 +209,10 @@ func (s *Stream) newShardPage(in ListShardsInput) (shardPage, error) {
 // matches applies the page's filter to sh; trim is the trim horizon.
 func (p *shardPage) matches(sh *shard, s *Stream, trim time.Time) bool {
 	isClosed := sh.closed.Load()
+	// Open at t, counting a shard that closed at t: reshards within one
+	// millisecond would otherwise hide the parents of shards born at t.
 	openAt := func(t time.Time) bool {
-		return !sh.created.After(t) && (!isClosed || sh.closedAt.After(t))
+		return !sh.created.After(t) && (!isClosed || !sh.closedAt.Before(t))
 	}
 	// Times before the stream existed, or before the trim horizon, mean the
 	// oldest shards there still are.
@@ -221,7 +224,7 @@ func (p *shardPage) matches(sh *shard, s *Stream, trim time.Time) bool {
 	case FilterAtLatest:
 		return !isClosed
 	case FilterAtTrimHorizon:
-		return openAt(floor)
+		return s.isRoot(sh, trim)
 	case FilterAtTimestamp:
 		return openAt(later(time.UnixMilli(p.filterTime), floor))
 	case FilterFromTimestamp:
@@ -235,6 +238,16 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// isRoot reports whether no parent of sh is still live.
+func (s *Stream) isRoot(sh *shard, trim time.Time) bool {
+	for _, id := range []string{sh.parent, sh.adjacent} {
+		if p := s.shard(id); id != "" && p != nil && !p.expired(trim) {
+			return false
+		}
+	}
+	return true
 }
 
 // expired reports whether sh is closed and its newest record arrived before

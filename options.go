@@ -26,7 +26,6 @@ type config struct {
 	delays         Delays
 	hasher         Hasher
 	retention      time.Duration
-	janitorEvery   time.Duration
 	iteratorMaxAge time.Duration
 }
 

@@ -360,6 +360,10 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 		stop := sh.seg.Len()
 		var r segment.Record
 		for {
+			if err := s.interrupted(ctx); err != nil {
+				yield(Record{}, err)
+				return
+			}
 			if follow {
 				stop = sh.seg.Len()
 			}
@@ -382,6 +386,22 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 }
 
 var errShardEnd = &Error{Code: "shard end"}
+
+// interrupted reports why a long read must stop now, if it must.
+func (s *Stream) interrupted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.acct.closed.Load() {
+		return ErrClosed
+	}
+	select {
+	case <-s.gone:
+		return s.acct.notFound(s.name)
+	default:
+		return nil
+	}
+}
 
 // wait blocks until sh has a record at pos, returning errShardEnd if it is
 // closed and has none, or an error if the wait was cut short.

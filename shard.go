@@ -31,6 +31,8 @@ type shard struct {
 	seg  segment.Segment
 	read *readLimiter
 
+	retiring bool // a reshard in progress will close it; guarded by stream.mu
+
 	// Set once, under mu, when the shard closes; read after closed.Load().
 	closedAt time.Time
 	children []*shard

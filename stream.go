@@ -44,8 +44,10 @@ type Stream struct {
 
 	keys atomic.Pointer[keyCache] // partition key → hash key; nil until the first put
 
-	mu     sync.RWMutex // guards shards and writes to times and route
-	shards []*shard     // every shard ever, by index
+	mu         sync.RWMutex // guards the fields below and writes to times and route
+	shards     []*shard     // every shard ever, by index
+	scalingOps []time.Time  // UpdateShardCount calls in the last 24 hours
+	pending    []closing    // shards the reshard in progress will close
 }
 
 // streamTimes are the instants a stream's status derives from.
@@ -81,6 +83,16 @@ func (r *router) find(h hashkey.Key) *shard {
 		return false
 	})
 	return sh
+}
+
+// shards returns the open shards in hash order, in a new slice.
+func (r *router) shards() []*shard {
+	out := make([]*shard, 0, r.open)
+	r.tree.Ascend(func(it routeItem) bool {
+		out = append(out, it.sh)
+		return true
+	})
+	return out
 }
 
 func newRouter(open []*shard) *router {

@@ -1,0 +1,127 @@
+package shardlog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+func Example() {
+	ctx := context.Background()
+	acct, err := shardlog.NewAccount()
+	if err != nil {
+		panic(err)
+	}
+	defer acct.Close()
+
+	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2}); err != nil {
+		panic(err)
+	}
+	s, err := acct.Stream(shardlog.StreamRef{StreamName: "orders"})
+	if err != nil {
+		panic(err)
+	}
+	res, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte("order #1")})
+	if err != nil {
+		panic(err)
+	}
+	for rec, err := range s.Records(ctx, res.ShardID, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s: %s\n", rec.PartitionKey, rec.Data)
+	}
+	// Output: customer-7: order #1
+}
+
+// Classic Kinesis reads: an iterator, then GetRecords until caught up.
+func ExampleAccount_GetRecords() {
+	ctx := context.Background()
+	s, _ := shardlog.NewStream("events", 1)
+	defer s.Close()
+	for i := 1; i <= 3; i++ {
+		s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte(fmt.Sprint("event ", i))})
+	}
+	it, _ := s.GetShardIterator(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	for {
+		out, err := s.Account().GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it, Limit: 2})
+		if err != nil {
+			panic(err)
+		}
+		for _, r := range out.Records {
+			fmt.Println(string(r.Data))
+		}
+		if out.MillisBehindLatest == 0 && len(out.Records) < 2 {
+			break
+		}
+		it = out.NextShardIterator
+	}
+	// Output:
+	// event 1
+	// event 2
+	// event 3
+}
+
+// A manual clock makes time rules instant and deterministic in tests.
+func ExampleManualClock() {
+	ctx := context.Background()
+	clock := shardlog.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s, _ := shardlog.NewStream("events", 1, shardlog.WithClock(clock))
+	defer s.Close()
+
+	it, _ := s.GetShardIterator(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest})
+	clock.Advance(5*time.Minute + time.Second)
+	_, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+	fmt.Println(errors.Is(err, shardlog.ErrExpiredIterator))
+	// Output: true
+}
+
+// Throughput limits are on by default, as in Kinesis, and fail with the
+// same exception.
+func ExampleStream_PutBatch() {
+	ctx := context.Background()
+	s, _ := shardlog.NewStream("events", 1, shardlog.WithClock(shardlog.NewManualClock(time.Unix(0, 0))))
+	defer s.Close()
+	batch := make([]shardlog.PutInput, 500)
+	for i := range batch {
+		batch[i] = shardlog.PutInput{PartitionKey: fmt.Sprint("key-", i), Data: []byte("x")}
+	}
+	for i := 0; i < 3; i++ {
+		res, _ := s.PutBatch(ctx, batch)
+		fmt.Println("failed:", res.FailedRecordCount)
+	}
+	// Output:
+	// failed: 0
+	// failed: 0
+	// failed: 500
+}
+
+// Tail waits for new records until its context ends.
+func ExampleStream_Tail() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, _ := shardlog.NewStream("events", 1)
+	defer s.Close()
+	go func() {
+		for i := 0; i < 3; i++ {
+			s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte(fmt.Sprint("live ", i))})
+		}
+	}()
+	n := 0
+	for rec, err := range s.Tail(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		if err != nil {
+			break
+		}
+		fmt.Println(string(rec.Data))
+		if n++; n == 3 {
+			cancel()
+		}
+	}
+	// Output:
+	// live 0
+	// live 1
+	// live 2
+}

@@ -1,0 +1,190 @@
+package shardlog_test
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/stretchr/testify/require"
+)
+
+// orderChecker checks that records of each key arrive exactly once and in
+// the order they were written; data is "key/index".
+type orderChecker struct {
+	t    testing.TB
+	mu   sync.Mutex
+	next map[string]int
+	n    int
+}
+
+func newOrderChecker(t testing.TB) *orderChecker {
+	return &orderChecker{t: t, next: map[string]int{}}
+}
+
+func (c *orderChecker) see(r shardlog.Record) {
+	key, idx, _ := strings.Cut(string(r.Data), "/")
+	i, _ := strconv.Atoi(idx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i != c.next[key] {
+		c.t.Errorf("key %s: got record %d, want %d (lost, duplicated or reordered)", key, i, c.next[key])
+	}
+	c.next[key] = i + 1
+	c.n++
+}
+
+func TestReadAllFollowsLineage(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	written := map[string]int{}
+	write := func(n int) {
+		for i := 0; i < n; i++ {
+			key := fmt.Sprint("key-", i%13)
+			put(t, s, key, fmt.Sprintf("%s/%d", key, written[key]))
+			written[key]++
+		}
+	}
+	write(100)
+	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	write(100)
+	_, err := s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
+	require.NoError(t, err)
+	write(100)
+	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
+	require.NoError(t, err)
+	write(100)
+
+	check := newOrderChecker(t)
+	for r, err := range s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		require.NoError(t, err)
+		check.see(r)
+	}
+	require.Equal(t, 400, check.n)
+
+	// LATEST starts after everything written so far.
+	clk.Advance(time.Second)
+	n := 0
+	for _, err := range s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.Latest}) {
+		require.NoError(t, err)
+		n++
+	}
+	require.Zero(t, n)
+
+	// AT_TIMESTAMP starts with the shards open then.
+	mark := clk.Now()
+	write(26)
+	n = 0
+	for _, err := range s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: mark}) {
+		require.NoError(t, err)
+		n++
+	}
+	require.Equal(t, 26, n)
+
+	for _, bad := range []shardlog.IteratorType{shardlog.AtSequenceNumber, "NOPE"} {
+		_, err := collect(t, s.ReadAll(ctx, shardlog.StartingPosition{Type: bad}))
+		requireCode(t, err, shardlog.ErrInvalidArgument, "")
+	}
+}
+
+// TestTailAllWhileResharding runs producers while another goroutine
+// reshards in a loop; the lineage-aware tail reader sees every record
+// exactly once and each key in order. Run with -race.
+func TestTailAllWhileResharding(t *testing.T) {
+	a, clk := newAccount(t, shardlog.WithShardLimit(1000))
+	s := newStream(t, a, "s", 2)
+	const producers, perProducer = 4, 1500
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	check := newOrderChecker(t)
+	readerDone := make(chan error, 1)
+	started := make(chan struct{})
+	put(t, s, "start", "start/0")
+	go func() {
+		defer close(started)
+		for r, err := range s.TailAll(cctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+			if err != nil {
+				readerDone <- err
+				return
+			}
+			if string(r.Data) == "start/0" {
+				started <- struct{}{}
+				continue
+			}
+			check.see(r)
+			check.mu.Lock()
+			all := check.n == producers*perProducer
+			check.mu.Unlock()
+			if all {
+				cancel()
+			}
+		}
+		readerDone <- nil
+	}()
+
+	<-started // the reader is running before any reshard or clock change
+	var stop atomic.Bool
+	reshards := 0
+	resharderDone := make(chan struct{})
+	go func() {
+		defer close(resharderDone)
+		// Eight shard-count updates two hours apart stay within the daily
+		// quota and within retention; splits and merges need no clock.
+		targets := []int{4, 3, 6, 5, 8, 4, 2, 3}
+		for i := 0; !stop.Load(); i++ {
+			if i < len(targets) {
+				_, err := s.UpdateShardCount(ctx, targets[i], shardlog.UniformScaling)
+				require.NoError(t, err)
+				clk.Advance(2 * time.Hour)
+				reshards++
+				continue
+			}
+			open := listAll(t, s, shardlog.ShardFilter{Type: shardlog.FilterAtLatest})
+			sh := open[i%len(open)]
+			if i%2 == 0 && len(open) < 12 {
+				lo, hi := bigOf(sh.HashKeyRange.StartingHashKey), bigOf(sh.HashKeyRange.EndingHashKey)
+				mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
+				require.NoError(t, s.SplitShard(ctx, sh.ShardID, mid.String()))
+				reshards++
+				continue
+			}
+			for _, o := range open {
+				if new(big.Int).Add(bigOf(sh.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
+					require.NoError(t, s.MergeShards(ctx, sh.ShardID, o.ShardID))
+					reshards++
+					break
+				}
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perProducer; i++ {
+				key := fmt.Sprintf("p%d-k%d", p, i%7)
+				data := fmt.Sprintf("%s/%d", key, i/7)
+				if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: key, Data: []byte(data)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stop.Store(true)
+	<-resharderDone
+	require.ErrorIs(t, <-readerDone, context.Canceled)
+	require.Equal(t, producers*perProducer, check.n)
+	require.Greater(t, reshards, 0)
+	t.Logf("%d records, %d reshards, %d shards", check.n, reshards, len(listAll(t, s, shardlog.ShardFilter{})))
+}
