@@ -26,6 +26,7 @@ type Account struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+	janitor   janitor
 
 	mu      sync.RWMutex       // guards streams and lastInc
 	streams map[string]*Stream // by name; may hold DELETING streams
@@ -40,12 +41,14 @@ func NewAccount(opts ...Option) (*Account, error) {
 			return nil, err
 		}
 	}
-	return &Account{
+	a := &Account{
 		cfg:     cfg,
 		codec:   token.NewCodec(),
 		done:    make(chan struct{}),
 		streams: make(map[string]*Stream),
-	}, nil
+	}
+	a.startJanitor()
+	return a, nil
 }
 
 // Close ends the account: waiting readers return ErrClosed, goroutines the
@@ -54,6 +57,7 @@ func NewAccount(opts ...Option) (*Account, error) {
 func (a *Account) Close() error {
 	a.closeOnce.Do(func() {
 		a.closed.Store(true)
+		a.stopJanitor()
 		close(a.done)
 		a.wg.Wait()
 	})

@@ -83,6 +83,9 @@
 // [Delays] (zero by default) rather than seconds.
 //
 // Beyond Kinesis, opt-in: a manual clock; [WithoutLimits] for embedded use;
+// [WithSizeBound], which caps a stream's bytes or records by dropping its
+// oldest records first, so an embedded log stays bounded under any write
+// rate; [WithRetention] for the period new streams start with;
 // [XXHash] routing, faster than MD5 but with placements that differ from AWS;
 // in-process Records and Tail iterators, which do not count against
 // GetRecords limits.
@@ -95,8 +98,14 @@
 // The exception for a target outside 2x/half is LimitExceededException (AWS
 // documents the limits but not the exception).
 //
-// Not built yet: retention and expiry (records are kept for as long as the
-// process runs; closed shards disappear from listings 24 hours after their
-// last record), enhanced fan-out, the HTTP API, tags, encryption, on-demand
+// Retention: a record is gone once it is older than the stream's retention
+// period (24 hours by default, 24 to 8760 with Increase/
+// DecreaseStreamRetentionPeriod): TRIM_HORIZON, AT_TIMESTAMP and sequence
+// numbers that point into expired data start at the oldest live record, and
+// a closed shard disappears once its newest record has expired. Expired
+// memory is released in whole chunks as shards are written and read, by
+// [Account.ApplyRetention], and by the optional janitor ([WithJanitor]).
+//
+// Not built yet: enhanced fan-out, the HTTP API, tags, encryption, on-demand
 // mode.
 package shardlog

@@ -61,6 +61,7 @@ func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool
 			progressed := false
 			for i := 0; i < len(r.active); i++ {
 				a := r.active[i]
+				a.sh.expire(s.acct.cfg.clock.Now())
 				wasClosed := a.sh.closed.Load() // before the length: it is final then
 				tail := a.sh.seg.Len()
 				for a.c.Pos() < tail && a.c.Next(&rec) {
@@ -118,7 +119,7 @@ func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition, follo
 	s.mu.RUnlock()
 	var starts []*cursorOn
 	for _, sh := range all {
-		if sh.expired(trim) || !page.matches(sh, s, trim) {
+		if sh == nil || sh.expired(trim) || !page.matches(sh, s, trim) {
 			continue
 		}
 		pos, err := sh.position(now, p)

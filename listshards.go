@@ -141,7 +141,7 @@ func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShards
 	s.mu.RUnlock()
 	out := ListShardsOutput{Shards: []Shard{}}
 	for _, sh := range all {
-		if p.afterSet && sh.index <= p.after {
+		if sh == nil || p.afterSet && sh.index <= p.after {
 			continue
 		}
 		if sh.expired(trim) || !p.matches(sh, s, trim) {

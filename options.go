@@ -26,7 +26,8 @@ type config struct {
 	delays         Delays
 	hasher         Hasher
 	retention      time.Duration
-	iteratorMaxAge time.Duration
+	bound          SizeBound
+	janitor        time.Duration
 }
 
 func defaultConfig() config {
@@ -39,8 +40,7 @@ func defaultConfig() config {
 		maxRecordSize:  1 << 20,
 		maxBatchSize:   5 << 20,
 		hasher:         MD5,
-		retention:      24 * time.Hour,
-		iteratorMaxAge: 5 * time.Minute,
+		retention:      DefaultRetention,
 	}
 }
 
@@ -178,6 +178,8 @@ func WithHasher(h Hasher) Option {
 		return nil
 	})
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

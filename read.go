@@ -76,14 +76,19 @@ func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard
 		return nil, 0, validation("startingSequenceNumber", p.SequenceNumber, "satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
 	}
 	sh := s.shard(shardID)
-	if sh == nil {
-		return nil, 0, newError(ErrResourceNotFound, "Shard %s in stream %s under account %s does not exist", shardID, s.name, s.acct.cfg.accountID)
+	if sh == nil || sh.expired(now.Add(-s.retention())) {
+		return nil, 0, s.noShard(shardID)
 	}
+	sh.expire(now)
 	pos, err := sh.position(now, p)
 	return sh, pos, err
 }
 
-// shard returns the shard with the given ID, or nil.
+func (s *Stream) noShard(id string) *Error {
+	return newError(ErrResourceNotFound, "Shard %s in stream %s under account %s does not exist", id, s.name, s.acct.cfg.accountID)
+}
+
+// shard returns the shard with the given ID, or nil (also once expired).
 func (s *Stream) shard(id string) *shard {
 	i, ok := parseShardIndex(id)
 	if !ok {
@@ -274,6 +279,10 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 	s.mu.RLock()
 	sh := s.shards[it.shard]
 	s.mu.RUnlock()
+	if sh == nil {
+		return GetRecordsOutput{}, s.noShard(shardID(it.shard))
+	}
+	sh.expire(now)
 	if !sh.read.begin(now) {
 		return GetRecordsOutput{}, sh.throttleError()
 	}
@@ -365,6 +374,7 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 				return
 			}
 			if follow {
+				sh.expire(s.acct.cfg.clock.Now())
 				stop = sh.seg.Len()
 			}
 			for c.Pos() < stop && c.Next(&r) {

@@ -183,6 +183,8 @@ func (s *Stream) reshard(ctx context.Context, change func(now time.Time) error) 
 		}
 		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
 	}
+	s.expireShardsLocked(now) // forget expired closed shards while the lock is held
+	s.pending = s.pending[:0]
 	old := s.route.Load().shards()
 	born := len(s.shards)
 	if err := change(now); err != nil {
@@ -221,7 +223,7 @@ type closing struct {
 // openShardLocked returns the open shard with the given ID. s.mu is held.
 func (s *Stream) openShardLocked(id string) (*shard, error) {
 	i, ok := parseShardIndex(id)
-	if ok && int(i) < len(s.shards) && !s.closingLocked(s.shards[i]) {
+	if ok && int(i) < len(s.shards) && s.shards[i] != nil && !s.closingLocked(s.shards[i]) {
 		return s.shards[i], nil
 	}
 	return nil, newError(ErrResourceNotFound, "Could not find shard %s in stream %s under account %s.", id, s.name, s.acct.cfg.accountID)

@@ -1,6 +1,329 @@
 package shardlog
 
-import "time"
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+)
+
+// Retention bounds, as Kinesis's.
+const (
+	DefaultRetention = 24 * time.Hour
+	MinRetention     = 24 * time.Hour
+	MaxRetention     = 8760 * time.Hour
+)
+
+// never is a trimAt meaning no record is due to expire.
+const never = math.MaxInt64
 
 // retention returns how long the stream keeps records.
-func (s *Stream) retention() time.Duration { return s.acct.cfg.retention }
+func (s *Stream) retention() time.Duration { return time.Duration(s.retentionNanos.Load()) }
+
+// IncreaseStreamRetentionPeriod lengthens the stream's retention period to
+// hours (24 to 8760). Records that had already expired stay gone. Equal to
+// the current period is accepted and changes nothing.
+//
+// Errors: ErrInvalidArgument for hours out of range or below the current
+// period; ErrResourceInUse unless the stream is ACTIVE.
+func (s *Stream) IncreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
+	return s.changeRetention(ctx, hours, true)
+}
+
+// DecreaseStreamRetentionPeriod shortens the stream's retention period to
+// hours (24 to 8760). Records older than the new period are gone at once.
+//
+// Errors: ErrInvalidArgument for hours out of range or above the current
+// period; ErrResourceInUse unless the stream is ACTIVE.
+func (s *Stream) DecreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
+	return s.changeRetention(ctx, hours, false)
+}
+
+func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) error {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case hours < int(MinRetention/time.Hour):
+		return newError(ErrInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", int(MinRetention/time.Hour), hours)
+	case hours > int(MaxRetention/time.Hour):
+		return newError(ErrInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", int(MaxRetention/time.Hour), hours)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.statusAt(now); st != StatusActive {
+		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
+	}
+	current := int(s.retention() / time.Hour)
+	switch {
+	case increase && hours < current:
+		return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, s.name, current)
+	case !increase && hours > current:
+		return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, s.name, current)
+	case hours == current:
+		return nil
+	}
+	// Make what expired under the old period gone for good before the
+	// period grows; with a shorter period this expires the newly old.
+	s.expireShardsLocked(now)
+	s.retentionNanos.Store(int64(time.Duration(hours) * time.Hour))
+	for _, sh := range s.shards {
+		if sh != nil {
+			sh.resetTrimAt()
+		}
+	}
+	s.expireShardsLocked(now)
+	t := *s.times.Load()
+	t.updating = now.Add(s.acct.cfg.delays.Update)
+	s.times.Store(&t)
+	return nil
+}
+
+// expire trims sh's records that are past retention at now, if any are
+// due. It is cheap when none is: one atomic load and a comparison.
+func (sh *shard) expire(now time.Time) {
+	if now.UnixMilli() < sh.trimAt.Load() {
+		return
+	}
+	sh.mu.Lock()
+	sh.expireLocked(now.UnixMilli())
+	sh.mu.Unlock()
+}
+
+// expireLocked trims the records that arrived before now minus the
+// retention period. sh.mu is held.
+func (sh *shard) expireLocked(nowMS int64) {
+	if nowMS < sh.trimAt.Load() {
+		return
+	}
+	ret := sh.stream.retention().Milliseconds()
+	head := sh.seg.Head()
+	cut := sh.seg.SearchMillis(nowMS - ret) // the first record still live
+	sh.trimTo(cut, cut-head)
+	sh.setTrimAt(ret)
+}
+
+// trimTo drops the records below pos (n of them) and updates the stream's
+// totals. sh.mu is held.
+func (sh *shard) trimTo(pos, n uint64) {
+	if n == 0 {
+		return
+	}
+	freed := sh.seg.TrimBefore(pos)
+	sh.stream.liveBytes.Add(-freed)
+	sh.stream.liveRecords.Add(-int64(n))
+}
+
+// setTrimAt records when the oldest live record expires. sh.mu is held.
+func (sh *shard) setTrimAt(retMS int64) {
+	if ms, ok := sh.seg.Millis(sh.seg.Head()); ok {
+		sh.trimAt.Store(ms + retMS + 1)
+	} else {
+		sh.trimAt.Store(never)
+	}
+}
+
+func (sh *shard) resetTrimAt() {
+	sh.mu.Lock()
+	sh.setTrimAt(sh.stream.retention().Milliseconds())
+	sh.mu.Unlock()
+}
+
+// expireShardsLocked trims every shard and forgets closed shards whose
+// records have all expired, releasing their memory. s.mu is held for
+// writing.
+func (s *Stream) expireShardsLocked(now time.Time) {
+	trim := now.Add(-s.retention())
+	for i, sh := range s.shards {
+		if sh == nil {
+			continue
+		}
+		if sh.expired(trim) {
+			sh.mu.Lock()
+			sh.trimTo(sh.seg.Len(), sh.seg.Len()-sh.seg.Head())
+			sh.mu.Unlock()
+			s.shards[i] = nil // its ID stays taken: indexes are never reused
+			continue
+		}
+		sh.expire(now)
+	}
+}
+
+// ApplyRetention expires, in every stream of the account, the records past
+// their stream's retention period and the closed shards whose records have
+// all expired, and releases their memory. Expiry also happens by itself as
+// shards are written and read; ApplyRetention (or the janitor, see
+// [WithJanitor]) reaches shards that are idle.
+func (a *Account) ApplyRetention(ctx context.Context) error {
+	if err := a.enter(ctx); err != nil {
+		return err
+	}
+	a.mu.RLock()
+	streams := make([]*Stream, 0, len(a.streams))
+	for _, s := range a.streams {
+		streams = append(streams, s)
+	}
+	a.mu.RUnlock()
+	now := a.cfg.clock.Now()
+	for _, s := range streams {
+		s.mu.Lock()
+		s.expireShardsLocked(now)
+		s.mu.Unlock()
+		s.enforceBound()
+	}
+	return nil
+}
+
+// SizeBound caps what a stream holds, beyond Kinesis: when a write takes
+// the stream over either limit, its oldest records (by arrival, across
+// shards) are dropped until it is back under both. A zero field is no limit.
+type SizeBound struct {
+	Bytes   int64 // key plus data bytes
+	Records int64
+}
+
+// WithSizeBound bounds every stream of the account, so an embedded log
+// stays within a fixed memory budget under any write rate. Default: no
+// bound. This goes beyond Kinesis, where only retention removes records.
+func WithSizeBound(b SizeBound) Option {
+	return optionFunc(func(cfg *config) error {
+		if b.Bytes < 0 || b.Records < 0 {
+			return errorf("shardlog: negative size bound %+v", b)
+		}
+		cfg.bound = b
+		return nil
+	})
+}
+
+// WithRetention sets the retention period new streams start with (24 to
+// 8760 hours). Default: 24 hours, as Kinesis.
+func WithRetention(d time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if d < MinRetention || d > MaxRetention || d%time.Hour != 0 {
+			return errorf("shardlog: retention %v is not a whole number of hours in [24h, 8760h]", d)
+		}
+		cfg.retention = d
+		return nil
+	})
+}
+
+// overBound reports whether the stream holds more than its bound allows.
+func (s *Stream) overBound() bool {
+	b := s.acct.cfg.bound
+	return (b.Bytes > 0 && s.liveBytes.Load() > b.Bytes) || (b.Records > 0 && s.liveRecords.Load() > b.Records)
+}
+
+// enforceBound drops the stream's oldest records until it is within its
+// size bound. It takes one shard lock at a time, and only one caller
+// evicts at once; the others return and let it finish.
+func (s *Stream) enforceBound() {
+	if !s.overBound() || !s.evicting.TryLock() {
+		return
+	}
+	defer s.evicting.Unlock()
+	for s.overBound() {
+		// The shard with the oldest live record, and the next oldest head.
+		s.mu.RLock()
+		var oldest *shard
+		oldestMS, nextMS := int64(never), int64(never)
+		for _, sh := range s.shards {
+			if sh == nil {
+				continue
+			}
+			ms, ok := sh.seg.Millis(sh.seg.Head())
+			if !ok {
+				continue
+			}
+			if ms < oldestMS {
+				oldest, oldestMS, nextMS = sh, ms, oldestMS
+			} else if ms < nextMS {
+				nextMS = ms
+			}
+		}
+		s.mu.RUnlock()
+		if oldest == nil {
+			return
+		}
+		oldest.evictLocked(s, nextMS)
+	}
+}
+
+// evictLocked drops sh's oldest records until the stream is within its
+// bound or sh's head arrived after upTo (then another shard is older).
+func (sh *shard) evictLocked(s *Stream, upTo int64) {
+	b := s.acct.cfg.bound
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	head, tail := sh.seg.Head(), sh.seg.Len()
+	bytes, records := s.liveBytes.Load(), s.liveRecords.Load()
+	pos := head
+	for pos < tail && ((b.Bytes > 0 && bytes > b.Bytes) || (b.Records > 0 && records > b.Records)) {
+		if ms, _ := sh.seg.Millis(pos); ms > upTo && pos > head {
+			break
+		}
+		bytes -= sh.seg.RecordSize(pos)
+		records--
+		pos++
+	}
+	sh.trimTo(pos, pos-head)
+	sh.setTrimAt(s.retention().Milliseconds())
+}
+
+// janitor expires idle shards on a timer of the account's clock.
+type janitor struct {
+	mu      sync.Mutex // guards timer and stopped
+	timer   Timer
+	stopped bool
+}
+
+// WithJanitor starts a janitor that calls ApplyRetention every interval of
+// the account's clock, so idle shards release expired records too. Default:
+// off (expiry happens as shards are used, and on ApplyRetention). The
+// janitor stops on Close.
+func WithJanitor(interval time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if interval <= 0 {
+			return errorf("shardlog: janitor interval %v is not positive", interval)
+		}
+		cfg.janitor = interval
+		return nil
+	})
+}
+
+func (a *Account) startJanitor() {
+	if a.cfg.janitor <= 0 {
+		return
+	}
+	a.janitor.mu.Lock()
+	defer a.janitor.mu.Unlock()
+	a.janitor.timer = a.cfg.clock.AfterFunc(a.cfg.janitor, a.janitorTick)
+}
+
+func (a *Account) janitorTick() {
+	j := &a.janitor
+	j.mu.Lock()
+	if j.stopped {
+		j.mu.Unlock()
+		return
+	}
+	a.wg.Add(1) // Close waits for a tick in progress
+	j.mu.Unlock()
+	defer a.wg.Done()
+	_ = a.ApplyRetention(context.Background())
+	j.mu.Lock()
+	if !j.stopped {
+		j.timer = a.cfg.clock.AfterFunc(a.cfg.janitor, a.janitorTick)
+	}
+	j.mu.Unlock()
+}
+
+func (a *Account) stopJanitor() {
+	a.janitor.mu.Lock()
+	defer a.janitor.mu.Unlock()
+	a.janitor.stopped = true
+	if a.janitor.timer != nil {
+		a.janitor.timer.Stop()
+	}
+}
+

@@ -28,8 +28,9 @@ type shard struct {
 	// Lineage, fixed at birth.
 	parent, adjacent string
 
-	seg  segment.Segment
-	read *readLimiter
+	seg    segment.Segment
+	read   *readLimiter
+	trimAt atomic.Int64 // Unix ms at which the oldest live record expires; written under mu
 
 	retiring bool // a reshard in progress will close it; guarded by stream.mu
 
@@ -46,7 +47,7 @@ type shard struct {
 
 func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time) *shard {
 	cfg := &s.acct.cfg
-	return &shard{
+	sh := &shard{
 		stream:  s,
 		inc:     s.inc,
 		index:   index,
@@ -56,6 +57,8 @@ func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time) *shard {
 		read:    newReadLimiter(cfg.limits),
 		write:   newWriteLimiter(cfg.limits, cfg.maxRecordSize),
 	}
+	sh.trimAt.Store(never)
+	return sh
 }
 
 // shardID formats a shard index as Kinesis does: shardId-000000000007.
@@ -103,8 +106,16 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 		return 0, throttled
 	}
 	ms := max(now.UnixMilli(), sh.lastMillis)
+	sh.expireLocked(ms)
 	sh.lastMillis = ms
-	return sh.seg.Append(key, data, ms), appended
+	pos := sh.seg.Append(key, data, ms)
+	s := sh.stream
+	s.liveBytes.Add(int64(len(key) + len(data)))
+	s.liveRecords.Add(1)
+	if sh.trimAt.Load() == never {
+		sh.trimAt.Store(ms + s.retention().Milliseconds() + 1)
+	}
+	return pos, appended
 }
 
 // publishLocked wakes the readers waiting for new records. sh.mu is held.

@@ -44,8 +44,13 @@ type Stream struct {
 
 	keys atomic.Pointer[keyCache] // partition key → hash key; nil until the first put
 
+	retentionNanos atomic.Int64 // the retention period
+	liveBytes      atomic.Int64 // key and data bytes of unexpired records, all shards
+	liveRecords    atomic.Int64
+	evicting       sync.Mutex // held by the one goroutine enforcing the size bound
+
 	mu         sync.RWMutex // guards the fields below and writes to times and route
-	shards     []*shard     // every shard ever, by index
+	shards     []*shard     // every shard ever, by index; nil once expired
 	scalingOps []time.Time  // UpdateShardCount calls in the last 24 hours
 	pending    []closing    // shards the reshard in progress will close
 }
@@ -117,6 +122,7 @@ func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hash
 		gone:    make(chan struct{}),
 	}
 	s.times.Store(&streamTimes{active: now.Add(a.cfg.delays.Create)})
+	s.retentionNanos.Store(int64(a.cfg.retention))
 	for _, r := range ranges {
 		s.shards = append(s.shards, newShard(s, uint32(len(s.shards)), r, now))
 	}
@@ -238,7 +244,7 @@ func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSu
 		StreamARN:               s.arn,
 		StreamStatus:            s.statusAt(now),
 		StreamMode:              "PROVISIONED",
-		RetentionPeriodHours:    int(s.acct.cfg.retention / time.Hour),
+		RetentionPeriodHours:    int(s.retention() / time.Hour),
 		StreamCreationTimestamp: s.created,
 		EncryptionType:          "NONE",
 		OpenShardCount:          s.openShardCount(),
@@ -281,6 +287,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 		sh.mu.Unlock()
 		switch st {
 		case appended:
+			s.enforceBound()
 			return PutResult{ShardID: sh.id, SequenceNumber: sh.seq(pos)}, nil
 		case throttled:
 			return PutResult{}, sh.throttleError()
@@ -297,7 +304,7 @@ func (s *Stream) orderingNumber(v string) (seqnum.Number, error) {
 		return n, s.badOrderingNumber(v)
 	}
 	s.mu.RLock()
-	ok := int(n.Shard) < len(s.shards) && n.Counter <= s.shards[n.Shard].seg.Len()
+	ok := int(n.Shard) < len(s.shards) && s.shards[n.Shard] != nil && n.Counter <= s.shards[n.Shard].seg.Len()
 	s.mu.RUnlock()
 	if !ok {
 		return n, s.badOrderingNumber(v)
@@ -380,5 +387,6 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 		held.publishLocked()
 		held.mu.Unlock()
 	}
+	s.enforceBound()
 	return out, nil
 }

@@ -148,13 +148,13 @@ func (s *Segment) newSlab(need int) {
 
 // TrimBefore makes every position below pos unreadable and releases the
 // slabs and index chunks that only such records used. Positions at or above
-// Len are clamped to Len.
-func (s *Segment) TrimBefore(pos uint64) {
+// Len are clamped to Len. It returns the key and data bytes it freed.
+func (s *Segment) TrimBefore(pos uint64) int64 {
 	n := s.length.Load()
 	pos = min(pos, n)
 	head := s.head.Load()
 	if pos <= head {
-		return
+		return 0
 	}
 	// Only the writer changes the directories, and the caller makes us the
 	// writer, so reading them here needs no lock.
@@ -176,6 +176,14 @@ func (s *Segment) TrimBefore(pos uint64) {
 	s.chunks.dropBefore(min(pos, n-1) >> chunkShift)
 	s.mu.Unlock()
 	s.bytes.Add(-freed)
+	return freed
+}
+
+// RecordSize returns the key plus data bytes of the live record at pos. Like
+// TrimBefore, it must be serialized with Append.
+func (s *Segment) RecordSize(pos uint64) int64 {
+	e := &s.chunks.get(pos >> chunkShift)[pos&(chunkLen-1)]
+	return int64(e.key) + int64(e.data)
 }
 
 // Millis returns the arrival time of the record at pos, or of the oldest
