@@ -32,12 +32,12 @@ func (s *Stream) TailAll(ctx context.Context, p StartingPosition) iter.Seq2[Reco
 
 // lineageReader walks the shard tree. It is used by one goroutine.
 type lineageReader struct {
-	s       *Stream
-	scope   map[*shard]bool // shards in the read: the start set and its descendants
-	done    map[*shard]bool // read to the end of a closed shard
-	queued  map[*shard]bool
-	active  []*cursorOn
-	follow  bool
+	s      *Stream
+	scope  map[*shard]bool // shards in the read: the start set and its descendants
+	done   map[*shard]bool // read to the end of a closed shard
+	queued map[*shard]bool
+	active []*cursorOn
+	follow bool
 }
 
 type cursorOn struct {

@@ -16,31 +16,31 @@ type optionFunc func(*config) error
 func (f optionFunc) apply(c *config) error { return f(c) }
 
 type config struct {
-	clock          Clock
-	region         string
-	accountID      string
-	shardLimit     int
-	limits         Limits
-	maxRecordSize  int
-	maxBatchSize   int
-	delays         Delays
-	hasher         Hasher
-	retention      time.Duration
-	bound          SizeBound
-	janitor        time.Duration
+	clock         Clock
+	region        string
+	accountID     string
+	shardLimit    int
+	limits        Limits
+	maxRecordSize int
+	maxBatchSize  int
+	delays        Delays
+	hasher        Hasher
+	retention     time.Duration
+	bound         SizeBound
+	janitor       time.Duration
 }
 
 func defaultConfig() config {
 	return config{
-		clock:          SystemClock(),
-		region:         "us-east-1",
-		accountID:      "000000000000",
-		shardLimit:     20000,
-		limits:         AWSLimits(),
-		maxRecordSize:  1 << 20,
-		maxBatchSize:   5 << 20,
-		hasher:         MD5,
-		retention:      DefaultRetention,
+		clock:         SystemClock(),
+		region:        "us-east-1",
+		accountID:     "000000000000",
+		shardLimit:    20000,
+		limits:        AWSLimits(),
+		maxRecordSize: 1 << 20,
+		maxBatchSize:  5 << 20,
+		hasher:        MD5,
+		retention:     DefaultRetention,
 	}
 }
 

@@ -326,4 +326,3 @@ func (a *Account) stopJanitor() {
 		a.janitor.timer.Stop()
 	}
 }
-

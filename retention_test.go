@@ -75,7 +75,7 @@ func TestPositionsIntoTrimmedData(t *testing.T) {
 	// and MillisBehindLatest measures from it.
 	clk.Set(t0.Add(25*time.Hour - 2*time.Minute))
 	it := iterator(t, s, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: seqs[0]}) // at record 1
-	clk.Set(t0.Add(25*time.Hour + time.Minute))                                                                   // record 1 expired meanwhile
+	clk.Set(t0.Add(25*time.Hour + time.Minute))                                                                  // record 1 expired meanwhile
 	out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it, Limit: 1})
 	require.NoError(t, err)
 	require.Equal(t, []string{"2"}, dataOf(out.Records))
