@@ -26,6 +26,7 @@ type Account struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
+	spawnMu   sync.Mutex // orders spawn's wg.Add before Close's wg.Wait
 	janitor   janitor
 
 	mu      sync.RWMutex       // guards streams and lastInc
@@ -56,7 +57,9 @@ func NewAccount(opts ...Option) (*Account, error) {
 // returns ErrClosed. Close is idempotent and always returns nil.
 func (a *Account) Close() error {
 	a.closeOnce.Do(func() {
+		a.spawnMu.Lock()
 		a.closed.Store(true)
+		a.spawnMu.Unlock()
 		a.stopJanitor()
 		close(a.done)
 		a.wg.Wait()

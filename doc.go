@@ -40,6 +40,14 @@
 // Library does, each shard to its end before any of its children, so the
 // records of a partition key come out in order across reshards.
 //
+// # Enhanced fan-out
+//
+// [Account.SubscribeToShard] returns a [Subscription] whose Events channel
+// delivers batches of records as they are written. A subscription is a
+// cursor over the shard's storage and one goroutine: a slow receiver falls
+// behind without slowing producers or other subscribers, and nothing is
+// buffered on its behalf.
+//
 // # Time and clocks
 //
 // Every time rule — stream status delays, iterator and NextToken expiry,
@@ -106,6 +114,15 @@
 // memory is released in whole chunks as shards are written and read, by
 // [Account.ApplyRetention], and by the optional janitor ([WithJanitor]).
 //
-// Not built yet: enhanced fan-out, the HTTP API, tags, encryption, on-demand
-// mode.
+// Enhanced fan-out: RegisterStreamConsumer and the rest follow AWS's rules
+// (20 consumers, 5 CREATING, ARNs with the creation time). A subscription
+// lasts five minutes on the account's clock; the same consumer may
+// subscribe to the same shard again only five seconds after its last call,
+// and then takes the subscription over. Delivery is limited to 2 MiB/s per
+// consumer and shard by waiting, never by dropping. Idle subscriptions send
+// an empty event every heartbeat ([WithHeartbeat], 5 seconds by default;
+// AWS does not document its interval). At the end of a closed shard the last
+// event has no ContinuationSequenceNumber and lists the ChildShards.
+//
+// Not built yet: the HTTP API, tags, encryption, on-demand mode.
 package shardlog

@@ -16,23 +16,25 @@ type Limits struct {
 	WriteRecordsPerSecond int // AWS: 1000
 	ReadCallsPerSecond    int // GetRecords calls; AWS: 5
 	ReadBytesPerSecond    int // GetRecords data plus keys; AWS: 2 MiB
+	FanOutBytesPerSecond  int // per consumer per shard, SubscribeToShard; AWS: 2 MiB
 }
 
 // AWSLimits returns Kinesis's provisioned-mode shard limits: writes 1 MiB/s
-// and 1000 records/s, reads 5 GetRecords calls/s and 2 MiB/s. A GetRecords
-// call that returns 10 MiB also blocks the shard's reads for the next five
-// seconds.
+// and 1000 records/s, reads 5 GetRecords calls/s and 2 MiB/s, and 2 MiB/s
+// per enhanced fan-out consumer. A GetRecords call that returns 10 MiB also
+// blocks the shard's reads for the next five seconds.
 func AWSLimits() Limits {
 	return Limits{
 		WriteBytesPerSecond:   1 << 20,
 		WriteRecordsPerSecond: 1000,
 		ReadCallsPerSecond:    5,
 		ReadBytesPerSecond:    2 << 20,
+		FanOutBytesPerSecond:  2 << 20,
 	}
 }
 
 func (l Limits) validate() error {
-	if l.WriteBytesPerSecond < 0 || l.WriteRecordsPerSecond < 0 || l.ReadCallsPerSecond < 0 || l.ReadBytesPerSecond < 0 {
+	if l.WriteBytesPerSecond < 0 || l.WriteRecordsPerSecond < 0 || l.ReadCallsPerSecond < 0 || l.ReadBytesPerSecond < 0 || l.FanOutBytesPerSecond < 0 {
 		return fmt.Errorf("shardlog: negative limit in %+v", l)
 	}
 	return nil

@@ -74,3 +74,7 @@ func requireCode(t testing.TB, err error, sentinel *shardlog.Error, message stri
 		require.Equal(t, message, e.Message)
 	}
 }
+
+var errCanceled = context.Canceled
+
+func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }

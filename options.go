@@ -28,6 +28,7 @@ type config struct {
 	retention     time.Duration
 	bound         SizeBound
 	janitor       time.Duration
+	heartbeat     time.Duration
 }
 
 func defaultConfig() config {
@@ -41,6 +42,7 @@ func defaultConfig() config {
 		maxBatchSize:  5 << 20,
 		hasher:        MD5,
 		retention:     DefaultRetention,
+		heartbeat:     5 * time.Second,
 	}
 }
 
@@ -138,18 +140,32 @@ func WithMaxBatchSize(n int) Option {
 // Delays are how long asynchronous state changes take, on the account's
 // clock. The zero value (the default) makes every change immediate.
 type Delays struct {
-	Create time.Duration // CREATING → ACTIVE
-	Delete time.Duration // DELETING → gone
-	Update time.Duration // UPDATING → ACTIVE after a reshard or similar change
+	Create             time.Duration // stream CREATING → ACTIVE
+	Delete             time.Duration // stream DELETING → gone
+	Update             time.Duration // stream UPDATING → ACTIVE after a reshard or retention change
+	RegisterConsumer   time.Duration // consumer CREATING → ACTIVE
+	DeregisterConsumer time.Duration // consumer DELETING → gone
 }
 
 // WithDelays sets the state-change delays. Default: all zero.
 func WithDelays(d Delays) Option {
 	return optionFunc(func(cfg *config) error {
-		if d.Create < 0 || d.Delete < 0 || d.Update < 0 {
+		if d.Create < 0 || d.Delete < 0 || d.Update < 0 || d.RegisterConsumer < 0 || d.DeregisterConsumer < 0 {
 			return fmt.Errorf("shardlog: negative delay in %+v", d)
 		}
 		cfg.delays = d
+		return nil
+	})
+}
+
+// WithHeartbeat sets how often an idle subscription sends an empty event,
+// so consumers can checkpoint. Default: 5 seconds.
+func WithHeartbeat(d time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if d <= 0 {
+			return fmt.Errorf("shardlog: heartbeat %v is not positive", d)
+		}
+		cfg.heartbeat = d
 		return nil
 	})
 }

@@ -53,6 +53,7 @@ type Stream struct {
 	shards     []*shard     // every shard ever, by index; nil once expired
 	scalingOps []time.Time  // UpdateShardCount calls in the last 24 hours
 	pending    []closing    // shards the reshard in progress will close
+	consumers  map[string]*consumer
 }
 
 // streamTimes are the instants a stream's status derives from.
@@ -212,6 +213,10 @@ func (s *Stream) markDeleted(now time.Time, force bool) error {
 	if !t.deleted.IsZero() {
 		return newError(ErrResourceInUse, "Stream %s under account %s is already being deleted.", s.name, s.acct.cfg.accountID)
 	}
+	s.purgeConsumersLocked(now)
+	if len(s.consumers) > 0 && !force {
+		return newError(ErrResourceInUse, "Stream %s under account %s has registered consumers; delete them first or set EnforceConsumerDeletion.", s.name, s.acct.cfg.accountID)
+	}
 	t.deleted = now
 	t.gone = now.Add(s.acct.cfg.delays.Delete)
 	s.times.Store(&t)
@@ -248,6 +253,7 @@ func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSu
 		StreamCreationTimestamp: s.created,
 		EncryptionType:          "NONE",
 		OpenShardCount:          s.openShardCount(),
+		ConsumerCount:           s.consumerCount(now),
 		MaxRecordSizeInKiB:      s.acct.cfg.maxRecordSize >> 10,
 	}, nil
 }

@@ -1,0 +1,359 @@
+package shardlog
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/shardlog/shardlog/internal/segment"
+	"github.com/shardlog/shardlog/internal/seqnum"
+)
+
+const (
+	// subscriptionLifetime is how long a SubscribeToShard lasts.
+	subscriptionLifetime = 5 * time.Minute
+	// resubscribeAfter is how soon the same consumer may subscribe to the
+	// same shard again (and take the subscription over).
+	resubscribeAfter = 5 * time.Second
+	// maxEventBytes and maxEventRecords bound one event.
+	maxEventBytes   = 1 << 20
+	maxEventRecords = 10000
+)
+
+// SubscribeToShardEvent is one event of a subscription.
+type SubscribeToShardEvent struct {
+	// Records are in sequence-number order, possibly none (a heartbeat).
+	// Their keys and data share the shard's storage and must not be
+	// modified.
+	Records []Record
+	// ContinuationSequenceNumber is where to resume: subscribe again with
+	// AFTER_SEQUENCE_NUMBER and it. It is the zero value in the last event
+	// of a closed shard, which carries ChildShards instead.
+	ContinuationSequenceNumber SequenceNumber
+	MillisBehindLatest         int64
+	ChildShards                []ChildShard
+}
+
+// Subscription pushes a shard's records to a consumer, as SubscribeToShard.
+// Receive from Events until it is closed, then Err says why it ended. A
+// Subscription is safe for concurrent use.
+//
+// It is a cursor over the shard's storage, not a queue: a consumer that
+// receives slowly only falls behind, and never slows producers or other
+// consumers.
+type Subscription struct {
+	stream   *Stream
+	consumer *consumer
+	sh       *shard
+	events   chan SubscribeToShardEvent
+	stop     chan struct{} // closed by Close or a takeover
+	stopOnce sync.Once
+	stopErr  atomic.Pointer[Error] // why a takeover stopped it
+	done     chan struct{}         // closed when the goroutine has exited
+	err      error                 // why it ended; read after done
+
+	// Timers on the account's clock, armed when the subscription starts.
+	lifetime chan struct{} // closed five minutes after the call
+	endTimer Timer
+	beat     chan struct{} // signalled when a heartbeat is due
+	beatMu   sync.Mutex    // guards beatTimer
+	beatTime Timer
+}
+
+// armBeat schedules the next heartbeat, replacing a pending one.
+func (sub *Subscription) armBeat(a *Account) {
+	sub.beatMu.Lock()
+	defer sub.beatMu.Unlock()
+	if sub.beatTime != nil {
+		sub.beatTime.Stop()
+	}
+	select { // a beat that fired meanwhile is no longer due
+	case <-sub.beat:
+	default:
+	}
+	sub.beatTime = a.cfg.clock.AfterFunc(a.cfg.heartbeat, func() {
+		select {
+		case sub.beat <- struct{}{}:
+		default:
+		}
+	})
+}
+
+func (sub *Subscription) stopTimers() {
+	sub.endTimer.Stop()
+	sub.beatMu.Lock()
+	sub.beatTime.Stop()
+	sub.beatMu.Unlock()
+}
+
+// Events returns the channel of events. It is closed when the subscription
+// ends: after five minutes, at the end of a closed shard (after the event
+// with ChildShards), or for the reason Err gives.
+func (sub *Subscription) Events() <-chan SubscribeToShardEvent { return sub.events }
+
+// Err returns why the subscription ended, once Events is closed: nil after
+// its five minutes, at a shard's end or after Close; ErrResourceInUse when
+// a newer subscription took over; ErrResourceNotFound when the consumer was
+// deregistered or the stream deleted; ErrClosed when the account closed;
+// the context's error when it was cancelled.
+func (sub *Subscription) Err() error {
+	select {
+	case <-sub.done:
+		return sub.err
+	default:
+		return nil
+	}
+}
+
+// Close ends the subscription and waits for its goroutine to exit. It is
+// idempotent and returns nil.
+func (sub *Subscription) Close() error {
+	sub.stopOnce.Do(func() { close(sub.stop) })
+	<-sub.done
+	return nil
+}
+
+// SubscribeToShard starts pushing shardID's records from p to an ACTIVE
+// consumer. The subscription lasts five minutes; resubscribe with
+// AFTER_SEQUENCE_NUMBER and the last ContinuationSequenceNumber. Delivery
+// is limited to the fan-out rate per consumer and shard (2 MiB/s by
+// default); above it, delivery waits.
+//
+// Errors: ErrResourceNotFound for a missing consumer, stream or shard;
+// ErrResourceInUse if the consumer is not ACTIVE or subscribed to the same
+// shard less than five seconds ago (five seconds or more later, the new
+// subscription takes over and the old one ends with ErrResourceInUse);
+// ErrInvalidArgument or ErrValidation for a bad position.
+func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID string, p StartingPosition) (*Subscription, error) {
+	if err := a.enter(ctx); err != nil {
+		return nil, err
+	}
+	if consumerARN == "" {
+		return nil, validation("consumerARN", "", "have length greater than or equal to 1")
+	}
+	now := a.cfg.clock.Now()
+	s, c, err := a.consumer(ConsumerRef{ConsumerARN: consumerARN}, now)
+	if err != nil {
+		return nil, err
+	}
+	if st := c.statusAt(now, a.cfg.delays); st != ConsumerActive {
+		return nil, newError(ErrResourceInUse, "Consumer %s is not in ACTIVE state, instead in state %s.", consumerARN, st)
+	}
+	sh, pos, err := s.seek(now, shardID, p)
+	if err != nil {
+		return nil, err
+	}
+	sub := &Subscription{
+		stream:   s,
+		consumer: c,
+		sh:       sh,
+		events:   make(chan SubscribeToShardEvent),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		lifetime: make(chan struct{}),
+		beat:     make(chan struct{}, 1),
+	}
+	s.mu.Lock()
+	if last, ok := c.last[sh.index]; ok && now.Sub(last) < resubscribeAfter {
+		s.mu.Unlock()
+		return nil, newError(ErrResourceInUse, "Another subscription of consumer %s to shard %s started less than %d seconds ago.", consumerARN, sh.id, int(resubscribeAfter/time.Second))
+	}
+	old := c.subs[sh.index]
+	c.subs[sh.index], c.last[sh.index] = sub, now
+	s.mu.Unlock()
+	if old != nil {
+		old.stopErr.Store(newError(ErrResourceInUse, "A newer subscription of consumer %s to shard %s took over.", consumerARN, sh.id))
+		old.stopOnce.Do(func() { close(old.stop) })
+	}
+	sub.endTimer = a.cfg.clock.AfterFunc(subscriptionLifetime, func() { close(sub.lifetime) })
+	sub.armBeat(a)
+	if !a.spawn(func() { sub.run(ctx, pos) }) {
+		sub.stopTimers()
+		return nil, ErrClosed
+	}
+	return sub, nil
+}
+
+// spawn runs f in a goroutine that Close waits for, unless the account is
+// closed.
+func (a *Account) spawn(f func()) bool {
+	a.spawnMu.Lock()
+	defer a.spawnMu.Unlock()
+	if a.closed.Load() {
+		return false
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// run delivers events until the subscription ends.
+func (sub *Subscription) run(ctx context.Context, pos uint64) {
+	s, sh := sub.stream, sub.sh
+	a := s.acct
+	clock := a.cfg.clock
+	defer close(sub.done)
+	defer close(sub.events)
+	defer sub.stopTimers()
+	defer func() {
+		s.mu.Lock()
+		if sub.consumer.subs[sh.index] == sub {
+			delete(sub.consumer.subs, sh.index)
+		}
+		s.mu.Unlock()
+	}()
+
+	lifetime, beat := sub.lifetime, sub.beat
+	var limiter *rate.Limiter
+	if n := a.cfg.limits.FanOutBytesPerSecond; n > 0 {
+		limiter = rate.NewLimiter(rate.Limit(n), n)
+	}
+
+	// ended reports, without blocking, whether the subscription must end.
+	ended := func() (bool, error) {
+		select {
+		case <-lifetime:
+			return true, nil
+		case <-sub.stop:
+			if e := sub.stopErr.Load(); e != nil {
+				return true, e
+			}
+			return true, nil
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-a.done:
+			return true, ErrClosed
+		case <-s.gone:
+			return true, a.notFound(s.name)
+		case <-sub.consumer.gone:
+			return true, newError(ErrResourceNotFound, "Consumer %s was deregistered.", sub.consumer.arn)
+		default:
+			return false, nil
+		}
+	}
+	// await blocks until ch is ready or the subscription must end.
+	await := func(ch <-chan struct{}) (bool, error) {
+		select {
+		case <-ch:
+			return false, nil
+		case <-lifetime:
+		case <-sub.stop:
+		case <-ctx.Done():
+		case <-a.done:
+		case <-s.gone:
+		case <-sub.consumer.gone:
+		}
+		return ended()
+	}
+
+	c := sh.seg.Cursor(pos)
+	for {
+		if stop, err := ended(); stop {
+			sub.err = err
+			return
+		}
+		now := clock.Now()
+		sh.expire(now)
+		wasClosed := sh.closed.Load() // before the length: final if true
+		tail := sh.seg.Len()
+		ev, bytes := sub.batch(&c, tail, now)
+		atEnd := wasClosed && c.Pos() >= tail
+		if len(ev.Records) == 0 && !atEnd {
+			select {
+			case <-sh.waitChan(c.Pos()):
+				continue
+			case <-beat: // idle: send an empty event to checkpoint with
+			case <-lifetime:
+			case <-sub.stop:
+			case <-ctx.Done():
+			case <-a.done:
+			case <-s.gone:
+			case <-sub.consumer.gone:
+			}
+			if stop, err := ended(); stop {
+				sub.err = err
+				return
+			}
+		}
+		if limiter != nil && bytes > 0 {
+			if d := reserve(limiter, now, bytes); d > 0 {
+				ready := make(chan struct{})
+				t := clock.AfterFunc(d, func() { close(ready) })
+				stop, err := await(ready)
+				t.Stop()
+				if stop {
+					sub.err = err
+					return
+				}
+			}
+		}
+		if atEnd {
+			ev.ChildShards = sh.childShards()
+			ev.ContinuationSequenceNumber = SequenceNumber{}
+		}
+		select {
+		case sub.events <- ev:
+		case <-lifetime:
+		case <-sub.stop:
+		case <-ctx.Done():
+		case <-a.done:
+		case <-s.gone:
+		case <-sub.consumer.gone:
+		}
+		if stop, err := ended(); stop {
+			sub.err = err
+			return
+		}
+		if atEnd {
+			return
+		}
+		sub.armBeat(a)
+	}
+}
+
+// batch reads the records available from c, up to an event's size.
+func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time) (SubscribeToShardEvent, int) {
+	sh := sub.sh
+	var ev SubscribeToShardEvent
+	bytes := 0
+	var r segment.Record
+	for len(ev.Records) < maxEventRecords && c.Pos() < tail && c.Next(&r) {
+		size := len(r.Key) + len(r.Data)
+		if len(ev.Records) > 0 && bytes+size > maxEventBytes {
+			c.Seek(r.Pos)
+			break
+		}
+		if ev.Records == nil {
+			ev.Records = make([]Record, 0, min(uint64(maxEventRecords), tail-r.Pos))
+		}
+		bytes += size
+		ev.Records = append(ev.Records, sh.record(&r))
+	}
+	if ev.Records == nil {
+		ev.Records = []Record{}
+	}
+	next := c.Pos()
+	ev.ContinuationSequenceNumber = SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: next}}
+	if ms, ok := sh.seg.Millis(next); ok && next < tail {
+		ev.MillisBehindLatest = max(0, now.UnixMilli()-ms)
+	}
+	return ev, bytes
+}
+
+// reserve takes n tokens from l at now, in burst-sized pieces when n is
+// larger than the burst, and returns how long to wait before using them.
+func reserve(l *rate.Limiter, now time.Time, n int) time.Duration {
+	var d time.Duration
+	for burst := l.Burst(); n > 0; {
+		piece := min(n, burst)
+		d = l.ReserveN(now, piece).DelayFrom(now)
+		n -= piece
+	}
+	return d
+}
