@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,8 +92,10 @@ func (a *Account) StreamARN(name string) string {
 
 // CreateStreamInput is the input of CreateStream.
 type CreateStreamInput struct {
-	StreamName string // 1 to 128 of [a-zA-Z0-9_.-]; unique in the account
-	ShardCount int    // at least 1
+	StreamName string            // 1 to 128 of [a-zA-Z0-9_.-]; unique in the account
+	ShardCount int               // at least 1; for ON_DEMAND, 0 means 4
+	Mode       StreamMode        // PROVISIONED (the default) or ON_DEMAND
+	Tags       map[string]string // at most 50
 }
 
 // CreateStream creates a stream whose ShardCount shards split the hash space
@@ -115,8 +118,25 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 	if err := checkStreamName("streamName", in.StreamName); err != nil {
 		return nil, err
 	}
+	switch in.Mode {
+	case "":
+		in.Mode = Provisioned
+	case OnDemand:
+		if in.ShardCount == 0 {
+			in.ShardCount = onDemandShards
+		}
+	case Provisioned:
+	default:
+		return nil, validation("streamModeDetails.streamMode", string(in.Mode), "satisfy enum value set: [PROVISIONED, ON_DEMAND]")
+	}
 	if in.ShardCount < 1 {
 		return nil, validation("shardCount", strconv.Itoa(in.ShardCount), "have value greater than or equal to 1")
+	}
+	if len(in.Tags) > maxTagsPerStream {
+		return nil, newError(ErrInvalidArgument, "A stream cannot have more than %d tags.", maxTagsPerStream)
+	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -140,6 +160,10 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 	}
 	a.lastInc++
 	s := newStream(a, in.StreamName, a.lastInc, now, hashkey.Uniform(in.ShardCount))
+	s.settings.mode = in.Mode
+	if len(in.Tags) > 0 {
+		s.tags = maps.Clone(in.Tags)
+	}
 	a.streams[in.StreamName] = s
 	return s, nil
 }

@@ -124,5 +124,11 @@
 // AWS does not document its interval). At the end of a closed shard the last
 // event has no ContinuationSequenceNumber and lists the ChildShards.
 //
-// Not built yet: the HTTP API, tags, encryption, on-demand mode.
+// Tags, encryption (StartStreamEncryption), enhanced monitoring and the
+// stream mode (UpdateStreamMode) are kept and reported; records are not
+// encrypted, no metrics are published, and an ON_DEMAND stream refuses
+// manual resharding but does not scale by itself.
+//
+// The wire protocol is in package kinesisapi: an http.Handler for AWS
+// SDKs, and the shardlogd command.
 package shardlog

@@ -221,6 +221,7 @@ type GetRecordsOutput struct {
 	// zero when Records reach the shard's newest record.
 	MillisBehindLatest int64
 	ChildShards        []ChildShard
+	EncryptionType     string // the stream's: "NONE" or "KMS"
 }
 
 // GetRecords reads the records an iterator points at, up to Limit records
@@ -288,6 +289,7 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 	}
 	out, n := sh.readBatch(now, it.pos, limit)
 	sh.read.charge(now, n)
+	_, out.EncryptionType, _, _ = s.Settings()
 	return out, nil
 }
 

@@ -183,6 +183,9 @@ func (s *Stream) reshard(ctx context.Context, change func(now time.Time) error) 
 		}
 		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
 	}
+	if s.settings.mode == OnDemand {
+		return newError(ErrValidation, "Resharding is not supported for stream %s under account %s in ON_DEMAND mode.", s.name, s.acct.cfg.accountID)
+	}
 	s.expireShardsLocked(now) // forget expired closed shards while the lock is held
 	s.pending = s.pending[:0]
 	old := s.route.Load().shards()

@@ -54,6 +54,8 @@ type Stream struct {
 	scalingOps []time.Time  // UpdateShardCount calls in the last 24 hours
 	pending    []closing    // shards the reshard in progress will close
 	consumers  map[string]*consumer
+	tags       map[string]string
+	settings   settings
 }
 
 // streamTimes are the instants a stream's status derives from.
@@ -123,6 +125,7 @@ func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hash
 		gone:    make(chan struct{}),
 	}
 	s.times.Store(&streamTimes{active: now.Add(a.cfg.delays.Create)})
+	s.settings = settings{mode: Provisioned, encryption: EncryptionNone}
 	s.retentionNanos.Store(int64(a.cfg.retention))
 	for _, r := range ranges {
 		s.shards = append(s.shards, newShard(s, uint32(len(s.shards)), r, now))
@@ -229,10 +232,12 @@ type StreamDescriptionSummary struct {
 	StreamName              string
 	StreamARN               string
 	StreamStatus            StreamStatus
-	StreamMode              string // always "PROVISIONED"
+	StreamMode              StreamMode
 	RetentionPeriodHours    int
 	StreamCreationTimestamp time.Time
-	EncryptionType          string // always "NONE"
+	EncryptionType          string // "NONE" or "KMS"
+	KeyID                   string
+	ShardLevelMetrics       []string // enhanced monitoring
 	OpenShardCount          int
 	ConsumerCount           int
 	MaxRecordSizeInKiB      int
@@ -244,14 +249,17 @@ func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSu
 	if err != nil {
 		return StreamDescriptionSummary{}, err
 	}
+	mode, enc, key, metrics := s.Settings()
 	return StreamDescriptionSummary{
 		StreamName:              s.name,
 		StreamARN:               s.arn,
 		StreamStatus:            s.statusAt(now),
-		StreamMode:              "PROVISIONED",
+		StreamMode:              mode,
 		RetentionPeriodHours:    int(s.retention() / time.Hour),
 		StreamCreationTimestamp: s.created,
-		EncryptionType:          "NONE",
+		EncryptionType:          enc,
+		KeyID:                   key,
+		ShardLevelMetrics:       metrics,
 		OpenShardCount:          s.openShardCount(),
 		ConsumerCount:           s.consumerCount(now),
 		MaxRecordSizeInKiB:      s.acct.cfg.maxRecordSize >> 10,

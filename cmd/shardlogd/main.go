@@ -1,0 +1,143 @@
+// Command shardlogd serves the Kinesis Data Streams API on a local address,
+// for AWS SDKs, the AWS CLI and Kinesis tools in any language:
+//
+//	go run ./cmd/shardlogd -addr 127.0.0.1:4567
+//	aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
+//
+// State lives in memory and is lost on exit. Any credentials are accepted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/kinesisapi"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "shardlogd:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is done, printing the endpoint to stdout when ready.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("shardlogd", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:4567", "address to listen on")
+	region := fs.String("region", envOr("AWS_REGION", "us-east-1"), "region in ARNs")
+	account := fs.String("account-id", envOr("AWS_ACCOUNT_ID", "000000000000"), "12-digit account ID in ARNs")
+	shardLimit := fs.Int("shard-limit", 20000, "open shards allowed in the account")
+	limits := fs.Bool("limits", true, "enforce per-shard throughput limits (1 MiB/s and 1000 records/s writes, 5 calls/s and 2 MiB/s reads)")
+	createDelay := fs.Duration("create-delay", 0, "time a stream stays CREATING")
+	deleteDelay := fs.Duration("delete-delay", 0, "time a stream stays DELETING")
+	updateDelay := fs.Duration("update-delay", 0, "time a stream stays UPDATING after a reshard or change")
+	consumerDelay := fs.Duration("consumer-delay", 0, "time a consumer stays CREATING or DELETING")
+	retention := fs.Duration("retention", shardlog.DefaultRetention, "retention period new streams start with")
+	maxRecord := fs.Int("max-record-size", 1<<20, "largest record in bytes, data plus partition key (1 MiB to 10 MiB)")
+	heartbeat := fs.Duration("heartbeat", 5*time.Second, "interval of empty SubscribeToShard events while idle")
+	janitor := fs.Duration("janitor", time.Minute, "how often idle shards drop expired records (0: only when used)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	opts := []shardlog.Option{
+		shardlog.WithRegion(*region),
+		shardlog.WithAccountID(*account),
+		shardlog.WithShardLimit(*shardLimit),
+		shardlog.WithDelays(shardlog.Delays{Create: *createDelay, Delete: *deleteDelay, Update: *updateDelay, RegisterConsumer: *consumerDelay, DeregisterConsumer: *consumerDelay}),
+		shardlog.WithRetention(*retention),
+		shardlog.WithMaxRecordSize(*maxRecord),
+		shardlog.WithHeartbeat(*heartbeat),
+	}
+	if !*limits {
+		opts = append(opts, shardlog.WithoutLimits())
+	}
+	if *janitor > 0 {
+		opts = append(opts, shardlog.WithJanitor(*janitor))
+	}
+	acct, err := shardlog.NewAccount(opts...)
+	if err != nil {
+		return err
+	}
+	defer acct.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: logRequests(log, kinesisapi.NewHandler(acct)), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	endpoint := "http://" + ln.Addr().String()
+	log.Info("serving Kinesis", "endpoint", endpoint, "region", *region, "account", *account, "limits", *limits)
+	fmt.Fprintln(stdout, endpoint)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	acct.Close() // ends open subscriptions so Shutdown need not wait for them
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// logRequests logs each request's operation, status and duration at debug
+// level.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.Debug("request", "op", r.Header.Get("X-Amz-Target"), "status", rec.status, "took", time.Since(start))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Flush passes flushes through, which SubscribeToShard needs.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}

@@ -1,0 +1,204 @@
+package kinesisapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+// serializationError is a request body that is not valid JSON of the
+// operation's shape (including bad base64 and timestamps that are not
+// numbers).
+type serializationError struct{ msg string }
+
+func (e *serializationError) Error() string { return e.msg }
+
+// decode reads a request body into v. An empty body is an empty object.
+func decode(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return &serializationError{fmt.Sprintf("Unexpected value for %s.", ute.Field)}
+		}
+		return &serializationError{"Could not parse the request: " + err.Error()}
+	}
+	if dec.More() {
+		return &serializationError{"Unexpected data after the request object."}
+	}
+	return nil
+}
+
+// epoch is a timestamp on the wire: a JSON number of seconds since the Unix
+// epoch, with a fraction for milliseconds.
+type epoch struct{ time.Time }
+
+func (e epoch) MarshalJSON() ([]byte, error) {
+	ms := e.UnixMilli()
+	if ms%1000 == 0 {
+		return strconv.AppendInt(nil, ms/1000, 10), nil
+	}
+	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', 3, 64), nil
+}
+
+func (e *epoch) UnmarshalJSON(b []byte) error {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || len(b) == 0 || b[0] == '"' {
+		return &serializationError{"Timestamps must be numbers of seconds since the Unix epoch."}
+	}
+	e.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
+	return nil
+}
+
+// ts returns the time of an optional wire timestamp (zero if absent).
+func ts(e *epoch) time.Time {
+	if e == nil {
+		return time.Time{}
+	}
+	return e.Time
+}
+
+// streamRef reads the StreamName/StreamARN pair most inputs carry.
+type streamRef struct {
+	StreamName string `json:"StreamName,omitempty"`
+	StreamARN  string `json:"StreamARN,omitempty"`
+}
+
+func (r streamRef) stream(a *shardlog.Account) (*shardlog.Stream, error) {
+	return a.Stream(shardlog.StreamRef{StreamName: r.StreamName, StreamARN: r.StreamARN})
+}
+
+type hashKeyRange struct {
+	StartingHashKey string `json:"StartingHashKey"`
+	EndingHashKey   string `json:"EndingHashKey"`
+}
+
+type sequenceNumberRange struct {
+	StartingSequenceNumber string `json:"StartingSequenceNumber"`
+	EndingSequenceNumber   string `json:"EndingSequenceNumber,omitempty"`
+}
+
+type wireShard struct {
+	ShardId               string              `json:"ShardId"`
+	ParentShardId         string              `json:"ParentShardId,omitempty"`
+	AdjacentParentShardId string              `json:"AdjacentParentShardId,omitempty"`
+	HashKeyRange          hashKeyRange        `json:"HashKeyRange"`
+	SequenceNumberRange   sequenceNumberRange `json:"SequenceNumberRange"`
+}
+
+func shards(in []shardlog.Shard) []wireShard {
+	out := make([]wireShard, len(in))
+	for i, s := range in {
+		out[i] = wireShard{
+			ShardId:               s.ShardID,
+			ParentShardId:         s.ParentShardID,
+			AdjacentParentShardId: s.AdjacentParentShardID,
+			HashKeyRange:          hashKeyRange(s.HashKeyRange),
+			SequenceNumberRange:   sequenceNumberRange(s.SequenceNumberRange),
+		}
+	}
+	return out
+}
+
+type childShard struct {
+	ShardId      string       `json:"ShardId"`
+	ParentShards []string     `json:"ParentShards"`
+	HashKeyRange hashKeyRange `json:"HashKeyRange"`
+}
+
+func childShards(in []shardlog.ChildShard) []childShard {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]childShard, len(in))
+	for i, c := range in {
+		out[i] = childShard{ShardId: c.ShardID, ParentShards: c.ParentShards, HashKeyRange: hashKeyRange(c.HashKeyRange)}
+	}
+	return out
+}
+
+type wireRecord struct {
+	SequenceNumber              string `json:"SequenceNumber"`
+	ApproximateArrivalTimestamp epoch  `json:"ApproximateArrivalTimestamp"`
+	Data                        []byte `json:"Data"`
+	PartitionKey                string `json:"PartitionKey"`
+	EncryptionType              string `json:"EncryptionType,omitempty"`
+}
+
+func records(in []shardlog.Record, encryption string) []wireRecord {
+	out := make([]wireRecord, len(in))
+	if encryption == shardlog.EncryptionNone {
+		encryption = ""
+	}
+	for i, r := range in {
+		out[i] = wireRecord{
+			SequenceNumber:              r.SequenceNumber.String(),
+			ApproximateArrivalTimestamp: epoch{r.ApproximateArrivalTimestamp},
+			Data:                        r.Data,
+			PartitionKey:                r.PartitionKey,
+			EncryptionType:              encryption,
+		}
+	}
+	return out
+}
+
+type streamModeDetails struct {
+	StreamMode string `json:"StreamMode"`
+}
+
+type enhancedMetrics struct {
+	ShardLevelMetrics []string `json:"ShardLevelMetrics"`
+}
+
+func monitoring(metrics []string) []enhancedMetrics {
+	if metrics == nil {
+		metrics = []string{}
+	}
+	return []enhancedMetrics{{ShardLevelMetrics: metrics}}
+}
+
+// encryptionOf returns the stream's encryption type for put and read
+// results.
+func encryptionOf(s *shardlog.Stream) string {
+	_, enc, _, _ := s.Settings()
+	return enc
+}
+
+type startingPosition struct {
+	Type           string `json:"Type"`
+	SequenceNumber string `json:"SequenceNumber,omitempty"`
+	Timestamp      *epoch `json:"Timestamp,omitempty"`
+}
+
+type wireConsumer struct {
+	ConsumerName              string `json:"ConsumerName"`
+	ConsumerARN               string `json:"ConsumerARN"`
+	ConsumerStatus            string `json:"ConsumerStatus"`
+	ConsumerCreationTimestamp epoch  `json:"ConsumerCreationTimestamp"`
+	StreamARN                 string `json:"StreamARN,omitempty"`
+}
+
+func consumer(c shardlog.Consumer, withStream bool) wireConsumer {
+	w := wireConsumer{
+		ConsumerName:              c.ConsumerName,
+		ConsumerARN:               c.ConsumerARN,
+		ConsumerStatus:            string(c.ConsumerStatus),
+		ConsumerCreationTimestamp: epoch{c.ConsumerCreationTimestamp},
+	}
+	if withStream {
+		w.StreamARN = c.StreamARN
+	}
+	return w
+}
+
+// empty is the output of operations that return nothing.
+type empty struct{}

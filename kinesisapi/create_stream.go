@@ -1,0 +1,28 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+type createStreamInput struct {
+	StreamName        string             `json:"StreamName"`
+	ShardCount        *int               `json:"ShardCount"`
+	StreamModeDetails *streamModeDetails `json:"StreamModeDetails"`
+	Tags              map[string]string  `json:"Tags"`
+}
+
+func createStream(ctx context.Context, a *shardlog.Account, in *createStreamInput) (any, error) {
+	c := shardlog.CreateStreamInput{StreamName: in.StreamName, Tags: in.Tags}
+	if in.StreamModeDetails != nil {
+		c.Mode = shardlog.StreamMode(in.StreamModeDetails.StreamMode)
+	}
+	switch {
+	case in.ShardCount != nil:
+		c.ShardCount = *in.ShardCount
+	case c.Mode != shardlog.OnDemand:
+		return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null"}
+	}
+	return empty{}, a.CreateStream(ctx, c)
+}

@@ -1,0 +1,15 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+func decreaseStreamRetentionPeriod(ctx context.Context, a *shardlog.Account, in *retentionInput) (any, error) {
+	s, err := in.stream(a)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, s.DecreaseStreamRetentionPeriod(ctx, in.RetentionPeriodHours)
+}

@@ -1,0 +1,225 @@
+// Package kinesisapi serves the Kinesis Data Streams wire protocol (AWS JSON
+// 1.1, and event streams for SubscribeToShard) over a [shardlog.Account],
+// so that unmodified AWS SDKs and the AWS CLI can use it:
+//
+//	acct, _ := shardlog.NewAccount()
+//	srv := httptest.NewServer(kinesisapi.NewHandler(acct))
+//	client := kinesis.New(kinesis.Options{BaseEndpoint: aws.String(srv.URL), ...})
+//
+// The handler only maps the protocol: each operation decodes its input,
+// calls the one core method that implements it, and encodes the result.
+// Signatures are not checked (any credentials work). CBOR, used by default
+// by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there.
+package kinesisapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/shardlog/shardlog"
+)
+
+// targetPrefix starts every X-Amz-Target of Kinesis operations.
+const targetPrefix = "Kinesis_20131202."
+
+// DefaultMaxRequestBytes is the default cap on a request body: a PutRecords
+// of 5 MiB grows by a third in base64.
+const DefaultMaxRequestBytes = 16 << 20
+
+// Option configures a handler.
+type Option func(*handler)
+
+// WithMaxRequestBytes caps request bodies; larger ones get HTTP 413 and a
+// SerializationException. Default: DefaultMaxRequestBytes.
+func WithMaxRequestBytes(n int64) Option { return func(h *handler) { h.maxBody = n } }
+
+// NewHandler returns an http.Handler that serves the Kinesis API for acct.
+// It is safe for concurrent use. Closing acct ends open SubscribeToShard
+// streams.
+func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
+	h := &handler{acct: acct, maxBody: DefaultMaxRequestBytes}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	h.idPrefix = hex.EncodeToString(b[:])
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+type handler struct {
+	acct     *shardlog.Account
+	maxBody  int64
+	idPrefix string
+	ids      atomic.Uint64
+}
+
+// operation runs one Kinesis operation on a decoded body.
+type operation func(ctx context.Context, a *shardlog.Account, body []byte) (any, error)
+
+// op adapts a typed operation: it decodes the body into In first.
+func op[In any](f func(ctx context.Context, a *shardlog.Account, in *In) (any, error)) operation {
+	return func(ctx context.Context, a *shardlog.Account, body []byte) (any, error) {
+		in := new(In)
+		if err := decode(body, in); err != nil {
+			return nil, err
+		}
+		return f(ctx, a, in)
+	}
+}
+
+// operations maps each supported operation to its implementation; see the
+// file named after it.
+var operations = map[string]operation{
+	"AddTagsToStream":               op(addTagsToStream),
+	"CreateStream":                  op(createStream),
+	"DecreaseStreamRetentionPeriod": op(decreaseStreamRetentionPeriod),
+	"DeleteStream":                  op(deleteStream),
+	"DeregisterStreamConsumer":      op(deregisterStreamConsumer),
+	"DescribeLimits":                op(describeLimits),
+	"DescribeStream":                op(describeStream),
+	"DescribeStreamConsumer":        op(describeStreamConsumer),
+	"DescribeStreamSummary":         op(describeStreamSummary),
+	"DisableEnhancedMonitoring":     op(disableEnhancedMonitoring),
+	"EnableEnhancedMonitoring":      op(enableEnhancedMonitoring),
+	"GetRecords":                    op(getRecords),
+	"GetShardIterator":              op(getShardIterator),
+	"IncreaseStreamRetentionPeriod": op(increaseStreamRetentionPeriod),
+	"ListShards":                    op(listShards),
+	"ListStreamConsumers":           op(listStreamConsumers),
+	"ListStreams":                   op(listStreams),
+	"ListTagsForStream":             op(listTagsForStream),
+	"MergeShards":                   op(mergeShards),
+	"PutRecord":                     op(putRecord),
+	"PutRecords":                    op(putRecords),
+	"RegisterStreamConsumer":        op(registerStreamConsumer),
+	"RemoveTagsFromStream":          op(removeTagsFromStream),
+	"SplitShard":                    op(splitShard),
+	"StartStreamEncryption":         op(startStreamEncryption),
+	"StopStreamEncryption":          op(stopStreamEncryption),
+	"UpdateShardCount":              op(updateShardCount),
+	"UpdateStreamMode":              op(updateStreamMode),
+}
+
+// unsupported lists Kinesis operations shardlog knows but does not serve.
+var unsupported = []string{
+	"DeleteResourcePolicy", "GetResourcePolicy", "PutResourcePolicy",
+	"TagResource", "UntagResource", "ListTagsForResource",
+	"DescribeAccountSettings", "UpdateAccountSettings", "UpdateMaxRecordSize",
+	"UpdateStreamWarmThroughput", "UpdateStreamRecordDistributionStrategy",
+	"CreateChannel", "DescribeChannel", "ListChannels", "UpdateChannel", "DeleteChannel",
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-amzn-RequestId", h.requestID())
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "UnknownOperationException", "Kinesis operations are POST requests.")
+		return
+	}
+	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if !ok || name == "" {
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", "")
+		return
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-amz-json-1.1" && ct != "application/json" {
+		writeError(w, http.StatusBadRequest, "SerializationException",
+			fmt.Sprintf("Content type %q is not supported; send application/x-amz-json-1.1 (Java SDKs: set AWS_CBOR_DISABLE=1).", ct))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "SerializationException", fmt.Sprintf("Request body exceeds %d bytes.", h.maxBody))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "SerializationException", "Could not read the request body.")
+		return
+	}
+	if name == "SubscribeToShard" {
+		h.subscribeToShard(w, r, body)
+		return
+	}
+	f := operations[name]
+	if f == nil {
+		msg := ""
+		for _, u := range unsupported {
+			if u == name {
+				msg = "shardlog does not support " + name + "."
+			}
+		}
+		writeError(w, http.StatusBadRequest, "UnknownOperationException", msg)
+		return
+	}
+	out, err := f(r.Context(), h.acct, body)
+	if err != nil {
+		writeCoreError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) requestID() string {
+	n := h.ids.Add(1)
+	return fmt.Sprintf("%s-%016x", h.idPrefix, n)
+}
+
+const jsonType = "application/x-amz-json-1.1"
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		writeError(w, http.StatusInternalServerError, "InternalFailure", "Could not encode the response.")
+		return
+	}
+	w.Header().Set("Content-Type", jsonType)
+	w.Header().Set("Content-Length", fmt.Sprint(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// wireError is the body of an error response.
+type wireError struct {
+	Type    string `json:"__type"`
+	Message string `json:"message,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("X-Amzn-ErrorType", code)
+	writeJSON(w, status, wireError{Type: code, Message: message})
+}
+
+// errorStatus maps a core error to its AWS exception name and HTTP status.
+func errorStatus(err error) (code, message string, status int) {
+	var e *shardlog.Error
+	switch {
+	case errors.As(err, &e):
+		status = http.StatusBadRequest
+		if e.Code == shardlog.ErrInternalFailure.Code {
+			status = http.StatusInternalServerError
+		}
+		return e.Code, e.Message, status
+	case errors.As(err, new(*serializationError)):
+		return "SerializationException", err.Error(), http.StatusBadRequest
+	case errors.Is(err, shardlog.ErrClosed):
+		return "ServiceUnavailableException", "The shardlog account is closed.", http.StatusServiceUnavailable
+	}
+	return shardlog.ErrInternalFailure.Code, err.Error(), http.StatusInternalServerError
+}
+
+func writeCoreError(w http.ResponseWriter, err error) {
+	code, msg, status := errorStatus(err)
+	writeError(w, status, code, msg)
+}

@@ -1,0 +1,15 @@
+package kinesisapi_test
+
+import (
+	"net/http"
+	"strings"
+)
+
+func httptestRequest(url, target, contentType, body string) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, url+"/", strings.NewReader(body))
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
+	req.Header.Set("Content-Type", contentType)
+	return req
+}

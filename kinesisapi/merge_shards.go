@@ -1,0 +1,21 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+type mergeShardsInput struct {
+	streamRef
+	ShardToMerge         string `json:"ShardToMerge"`
+	AdjacentShardToMerge string `json:"AdjacentShardToMerge"`
+}
+
+func mergeShards(ctx context.Context, a *shardlog.Account, in *mergeShardsInput) (any, error) {
+	s, err := in.stream(a)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, s.MergeShards(ctx, in.ShardToMerge, in.AdjacentShardToMerge)
+}

@@ -1,0 +1,38 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+type putRecordInput struct {
+	streamRef
+	Data                      []byte `json:"Data"`
+	PartitionKey              string `json:"PartitionKey"`
+	ExplicitHashKey           string `json:"ExplicitHashKey"`
+	SequenceNumberForOrdering string `json:"SequenceNumberForOrdering"`
+}
+
+type putRecordOutput struct {
+	ShardId        string `json:"ShardId"`
+	SequenceNumber string `json:"SequenceNumber"`
+	EncryptionType string `json:"EncryptionType,omitempty"`
+}
+
+func putRecord(ctx context.Context, a *shardlog.Account, in *putRecordInput) (any, error) {
+	s, err := in.stream(a)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.Put(ctx, shardlog.PutInput{
+		PartitionKey:              in.PartitionKey,
+		Data:                      in.Data,
+		ExplicitHashKey:           in.ExplicitHashKey,
+		SequenceNumberForOrdering: in.SequenceNumberForOrdering,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return putRecordOutput{ShardId: r.ShardID, SequenceNumber: r.SequenceNumber.String(), EncryptionType: encryptionOf(s)}, nil
+}

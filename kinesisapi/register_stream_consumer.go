@@ -1,0 +1,31 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+type registerStreamConsumerInput struct {
+	StreamARN    string `json:"StreamARN"`
+	ConsumerName string `json:"ConsumerName"`
+}
+
+type consumerOutput struct {
+	Consumer wireConsumer `json:"Consumer"`
+}
+
+func registerStreamConsumer(ctx context.Context, a *shardlog.Account, in *registerStreamConsumerInput) (any, error) {
+	if in.StreamARN == "" {
+		return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null"}
+	}
+	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.RegisterStreamConsumer(ctx, in.ConsumerName)
+	if err != nil {
+		return nil, err
+	}
+	return consumerOutput{consumer(c, false)}, nil
+}

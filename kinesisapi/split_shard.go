@@ -1,0 +1,21 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+type splitShardInput struct {
+	streamRef
+	ShardToSplit       string `json:"ShardToSplit"`
+	NewStartingHashKey string `json:"NewStartingHashKey"`
+}
+
+func splitShard(ctx context.Context, a *shardlog.Account, in *splitShardInput) (any, error) {
+	s, err := in.stream(a)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, s.SplitShard(ctx, in.ShardToSplit, in.NewStartingHashKey)
+}

@@ -1,0 +1,21 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+type encryptionInput struct {
+	streamRef
+	EncryptionType string `json:"EncryptionType"`
+	KeyId          string `json:"KeyId"`
+}
+
+func startStreamEncryption(ctx context.Context, a *shardlog.Account, in *encryptionInput) (any, error) {
+	s, err := in.stream(a)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, s.StartStreamEncryption(ctx, in.EncryptionType, in.KeyId)
+}

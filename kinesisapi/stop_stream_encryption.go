@@ -1,0 +1,15 @@
+package kinesisapi
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+func stopStreamEncryption(ctx context.Context, a *shardlog.Account, in *encryptionInput) (any, error) {
+	s, err := in.stream(a)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, s.StopStreamEncryption(ctx, in.EncryptionType, in.KeyId)
+}

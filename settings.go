@@ -1,0 +1,212 @@
+package shardlog
+
+import (
+	"context"
+	"slices"
+)
+
+// StreamMode is a stream's capacity mode.
+type StreamMode string
+
+// Capacity modes. shardlog keeps and reports the mode; an ON_DEMAND stream
+// refuses manual resharding, as on AWS, but does not scale by itself.
+const (
+	Provisioned StreamMode = "PROVISIONED"
+	OnDemand    StreamMode = "ON_DEMAND"
+)
+
+// onDemandShards is how many shards an ON_DEMAND stream starts with.
+const onDemandShards = 4
+
+// settings are a stream's reported configuration; guarded by Stream.mu.
+type settings struct {
+	mode       StreamMode
+	encryption string // "NONE" or "KMS"
+	keyID      string
+	metrics    []string // enhanced monitoring's shard-level metrics
+}
+
+// UpdateStreamMode switches the stream between PROVISIONED and ON_DEMAND.
+//
+// Errors: ErrValidation for another mode, ErrResourceInUse unless ACTIVE.
+func (s *Stream) UpdateStreamMode(ctx context.Context, mode StreamMode) error {
+	if mode != Provisioned && mode != OnDemand {
+		return validation("streamModeDetails.streamMode", string(mode), "satisfy enum value set: [PROVISIONED, ON_DEMAND]")
+	}
+	return s.updateSettings(ctx, func(st *settings) error {
+		st.mode = mode
+		return nil
+	})
+}
+
+// Encryption types.
+const (
+	EncryptionNone = "NONE"
+	EncryptionKMS  = "KMS"
+)
+
+// StartStreamEncryption records that the stream is encrypted with the KMS
+// key keyID. shardlog stores records as they are; EncryptionType becomes
+// KMS in the stream's description and in put and read results.
+//
+// Errors: ErrValidation unless encryptionType is KMS and keyID is 1 to
+// 2048 characters; ErrResourceInUse unless the stream is ACTIVE.
+func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
+	if err := checkEncryption(encryptionType, keyID); err != nil {
+		return err
+	}
+	return s.updateSettings(ctx, func(st *settings) error {
+		st.encryption, st.keyID = EncryptionKMS, keyID
+		return nil
+	})
+}
+
+// StopStreamEncryption records that the stream is no longer encrypted.
+func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
+	if err := checkEncryption(encryptionType, keyID); err != nil {
+		return err
+	}
+	return s.updateSettings(ctx, func(st *settings) error {
+		st.encryption, st.keyID = EncryptionNone, ""
+		return nil
+	})
+}
+
+func checkEncryption(typ, keyID string) error {
+	switch {
+	case typ != EncryptionKMS:
+		return validation("encryptionType", typ, "satisfy enum value set: [NONE, KMS]")
+	case keyID == "":
+		return validation("keyId", "", "have length greater than or equal to 1")
+	case len(keyID) > 2048:
+		return validation("keyId", keyID, "have length less than or equal to 2048")
+	}
+	return nil
+}
+
+// ShardLevelMetrics are the names enhanced monitoring accepts.
+var shardLevelMetrics = []string{
+	"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
+	"WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded", "IteratorAgeMilliseconds",
+}
+
+// EnhancedMonitoringOutput reports the shard-level metrics before and after
+// a change.
+type EnhancedMonitoringOutput struct {
+	StreamName               string
+	StreamARN                string
+	CurrentShardLevelMetrics []string
+	DesiredShardLevelMetrics []string
+}
+
+// EnableEnhancedMonitoring adds shard-level metrics ("ALL" means every
+// one). shardlog records and reports them; it does not publish metrics.
+func (s *Stream) EnableEnhancedMonitoring(ctx context.Context, metrics []string) (EnhancedMonitoringOutput, error) {
+	return s.changeMetrics(ctx, metrics, true)
+}
+
+// DisableEnhancedMonitoring removes shard-level metrics ("ALL" means every
+// one).
+func (s *Stream) DisableEnhancedMonitoring(ctx context.Context, metrics []string) (EnhancedMonitoringOutput, error) {
+	return s.changeMetrics(ctx, metrics, false)
+}
+
+func (s *Stream) changeMetrics(ctx context.Context, metrics []string, enable bool) (EnhancedMonitoringOutput, error) {
+	if len(metrics) == 0 || len(metrics) > 7 {
+		return EnhancedMonitoringOutput{}, validation("shardLevelMetrics", "", "have length between 1 and 7")
+	}
+	var names []string
+	for _, m := range metrics {
+		switch {
+		case m == "ALL":
+			names = append(names, shardLevelMetrics...)
+		case slices.Contains(shardLevelMetrics, m):
+			names = append(names, m)
+		default:
+			return EnhancedMonitoringOutput{}, validation("shardLevelMetrics", m,
+				"satisfy enum value set: [IncomingBytes, IncomingRecords, OutgoingBytes, OutgoingRecords, WriteProvisionedThroughputExceeded, ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds, ALL]")
+		}
+	}
+	out := EnhancedMonitoringOutput{StreamName: s.name, StreamARN: s.arn}
+	err := s.updateSettings(ctx, func(st *settings) error {
+		out.CurrentShardLevelMetrics = slices.Clone(st.metrics)
+		var next []string
+		for _, m := range shardLevelMetrics { // keep AWS's order
+			on, named := slices.Contains(st.metrics, m), slices.Contains(names, m)
+			if enable && (on || named) || !enable && on && !named {
+				next = append(next, m)
+			}
+		}
+		st.metrics = next
+		out.DesiredShardLevelMetrics = slices.Clone(next)
+		return nil
+	})
+	if out.CurrentShardLevelMetrics == nil {
+		out.CurrentShardLevelMetrics = []string{}
+	}
+	if out.DesiredShardLevelMetrics == nil {
+		out.DesiredShardLevelMetrics = []string{}
+	}
+	return out, err
+}
+
+// updateSettings changes the stream's settings if it is ACTIVE, and marks
+// it UPDATING for the update delay.
+func (s *Stream) updateSettings(ctx context.Context, change func(*settings) error) error {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.statusAt(now); st != StatusActive {
+		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
+	}
+	if err := change(&s.settings); err != nil {
+		return err
+	}
+	t := *s.times.Load()
+	t.updating = now.Add(s.acct.cfg.delays.Update)
+	s.times.Store(&t)
+	return nil
+}
+
+// Settings returns the stream's capacity mode, encryption and key, and
+// enhanced-monitoring metrics.
+func (s *Stream) Settings() (mode StreamMode, encryptionType, keyID string, shardLevelMetrics []string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.settings.mode, s.settings.encryption, s.settings.keyID, slices.Clone(s.settings.metrics)
+}
+
+// StreamDescription is the output of DescribeStream: the summary plus a
+// page of shards.
+type StreamDescription struct {
+	StreamDescriptionSummary
+	Shards        []Shard
+	HasMoreShards bool
+}
+
+// DescribeStream describes the stream and a page of its shards after
+// exclusiveStartShardID, at most limit (1 to 10000; 0 means 100; at most
+// 100 are returned). A CREATING stream lists no shards.
+func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartShardID string) (StreamDescription, error) {
+	sum, err := s.DescribeStreamSummary(ctx)
+	if err != nil {
+		return StreamDescription{}, err
+	}
+	limit, err = pageLimit("limit", limit, 100, 100)
+	if err != nil {
+		return StreamDescription{}, err
+	}
+	out := StreamDescription{StreamDescriptionSummary: sum, Shards: []Shard{}}
+	if sum.StreamStatus == StatusCreating {
+		return out, nil
+	}
+	page, err := s.ListShards(ctx, ListShardsInput{ExclusiveStartShardID: exclusiveStartShardID, MaxResults: limit})
+	if err != nil {
+		return StreamDescription{}, err
+	}
+	out.Shards, out.HasMoreShards = page.Shards, page.NextToken != ""
+	return out, nil
+}

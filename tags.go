@@ -1,0 +1,136 @@
+package shardlog
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Tag quotas, as Kinesis's.
+const (
+	maxTagsPerStream = 50
+	maxTagKeyLen     = 128
+	maxTagValueLen   = 256
+)
+
+// Tag is a stream tag.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// checkTags validates tag keys and values: keys of 1 to 128 characters not
+// starting with "aws:", values of 0 to 256, both of Unicode letters,
+// digits, white space and _ . / = + - % @.
+func checkTags(tags map[string]string) error {
+	for k, v := range tags {
+		if k == "" || len([]rune(k)) > maxTagKeyLen || len([]rune(v)) > maxTagValueLen {
+			return newError(ErrInvalidArgument, "Tag keys must be 1 to %d characters and tag values at most %d characters.", maxTagKeyLen, maxTagValueLen)
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return newError(ErrInvalidArgument, "Tag keys may not start with 'aws:'; %s does.", k)
+		}
+		if !tagText(k) || !tagText(v) {
+			return newError(ErrInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - %% @.")
+		}
+	}
+	return nil
+}
+
+func tagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) && !strings.ContainsRune("_./=+-%@", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// AddTagsToStream adds or overwrites tags. A stream has at most 50 tags.
+//
+// Errors: ErrInvalidArgument for invalid keys or values or too many tags.
+func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) error {
+	if _, err := s.enter(ctx); err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return validation("tags", "", "have length greater than or equal to 1")
+	}
+	if err := checkTags(tags); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.tags)
+	for k := range tags {
+		if _, ok := s.tags[k]; !ok {
+			n++
+		}
+	}
+	if n > maxTagsPerStream {
+		return newError(ErrInvalidArgument, "Failed to add tags to stream %s under account %s because a given stream cannot have more than %d tags associated with it.", s.name, s.acct.cfg.accountID, maxTagsPerStream)
+	}
+	if s.tags == nil {
+		s.tags = map[string]string{}
+	}
+	for k, v := range tags {
+		s.tags[k] = v
+	}
+	return nil
+}
+
+// RemoveTagsFromStream removes tags by key (1 to 50 keys); unknown keys are
+// ignored.
+func (s *Stream) RemoveTagsFromStream(ctx context.Context, keys []string) error {
+	if _, err := s.enter(ctx); err != nil {
+		return err
+	}
+	switch {
+	case len(keys) == 0:
+		return validation("tagKeys", "", "have length greater than or equal to 1")
+	case len(keys) > maxTagsPerStream:
+		return validation("tagKeys", "", "have length less than or equal to 50")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.tags, k)
+	}
+	return nil
+}
+
+// ListTagsForStreamOutput is one page of ListTagsForStream.
+type ListTagsForStreamOutput struct {
+	Tags        []Tag // in key order
+	HasMoreTags bool
+}
+
+// ListTagsForStream lists tags in key order after exclusiveStartTagKey, at
+// most limit (1 to 50; 0 means 50).
+func (s *Stream) ListTagsForStream(ctx context.Context, exclusiveStartTagKey string, limit int) (ListTagsForStreamOutput, error) {
+	if _, err := s.enter(ctx); err != nil {
+		return ListTagsForStreamOutput{}, err
+	}
+	switch {
+	case limit == 0:
+		limit = maxTagsPerStream
+	case limit < 1:
+		return ListTagsForStreamOutput{}, validation("limit", itoa(limit), "have value greater than or equal to 1")
+	case limit > maxTagsPerStream:
+		return ListTagsForStreamOutput{}, validation("limit", itoa(limit), "have value less than or equal to 50")
+	}
+	s.mu.RLock()
+	out := ListTagsForStreamOutput{Tags: []Tag{}}
+	for k, v := range s.tags {
+		if k > exclusiveStartTagKey {
+			out.Tags = append(out.Tags, Tag{k, v})
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out.Tags, func(a, b Tag) int { return strings.Compare(a.Key, b.Key) })
+	if len(out.Tags) > limit {
+		out.Tags, out.HasMoreTags = out.Tags[:limit], true
+	}
+	return out, nil
+}
