@@ -101,7 +101,7 @@ var operations = map[string]operation{
 	"ListTagsForStream":             op(listTagsForStream),
 	"MergeShards":                   op(mergeShards),
 	"PutRecord":                     op(putRecord),
-	"PutRecords":                    op(putRecords),
+	"PutRecords":                    putRecordsRaw,
 	"RegisterStreamConsumer":        op(registerStreamConsumer),
 	"RemoveTagsFromStream":          op(removeTagsFromStream),
 	"SplitShard":                    op(splitShard),
@@ -176,7 +176,17 @@ func (h *handler) requestID() string {
 
 const jsonType = "application/x-amz-json-1.1"
 
+// rawJSON is a response body encoded already.
+type rawJSON []byte
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if raw, ok := v.(rawJSON); ok {
+		w.Header().Set("Content-Type", jsonType)
+		w.Header().Set("Content-Length", fmt.Sprint(len(raw)))
+		w.WriteHeader(status)
+		_, _ = w.Write(raw)
+		return
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

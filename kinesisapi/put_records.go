@@ -8,11 +8,30 @@ import (
 
 type putRecordsInput struct {
 	streamRef
-	Records []struct {
-		Data            []byte `json:"Data"`
-		PartitionKey    string `json:"PartitionKey"`
-		ExplicitHashKey string `json:"ExplicitHashKey"`
-	} `json:"Records"`
+	Records []putRecordsEntryInput `json:"Records"`
+}
+
+type putRecordsEntryInput struct {
+	Data            []byte `json:"Data"`
+	PartitionKey    string `json:"PartitionKey"`
+	ExplicitHashKey string `json:"ExplicitHashKey"`
+}
+
+// putRecordsRaw decodes with the fast path when it can.
+func putRecordsRaw(ctx context.Context, a *shardlog.Account, body []byte) (any, error) {
+	in := new(putRecordsInput)
+	if !fastPutRecords(body, in) {
+		*in = putRecordsInput{}
+		if err := decode(body, in); err != nil {
+			return nil, err
+		}
+	}
+	out, err := putRecords(ctx, a, in)
+	if err != nil {
+		return nil, err
+	}
+	res := out.(putRecordsOutput)
+	return rawJSON(appendPutRecordsOutput(make([]byte, 0, 128*len(res.Records)+64), &res)), nil
 }
 
 type putRecordsEntry struct {

@@ -1,0 +1,209 @@
+package kinesisapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// PutRecords carries most of the bytes a producer sends, so it has a
+// decoder of its own for the shape SDKs send: no escapes, no nulls, only
+// known members. Anything else makes fastPutRecords report false, and the
+// request goes through encoding/json, which decides (and words the error).
+
+// fastPutRecords decodes body into in without reflection: one copy of the
+// body as a string (keys are substrings of it) and one buffer for every
+// record's data.
+func fastPutRecords(body []byte, in *putRecordsInput) bool {
+	p := scanner{s: string(body)}
+	if !p.byte('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		if p.byte('}') {
+			break
+		}
+		if !first && !p.byte(',') {
+			return false
+		}
+		key, ok := p.str()
+		if !ok || !p.byte(':') {
+			return false
+		}
+		switch key {
+		case "StreamName", "StreamARN":
+			v, ok := p.str()
+			if !ok {
+				return false
+			}
+			if key == "StreamName" {
+				in.StreamName = v
+			} else {
+				in.StreamARN = v
+			}
+		case "Records":
+			if !p.records(in) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	p.space()
+	return p.i == len(p.s)
+}
+
+type scanner struct {
+	s string
+	i int
+}
+
+func (p *scanner) space() {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\n' || p.s[p.i] == '\r' || p.s[p.i] == '\t') {
+		p.i++
+	}
+}
+
+// byte consumes c, after white space, if it is next.
+func (p *scanner) byte(c byte) bool {
+	p.space()
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes or control characters.
+func (p *scanner) str() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	start, ascii := p.i, true
+	for p.i < len(p.s) {
+		switch c := p.s[p.i]; {
+		case c == '"':
+			p.i++
+			v := p.s[start : p.i-1]
+			// encoding/json replaces invalid UTF-8; leave that to it.
+			return v, ascii || utf8.ValidString(v)
+		case c == '\\' || c < 0x20:
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// records reads the Records array; the data of every record is decoded
+// into one buffer.
+func (p *scanner) records(in *putRecordsInput) bool {
+	if !p.byte('[') {
+		return false
+	}
+	// Decoded data is at most 3/4 of the rest of the body.
+	buf := make([]byte, 0, (len(p.s)-p.i)*3/4+1)
+	in.Records = in.Records[:0]
+	for first := true; ; first = false {
+		if p.byte(']') {
+			return true
+		}
+		if !first && !p.byte(',') || !p.byte('{') {
+			return false
+		}
+		var r putRecordsEntryInput
+		for firstKey := true; ; firstKey = false {
+			if p.byte('}') {
+				break
+			}
+			if !firstKey && !p.byte(',') {
+				return false
+			}
+			key, ok := p.str()
+			if !ok || !p.byte(':') {
+				return false
+			}
+			v, ok := p.str()
+			if !ok {
+				return false
+			}
+			switch key {
+			case "Data":
+				start := len(buf)
+				buf = buf[:start+base64.StdEncoding.DecodedLen(len(v))]
+				n, err := base64.StdEncoding.Decode(buf[start:], []byte(v))
+				if err != nil {
+					return false
+				}
+				buf = buf[:start+n]
+				r.Data = buf[start : start+n : start+n]
+				if r.Data == nil {
+					r.Data = []byte{}
+				}
+			case "PartitionKey":
+				r.PartitionKey = v
+			case "ExplicitHashKey":
+				r.ExplicitHashKey = v
+			default:
+				return false
+			}
+		}
+		in.Records = append(in.Records, r)
+	}
+}
+
+// appendPutRecordsOutput encodes a PutRecords result as encoding/json would.
+func appendPutRecordsOutput(b []byte, out *putRecordsOutput) []byte {
+	b = append(b, `{"FailedRecordCount":`...)
+	b = strconv.AppendInt(b, int64(out.FailedRecordCount), 10)
+	b = append(b, `,"Records":[`...)
+	for i, e := range out.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		sep := false
+		field := func(name, v string) {
+			if v == "" {
+				return
+			}
+			if sep {
+				b = append(b, ',')
+			}
+			sep = true
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, `":`...)
+			b = appendString(b, v)
+		}
+		field("SequenceNumber", e.SequenceNumber)
+		field("ShardId", e.ShardId)
+		field("ErrorCode", e.ErrorCode)
+		field("ErrorMessage", e.ErrorMessage)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if out.EncryptionType != "" {
+		b = append(b, `,"EncryptionType":`...)
+		b = appendString(b, out.EncryptionType)
+	}
+	return append(b, '}', '\n')
+}
+
+// appendString appends s as a JSON string. Sequence numbers, shard IDs and
+// error codes are plain ASCII and are copied as they are; anything else is
+// left to encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
