@@ -280,7 +280,7 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 	s.mu.RLock()
 	sh := s.shards[it.shard]
 	s.mu.RUnlock()
-	if sh == nil {
+	if sh == nil || sh.expired(now.Add(-s.retention())) {
 		return GetRecordsOutput{}, s.noShard(shardID(it.shard))
 	}
 	sh.expire(now)
