@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,6 +116,9 @@ func (m *machine) delete(t *rapid.T) {
 	name, force := m.streamName(t), rapid.Bool().Draw(t, "force")
 	err := m.acct.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: name}, EnforceConsumerDeletion: force})
 	m.same(t, "DeleteStream", err, m.m.DeleteStream(name, force))
+	if err == nil {
+		m.forgetSubscriptions(m.acct.StreamARN(name) + "/")
+	}
 }
 
 func (m *machine) record(t *rapid.T) shardlog.PutInput {
@@ -437,6 +441,18 @@ func (m *machine) deregister(t *rapid.T) {
 	name, c := m.streamName(t), rapid.SampledFrom(consumerNames).Draw(t, "consumer")
 	err := m.acct.DeregisterStreamConsumer(ctx, shardlog.ConsumerRef{StreamARN: m.acct.StreamARN(name), ConsumerName: c})
 	m.same(t, "DeregisterStreamConsumer", err, m.m.Deregister(name, c))
+	m.forgetSubscriptions(m.acct.StreamARN(name) + "/consumer/" + c + ":")
+}
+
+// forgetSubscriptions drops the five-second history of consumers whose ARN
+// starts with prefix: a consumer registered again is a new consumer, even
+// if its ARN (which has second precision) is the same.
+func (m *machine) forgetSubscriptions(prefix string) {
+	for k := range m.subAt {
+		if strings.HasPrefix(k, prefix) {
+			delete(m.subAt, k)
+		}
+	}
 }
 
 // subscribe reads a listed shard from TRIM_HORIZON through a subscription
