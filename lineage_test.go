@@ -133,8 +133,14 @@ func TestTailAllWhileResharding(t *testing.T) {
 	var stop atomic.Bool
 	reshards := 0
 	resharderDone := make(chan struct{})
+	halfway := make(chan struct{}) // closed after four reshards; producers wait for it midway
 	go func() {
 		defer close(resharderDone)
+		defer func() {
+			if reshards < 4 {
+				close(halfway)
+			}
+		}()
 		// Eight shard-count updates two hours apart stay within the daily
 		// quota and within retention; splits and merges need no clock.
 		targets := []int{4, 3, 6, 5, 8, 4, 2, 3}
@@ -143,7 +149,9 @@ func TestTailAllWhileResharding(t *testing.T) {
 				_, err := s.UpdateShardCount(ctx, targets[i], shardlog.UniformScaling)
 				require.NoError(t, err)
 				clk.Advance(2 * time.Hour)
-				reshards++
+				if reshards++; reshards == 4 {
+					close(halfway)
+				}
 				continue
 			}
 			open := listAll(t, s, shardlog.ShardFilter{Type: shardlog.FilterAtLatest})
@@ -171,6 +179,9 @@ func TestTailAllWhileResharding(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < perProducer; i++ {
+				if i == perProducer/2 {
+					<-halfway // so that reshards interleave with writes however fast they are
+				}
 				key := fmt.Sprintf("p%d-k%d", p, i%7)
 				data := fmt.Sprintf("%s/%d", key, i/7)
 				if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: key, Data: []byte(data)}); err != nil {
@@ -185,6 +196,6 @@ func TestTailAllWhileResharding(t *testing.T) {
 	<-resharderDone
 	require.ErrorIs(t, <-readerDone, context.Canceled)
 	require.Equal(t, producers*perProducer, check.n)
-	require.Greater(t, reshards, 0)
+	require.GreaterOrEqual(t, reshards, 4)
 	t.Logf("%d records, %d reshards, %d shards", check.n, reshards, len(listAll(t, s, shardlog.ShardFilter{})))
 }

@@ -167,7 +167,7 @@ func (m *machine) put(t *rapid.T) {
 	name := m.streamName(t)
 	in := m.record(t)
 	var res shardlog.PutResult
-	err := errors.New("no stream")
+	var err error
 	if s := m.stream(name); s != nil {
 		res, err = s.Put(ctx, in)
 	} else {

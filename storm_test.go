@@ -278,7 +278,6 @@ func fanOutReader(ctx context.Context, t *testing.T, a *shardlog.Account, s *sha
 		parents []string
 		cont    string
 		sub     *shardlog.Subscription
-		started bool
 	}
 	roots, err := s.ListShards(ctx, shardlog.ListShardsInput{ShardFilter: shardlog.ShardFilter{Type: shardlog.FilterAtTrimHorizon}})
 	if err != nil {
