@@ -52,10 +52,23 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
+// BenchmarkPutBatch writes batches into an unbounded stream (every byte
+// lands in fresh memory) and into one bounded to 256 MiB (the oldest
+// records go, and memory is reused, as in a long-running embedded log).
 func BenchmarkPutBatch(b *testing.B) {
-	for _, size := range []int{100, 1024} {
-		b.Run(fmt.Sprintf("500x%dB", size), func(b *testing.B) {
-			s := benchStream(b)
+	for _, bench := range []struct {
+		name string
+		size int
+		opts []shardlog.Option
+	}{
+		{"500x100B", 100, nil},
+		{"500x1024B", 1024, nil},
+		{"500x100B/bounded", 100, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}},
+		{"500x1024B/bounded", 1024, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}},
+	} {
+		size := bench.size
+		b.Run(bench.name, func(b *testing.B) {
+			s := benchStream(b, bench.opts...)
 			keys := benchKeys()
 			batch := make([]shardlog.PutInput, 500)
 			for i := range batch {
