@@ -174,10 +174,7 @@ func (s *Stream) newShardPage(in ListShardsInput) (shardPage, error) {
 		if err := checkShardID("exclusiveStartShardId", in.ExclusiveStartShardID); err != nil {
 			return p, err
 		}
-		p.after, p.afterSet = parseIndex(in.ExclusiveStartShardID), true
-		if _, ok := parseShardIndex(in.ExclusiveStartShardID); !ok {
-			p.afterSet = false
-		}
+		p.after, p.afterSet = parseShardIndex(in.ExclusiveStartShardID)
 	}
 	f := in.ShardFilter
 	switch f.Type {
