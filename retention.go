@@ -110,6 +110,7 @@ func (sh *shard) trimTo(pos, n uint64) {
 	if n == 0 {
 		return
 	}
+	sh.publishLocked() // count what is pending before taking away what is freed
 	freed := sh.seg.TrimBefore(pos)
 	sh.stream.liveBytes.Add(-freed)
 	sh.stream.liveRecords.Add(-int64(n))

@@ -39,8 +39,10 @@ type shard struct {
 	children []*shard
 	closed   atomic.Bool
 
-	mu         sync.Mutex    // guards the appends to seg and the fields below
-	lastMillis int64         // arrival time of the newest record; keeps times monotone
+	mu         sync.Mutex // guards the appends to seg and the fields below
+	lastMillis int64      // arrival time of the newest record; keeps times monotone
+	pendBytes  int64      // appended, not yet counted in the stream's totals
+	pendRecs   int64
 	wake       chan struct{} // closed on the next append or close; nil if nobody waits
 	write      writeLimiter
 }
@@ -108,18 +110,25 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	ms := max(now.UnixMilli(), sh.lastMillis)
 	sh.expireLocked(ms)
 	sh.lastMillis = ms
-	pos := sh.seg.Append(key, data, ms)
-	s := sh.stream
-	s.liveBytes.Add(int64(len(key) + len(data)))
-	s.liveRecords.Add(1)
+	pos := sh.seg.Add(key, data, ms) // published by publishLocked
+	sh.pendBytes += int64(len(key) + len(data))
+	sh.pendRecs++
 	if sh.trimAt.Load() == never {
-		sh.trimAt.Store(ms + s.retention().Milliseconds() + 1)
+		sh.trimAt.Store(ms + sh.stream.retention().Milliseconds() + 1)
 	}
 	return pos, appended
 }
 
-// publishLocked wakes the readers waiting for new records. sh.mu is held.
+// publishLocked makes the records appended since the last call visible and
+// counted, and wakes the readers waiting for them: once per lock hold, not
+// per record. sh.mu is held.
 func (sh *shard) publishLocked() {
+	sh.seg.Publish()
+	if sh.pendRecs != 0 {
+		sh.stream.liveBytes.Add(sh.pendBytes)
+		sh.stream.liveRecords.Add(sh.pendRecs)
+		sh.pendBytes, sh.pendRecs = 0, 0
+	}
 	if sh.wake != nil {
 		close(sh.wake)
 		sh.wake = nil

@@ -74,6 +74,8 @@ type Segment struct {
 	bytes  atomic.Int64  // key and data bytes of the live records
 
 	// Writer state, guarded by the caller's serialization of Append/TrimBefore.
+	wlen     uint64 // records written, published or not
+	wbytes   int64  // key and data bytes written but not yet published
 	cur      []byte // slab being filled
 	used     int    // bytes of cur in use
 	wchunk   *chunk // index chunk being filled
@@ -95,10 +97,31 @@ func (s *Segment) Head() uint64 { return s.head.Load() }
 // Bytes returns the key and data bytes held by live records.
 func (s *Segment) Bytes() int64 { return s.bytes.Load() }
 
-// Append stores a record and returns its position. The key and data are
-// copied. len(key) must be below 65536 and len(data) below 2^32 - 65536.
+// Append stores a record, publishes it to readers, and returns its
+// position. The key and data are copied. len(key) must be below 65536 and
+// len(data) below 2^32 - 65536.
 func (s *Segment) Append(key string, data []byte, millis int64) uint64 {
-	pos := s.length.Load()
+	pos := s.Add(key, data, millis)
+	s.Publish()
+	return pos
+}
+
+// Publish makes the records added since the last Publish visible to
+// readers, with one atomic store for all of them.
+func (s *Segment) Publish() {
+	if s.wbytes != 0 {
+		s.bytes.Add(s.wbytes)
+		s.wbytes = 0
+	}
+	if s.wlen != s.length.Load() {
+		s.length.Store(s.wlen)
+	}
+}
+
+// Add stores a record like Append but leaves it unpublished: readers do not
+// see it (and Len does not count it) until Publish.
+func (s *Segment) Add(key string, data []byte, millis int64) uint64 {
+	pos := s.wlen
 	size := len(key) + len(data)
 	if s.cur == nil || len(s.cur)-s.used < size {
 		s.newSlab(size)
@@ -124,8 +147,8 @@ func (s *Segment) Append(key string, data []byte, millis int64) uint64 {
 		key:    uint16(len(key)),
 		millis: millis,
 	}
-	s.bytes.Add(int64(size))
-	s.length.Store(pos + 1)
+	s.wbytes += int64(size)
+	s.wlen = pos + 1
 	return pos
 }
 
@@ -150,6 +173,7 @@ func (s *Segment) newSlab(need int) {
 // slabs and index chunks that only such records used. Positions at or above
 // Len are clamped to Len. It returns the key and data bytes it freed.
 func (s *Segment) TrimBefore(pos uint64) int64 {
+	s.Publish()
 	n := s.length.Load()
 	pos = min(pos, n)
 	head := s.head.Load()

@@ -221,3 +221,27 @@ func BenchmarkCursor(b *testing.B) {
 		}
 	}
 }
+
+func TestAddIsInvisibleUntilPublish(t *testing.T) {
+	var s Segment
+	s.Append("k", []byte("0"), 0)
+	c := s.Cursor(0)
+	var r Record
+	require.True(t, c.Next(&r))
+	require.Equal(t, uint64(1), s.Add("k", []byte("1"), 0))
+	require.Equal(t, uint64(2), s.Add("k", []byte("2"), 0))
+	require.Equal(t, uint64(1), s.Len(), "readers see only published records")
+	require.Equal(t, int64(2), s.Bytes())
+	require.False(t, c.Next(&r))
+	s.Publish()
+	require.Equal(t, uint64(3), s.Len())
+	require.Equal(t, int64(6), s.Bytes())
+	require.True(t, c.Next(&r))
+	require.Equal(t, []byte("1"), r.Data)
+
+	// Trimming publishes first, so nothing pending is lost or miscounted.
+	s.Add("k", []byte("3"), 0)
+	require.Equal(t, int64(4), s.TrimBefore(2))
+	require.Equal(t, uint64(4), s.Len())
+	require.Equal(t, int64(4), s.Bytes())
+}
