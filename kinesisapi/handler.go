@@ -9,7 +9,15 @@
 // The handler only maps the protocol: each operation decodes its input,
 // calls the one core method that implements it, and encodes the result.
 // Signatures are not checked (any credentials work). CBOR, used by default
-// by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there.
+// by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there. Requests
+// are served over HTTP/1.1 (SubscribeToShard as a chunked, flushed event
+// stream, which the Go SDK accepts); HTTP/2 is not offered.
+//
+// Not supported, answered with UnknownOperationException: the resource
+// policy operations (Put/Get/DeleteResourcePolicy), TagResource,
+// UntagResource and ListTagsForResource, Describe/UpdateAccountSettings,
+// UpdateMaxRecordSize, UpdateStreamWarmThroughput,
+// UpdateStreamRecordDistributionStrategy and the Channel operations.
 package kinesisapi
 
 import (
