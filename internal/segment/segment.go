@@ -159,6 +159,12 @@ func (s *Segment) newSlab(need int) {
 	size := max(s.nextSize, need)
 	s.nextSize = min(s.nextSize*2, maxSlab)
 	s.cur = make([]byte, size)
+	if s.head.Load() == 0 {
+		// Only a log that has never trimmed is likely to get memory fresh
+		// from the OS; one that trims reuses what it freed, and the advice
+		// would only cost a system call.
+		prefault(s.cur)
+	}
 	s.used = 0
 	s.mu.Lock()
 	if s.slabs.count() == 0 {
