@@ -62,6 +62,13 @@ func (a *Account) Close() error {
 		a.closed.Store(true)
 		a.spawnMu.Unlock()
 		a.stopJanitor()
+		a.mu.RLock()
+		for _, s := range a.streams {
+			s.mu.Lock()
+			s.endSubscriptionsLocked(ErrClosed)
+			s.mu.Unlock()
+		}
+		a.mu.RUnlock()
 		close(a.done)
 		a.wg.Wait()
 	})

@@ -42,8 +42,7 @@ type consumer struct {
 	name    string
 	arn     string
 	created time.Time
-	deleted time.Time     // zero unless deregistered
-	gone    chan struct{} // closed on deregistration or stream deletion
+	deleted time.Time // zero unless deregistered
 	subs    map[uint32]*Subscription
 	last    map[uint32]time.Time // when each shard was last subscribed to
 }
@@ -111,7 +110,6 @@ func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consu
 		name:    name,
 		arn:     s.arn + "/consumer/" + name + ":" + strconv.FormatInt(created.Unix(), 10),
 		created: created,
-		gone:    make(chan struct{}),
 		subs:    map[uint32]*Subscription{},
 		last:    map[uint32]time.Time{},
 	}
@@ -236,7 +234,7 @@ func (a *Account) DeregisterStreamConsumer(ctx context.Context, ref ConsumerRef)
 		return newError(ErrResourceInUse, "Consumer %s under stream %s is already being deleted.", c.name, s.name)
 	}
 	c.deleted = now
-	close(c.gone)
+	c.endSubscriptions(newError(ErrResourceNotFound, "Consumer %s was deregistered.", c.arn))
 	s.purgeConsumersLocked(now)
 	return nil
 }

@@ -224,6 +224,7 @@ func (s *Stream) markDeleted(now time.Time, force bool) error {
 	t.gone = now.Add(s.acct.cfg.delays.Delete)
 	s.times.Store(&t)
 	close(s.gone)
+	s.endSubscriptionsLocked(s.acct.notFound(s.name))
 	return nil
 }
 

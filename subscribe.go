@@ -3,7 +3,6 @@ package shardlog
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -49,15 +48,13 @@ type Subscription struct {
 	consumer *consumer
 	sh       *shard
 	events   chan SubscribeToShardEvent
-	stop     chan struct{} // closed by Close or a takeover
+	stop     chan struct{} // closed by end, for whatever reason comes first
 	stopOnce sync.Once
-	stopErr  atomic.Pointer[Error] // why a takeover stopped it
-	done     chan struct{}         // closed when the goroutine has exited
-	err      error                 // why it ended; read after done
+	stopErr  error         // why it ended; written before stop is closed
+	done     chan struct{} // closed when the goroutine has exited
 
 	// Timers on the account's clock, armed when the subscription starts.
-	lifetime chan struct{} // closed five minutes after the call
-	endTimer Timer
+	endTimer Timer         // ends it five minutes after the call
 	beat     chan struct{} // signalled when a heartbeat is due
 	beatMu   sync.Mutex    // guards beatTimer
 	beatTime Timer
@@ -102,7 +99,7 @@ func (sub *Subscription) Events() <-chan SubscribeToShardEvent { return sub.even
 func (sub *Subscription) Err() error {
 	select {
 	case <-sub.done:
-		return sub.err
+		return sub.stopErr
 	default:
 		return nil
 	}
@@ -111,9 +108,35 @@ func (sub *Subscription) Err() error {
 // Close ends the subscription and waits for its goroutine to exit. It is
 // idempotent and returns nil.
 func (sub *Subscription) Close() error {
-	sub.stopOnce.Do(func() { close(sub.stop) })
+	sub.end(nil)
 	<-sub.done
 	return nil
+}
+
+// end stops the subscription for err (nil for a clean end). The first
+// reason wins; end never blocks, so it may be called under locks and from
+// clock timers.
+func (sub *Subscription) end(err error) {
+	sub.stopOnce.Do(func() {
+		sub.stopErr = err
+		close(sub.stop)
+	})
+}
+
+// endSubscriptionsLocked ends every subscription of the consumers of s for
+// err. s.mu is held.
+func (s *Stream) endSubscriptionsLocked(err error) {
+	for _, c := range s.consumers {
+		c.endSubscriptions(err)
+	}
+}
+
+// endSubscriptions ends the consumer's subscriptions for err. Its stream's
+// lock is held.
+func (c *consumer) endSubscriptions(err error) {
+	for _, sub := range c.subs {
+		sub.end(err)
+	}
 }
 
 // SubscribeToShard starts pushing shardID's records from p to an ACTIVE
@@ -153,10 +176,15 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 		events:   make(chan SubscribeToShardEvent),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-		lifetime: make(chan struct{}),
 		beat:     make(chan struct{}, 1),
 	}
 	s.mu.Lock()
+	if c.statusAt(now, a.cfg.delays) != ConsumerActive || !s.times.Load().deleted.IsZero() {
+		// Deregistered or deleted since we looked: the walk that ends
+		// subscriptions has passed, so do not start one it missed.
+		s.mu.Unlock()
+		return nil, newError(ErrResourceNotFound, "Consumer %s was deregistered.", consumerARN)
+	}
 	if last, ok := c.last[sh.index]; ok && now.Sub(last) < resubscribeAfter {
 		s.mu.Unlock()
 		return nil, newError(ErrResourceInUse, "Another subscription of consumer %s to shard %s started less than %d seconds ago.", consumerARN, sh.id, int(resubscribeAfter/time.Second))
@@ -165,13 +193,17 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 	c.subs[sh.index], c.last[sh.index] = sub, now
 	s.mu.Unlock()
 	if old != nil {
-		old.stopErr.Store(newError(ErrResourceInUse, "A newer subscription of consumer %s to shard %s took over.", consumerARN, sh.id))
-		old.stopOnce.Do(func() { close(old.stop) })
+		old.end(newError(ErrResourceInUse, "A newer subscription of consumer %s to shard %s took over.", consumerARN, sh.id))
 	}
-	sub.endTimer = a.cfg.clock.AfterFunc(subscriptionLifetime, func() { close(sub.lifetime) })
+	sub.endTimer = a.cfg.clock.AfterFunc(subscriptionLifetime, func() { sub.end(nil) })
 	sub.armBeat(a)
 	if !a.spawn(func() { sub.run(ctx, pos) }) {
 		sub.stopTimers()
+		s.mu.Lock()
+		if c.subs[sh.index] == sub {
+			delete(c.subs, sh.index)
+		}
+		s.mu.Unlock()
 		return nil, ErrClosed
 	}
 	return sub, nil
@@ -208,56 +240,15 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 		}
 		s.mu.Unlock()
 	}()
-
-	lifetime, beat := sub.lifetime, sub.beat
+	stopCtx := context.AfterFunc(ctx, func() { sub.end(ctx.Err()) })
+	defer stopCtx()
 	var limiter *rate.Limiter
 	if n := a.cfg.limits.FanOutBytesPerSecond; n > 0 {
 		limiter = rate.NewLimiter(rate.Limit(n), n)
 	}
 
-	// ended reports, without blocking, whether the subscription must end.
-	ended := func() (bool, error) {
-		select {
-		case <-lifetime:
-			return true, nil
-		case <-sub.stop:
-			if e := sub.stopErr.Load(); e != nil {
-				return true, e
-			}
-			return true, nil
-		case <-ctx.Done():
-			return true, ctx.Err()
-		case <-a.done:
-			return true, ErrClosed
-		case <-s.gone:
-			return true, a.notFound(s.name)
-		case <-sub.consumer.gone:
-			return true, newError(ErrResourceNotFound, "Consumer %s was deregistered.", sub.consumer.arn)
-		default:
-			return false, nil
-		}
-	}
-	// await blocks until ch is ready or the subscription must end.
-	await := func(ch <-chan struct{}) (bool, error) {
-		select {
-		case <-ch:
-			return false, nil
-		case <-lifetime:
-		case <-sub.stop:
-		case <-ctx.Done():
-		case <-a.done:
-		case <-s.gone:
-		case <-sub.consumer.gone:
-		}
-		return ended()
-	}
-
 	c := sh.seg.Cursor(pos)
 	for {
-		if stop, err := ended(); stop {
-			sub.err = err
-			return
-		}
 		now := clock.Now()
 		sh.expire(now)
 		wasClosed := sh.closed.Load() // before the length: final if true
@@ -268,16 +259,8 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 			select {
 			case <-sh.waitChan(c.Pos()):
 				continue
-			case <-beat: // idle: send an empty event to checkpoint with
-			case <-lifetime:
+			case <-sub.beat: // idle: send an empty event to checkpoint with
 			case <-sub.stop:
-			case <-ctx.Done():
-			case <-a.done:
-			case <-s.gone:
-			case <-sub.consumer.gone:
-			}
-			if stop, err := ended(); stop {
-				sub.err = err
 				return
 			}
 		}
@@ -285,10 +268,10 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 			if d := reserve(limiter, now, bytes); d > 0 {
 				ready := make(chan struct{})
 				t := clock.AfterFunc(d, func() { close(ready) })
-				stop, err := await(ready)
-				t.Stop()
-				if stop {
-					sub.err = err
+				select {
+				case <-ready:
+				case <-sub.stop:
+					t.Stop()
 					return
 				}
 			}
@@ -299,15 +282,7 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 		}
 		select {
 		case sub.events <- ev:
-		case <-lifetime:
 		case <-sub.stop:
-		case <-ctx.Done():
-		case <-a.done:
-		case <-s.gone:
-		case <-sub.consumer.gone:
-		}
-		if stop, err := ended(); stop {
-			sub.err = err
 			return
 		}
 		if atEnd {
