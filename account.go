@@ -338,7 +338,7 @@ type StreamSummary struct {
 	StreamName              string
 	StreamARN               string
 	StreamStatus            StreamStatus
-	StreamMode              string // always "PROVISIONED"
+	StreamMode              StreamMode
 	StreamCreationTimestamp time.Time
 }
 
@@ -392,12 +392,13 @@ func (a *Account) ListStreams(ctx context.Context, in ListStreamsInput) (ListStr
 		if err != nil {
 			continue // deleted meanwhile
 		}
+		mode, _, _, _ := s.Settings()
 		out.StreamNames = append(out.StreamNames, name)
 		out.StreamSummaries = append(out.StreamSummaries, StreamSummary{
 			StreamName:              name,
 			StreamARN:               s.arn,
 			StreamStatus:            s.statusAt(now),
-			StreamMode:              "PROVISIONED",
+			StreamMode:              mode,
 			StreamCreationTimestamp: s.created,
 		})
 	}

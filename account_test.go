@@ -147,6 +147,7 @@ func TestListStreamsPaginates(t *testing.T) {
 	require.True(t, out.HasMoreStreams)
 	require.Equal(t, "arn:aws:kinesis:us-east-1:123456789012:stream/a", out.StreamSummaries[0].StreamARN)
 	require.Equal(t, shardlog.StatusActive, out.StreamSummaries[0].StreamStatus)
+	require.Equal(t, shardlog.Provisioned, out.StreamSummaries[0].StreamMode)
 	require.Equal(t, t0, out.StreamSummaries[0].StreamCreationTimestamp)
 
 	out, err = a.ListStreams(ctx, shardlog.ListStreamsInput{Limit: 2, NextToken: out.NextToken})
@@ -247,4 +248,22 @@ func TestNewStreamOwnsItsAccount(t *testing.T) {
 	requireCode(t, err, shardlog.ErrValidation, "")
 	_, err = shardlog.NewStream("s", 1, shardlog.WithShardLimit(-1))
 	require.Error(t, err)
+}
+
+func TestListStreamsReportsTheMode(t *testing.T) {
+	a, _ := newAccount(t)
+	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "od", Mode: shardlog.OnDemand}))
+	s := newStream(t, a, "pv", 1)
+	require.NoError(t, s.UpdateStreamMode(ctx, shardlog.OnDemand))
+	out, err := a.ListStreams(ctx, shardlog.ListStreamsInput{})
+	require.NoError(t, err)
+	for _, sum := range out.StreamSummaries {
+		require.Equal(t, shardlog.OnDemand, sum.StreamMode, sum.StreamName)
+	}
+	od, err := a.Stream(shardlog.StreamRef{StreamName: "od"})
+	require.NoError(t, err)
+	d, err := od.DescribeStreamSummary(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, d.OpenShardCount, "ON_DEMAND streams start with 4 shards")
+	requireCode(t, od.SplitShard(ctx, shard0, "1000"), shardlog.ErrValidation, "")
 }

@@ -34,15 +34,11 @@ func listStreams(ctx context.Context, a *shardlog.Account, in *listStreamsInput)
 	}
 	w := listStreamsOutput{StreamNames: out.StreamNames, HasMoreStreams: out.HasMoreStreams, NextToken: out.NextToken, StreamSummaries: []streamSummary{}}
 	for _, s := range out.StreamSummaries {
-		mode := shardlog.Provisioned
-		if st, err := a.Stream(shardlog.StreamRef{StreamName: s.StreamName}); err == nil {
-			mode, _, _, _ = st.Settings()
-		}
 		w.StreamSummaries = append(w.StreamSummaries, streamSummary{
 			StreamName:              s.StreamName,
 			StreamARN:               s.StreamARN,
 			StreamStatus:            string(s.StreamStatus),
-			StreamModeDetails:       streamModeDetails{StreamMode: string(mode)},
+			StreamModeDetails:       streamModeDetails{StreamMode: string(s.StreamMode)},
 			StreamCreationTimestamp: epoch{s.StreamCreationTimestamp},
 		})
 	}
