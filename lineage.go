@@ -37,7 +37,6 @@ type lineageReader struct {
 	done   map[*shard]bool // read to the end of a closed shard
 	queued map[*shard]bool
 	active []*cursorOn
-	follow bool
 }
 
 type cursorOn struct {
@@ -47,7 +46,7 @@ type cursorOn struct {
 
 func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		r, err := s.newLineageReader(ctx, p, follow)
+		r, err := s.newLineageReader(ctx, p)
 		if err != nil {
 			yield(Record{}, err)
 			return
@@ -92,7 +91,7 @@ func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool
 	}
 }
 
-func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition, follow bool) (*lineageReader, error) {
+func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition) (*lineageReader, error) {
 	now, err := s.enter(ctx)
 	if err != nil {
 		return nil, err
@@ -112,7 +111,7 @@ func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition, follo
 	default:
 		return nil, newError(ErrInvalidArgument, "A stream is read from TRIM_HORIZON, LATEST or AT_TIMESTAMP, not %q.", p.Type)
 	}
-	r := &lineageReader{s: s, scope: map[*shard]bool{}, done: map[*shard]bool{}, queued: map[*shard]bool{}, follow: follow}
+	r := &lineageReader{s: s, scope: map[*shard]bool{}, done: map[*shard]bool{}, queued: map[*shard]bool{}}
 	trim := now.Add(-s.retention())
 	s.mu.RLock()
 	all := append([]*shard(nil), s.shards...)

@@ -140,6 +140,7 @@ func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShards
 	all := s.shards
 	s.mu.RUnlock()
 	out := ListShardsOutput{Shards: []Shard{}}
+	var last uint32 // index of the last shard in out.Shards
 	for _, sh := range all {
 		if sh == nil || p.afterSet && sh.index <= p.after {
 			continue
@@ -153,16 +154,15 @@ func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShards
 			w.U32(s.inc)
 			w.Str(string(p.filter))
 			w.U64(uint64(p.filterTime))
-			w.U32(parseIndex(out.Shards[limit-1].ShardID))
+			w.U32(last)
 			out.NextToken = s.acct.sealPage(token.ListShards, w.B, now)
 			break
 		}
 		out.Shards = append(out.Shards, sh.describe())
+		last = sh.index
 	}
 	return out, nil
 }
-
-func parseIndex(id string) uint32 { i, _ := parseShardIndex(id); return i }
 
 // newShardPage validates a first ListShards call.
 func (s *Stream) newShardPage(in ListShardsInput) (shardPage, error) {

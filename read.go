@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"strconv"
 	"time"
@@ -397,7 +398,8 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 	}
 }
 
-var errShardEnd = &Error{Code: "shard end"}
+// errShardEnd tells a tailing reader that a closed shard has no more records.
+var errShardEnd = errors.New("shardlog: end of a closed shard")
 
 // interrupted reports why a long read must stop now, if it must.
 func (s *Stream) interrupted(ctx context.Context) error {
