@@ -2,6 +2,9 @@ package shardlog_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,3 +81,43 @@ func requireCode(t testing.TB, err error, sentinel *shardlog.Error, message stri
 var errCanceled = context.Canceled
 
 func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
+
+// orderChecker checks that the records of each key arrive exactly once and
+// in the order they were written, on one read path; data is "key/index".
+// It is safe for concurrent use.
+type orderChecker struct {
+	t        testing.TB
+	name     string        // the read path, for messages
+	progress chan struct{} // if set, signalled (without blocking) after each record
+	mu       sync.Mutex    // guards next and n
+	next     map[string]int
+	n        int
+}
+
+func newOrderChecker(t testing.TB) *orderChecker {
+	return &orderChecker{t: t, next: map[string]int{}}
+}
+
+func (c *orderChecker) see(data []byte) {
+	key, idx, _ := strings.Cut(string(data), "/")
+	i, _ := strconv.Atoi(idx)
+	c.mu.Lock()
+	if i != c.next[key] {
+		c.t.Errorf("%s key %s: got record %d, want %d (lost, duplicated or reordered)", c.name, key, i, c.next[key])
+	}
+	c.next[key] = i + 1
+	c.n++
+	c.mu.Unlock()
+	if c.progress != nil {
+		select {
+		case c.progress <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *orderChecker) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
