@@ -30,6 +30,11 @@ type Account struct {
 	spawnMu   sync.Mutex // orders spawn's wg.Add before Close's wg.Wait
 	janitor   janitor
 
+	// openShards counts the open shards of every stream not deleted; it
+	// changes only through reserveShards and releaseShards, so that
+	// concurrent creates and reshards never exceed the shard limit together.
+	openShards atomic.Int64
+
 	mu      sync.RWMutex       // guards streams and lastInc
 	streams map[string]*Stream // by name; may hold DELETING streams
 	lastInc uint32             // the last stream incarnation given out
@@ -152,18 +157,22 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 	if _, ok := a.streams[in.StreamName]; ok {
 		return nil, newError(ErrResourceInUse, "Stream %s under account %s already exists.", in.StreamName, a.cfg.accountID)
 	}
-	open, creating := 0, 0
+	creating := 0
 	for _, s := range a.streams {
-		open += s.openShardCount()
 		if s.statusAt(now) == StatusCreating {
 			creating++
 		}
 	}
-	if open+in.ShardCount > a.cfg.shardLimit {
-		return nil, a.shardLimitError(open, in.ShardCount)
+	if creating >= maxStreamsCreating {
+		return nil, newError(ErrLimitExceeded, "Only %d streams may be in the CREATING state at once in account %s.", maxStreamsCreating, a.cfg.accountID)
 	}
-	if creating >= 5 {
-		return nil, newError(ErrLimitExceeded, "Only 5 streams may be in the CREATING state at once in account %s.", a.cfg.accountID)
+	if in.Mode == OnDemand {
+		if err := a.checkOnDemandLimitLocked(now); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.reserveShards(in.ShardCount); err != nil {
+		return nil, err
 	}
 	a.lastInc++
 	s := newStream(a, in.StreamName, a.lastInc, now, hashkey.Uniform(in.ShardCount))
@@ -173,21 +182,6 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 	}
 	a.streams[in.StreamName] = s
 	return s, nil
-}
-
-func (a *Account) shardLimitError(open, more int) *Error {
-	return newError(ErrLimitExceeded,
-		"This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
-		a.cfg.accountID, a.cfg.region, open, a.cfg.shardLimit, more)
-}
-
-// openShardsLocked counts the open shards of every stream. a.mu must be held.
-func (a *Account) openShardsLocked() int {
-	n := 0
-	for _, s := range a.streams {
-		n += s.openShardCount()
-	}
-	return n
 }
 
 // purgeLocked forgets streams whose deletion has finished. a.mu must be held
@@ -450,25 +444,5 @@ func (a *Account) openPage(kind token.Kind, tok string, now time.Time) (*token.R
 }
 
 func invalidToken() *Error { return newError(ErrInvalidArgument, "Invalid NextToken.") }
-
-// AccountLimits is the output of DescribeLimits.
-type AccountLimits struct {
-	ShardLimit               int
-	OpenShardCount           int
-	OnDemandStreamCount      int
-	OnDemandStreamCountLimit int
-}
-
-// DescribeLimits returns the account's shard limit and usage.
-func (a *Account) DescribeLimits(ctx context.Context) (AccountLimits, error) {
-	if err := a.enter(ctx); err != nil {
-		return AccountLimits{}, err
-	}
-	a.mu.Lock()
-	a.purgeLocked(a.cfg.clock.Now())
-	open := a.openShardsLocked()
-	a.mu.Unlock()
-	return AccountLimits{ShardLimit: a.cfg.shardLimit, OpenShardCount: open, OnDemandStreamCountLimit: 50}, nil
-}
 
 func itoa(n int) string { return strconv.Itoa(n) }

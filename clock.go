@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"container/heap"
+	"math"
 	"sync"
 	"time"
 )
@@ -140,4 +141,24 @@ func (h *timerHeap) Pop() any {
 	t.index = -1
 	*h = old[:len(old)-1]
 	return t
+}
+
+// Times a caller passes in may lie far outside the range of int64
+// milliseconds (time.Time spans billions of years), where UnixMilli
+// overflows.
+var (
+	minMilliTime = time.UnixMilli(math.MinInt64)
+	maxMilliTime = time.UnixMilli(math.MaxInt64)
+)
+
+// unixMilli is t.UnixMilli saturated to the int64 range, for times that
+// come from callers.
+func unixMilli(t time.Time) int64 {
+	switch {
+	case t.Before(minMilliTime):
+		return math.MinInt64
+	case t.After(maxMilliTime):
+		return math.MaxInt64
+	}
+	return t.UnixMilli()
 }

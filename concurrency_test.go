@@ -61,13 +61,17 @@ func TestConcurrentProducersAndTailingReaders(t *testing.T) {
 			for i := 0; i < perProducer; i++ {
 				key := fmt.Sprint("key-", i%16)
 				data := []byte(fmt.Sprintf("%d/%d", p, i))
+				var err error
 				if i%3 == 0 {
-					_, err := s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: key, Data: data}})
-					require.NoError(t, err)
-					continue
+					_, err = s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: key, Data: data}})
+				} else {
+					_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: key, Data: data})
 				}
-				_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: key, Data: data})
-				require.NoError(t, err)
+				if err != nil {
+					t.Error(err) // not require: FailNow must run on the test's goroutine
+					cancel()
+					return
+				}
 			}
 		}()
 	}

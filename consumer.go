@@ -36,8 +36,8 @@ type Consumer struct {
 	StreamARN                 string
 }
 
-// consumer is a registered consumer; its fields are guarded by the
-// stream's lock, except gone, which is closed when it is deregistered.
+// consumer is a registered consumer. name, arn and created are fixed; the
+// other fields are guarded by the stream's lock.
 type consumer struct {
 	name    string
 	arn     string
@@ -151,37 +151,42 @@ type ConsumerRef struct {
 	ConsumerARN  string
 }
 
-// consumer resolves ref to a stream and a consumer that is not gone.
-func (a *Account) consumer(ref ConsumerRef, now time.Time) (*Stream, *consumer, error) {
+// consumer resolves ref to a stream and a consumer that is not gone, and
+// returns the consumer's status at now.
+func (a *Account) consumer(ref ConsumerRef, now time.Time) (*Stream, *consumer, ConsumerStatus, error) {
 	streamARN, name := ref.StreamARN, ref.ConsumerName
 	if ref.ConsumerARN != "" {
 		sa, n, ok := splitConsumerARN(ref.ConsumerARN)
 		if !ok {
-			return nil, nil, validation("consumerARN", ref.ConsumerARN,
+			return nil, nil, "", validation("consumerARN", ref.ConsumerARN,
 				"satisfy regular expression pattern: ^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+")
 		}
 		if (streamARN != "" && streamARN != sa) || (name != "" && name != n) {
-			return nil, nil, newError(ErrInvalidArgument, "ConsumerARN %s does not match the given StreamARN or ConsumerName.", ref.ConsumerARN)
+			return nil, nil, "", newError(ErrInvalidArgument, "ConsumerARN %s does not match the given StreamARN or ConsumerName.", ref.ConsumerARN)
 		}
 		streamARN, name = sa, n
 	}
 	if streamARN == "" || name == "" {
-		return nil, nil, newError(ErrInvalidArgument, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
+		return nil, nil, "", newError(ErrInvalidArgument, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
 	}
 	if err := checkStreamName("consumerName", name); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	s, err := a.Stream(StreamRef{StreamARN: streamARN})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	s.mu.RLock()
 	c := s.consumers[name]
-	s.mu.RUnlock()
-	if c == nil || c.statusAt(now, a.cfg.delays) == consumerGone || (ref.ConsumerARN != "" && c.arn != ref.ConsumerARN) {
-		return nil, nil, newError(ErrResourceNotFound, "Consumer %s under stream %s not found for account %s.", name, s.name, a.cfg.accountID)
+	st := consumerGone
+	if c != nil && (ref.ConsumerARN == "" || c.arn == ref.ConsumerARN) {
+		st = c.statusAt(now, a.cfg.delays)
 	}
-	return s, c, nil
+	s.mu.RUnlock()
+	if st == consumerGone {
+		return nil, nil, "", newError(ErrResourceNotFound, "Consumer %s under stream %s not found for account %s.", name, s.name, a.cfg.accountID)
+	}
+	return s, c, st, nil
 }
 
 // splitConsumerARN splits <stream ARN>/consumer/<name>:<epoch>.
@@ -207,7 +212,7 @@ func (a *Account) DescribeStreamConsumer(ctx context.Context, ref ConsumerRef) (
 		return Consumer{}, err
 	}
 	now := a.cfg.clock.Now()
-	s, c, err := a.consumer(ref, now)
+	s, c, _, err := a.consumer(ref, now)
 	if err != nil {
 		return Consumer{}, err
 	}
@@ -224,7 +229,7 @@ func (a *Account) DeregisterStreamConsumer(ctx context.Context, ref ConsumerRef)
 		return err
 	}
 	now := a.cfg.clock.Now()
-	s, c, err := a.consumer(ref, now)
+	s, c, _, err := a.consumer(ref, now)
 	if err != nil {
 		return err
 	}
@@ -262,7 +267,7 @@ func (s *Stream) ListStreamConsumers(ctx context.Context, in ListStreamConsumers
 	if err != nil {
 		return ListStreamConsumersOutput{}, err
 	}
-	if !in.StreamCreationTimestamp.IsZero() && in.StreamCreationTimestamp.UnixMilli() != s.created.UnixMilli() {
+	if !in.StreamCreationTimestamp.IsZero() && unixMilli(in.StreamCreationTimestamp) != s.created.UnixMilli() {
 		return ListStreamConsumersOutput{}, s.acct.notFound(s.name)
 	}
 	after := ""

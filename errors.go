@@ -61,12 +61,11 @@ var (
 // ErrClosed is returned by every operation after [Account.Close].
 var ErrClosed = errors.New("shardlog: account closed")
 
+// newError makes an error of sentinel's kind with a formatted message. The
+// format is always formatted, so "%%" means "%" whether or not there are
+// arguments (and vet checks every call).
 func newError(sentinel *Error, format string, args ...any) *Error {
-	msg := format
-	if len(args) > 0 {
-		msg = fmt.Sprintf(format, args...)
-	}
-	return &Error{Code: sentinel.Code, Message: msg, Retryable: sentinel.Retryable}
+	return &Error{Code: sentinel.Code, Message: fmt.Sprintf(format, args...), Retryable: sentinel.Retryable}
 }
 
 // validation builds a ValidationException in AWS's wording for one member.

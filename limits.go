@@ -1,8 +1,8 @@
 package shardlog
 
 import (
+	"context"
 	"fmt"
-
 	"sync"
 	"time"
 
@@ -149,4 +149,93 @@ func (r *readLimiter) charge(now time.Time, n int) {
 		}
 		n -= piece
 	}
+}
+
+// Account quotas, as Kinesis's defaults.
+const (
+	maxStreamsCreating = 5
+	maxOnDemandStreams = 50
+	defaultShardLimit  = 20000
+	maxShardsPerStream = 10000
+	scalingOpsPerDay   = 10
+)
+
+// reserveShards takes n more open shards from the account's quota, or
+// reports LimitExceeded and takes none. It is atomic: concurrent callers
+// never exceed the limit together, and no n overflows the count.
+func (a *Account) reserveShards(n int) error {
+	if n <= 0 {
+		return nil
+	}
+	limit := int64(a.cfg.shardLimit)
+	for {
+		open := a.openShards.Load()
+		if int64(n) > limit-open {
+			return a.shardLimitError(open, n)
+		}
+		if a.openShards.CompareAndSwap(open, open+int64(n)) {
+			return nil
+		}
+	}
+}
+
+// releaseShards gives n open shards back to the quota.
+func (a *Account) releaseShards(n int) {
+	if n > 0 {
+		a.openShards.Add(-int64(n))
+	}
+}
+
+func (a *Account) shardLimitError(open int64, more int) *Error {
+	return newError(ErrLimitExceeded,
+		"This request would exceed the shard limit for the account %s in %s. Current shard count for the account: %d. Limit: %d. Number of additional shards that would have resulted from this request: %d. Refer to the AWS Service Limits page (https://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.",
+		a.cfg.accountID, a.cfg.region, open, a.cfg.shardLimit, more)
+}
+
+// onDemandStreamsLocked counts the streams in ON_DEMAND mode that are not
+// gone. a.mu is held.
+func (a *Account) onDemandStreamsLocked(now time.Time) int {
+	n := 0
+	for _, s := range a.streams {
+		if s.statusAt(now) != statusGone && s.mode() == OnDemand {
+			n++
+		}
+	}
+	return n
+}
+
+// checkOnDemandLimitLocked reports whether one more ON_DEMAND stream is
+// allowed. a.mu is held.
+func (a *Account) checkOnDemandLimitLocked(now time.Time) error {
+	if a.onDemandStreamsLocked(now) >= maxOnDemandStreams {
+		return newError(ErrLimitExceeded, "This request would exceed the limit of %d on-demand streams for the account %s in %s.", maxOnDemandStreams, a.cfg.accountID, a.cfg.region)
+	}
+	return nil
+}
+
+// AccountLimits is the output of DescribeLimits.
+type AccountLimits struct {
+	ShardLimit               int
+	OpenShardCount           int
+	OnDemandStreamCount      int
+	OnDemandStreamCountLimit int
+}
+
+// DescribeLimits returns the account's shard limit, its open shards (those
+// of streams not deleted) and its ON_DEMAND streams.
+func (a *Account) DescribeLimits(ctx context.Context) (AccountLimits, error) {
+	if err := a.enter(ctx); err != nil {
+		return AccountLimits{}, err
+	}
+	now := a.cfg.clock.Now()
+	a.mu.Lock()
+	a.purgeLocked(now)
+	onDemand := a.onDemandStreamsLocked(now)
+	a.mu.Unlock()
+	return AccountLimits{
+		ShardLimit:               a.cfg.shardLimit,
+		OpenShardCount:           int(a.openShards.Load()),
+		OnDemandStreamCount:      onDemand,
+		OnDemandStreamCountLimit: maxOnDemandStreams,
+	}, nil
 }

@@ -107,17 +107,14 @@ func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition) (*lin
 		page.filter = FilterAtLatest
 	case AtTimestamp:
 		page.filter = FilterAtTimestamp
-		page.filterTime = p.Timestamp.UnixMilli()
+		page.filterTime = unixMilli(p.Timestamp)
 	default:
 		return nil, newError(ErrInvalidArgument, "A stream is read from TRIM_HORIZON, LATEST or AT_TIMESTAMP, not %q.", p.Type)
 	}
 	r := &lineageReader{s: s, scope: map[*shard]bool{}, done: map[*shard]bool{}, queued: map[*shard]bool{}}
 	trim := now.Add(-s.retention())
-	s.mu.RLock()
-	all := append([]*shard(nil), s.shards...)
-	s.mu.RUnlock()
 	var starts []*cursorOn
-	for _, sh := range all {
+	for _, sh := range s.shardList() {
 		if sh == nil || sh.expired(trim) || !page.matches(sh, s, trim) {
 			continue
 		}

@@ -114,28 +114,43 @@ func TestTailAllWhileResharding(t *testing.T) {
 		// Eight shard-count updates two hours apart stay within the daily
 		// quota and within retention; splits and merges need no clock.
 		targets := []int{4, 3, 6, 5, 8, 4, 2, 3}
+		// Failures are reported with t.Error, not require: FailNow must run
+		// on the test's goroutine.
 		for i := 0; !stop.Load(); i++ {
 			if i < len(targets) {
-				_, err := s.UpdateShardCount(ctx, targets[i], shardlog.UniformScaling)
-				require.NoError(t, err)
+				if _, err := s.UpdateShardCount(ctx, targets[i], shardlog.UniformScaling); err != nil {
+					t.Error(err)
+					return
+				}
 				clk.Advance(2 * time.Hour)
 				if reshards++; reshards == 4 {
 					close(halfway)
 				}
 				continue
 			}
-			open := listAll(t, s, shardlog.ShardFilter{Type: shardlog.FilterAtLatest})
+			page, err := s.ListShards(ctx, shardlog.ListShardsInput{ShardFilter: shardlog.ShardFilter{Type: shardlog.FilterAtLatest}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			open := page.Shards
 			sh := open[i%len(open)]
 			if i%2 == 0 && len(open) < 12 {
 				lo, hi := bigOf(sh.HashKeyRange.StartingHashKey), bigOf(sh.HashKeyRange.EndingHashKey)
 				mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-				require.NoError(t, s.SplitShard(ctx, sh.ShardID, mid.String()))
+				if err := s.SplitShard(ctx, sh.ShardID, mid.String()); err != nil {
+					t.Error(err)
+					return
+				}
 				reshards++
 				continue
 			}
 			for _, o := range open {
 				if new(big.Int).Add(bigOf(sh.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
-					require.NoError(t, s.MergeShards(ctx, sh.ShardID, o.ShardID))
+					if err := s.MergeShards(ctx, sh.ShardID, o.ShardID); err != nil {
+						t.Error(err)
+						return
+					}
 					reshards++
 					break
 				}

@@ -136,12 +136,9 @@ func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShards
 	}
 
 	trim := now.Add(-s.retention())
-	s.mu.RLock()
-	all := s.shards
-	s.mu.RUnlock()
 	out := ListShardsOutput{Shards: []Shard{}}
 	var last uint32 // index of the last shard in out.Shards
-	for _, sh := range all {
+	for _, sh := range s.shardList() {
 		if sh == nil || p.afterSet && sh.index <= p.after {
 			continue
 		}
@@ -166,7 +163,7 @@ func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShards
 
 // newShardPage validates a first ListShards call.
 func (s *Stream) newShardPage(in ListShardsInput) (shardPage, error) {
-	if !in.StreamCreationTimestamp.IsZero() && in.StreamCreationTimestamp.UnixMilli() != s.created.UnixMilli() {
+	if !in.StreamCreationTimestamp.IsZero() && unixMilli(in.StreamCreationTimestamp) != s.created.UnixMilli() {
 		return shardPage{}, s.acct.notFound(s.name)
 	}
 	p := shardPage{stream: s.name, inc: s.inc, filter: in.ShardFilter.Type}
@@ -195,7 +192,7 @@ func (s *Stream) newShardPage(in ListShardsInput) (shardPage, error) {
 		if f.Timestamp.IsZero() {
 			return p, newError(ErrInvalidArgument, "Timestamp must be specified when ShardFilter type is %s.", f.Type)
 		}
-		p.filterTime = f.Timestamp.UnixMilli()
+		p.filterTime = unixMilli(f.Timestamp)
 	default:
 		return p, validation("shardFilter.type", string(f.Type),
 			"satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]")

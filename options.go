@@ -36,7 +36,7 @@ func defaultConfig() config {
 		clock:         SystemClock(),
 		region:        "us-east-1",
 		accountID:     "000000000000",
-		shardLimit:    20000,
+		shardLimit:    defaultShardLimit,
 		limits:        AWSLimits(),
 		maxRecordSize: 1 << 20,
 		maxBatchSize:  5 << 20,

@@ -128,7 +128,7 @@ func (sh *shard) position(now time.Time, p StartingPosition) (uint64, error) {
 		if p.Timestamp.IsZero() {
 			return 0, newError(ErrInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
 		}
-		ms, nowMS := p.Timestamp.UnixMilli(), now.UnixMilli()
+		ms, nowMS := unixMilli(p.Timestamp), now.UnixMilli()
 		if ms > nowMS {
 			return 0, newError(ErrInvalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ms, nowMS)
 		}

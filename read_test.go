@@ -3,6 +3,7 @@ package shardlog_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,8 @@ func TestIteratorTypes(t *testing.T) {
 	require.Equal(t, []string{"2", "3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: t0.Add(2 * time.Second)})))
 	require.Equal(t, []string{"3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: t0.Add(2*time.Second + time.Millisecond)})))
 	require.Equal(t, []string{"0", "1", "2", "3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: t0.Add(-time.Hour)})))
+	require.Equal(t, []string{"0", "1", "2", "3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: time.Date(-1e11, 1, 1, 0, 0, 0, 0, time.UTC)})),
+		"a time before the int64 range of milliseconds is the trim horizon")
 	require.Equal(t, []string{"5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: clk.Now()})))
 
 	// The shard's StartingSequenceNumber sorts before every record, for both
@@ -107,6 +110,9 @@ func TestGetShardIteratorErrors(t *testing.T) {
 			"Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter."},
 		{"timestamp in the future", shard0, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: clk.Now().Add(time.Millisecond)}, shardlog.ErrInvalidArgument,
 			fmt.Sprintf("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", t0.UnixMilli()+1, t0.UnixMilli())},
+		// Past the int64 range of milliseconds: still in the future, not wrapped round into the past.
+		{"timestamp in the year 10^11", shard0, shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: time.Date(1e11, 1, 1, 0, 0, 0, 0, time.UTC)}, shardlog.ErrInvalidArgument,
+			fmt.Sprintf("The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", int64(math.MaxInt64), t0.UnixMilli())},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.GetShardIterator(ctx, tc.shard, tc.p)

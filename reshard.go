@@ -9,17 +9,6 @@ import (
 	"github.com/shardlog/shardlog/internal/hashkey"
 )
 
-// scalingLimitError is the exception UpdateShardCount gives for a target
-// outside what the stream may scale to (above 2x, below half, above 10000
-// shards). AWS documents the limits but not the exception; LimitExceeded is
-// what clients of AWS handle for the same call's rolling 24-hour quota.
-var scalingLimitError = ErrLimitExceeded
-
-const (
-	maxShardsPerStream = 10000
-	scalingOpsPerDay   = 10
-)
-
 // SplitShard splits an open shard in two at newStartingHashKey: the shard
 // closes (it stays readable), and two children take [start, key-1] and
 // [key, end] with the next unused shard indexes. Every sequence number of a
@@ -37,22 +26,18 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 	if err != nil {
 		return err
 	}
-	return s.reshard(ctx, func(now time.Time) error {
+	return s.reshard(ctx, func(now time.Time) (int, func(), error) {
 		sh, err := s.openShardLocked(shardToSplit)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		low := sh.rng.Start.Inc()
 		if !low.Less(key) || !key.Less(sh.rng.End) || sh.rng.Start == hashkey.Max {
-			return newError(ErrInvalidArgument,
+			return 0, nil, newError(ErrInvalidArgument,
 				"NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 				newStartingHashKey, sh.id, s.name, s.acct.cfg.accountID, sh.rng.Start, sh.rng.End)
 		}
-		if err := s.acct.checkShardLimit(1); err != nil {
-			return err
-		}
-		s.splitLocked(now, sh, key)
-		return nil
+		return 1, func() { s.splitLocked(now, sh, key) }, nil
 	})
 }
 
@@ -71,21 +56,20 @@ func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToM
 	if err := checkShardID("adjacentShardToMerge", adjacentShardToMerge); err != nil {
 		return err
 	}
-	return s.reshard(ctx, func(now time.Time) error {
+	return s.reshard(ctx, func(now time.Time) (int, func(), error) {
 		a, err := s.openShardLocked(shardToMerge)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		b, err := s.openShardLocked(adjacentShardToMerge)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if !adjacent(a.rng, b.rng) && !adjacent(b.rng, a.rng) {
-			return newError(ErrInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
+			return 0, nil, newError(ErrInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
 				a.id, b.id, s.name, s.acct.cfg.accountID)
 		}
-		s.mergeLocked(now, a, b)
-		return nil
+		return -1, func() { s.mergeLocked(now, a, b) }, nil
 	})
 }
 
@@ -131,32 +115,27 @@ func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling Scali
 		return UpdateShardCountOutput{}, validation("scalingType", string(scaling), "satisfy enum value set: [UNIFORM_SCALING]")
 	}
 	var current int
-	err := s.reshard(ctx, func(now time.Time) error {
+	err := s.reshard(ctx, func(now time.Time) (int, func(), error) {
 		current = s.openShardCount()
 		account := s.acct.cfg.accountID
+		// AWS documents these limits but not their exception; LimitExceeded
+		// is what its clients handle for this call's 24-hour quota.
 		switch {
 		case target > 2*current:
-			return newError(scalingLimitError, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: %d Target shard count: %d", current, target)
+			return 0, nil, newError(ErrLimitExceeded, "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: %d Target shard count: %d", current, target)
 		case 2*target < current:
-			return newError(scalingLimitError, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: %d Target shard count: %d", current, target)
+			return 0, nil, newError(ErrLimitExceeded, "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: %d Target shard count: %d", current, target)
 		case target > maxShardsPerStream:
-			return newError(scalingLimitError, "UpdateShardCount cannot scale up over %d shards in stream %s under account %s.", maxShardsPerStream, s.name, account)
+			return 0, nil, newError(ErrLimitExceeded, "UpdateShardCount cannot scale up over %d shards in stream %s under account %s.", maxShardsPerStream, s.name, account)
 		}
-		recent := 0
-		for _, t := range s.scalingOps {
-			if now.Sub(t) < 24*time.Hour {
-				recent++
-			}
+		s.scalingOps = slices.DeleteFunc(s.scalingOps, func(t time.Time) bool { return now.Sub(t) >= 24*time.Hour })
+		if len(s.scalingOps) >= scalingOpsPerDay {
+			return 0, nil, newError(ErrLimitExceeded, "Exceeded the limit of %d UpdateShardCount operations in a rolling 24-hour period for stream %s under account %s.", scalingOpsPerDay, s.name, account)
 		}
-		if recent >= scalingOpsPerDay {
-			return newError(ErrLimitExceeded, "Exceeded the limit of %d UpdateShardCount operations in a rolling 24-hour period for stream %s under account %s.", scalingOpsPerDay, s.name, account)
-		}
-		if err := s.acct.checkShardLimit(target - current); err != nil {
-			return err
-		}
-		s.scalingOps = append(slices.DeleteFunc(s.scalingOps, func(t time.Time) bool { return now.Sub(t) >= 24*time.Hour }), now)
-		s.uniformLocked(now, hashkey.Uniform(target))
-		return nil
+		return target - current, func() {
+			s.scalingOps = append(s.scalingOps, now)
+			s.uniformLocked(now, hashkey.Uniform(target))
+		}, nil
 	})
 	if err != nil {
 		return UpdateShardCountOutput{}, err
@@ -164,56 +143,54 @@ func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling Scali
 	return UpdateShardCountOutput{StreamName: s.name, StreamARN: s.arn, CurrentShardCount: current, TargetShardCount: target}, nil
 }
 
-// reshard runs change with the stream locked after checking it is ACTIVE;
-// if change succeeds it publishes the new open shards, closes the shards it
-// replaced, and marks the stream UPDATING for the update delay.
-func (s *Stream) reshard(ctx context.Context, change func(now time.Time) error) error {
-	now, err := s.enter(ctx)
+// reshard changes the stream's shards. With the stream locked and ACTIVE,
+// plan validates the change and returns how many open shards it adds (less
+// than zero when it removes some) and apply, which makes it and cannot
+// fail. reshard takes the added shards from the account's quota first, then
+// applies, publishes the new open shards, closes the shards they replace,
+// and marks the stream UPDATING for the update delay. A failed plan or
+// quota changes nothing.
+func (s *Stream) reshard(ctx context.Context, plan func(now time.Time) (grow int, apply func(), err error)) error {
+	return s.update(ctx, func(now time.Time) error {
+		if s.settings.mode == OnDemand {
+			return newError(ErrValidation, "Resharding is not supported for stream %s under account %s in ON_DEMAND mode.", s.name, s.acct.cfg.accountID)
+		}
+		return s.reshardLocked(now, plan)
+	})
+}
+
+// reshardLocked is reshard's work. s.mu is held.
+func (s *Stream) reshardLocked(now time.Time, plan func(now time.Time) (int, func(), error)) error {
+	s.expireShardsLocked(now) // forget expired closed shards while the lock is held
+	grow, apply, err := plan(now)
 	if err != nil {
 		return err
 	}
-	// The account lock first (the shard limit counts every stream), then ours.
-	s.acct.mu.RLock()
-	defer s.acct.mu.RUnlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.statusAt(now); st != StatusActive {
-		if st == statusGone {
-			return s.acct.notFound(s.name)
-		}
-		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
-	}
-	if s.settings.mode == OnDemand {
-		return newError(ErrValidation, "Resharding is not supported for stream %s under account %s in ON_DEMAND mode.", s.name, s.acct.cfg.accountID)
-	}
-	s.expireShardsLocked(now) // forget expired closed shards while the lock is held
-	s.pending = s.pending[:0]
-	old := s.route.Load().shards()
-	born := len(s.shards)
-	if err := change(now); err != nil {
-		for _, c := range s.pending {
-			c.sh.retiring = false
-		}
-		s.shards = s.shards[:born] // drop the children of a failed change
-		s.pending = s.pending[:0]
+	if err := s.acct.reserveShards(grow); err != nil {
 		return err
 	}
-	var open []*shard
-	for _, sh := range append(old, s.shards[born:]...) {
-		if !sh.retiring {
-			open = append(open, sh)
-		}
-	}
+	s.pending = s.pending[:0]
+	born := len(s.shards)
+	apply()
+	s.acct.releaseShards(-grow)
+
 	// Publish the new routes before closing the parents: a Put that finds
 	// its shard closed reloads the router and must see the children.
-	s.route.Store(newRouter(open))
+	for _, c := range s.pending {
+		if c.sh.index < uint32(born) { // later ones were born and retired in this change, never routed
+			s.openTree.Delete(routeItem{start: c.sh.rng.Start})
+		}
+	}
+	for _, sh := range s.shards[born:] {
+		if !sh.retiring {
+			s.openTree.ReplaceOrInsert(routeItem{start: sh.rng.Start, sh: sh})
+		}
+	}
+	s.route.Store(newRouter(s.openTree.Clone()))
 	for _, c := range s.pending {
 		c.sh.close(now, c.children)
 	}
 	s.pending = s.pending[:0]
-	t := *s.times.Load()
-	t.updating = now.Add(s.acct.cfg.delays.Update)
-	s.times.Store(&t)
 	return nil
 }
 
@@ -299,19 +276,6 @@ func (s *Stream) uniformLocked(now time.Time, target []hashkey.Range) {
 			acc = s.mergeLocked(now, acc, cut[i])
 		}
 	}
-}
-
-// checkShardLimit reports whether the account can take more open shards.
-// a.mu is held (for reading at least).
-func (a *Account) checkShardLimit(more int) error {
-	if more <= 0 {
-		return nil
-	}
-	open := a.openShardsLocked()
-	if open+more > a.cfg.shardLimit {
-		return a.shardLimitError(open, more)
-	}
-	return nil
 }
 
 // parseHashKeyArg parses a decimal hash key argument.

@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -40,8 +41,7 @@ func (s *Stream) DecreaseStreamRetentionPeriod(ctx context.Context, hours int) e
 }
 
 func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) error {
-	now, err := s.enter(ctx)
-	if err != nil {
+	if _, err := s.enter(ctx); err != nil {
 		return err
 	}
 	switch {
@@ -50,34 +50,28 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 	case hours > int(MaxRetention/time.Hour):
 		return newError(ErrInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", int(MaxRetention/time.Hour), hours)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.statusAt(now); st != StatusActive {
-		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
-	}
-	current := int(s.retention() / time.Hour)
-	switch {
-	case increase && hours < current:
-		return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, s.name, current)
-	case !increase && hours > current:
-		return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, s.name, current)
-	case hours == current:
-		return nil
-	}
-	// Make what expired under the old period gone for good before the
-	// period grows; with a shorter period this expires the newly old.
-	s.expireShardsLocked(now)
-	s.retentionNanos.Store(int64(time.Duration(hours) * time.Hour))
-	for _, sh := range s.shards {
-		if sh != nil {
-			sh.resetTrimAt()
+	return s.update(ctx, func(now time.Time) error {
+		current := int(s.retention() / time.Hour)
+		switch {
+		case increase && hours < current:
+			return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, s.name, current)
+		case !increase && hours > current:
+			return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, s.name, current)
+		case hours == current:
+			return errUnchanged
 		}
-	}
-	s.expireShardsLocked(now)
-	t := *s.times.Load()
-	t.updating = now.Add(s.acct.cfg.delays.Update)
-	s.times.Store(&t)
-	return nil
+		// Make what expired under the old period gone for good before the
+		// period grows; with a shorter period this expires the newly old.
+		s.expireShardsLocked(now)
+		s.retentionNanos.Store(int64(time.Duration(hours) * time.Hour))
+		for _, sh := range s.shards {
+			if sh != nil {
+				sh.resetTrimAt()
+			}
+		}
+		s.expireShardsLocked(now)
+		return nil
+	})
 }
 
 // expire trims sh's records that are past retention at now, if any are
@@ -136,6 +130,7 @@ func (sh *shard) resetTrimAt() {
 // writing.
 func (s *Stream) expireShardsLocked(now time.Time) {
 	trim := now.Add(-s.retention())
+	copied := false
 	for i, sh := range s.shards {
 		if sh == nil {
 			continue
@@ -144,6 +139,9 @@ func (s *Stream) expireShardsLocked(now time.Time) {
 			sh.mu.Lock()
 			sh.trimTo(sh.seg.Len(), sh.seg.Len()-sh.seg.Head())
 			sh.mu.Unlock()
+			if !copied { // readers may hold the old slice: never change it
+				s.shards, copied = slices.Clone(s.shards), true
+			}
 			s.shards[i] = nil // its ID stays taken: indexes are never reused
 			continue
 		}
@@ -225,10 +223,9 @@ func (s *Stream) enforceBound() {
 	defer s.evicting.Unlock()
 	for s.overBound() {
 		// The shard with the oldest live record, and the next oldest head.
-		s.mu.RLock()
 		var oldest *shard
 		oldestMS, nextMS := int64(never), int64(never)
-		for _, sh := range s.shards {
+		for _, sh := range s.shardList() {
 			if sh == nil {
 				continue
 			}
@@ -242,7 +239,6 @@ func (s *Stream) enforceBound() {
 				nextMS = ms
 			}
 		}
-		s.mu.RUnlock()
 		if oldest == nil {
 			return
 		}

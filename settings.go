@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // StreamMode is a stream's capacity mode.
@@ -28,10 +29,23 @@ type settings struct {
 
 // UpdateStreamMode switches the stream between PROVISIONED and ON_DEMAND.
 //
-// Errors: ErrValidation for another mode, ErrResourceInUse unless ACTIVE.
+// Errors: ErrValidation for another mode, ErrResourceInUse unless ACTIVE,
+// ErrLimitExceeded for a 51st ON_DEMAND stream in the account.
 func (s *Stream) UpdateStreamMode(ctx context.Context, mode StreamMode) error {
 	if mode != Provisioned && mode != OnDemand {
 		return validation("streamModeDetails.streamMode", string(mode), "satisfy enum value set: [PROVISIONED, ON_DEMAND]")
+	}
+	if mode == OnDemand {
+		// Streams become ON_DEMAND only under the account's lock, so the
+		// count cannot change before this stream's switch.
+		a := s.acct
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if s.mode() != OnDemand {
+			if err := a.checkOnDemandLimitLocked(a.cfg.clock.Now()); err != nil {
+				return err
+			}
+		}
 	}
 	return s.updateSettings(ctx, func(st *settings) error {
 		st.mode = mode
@@ -153,22 +167,14 @@ func (s *Stream) changeMetrics(ctx context.Context, metrics []string, enable boo
 // updateSettings changes the stream's settings if it is ACTIVE, and marks
 // it UPDATING for the update delay.
 func (s *Stream) updateSettings(ctx context.Context, change func(*settings) error) error {
-	now, err := s.enter(ctx)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.statusAt(now); st != StatusActive {
-		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
-	}
-	if err := change(&s.settings); err != nil {
-		return err
-	}
-	t := *s.times.Load()
-	t.updating = now.Add(s.acct.cfg.delays.Update)
-	s.times.Store(&t)
-	return nil
+	return s.update(ctx, func(time.Time) error { return change(&s.settings) })
+}
+
+// mode returns the stream's capacity mode.
+func (s *Stream) mode() StreamMode {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.settings.mode
 }
 
 // Settings returns the stream's capacity mode, encryption and key, and

@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,7 @@ type Stream struct {
 	owner   bool      // made by NewStream: Close closes acct
 
 	times atomic.Pointer[streamTimes] // replaced whole under mu
-	route atomic.Pointer[router]      // the open shards; replaced whole under mu
+	route atomic.Pointer[router]      // the open shards; replaced under mu by a clone of openTree
 	gone  chan struct{}               // closed when the stream is deleted
 
 	keys atomic.Pointer[keyCache] // partition key → hash key; nil until the first put
@@ -49,10 +50,14 @@ type Stream struct {
 	liveRecords    atomic.Int64
 	evicting       sync.Mutex // held by the one goroutine enforcing the size bound
 
-	mu         sync.RWMutex // guards the fields below and writes to times and route
-	shards     []*shard     // every shard ever, by index; nil once expired
-	scalingOps []time.Time  // UpdateShardCount calls in the last 24 hours
-	pending    []closing    // shards the reshard in progress will close
+	mu sync.RWMutex // guards the fields below and writes to times and route
+	// shards holds every shard ever made, by index (nil once expired). It is
+	// copy-on-write: no element a reader may have seen is changed in place,
+	// so a slice read under mu stays valid after mu is released.
+	shards     []*shard
+	openTree   *btree.BTreeG[routeItem] // the open shards by hash; route publishes clones
+	scalingOps []time.Time              // UpdateShardCount calls in the last 24 hours
+	pending    []closing                // shards the reshard in progress will close
 	consumers  map[string]*consumer
 	tags       map[string]string
 	settings   settings
@@ -67,7 +72,10 @@ type streamTimes struct {
 }
 
 // router finds the open shard for a hash key. It is immutable once
-// published, so Put reads it without a lock.
+// published, so Put reads it without a lock: its tree is a clone of the
+// stream's openTree that nothing changes or clones again. (google/btree
+// clones lazily, copying a node only when one side writes to it, so a
+// reshard costs the nodes it touches, not the whole tree.)
 type router struct {
 	tree *btree.BTreeG[routeItem]
 	open int
@@ -80,6 +88,15 @@ type routeItem struct {
 }
 
 func routeLess(a, b routeItem) bool { return a.start.Less(b.start) }
+
+func newRouter(tree *btree.BTreeG[routeItem]) *router {
+	r := &router{tree: tree, open: tree.Len()}
+	if r.open == 1 {
+		it, _ := tree.Min()
+		r.only = it.sh
+	}
+	return r
+}
 
 func (r *router) find(h hashkey.Key) *shard {
 	if r.only != nil {
@@ -103,18 +120,6 @@ func (r *router) shards() []*shard {
 	return out
 }
 
-func newRouter(open []*shard) *router {
-	t := btree.NewG(16, routeLess)
-	for _, sh := range open {
-		t.ReplaceOrInsert(routeItem{start: sh.rng.Start, sh: sh})
-	}
-	r := &router{tree: t, open: len(open)}
-	if len(open) == 1 {
-		r.only = open[0]
-	}
-	return r
-}
-
 func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hashkey.Range) *Stream {
 	s := &Stream{
 		acct:    a,
@@ -130,7 +135,11 @@ func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hash
 	for _, r := range ranges {
 		s.shards = append(s.shards, newShard(s, uint32(len(s.shards)), r, now))
 	}
-	s.route.Store(newRouter(s.shards))
+	s.openTree = btree.NewG(16, routeLess)
+	for _, sh := range s.shards {
+		s.openTree.ReplaceOrInsert(routeItem{start: sh.rng.Start, sh: sh})
+	}
+	s.route.Store(newRouter(s.openTree.Clone()))
 	return s
 }
 
@@ -194,6 +203,40 @@ func (s *Stream) usable(now time.Time) error {
 	return nil
 }
 
+// update runs change with the stream locked if the stream is ACTIVE, and
+// then marks it UPDATING for the update delay, unless change failed or
+// returned errUnchanged. It is the frame of every operation that changes a
+// stream's shape or settings.
+func (s *Stream) update(ctx context.Context, change func(now time.Time) error) error {
+	now, err := s.enter(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch st := s.statusAt(now); st {
+	case StatusActive:
+	case statusGone:
+		return s.acct.notFound(s.name)
+	default:
+		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
+	}
+	switch err := change(now); err {
+	case nil:
+	case errUnchanged:
+		return nil
+	default:
+		return err
+	}
+	t := *s.times.Load()
+	t.updating = now.Add(s.acct.cfg.delays.Update)
+	s.times.Store(&t)
+	return nil
+}
+
+// errUnchanged tells update that a change was accepted but changed nothing.
+var errUnchanged = errors.New("shardlog: unchanged")
+
 // enter is the first step of every stream operation.
 func (s *Stream) enter(ctx context.Context) (time.Time, error) {
 	if err := s.acct.enter(ctx); err != nil {
@@ -204,6 +247,14 @@ func (s *Stream) enter(ctx context.Context) (time.Time, error) {
 		return now, s.acct.notFound(s.name)
 	}
 	return now, nil
+}
+
+// shardList returns every shard ever made, by index, nil once expired. The
+// slice is copy-on-write (see Stream.shards): read it, never change it.
+func (s *Stream) shardList() []*shard {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.shards
 }
 
 func (s *Stream) openShardCount() int { return s.route.Load().open }
@@ -224,6 +275,7 @@ func (s *Stream) markDeleted(now time.Time, force bool) error {
 	t.gone = now.Add(s.acct.cfg.delays.Delete)
 	s.times.Store(&t)
 	close(s.gone)
+	s.acct.releaseShards(s.openShardCount()) // no reshard follows: the stream is not ACTIVE
 	s.endSubscriptionsLocked(s.acct.notFound(s.name))
 	return nil
 }

@@ -158,11 +158,11 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 		return nil, validation("consumerARN", "", "have length greater than or equal to 1")
 	}
 	now := a.cfg.clock.Now()
-	s, c, err := a.consumer(ConsumerRef{ConsumerARN: consumerARN}, now)
+	s, c, st, err := a.consumer(ConsumerRef{ConsumerARN: consumerARN}, now)
 	if err != nil {
 		return nil, err
 	}
-	if st := c.statusAt(now, a.cfg.delays); st != ConsumerActive {
+	if st != ConsumerActive {
 		return nil, newError(ErrResourceInUse, "Consumer %s is not in ACTIVE state, instead in state %s.", consumerARN, st)
 	}
 	sh, pos, err := s.seek(now, shardID, p)
@@ -231,6 +231,7 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 	a := s.acct
 	clock := a.cfg.clock
 	defer close(sub.done)
+	defer sub.end(nil) // fixes Err before done closes, however run ended
 	defer close(sub.events)
 	defer sub.stopTimers()
 	defer func() {

@@ -52,12 +52,16 @@ func (e epoch) MarshalJSON() ([]byte, error) {
 
 func (e *epoch) UnmarshalJSON(b []byte) error {
 	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || len(b) == 0 || b[0] == '"' {
+	// Past ±maxEpochSeconds the milliseconds would not fit an int64.
+	if err != nil || math.IsNaN(f) || math.Abs(f) > maxEpochSeconds || len(b) == 0 || b[0] == '"' {
 		return &serializationError{"Timestamps must be numbers of seconds since the Unix epoch."}
 	}
 	e.Time = time.UnixMilli(int64(math.Round(f * 1000))).UTC()
 	return nil
 }
+
+// maxEpochSeconds bounds wire timestamps: about 292 million years either way.
+const maxEpochSeconds = math.MaxInt64 / 1000
 
 // ts returns the time of an optional wire timestamp (zero if absent).
 func ts(e *epoch) time.Time {
