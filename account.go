@@ -2,7 +2,6 @@ package shardlog
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +33,7 @@ type Account struct {
 	// changes only through reserveShards and releaseShards, so that
 	// concurrent creates and reshards never exceed the shard limit together.
 	openShards atomic.Int64
+	live       usage // what the shards of every stream hold
 
 	mu      sync.RWMutex       // guards streams and lastInc
 	streams map[string]*Stream // by name; may hold DELETING streams
@@ -175,10 +175,10 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 		return nil, err
 	}
 	a.lastInc++
-	s := newStream(a, in.StreamName, a.lastInc, now, hashkey.Uniform(in.ShardCount))
+	s := newStream(a, strings.Clone(in.StreamName), a.lastInc, now, hashkey.Uniform(in.ShardCount))
 	s.settings.mode = in.Mode
 	if len(in.Tags) > 0 {
-		s.tags = maps.Clone(in.Tags)
+		s.tags = cloneTags(in.Tags)
 	}
 	a.streams[in.StreamName] = s
 	return s, nil
@@ -190,6 +190,7 @@ func (a *Account) purgeLocked(now time.Time) {
 	for name, s := range a.streams {
 		if s.statusAt(now) == statusGone {
 			delete(a.streams, name)
+			a.live.add(-s.live.bytes.Load(), -s.live.records.Load())
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"strings"
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
@@ -37,13 +38,15 @@ func (c *keyCache) lookup(key string, hash func(string) hashkey.Key) hashkey.Key
 		return b.hash
 	}
 	h := hash(key)
+	// A cached key outlives the call, so it is a copy: key may be a view of
+	// a request body that must not stay alive for it.
 	switch {
 	case a == nil:
-		c.slots[i].Store(&cachedKey{key: key, hash: h})
+		c.slots[i].Store(&cachedKey{key: strings.Clone(key), hash: h})
 	case b == nil:
-		c.slots[i^1].Store(&cachedKey{key: key, hash: h})
+		c.slots[i^1].Store(&cachedKey{key: strings.Clone(key), hash: h})
 	case c.seen[i].Swap(fp) == fp:
-		c.slots[i].Store(&cachedKey{key: key, hash: h})
+		c.slots[i].Store(&cachedKey{key: strings.Clone(key), hash: h})
 	}
 	return h
 }

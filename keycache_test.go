@@ -2,7 +2,9 @@ package shardlog
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/shardlog/shardlog/internal/hashkey"
 	"github.com/stretchr/testify/require"
@@ -36,4 +38,36 @@ func TestKeyCacheUniqueKeysRarelyAllocate(t *testing.T) {
 		i++
 	})
 	require.Less(t, allocs, 0.05)
+}
+
+// TestKeyCacheDoesNotPinCallersMemory: a cached key is a copy, so a key
+// that is a view of a large buffer (a request body) lets the buffer go.
+func TestKeyCacheDoesNotPinCallersMemory(t *testing.T) {
+	var c keyCache
+	collected := make(chan struct{}, 64)
+	for i := 0; i < 64; i++ {
+		body := make([]byte, 1<<20)
+		copy(body, fmt.Sprint("key-", i))
+		runtime.SetFinalizer(&body[0], func(*byte) { collected <- struct{}{} })
+		key := unsafe.String(&body[0], 6) // a view, as the PutRecords decoder makes
+		c.lookup(key, hashkey.FromMD5)
+	}
+	got := 0
+	for rounds := 0; got < 64; rounds++ {
+		if rounds == 1000 {
+			t.Fatalf("%d of 64 bodies were collected: the cache pins the rest", got)
+		}
+		runtime.GC() // finalizers run on their own goroutine: collect until all have run
+	drain:
+		for {
+			select {
+			case <-collected:
+				got++
+			default:
+				break drain
+			}
+		}
+		runtime.Gosched()
+	}
+	runtime.KeepAlive(&c) // the cache lives on, as a stream's does
 }

@@ -26,7 +26,8 @@ type config struct {
 	delays        Delays
 	hasher        Hasher
 	retention     time.Duration
-	bound         SizeBound
+	bound         SizeBound // per stream
+	accountBound  SizeBound // all streams together
 	janitor       time.Duration
 	heartbeat     time.Duration
 }
@@ -191,6 +192,64 @@ func WithHasher(h Hasher) Option {
 			return fmt.Errorf("shardlog: unknown hasher %d", h)
 		}
 		cfg.hasher = h
+		return nil
+	})
+}
+
+// WithRetention sets the retention period new streams start with (24 to
+// 8760 hours). Default: 24 hours, as Kinesis.
+func WithRetention(d time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if d < MinRetention || d > MaxRetention || d%time.Hour != 0 {
+			return errorf("shardlog: retention %v is not a whole number of hours in [24h, 8760h]", d)
+		}
+		cfg.retention = d
+		return nil
+	})
+}
+
+// WithJanitor starts a janitor that calls ApplyRetention every interval of
+// the account's clock, so idle shards release expired records too. Default:
+// off (expiry happens as shards are used, and on ApplyRetention). The
+// janitor stops on Close.
+func WithJanitor(interval time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if interval <= 0 {
+			return errorf("shardlog: janitor interval %v is not positive", interval)
+		}
+		cfg.janitor = interval
+		return nil
+	})
+}
+
+// WithSizeBound bounds every stream of the account: when a write takes a
+// stream over either limit of b, its oldest records (by arrival, across its
+// shards) are dropped until it is back under both, less a sixteenth, so
+// that dropping runs once per sixteenth of the bound rather than on every
+// write. Default: no bound. This goes beyond Kinesis, where only retention
+// removes records; it keeps an embedded log within a fixed memory budget
+// under any write rate.
+func WithSizeBound(b SizeBound) Option {
+	return optionFunc(func(cfg *config) error {
+		if err := b.validate(); err != nil {
+			return err
+		}
+		cfg.bound = b
+		return nil
+	})
+}
+
+// WithAccountSizeBound bounds all the streams of the account together, as
+// WithSizeBound bounds each: past either limit the oldest records of the
+// whole account are dropped first, whichever stream holds them. Default: no
+// bound. shardlogd sets one so that no client can make it exhaust the
+// machine's memory.
+func WithAccountSizeBound(b SizeBound) Option {
+	return optionFunc(func(cfg *config) error {
+		if err := b.validate(); err != nil {
+			return err
+		}
+		cfg.accountBound = b
 		return nil
 	})
 }

@@ -290,7 +290,7 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 	}
 	out, n := sh.readBatch(now, it.pos, limit)
 	sh.read.charge(now, n)
-	_, out.EncryptionType, _, _ = s.Settings()
+	out.EncryptionType = s.encryptionType()
 	return out, nil
 }
 

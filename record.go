@@ -104,6 +104,7 @@ type PutInput struct {
 type PutResult struct {
 	ShardID        string
 	SequenceNumber SequenceNumber
+	EncryptionType string // the stream's: "NONE" or "KMS"
 }
 
 // BatchEntry is the result of one record of a PutBatch: either ShardID and
@@ -120,6 +121,7 @@ type BatchEntry struct {
 type BatchResult struct {
 	FailedRecordCount int
 	Records           []BatchEntry
+	EncryptionType    string // the stream's: "NONE" or "KMS"
 }
 
 // maxKeyUnits is the longest partition key, in UTF-16 code units.

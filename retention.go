@@ -106,8 +106,8 @@ func (sh *shard) trimTo(pos, n uint64) {
 	}
 	sh.publishLocked() // count what is pending before taking away what is freed
 	freed := sh.seg.TrimBefore(pos)
-	sh.stream.liveBytes.Add(-freed)
-	sh.stream.liveRecords.Add(-int64(n))
+	sh.stream.live.add(-freed, -int64(n))
+	sh.stream.acct.live.add(-freed, -int64(n))
 }
 
 // setTrimAt records when the oldest live record expires. sh.mu is held.
@@ -169,102 +169,9 @@ func (a *Account) ApplyRetention(ctx context.Context) error {
 		s.mu.Lock()
 		s.expireShardsLocked(now)
 		s.mu.Unlock()
-		s.enforceBound()
+		s.enforceBounds()
 	}
 	return nil
-}
-
-// SizeBound caps what a stream holds, beyond Kinesis: when a write takes
-// the stream over either limit, its oldest records (by arrival, across
-// shards) are dropped until it is back under both. A zero field is no limit.
-type SizeBound struct {
-	Bytes   int64 // key plus data bytes
-	Records int64
-}
-
-// WithSizeBound bounds every stream of the account, so an embedded log
-// stays within a fixed memory budget under any write rate. Default: no
-// bound. This goes beyond Kinesis, where only retention removes records.
-func WithSizeBound(b SizeBound) Option {
-	return optionFunc(func(cfg *config) error {
-		if b.Bytes < 0 || b.Records < 0 {
-			return errorf("shardlog: negative size bound %+v", b)
-		}
-		cfg.bound = b
-		return nil
-	})
-}
-
-// WithRetention sets the retention period new streams start with (24 to
-// 8760 hours). Default: 24 hours, as Kinesis.
-func WithRetention(d time.Duration) Option {
-	return optionFunc(func(cfg *config) error {
-		if d < MinRetention || d > MaxRetention || d%time.Hour != 0 {
-			return errorf("shardlog: retention %v is not a whole number of hours in [24h, 8760h]", d)
-		}
-		cfg.retention = d
-		return nil
-	})
-}
-
-// overBound reports whether the stream holds more than its bound allows.
-func (s *Stream) overBound() bool {
-	b := s.acct.cfg.bound
-	return (b.Bytes > 0 && s.liveBytes.Load() > b.Bytes) || (b.Records > 0 && s.liveRecords.Load() > b.Records)
-}
-
-// enforceBound drops the stream's oldest records until it is within its
-// size bound. It takes one shard lock at a time, and only one caller
-// evicts at once; the others return and let it finish.
-func (s *Stream) enforceBound() {
-	if !s.overBound() || !s.evicting.TryLock() {
-		return
-	}
-	defer s.evicting.Unlock()
-	for s.overBound() {
-		// The shard with the oldest live record, and the next oldest head.
-		var oldest *shard
-		oldestMS, nextMS := int64(never), int64(never)
-		for _, sh := range s.shardList() {
-			if sh == nil {
-				continue
-			}
-			ms, ok := sh.seg.Millis(sh.seg.Head())
-			if !ok {
-				continue
-			}
-			if ms < oldestMS {
-				oldest, oldestMS, nextMS = sh, ms, oldestMS
-			} else if ms < nextMS {
-				nextMS = ms
-			}
-		}
-		if oldest == nil {
-			return
-		}
-		oldest.evictLocked(s, nextMS)
-	}
-}
-
-// evictLocked drops sh's oldest records until the stream is within its
-// bound or sh's head arrived after upTo (then another shard is older).
-func (sh *shard) evictLocked(s *Stream, upTo int64) {
-	b := s.acct.cfg.bound
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	head, tail := sh.seg.Head(), sh.seg.Len()
-	bytes, records := s.liveBytes.Load(), s.liveRecords.Load()
-	pos := head
-	for pos < tail && ((b.Bytes > 0 && bytes > b.Bytes) || (b.Records > 0 && records > b.Records)) {
-		if ms, _ := sh.seg.Millis(pos); ms > upTo && pos > head {
-			break
-		}
-		bytes -= sh.seg.RecordSize(pos)
-		records--
-		pos++
-	}
-	sh.trimTo(pos, pos-head)
-	sh.setTrimAt(s.retention().Milliseconds())
 }
 
 // janitor expires idle shards on a timer of the account's clock.
@@ -272,20 +179,6 @@ type janitor struct {
 	mu      sync.Mutex // guards timer and stopped
 	timer   Timer
 	stopped bool
-}
-
-// WithJanitor starts a janitor that calls ApplyRetention every interval of
-// the account's clock, so idle shards release expired records too. Default:
-// off (expiry happens as shards are used, and on ApplyRetention). The
-// janitor stops on Close.
-func WithJanitor(interval time.Duration) Option {
-	return optionFunc(func(cfg *config) error {
-		if interval <= 0 {
-			return errorf("shardlog: janitor interval %v is not positive", interval)
-		}
-		cfg.janitor = interval
-		return nil
-	})
 }
 
 func (a *Account) startJanitor() {

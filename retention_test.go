@@ -164,34 +164,6 @@ func TestClosedShardExpires(t *testing.T) {
 	require.Equal(t, []string{"in a child"}, recs)
 }
 
-func TestSizeBoundDropsOldestFirst(t *testing.T) {
-	a, clk := newAccount(t, shardlog.WithSizeBound(shardlog.SizeBound{Records: 5}))
-	s := newStream(t, a, "s", 2)
-	hk := []string{"0", maxHash}
-	for i := 0; i < 9; i++ {
-		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: hk[i%2], Data: []byte(fmt.Sprint(i))})
-		require.NoError(t, err)
-		clk.Advance(time.Second)
-	}
-	require.Equal(t, []string{"4", "6", "8"}, dataOf(readShard(t, s, shard0)))
-	require.Equal(t, []string{"5", "7"}, dataOf(readShard(t, s, "shardId-000000000001")))
-
-	b, _ := newAccount(t, shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 1000}))
-	u := newStream(t, b, "u", 3)
-	for i := 0; i < 100; i++ {
-		_, err := u.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: fmt.Sprint(i), Data: make([]byte, 99)}})
-		require.NoError(t, err)
-	}
-	total := 0
-	for _, id := range []string{shard0, "shardId-000000000001", "shardId-000000000002"} {
-		for _, r := range readShard(t, u, id) {
-			total += len(r.Data) + len(r.PartitionKey)
-		}
-	}
-	require.LessOrEqual(t, total, 1000)
-	require.Greater(t, total, 1000-110, "only what was needed went")
-}
-
 func heapAlloc() uint64 {
 	runtime.GC()
 	var m runtime.MemStats

@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -70,7 +71,8 @@ func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyI
 		return err
 	}
 	return s.updateSettings(ctx, func(st *settings) error {
-		st.encryption, st.keyID = EncryptionKMS, keyID
+		st.encryption, st.keyID = EncryptionKMS, strings.Clone(keyID)
+		s.kms.Store(true)
 		return nil
 	})
 }
@@ -82,6 +84,7 @@ func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID
 	}
 	return s.updateSettings(ctx, func(st *settings) error {
 		st.encryption, st.keyID = EncryptionNone, ""
+		s.kms.Store(false)
 		return nil
 	})
 }
@@ -168,6 +171,15 @@ func (s *Stream) changeMetrics(ctx context.Context, metrics []string, enable boo
 // it UPDATING for the update delay.
 func (s *Stream) updateSettings(ctx context.Context, change func(*settings) error) error {
 	return s.update(ctx, func(time.Time) error { return change(&s.settings) })
+}
+
+// encryptionType returns "KMS" or "NONE" without taking the stream's lock,
+// for the put and read paths.
+func (s *Stream) encryptionType() string {
+	if s.kms.Load() {
+		return EncryptionKMS
+	}
+	return EncryptionNone
 }
 
 // mode returns the stream's capacity mode.

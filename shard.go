@@ -125,8 +125,8 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 func (sh *shard) publishLocked() {
 	sh.seg.Publish()
 	if sh.pendRecs != 0 {
-		sh.stream.liveBytes.Add(sh.pendBytes)
-		sh.stream.liveRecords.Add(sh.pendRecs)
+		sh.stream.live.add(sh.pendBytes, sh.pendRecs)
+		sh.stream.acct.live.add(sh.pendBytes, sh.pendRecs)
 		sh.pendBytes, sh.pendRecs = 0, 0
 	}
 	if sh.wake != nil {

@@ -44,11 +44,10 @@ type Stream struct {
 	gone  chan struct{}               // closed when the stream is deleted
 
 	keys atomic.Pointer[keyCache] // partition key → hash key; nil until the first put
+	kms  atomic.Bool              // settings.encryption is KMS; for the put and read paths
 
 	retentionNanos atomic.Int64 // the retention period
-	liveBytes      atomic.Int64 // key and data bytes of unexpired records, all shards
-	liveRecords    atomic.Int64
-	evicting       sync.Mutex // held by the one goroutine enforcing the size bound
+	live           usage        // what the stream's shards hold
 
 	mu sync.RWMutex // guards the fields below and writes to times and route
 	// shards holds every shard ever made, by index (nil once expired). It is
@@ -354,8 +353,8 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 		sh.mu.Unlock()
 		switch st {
 		case appended:
-			s.enforceBound()
-			return PutResult{ShardID: sh.id, SequenceNumber: sh.seq(pos)}, nil
+			s.enforceBounds()
+			return PutResult{ShardID: sh.id, SequenceNumber: sh.seq(pos), EncryptionType: s.encryptionType()}, nil
 		case throttled:
 			return PutResult{}, sh.throttleError()
 		}
@@ -420,7 +419,7 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 	if err := s.usable(now); err != nil {
 		return BatchResult{}, err
 	}
-	out := BatchResult{Records: make([]BatchEntry, len(records))}
+	out := BatchResult{Records: make([]BatchEntry, len(records)), EncryptionType: s.encryptionType()}
 	var held *shard // the shard whose lock is held
 	rt := s.route.Load()
 	for i := range records {
@@ -454,6 +453,6 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 		held.publishLocked()
 		held.mu.Unlock()
 	}
-	s.enforceBound()
+	s.enforceBounds()
 	return out, nil
 }

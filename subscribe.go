@@ -34,6 +34,7 @@ type SubscribeToShardEvent struct {
 	ContinuationSequenceNumber SequenceNumber
 	MillisBehindLatest         int64
 	ChildShards                []ChildShard
+	EncryptionType             string // the stream's when the event was read: "NONE" or "KMS"
 }
 
 // Subscription pushes a shard's records to a consumer, as SubscribeToShard.
@@ -90,6 +91,10 @@ func (sub *Subscription) stopTimers() {
 // ends: after five minutes, at the end of a closed shard (after the event
 // with ChildShards), or for the reason Err gives.
 func (sub *Subscription) Events() <-chan SubscribeToShardEvent { return sub.events }
+
+// Done returns a channel that is closed once the subscription has ended
+// and its goroutine has exited (Events is closed by then).
+func (sub *Subscription) Done() <-chan struct{} { return sub.done }
 
 // Err returns why the subscription ended, once Events is closed: nil after
 // its five minutes, at a shard's end or after Close; ErrResourceInUse when
@@ -315,6 +320,7 @@ func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time) (S
 		ev.Records = []Record{}
 	}
 	next := c.Pos()
+	ev.EncryptionType = sub.stream.encryptionType()
 	ev.ContinuationSequenceNumber = SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: next}}
 	if ms, ok := sh.seg.Millis(next); ok && next < tail {
 		ev.MillisBehindLatest = max(0, now.UnixMilli()-ms)

@@ -38,6 +38,16 @@ func checkTags(tags map[string]string) error {
 	return nil
 }
 
+// cloneTags copies tags, strings included: kept tags must not pin the
+// caller's memory (a request body, say).
+func cloneTags(tags map[string]string) map[string]string {
+	out := make(map[string]string, len(tags))
+	for k, v := range tags {
+		out[strings.Clone(k)] = strings.Clone(v)
+	}
+	return out
+}
+
 func tagText(s string) bool {
 	for _, r := range s {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) && !strings.ContainsRune("_./=+-%@", r) {
@@ -75,7 +85,7 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 		s.tags = map[string]string{}
 	}
 	for k, v := range tags {
-		s.tags[k] = v
+		s.tags[strings.Clone(k)] = strings.Clone(v)
 	}
 	return nil
 }
