@@ -2,11 +2,14 @@ package kinesisapi
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shardlog/shardlog"
@@ -20,22 +23,85 @@ type serializationError struct{ msg string }
 func (e *serializationError) Error() string { return e.msg }
 
 // decode reads a request body into v. An empty body is an empty object.
+// Errors are worded as AWS words them, never with Go's type names.
 func decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	if err := checkShape(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) && ute.Field != "" {
-			return &serializationError{fmt.Sprintf("Unexpected value for %s.", ute.Field)}
-		}
-		return &serializationError{"Could not parse the request: " + err.Error()}
+		return decodeError(err)
 	}
 	if dec.More() {
 		return &serializationError{"Unexpected data after the request object."}
 	}
 	return nil
+}
+
+// decodeError turns an encoding/json error into AWS's SerializationException
+// wording (that of its Java deserializer).
+func decodeError(err error) error {
+	var se *serializationError
+	var ute *json.UnmarshalTypeError
+	var b64 base64.CorruptInputError
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.As(err, &b64):
+		return &serializationError{fmt.Sprintf("Value can not be converted to a Blob: Invalid Base64 character at position %d", int64(b64))}
+	case errors.As(err, &ute):
+		return &serializationError{typeMismatch(ute.Value, ute.Type)}
+	}
+	return &serializationError{"The request body is not valid JSON."}
+}
+
+// typeMismatch words a JSON value of kind value (string, number, bool,
+// array, object) found where a value of type want belongs.
+func typeMismatch(value string, want reflect.Type) string {
+	for want.Kind() == reflect.Pointer {
+		want = want.Elem()
+	}
+	value, _, _ = strings.Cut(value, " ") // "number 1.5" -> "number"
+	var name string
+	switch k := want.Kind(); {
+	case k == reflect.Slice && want.Elem().Kind() == reflect.Uint8:
+		name = "a Blob"
+	case k == reflect.Slice || k == reflect.Array:
+		if value == "object" {
+			return "Start of structure or map found where not expected."
+		}
+		return "Expected list or null"
+	case k == reflect.Map:
+		if value == "array" {
+			return "Start of list found where not expected"
+		}
+		return "Expected map or null"
+	case k == reflect.Struct:
+		if value == "array" {
+			return "Start of list found where not expected"
+		}
+		return "Expected null"
+	case k == reflect.String:
+		name = "an String"
+	case k == reflect.Bool:
+		name = "an Boolean"
+	default:
+		name = "an Integer"
+	}
+	switch value {
+	case "object":
+		return "Start of structure or map found where not expected."
+	case "array":
+		return "Start of list found where not expected"
+	case "string":
+		return "class java.lang.String can not be converted to " + name
+	case "bool":
+		return "class java.lang.Boolean can not be converted to " + name
+	}
+	return "class java.math.BigDecimal can not be converted to " + name
 }
 
 // epoch is a timestamp on the wire: a JSON number of seconds since the Unix
@@ -130,31 +196,6 @@ func childShards(in []shardlog.ChildShard) []childShard {
 	return out
 }
 
-type wireRecord struct {
-	SequenceNumber              string `json:"SequenceNumber"`
-	ApproximateArrivalTimestamp epoch  `json:"ApproximateArrivalTimestamp"`
-	Data                        []byte `json:"Data"`
-	PartitionKey                string `json:"PartitionKey"`
-	EncryptionType              string `json:"EncryptionType,omitempty"`
-}
-
-func records(in []shardlog.Record, encryption string) []wireRecord {
-	out := make([]wireRecord, len(in))
-	if encryption == shardlog.EncryptionNone {
-		encryption = ""
-	}
-	for i, r := range in {
-		out[i] = wireRecord{
-			SequenceNumber:              r.SequenceNumber.String(),
-			ApproximateArrivalTimestamp: epoch{r.ApproximateArrivalTimestamp},
-			Data:                        r.Data,
-			PartitionKey:                r.PartitionKey,
-			EncryptionType:              encryption,
-		}
-	}
-	return out
-}
-
 type streamModeDetails struct {
 	StreamMode string `json:"StreamMode"`
 }
@@ -168,13 +209,6 @@ func monitoring(metrics []string) []enhancedMetrics {
 		metrics = []string{}
 	}
 	return []enhancedMetrics{{ShardLevelMetrics: metrics}}
-}
-
-// encryptionOf returns the stream's encryption type for put and read
-// results.
-func encryptionOf(s *shardlog.Stream) string {
-	_, enc, _, _ := s.Settings()
-	return enc
 }
 
 type startingPosition struct {

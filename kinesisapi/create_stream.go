@@ -22,7 +22,9 @@ func createStream(ctx context.Context, a *shardlog.Account, in *createStreamInpu
 	case in.ShardCount != nil:
 		c.ShardCount = *in.ShardCount
 	case c.Mode != shardlog.OnDemand:
-		return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: Member must not be null"}
+		var v violations
+		v.required("shardCount", true)
+		return nil, v.err()
 	}
 	return empty{}, a.CreateStream(ctx, c)
 }

@@ -13,11 +13,20 @@ type header struct{ name, value string }
 // CRC32 of everything before it. All integers are big-endian; every header
 // here is a string (type 7).
 func appendFrame(b []byte, headers []header, payload []byte) []byte {
+	start := len(b)
+	b = appendFrameHead(b, headers, len(payload))
+	b = append(b, payload...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[start:]))
+}
+
+// appendFrameHead appends a frame's prelude and headers, for a payload of
+// n bytes; the payload and the message CRC follow.
+func appendFrameHead(b []byte, headers []header, n int) []byte {
 	hlen := 0
 	for _, h := range headers {
 		hlen += 1 + len(h.name) + 1 + 2 + len(h.value)
 	}
-	total := 12 + hlen + len(payload) + 4
+	total := 12 + hlen + n + 4
 	start := len(b)
 	b = binary.BigEndian.AppendUint32(b, uint32(total))
 	b = binary.BigEndian.AppendUint32(b, uint32(hlen))
@@ -29,18 +38,24 @@ func appendFrame(b []byte, headers []header, payload []byte) []byte {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(h.value)))
 		b = append(b, h.value...)
 	}
-	b = append(b, payload...)
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[start:]))
+	return b
 }
 
 // eventFrame is an event of the given type with a JSON payload.
 func eventFrame(b []byte, eventType string, payload []byte) []byte {
-	return appendFrame(b, []header{
+	return appendFrame(b, eventHeaders(eventType), payload)
+}
+
+func eventHeaders(eventType string) []header {
+	return []header{
 		{":event-type", eventType},
 		{":content-type", "application/json"},
 		{":message-type", "event"},
-	}, payload)
+	}
 }
+
+// subscribeToShardEventHeaders head every SubscribeToShardEvent frame.
+var subscribeToShardEventHeaders = eventHeaders("SubscribeToShardEvent")
 
 // exceptionFrame is a modeled exception of the event stream.
 func exceptionFrame(b []byte, exceptionType string, payload []byte) []byte {

@@ -54,5 +54,10 @@ func FuzzRequest(f *testing.F) {
 		if rec.Code != 200 && rec.Header().Get("X-Amzn-ErrorType") == "" {
 			t.Fatalf("%s: error without X-Amzn-ErrorType", op)
 		}
+		for _, goism := range []string{"Go value", "Go struct", "kinesisapi.", "json: ", "[]uint8", "struct {", "strconv."} {
+			if rec.Code != 200 && strings.Contains(rec.Body.String(), goism) {
+				t.Fatalf("%s %q: the answer shows Go's words: %s", op, body, rec.Body)
+			}
+		}
 	})
 }

@@ -2,6 +2,7 @@ package kinesisapi
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/shardlog/shardlog"
 )
@@ -12,11 +13,27 @@ type getRecordsInput struct {
 	StreamARN     string `json:"StreamARN"`
 }
 
-type getRecordsOutput struct {
-	Records            []wireRecord `json:"Records"`
-	NextShardIterator  string       `json:"NextShardIterator,omitempty"`
-	MillisBehindLatest int64        `json:"MillisBehindLatest"`
-	ChildShards        []childShard `json:"ChildShards,omitempty"`
+// getRecordsBody is a GetRecords response, written as encoding/json would
+// write {Records, NextShardIterator, MillisBehindLatest, ChildShards}.
+type getRecordsBody struct {
+	records recordsBody
+	out     shardlog.GetRecordsOutput
+}
+
+func (g *getRecordsBody) emit(s sink) {
+	s.write([]byte(`{"Records":`))
+	g.records.emit(s)
+	p := g.records.scratch[:0]
+	if g.out.NextShardIterator != "" {
+		p = append(p, `,"NextShardIterator":`...)
+		p = appendJSONString(p, g.out.NextShardIterator)
+	}
+	p = append(p, `,"MillisBehindLatest":`...)
+	p = strconv.AppendInt(p, g.out.MillisBehindLatest, 10)
+	s.write(p)
+	g.records.scratch = p
+	emitChildShards(s, g.out.ChildShards)
+	s.write([]byte{'}'})
 }
 
 func getRecords(ctx context.Context, a *shardlog.Account, in *getRecordsInput) (any, error) {
@@ -24,10 +41,5 @@ func getRecords(ctx context.Context, a *shardlog.Account, in *getRecordsInput) (
 	if err != nil {
 		return nil, err
 	}
-	return getRecordsOutput{
-		Records:            records(out.Records, out.EncryptionType),
-		NextShardIterator:  out.NextShardIterator,
-		MillisBehindLatest: out.MillisBehindLatest,
-		ChildShards:        childShards(out.ChildShards),
-	}, nil
+	return &getRecordsBody{records: newRecordsBody(out.Records, out.EncryptionType), out: out}, nil
 }

@@ -13,6 +13,17 @@
 // are served over HTTP/1.1 (SubscribeToShard as a chunked, flushed event
 // stream, which the Go SDK accepts); HTTP/2 is not offered.
 //
+// # Hostile clients
+//
+// What one request can cost is bounded: its body's size, the memory all
+// requests hold at once, the time to send a body and to take a response or
+// an event, and the size of every list and map it carries, checked before
+// anything is decoded. Records go from storage to the connection without
+// being copied into a response. Requests that arrive on a loopback address
+// must name a loopback host, which defeats DNS rebinding. See the options
+// below for the defaults; connections themselves are the http.Server's to
+// bound.
+//
 // Not supported, answered with UnknownOperationException: the resource
 // policy operations (Put/Get/DeleteResourcePolicy), TagResource,
 // UntagResource and ListTagsForResource, Describe/UpdateAccountSettings,
@@ -28,11 +39,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/shardlog/shardlog"
 )
@@ -40,22 +52,78 @@ import (
 // targetPrefix starts every X-Amz-Target of Kinesis operations.
 const targetPrefix = "Kinesis_20131202."
 
-// DefaultMaxRequestBytes is the default cap on a request body: a PutRecords
-// of 5 MiB grows by a third in base64.
-const DefaultMaxRequestBytes = 16 << 20
+// Defaults of the options below. Every resource a client can make the
+// handler hold has a bound and a timeout.
+const (
+	// DefaultMaxRequestBytes caps a request body: a PutRecords of 10 MiB
+	// grows by a third in base64.
+	DefaultMaxRequestBytes = 16 << 20
+	// DefaultMaxRequestMemory caps the memory held at once by requests
+	// being read and served, counted as twice their bodies (the body and
+	// what it decodes to).
+	DefaultMaxRequestMemory = 512 << 20
+	// DefaultBodyTimeout is how long a client may take to send a body.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultWriteTimeout is how long a client may take to receive a
+	// response, or one event of a SubscribeToShard stream.
+	DefaultWriteTimeout = 30 * time.Second
+)
 
 // Option configures a handler.
 type Option func(*handler)
 
 // WithMaxRequestBytes caps request bodies; larger ones get HTTP 413 and a
 // SerializationException. Default: DefaultMaxRequestBytes.
-func WithMaxRequestBytes(n int64) Option { return func(h *handler) { h.maxBody = n } }
+func WithMaxRequestBytes(n int64) Option { return func(h *handler) { h.maxBody = max(n, 1) } }
+
+// WithMaxRequestMemory caps the memory that requests being read and served
+// may hold at once, counted as twice their bodies. A request that would go
+// over it waits for memory, for at most its body timeout, and then gets HTTP
+// 503 (which SDKs retry). Default: DefaultMaxRequestMemory.
+func WithMaxRequestMemory(n int64) Option {
+	return func(h *handler) { h.memory = newBudget(max(n, 1)) }
+}
+
+// WithBodyTimeout sets how long a client may take to send a request body;
+// a slower one gets HTTP 408 and its connection is closed. Default:
+// DefaultBodyTimeout.
+func WithBodyTimeout(d time.Duration) Option { return func(h *handler) { h.bodyTimeout = d } }
+
+// WithWriteTimeout sets how long a client may take to receive a response
+// or one SubscribeToShard event; a client that stops reading loses its
+// connection then. Default: DefaultWriteTimeout.
+func WithWriteTimeout(d time.Duration) Option { return func(h *handler) { h.writeTimeout = d } }
+
+// WithAllowedHosts adds host names that requests arriving on a loopback
+// address may carry in their Host header, besides localhost, *.localhost
+// and loopback IPs. Requests with other names get HTTP 403: that stops web
+// pages from reaching a local server by DNS rebinding. Requests arriving on
+// other addresses may carry any name.
+func WithAllowedHosts(names ...string) Option {
+	return func(h *handler) {
+		for _, n := range names {
+			h.hosts[strings.ToLower(strings.TrimSuffix(n, "."))] = true
+		}
+	}
+}
 
 // NewHandler returns an http.Handler that serves the Kinesis API for acct.
 // It is safe for concurrent use. Closing acct ends open SubscribeToShard
 // streams.
+//
+// The handler bounds what one request can cost (body size, memory, body
+// and write timeouts) but not connections: serve it from an http.Server
+// with ReadHeaderTimeout, IdleTimeout and a connection limit, as shardlogd
+// does.
 func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
-	h := &handler{acct: acct, maxBody: DefaultMaxRequestBytes}
+	h := &handler{
+		acct:         acct,
+		maxBody:      DefaultMaxRequestBytes,
+		memory:       newBudget(DefaultMaxRequestMemory),
+		bodyTimeout:  DefaultBodyTimeout,
+		writeTimeout: DefaultWriteTimeout,
+		hosts:        map[string]bool{},
+	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	h.idPrefix = hex.EncodeToString(b[:])
@@ -66,10 +134,14 @@ func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
 }
 
 type handler struct {
-	acct     *shardlog.Account
-	maxBody  int64
-	idPrefix string
-	ids      atomic.Uint64
+	acct         *shardlog.Account
+	maxBody      int64
+	memory       *budget
+	bodyTimeout  time.Duration
+	writeTimeout time.Duration
+	hosts        map[string]bool // names accepted besides loopback ones
+	idPrefix     string
+	ids          atomic.Uint64
 }
 
 // operation runs one Kinesis operation on a decoded body.
@@ -129,7 +201,16 @@ var unsupported = []string{
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The body must arrive within the body timeout, even when the request
+	// is refused before it is read: the server then drains some of it.
+	rc := http.NewResponseController(w)
+	timed := h.bodyTimeout > 0 && rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil
 	w.Header().Set("x-amzn-RequestId", h.requestID())
+	if !h.hostAllowed(r) {
+		writeError(w, http.StatusForbidden, "AccessDeniedException",
+			fmt.Sprintf("Host %q is not a loopback name; allow it with WithAllowedHosts (shardlogd: -allow-host).", r.Host))
+		return
+	}
 	if r.Method != http.MethodPost {
 		writeError(w, http.StatusMethodNotAllowed, "UnknownOperationException", "Kinesis operations are POST requests.")
 		return
@@ -144,37 +225,44 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Content type %q is not supported; send application/x-amz-json-1.1 (Java SDKs: set AWS_CBOR_DISABLE=1).", ct))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "SerializationException", fmt.Sprintf("Request body exceeds %d bytes.", h.maxBody))
-			return
-		}
-		writeError(w, http.StatusBadRequest, "SerializationException", "Could not read the request body.")
-		return
-	}
-	if name == "SubscribeToShard" {
-		h.subscribeToShard(w, r, body)
-		return
-	}
 	f := operations[name]
-	if f == nil {
+	if f == nil && name != "SubscribeToShard" {
 		msg := ""
-		for _, u := range unsupported {
-			if u == name {
-				msg = "shardlog does not support " + name + "."
-			}
+		if slices.Contains(unsupported, name) {
+			msg = "shardlog does not support " + name + "."
 		}
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", msg)
 		return
 	}
+	body, release, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	if timed {
+		// No deadline from here on: the server's background read of an
+		// idle connection would otherwise end a long SubscribeToShard.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if name == "SubscribeToShard" {
+		h.subscribeToShard(w, r, body, release)
+		return
+	}
 	out, err := f(r.Context(), h.acct, body)
+	h.setWriteDeadline(w)
 	if err != nil {
 		writeCoreError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// setWriteDeadline gives the client writeTimeout from now to take what is
+// written next. Writers that cannot time out (a test's recorder) are let be.
+func (h *handler) setWriteDeadline(w http.ResponseWriter) {
+	if h.writeTimeout > 0 {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.writeTimeout))
+	}
 }
 
 func (h *handler) requestID() string {
@@ -188,6 +276,10 @@ const jsonType = "application/x-amz-json-1.1"
 type rawJSON []byte
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if body, ok := v.(streamed); ok {
+		writeStreamed(w, status, body)
+		return
+	}
 	if raw, ok := v.(rawJSON); ok {
 		w.Header().Set("Content-Type", jsonType)
 		w.Header().Set("Content-Length", fmt.Sprint(len(raw)))

@@ -34,8 +34,9 @@ func listShards(ctx context.Context, a *shardlog.Account, in *listShardsInput) (
 	}
 	if f := in.ShardFilter; f != nil {
 		q.ShardFilter = shardlog.ShardFilter{Type: shardlog.ShardFilterType(f.Type), ShardID: f.ShardId, Timestamp: ts(f.Timestamp)}
-		if f.Type == "" {
-			return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: Value null at 'shardFilter.type' failed to satisfy constraint: Member must not be null"}
+		var v violations
+		if v.required("shardFilter.type", f.Type == ""); v.err() != nil {
+			return nil, v.err()
 		}
 	}
 	out, err := a.ListShards(ctx, q)

@@ -19,8 +19,9 @@ type listStreamConsumersOutput struct {
 }
 
 func listStreamConsumers(ctx context.Context, a *shardlog.Account, in *listStreamConsumersInput) (any, error) {
-	if in.StreamARN == "" {
-		return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null"}
+	var v violations
+	if v.required("streamARN", in.StreamARN == ""); v.err() != nil {
+		return nil, v.err()
 	}
 	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {

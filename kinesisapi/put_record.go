@@ -34,5 +34,5 @@ func putRecord(ctx context.Context, a *shardlog.Account, in *putRecordInput) (an
 	if err != nil {
 		return nil, err
 	}
-	return putRecordOutput{ShardId: r.ShardID, SequenceNumber: r.SequenceNumber.String(), EncryptionType: encryptionOf(s)}, nil
+	return putRecordOutput{ShardId: r.ShardID, SequenceNumber: r.SequenceNumber.String(), EncryptionType: r.EncryptionType}, nil
 }

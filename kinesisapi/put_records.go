@@ -60,7 +60,7 @@ func putRecords(ctx context.Context, a *shardlog.Account, in *putRecordsInput) (
 	if err != nil {
 		return nil, err
 	}
-	out := putRecordsOutput{FailedRecordCount: res.FailedRecordCount, Records: make([]putRecordsEntry, len(res.Records)), EncryptionType: encryptionOf(s)}
+	out := putRecordsOutput{FailedRecordCount: res.FailedRecordCount, Records: make([]putRecordsEntry, len(res.Records)), EncryptionType: res.EncryptionType}
 	for i, e := range res.Records {
 		out.Records[i] = putRecordsEntry{SequenceNumber: e.SequenceNumber.String(), ShardId: e.ShardID, ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // PutRecords carries most of the bytes a producer sends, so it has a
@@ -12,11 +13,14 @@ import (
 // known members. Anything else makes fastPutRecords report false, and the
 // request goes through encoding/json, which decides (and words the error).
 
-// fastPutRecords decodes body into in without reflection: one copy of the
-// body as a string (keys are substrings of it) and one buffer for every
-// record's data.
+// fastPutRecords decodes body into in without reflection and without
+// copying the body: strings (keys, the stream name) are views of it, so body
+// must not change while in is in use, and whatever keeps one of them beyond
+// the request must copy it (the core does). Every record's data is decoded
+// into one buffer. Past 500 records it stops and reports false: the slow
+// path then answers with AWS's error, without decoding the rest.
 func fastPutRecords(body []byte, in *putRecordsInput) bool {
-	p := scanner{s: string(body)}
+	p := scanner{s: unsafe.String(unsafe.SliceData(body), len(body))}
 	if !p.byte('{') {
 		return false
 	}
@@ -111,7 +115,7 @@ func (p *scanner) records(in *putRecordsInput) bool {
 		if p.byte(']') {
 			return true
 		}
-		if !first && !p.byte(',') || !p.byte('{') {
+		if !first && !p.byte(',') || !p.byte('{') || len(in.Records) == listLimits["Records"] {
 			return false
 		}
 		var r putRecordsEntryInput

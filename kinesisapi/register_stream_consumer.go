@@ -16,8 +16,11 @@ type consumerOutput struct {
 }
 
 func registerStreamConsumer(ctx context.Context, a *shardlog.Account, in *registerStreamConsumerInput) (any, error) {
-	if in.StreamARN == "" {
-		return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: Value null at 'streamARN' failed to satisfy constraint: Member must not be null"}
+	var v violations
+	v.required("streamARN", in.StreamARN == "")
+	v.required("consumerName", in.ConsumerName == "")
+	if err := v.err(); err != nil {
+		return nil, err
 	}
 	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {

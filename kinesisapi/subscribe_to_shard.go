@@ -2,7 +2,11 @@ package kinesisapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/shardlog/shardlog"
 )
@@ -13,11 +17,29 @@ type subscribeToShardInput struct {
 	StartingPosition startingPosition `json:"StartingPosition"`
 }
 
-type subscribeToShardEvent struct {
-	Records                    []wireRecord `json:"Records"`
-	ContinuationSequenceNumber string       `json:"ContinuationSequenceNumber,omitempty"`
-	MillisBehindLatest         int64        `json:"MillisBehindLatest"`
-	ChildShards                []childShard `json:"ChildShards,omitempty"`
+// eventBody is a SubscribeToShardEvent's payload, written as encoding/json
+// would write {Records, ContinuationSequenceNumber, MillisBehindLatest,
+// ChildShards}.
+type eventBody struct {
+	records recordsBody
+	ev      shardlog.SubscribeToShardEvent
+}
+
+func (e *eventBody) emit(s sink) {
+	s.write([]byte(`{"Records":`))
+	e.records.emit(s)
+	p := e.records.scratch[:0]
+	if !e.ev.ContinuationSequenceNumber.IsZero() {
+		p = append(p, `,"ContinuationSequenceNumber":"`...)
+		p, _ = e.ev.ContinuationSequenceNumber.AppendText(p)
+		p = append(p, '"')
+	}
+	p = append(p, `,"MillisBehindLatest":`...)
+	p = strconv.AppendInt(p, e.ev.MillisBehindLatest, 10)
+	s.write(p)
+	e.records.scratch = p
+	emitChildShards(s, e.ev.ChildShards)
+	s.write([]byte{'}'})
 }
 
 // eventStreamErrors are the exceptions the SubscribeToShard event stream
@@ -28,13 +50,30 @@ var eventStreamErrors = map[string]bool{
 	"KMSNotFoundException": true, "KMSOptInRequired": true, "KMSThrottlingException": true,
 }
 
+// writerFunc is an io.Writer made of a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// subscriptionEndGrace is how long the handler keeps writing once its
+// subscription has ended: enough to deliver the last event to a client that
+// reads, and no more to one that does not.
+const subscriptionEndGrace = 2 * time.Second
+
 // subscribeToShard answers with an event stream: an initial-response event,
 // then a SubscribeToShardEvent per batch, each flushed as it happens, and an
 // exception event if the subscription ends with an error. Errors before the
 // subscription starts are ordinary JSON errors.
-func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body []byte) {
+//
+// Every frame must reach the client within the write timeout, and once the
+// subscription ends (its five minutes, a takeover, Close) within
+// subscriptionEndGrace: a client that stops reading holds the handler, its
+// connection and its buffers no longer than that.
+func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body []byte, release func()) {
 	var in subscribeToShardInput
-	if err := decode(body, &in); err != nil {
+	err := decode(body, &in)
+	release() // the stream lasts minutes; it needs none of the body's memory
+	if err != nil {
 		writeCoreError(w, err)
 		return
 	}
@@ -43,41 +82,65 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		Type: shardlog.IteratorType(p.Type), SequenceNumber: p.SequenceNumber, Timestamp: ts(p.Timestamp),
 	})
 	if err != nil {
+		h.setWriteDeadline(w)
 		writeCoreError(w, err)
 		return
 	}
 	defer sub.Close()
-	flusher, _ := w.(http.Flusher)
-	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
-	w.WriteHeader(http.StatusOK)
+
+	rc := http.NewResponseController(w)
+	var mu sync.Mutex // guards ending and orders the deadlines set below
+	ending := false
+	stopWatch, watchDone := make(chan struct{}), make(chan struct{})
+	go func() { // cuts a blocked write short once the subscription is over
+		defer close(watchDone)
+		select {
+		case <-sub.Done():
+			mu.Lock()
+			ending = true
+			_ = rc.SetWriteDeadline(time.Now().Add(subscriptionEndGrace))
+			mu.Unlock()
+		case <-stopWatch:
+		}
+	}()
+	defer func() { close(stopWatch); <-watchDone }() // before sub.Close: rc is not used after we return
+
+	// Every write goes through writer, which first gives the client the
+	// write timeout to take it, or what is left of the grace once the
+	// subscription has ended.
+	writer := writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		if !ending && h.writeTimeout > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(h.writeTimeout))
+		}
+		mu.Unlock()
+		return w.Write(p)
+	})
+	flush := func() bool {
+		err := rc.Flush()
+		return err == nil || errors.Is(err, http.ErrNotSupported)
+	}
 	send := func(frame []byte) bool {
-		if _, err := w.Write(frame); err != nil {
+		if _, err := writer.Write(frame); err != nil {
 			return false
 		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		return true
+		return flush()
 	}
+	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+	w.WriteHeader(http.StatusOK)
 	if !send(eventFrame(nil, "initial-response", []byte("{}"))) {
 		return
 	}
-	var buf []byte
-	enc := h.encryptionOfConsumer(r, in.ConsumerARN)
+	var event eventBody
+	var scratch []byte
 	for ev := range sub.Events() {
-		out := subscribeToShardEvent{
-			Records:            records(ev.Records, enc),
-			MillisBehindLatest: ev.MillisBehindLatest,
-			ChildShards:        childShards(ev.ChildShards),
+		event.ev, event.records.records = ev, ev.Records
+		event.records.encryption = ""
+		if ev.EncryptionType == shardlog.EncryptionKMS {
+			event.records.encryption = ev.EncryptionType
 		}
-		if !ev.ContinuationSequenceNumber.IsZero() {
-			out.ContinuationSequenceNumber = ev.ContinuationSequenceNumber.String()
-		}
-		payload, err := json.Marshal(out)
-		if err != nil {
-			return
-		}
-		if buf = eventFrame(buf[:0], "SubscribeToShardEvent", payload); !send(buf) {
+		var err error
+		if scratch, err = writeFrame(writer, subscribeToShardEventHeaders, &event, scratch); err != nil || !flush() {
 			return
 		}
 	}
@@ -90,18 +153,4 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		}
 		send(errorFrame(nil, code, msg))
 	}
-}
-
-// encryptionOfConsumer returns the encryption type of a consumer's stream.
-func (h *handler) encryptionOfConsumer(r *http.Request, consumerARN string) string {
-	a := h.acct
-	c, err := a.DescribeStreamConsumer(r.Context(), shardlog.ConsumerRef{ConsumerARN: consumerARN})
-	if err != nil {
-		return shardlog.EncryptionNone
-	}
-	s, err := a.Stream(shardlog.StreamRef{StreamARN: c.StreamARN})
-	if err != nil {
-		return shardlog.EncryptionNone
-	}
-	return encryptionOf(s)
 }

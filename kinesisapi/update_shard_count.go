@@ -8,7 +8,7 @@ import (
 
 type updateShardCountInput struct {
 	streamRef
-	TargetShardCount int    `json:"TargetShardCount"`
+	TargetShardCount *int   `json:"TargetShardCount"`
 	ScalingType      string `json:"ScalingType"`
 }
 
@@ -20,14 +20,17 @@ type updateShardCountOutput struct {
 }
 
 func updateShardCount(ctx context.Context, a *shardlog.Account, in *updateShardCountInput) (any, error) {
+	var v violations
+	v.required("targetShardCount", in.TargetShardCount == nil)
+	v.required("scalingType", in.ScalingType == "")
+	if err := v.err(); err != nil {
+		return nil, err
+	}
 	s, err := in.stream(a)
 	if err != nil {
 		return nil, err
 	}
-	if in.ScalingType == "" {
-		return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: Value null at 'scalingType' failed to satisfy constraint: Member must not be null"}
-	}
-	out, err := s.UpdateShardCount(ctx, in.TargetShardCount, shardlog.ScalingType(in.ScalingType))
+	out, err := s.UpdateShardCount(ctx, *in.TargetShardCount, shardlog.ScalingType(in.ScalingType))
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,11 @@ type updateStreamModeInput struct {
 }
 
 func updateStreamMode(ctx context.Context, a *shardlog.Account, in *updateStreamModeInput) (any, error) {
-	if in.StreamARN == "" || in.StreamModeDetails == nil {
-		return nil, &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "1 validation error detected: StreamARN and StreamModeDetails are required"}
+	var v violations
+	v.required("streamARN", in.StreamARN == "")
+	v.required("streamModeDetails", in.StreamModeDetails == nil)
+	if err := v.err(); err != nil {
+		return nil, err
 	}
 	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {

@@ -5,6 +5,14 @@
 //	aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
 //
 // State lives in memory and is lost on exit. Any credentials are accepted.
+//
+// No client can exhaust the server: record memory is capped for the whole
+// account (-max-bytes, -max-records; the oldest records go first), request
+// bodies are capped in size and in the memory they hold at once, slow
+// bodies, slow readers and idle connections time out, connections are
+// capped (the longest idle is closed to make room), and requests that
+// arrive on a loopback address must name a loopback host. -h lists the
+// flags and their defaults.
 package main
 
 import (
@@ -18,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,6 +60,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	heartbeat := fs.Duration("heartbeat", 5*time.Second, "interval of empty SubscribeToShard events while idle")
 	janitor := fs.Duration("janitor", time.Minute, "how often idle shards drop expired records (0: only when used)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	// Bounds on what clients can make the server hold.
+	maxBytes := fs.Int64("max-bytes", 1<<30, "record bytes (keys and data) the account holds before dropping its oldest records (0: no bound)")
+	maxRecords := fs.Int64("max-records", 16<<20, "records the account holds before dropping its oldest (0: no bound)")
+	streamBytes := fs.Int64("max-stream-bytes", 0, "record bytes one stream holds before dropping its oldest records (0: no bound)")
+	streamRecords := fs.Int64("max-stream-records", 0, "records one stream holds before dropping its oldest (0: no bound)")
+	maxConns := fs.Int("max-conns", 1024, "connections open at once (lowered to fit the open-file limit)")
+	maxRequest := fs.Int64("max-request-bytes", kinesisapi.DefaultMaxRequestBytes, "largest request body")
+	requestMemory := fs.Int64("max-request-memory", kinesisapi.DefaultMaxRequestMemory, "memory requests may hold at once, counted as twice their bodies")
+	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "time a client may take to send request headers")
+	bodyTimeout := fs.Duration("body-timeout", kinesisapi.DefaultBodyTimeout, "time a client may take to send a request body")
+	writeTimeout := fs.Duration("write-timeout", kinesisapi.DefaultWriteTimeout, "time a client may take to receive a response or one SubscribeToShard event")
+	idleTimeout := fs.Duration("idle-timeout", 60*time.Second, "time an idle keep-alive connection stays open")
+	var hosts hostList
+	fs.Var(&hosts, "allow-host", "a host name requests on loopback may use besides localhost and loopback IPs (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,21 +98,43 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *janitor > 0 {
 		opts = append(opts, shardlog.WithJanitor(*janitor))
 	}
+	opts = append(opts,
+		shardlog.WithAccountSizeBound(shardlog.SizeBound{Bytes: *maxBytes, Records: *maxRecords}),
+		shardlog.WithSizeBound(shardlog.SizeBound{Bytes: *streamBytes, Records: *streamRecords}))
+	if *maxConns < 1 {
+		return fmt.Errorf("-max-conns %d is below 1", *maxConns)
+	}
 	acct, err := shardlog.NewAccount(opts...)
 	if err != nil {
 		return err
 	}
 	defer acct.Close()
 
-	ln, err := net.Listen("tcp", *addr)
+	tcp, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: logRequests(log, kinesisapi.NewHandler(acct)), ReadHeaderTimeout: 10 * time.Second}
+	conns := fitOpenFileLimit(*maxConns)
+	ln := newLimitListener(tcp, conns)
+	handler := kinesisapi.NewHandler(acct,
+		kinesisapi.WithMaxRequestBytes(*maxRequest),
+		kinesisapi.WithMaxRequestMemory(*requestMemory),
+		kinesisapi.WithBodyTimeout(*bodyTimeout),
+		kinesisapi.WithWriteTimeout(*writeTimeout),
+		kinesisapi.WithAllowedHosts(hosts...))
+	srv := &http.Server{
+		Handler:           logRequests(log, handler),
+		ReadHeaderTimeout: *headerTimeout,
+		IdleTimeout:       *idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ConnState:         ln.connState,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	endpoint := "http://" + ln.Addr().String()
-	log.Info("serving Kinesis", "endpoint", endpoint, "region", *region, "account", *account, "limits", *limits)
+	log.Info("serving Kinesis", "endpoint", endpoint, "region", *region, "account", *account, "limits", *limits,
+		"max_bytes", *maxBytes, "max_records", *maxRecords, "max_conns", conns)
 	fmt.Fprintln(stdout, endpoint)
 
 	select {
@@ -106,6 +151,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// hostList is a repeatable flag of host names.
+type hostList []string
+
+func (h *hostList) String() string     { return strings.Join(*h, ",") }
+func (h *hostList) Set(v string) error { *h = append(*h, strings.Split(v, ",")...); return nil }
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -129,6 +180,9 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusRecorder) WriteHeader(code int) {
 	s.status = code

@@ -3,16 +3,54 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// start runs shardlogd with args on a free loopback port and returns its
+// endpoint; it stops when the test ends.
+func start(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error"}, args...), pw)
+	}()
+	endpoint, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		cancel()
+		require.NoError(t, <-errc)
+	})
+	return strings.TrimSpace(endpoint)
+}
+
+// post sends one operation and returns the status and body.
+func post(t *testing.T, client *http.Client, endpoint, op, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(got)
+}
 
 func TestServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -47,7 +85,80 @@ func TestServesAndShutsDown(t *testing.T) {
 }
 
 func TestRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-account-id", "12"}, {"-retention", "1h"}, {"-log-level", "loud"}, {"-nope"}} {
+	for _, args := range [][]string{{"-account-id", "12"}, {"-retention", "1h"}, {"-log-level", "loud"}, {"-nope"}, {"-max-conns", "0"}, {"-max-bytes", "-1"}} {
 		require.Error(t, run(context.Background(), args, io.Discard), args)
 	}
+}
+
+// TestConnectionCapEvictsIdleConnections: with every connection slot held
+// by idle keep-alive clients, a new client is served, and the longest-idle
+// connection is the one closed to make room.
+func TestConnectionCapEvictsIdleConnections(t *testing.T) {
+	endpoint := start(t, "-max-conns", "3", "-idle-timeout", "1h")
+	addr := strings.TrimPrefix(endpoint, "http://")
+	var idle []net.Conn
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer c.Close()
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}", addr)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		idle = append(idle, c) // now idle, kept alive
+	}
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	status, _ := post(t, client, endpoint, "ListStreams", "{}")
+	require.Equal(t, http.StatusOK, status, "a fourth client is served")
+	require.NoError(t, idle[0].SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err := idle[0].Read(make([]byte, 1))
+	require.ErrorIs(t, err, io.EOF, "the longest-idle connection was closed for it")
+}
+
+// TestIdleConnectionsTimeOut: an idle keep-alive connection is closed after
+// the idle timeout.
+func TestIdleConnectionsTimeOut(t *testing.T) {
+	endpoint := start(t, "-idle-timeout", "50ms")
+	addr := strings.TrimPrefix(endpoint, "http://")
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}", addr)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = br.ReadByte()
+	require.ErrorIs(t, err, io.EOF)
+}
+
+// TestAccountMemoryIsBounded: past -max-records the oldest records go.
+func TestAccountMemoryIsBounded(t *testing.T) {
+	endpoint := start(t, "-max-records", "160")
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	status, body := post(t, client, endpoint, "CreateStream", `{"StreamName":"s","ShardCount":1}`)
+	require.Equal(t, http.StatusOK, status, body)
+	for i := 0; i < 4; i++ {
+		var recs []string
+		for j := 0; j < 100; j++ {
+			recs = append(recs, fmt.Sprintf(`{"PartitionKey":"k","Data":"%s"}`, base64.StdEncoding.EncodeToString([]byte(fmt.Sprint(i*100+j)))))
+		}
+		status, body := post(t, client, endpoint, "PutRecords", `{"StreamName":"s","Records":[`+strings.Join(recs, ",")+`]}`)
+		require.Equal(t, http.StatusOK, status, body)
+	}
+	status, body = post(t, client, endpoint, "GetShardIterator", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
+	require.Equal(t, http.StatusOK, status, body)
+	var it struct{ ShardIterator string }
+	require.NoError(t, json.Unmarshal([]byte(body), &it))
+	status, body = post(t, client, endpoint, "GetRecords", `{"ShardIterator":"`+it.ShardIterator+`"}`)
+	require.Equal(t, http.StatusOK, status, body)
+	var out struct{ Records []struct{ Data []byte } }
+	require.NoError(t, json.Unmarshal([]byte(body), &out))
+	require.LessOrEqual(t, len(out.Records), 160)
+	require.Greater(t, len(out.Records), 140)
+	require.Equal(t, "399", string(out.Records[len(out.Records)-1].Data), "the newest records stay")
 }
