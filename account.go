@@ -127,7 +127,7 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 	if err := a.enter(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkStreamName("streamName", in.StreamName); err != nil {
+	if err := checkName("streamName", in.StreamName); err != nil {
 		return nil, err
 	}
 	switch in.Mode {
@@ -233,7 +233,7 @@ func (a *Account) resolveName(ref StreamRef) (string, error) {
 	}
 	name := ref.StreamName
 	if name != "" {
-		if err := checkStreamName("streamName", name); err != nil {
+		if err := checkName("streamName", name); err != nil {
 			return "", err
 		}
 	}
@@ -260,32 +260,13 @@ func (a *Account) nameFromARN(arn string) (string, error) {
 		return "", validation("streamARN", arn, "satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+")
 	}
 	name := strings.TrimPrefix(parts[5], "stream/")
-	if err := checkStreamName("streamARN", name); err != nil {
+	if err := checkName("streamARN", name); err != nil {
 		return "", err
 	}
 	if parts[3] != a.cfg.region || parts[4] != a.cfg.accountID {
 		return "", newError(ErrResourceNotFound, "Stream %s under account %s not found.", name, parts[4])
 	}
 	return name, nil
-}
-
-var streamNamePattern = "satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
-
-// checkStreamName validates a stream (or consumer) name for member.
-func checkStreamName(member, name string) error {
-	switch {
-	case name == "":
-		return validation(member, "", "have length greater than or equal to 1")
-	case len(name) > 128:
-		return validation(member, name, "have length less than or equal to 128")
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return validation(member, name, streamNamePattern)
-		}
-	}
-	return nil
 }
 
 // DeleteStreamInput is the input of DeleteStream.
@@ -445,5 +426,3 @@ func (a *Account) openPage(kind token.Kind, tok string, now time.Time) (*token.R
 }
 
 func invalidToken() *Error { return newError(ErrInvalidArgument, "Invalid NextToken.") }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -15,7 +16,7 @@ type SizeBound struct {
 
 func (b SizeBound) validate() error {
 	if b.Bytes < 0 || b.Records < 0 {
-		return errorf("shardlog: negative size bound %+v", b)
+		return fmt.Errorf("shardlog: negative size bound %+v", b)
 	}
 	return nil
 }
@@ -95,7 +96,7 @@ func (sh *shard) evict(u *usage, b SizeBound, upTo int64) {
 		pos++
 	}
 	sh.trimTo(pos, pos-head)
-	sh.setTrimAt(sh.stream.retention().Milliseconds())
+	sh.setTrimAt()
 }
 
 // enforceBounds brings the stream within its size bound, then the account

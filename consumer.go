@@ -81,7 +81,7 @@ func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consu
 	if err != nil {
 		return Consumer{}, err
 	}
-	if err := checkStreamName("consumerName", name); err != nil {
+	if err := checkName("consumerName", name); err != nil {
 		return Consumer{}, err
 	}
 	if err := s.usable(now); err != nil {
@@ -170,7 +170,7 @@ func (a *Account) consumer(ref ConsumerRef, now time.Time) (*Stream, *consumer, 
 	if streamARN == "" || name == "" {
 		return nil, nil, "", newError(ErrInvalidArgument, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
 	}
-	if err := checkStreamName("consumerName", name); err != nil {
+	if err := checkName("consumerName", name); err != nil {
 		return nil, nil, "", err
 	}
 	s, err := a.Stream(StreamRef{StreamARN: streamARN})

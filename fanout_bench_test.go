@@ -66,6 +66,28 @@ func BenchmarkFanOut(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
+// BenchmarkFanOutEvent: one subscriber that receives each record in an
+// event of its own before the next is put; one op is one event delivered,
+// so allocs/op is allocations per event.
+func BenchmarkFanOutEvent(b *testing.B) {
+	s, subs := fanOut(b, 1)
+	data := make([]byte, 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: data}); err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got == 0; {
+			ev, ok := <-subs[0].Events()
+			if !ok {
+				b.Fatal(subs[0].Err())
+			}
+			got = len(ev.Records)
+		}
+	}
+}
+
 // BenchmarkFanOutLatency paces the producer at 10 000 records/s and reports
 // the time from Put to receipt, over all four subscribers, as p50 and p99.
 func BenchmarkFanOutLatency(b *testing.B) {

@@ -3,7 +3,6 @@ package shardlog
 import (
 	"context"
 	"iter"
-	"reflect"
 
 	"github.com/shardlog/shardlog/internal/segment"
 )
@@ -37,6 +36,7 @@ type lineageReader struct {
 	done   map[*shard]bool // read to the end of a closed shard
 	queued map[*shard]bool
 	active []*cursorOn
+	wake   chan struct{} // signalled by any active shard it waits on
 }
 
 type cursorOn struct {
@@ -51,6 +51,7 @@ func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool
 			yield(Record{}, err)
 			return
 		}
+		defer r.unawait()
 		var rec segment.Record
 		for len(r.active) > 0 {
 			if err := s.interrupted(ctx); err != nil {
@@ -61,8 +62,7 @@ func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool
 			for i := 0; i < len(r.active); i++ {
 				a := r.active[i]
 				a.sh.expire(s.acct.cfg.clock.Now())
-				wasClosed := a.sh.closed.Load() // before the length: it is final then
-				tail := a.sh.seg.Len()
+				tail, final := a.sh.tail()
 				for a.c.Pos() < tail && a.c.Next(&rec) {
 					progressed = true
 					if !yield(a.sh.record(&rec), nil) {
@@ -70,7 +70,7 @@ func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool
 					}
 				}
 				switch {
-				case wasClosed && a.c.Pos() >= tail:
+				case final && a.c.Pos() >= tail:
 					r.finish(a.sh)
 				case !follow:
 					r.remove(a.sh) // read to its newest record
@@ -111,14 +111,14 @@ func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition) (*lin
 	default:
 		return nil, newError(ErrInvalidArgument, "A stream is read from TRIM_HORIZON, LATEST or AT_TIMESTAMP, not %q.", p.Type)
 	}
-	r := &lineageReader{s: s, scope: map[*shard]bool{}, done: map[*shard]bool{}, queued: map[*shard]bool{}}
+	r := &lineageReader{s: s, scope: map[*shard]bool{}, done: map[*shard]bool{}, queued: map[*shard]bool{}, wake: make(chan struct{}, 1)}
 	trim := now.Add(-s.retention())
 	var starts []*cursorOn
 	for _, sh := range s.shardList() {
 		if sh == nil || sh.expired(trim) || !page.matches(sh, s, trim) {
 			continue
 		}
-		pos, err := sh.position(now, p)
+		pos, err := s.position(sh, now, p)
 		if err != nil {
 			return nil, err
 		}
@@ -154,10 +154,7 @@ func (r *lineageReader) finish(sh *shard) {
 // been read to its end. Parents outside the read (older than where it
 // started) do not hold c back.
 func (r *lineageReader) parentsDone(c *shard) bool {
-	for _, id := range []string{c.parent, c.adjacent} {
-		if id == "" {
-			continue
-		}
+	for _, id := range c.parents {
 		p := r.s.shard(id)
 		if p != nil && r.inScope(p) && !r.done[p] {
 			return false
@@ -172,8 +169,8 @@ func (r *lineageReader) inScope(sh *shard) bool {
 		return in
 	}
 	in := false
-	for _, id := range []string{sh.parent, sh.adjacent} {
-		if p := r.s.shard(id); id != "" && p != nil && r.inScope(p) {
+	for _, id := range sh.parents {
+		if p := r.s.shard(id); p != nil && r.inScope(p) {
 			in = true
 		}
 	}
@@ -191,24 +188,29 @@ func (r *lineageReader) remove(sh *shard) {
 }
 
 // wait blocks until an active shard has a record past its cursor or closes,
-// or the read must end.
+// or the read must end. One channel serves every shard waited on.
 func (r *lineageReader) wait(ctx context.Context) error {
-	s := r.s
-	cases := make([]reflect.SelectCase, 0, len(r.active)+3)
-	cases = append(cases,
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.acct.done)},
-		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.gone)})
 	for _, a := range r.active {
-		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(a.sh.waitChan(a.c.Pos()))})
+		if !a.sh.await(a.c.Pos(), r.wake) {
+			return nil // something to read already
+		}
 	}
-	switch i, _, _ := reflect.Select(cases); i {
-	case 0:
+	s := r.s
+	select {
+	case <-r.wake:
+		return nil
+	case <-ctx.Done():
 		return ctx.Err()
-	case 1:
+	case <-s.acct.done:
 		return ErrClosed
-	case 2:
+	case <-s.gone:
 		return s.acct.notFound(s.name)
 	}
-	return nil
+}
+
+// unawait withdraws the reader's channel from every shard it may wait on.
+func (r *lineageReader) unawait() {
+	for _, a := range r.active {
+		a.sh.unawait(r.wake)
+	}
 }

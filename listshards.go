@@ -168,7 +168,7 @@ func (s *Stream) newShardPage(in ListShardsInput) (shardPage, error) {
 	}
 	p := shardPage{stream: s.name, inc: s.inc, filter: in.ShardFilter.Type}
 	if in.ExclusiveStartShardID != "" {
-		if err := checkShardID("exclusiveStartShardId", in.ExclusiveStartShardID); err != nil {
+		if err := checkName("exclusiveStartShardId", in.ExclusiveStartShardID); err != nil {
 			return p, err
 		}
 		p.after, p.afterSet = parseShardIndex(in.ExclusiveStartShardID)
@@ -182,7 +182,7 @@ func (s *Stream) newShardPage(in ListShardsInput) (shardPage, error) {
 		if f.ShardID == "" {
 			return p, newError(ErrInvalidArgument, "ShardId must be specified when ShardFilter type is AFTER_SHARD_ID.")
 		}
-		if err := checkShardID("shardFilter.shardId", f.ShardID); err != nil {
+		if err := checkName("shardFilter.shardId", f.ShardID); err != nil {
 			return p, err
 		}
 		if i, ok := parseShardIndex(f.ShardID); ok && (!p.afterSet || i > p.after) {
@@ -236,30 +236,10 @@ func later(a, b time.Time) time.Time {
 
 // isRoot reports whether no parent of sh is still live.
 func (s *Stream) isRoot(sh *shard, trim time.Time) bool {
-	for _, id := range []string{sh.parent, sh.adjacent} {
-		if p := s.shard(id); id != "" && p != nil && !p.expired(trim) {
+	for _, id := range sh.parents {
+		if p := s.shard(id); p != nil && !p.expired(trim) {
 			return false
 		}
 	}
 	return true
-}
-
-// expired reports whether sh is closed and its newest record arrived before
-// trim, so that nothing of it is readable any more.
-func (sh *shard) expired(trim time.Time) bool {
-	if !sh.closed.Load() {
-		return false
-	}
-	newest := sh.closedAt
-	if sh.seg.Len() > 0 {
-		newest = time.UnixMilli(sh.lastMillisClosed())
-	}
-	return newest.Before(trim)
-}
-
-// lastMillisClosed returns the newest arrival time of a closed shard.
-func (sh *shard) lastMillisClosed() int64 {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return sh.lastMillis
 }

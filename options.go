@@ -201,7 +201,7 @@ func WithHasher(h Hasher) Option {
 func WithRetention(d time.Duration) Option {
 	return optionFunc(func(cfg *config) error {
 		if d < MinRetention || d > MaxRetention || d%time.Hour != 0 {
-			return errorf("shardlog: retention %v is not a whole number of hours in [24h, 8760h]", d)
+			return fmt.Errorf("shardlog: retention %v is not a whole number of hours in [24h, 8760h]", d)
 		}
 		cfg.retention = d
 		return nil
@@ -215,7 +215,7 @@ func WithRetention(d time.Duration) Option {
 func WithJanitor(interval time.Duration) Option {
 	return optionFunc(func(cfg *config) error {
 		if interval <= 0 {
-			return errorf("shardlog: janitor interval %v is not positive", interval)
+			return fmt.Errorf("shardlog: janitor interval %v is not positive", interval)
 		}
 		cfg.janitor = interval
 		return nil
@@ -252,15 +252,4 @@ func WithAccountSizeBound(b SizeBound) Option {
 		cfg.accountBound = b
 		return nil
 	})
-}
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return len(s) > 0
 }

@@ -64,7 +64,7 @@ func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard
 	if err := s.usable(now); err != nil {
 		return nil, 0, err
 	}
-	if err := checkShardID("shardId", shardID); err != nil {
+	if err := checkName("shardId", shardID); err != nil {
 		return nil, 0, err
 	}
 	switch p.Type {
@@ -81,7 +81,7 @@ func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard
 		return nil, 0, s.noShard(shardID)
 	}
 	sh.expire(now)
-	pos, err := sh.position(now, p)
+	pos, err := s.position(sh, now, p)
 	return sh, pos, err
 }
 
@@ -95,24 +95,20 @@ func (s *Stream) shard(id string) *shard {
 	if !ok {
 		return nil
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if int(i) >= len(s.shards) {
+	return s.shardAt(i)
+}
+
+// shardAt returns the shard with index i, or nil (also once expired).
+func (s *Stream) shardAt(i uint32) *shard {
+	all := s.shardList()
+	if int(i) >= len(all) {
 		return nil
 	}
-	return s.shards[i]
+	return all[i]
 }
 
-func checkShardID(member, id string) error {
-	if err := checkStreamName(member, id); err != nil {
-		return err
-	}
-	return nil
-}
-
-// position turns a starting position into a storage position.
-func (sh *shard) position(now time.Time, p StartingPosition) (uint64, error) {
-	s := sh.stream
+// position turns a starting position in sh into a storage position.
+func (s *Stream) position(sh *shard, now time.Time, p StartingPosition) (uint64, error) {
 	account := s.acct.cfg.accountID
 	head, tail := sh.seg.Head(), sh.seg.Len()
 	switch p.Type {
@@ -238,7 +234,12 @@ func (a *Account) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecord
 	if err := a.enter(ctx); err != nil {
 		return GetRecordsOutput{}, err
 	}
-	it, err := a.openIterator(in.ShardIterator, a.cfg.clock.Now())
+	now := a.cfg.clock.Now()
+	limit, err := getRecordsLimit(in.Limit)
+	if err != nil {
+		return GetRecordsOutput{}, err
+	}
+	it, err := a.openIterator(in.ShardIterator, now)
 	if err != nil {
 		return GetRecordsOutput{}, err
 	}
@@ -249,7 +250,7 @@ func (a *Account) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecord
 	if s.inc != it.inc {
 		return GetRecordsOutput{}, a.notFound(it.stream)
 	}
-	return s.GetRecords(ctx, in)
+	return s.getRecords(now, it, limit, in.StreamARN)
 }
 
 // GetRecords is [Account.GetRecords] for an iterator of this stream; an
@@ -259,14 +260,9 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 	if err != nil {
 		return GetRecordsOutput{}, err
 	}
-	limit := in.Limit
-	switch {
-	case limit == 0:
-		limit = maxGetRecords
-	case limit < 1:
-		return GetRecordsOutput{}, validation("limit", strconv.Itoa(limit), "have value greater than or equal to 1")
-	case limit > maxGetRecords:
-		return GetRecordsOutput{}, validation("limit", strconv.Itoa(limit), "have value less than or equal to 10000")
+	limit, err := getRecordsLimit(in.Limit)
+	if err != nil {
+		return GetRecordsOutput{}, err
 	}
 	it, err := s.acct.openIterator(in.ShardIterator, now)
 	if err != nil {
@@ -275,12 +271,29 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 	if it.inc != s.inc || it.stream != s.name {
 		return GetRecordsOutput{}, newError(ErrInvalidArgument, "Invalid ShardIterator.")
 	}
-	if in.StreamARN != "" && in.StreamARN != s.arn {
-		return GetRecordsOutput{}, newError(ErrInvalidArgument, "StreamARN %s does not match the stream of the shard iterator.", in.StreamARN)
+	return s.getRecords(now, it, limit, in.StreamARN)
+}
+
+// getRecordsLimit applies GetRecords' Limit: 0 means the most, 10 000.
+func getRecordsLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return maxGetRecords, nil
+	case n < 1:
+		return 0, validation("limit", strconv.Itoa(n), "have value greater than or equal to 1")
+	case n > maxGetRecords:
+		return 0, validation("limit", strconv.Itoa(n), "have value less than or equal to 10000")
 	}
-	s.mu.RLock()
-	sh := s.shards[it.shard]
-	s.mu.RUnlock()
+	return n, nil
+}
+
+// getRecords is GetRecords once its iterator is open: find the shard, apply
+// retention and the read limits, read a batch.
+func (s *Stream) getRecords(now time.Time, it iterator, limit int, streamARN string) (GetRecordsOutput, error) {
+	if streamARN != "" && streamARN != s.arn {
+		return GetRecordsOutput{}, newError(ErrInvalidArgument, "StreamARN %s does not match the stream of the shard iterator.", streamARN)
+	}
+	sh := s.shardAt(it.shard)
 	if sh == nil || sh.expired(now.Add(-s.retention())) {
 		return GetRecordsOutput{}, s.noShard(shardID(it.shard))
 	}
@@ -288,18 +301,17 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 	if !sh.read.begin(now) {
 		return GetRecordsOutput{}, sh.throttleError()
 	}
-	out, n := sh.readBatch(now, it.pos, limit)
+	out, n := s.readBatch(sh, now, it.pos, limit)
 	sh.read.charge(now, n)
 	out.EncryptionType = s.encryptionType()
 	return out, nil
 }
 
-// readBatch reads from pos and builds a GetRecords result; it also returns
-// the bytes read.
-func (sh *shard) readBatch(now time.Time, pos uint64, limit int) (GetRecordsOutput, int) {
+// readBatch reads from pos in sh and builds a GetRecords result; it also
+// returns the bytes read.
+func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int) (GetRecordsOutput, int) {
 	var out GetRecordsOutput
-	wasClosed := sh.closed.Load() // read before the length: no append follows
-	tail := sh.seg.Len()
+	tail, final := sh.tail()
 	c := sh.seg.Cursor(pos)
 	bytes := 0
 	var r segment.Record
@@ -318,14 +330,14 @@ func (sh *shard) readBatch(now time.Time, pos uint64, limit int) (GetRecordsOutp
 		out.Records = append(out.Records, sh.record(&r))
 	}
 	next := c.Pos()
-	if wasClosed && len(out.Records) == 0 && next >= tail {
+	if final && len(out.Records) == 0 && next >= tail {
 		out.ChildShards = sh.childShards()
 		return out, bytes
 	}
 	if ms, ok := sh.seg.Millis(next); ok && next < tail {
 		out.MillisBehindLatest = max(0, now.UnixMilli()-ms)
 	}
-	out.NextShardIterator = sh.stream.iteratorToken(sh, next, now)
+	out.NextShardIterator = s.iteratorToken(sh, next, now)
 	return out, bytes
 }
 
@@ -370,6 +382,8 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 		}
 		c := sh.seg.Cursor(pos)
 		stop := sh.seg.Len()
+		wake := make(chan struct{}, 1)
+		defer sh.unawait(wake)
 		var r segment.Record
 		for {
 			if err := s.interrupted(ctx); err != nil {
@@ -388,7 +402,7 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 			if !follow {
 				return
 			}
-			if err := s.wait(ctx, sh, c.Pos()); err != nil {
+			if err := s.wait(ctx, sh, c.Pos(), wake); err != nil {
 				if err != errShardEnd {
 					yield(Record{}, err)
 				}
@@ -418,20 +432,21 @@ func (s *Stream) interrupted(ctx context.Context) error {
 }
 
 // wait blocks until sh has a record at pos, returning errShardEnd if it is
-// closed and has none, or an error if the wait was cut short.
-func (s *Stream) wait(ctx context.Context, sh *shard, pos uint64) error {
+// closed and has none, or an error if the wait was cut short. wake is the
+// reader's signal channel (see shard.await).
+func (s *Stream) wait(ctx context.Context, sh *shard, pos uint64, wake chan struct{}) error {
 	for {
-		if sh.seg.Len() > pos {
+		n, final := sh.tail()
+		switch {
+		case n > pos:
 			return nil
-		}
-		if sh.closed.Load() {
-			if sh.seg.Len() > pos {
-				return nil
-			}
+		case final:
 			return errShardEnd
+		case !sh.await(pos, wake):
+			continue // appended or closed meanwhile
 		}
 		select {
-		case <-sh.waitChan(pos):
+		case <-wake:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.acct.done:

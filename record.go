@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -159,7 +160,7 @@ func (s *Stream) checkRecord(in *PutInput, batchIndex int) (int, hashkey.Key, er
 		if batchIndex < 0 {
 			return ""
 		}
-		return "records." + itoa(batchIndex+1) + ".member."
+		return "records." + strconv.Itoa(batchIndex+1) + ".member."
 	}
 	if in.PartitionKey == "" {
 		return 0, hashkey.Key{}, validation(prefix()+"partitionKey", "", "have length greater than or equal to 1")
@@ -168,7 +169,7 @@ func (s *Stream) checkRecord(in *PutInput, batchIndex int) (int, hashkey.Key, er
 		return 0, hashkey.Key{}, validation(prefix()+"partitionKey", in.PartitionKey, "have length less than or equal to 256")
 	}
 	if len(in.Data) > c.maxRecordSize {
-		return 0, hashkey.Key{}, validation(prefix()+"data", "", "have length less than or equal to "+itoa(c.maxRecordSize))
+		return 0, hashkey.Key{}, validation(prefix()+"data", "", "have length less than or equal to "+strconv.Itoa(c.maxRecordSize))
 	}
 	size := len(in.Data) + len(in.PartitionKey)
 	if size > c.maxRecordSize {

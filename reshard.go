@@ -19,7 +19,7 @@ import (
 // if the shard does not exist or is closed, ErrInvalidArgument unless
 // start+1 < key < end, ErrLimitExceeded past the account's shard limit.
 func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKey string) error {
-	if err := checkShardID("shardToSplit", shardToSplit); err != nil {
+	if err := checkName("shardToSplit", shardToSplit); err != nil {
 		return err
 	}
 	key, err := parseHashKeyArg("newStartingHashKey", newStartingHashKey)
@@ -50,10 +50,10 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 // if a shard does not exist or is closed, ErrInvalidArgument if the ranges
 // are not adjacent.
 func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) error {
-	if err := checkShardID("shardToMerge", shardToMerge); err != nil {
+	if err := checkName("shardToMerge", shardToMerge); err != nil {
 		return err
 	}
-	if err := checkShardID("adjacentShardToMerge", adjacentShardToMerge); err != nil {
+	if err := checkName("adjacentShardToMerge", adjacentShardToMerge); err != nil {
 		return err
 	}
 	return s.reshard(ctx, func(now time.Time) (int, func(), error) {
@@ -242,8 +242,11 @@ func (s *Stream) retire(sh *shard, children ...*shard) {
 }
 
 func (s *Stream) addShardLocked(now time.Time, r hashkey.Range, parent, adjacent string) *shard {
-	sh := newShard(s, uint32(len(s.shards)), r, now)
-	sh.parent, sh.adjacent = parent, adjacent
+	parents := []string{parent}
+	if adjacent != "" {
+		parents = append(parents, adjacent)
+	}
+	sh := newShard(s, uint32(len(s.shards)), r, now, parents...)
 	s.shards = append(s.shards, sh)
 	return sh
 }

@@ -74,6 +74,26 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 	})
 }
 
+// expired reports whether sh is closed and its newest record arrived before
+// trim, so that nothing of it is readable any more.
+func (sh *shard) expired(trim time.Time) bool {
+	if !sh.closed.Load() {
+		return false
+	}
+	newest := sh.closedAt
+	if sh.seg.Len() > 0 {
+		newest = time.UnixMilli(sh.lastMillisClosed())
+	}
+	return newest.Before(trim)
+}
+
+// lastMillisClosed returns the newest arrival time of a closed shard.
+func (sh *shard) lastMillisClosed() int64 {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.lastMillis
+}
+
 // expire trims sh's records that are past retention at now, if any are
 // due. It is cheap when none is: one atomic load and a comparison.
 func (sh *shard) expire(now time.Time) {
@@ -91,11 +111,10 @@ func (sh *shard) expireLocked(nowMS int64) {
 	if nowMS < sh.trimAt.Load() {
 		return
 	}
-	ret := sh.stream.retention().Milliseconds()
 	head := sh.seg.Head()
-	cut := sh.seg.SearchMillis(nowMS - ret) // the first record still live
+	cut := sh.seg.SearchMillis(nowMS - sh.retentionMillis()) // the first record still live
 	sh.trimTo(cut, cut-head)
-	sh.setTrimAt(ret)
+	sh.setTrimAt()
 }
 
 // trimTo drops the records below pos (n of them) and updates the stream's
@@ -106,14 +125,13 @@ func (sh *shard) trimTo(pos, n uint64) {
 	}
 	sh.publishLocked() // count what is pending before taking away what is freed
 	freed := sh.seg.TrimBefore(pos)
-	sh.stream.live.add(-freed, -int64(n))
-	sh.stream.acct.live.add(-freed, -int64(n))
+	sh.count(-freed, -int64(n))
 }
 
 // setTrimAt records when the oldest live record expires. sh.mu is held.
-func (sh *shard) setTrimAt(retMS int64) {
+func (sh *shard) setTrimAt() {
 	if ms, ok := sh.seg.Millis(sh.seg.Head()); ok {
-		sh.trimAt.Store(ms + retMS + 1)
+		sh.trimAt.Store(ms + sh.retentionMillis() + 1)
 	} else {
 		sh.trimAt.Store(never)
 	}
@@ -121,7 +139,7 @@ func (sh *shard) setTrimAt(retMS int64) {
 
 func (sh *shard) resetTrimAt() {
 	sh.mu.Lock()
-	sh.setTrimAt(sh.stream.retention().Milliseconds())
+	sh.setTrimAt()
 	sh.mu.Unlock()
 }
 

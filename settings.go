@@ -196,35 +196,3 @@ func (s *Stream) Settings() (mode StreamMode, encryptionType, keyID string, shar
 	defer s.mu.RUnlock()
 	return s.settings.mode, s.settings.encryption, s.settings.keyID, slices.Clone(s.settings.metrics)
 }
-
-// StreamDescription is the output of DescribeStream: the summary plus a
-// page of shards.
-type StreamDescription struct {
-	StreamDescriptionSummary
-	Shards        []Shard
-	HasMoreShards bool
-}
-
-// DescribeStream describes the stream and a page of its shards after
-// exclusiveStartShardID, at most limit (1 to 10000; 0 means 100; at most
-// 100 are returned). A CREATING stream lists no shards.
-func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartShardID string) (StreamDescription, error) {
-	sum, err := s.DescribeStreamSummary(ctx)
-	if err != nil {
-		return StreamDescription{}, err
-	}
-	limit, err = pageLimit("limit", limit, 100, 100)
-	if err != nil {
-		return StreamDescription{}, err
-	}
-	out := StreamDescription{StreamDescriptionSummary: sum, Shards: []Shard{}}
-	if sum.StreamStatus == StatusCreating {
-		return out, nil
-	}
-	page, err := s.ListShards(ctx, ListShardsInput{ExclusiveStartShardID: exclusiveStartShardID, MaxResults: limit})
-	if err != nil {
-		return StreamDescription{}, err
-	}
-	out.Shards, out.HasMoreShards = page.Shards, page.NextToken != ""
-	return out, nil
-}

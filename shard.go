@@ -3,6 +3,7 @@ package shardlog
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,21 +19,26 @@ import (
 // limiters. Records are addressed by position; position p has sequence
 // number counter p+1, so counter 0 is the shard's StartingSequenceNumber and
 // sorts before every record.
+//
+// A shard holds what it needs from its stream, given at birth, rather than
+// a pointer back to the stream.
 type shard struct {
-	stream  *Stream
-	inc     uint32 // the stream's incarnation, copied here for the read path
+	inc     uint32 // the stream's incarnation, for sequence numbers
 	index   uint32
 	id      string
 	rng     hashkey.Range
 	created time.Time
-	// Lineage, fixed at birth.
-	parent, adjacent string
+	parents []string // ParentShardId, then AdjacentParentShardId if any; fixed at birth
+
+	retention   *atomic.Int64 // the stream's retention period, in nanoseconds
+	usage       [2]*usage     // the stream's and the account's, counting this shard's records
+	throttleMsg string        // the ProvisionedThroughputExceeded message
 
 	seg    segment.Segment
 	read   *readLimiter
 	trimAt atomic.Int64 // Unix ms at which the oldest live record expires; written under mu
 
-	retiring bool // a reshard in progress will close it; guarded by stream.mu
+	retiring bool // a reshard in progress will close it; guarded by the stream's mu
 
 	// Set once, under mu, when the shard closes; read after closed.Load().
 	closedAt time.Time
@@ -41,26 +47,39 @@ type shard struct {
 
 	mu         sync.Mutex // guards the appends to seg and the fields below
 	lastMillis int64      // arrival time of the newest record; keeps times monotone
-	pendBytes  int64      // appended, not yet counted in the stream's totals
+	pendBytes  int64      // appended, not yet counted in the usage totals
 	pendRecs   int64
-	wake       chan struct{} // closed on the next append or close; nil if nobody waits
+	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
 }
 
-func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time) *shard {
+func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents ...string) *shard {
 	cfg := &s.acct.cfg
+	id := shardID(index)
 	sh := &shard{
-		stream:  s,
-		inc:     s.inc,
-		index:   index,
-		id:      shardID(index),
-		rng:     r,
-		created: now,
-		read:    newReadLimiter(cfg.limits),
-		write:   newWriteLimiter(cfg.limits, cfg.maxRecordSize),
+		inc:         s.inc,
+		index:       index,
+		id:          id,
+		rng:         r,
+		created:     now,
+		parents:     parents,
+		retention:   &s.retentionNanos,
+		usage:       [2]*usage{&s.live, &s.acct.live},
+		throttleMsg: "Rate exceeded for shard " + id + " in stream " + s.name + " under account " + cfg.accountID + ".",
+		read:        newReadLimiter(cfg.limits),
+		write:       newWriteLimiter(cfg.limits, cfg.maxRecordSize),
 	}
 	sh.trimAt.Store(never)
 	return sh
+}
+
+// retentionMillis returns the stream's retention period in milliseconds.
+func (sh *shard) retentionMillis() int64 { return time.Duration(sh.retention.Load()).Milliseconds() }
+
+// count adds to the usage totals of the stream and the account.
+func (sh *shard) count(bytes, records int64) {
+	sh.usage[0].add(bytes, records)
+	sh.usage[1].add(bytes, records)
 }
 
 // shardID formats a shard index as Kinesis does: shardId-000000000007.
@@ -114,7 +133,7 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	sh.pendBytes += int64(len(key) + len(data))
 	sh.pendRecs++
 	if sh.trimAt.Load() == never {
-		sh.trimAt.Store(ms + sh.stream.retention().Milliseconds() + 1)
+		sh.trimAt.Store(ms + sh.retentionMillis() + 1)
 	}
 	return pos, appended
 }
@@ -125,31 +144,51 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 func (sh *shard) publishLocked() {
 	sh.seg.Publish()
 	if sh.pendRecs != 0 {
-		sh.stream.live.add(sh.pendBytes, sh.pendRecs)
-		sh.stream.acct.live.add(sh.pendBytes, sh.pendRecs)
+		sh.count(sh.pendBytes, sh.pendRecs)
 		sh.pendBytes, sh.pendRecs = 0, 0
 	}
-	if sh.wake != nil {
-		close(sh.wake)
-		sh.wake = nil
+	for _, w := range sh.waiters {
+		select {
+		case w <- struct{}{}:
+		default: // signalled already
+		}
 	}
+	clear(sh.waiters)
+	sh.waiters = sh.waiters[:0]
 }
 
-// waitChan returns a channel that is closed once the shard has a record at
-// pos or is closed; it is already closed if that is true now.
-func (sh *shard) waitChan(pos uint64) <-chan struct{} {
+// tail returns the shard's published length and whether it is final: the
+// shard was closed before the length was read, so no record follows it.
+func (sh *shard) tail() (n uint64, final bool) {
+	final = sh.closed.Load() // first: closing publishes every append before it
+	return sh.seg.Len(), final
+}
+
+// await asks for a signal on ch (which must have room for one) once the
+// shard has a record at pos or is closed. It reports false, and asks
+// nothing, if that is so already. A reader reuses one channel for all its
+// waits, on any number of shards, so waiting allocates nothing; a signal may
+// be stale, and the reader then simply looks again.
+func (sh *shard) await(pos uint64, ch chan<- struct{}) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.seg.Len() > pos || sh.closed.Load() {
-		return closedChan
+		return false
 	}
-	if sh.wake == nil {
-		sh.wake = make(chan struct{})
+	if !slices.Contains(sh.waiters, ch) {
+		sh.waiters = append(sh.waiters, ch)
 	}
-	return sh.wake
+	return true
 }
 
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+// unawait withdraws ch, for a reader that stops waiting.
+func (sh *shard) unawait(ch chan<- struct{}) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i := slices.Index(sh.waiters, ch); i >= 0 {
+		sh.waiters = slices.Delete(sh.waiters, i, i+1)
+	}
+}
 
 // close ends the shard's writes; children lists the shards that continue
 // its hash range. The stream's lock is held.
@@ -162,12 +201,8 @@ func (sh *shard) close(now time.Time, children []*shard) {
 	sh.mu.Unlock()
 }
 
-func (sh *shard) throttleMessage() string {
-	return "Rate exceeded for shard " + sh.id + " in stream " + sh.stream.name + " under account " + sh.stream.acct.cfg.accountID + "."
-}
-
 func (sh *shard) throttleError() *Error {
-	return &Error{Code: ErrProvisionedThroughputExceeded.Code, Message: sh.throttleMessage(), Retryable: true}
+	return &Error{Code: ErrProvisionedThroughputExceeded.Code, Message: sh.throttleMsg, Retryable: true}
 }
 
 // HashKeyRange is a shard's inclusive range of hash keys, in decimal.
@@ -194,11 +229,15 @@ type Shard struct {
 
 func (sh *shard) describe() Shard {
 	d := Shard{
-		ShardID:               sh.id,
-		ParentShardID:         sh.parent,
-		AdjacentParentShardID: sh.adjacent,
-		HashKeyRange:          sh.hashKeyRange(),
-		SequenceNumberRange:   SequenceNumberRange{StartingSequenceNumber: sh.startingSeq().String()},
+		ShardID:             sh.id,
+		HashKeyRange:        sh.hashKeyRange(),
+		SequenceNumberRange: SequenceNumberRange{StartingSequenceNumber: sh.startingSeq().String()},
+	}
+	if len(sh.parents) > 0 {
+		d.ParentShardID = sh.parents[0]
+	}
+	if len(sh.parents) > 1 {
+		d.AdjacentParentShardID = sh.parents[1]
 	}
 	if sh.closed.Load() {
 		d.SequenceNumberRange.EndingSequenceNumber = sh.endingSeq().String()
@@ -221,11 +260,7 @@ type ChildShard struct {
 func (sh *shard) childShards() []ChildShard {
 	out := make([]ChildShard, 0, len(sh.children))
 	for _, c := range sh.children {
-		parents := []string{c.parent}
-		if c.adjacent != "" {
-			parents = append(parents, c.adjacent)
-		}
-		out = append(out, ChildShard{ShardID: c.id, ParentShards: parents, HashKeyRange: c.hashKeyRange()})
+		out = append(out, ChildShard{ShardID: c.id, ParentShards: slices.Clone(c.parents), HashKeyRange: c.hashKeyRange()})
 	}
 	return out
 }

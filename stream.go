@@ -318,6 +318,38 @@ func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSu
 	}, nil
 }
 
+// StreamDescription is the output of DescribeStream: the summary plus a
+// page of shards.
+type StreamDescription struct {
+	StreamDescriptionSummary
+	Shards        []Shard
+	HasMoreShards bool
+}
+
+// DescribeStream describes the stream and a page of its shards after
+// exclusiveStartShardID, at most limit (1 to 10000; 0 means 100; at most
+// 100 are returned). A CREATING stream lists no shards.
+func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartShardID string) (StreamDescription, error) {
+	sum, err := s.DescribeStreamSummary(ctx)
+	if err != nil {
+		return StreamDescription{}, err
+	}
+	limit, err = pageLimit("limit", limit, 100, 100)
+	if err != nil {
+		return StreamDescription{}, err
+	}
+	out := StreamDescription{StreamDescriptionSummary: sum, Shards: []Shard{}}
+	if sum.StreamStatus == StatusCreating {
+		return out, nil
+	}
+	page, err := s.ListShards(ctx, ListShardsInput{ExclusiveStartShardID: exclusiveStartShardID, MaxResults: limit})
+	if err != nil {
+		return StreamDescription{}, err
+	}
+	out.Shards, out.HasMoreShards = page.Shards, page.NextToken != ""
+	return out, nil
+}
+
 // Put writes one record, as PutRecord. The record goes to the open shard
 // whose hash range holds its hash key; its data is copied.
 //
@@ -443,7 +475,7 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 				e.ShardID, e.SequenceNumber = sh.id, sh.seq(pos)
 			} else {
 				e.ErrorCode = ErrProvisionedThroughputExceeded.Code
-				e.ErrorMessage = sh.throttleMessage()
+				e.ErrorMessage = sh.throttleMsg
 				out.FailedRecordCount++
 			}
 			break

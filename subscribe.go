@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -26,7 +27,9 @@ const (
 type SubscribeToShardEvent struct {
 	// Records are in sequence-number order, possibly none (a heartbeat).
 	// Their keys and data share the shard's storage and must not be
-	// modified.
+	// modified. The slice itself is reused: it is valid until the next
+	// receive from Events, so copy the records (not their data) to keep
+	// them longer.
 	Records []Record
 	// ContinuationSequenceNumber is where to resume: subscribe again with
 	// AFTER_SEQUENCE_NUMBER and it. It is the zero value in the last event
@@ -43,7 +46,7 @@ type SubscribeToShardEvent struct {
 //
 // It is a cursor over the shard's storage, not a queue: a consumer that
 // receives slowly only falls behind, and never slows producers or other
-// consumers.
+// consumers. In steady state delivering an event allocates nothing.
 type Subscription struct {
 	stream   *Stream
 	consumer *consumer
@@ -54,42 +57,54 @@ type Subscription struct {
 	stopErr  error         // why it ended; written before stop is closed
 	done     chan struct{} // closed when the goroutine has exited
 
-	// Timers on the account's clock, armed when the subscription starts.
-	endTimer Timer         // ends it five minutes after the call
-	beat     chan struct{} // signalled when a heartbeat is due
-	beatMu   sync.Mutex    // guards beatTimer
-	beatTime Timer
+	wake     chan struct{} // cap 1: the shard has appended or closed (see shard.await)
+	beat     chan struct{} // cap 1: a heartbeat is due
+	lastSent atomic.Int64  // when the last event was sent, Unix ns on the account's clock
+	records  [2][]Record   // event slices, used in turn: one may still be with the consumer
+
+	endTimer  Timer      // ends it five minutes after the call
+	beatMu    sync.Mutex // guards beatTimer
+	beatTimer Timer      // checks, every heartbeat interval, whether a heartbeat is due
+	tick      func()     // sub.beatTick, made once
 }
 
-// armBeat schedules the next heartbeat, replacing a pending one.
-func (sub *Subscription) armBeat(a *Account) {
-	sub.beatMu.Lock()
-	defer sub.beatMu.Unlock()
-	if sub.beatTime != nil {
-		sub.beatTime.Stop()
-	}
-	select { // a beat that fired meanwhile is no longer due
-	case <-sub.beat:
-	default:
-	}
-	sub.beatTime = a.cfg.clock.AfterFunc(a.cfg.heartbeat, func() {
+// keepRecords is the capacity of event slices kept for reuse; larger
+// events (a consumer catching up) allocate theirs.
+const keepRecords = 256
+
+// beatTick runs on the heartbeat timer: it asks for a heartbeat if nothing
+// was sent for a heartbeat interval, and sets the timer for when one may be
+// due next. One timer per interval, however many events flow.
+func (sub *Subscription) beatTick() {
+	a := sub.stream.acct
+	now := a.cfg.clock.Now()
+	wait := time.Unix(0, sub.lastSent.Load()).Add(a.cfg.heartbeat).Sub(now)
+	if wait <= 0 {
 		select {
 		case sub.beat <- struct{}{}:
 		default:
 		}
-	})
+		wait = a.cfg.heartbeat
+	}
+	sub.beatMu.Lock()
+	defer sub.beatMu.Unlock()
+	if sub.beatTimer != nil { // nil once stopped
+		sub.beatTimer = a.cfg.clock.AfterFunc(wait, sub.tick)
+	}
 }
 
 func (sub *Subscription) stopTimers() {
 	sub.endTimer.Stop()
 	sub.beatMu.Lock()
-	sub.beatTime.Stop()
+	sub.beatTimer.Stop()
+	sub.beatTimer = nil
 	sub.beatMu.Unlock()
 }
 
 // Events returns the channel of events. It is closed when the subscription
 // ends: after five minutes, at the end of a closed shard (after the event
-// with ChildShards), or for the reason Err gives.
+// with ChildShards), or for the reason Err gives. An event's Records are
+// valid until the next receive.
 func (sub *Subscription) Events() <-chan SubscribeToShardEvent { return sub.events }
 
 // Done returns a channel that is closed once the subscription has ended
@@ -181,8 +196,11 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 		events:   make(chan SubscribeToShardEvent),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
 		beat:     make(chan struct{}, 1),
 	}
+	sub.tick = sub.beatTick
+	sub.lastSent.Store(now.UnixNano())
 	s.mu.Lock()
 	if c.statusAt(now, a.cfg.delays) != ConsumerActive || !s.times.Load().deleted.IsZero() {
 		// Deregistered or deleted since we looked: the walk that ends
@@ -201,7 +219,9 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 		old.end(newError(ErrResourceInUse, "A newer subscription of consumer %s to shard %s took over.", consumerARN, sh.id))
 	}
 	sub.endTimer = a.cfg.clock.AfterFunc(subscriptionLifetime, func() { sub.end(nil) })
-	sub.armBeat(a)
+	sub.beatMu.Lock()
+	sub.beatTimer = a.cfg.clock.AfterFunc(a.cfg.heartbeat, sub.tick)
+	sub.beatMu.Unlock()
 	if !a.spawn(func() { sub.run(ctx, pos) }) {
 		sub.stopTimers()
 		s.mu.Lock()
@@ -239,6 +259,7 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 	defer sub.end(nil) // fixes Err before done closes, however run ended
 	defer close(sub.events)
 	defer sub.stopTimers()
+	defer sh.unawait(sub.wake)
 	defer func() {
 		s.mu.Lock()
 		if sub.consumer.subs[sh.index] == sub {
@@ -254,16 +275,20 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 	}
 
 	c := sh.seg.Cursor(pos)
-	for {
+	for turn := 0; ; turn ^= 1 {
 		now := clock.Now()
 		sh.expire(now)
-		wasClosed := sh.closed.Load() // before the length: final if true
-		tail := sh.seg.Len()
-		ev, bytes := sub.batch(&c, tail, now)
-		atEnd := wasClosed && c.Pos() >= tail
+		tail, final := sh.tail()
+		ev, bytes := sub.batch(&c, tail, now, turn)
+		atEnd := final && c.Pos() >= tail
 		if len(ev.Records) == 0 && !atEnd {
+			if !sh.await(c.Pos(), sub.wake) {
+				turn ^= 1 // nothing was sent: the same slice again
+				continue
+			}
 			select {
-			case <-sh.waitChan(c.Pos()):
+			case <-sub.wake:
+				turn ^= 1
 				continue
 			case <-sub.beat: // idle: send an empty event to checkpoint with
 			case <-sub.stop:
@@ -294,14 +319,18 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 		if atEnd {
 			return
 		}
-		sub.armBeat(a)
+		sub.lastSent.Store(clock.Now().UnixNano())
 	}
 }
 
-// batch reads the records available from c, up to an event's size.
-func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time) (SubscribeToShardEvent, int) {
+// batch reads the records available from c, up to an event's size, into
+// the event slice of the given turn.
+func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, turn int) (SubscribeToShardEvent, int) {
 	sh := sub.sh
-	var ev SubscribeToShardEvent
+	ev := SubscribeToShardEvent{Records: sub.records[turn][:0]}
+	if need := min(maxEventRecords, tail-min(c.Pos(), tail)); ev.Records == nil || uint64(cap(ev.Records)) < need {
+		ev.Records = make([]Record, 0, max(need, 16))
+	}
 	bytes := 0
 	var r segment.Record
 	for len(ev.Records) < maxEventRecords && c.Pos() < tail && c.Next(&r) {
@@ -310,14 +339,11 @@ func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time) (S
 			c.Seek(r.Pos)
 			break
 		}
-		if ev.Records == nil {
-			ev.Records = make([]Record, 0, min(uint64(maxEventRecords), tail-r.Pos))
-		}
 		bytes += size
 		ev.Records = append(ev.Records, sh.record(&r))
 	}
-	if ev.Records == nil {
-		ev.Records = []Record{}
+	if cap(ev.Records) <= keepRecords {
+		sub.records[turn] = ev.Records
 	}
 	next := c.Pos()
 	ev.EncryptionType = sub.stream.encryptionType()

@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -126,9 +127,9 @@ func (s *Stream) ListTagsForStream(ctx context.Context, exclusiveStartTagKey str
 	case limit == 0:
 		limit = maxTagsPerStream
 	case limit < 1:
-		return ListTagsForStreamOutput{}, validation("limit", itoa(limit), "have value greater than or equal to 1")
+		return ListTagsForStreamOutput{}, validation("limit", strconv.Itoa(limit), "have value greater than or equal to 1")
 	case limit > maxTagsPerStream:
-		return ListTagsForStreamOutput{}, validation("limit", itoa(limit), "have value less than or equal to 50")
+		return ListTagsForStreamOutput{}, validation("limit", strconv.Itoa(limit), "have value less than or equal to 50")
 	}
 	s.mu.RLock()
 	out := ListTagsForStreamOutput{Tags: []Tag{}}
