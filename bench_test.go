@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,7 @@ func BenchmarkPutBatch(b *testing.B) {
 		opts []shardlog.Option
 	}{
 		{"500x100B", 100, nil},
+		{"500x100B/into", 100, nil}, // PutBatchInto, reusing one result
 		{"500x1024B", 1024, nil},
 		{"500x100B/bounded", 100, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}},
 		{"500x1024B/bounded", 1024, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}},
@@ -77,8 +79,15 @@ func BenchmarkPutBatch(b *testing.B) {
 			b.SetBytes(int64(500 * size))
 			b.ReportAllocs()
 			b.ResetTimer()
+			into := strings.HasSuffix(bench.name, "/into")
+			var res shardlog.BatchResult
 			for i := 0; i < b.N; i++ {
-				res, err := s.PutBatch(ctx, batch)
+				var err error
+				if into {
+					err = s.PutBatchInto(ctx, batch, &res)
+				} else {
+					res, err = s.PutBatch(ctx, batch)
+				}
 				if err != nil || res.FailedRecordCount != 0 {
 					b.Fatal(err, res.FailedRecordCount)
 				}
@@ -135,9 +144,9 @@ func BenchmarkReadThrough(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			var out shardlog.GetRecordsOutput
 			for it != "" && read < b.N {
-				out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
-				if err != nil {
+				if err := s.GetRecordsInto(ctx, shardlog.GetRecordsInput{ShardIterator: it}, &out); err != nil {
 					b.Fatal(err)
 				}
 				if len(out.Records) == 0 {

@@ -231,47 +231,68 @@ type GetRecordsOutput struct {
 // ErrResourceNotFound if the iterator's stream has been deleted,
 // ErrProvisionedThroughputExceeded over the shard's read limits.
 func (a *Account) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecordsOutput, error) {
+	var out GetRecordsOutput
+	err := a.GetRecordsInto(ctx, in, &out)
+	return out, err
+}
+
+// GetRecordsInto is [Account.GetRecords] writing its result into out and
+// reusing the storage of out.Records: a reader that keeps one
+// GetRecordsOutput across calls reads without allocating per record. The
+// records of the previous call are overwritten. On error out is cleared.
+func (a *Account) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *GetRecordsOutput) error {
+	buf := out.Records[:0]
+	*out = GetRecordsOutput{}
 	if err := a.enter(ctx); err != nil {
-		return GetRecordsOutput{}, err
+		return err
 	}
 	now := a.cfg.clock.Now()
 	limit, err := getRecordsLimit(in.Limit)
 	if err != nil {
-		return GetRecordsOutput{}, err
+		return err
 	}
 	it, err := a.openIterator(in.ShardIterator, now)
 	if err != nil {
-		return GetRecordsOutput{}, err
+		return err
 	}
 	s, err := a.Stream(StreamRef{StreamName: it.stream})
 	if err != nil {
-		return GetRecordsOutput{}, err
+		return err
 	}
 	if s.inc != it.inc {
-		return GetRecordsOutput{}, a.notFound(it.stream)
+		return a.notFound(it.stream)
 	}
-	return s.getRecords(now, it, limit, in.StreamARN)
+	return s.getRecords(now, it, limit, in.StreamARN, buf, out)
 }
 
 // GetRecords is [Account.GetRecords] for an iterator of this stream; an
 // iterator of another stream gives ErrInvalidArgument.
 func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecordsOutput, error) {
+	var out GetRecordsOutput
+	err := s.GetRecordsInto(ctx, in, &out)
+	return out, err
+}
+
+// GetRecordsInto is [Account.GetRecordsInto] for an iterator of this stream.
+func (s *Stream) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *GetRecordsOutput) error {
+	buf := out.Records[:0]
+	*out = GetRecordsOutput{}
 	now, err := s.enter(ctx)
 	if err != nil {
-		return GetRecordsOutput{}, err
+		return err
 	}
 	limit, err := getRecordsLimit(in.Limit)
 	if err != nil {
-		return GetRecordsOutput{}, err
+		return err
 	}
 	it, err := s.acct.openIterator(in.ShardIterator, now)
 	if err != nil {
-		return GetRecordsOutput{}, err
+		return err
 	}
 	if it.inc != s.inc || it.stream != s.name {
-		return GetRecordsOutput{}, newError(ErrInvalidArgument, "Invalid ShardIterator.")
+		return newError(ErrInvalidArgument, "Invalid ShardIterator.")
 	}
-	return s.getRecords(now, it, limit, in.StreamARN)
+	return s.getRecords(now, it, limit, in.StreamARN, buf, out)
 }
 
 // getRecordsLimit applies GetRecords' Limit: 0 means the most, 10 000.
@@ -288,36 +309,37 @@ func getRecordsLimit(n int) (int, error) {
 }
 
 // getRecords is GetRecords once its iterator is open: find the shard, apply
-// retention and the read limits, read a batch.
-func (s *Stream) getRecords(now time.Time, it iterator, limit int, streamARN string) (GetRecordsOutput, error) {
+// retention and the read limits, read a batch into buf and out.
+func (s *Stream) getRecords(now time.Time, it iterator, limit int, streamARN string, buf []Record, out *GetRecordsOutput) error {
 	if streamARN != "" && streamARN != s.arn {
-		return GetRecordsOutput{}, newError(ErrInvalidArgument, "StreamARN %s does not match the stream of the shard iterator.", streamARN)
+		return newError(ErrInvalidArgument, "StreamARN %s does not match the stream of the shard iterator.", streamARN)
 	}
 	sh := s.shardAt(it.shard)
 	if sh == nil || sh.expired(now.Add(-s.retention())) {
-		return GetRecordsOutput{}, s.noShard(shardID(it.shard))
+		return s.noShard(shardID(it.shard))
 	}
 	sh.expire(now)
 	if !sh.read.begin(now) {
-		return GetRecordsOutput{}, sh.throttleError()
+		return sh.throttleError()
 	}
-	out, n := s.readBatch(sh, now, it.pos, limit)
+	n := s.readBatch(sh, now, it.pos, limit, buf, out)
 	sh.read.charge(now, n)
 	out.EncryptionType = s.encryptionType()
-	return out, nil
+	return nil
 }
 
-// readBatch reads from pos in sh and builds a GetRecords result; it also
-// returns the bytes read.
-func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int) (GetRecordsOutput, int) {
-	var out GetRecordsOutput
+// readBatch reads from pos in sh into buf and builds a GetRecords result in
+// out; it returns the bytes read.
+func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf []Record, out *GetRecordsOutput) int {
 	tail, final := sh.tail()
 	c := sh.seg.Cursor(pos)
 	bytes := 0
 	var r segment.Record
-	if avail := tail - max(pos, sh.seg.Head()); tail > pos && avail > 0 {
-		out.Records = make([]Record, 0, min(uint64(limit), avail))
-	} else {
+	if avail := tail - min(max(pos, sh.seg.Head()), tail); uint64(cap(buf)) < min(uint64(limit), avail) {
+		buf = make([]Record, 0, min(uint64(limit), avail))
+	}
+	out.Records = buf[:0]
+	if out.Records == nil {
 		out.Records = []Record{}
 	}
 	for len(out.Records) < limit && c.Pos() < tail && c.Next(&r) {
@@ -332,13 +354,13 @@ func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int) (Get
 	next := c.Pos()
 	if final && len(out.Records) == 0 && next >= tail {
 		out.ChildShards = sh.childShards()
-		return out, bytes
+		return bytes
 	}
 	if ms, ok := sh.seg.Millis(next); ok && next < tail {
 		out.MillisBehindLatest = max(0, now.UnixMilli()-ms)
 	}
 	out.NextShardIterator = s.iteratorToken(sh, next, now)
-	return out, bytes
+	return bytes
 }
 
 func (sh *shard) record(r *segment.Record) Record {

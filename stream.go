@@ -424,15 +424,26 @@ const maxBatchRecords = 500
 // call fails only for invalid input or a missing stream, and then nothing
 // is written.
 func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult, error) {
+	var out BatchResult
+	err := s.PutBatchInto(ctx, records, &out)
+	return out, err
+}
+
+// PutBatchInto is PutBatch writing its result into out and reusing the
+// storage of out.Records: a producer that keeps one BatchResult across
+// calls puts without allocating. On error out is cleared.
+func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *BatchResult) error {
+	kept := out.Records[:0]
+	*out = BatchResult{}
 	now, err := s.enter(ctx)
 	if err != nil {
-		return BatchResult{}, err
+		return err
 	}
 	switch {
 	case len(records) == 0:
-		return BatchResult{}, validation("records", "", "have length greater than or equal to 1")
+		return validation("records", "", "have length greater than or equal to 1")
 	case len(records) > maxBatchRecords:
-		return BatchResult{}, validation("records", "", "have length less than or equal to 500")
+		return validation("records", "", "have length less than or equal to 500")
 	}
 	cfg := &s.acct.cfg
 	var hashes [maxBatchRecords]hashkey.Key
@@ -440,18 +451,22 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 	for i := range records {
 		size, h, err := s.checkRecord(&records[i], i)
 		if err != nil {
-			return BatchResult{}, err
+			return err
 		}
 		hashes[i] = h
 		total += size
 	}
 	if total > cfg.maxBatchSize {
-		return BatchResult{}, newError(ErrInvalidArgument, "Records size exceeds %d MB limit", cfg.maxBatchSize>>20)
+		return newError(ErrInvalidArgument, "Records size exceeds %d MB limit", cfg.maxBatchSize>>20)
 	}
 	if err := s.usable(now); err != nil {
-		return BatchResult{}, err
+		return err
 	}
-	out := BatchResult{Records: make([]BatchEntry, len(records)), EncryptionType: s.encryptionType()}
+	if cap(kept) < len(records) {
+		kept = make([]BatchEntry, len(records))
+	}
+	out.Records, out.EncryptionType = kept[:len(records)], s.encryptionType()
+	clear(out.Records)
 	var held *shard // the shard whose lock is held
 	rt := s.route.Load()
 	for i := range records {
@@ -486,5 +501,5 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 		held.mu.Unlock()
 	}
 	s.enforceBounds()
-	return out, nil
+	return nil
 }

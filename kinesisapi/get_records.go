@@ -3,6 +3,7 @@ package kinesisapi
 import (
 	"context"
 	"strconv"
+	"sync"
 
 	"github.com/shardlog/shardlog"
 )
@@ -18,6 +19,7 @@ type getRecordsInput struct {
 type getRecordsBody struct {
 	records recordsBody
 	out     shardlog.GetRecordsOutput
+	scratch []byte // kept across uses
 }
 
 func (g *getRecordsBody) emit(s sink) {
@@ -36,10 +38,25 @@ func (g *getRecordsBody) emit(s sink) {
 	s.write([]byte{'}'})
 }
 
+var getRecordsPool = sync.Pool{New: func() any { return new(getRecordsBody) }}
+
 func getRecords(ctx context.Context, a *shardlog.Account, in *getRecordsInput) (any, error) {
-	out, err := a.GetRecords(ctx, shardlog.GetRecordsInput(*in))
-	if err != nil {
+	g := getRecordsPool.Get().(*getRecordsBody)
+	if err := a.GetRecordsInto(ctx, shardlog.GetRecordsInput(*in), &g.out); err != nil {
+		g.release()
 		return nil, err
 	}
-	return &getRecordsBody{records: newRecordsBody(out.Records, out.EncryptionType), out: out}, nil
+	g.records = newRecordsBody(g.out.Records, g.out.EncryptionType)
+	g.records.scratch = g.scratch
+	return g, nil
+}
+
+// release returns g to the pool once its response is written, without the
+// records it pointed at (they would keep storage alive).
+func (g *getRecordsBody) release() {
+	clear(g.out.Records)
+	g.scratch = g.records.scratch[:0]
+	g.out = shardlog.GetRecordsOutput{Records: g.out.Records[:0]}
+	g.records = recordsBody{}
+	getRecordsPool.Put(g)
 }

@@ -181,7 +181,7 @@ var operations = map[string]operation{
 	"ListTagsForStream":             op(listTagsForStream),
 	"MergeShards":                   op(mergeShards),
 	"PutRecord":                     op(putRecord),
-	"PutRecords":                    putRecordsRaw,
+	"PutRecords":                    putRecords,
 	"RegisterStreamConsumer":        op(registerStreamConsumer),
 	"RemoveTagsFromStream":          op(removeTagsFromStream),
 	"SplitShard":                    op(splitShard),
@@ -255,7 +255,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+	if r, ok := out.(releaser); ok {
+		r.release()
+	}
 }
+
+// releaser is a response that gives pooled memory back once written.
+type releaser interface{ release() }
 
 // setWriteDeadline gives the client writeTimeout from now to take what is
 // written next. Writers that cannot time out (a test's recorder) are let be.

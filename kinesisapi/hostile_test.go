@@ -3,6 +3,7 @@ package kinesisapi_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -259,6 +260,17 @@ func TestSubscribersThatStopReadingAreReleased(t *testing.T) {
 	body := `{"ConsumerARN":"` + c.ConsumerARN + `","ShardId":"shardId-000000000000","StartingPosition":{"Type":"TRIM_HORIZON"}}`
 	conn := rawRequest(t, srv.Listener.Addr().String(), "SubscribeToShard", len(body), body)
 	conn.(*net.TCPConn).SetReadBuffer(4096)
+	// The response's head and first frame say the subscription has started
+	// (and its five minutes with it); then the client stops reading.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var prelude [4]byte
+	_, err = io.ReadFull(resp.Body, prelude[:])
+	require.NoError(t, err)
+	_, err = io.ReadFull(resp.Body, make([]byte, binary.BigEndian.Uint32(prelude[:])-4))
+	require.NoError(t, err, "the initial-response frame")
 	data := bytes.Repeat([]byte("x"), 64<<10)
 	for i := 0; i < 64; i++ { // 4 MiB: far more than the buffers between us hold
 		_, err := s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: "k", Data: data}})

@@ -2,10 +2,13 @@ package kinesisapi
 
 import (
 	"context"
+	"sync"
 
 	"github.com/shardlog/shardlog"
 )
 
+// putRecordsInput is the shape encoding/json decodes, when the fast path
+// declines a body.
 type putRecordsInput struct {
 	streamRef
 	Records []putRecordsEntryInput `json:"Records"`
@@ -17,52 +20,41 @@ type putRecordsEntryInput struct {
 	ExplicitHashKey string `json:"ExplicitHashKey"`
 }
 
-// putRecordsRaw decodes with the fast path when it can.
-func putRecordsRaw(ctx context.Context, a *shardlog.Account, body []byte) (any, error) {
-	in := new(putRecordsInput)
-	if !fastPutRecords(body, in) {
-		*in = putRecordsInput{}
-		if err := decode(body, in); err != nil {
+// putRecordsState is what one PutRecords call works in, pooled: a warm
+// call allocates only its response.
+type putRecordsState struct {
+	ref    streamRef
+	batch  []shardlog.PutInput
+	result shardlog.BatchResult
+}
+
+var putRecordsPool = sync.Pool{New: func() any { return new(putRecordsState) }}
+
+// putRecords decodes with the fast path when it can, puts, and answers
+// with JSON encoded straight from the result.
+func putRecords(ctx context.Context, a *shardlog.Account, body []byte) (any, error) {
+	st := putRecordsPool.Get().(*putRecordsState)
+	defer func() {
+		clear(st.batch) // drop the views of this request's body
+		st.batch, st.ref = st.batch[:0], streamRef{}
+		putRecordsPool.Put(st)
+	}()
+	if !fastPutRecords(body, &st.ref, &st.batch) {
+		var in putRecordsInput
+		if err := decode(body, &in); err != nil {
 			return nil, err
 		}
+		st.ref, st.batch = in.streamRef, st.batch[:0]
+		for _, r := range in.Records {
+			st.batch = append(st.batch, shardlog.PutInput{PartitionKey: r.PartitionKey, Data: r.Data, ExplicitHashKey: r.ExplicitHashKey})
+		}
 	}
-	out, err := putRecords(ctx, a, in)
+	s, err := st.ref.stream(a)
 	if err != nil {
 		return nil, err
 	}
-	res := out.(putRecordsOutput)
-	return rawJSON(appendPutRecordsOutput(make([]byte, 0, 128*len(res.Records)+64), &res)), nil
-}
-
-type putRecordsEntry struct {
-	SequenceNumber string `json:"SequenceNumber,omitempty"`
-	ShardId        string `json:"ShardId,omitempty"`
-	ErrorCode      string `json:"ErrorCode,omitempty"`
-	ErrorMessage   string `json:"ErrorMessage,omitempty"`
-}
-
-type putRecordsOutput struct {
-	FailedRecordCount int               `json:"FailedRecordCount"`
-	Records           []putRecordsEntry `json:"Records"`
-	EncryptionType    string            `json:"EncryptionType,omitempty"`
-}
-
-func putRecords(ctx context.Context, a *shardlog.Account, in *putRecordsInput) (any, error) {
-	s, err := in.stream(a)
-	if err != nil {
+	if err := s.PutBatchInto(ctx, st.batch, &st.result); err != nil {
 		return nil, err
 	}
-	batch := make([]shardlog.PutInput, len(in.Records))
-	for i, r := range in.Records {
-		batch[i] = shardlog.PutInput{PartitionKey: r.PartitionKey, Data: r.Data, ExplicitHashKey: r.ExplicitHashKey}
-	}
-	res, err := s.PutBatch(ctx, batch)
-	if err != nil {
-		return nil, err
-	}
-	out := putRecordsOutput{FailedRecordCount: res.FailedRecordCount, Records: make([]putRecordsEntry, len(res.Records)), EncryptionType: res.EncryptionType}
-	for i, e := range res.Records {
-		out.Records[i] = putRecordsEntry{SequenceNumber: e.SequenceNumber.String(), ShardId: e.ShardID, ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage}
-	}
-	return out, nil
+	return rawJSON(appendPutRecordsOutput(make([]byte, 0, 128*len(st.result.Records)+64), &st.result)), nil
 }

@@ -2,10 +2,11 @@ package kinesisapi
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/shardlog/shardlog"
 )
 
 // PutRecords carries most of the bytes a producer sends, so it has a
@@ -19,7 +20,7 @@ import (
 // the request must copy it (the core does). Every record's data is decoded
 // into one buffer. Past 500 records it stops and reports false: the slow
 // path then answers with AWS's error, without decoding the rest.
-func fastPutRecords(body []byte, in *putRecordsInput) bool {
+func fastPutRecords(body []byte, ref *streamRef, records *[]shardlog.PutInput) bool {
 	p := scanner{s: unsafe.String(unsafe.SliceData(body), len(body))}
 	if !p.byte('{') {
 		return false
@@ -42,12 +43,12 @@ func fastPutRecords(body []byte, in *putRecordsInput) bool {
 				return false
 			}
 			if key == "StreamName" {
-				in.StreamName = v
+				ref.StreamName = v
 			} else {
-				in.StreamARN = v
+				ref.StreamARN = v
 			}
 		case "Records":
-			if !p.records(in) {
+			if !p.records(records) {
 				return false
 			}
 		default:
@@ -104,21 +105,22 @@ func (p *scanner) str() (string, bool) {
 
 // records reads the Records array; the data of every record is decoded
 // into one buffer.
-func (p *scanner) records(in *putRecordsInput) bool {
+func (p *scanner) records(out *[]shardlog.PutInput) bool {
 	if !p.byte('[') {
 		return false
 	}
 	// Decoded data is at most 3/4 of the rest of the body.
 	buf := make([]byte, 0, (len(p.s)-p.i)*3/4+1)
-	in.Records = in.Records[:0]
+	recs := (*out)[:0]
+	defer func() { *out = recs }()
 	for first := true; ; first = false {
 		if p.byte(']') {
 			return true
 		}
-		if !first && !p.byte(',') || !p.byte('{') || len(in.Records) == listLimits["Records"] {
+		if !first && !p.byte(',') || !p.byte('{') || len(recs) == listLimits["Records"] {
 			return false
 		}
-		var r putRecordsEntryInput
+		var r shardlog.PutInput
 		for firstKey := true; ; firstKey = false {
 			if p.byte('}') {
 				break
@@ -155,59 +157,39 @@ func (p *scanner) records(in *putRecordsInput) bool {
 				return false
 			}
 		}
-		in.Records = append(in.Records, r)
+		recs = append(recs, r)
 	}
 }
 
-// appendPutRecordsOutput encodes a PutRecords result as encoding/json would.
-func appendPutRecordsOutput(b []byte, out *putRecordsOutput) []byte {
+// appendPutRecordsOutput encodes a PutRecords result as encoding/json would
+// encode {FailedRecordCount, Records: [{SequenceNumber, ShardId,
+// ErrorCode, ErrorMessage}], EncryptionType} with empty members left out.
+func appendPutRecordsOutput(b []byte, out *shardlog.BatchResult) []byte {
 	b = append(b, `{"FailedRecordCount":`...)
 	b = strconv.AppendInt(b, int64(out.FailedRecordCount), 10)
 	b = append(b, `,"Records":[`...)
-	for i, e := range out.Records {
+	for i := range out.Records {
+		e := &out.Records[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, '{')
-		sep := false
-		field := func(name, v string) {
-			if v == "" {
-				return
-			}
-			if sep {
-				b = append(b, ',')
-			}
-			sep = true
-			b = append(b, '"')
-			b = append(b, name...)
-			b = append(b, `":`...)
-			b = appendString(b, v)
+		if e.ErrorCode == "" {
+			b = append(b, `{"SequenceNumber":"`...)
+			b, _ = e.SequenceNumber.AppendText(b)
+			b = append(b, `","ShardId":`...)
+			b = appendJSONString(b, e.ShardID)
+		} else {
+			b = append(b, `{"ErrorCode":`...)
+			b = appendJSONString(b, e.ErrorCode)
+			b = append(b, `,"ErrorMessage":`...)
+			b = appendJSONString(b, e.ErrorMessage)
 		}
-		field("SequenceNumber", e.SequenceNumber)
-		field("ShardId", e.ShardId)
-		field("ErrorCode", e.ErrorCode)
-		field("ErrorMessage", e.ErrorMessage)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
 	if out.EncryptionType != "" {
 		b = append(b, `,"EncryptionType":`...)
-		b = appendString(b, out.EncryptionType)
+		b = appendJSONString(b, out.EncryptionType)
 	}
 	return append(b, '}', '\n')
-}
-
-// appendString appends s as a JSON string. Sequence numbers, shard IDs and
-// error codes are plain ASCII and are copied as they are; anything else is
-// left to encoding/json.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
