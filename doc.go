@@ -29,7 +29,9 @@
 // and are sealed with a per-account key. On top of them, [Stream.Records]
 // walks a shard up to its newest record and [Stream.Tail] keeps waiting for
 // new ones; both are iter.Seq2 sequences. Records share the shard's storage:
-// their PartitionKey and Data must not be modified.
+// their PartitionKey and Data must not be modified. A reader in a hot loop
+// can keep one result and call [Account.GetRecordsInto] (and a producer
+// [Stream.PutBatchInto]) so that no call allocates per record.
 //
 // # Resharding and lineage
 //
@@ -46,7 +48,8 @@
 // delivers batches of records as they are written. A subscription is a
 // cursor over the shard's storage and one goroutine: a slow receiver falls
 // behind without slowing producers or other subscribers, and nothing is
-// buffered on its behalf.
+// buffered on its behalf. Delivering an event allocates nothing: an event's
+// Records slice is reused, and is valid until the next receive.
 //
 // # Time and clocks
 //
@@ -91,9 +94,10 @@
 // [Delays] (zero by default) rather than seconds.
 //
 // Beyond Kinesis, opt-in: a manual clock; [WithoutLimits] for embedded use;
-// [WithSizeBound], which caps a stream's bytes or records by dropping its
-// oldest records first, so an embedded log stays bounded under any write
-// rate; [WithRetention] for the period new streams start with;
+// [WithSizeBound] and [WithAccountSizeBound], which cap a stream's (or all
+// streams') bytes or records by dropping the oldest records first, so an
+// embedded log or a server stays bounded under any write rate;
+// [WithRetention] for the period new streams start with;
 // [XXHash] routing, faster than MD5 but with placements that differ from AWS;
 // in-process Records and Tail iterators, which do not count against
 // GetRecords limits.
@@ -104,7 +108,10 @@
 // reaches an even split through real splits and merges, so every shard has
 // at most two parents and intermediate shards appear, closed, as on AWS.
 // The exception for a target outside 2x/half is LimitExceededException (AWS
-// documents the limits but not the exception).
+// documents the limits but not the exception). The account's shard limit is
+// one atomic reservation, so concurrent reshards and creates of different
+// streams never exceed it together; a deleted stream's shards stop counting
+// at once. ON_DEMAND streams are limited to 50 per account.
 //
 // Retention: a record is gone once it is older than the stream's retention
 // period (24 hours by default, 24 to 8760 with Increase/

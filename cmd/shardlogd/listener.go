@@ -16,35 +16,42 @@ type limitListener struct {
 	net.Listener
 	slots chan struct{} // one per open connection
 	done  chan struct{} // closed by Close
+	idled chan struct{} // cap 1: a connection became idle
 
 	mu   sync.Mutex             // guards idle
 	idle map[net.Conn]time.Time // connections idle between requests, since when
 }
 
 func newLimitListener(l net.Listener, max int) *limitListener {
-	return &limitListener{Listener: l, slots: make(chan struct{}, max), done: make(chan struct{}), idle: map[net.Conn]time.Time{}}
+	return &limitListener{Listener: l, slots: make(chan struct{}, max), done: make(chan struct{}), idled: make(chan struct{}, 1), idle: map[net.Conn]time.Time{}}
 }
 
+// Accept takes the next connection, then a slot for it: a free one, or the
+// slot of the longest-idle connection, which it closes, or, with every
+// connection busy, the next slot to come free. Eviction thus happens only
+// for a client that has arrived.
 func (l *limitListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
 	for {
 		select {
 		case l.slots <- struct{}{}:
+			return &limitedConn{Conn: c, l: l}, nil
 		default:
-			if l.closeOldestIdle() {
-				continue // its slot comes back as it closes
-			}
-			select { // all busy: wait for one to close
-			case l.slots <- struct{}{}:
-			case <-l.done:
-				return nil, net.ErrClosed
-			}
 		}
-		c, err := l.Listener.Accept()
-		if err != nil {
-			<-l.slots
-			return nil, err
+		if l.closeOldestIdle() {
+			continue // its slot came back as it closed
 		}
-		return &limitedConn{Conn: c, l: l}, nil
+		select { // all busy: wait for one to close or go idle
+		case l.slots <- struct{}{}:
+			return &limitedConn{Conn: c, l: l}, nil
+		case <-l.idled:
+		case <-l.done:
+			c.Close()
+			return nil, net.ErrClosed
+		}
 	}
 }
 
@@ -85,6 +92,10 @@ func (l *limitListener) connState(c net.Conn, s http.ConnState) {
 	defer l.mu.Unlock()
 	if s == http.StateIdle {
 		l.idle[c] = time.Now()
+		select {
+		case l.idled <- struct{}{}:
+		default:
+		}
 	} else {
 		delete(l.idle, c)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -91,8 +92,8 @@ func TestRejectsBadFlags(t *testing.T) {
 }
 
 // TestConnectionCapEvictsIdleConnections: with every connection slot held
-// by idle keep-alive clients, a new client is served, and the longest-idle
-// connection is the one closed to make room.
+// by idle keep-alive clients, a new client is served, and an idle
+// connection is closed to make room.
 func TestConnectionCapEvictsIdleConnections(t *testing.T) {
 	endpoint := start(t, "-max-conns", "3", "-idle-timeout", "1h")
 	addr := strings.TrimPrefix(endpoint, "http://")
@@ -112,9 +113,40 @@ func TestConnectionCapEvictsIdleConnections(t *testing.T) {
 	defer client.CloseIdleConnections()
 	status, _ := post(t, client, endpoint, "ListStreams", "{}")
 	require.Equal(t, http.StatusOK, status, "a fourth client is served")
-	require.NoError(t, idle[0].SetReadDeadline(time.Now().Add(10*time.Second)))
-	_, err := idle[0].Read(make([]byte, 1))
-	require.ErrorIs(t, err, io.EOF, "the longest-idle connection was closed for it")
+	closed := 0
+	for _, c := range idle {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(100*time.Millisecond)))
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, io.EOF) {
+			closed++
+		}
+	}
+	require.Equal(t, 1, closed, "one idle connection was closed for it")
+}
+
+// TestLimitListenerClosesTheLongestIdle: the connection idle longest is the
+// one closed to make room.
+func TestLimitListenerClosesTheLongestIdle(t *testing.T) {
+	l := newLimitListener(nil, 3)
+	var conns []net.Conn
+	for i := 0; i < 3; i++ {
+		a, b := net.Pipe()
+		defer b.Close()
+		l.slots <- struct{}{}
+		c := &limitedConn{Conn: a, l: l}
+		conns = append(conns, c)
+	}
+	for _, i := range []int{1, 0, 2} { // idle in this order
+		l.connState(conns[i], http.StateIdle)
+	}
+	l.connState(conns[2], http.StateActive) // busy again
+	require.True(t, l.closeOldestIdle())
+	require.Len(t, l.slots, 2, "its slot is free")
+	_, err := conns[1].Write([]byte("x"))
+	require.ErrorIs(t, err, io.ErrClosedPipe, "the longest idle was closed")
+	require.True(t, l.closeOldestIdle())
+	_, err = conns[0].Write([]byte("x"))
+	require.ErrorIs(t, err, io.ErrClosedPipe)
+	require.False(t, l.closeOldestIdle(), "the busy one stays")
 }
 
 // TestIdleConnectionsTimeOut: an idle keep-alive connection is closed after
