@@ -29,6 +29,12 @@ type Account struct {
 	spawnMu   sync.Mutex // orders spawn's wg.Add before Close's wg.Wait
 	janitor   janitor
 
+	store       *store     // the directory of a durable account; nil in memory
+	syncMu      sync.Mutex // guards syncTimer and syncStopped
+	syncTimer   Timer      // SyncEvery's next sync
+	syncStopped bool
+	syncTick    func()
+
 	// openShards counts the open shards of every stream not deleted; it
 	// changes only through reserveShards and releaseShards, so that
 	// concurrent creates and reshards never exceed the shard limit together.
@@ -54,19 +60,38 @@ func NewAccount(opts ...Option) (*Account, error) {
 		done:    make(chan struct{}),
 		streams: make(map[string]*Stream),
 	}
+	if cfg.dir != "" {
+		st, m, err := openStore(&a.cfg)
+		if err != nil {
+			return nil, err
+		}
+		a.store = st
+		if err := a.restore(m); err != nil {
+			a.closeStore()
+			return nil, err
+		}
+		a.startSyncer()
+	}
 	a.startJanitor()
 	return a, nil
 }
 
 // Close ends the account: waiting readers return ErrClosed, goroutines the
 // account started have exited when Close returns, and every later call
-// returns ErrClosed. Close is idempotent and always returns nil.
+// returns ErrClosed. A durable account syncs everything it holds, records
+// where each shard starts, and releases its directory; Close returns the
+// first error of doing so (the records are still written: nothing
+// acknowledged is lost). Close is idempotent: later calls return nil.
 func (a *Account) Close() error {
+	var err error
 	a.closeOnce.Do(func() {
 		a.spawnMu.Lock()
 		a.closed.Store(true)
 		a.spawnMu.Unlock()
 		a.stopJanitor()
+		if a.store != nil {
+			a.stopSyncer()
+		}
 		a.mu.RLock()
 		for _, s := range a.streams {
 			s.mu.Lock()
@@ -76,8 +101,47 @@ func (a *Account) Close() error {
 		a.mu.RUnlock()
 		close(a.done)
 		a.wg.Wait()
+		if a.store != nil {
+			err = a.closeStore()
+		}
 	})
-	return nil
+	return err
+}
+
+// closeStore syncs and closes every shard's files, writes the manifest with
+// each shard's head, and unlocks the directory.
+func (a *Account) closeStore() error {
+	st := a.store
+	var first error
+	note := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	a.mu.RLock()
+	streams := make([]*Stream, 0, len(a.streams))
+	for _, s := range a.streams {
+		streams = append(streams, s)
+	}
+	a.mu.RUnlock()
+	for _, s := range streams {
+		s.mu.Lock()
+		for _, sh := range s.shards {
+			s.mu.Unlock()
+			note(sh.syncAll())
+			sh.mu.Lock()
+			sh.seg.Roll() // indexes the file being written, so opening need not scan it
+			sh.files.closeLocked()
+			sh.mu.Unlock()
+			s.mu.Lock()
+		}
+		if _, ok := st.streams[s.inc]; ok {
+			note(s.persistLocked())
+		}
+		s.mu.Unlock()
+	}
+	note(st.lock.Close())
+	return first
 }
 
 // Region returns the region used in ARNs.
@@ -180,6 +244,19 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 	if len(in.Tags) > 0 {
 		s.tags = cloneTags(in.Tags)
 	}
+	if st := a.store; st != nil {
+		err := st.makeShardDirs(s.inc, s.shards)
+		if err == nil {
+			s.mu.Lock()
+			err = s.persistLocked()
+			s.mu.Unlock()
+		}
+		if err != nil {
+			_ = st.fs.RemoveAll(st.streamDir(s.inc))
+			a.releaseShards(in.ShardCount)
+			return nil, err
+		}
+	}
 	a.streams[in.StreamName] = s
 	return s, nil
 }
@@ -189,8 +266,20 @@ func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stre
 func (a *Account) purgeLocked(now time.Time) {
 	for name, s := range a.streams {
 		if s.statusAt(now) == statusGone {
+			if st := a.store; st != nil {
+				if err := st.persist(s.inc, nil); err != nil {
+					continue // it stays, gone, until a later purge can record it
+				}
+				s.closeFiles()
+				if err := st.fs.RemoveAll(st.streamDir(s.inc)); err != nil {
+					st.log.Warn("shardlog: could not remove a deleted stream's files", "stream", name, "err", err)
+				}
+			}
 			delete(a.streams, name)
-			a.live.add(-s.live.bytes.Load(), -s.live.records.Load())
+			if a.cfg.accountBound != (SizeBound{}) {
+				b, r := s.held()
+				a.live.add(-b, -r)
+			}
 		}
 	}
 }

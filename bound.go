@@ -107,6 +107,18 @@ func (s *Stream) enforceBounds() {
 	a.live.enforce(a.cfg.accountBound, a.allShards)
 }
 
+// held returns the key and data bytes and the records the stream holds:
+// what leaves the account's usage when it is deleted.
+func (s *Stream) held() (bytes, records int64) {
+	for _, sh := range s.shardList() {
+		sh.mu.Lock()
+		bytes += sh.seg.Bytes()
+		records += int64(sh.seg.Len() - sh.seg.Head())
+		sh.mu.Unlock()
+	}
+	return bytes, records
+}
+
 // allShards returns the shards of every stream of the account.
 func (a *Account) allShards() []*shard {
 	a.mu.RLock()

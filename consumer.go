@@ -118,6 +118,10 @@ func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consu
 		s.consumers = map[string]*consumer{}
 	}
 	s.consumers[name] = c
+	if err := s.persistLocked(); err != nil {
+		delete(s.consumers, name)
+		return Consumer{}, err
+	}
 	return s.describeConsumer(c, now), nil
 }
 
@@ -240,6 +244,10 @@ func (a *Account) DeregisterStreamConsumer(ctx context.Context, ref ConsumerRef)
 		return newError(ErrResourceInUse, "Consumer %s under stream %s is already being deleted.", c.name, s.name)
 	}
 	c.deleted = now
+	if err := s.persistLocked(); err != nil {
+		c.deleted = time.Time{}
+		return err
+	}
 	c.endSubscriptions(newError(ErrResourceNotFound, "Consumer %s was deregistered.", c.arn))
 	s.purgeConsumersLocked(now)
 	return nil

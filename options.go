@@ -2,8 +2,11 @@ package shardlog
 
 import (
 	"fmt"
+	"log/slog"
 	"regexp"
 	"time"
+
+	"github.com/shardlog/shardlog/internal/vfs"
 )
 
 // Option configures an [Account] (or the account behind [NewStream]).
@@ -30,6 +33,11 @@ type config struct {
 	accountBound  SizeBound // all streams together
 	janitor       time.Duration
 	heartbeat     time.Duration
+	dir           string     // durable: the directory; "" in memory
+	sync          SyncPolicy // durable: when writes reach stable storage
+	segmentSize   int        // durable: the largest segment file
+	log           *slog.Logger
+	fs            vfs.FS
 }
 
 func defaultConfig() config {
@@ -44,6 +52,10 @@ func defaultConfig() config {
 		hasher:        MD5,
 		retention:     DefaultRetention,
 		heartbeat:     5 * time.Second,
+		sync:          SyncAlways,
+		segmentSize:   1 << 20,
+		log:           slog.New(slog.DiscardHandler),
+		fs:            vfs.OS{},
 	}
 }
 

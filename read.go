@@ -1,9 +1,11 @@
 package shardlog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"iter"
+	"slices"
 	"strconv"
 	"time"
 
@@ -100,11 +102,18 @@ func (s *Stream) shard(id string) *shard {
 
 // shardAt returns the shard with index i, or nil (also once expired).
 func (s *Stream) shardAt(i uint32) *shard {
-	all := s.shardList()
-	if int(i) >= len(all) {
+	return findShard(s.shardList(), i)
+}
+
+// shardAtLocked is shardAt with s.mu held.
+func (s *Stream) shardAtLocked(i uint32) *shard { return findShard(s.shards, i) }
+
+func findShard(all []*shard, i uint32) *shard {
+	j, ok := slices.BinarySearchFunc(all, i, func(sh *shard, i uint32) int { return cmp.Compare(sh.index, i) })
+	if !ok {
 		return nil
 	}
-	return all[i]
+	return all[j]
 }
 
 // position turns a starting position in sh into a storage position.
@@ -391,46 +400,89 @@ func (s *Stream) Tail(ctx context.Context, shardID string, p StartingPosition) i
 }
 
 func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition, follow bool) iter.Seq2[Record, error] {
+	// The function stays small, its work in shardReader, so that the
+	// compiler inlines it into the caller's loop, and the caller's loop body
+	// into it: a call per record costs as much again as reading it.
 	return func(yield func(Record, error) bool) {
-		now, err := s.enter(ctx)
-		if err != nil {
-			yield(Record{}, err)
-			return
-		}
-		sh, pos, err := s.seek(now, shardID, p)
-		if err != nil {
-			yield(Record{}, err)
-			return
-		}
-		c := sh.seg.Cursor(pos)
-		stop := sh.seg.Len()
-		wake := make(chan struct{}, 1)
-		defer sh.unawait(wake)
-		var r segment.Record
-		for {
-			if err := s.interrupted(ctx); err != nil {
-				yield(Record{}, err)
-				return
-			}
-			if follow {
-				sh.expire(s.acct.cfg.clock.Now())
-				stop = sh.seg.Len()
-			}
-			for c.Pos() < stop && c.Next(&r) {
-				if !yield(sh.record(&r), nil) {
+		r, err := s.newShardReader(ctx, shardID, p, follow)
+		for err == nil {
+			for r.c.Pos() < r.stop && r.c.Next(&r.rec) {
+				if !yield(r.sh.record(&r.rec), nil) {
+					r.close()
 					return
 				}
 			}
-			if !follow {
-				return
-			}
-			if err := s.wait(ctx, sh, c.Pos(), wake); err != nil {
-				if err != errShardEnd {
-					yield(Record{}, err)
-				}
-				return
-			}
+			err = r.more()
 		}
+		if err != errEnd {
+			yield(Record{}, err)
+		}
+		r.close()
+	}
+}
+
+// shardReader is the state of a Records or Tail iteration.
+type shardReader struct {
+	s      *Stream
+	ctx    context.Context
+	sh     *shard
+	c      segment.Cursor
+	stop   uint64
+	follow bool
+	wake   chan struct{} // made when a Tail first waits
+	rec    segment.Record
+}
+
+// errEnd ends an iteration without an error.
+var errEnd = errors.New("shardlog: end of the records")
+
+func (s *Stream) newShardReader(ctx context.Context, shardID string, p StartingPosition, follow bool) (*shardReader, error) {
+	r := &shardReader{s: s, ctx: ctx, follow: follow}
+	now, err := s.enter(ctx)
+	if err != nil {
+		return r, err
+	}
+	sh, pos, err := s.seek(now, shardID, p)
+	if err != nil {
+		return r, err
+	}
+	if err := s.interrupted(ctx); err != nil {
+		return r, err
+	}
+	r.sh, r.c, r.stop = sh, sh.seg.Cursor(pos), sh.seg.Len()
+	return r, nil
+}
+
+// more decides what follows reading up to r.stop: errEnd, an error, or
+// (for a Tail) nil once there are more records, which it waits for.
+func (r *shardReader) more() error {
+	if err := r.c.Err(); err != nil {
+		return r.sh.storageError(err)
+	}
+	if !r.follow {
+		return errEnd
+	}
+	s := r.s
+	if r.wake == nil {
+		r.wake = make(chan struct{}, 1)
+	}
+	if err := s.wait(r.ctx, r.sh, r.c.Pos(), r.wake); err != nil {
+		if err == errShardEnd {
+			return errEnd
+		}
+		return err
+	}
+	if err := s.interrupted(r.ctx); err != nil {
+		return err
+	}
+	r.sh.expire(s.acct.cfg.clock.Now())
+	r.stop = r.sh.seg.Len()
+	return nil
+}
+
+func (r *shardReader) close() {
+	if r.wake != nil {
+		r.sh.unawait(r.wake)
 	}
 }
 

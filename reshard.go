@@ -159,7 +159,9 @@ func (s *Stream) reshard(ctx context.Context, plan func(now time.Time) (grow int
 	})
 }
 
-// reshardLocked is reshard's work. s.mu is held.
+// reshardLocked is reshard's work. s.mu is held. The new shards' routes
+// are published and their parents closed only once the change is persisted
+// (see update).
 func (s *Stream) reshardLocked(now time.Time, plan func(now time.Time) (int, func(), error)) error {
 	s.expireShardsLocked(now) // forget expired closed shards while the lock is held
 	grow, apply, err := plan(now)
@@ -170,19 +172,31 @@ func (s *Stream) reshardLocked(now time.Time, plan func(now time.Time) (int, fun
 		return err
 	}
 	s.pending = s.pending[:0]
-	born := len(s.shards)
+	born := s.nextShard
 	apply()
-	s.acct.releaseShards(-grow)
+	if st := s.acct.store; st != nil {
+		if err := st.makeShardDirs(s.inc, s.shards[len(s.shards)-int(s.nextShard-born):]); err != nil {
+			s.acct.releaseShards(grow)
+			return err // update puts the shard list back
+		}
+	}
+	s.onAbort = append(s.onAbort, func() { s.acct.releaseShards(grow) })
+	s.onCommit = append(s.onCommit, func() { s.publishReshardLocked(now, grow, born) })
+	return nil
+}
 
-	// Publish the new routes before closing the parents: a Put that finds
-	// its shard closed reloads the router and must see the children.
+// publishReshardLocked makes a persisted reshard visible: the new routes
+// first (a Put that finds its shard closed reloads the router and must see
+// the children), then the parents close. s.mu is held.
+func (s *Stream) publishReshardLocked(now time.Time, grow int, born uint32) {
+	s.acct.releaseShards(-grow)
 	for _, c := range s.pending {
-		if c.sh.index < uint32(born) { // later ones were born and retired in this change, never routed
+		if c.sh.index < born { // later ones were born and retired in this change, never routed
 			s.openTree.Delete(routeItem{start: c.sh.rng.Start})
 		}
 	}
-	for _, sh := range s.shards[born:] {
-		if !sh.retiring {
+	for _, sh := range s.shards {
+		if sh.index >= born && !sh.retiring {
 			s.openTree.ReplaceOrInsert(routeItem{start: sh.rng.Start, sh: sh})
 		}
 	}
@@ -191,7 +205,6 @@ func (s *Stream) reshardLocked(now time.Time, plan func(now time.Time) (int, fun
 		c.sh.close(now, c.children)
 	}
 	s.pending = s.pending[:0]
-	return nil
 }
 
 // closing is a shard that a reshard closes once the new routes are out.
@@ -203,8 +216,8 @@ type closing struct {
 // openShardLocked returns the open shard with the given ID. s.mu is held.
 func (s *Stream) openShardLocked(id string) (*shard, error) {
 	i, ok := parseShardIndex(id)
-	if ok && int(i) < len(s.shards) && s.shards[i] != nil && !s.closingLocked(s.shards[i]) {
-		return s.shards[i], nil
+	if sh := s.shardAtLocked(i); ok && sh != nil && !s.closingLocked(sh) {
+		return sh, nil
 	}
 	return nil, newError(ErrResourceNotFound, "Could not find shard %s in stream %s under account %s.", id, s.name, s.acct.cfg.accountID)
 }
@@ -246,7 +259,8 @@ func (s *Stream) addShardLocked(now time.Time, r hashkey.Range, parent, adjacent
 	if adjacent != "" {
 		parents = append(parents, adjacent)
 	}
-	sh := newShard(s, uint32(len(s.shards)), r, now, parents...)
+	sh := newShard(s, s.nextShard, r, now, parents...)
+	s.nextShard++
 	s.shards = append(s.shards, sh)
 	return sh
 }

@@ -3,7 +3,6 @@ package shardlog
 import (
 	"context"
 	"math"
-	"slices"
 	"sync"
 	"time"
 )
@@ -61,15 +60,14 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 			return errUnchanged
 		}
 		// Make what expired under the old period gone for good before the
-		// period grows; with a shorter period this expires the newly old.
+		// period grows; with a shorter period, the newly old expire once the
+		// change is persisted.
 		s.expireShardsLocked(now)
 		s.retentionNanos.Store(int64(time.Duration(hours) * time.Hour))
 		for _, sh := range s.shards {
-			if sh != nil {
-				sh.resetTrimAt()
-			}
+			sh.resetTrimAt()
 		}
-		s.expireShardsLocked(now)
+		s.onCommit = append(s.onCommit, func() { s.expireShardsLocked(now) })
 		return nil
 	})
 }
@@ -123,7 +121,7 @@ func (sh *shard) trimTo(pos, n uint64) {
 	if n == 0 {
 		return
 	}
-	sh.publishLocked() // count what is pending before taking away what is freed
+	sh.flushLocked() // count what is pending before taking away what is freed
 	freed := sh.seg.TrimBefore(pos)
 	sh.count(-freed, -int64(n))
 }
@@ -148,22 +146,30 @@ func (sh *shard) resetTrimAt() {
 // writing.
 func (s *Stream) expireShardsLocked(now time.Time) {
 	trim := now.Add(-s.retention())
-	copied := false
+	var live []*shard // built only once a shard expires: readers may hold s.shards
 	for i, sh := range s.shards {
-		if sh == nil {
-			continue
-		}
-		if sh.expired(trim) {
-			sh.mu.Lock()
-			sh.trimTo(sh.seg.Len(), sh.seg.Len()-sh.seg.Head())
-			sh.mu.Unlock()
-			if !copied { // readers may hold the old slice: never change it
-				s.shards, copied = slices.Clone(s.shards), true
+		if !sh.expired(trim) {
+			sh.expire(now)
+			if live != nil {
+				live = append(live, sh)
 			}
-			s.shards[i] = nil // its ID stays taken: indexes are never reused
 			continue
 		}
-		sh.expire(now)
+		sh.mu.Lock()
+		sh.trimTo(sh.seg.Len(), sh.seg.Len()-sh.seg.Head())
+		if st := s.acct.store; st != nil {
+			sh.files.closeLocked()
+			if err := st.fs.RemoveAll(sh.files.dir); err != nil {
+				st.log.Warn("shardlog: could not remove an expired shard's files", "dir", sh.files.dir, "err", err)
+			}
+		}
+		sh.mu.Unlock()
+		if live == nil {
+			live = append(make([]*shard, 0, len(s.shards)), s.shards[:i]...)
+		}
+	}
+	if live != nil {
+		s.shards = live // expired IDs stay taken: indexes are never reused
 	}
 }
 

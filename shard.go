@@ -31,7 +31,7 @@ type shard struct {
 	parents []string // ParentShardId, then AdjacentParentShardId if any; fixed at birth
 
 	retention   *atomic.Int64 // the stream's retention period, in nanoseconds
-	usage       [2]*usage     // the stream's and the account's, counting this shard's records
+	usage       [2]*usage     // the stream's and the account's, if they are bounded
 	throttleMsg string        // the ProvisionedThroughputExceeded message
 
 	seg    segment.Segment
@@ -40,17 +40,23 @@ type shard struct {
 
 	retiring bool // a reshard in progress will close it; guarded by the stream's mu
 
-	// Set once, under mu, when the shard closes; read after closed.Load().
+	// Set once, under mu, when the shard closes; read after closed.Load(),
+	// which also says that every record of the shard is published.
 	closedAt time.Time
 	children []*shard
 	closed   atomic.Bool
 
+	files *shardFiles // its files, in a durable account; nil in memory
+	sync  syncPolicy  // when appends become durable (durable accounts)
+
 	mu         sync.Mutex // guards the appends to seg and the fields below
+	sealed     bool       // no more appends: the shard is closing or closed
 	lastMillis int64      // arrival time of the newest record; keeps times monotone
 	pendBytes  int64      // appended, not yet counted in the usage totals
 	pendRecs   int64
 	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
+	durability durability // SyncAlways's group commit
 }
 
 func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents ...string) *shard {
@@ -64,22 +70,40 @@ func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents .
 		created:     now,
 		parents:     parents,
 		retention:   &s.retentionNanos,
-		usage:       [2]*usage{&s.live, &s.acct.live},
+		usage:       [2]*usage{counted(&s.live, cfg.bound), counted(&s.acct.live, cfg.accountBound)},
 		throttleMsg: "Rate exceeded for shard " + id + " in stream " + s.name + " under account " + cfg.accountID + ".",
 		read:        newReadLimiter(cfg.limits),
 		write:       newWriteLimiter(cfg.limits, cfg.maxRecordSize),
 	}
 	sh.trimAt.Store(never)
+	if st := s.acct.store; st != nil {
+		sh.sync = st.policy.kind
+		sh.files = st.newShardFiles(s, sh)
+		sh.seg.Init(segment.Options{Storage: sh.files, MaxSlab: st.segmentSize})
+	}
 	return sh
 }
 
 // retentionMillis returns the stream's retention period in milliseconds.
 func (sh *shard) retentionMillis() int64 { return time.Duration(sh.retention.Load()).Milliseconds() }
 
-// count adds to the usage totals of the stream and the account.
+// count adds to the usage totals of the stream and the account, those
+// that a size bound needs.
 func (sh *shard) count(bytes, records int64) {
-	sh.usage[0].add(bytes, records)
-	sh.usage[1].add(bytes, records)
+	for _, u := range sh.usage {
+		if u != nil {
+			u.add(bytes, records)
+		}
+	}
+}
+
+// counted returns u if bound b needs it counted: counting costs a Put two
+// contended atomic adds.
+func counted(u *usage, b SizeBound) *usage {
+	if b == (SizeBound{}) {
+		return nil
+	}
+	return u
 }
 
 // shardID formats a shard index as Kinesis does: shardId-000000000007.
@@ -115,46 +139,56 @@ const (
 	appended appendStatus = iota
 	throttled
 	closed
+	failed // the storage failed: see the error
 )
 
 // appendLocked stores a record unless the shard is closed or over its write
-// limit. sh.mu is held.
-func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, appendStatus) {
-	if sh.closed.Load() {
-		return 0, closed
+// limit, or its storage fails. sh.mu is held; flushLocked must follow before
+// it is released.
+func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, appendStatus, error) {
+	if sh.sealed {
+		return 0, closed, nil
 	}
 	if !sh.write.allow(now, len(key)+len(data)) {
-		return 0, throttled
+		return 0, throttled, nil
 	}
 	ms := max(now.UnixMilli(), sh.lastMillis)
 	sh.expireLocked(ms)
+	pos, err := sh.seg.Add(key, data, ms)
+	if err != nil {
+		return 0, failed, sh.storageError(err)
+	}
 	sh.lastMillis = ms
-	pos := sh.seg.Add(key, data, ms) // published by publishLocked
 	sh.pendBytes += int64(len(key) + len(data))
 	sh.pendRecs++
 	if sh.trimAt.Load() == never {
 		sh.trimAt.Store(ms + sh.retentionMillis() + 1)
 	}
-	return pos, appended
+	return pos, appended, nil
 }
 
-// publishLocked makes the records appended since the last call visible and
-// counted, and wakes the readers waiting for them: once per lock hold, not
-// per record. sh.mu is held.
-func (sh *shard) publishLocked() {
-	sh.seg.Publish()
+// flushLocked ends a lock hold that appended: it counts the records
+// appended since the last call and, unless they must first be synced
+// (SyncAlways), publishes them and wakes the readers waiting for them:
+// once per lock hold, not per record. sh.mu is held.
+func (sh *shard) flushLocked() {
 	if sh.pendRecs != 0 {
 		sh.count(sh.pendBytes, sh.pendRecs)
 		sh.pendBytes, sh.pendRecs = 0, 0
 	}
-	for _, w := range sh.waiters {
-		select {
-		case w <- struct{}{}:
-		default: // signalled already
-		}
+	if sh.sync != syncAlways {
+		sh.publishLocked(sh.seg.Written())
 	}
-	clear(sh.waiters)
-	sh.waiters = sh.waiters[:0]
+}
+
+// publishLocked makes the records below n visible and wakes the readers
+// waiting for them. sh.mu is held.
+func (sh *shard) publishLocked(n uint64) {
+	if n <= sh.seg.Len() {
+		return
+	}
+	sh.seg.PublishTo(n)
+	sh.wakeAllLocked()
 }
 
 // tail returns the shard's published length and whether it is final: the
@@ -191,14 +225,37 @@ func (sh *shard) unawait(ch chan<- struct{}) {
 }
 
 // close ends the shard's writes; children lists the shards that continue
-// its hash range. The stream's lock is held.
+// its hash range. Every record appended before it is published first (in a
+// durable shard that syncs always, once it is durable; one that fails to
+// sync is rolled back), so that a reader that sees the shard closed has
+// seen all of it. The stream's lock is held.
 func (sh *shard) close(now time.Time, children []*shard) {
+	sh.mu.Lock()
+	sh.sealed = true
+	sh.flushLocked()
+	sh.mu.Unlock()
+	if sh.sync == syncAlways {
+		sh.syncAll()
+	}
 	sh.mu.Lock()
 	sh.closedAt = now
 	sh.children = children
+	sh.publishLocked(sh.seg.Written())
 	sh.closed.Store(true)
-	sh.publishLocked()
+	sh.wakeAllLocked()
 	sh.mu.Unlock()
+}
+
+// wakeAllLocked signals every waiting reader. sh.mu is held.
+func (sh *shard) wakeAllLocked() {
+	for _, w := range sh.waiters {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+	clear(sh.waiters)
+	sh.waiters = sh.waiters[:0]
 }
 
 func (sh *shard) throttleError() *Error {

@@ -50,16 +50,20 @@ type Stream struct {
 	live           usage        // what the stream's shards hold
 
 	mu sync.RWMutex // guards the fields below and writes to times and route
-	// shards holds every shard ever made, by index (nil once expired). It is
-	// copy-on-write: no element a reader may have seen is changed in place,
-	// so a slice read under mu stays valid after mu is released.
+	// shards holds the shards not expired, in index order. No element a
+	// reader may have seen is changed in place (expiry builds a new slice;
+	// appends write past every published length), so a slice read under mu
+	// stays valid after mu is released.
 	shards     []*shard
+	nextShard  uint32                   // the index the next new shard gets
 	openTree   *btree.BTreeG[routeItem] // the open shards by hash; route publishes clones
 	scalingOps []time.Time              // UpdateShardCount calls in the last 24 hours
 	pending    []closing                // shards the reshard in progress will close
 	consumers  map[string]*consumer
 	tags       map[string]string
 	settings   settings
+	onCommit   []func() // what an update does once its change is persisted
+	onAbort    []func() // what it undoes beyond saveLocked if persisting fails
 }
 
 // streamTimes are the instants a stream's status derives from.
@@ -132,7 +136,8 @@ func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hash
 	s.settings = settings{mode: Provisioned, encryption: EncryptionNone}
 	s.retentionNanos.Store(int64(a.cfg.retention))
 	for _, r := range ranges {
-		s.shards = append(s.shards, newShard(s, uint32(len(s.shards)), r, now))
+		s.shards = append(s.shards, newShard(s, s.nextShard, r, now))
+		s.nextShard++
 	}
 	s.openTree = btree.NewG(16, routeLess)
 	for _, sh := range s.shards {
@@ -220,6 +225,8 @@ func (s *Stream) update(ctx context.Context, change func(now time.Time) error) e
 	default:
 		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
 	}
+	saved := s.saveLocked()
+	s.onCommit, s.onAbort = s.onCommit[:0], s.onAbort[:0]
 	switch err := change(now); err {
 	case nil:
 	case errUnchanged:
@@ -229,7 +236,21 @@ func (s *Stream) update(ctx context.Context, change func(now time.Time) error) e
 	}
 	t := *s.times.Load()
 	t.updating = now.Add(s.acct.cfg.delays.Update)
+	if st := s.acct.store; st != nil {
+		m := s.metaLocked(now)
+		m.Updating = nanos(t.updating)
+		if err := st.persist(s.inc, m); err != nil {
+			s.restoreLocked(saved)
+			for _, f := range s.onAbort {
+				f()
+			}
+			return err
+		}
+	}
 	s.times.Store(&t)
+	for _, f := range s.onCommit {
+		f()
+	}
 	return nil
 }
 
@@ -248,8 +269,17 @@ func (s *Stream) enter(ctx context.Context) (time.Time, error) {
 	return now, nil
 }
 
-// shardList returns every shard ever made, by index, nil once expired. The
-// slice is copy-on-write (see Stream.shards): read it, never change it.
+// closeFiles closes the files of a stream whose deletion finished.
+func (s *Stream) closeFiles() {
+	for _, sh := range s.shardList() {
+		sh.mu.Lock()
+		sh.files.closeLocked()
+		sh.mu.Unlock()
+	}
+}
+
+// shardList returns the shards not expired, in index order. The slice is
+// copy-on-write (see Stream.shards): read it, never change it.
 func (s *Stream) shardList() []*shard {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -272,6 +302,13 @@ func (s *Stream) markDeleted(now time.Time, force bool) error {
 	}
 	t.deleted = now
 	t.gone = now.Add(s.acct.cfg.delays.Delete)
+	if s.acct.store != nil {
+		m := s.metaLocked(time.Time{})
+		m.Deleted, m.Gone = nanos(t.deleted), nanos(t.gone)
+		if err := s.acct.store.persist(s.inc, m); err != nil {
+			return err
+		}
+	}
 	s.times.Store(&t)
 	close(s.gone)
 	s.acct.releaseShards(s.openShardCount()) // no reshard follows: the stream is not ACTIVE
@@ -380,15 +417,23 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 			return PutResult{}, s.badOrderingNumber(in.SequenceNumberForOrdering)
 		}
 		sh.mu.Lock()
-		pos, st := sh.appendLocked(now, in.PartitionKey, in.Data)
-		sh.publishLocked()
+		pos, st, err := sh.appendLocked(now, in.PartitionKey, in.Data)
+		sh.flushLocked()
+		epoch := sh.durability.epoch
 		sh.mu.Unlock()
 		switch st {
 		case appended:
+			if sh.sync == syncAlways {
+				if err := sh.awaitDurable(pos, epoch); err != nil {
+					return PutResult{}, err
+				}
+			}
 			s.enforceBounds()
 			return PutResult{ShardID: sh.id, SequenceNumber: sh.seq(pos), EncryptionType: s.encryptionType()}, nil
 		case throttled:
 			return PutResult{}, sh.throttleError()
+		case failed:
+			return PutResult{}, err
 		}
 		// The shard closed under us: the new router is published already.
 	}
@@ -402,7 +447,8 @@ func (s *Stream) orderingNumber(v string) (seqnum.Number, error) {
 		return n, s.badOrderingNumber(v)
 	}
 	s.mu.RLock()
-	ok := int(n.Shard) < len(s.shards) && s.shards[n.Shard] != nil && n.Counter <= s.shards[n.Shard].seg.Len()
+	sh := s.shardAtLocked(n.Shard)
+	ok := sh != nil && n.Counter <= sh.seg.Len()
 	s.mu.RUnlock()
 	if !ok {
 		return n, s.badOrderingNumber(v)
@@ -467,38 +513,61 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	}
 	out.Records, out.EncryptionType = kept[:len(records)], s.encryptionType()
 	clear(out.Records)
-	var held *shard // the shard whose lock is held
+	var held *shard         // the shard whose lock is held
+	var heldLast int64 = -1 // the last position appended there in this hold
+	var touched []touchedShard
+	release := func() {
+		if held != nil {
+			held.flushLocked()
+			if held.sync == syncAlways && heldLast >= 0 {
+				touched = addTouched(touched, held, uint64(heldLast))
+			}
+			held.mu.Unlock()
+		}
+	}
 	rt := s.route.Load()
 	for i := range records {
 		for {
 			sh := rt.find(hashes[i])
 			if sh != held {
-				if held != nil {
-					held.publishLocked()
-					held.mu.Unlock()
-				}
-				held = sh
+				release()
+				held, heldLast = sh, -1
 				sh.mu.Lock()
 			}
-			pos, st := sh.appendLocked(now, records[i].PartitionKey, records[i].Data)
+			pos, st, err := sh.appendLocked(now, records[i].PartitionKey, records[i].Data)
 			if st == closed {
 				rt = s.route.Load()
 				continue
 			}
 			e := &out.Records[i]
-			if st == appended {
+			switch st {
+			case appended:
 				e.ShardID, e.SequenceNumber = sh.id, sh.seq(pos)
-			} else {
+				heldLast = int64(pos)
+			case throttled:
 				e.ErrorCode = ErrProvisionedThroughputExceeded.Code
 				e.ErrorMessage = sh.throttleMsg
+				out.FailedRecordCount++
+			case failed:
+				e.ErrorCode, e.ErrorMessage = internalFailure(err)
 				out.FailedRecordCount++
 			}
 			break
 		}
 	}
-	if held != nil {
-		held.publishLocked()
-		held.mu.Unlock()
+	release()
+	// SyncAlways: the records count once durable; a shard whose sync failed
+	// fails all of its records of this batch.
+	for _, t := range touched {
+		if err := t.sh.awaitDurable(t.last, t.epoch); err != nil {
+			code, msg := internalFailure(err)
+			for i := range out.Records {
+				if e := &out.Records[i]; e.ShardID == t.sh.id && e.ErrorCode == "" {
+					*e = BatchEntry{ErrorCode: code, ErrorMessage: msg}
+					out.FailedRecordCount++
+				}
+			}
+		}
 	}
 	s.enforceBounds()
 	return nil

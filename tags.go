@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,11 +83,17 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 	if n > maxTagsPerStream {
 		return newError(ErrInvalidArgument, "Failed to add tags to stream %s under account %s because a given stream cannot have more than %d tags associated with it.", s.name, s.acct.cfg.accountID, maxTagsPerStream)
 	}
+	old := s.tags
+	s.tags = maps.Clone(s.tags)
 	if s.tags == nil {
 		s.tags = map[string]string{}
 	}
 	for k, v := range tags {
 		s.tags[strings.Clone(k)] = strings.Clone(v)
+	}
+	if err := s.persistLocked(); err != nil {
+		s.tags = old
+		return err
 	}
 	return nil
 }
@@ -105,8 +112,14 @@ func (s *Stream) RemoveTagsFromStream(ctx context.Context, keys []string) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	old := s.tags
+	s.tags = maps.Clone(s.tags)
 	for _, k := range keys {
 		delete(s.tags, k)
+	}
+	if err := s.persistLocked(); err != nil {
+		s.tags = old
+		return err
 	}
 	return nil
 }

@@ -1,5 +1,5 @@
-// Package segment is the in-memory storage of one shard: an append-only log of
-// records addressed by position (0, 1, 2, ...).
+// Package segment is the storage of one shard: an append-only log of records
+// addressed by position (0, 1, 2, ...), in memory and optionally on disk.
 //
 // Keys and payloads are copied into large byte slabs; each record has one
 // fixed-size index entry in an array of entries. A million records therefore
@@ -8,30 +8,65 @@
 // without the writer's lock. Trimming the head drops whole slabs and index
 // chunks once no live record needs them.
 //
-// Concurrency: Append and TrimBefore must be serialized by the caller (the
-// shard's lock). Everything else is safe to call concurrently with them.
+// A durable segment (see Options.Storage) writes each record as a checksummed
+// frame (package segfile) into its slab and into the slab's file, through a
+// mapping the Storage provides: a slab is a file. Slabs that are sealed may
+// leave memory and are read back from their files when a reader needs them;
+// the index entries stay in memory.
+//
+// Concurrency: Add, Publish, PublishTo, TrimBefore, Rollback and RecordSize
+// must be serialized by the caller (the shard's lock). Everything else is
+// safe to call concurrently with them.
 package segment
 
 import (
+	"errors"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/shardlog/shardlog/internal/segfile"
 )
 
 const (
 	chunkShift = 10
 	chunkLen   = 1 << chunkShift // entries per index chunk (24 KiB)
-	minSlab    = 4 << 10         // first slab; later ones double up to maxSlab
+	minSlab    = 4 << 10         // first slab of an in-memory segment; later ones double up to maxSlab
 	maxSlab    = 1 << 20
 )
+
+// Storage keeps a durable segment's slabs in files. Its methods are called
+// with the caller's serialization of Add held, except LoadSlab, which
+// readers call.
+type Storage interface {
+	// NewSlab starts slab n, of size bytes, whose first record will be at
+	// position first. It returns the writable mapping of the slab's file,
+	// with the file header (segfile.HeaderSize bytes) written.
+	NewSlab(n uint32, first uint64, size int) ([]byte, error)
+	// SealSlab says that slab n holds its final records, whose frames are
+	// image[segfile.HeaderSize:]. It may be called again for the same slab
+	// with fewer records (see Rollback).
+	SealSlab(n uint32, image []byte)
+	// LoadSlab reads sealed slab n back, frames checked, for a reader.
+	LoadSlab(n uint32) ([]byte, error)
+	// DropSlab says that slab n holds no live record any more.
+	DropSlab(n uint32)
+}
+
+// Options configure a segment. The zero value is an in-memory segment.
+type Options struct {
+	Storage Storage // nil: in memory only
+	MaxSlab int     // largest slab (a record larger than it gets a slab of its own); default 1 MiB
+	Cached  int     // sealed slabs a durable segment keeps in memory; default 2
+}
 
 // entry locates one record. 24 bytes, no pointers.
 type entry struct {
 	slab   uint32 // absolute slab number
 	off    uint32 // offset of the key within the slab; the data follows it
 	data   uint32 // data length
-	key    uint16 // key length in bytes
+	key    uint16 // key length
 	_      uint16
 	millis int64 // arrival time, Unix milliseconds
 }
@@ -46,9 +81,11 @@ type deque[T any] struct {
 	base  uint64 // absolute number of items[start]
 }
 
-func (d *deque[T]) get(abs uint64) T { return d.items[d.start+int(abs-d.base)] }
-func (d *deque[T]) push(v T)         { d.items = append(d.items, v) }
-func (d *deque[T]) count() int       { return len(d.items) - d.start }
+func (d *deque[T]) get(abs uint64) T    { return d.items[d.start+int(abs-d.base)] }
+func (d *deque[T]) set(abs uint64, v T) { d.items[d.start+int(abs-d.base)] = v }
+func (d *deque[T]) push(v T)            { d.items = append(d.items, v) }
+func (d *deque[T]) count() int          { return len(d.items) - d.start }
+func (d *deque[T]) has(abs uint64) bool { return abs >= d.base && abs-d.base < uint64(d.count()) }
 
 // dropBefore releases every item numbered below abs.
 func (d *deque[T]) dropBefore(abs uint64) {
@@ -66,30 +103,71 @@ func (d *deque[T]) dropBefore(abs uint64) {
 	}
 }
 
+// truncate releases every item numbered abs and above.
+func (d *deque[T]) truncate(abs uint64) {
+	if abs < d.base {
+		abs = d.base
+	}
+	keep := d.start + int(abs-d.base)
+	if keep < len(d.items) {
+		clear(d.items[keep:])
+		d.items = d.items[:keep]
+	}
+}
+
 // Segment stores the records of one shard. The zero value is an empty
-// segment ready to use.
+// in-memory segment ready to use; Init makes it durable.
 type Segment struct {
 	length atomic.Uint64 // published: positions below it are complete
 	head   atomic.Uint64 // first live position; lower ones are trimmed
-	bytes  atomic.Int64  // key and data bytes of the live records
+	bytes  atomic.Int64  // key and data bytes of the live published records
 
-	// Writer state, guarded by the caller's serialization of Append/TrimBefore.
-	wlen     uint64 // records written, published or not
-	wbytes   int64  // key and data bytes written but not yet published
-	cur      []byte // slab being filled
-	used     int    // bytes of cur in use
-	wchunk   *chunk // index chunk being filled
-	slabNext uint32 // absolute number the next new slab gets
-	nextSize int    // size of the next new slab
+	// Writer state, guarded by the caller's serialization of Add.
+	wlen      uint64 // records written, published or not
+	wbytes    int64  // key and data bytes written but not yet published
+	cur       []byte // slab being filled
+	mirror    []byte // its file (durable)
+	used      int    // bytes of cur in use
+	wchunk    *chunk // index chunk being filled
+	slabNext  uint32 // absolute number the next new slab gets
+	nextSize  int    // size of the next new slab
+	opt       Options
+	header    int // bytes each slab starts with: the file header, when durable
+	frame     int // bytes each record takes beyond key and data
+	maxSlab   int
+	trimmedTo uint64 // TrimBefore has run (a log that trims reuses memory)
 
-	mu     sync.RWMutex // guards the two directories below
+	mu     sync.RWMutex // guards the directories below and loaded
 	chunks deque[*chunk]
-	slabs  deque[[]byte]
+	slabs  deque[[]byte] // nil: a durable slab not in memory
+	loaded []uint32      // sealed slabs in memory, oldest first (durable)
+	loadMu sync.Mutex    // one load at a time
 }
 
-// Len returns the number of records ever appended: positions [Head, Len) are
+// Init configures the segment; call it before the first Add.
+func (s *Segment) Init(o Options) {
+	s.opt = o
+	s.maxSlab = maxSlab
+	if o.MaxSlab > 0 {
+		s.maxSlab = o.MaxSlab
+	}
+	if o.Storage != nil {
+		s.header, s.frame = segfile.HeaderSize, segfile.FrameHeader
+		if s.opt.Cached <= 0 {
+			s.opt.Cached = 2
+		}
+	}
+}
+
+// Durable reports whether the segment keeps its records in files.
+func (s *Segment) Durable() bool { return s.opt.Storage != nil }
+
+// Len returns the number of records published: positions [Head, Len) are
 // readable.
 func (s *Segment) Len() uint64 { return s.length.Load() }
+
+// Written returns the number of records added, published or not.
+func (s *Segment) Written() uint64 { return s.wlen }
 
 // Head returns the first position not trimmed.
 func (s *Segment) Head() uint64 { return s.head.Load() }
@@ -97,39 +175,64 @@ func (s *Segment) Head() uint64 { return s.head.Load() }
 // Bytes returns the key and data bytes held by live records.
 func (s *Segment) Bytes() int64 { return s.bytes.Load() }
 
-// Append stores a record, publishes it to readers, and returns its
-// position. The key and data are copied. len(key) must be below 65536 and
-// len(data) below 2^32 - 65536.
+// Append stores a record in an in-memory segment, publishes it to readers,
+// and returns its position.
 func (s *Segment) Append(key string, data []byte, millis int64) uint64 {
-	pos := s.Add(key, data, millis)
+	pos, err := s.Add(key, data, millis)
+	if err != nil {
+		panic("segment: Append on a durable segment: " + err.Error())
+	}
 	s.Publish()
 	return pos
 }
 
-// Publish makes the records added since the last Publish visible to
-// readers, with one atomic store for all of them.
-func (s *Segment) Publish() {
-	if s.wbytes != 0 {
+// Publish makes every record added so far visible to readers, with one
+// atomic store for all of them.
+func (s *Segment) Publish() { s.PublishTo(s.wlen) }
+
+// PublishTo makes the records below position n visible (n at most Written).
+func (s *Segment) PublishTo(n uint64) {
+	old := s.length.Load()
+	if n <= old {
+		return
+	}
+	if n == s.wlen {
 		s.bytes.Add(s.wbytes)
 		s.wbytes = 0
+	} else {
+		var b int64
+		for p := old; p < n; p++ {
+			b += s.RecordSize(p)
+		}
+		s.bytes.Add(b)
+		s.wbytes -= b
 	}
-	if s.wlen != s.length.Load() {
-		s.length.Store(s.wlen)
-	}
+	s.length.Store(n)
 }
 
 // Add stores a record like Append but leaves it unpublished: readers do not
-// see it (and Len does not count it) until Publish.
-func (s *Segment) Add(key string, data []byte, millis int64) uint64 {
+// see it (and Len does not count it) until Publish. The key and data are
+// copied; len(key) must be below 65536 and len(data) below 2^32 - 65536. A
+// durable segment writes the record to its file too, and fails if it needs
+// a new file and cannot make one.
+func (s *Segment) Add(key string, data []byte, millis int64) (uint64, error) {
 	pos := s.wlen
 	size := len(key) + len(data)
-	if s.cur == nil || len(s.cur)-s.used < size {
-		s.newSlab(size)
+	need := s.frame + size
+	if s.cur == nil || len(s.cur)-s.used < need {
+		if err := s.newSlab(need); err != nil {
+			return 0, err
+		}
 	}
 	off := s.used
-	copy(s.cur[off:], key)
-	copy(s.cur[off+len(key):], data)
-	s.used += size
+	if s.frame != 0 {
+		n := segfile.PutFrame(s.cur[off:], pos, millis, key, data)
+		copy(s.mirror[off:off+n], s.cur[off:off+n])
+	} else {
+		copy(s.cur[off:], key)
+		copy(s.cur[off+len(key):], data)
+	}
+	s.used += need
 
 	if pos&(chunkLen-1) == 0 {
 		s.wchunk = new(chunk)
@@ -142,30 +245,44 @@ func (s *Segment) Add(key string, data []byte, millis int64) uint64 {
 	}
 	s.wchunk[pos&(chunkLen-1)] = entry{
 		slab:   s.slabNext - 1,
-		off:    uint32(off),
+		off:    uint32(off + s.frame),
 		data:   uint32(len(data)),
 		key:    uint16(len(key)),
 		millis: millis,
 	}
 	s.wbytes += int64(size)
 	s.wlen = pos + 1
-	return pos
+	return pos, nil
 }
 
-func (s *Segment) newSlab(need int) {
+func (s *Segment) newSlab(need int) error {
+	if s.maxSlab == 0 {
+		s.maxSlab = maxSlab // a zero Segment was not Init'ed
+	}
 	if s.nextSize == 0 {
 		s.nextSize = minSlab
+		if s.Durable() {
+			s.nextSize = min(64<<10, s.maxSlab)
+		}
 	}
-	size := max(s.nextSize, need)
-	s.nextSize = min(s.nextSize*2, maxSlab)
-	s.cur = make([]byte, size)
-	if s.head.Load() == 0 {
+	size := max(s.nextSize, need+s.header)
+	var mirror []byte
+	if st := s.opt.Storage; st != nil {
+		var err error
+		if mirror, err = st.NewSlab(s.slabNext, s.wlen, size); err != nil {
+			return err
+		}
+		s.sealCurrent()
+	}
+	s.nextSize = min(s.nextSize*2, s.maxSlab)
+	s.cur, s.mirror = make([]byte, size), mirror
+	if s.trimmedTo == 0 && !s.Durable() {
 		// Only a log that has never trimmed is likely to get memory fresh
 		// from the OS; one that trims reuses what it freed, and the advice
 		// would only cost a system call.
 		prefault(s.cur)
 	}
-	s.used = 0
+	s.used = copy(s.cur, mirror[:s.header])
 	s.mu.Lock()
 	if s.slabs.count() == 0 {
 		s.slabs.base = uint64(s.slabNext)
@@ -173,46 +290,159 @@ func (s *Segment) newSlab(need int) {
 	s.slabs.push(s.cur)
 	s.mu.Unlock()
 	s.slabNext++
+	return nil
+}
+
+// sealCurrent tells the storage that the slab being filled is complete,
+// and lets it stay in memory as the newest sealed slab.
+func (s *Segment) sealCurrent() {
+	if s.cur == nil {
+		return
+	}
+	n := s.slabNext - 1
+	s.opt.Storage.SealSlab(n, s.cur[:s.used])
+	s.mu.Lock()
+	s.keepLocked(n)
+	s.mu.Unlock()
+	s.cur, s.mirror = nil, nil
+}
+
+// keepLocked records that sealed slab n is in memory, and sends the oldest
+// out of memory if more than Cached are. s.mu is held for writing.
+func (s *Segment) keepLocked(n uint32) {
+	s.loaded = append(s.loaded, n)
+	for len(s.loaded) > s.opt.Cached {
+		old := s.loaded[0]
+		s.loaded = s.loaded[1:]
+		if s.slabs.has(uint64(old)) {
+			s.slabs.set(uint64(old), nil) // readers holding its bytes keep them
+		}
+	}
+}
+
+// Used returns the bytes of the slab being filled that are in use (0 if
+// none is). Serialized with Add.
+func (s *Segment) Used() int {
+	if s.cur == nil {
+		return 0
+	}
+	return s.used
+}
+
+// Roll seals the slab being filled, so that the next Add starts a new one
+// (a new file): a durable shard does so when a sync of the file failed.
+func (s *Segment) Roll() {
+	if s.opt.Storage != nil {
+		s.sealCurrent()
+	}
+}
+
+// Rollback discards the records at positions to and above, none of which
+// may be published, from a durable segment: a shard does so when the sync
+// that would have made them durable failed. The next Add starts a new slab (a new file);
+// slabs that held only discarded records are dropped. It returns the key
+// and data bytes discarded.
+func (s *Segment) Rollback(to uint64) int64 {
+	if to >= s.wlen {
+		return 0
+	}
+	var freed int64
+	for p := to; p < s.wlen; p++ {
+		freed += s.RecordSize(p)
+	}
+	var keep uint32 // slabs below keep hold records below to
+	if to > 0 {
+		keep = s.entryAt(to-1).slab + 1
+	}
+	first := s.entryAt(to).slab // the first slab with a discarded record
+	s.mu.Lock()
+	if keep == first+1 {
+		// The slab of to-1 holds discarded records too: it ends shorter.
+		slab := s.slabs.get(uint64(first))
+		if slab == nil {
+			slab = s.cur
+		}
+		s.opt.Storage.SealSlab(first, slab[:int(s.entryAt(to).off)-s.frame])
+		if uint32(s.slabNext-1) == first && s.slabs.get(uint64(first)) != nil {
+			s.keepLocked(first) // it was being filled; now it is sealed
+		}
+	}
+	for n := max(keep, uint32(s.slabs.base)); n < s.slabNext; n++ {
+		s.slabs.set(uint64(n), nil)
+		s.opt.Storage.DropSlab(n)
+	}
+	kept := s.loaded[:0]
+	for _, n := range s.loaded {
+		if n < keep {
+			kept = append(kept, n)
+		}
+	}
+	s.loaded = kept
+	if to&(chunkLen-1) == 0 {
+		s.chunks.truncate(to >> chunkShift)
+		s.wchunk = nil
+	} else {
+		s.chunks.truncate(to>>chunkShift + 1)
+		s.wchunk = s.chunks.get(to >> chunkShift)
+	}
+	s.mu.Unlock()
+	s.cur, s.mirror = nil, nil
+	s.wlen = to
+	s.wbytes -= freed
+	return freed
+}
+
+// entryAt returns the entry of a written position. Serialized with Add.
+func (s *Segment) entryAt(pos uint64) entry {
+	return s.chunks.get(pos >> chunkShift)[pos&(chunkLen-1)]
 }
 
 // TrimBefore makes every position below pos unreadable and releases the
 // slabs and index chunks that only such records used. Positions at or above
-// Len are clamped to Len. It returns the key and data bytes it freed.
+// Len are clamped to Len: unpublished records are never trimmed. It returns
+// the key and data bytes it freed.
 func (s *Segment) TrimBefore(pos uint64) int64 {
-	s.Publish()
 	n := s.length.Load()
 	pos = min(pos, n)
 	head := s.head.Load()
 	if pos <= head {
 		return 0
 	}
+	s.trimmedTo = pos
 	// Only the writer changes the directories, and the caller makes us the
 	// writer, so reading them here needs no lock.
 	var freed int64
 	for p := head; p < pos; p++ {
-		e := &s.chunks.get(p >> chunkShift)[p&(chunkLen-1)]
-		freed += int64(e.key) + int64(e.data)
+		freed += s.RecordSize(p)
+	}
+	var dropSlab uint64 // slabs below it hold no live record
+	if pos == s.wlen {
+		// Nothing live: keep only the newest slab (being filled, or, in a
+		// durable segment, the file that says where positions go on) and
+		// the chunk the next append writes into.
+		dropSlab = uint64(s.slabNext) - 1
+	} else {
+		dropSlab = uint64(s.entryAt(pos).slab)
 	}
 	s.mu.Lock()
 	s.head.Store(pos)
-	if pos == n {
-		// Nothing live: keep only the slab being filled and the chunk the
-		// next append writes into.
-		s.slabs.dropBefore(uint64(s.slabNext) - 1)
-	} else {
-		first := s.chunks.get(pos >> chunkShift)[pos&(chunkLen-1)].slab
-		s.slabs.dropBefore(uint64(first))
-	}
-	s.chunks.dropBefore(min(pos, n-1) >> chunkShift)
+	from := s.slabs.base
+	s.slabs.dropBefore(dropSlab)
+	s.chunks.dropBefore(min(pos, s.wlen-1) >> chunkShift)
 	s.mu.Unlock()
+	if st := s.opt.Storage; st != nil {
+		for n := from; n < dropSlab; n++ {
+			st.DropSlab(uint32(n))
+		}
+	}
 	s.bytes.Add(-freed)
 	return freed
 }
 
-// RecordSize returns the key plus data bytes of the live record at pos. Like
-// TrimBefore, it must be serialized with Append.
+// RecordSize returns the key plus data bytes of the written record at pos.
+// Like TrimBefore, it must be serialized with Add.
 func (s *Segment) RecordSize(pos uint64) int64 {
-	e := &s.chunks.get(pos >> chunkShift)[pos&(chunkLen-1)]
+	e := s.entryAt(pos)
 	return int64(e.key) + int64(e.data)
 }
 
@@ -265,6 +495,7 @@ type Cursor struct {
 	chunkNo uint64
 	slab    []byte
 	slabNo  uint32
+	err     error
 }
 
 // Cursor returns a cursor positioned at pos.
@@ -278,32 +509,43 @@ func (c *Cursor) Pos() uint64 { return c.pos }
 // Seek moves the cursor to pos.
 func (c *Cursor) Seek(pos uint64) { c.pos = pos }
 
+// Err returns why Next last returned false if it was not the end of the
+// records: a durable slab that could not be read back.
+func (c *Cursor) Err() error { return c.err }
+
 // Next reads the record at the cursor's position and advances. A position
 // below Head is first moved up to Head (trimmed records are skipped). It
-// returns false when the cursor is at Len.
+// returns false when the cursor is at Len, or when a record could not be
+// read (see Err).
 func (c *Cursor) Next(r *Record) bool {
-	if c.pos >= c.limit || c.pos>>chunkShift != c.chunkNo || c.pos < c.seg.head.Load() {
-		if !c.settle() {
-			return false
+	for {
+		if c.pos >= c.limit || c.pos>>chunkShift != c.chunkNo || c.pos < c.seg.head.Load() {
+			if !c.settle() {
+				return false
+			}
 		}
-	}
-	e := &c.chunk[c.pos&(chunkLen-1)]
-	if e.slab != c.slabNo {
-		if !c.fetchSlab(e) {
-			return c.Next(r) // trimmed meanwhile: start again from the head
+		e := &c.chunk[c.pos&(chunkLen-1)]
+		if e.slab != c.slabNo {
+			switch c.fetchSlab(e) {
+			case fetched:
+			case trimmed:
+				continue // start again from the head
+			default:
+				return false
+			}
 		}
+		kend := e.off + uint32(e.key)
+		end := kend + e.data
+		r.Pos = c.pos
+		r.Key = ""
+		if e.key > 0 {
+			r.Key = unsafe.String(&c.slab[e.off], int(e.key))
+		}
+		r.Data = c.slab[kend:end:end]
+		r.Millis = e.millis
+		c.pos++
+		return true
 	}
-	kend := e.off + uint32(e.key)
-	end := kend + e.data
-	r.Pos = c.pos
-	r.Key = ""
-	if e.key > 0 {
-		r.Key = unsafe.String(&c.slab[e.off], int(e.key))
-	}
-	r.Data = c.slab[kend:end:end]
-	r.Millis = e.millis
-	c.pos++
-	return true
 }
 
 // settle refreshes the cursor's view: the length, the head, and the chunk
@@ -329,15 +571,134 @@ func (c *Cursor) settle() bool {
 	return true
 }
 
-// fetchSlab loads the slab e points into. It reports false if the record at
-// c.pos was trimmed meanwhile (and its slab maybe released).
-func (c *Cursor) fetchSlab(e *entry) bool {
+const (
+	fetched = iota
+	trimmed // the record at c.pos was trimmed meanwhile
+	failed  // its slab could not be read back (c.err says why)
+)
+
+// fetchSlab makes the slab e points into the cursor's.
+func (c *Cursor) fetchSlab(e *entry) int {
 	s := c.seg
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if c.pos < s.head.Load() {
-		return false
+		s.mu.RUnlock()
+		return trimmed
 	}
-	c.slab, c.slabNo = s.slabs.get(uint64(e.slab)), e.slab
-	return true
+	b := s.slabs.get(uint64(e.slab))
+	s.mu.RUnlock()
+	if b == nil {
+		var err error
+		if b, err = s.load(e.slab); err != nil {
+			if errors.Is(err, errTrimmed) {
+				return trimmed
+			}
+			c.err = err
+			return failed
+		}
+	}
+	c.slab, c.slabNo = b, e.slab
+	return fetched
+}
+
+var errTrimmed = errors.New("segment: trimmed meanwhile")
+
+// load reads durable slab n back into memory, where it stays until newer
+// loads push it out.
+func (s *Segment) load(n uint32) ([]byte, error) {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	s.mu.RLock()
+	live := s.slabs.has(uint64(n))
+	var b []byte
+	if live {
+		b = s.slabs.get(uint64(n))
+	}
+	s.mu.RUnlock()
+	switch {
+	case !live:
+		return nil, errTrimmed
+	case b != nil:
+		return b, nil // loaded meanwhile
+	}
+	b, err := s.opt.Storage.LoadSlab(n)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.slabs.has(uint64(n)) {
+		s.slabs.set(uint64(n), b)
+		s.keepLocked(n)
+	}
+	s.mu.Unlock()
+	return b, nil
+}
+
+// Entry describes a stored record for Restore.
+type Entry = segfile.Entry
+
+// Restore rebuilds a durable segment opened from its files: start says the
+// position and slab number of the first file kept; each RestoreSlab then
+// appends a sealed slab's records, not in memory.
+func (s *Segment) Restore(first uint64, slab uint32) {
+	s.wlen, s.slabNext = first, slab
+	s.head.Store(first)
+	s.length.Store(first)
+	s.mu.Lock()
+	s.chunks.base = first >> chunkShift
+	s.slabs.base = uint64(slab)
+	s.mu.Unlock()
+}
+
+// RestoreSlab appends the records of sealed slab n (a number above every
+// slab so far) as they are on disk, and publishes them. The slab is read
+// back when a reader needs it.
+func (s *Segment) RestoreSlab(n uint32, entries []Entry) {
+	s.mu.Lock()
+	for s.slabs.base+uint64(s.slabs.count()) <= uint64(n) {
+		s.slabs.push(nil) // numbers with no file (dropped by a rollback) stay empty
+	}
+	s.mu.Unlock()
+	for _, e := range entries {
+		pos := s.wlen
+		if pos&(chunkLen-1) == 0 || s.wchunk == nil {
+			s.wchunk = new(chunk)
+			s.mu.Lock()
+			if s.chunks.count() == 0 {
+				s.chunks.base = pos >> chunkShift
+			}
+			s.chunks.push(s.wchunk)
+			s.mu.Unlock()
+		}
+		s.wchunk[pos&(chunkLen-1)] = entry{slab: n, off: e.KeyOff, data: e.Data, key: e.Key, millis: e.Millis}
+		s.wbytes += int64(e.Key) + int64(e.Data)
+		s.wlen++
+	}
+	s.slabNext = n + 1
+	s.Publish()
+}
+
+// SkipSlabs makes the next new slab number at least n: a durable segment
+// never reuses the number of a file that exists.
+func (s *Segment) SkipSlabs(n uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.slabs.count() == 0 {
+		s.slabs.base = uint64(max(n, s.slabNext))
+	}
+	for s.slabNext < n {
+		if uint64(s.slabNext) >= s.slabs.base {
+			s.slabs.push(nil)
+		}
+		s.slabNext++
+	}
+}
+
+// TrimRestored sets the head of a restored segment to pos (a head kept in
+// the account's manifest) without telling the storage: the files below it
+// are deleted by the next trim that passes them.
+func (s *Segment) TrimRestored(pos uint64) {
+	if pos > s.head.Load() && pos <= s.wlen {
+		s.TrimBefore(pos)
+	}
 }

@@ -48,6 +48,13 @@ func NewCodec() *Codec {
 	return c
 }
 
+// NewCodecWithKey returns a codec with the given key: one kept from an
+// earlier run, so that tokens it sealed still open.
+func NewCodecWithKey(key [32]byte) *Codec { return &Codec{key: key} }
+
+// Key returns the codec's key, for keeping.
+func (c *Codec) Key() [32]byte { return c.key }
+
 // Seal returns the token for payload.
 func (c *Codec) Seal(kind Kind, payload []byte) string {
 	buf := make([]byte, 0, 2+len(payload)+sha256.Size)

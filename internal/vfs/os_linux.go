@@ -1,0 +1,44 @@
+//go:build linux
+
+package vfs
+
+import (
+	"os"
+	"syscall"
+	"unsafe"
+)
+
+func datasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
+
+// allocate reserves the blocks (fallocate, mode 0 also extends the size),
+// so writes through a mapping cannot meet ENOSPC later, which would be a
+// SIGBUS.
+func allocate(f *os.File, size int64) error {
+	for {
+		err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
+		if err != syscall.EINTR {
+			if err == syscall.EOPNOTSUPP {
+				return allocateByWriting(f, size)
+			}
+			return err
+		}
+	}
+}
+
+// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14): fault the pages
+// in at once rather than one by one as appends first touch them.
+const madvPopulateWrite = 23
+
+func prefault(b []byte) {
+	if len(b) > 0 {
+		_ = syscall.Madvise(b, madvPopulateWrite) // best effort
+	}
+}
+
+func msync(b []byte) error {
+	_, _, errno := syscall.Syscall(syscall.SYS_MSYNC, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), syscall.MS_SYNC)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}

@@ -1,0 +1,553 @@
+package shardlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/shardlog/shardlog/internal/segfile"
+	"github.com/shardlog/shardlog/internal/segment"
+	"github.com/shardlog/shardlog/internal/vfs"
+)
+
+// shardFiles keeps a durable shard's records in files: one per slab of its
+// segment (a segment.Storage), named by slab number, plus an index file
+// that lists the records of every sealed file, so that opening reads the
+// index rather than every record. See FORMAT.md.
+type shardFiles struct {
+	st     *store
+	dir    string // streams/<incarnation>/<shard index>
+	stream string // for messages
+	hdr    segfile.Header
+
+	// Guarded by the shard's mu (the segment calls the Storage methods
+	// with it held), except files, which readers reach through LoadSlab.
+	active   *openFile   // the file being written
+	retired  []*openFile // sealed, not yet synced
+	dirDirty bool        // a file was created since the directory was synced
+	index    vfs.File    // the index file, opened at the first seal
+	indexEnd int64
+
+	mu    sync.Mutex // guards files
+	files map[uint32]fileInfo
+}
+
+// openFile is a segment file being written or waiting to be synced.
+type openFile struct {
+	n      uint32
+	f      vfs.File
+	mem    []byte // its mapping
+	synced int    // bytes of it known durable
+	end    int    // bytes in use once sealed; 0 while being written
+	refs   int    // syncs in flight that use it; it is closed at 0 once done
+	done   bool   // sealed and synced (or given up): close at refs 0
+}
+
+// fileInfo is what reading a sealed file back needs.
+type fileInfo struct {
+	first     uint64
+	count     uint64
+	framesEnd int64
+	framesCRC uint32
+}
+
+func (st *store) newShardFiles(s *Stream, sh *shard) *shardFiles {
+	return &shardFiles{
+		st:     st,
+		dir:    st.shardDir(s.inc, sh.index),
+		stream: s.name,
+		hdr:    segfile.Header{Stream: s.inc, Shard: sh.index},
+		files:  map[uint32]fileInfo{},
+	}
+}
+
+func (sf *shardFiles) fileName(n uint32) string {
+	return path.Join(sf.dir, fmt.Sprintf("%010d.seg", n))
+}
+
+// NewSlab creates, reserves and maps file n.
+func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) ([]byte, error) {
+	fs := sf.st.fs
+	name := sf.fileName(n)
+	f, err := fs.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	var mem []byte
+	if err = f.Allocate(int64(size)); err == nil {
+		mem, err = f.Map(size)
+	}
+	if err != nil {
+		f.Close()
+		_ = fs.Remove(name)
+		return nil, err
+	}
+	h := sf.hdr
+	h.File, h.First, h.Created = n, first, sf.st.clock.Now().UnixMilli()
+	segfile.PutHeader(mem, h)
+	sf.active = &openFile{n: n, f: f, mem: mem}
+	sf.dirDirty = true
+	return mem, nil
+}
+
+// SealSlab records file n's records in the index, and retires the file
+// until it is synced (or closes it, under SyncNone).
+func (sf *shardFiles) SealSlab(n uint32, image []byte) {
+	var entries []segfile.Entry
+	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { entries = append(entries, e) })
+	first := sf.firstOf(n, image)
+	info := fileInfo{first: first, count: count, framesEnd: int64(len(image)), framesCRC: segfile.Checksum(image[segfile.HeaderSize:])}
+	sf.mu.Lock()
+	sf.files[n] = info
+	sf.mu.Unlock()
+	if err := sf.appendIndex(n, info, entries); err != nil {
+		// The index only saves opening a scan of the file; it is rebuilt.
+		sf.st.log.Warn("shardlog: could not index a segment file", "file", sf.fileName(n), "err", err)
+	}
+	if a := sf.active; a != nil && a.n == n {
+		sf.active = nil
+		a.end = len(image)
+		if sf.st.policy.kind == syncNone {
+			a.done = true
+			sf.release(a)
+			return
+		}
+		sf.retired = append(sf.retired, a)
+	}
+}
+
+// firstOf returns the first position of file n, from its header.
+func (sf *shardFiles) firstOf(n uint32, image []byte) uint64 {
+	h, err := segfile.ParseHeader(image)
+	if err != nil || h.File != n {
+		panic("shardlog: a segment image without its header")
+	}
+	return h.First
+}
+
+// LoadSlab reads sealed file n back and checks it.
+func (sf *shardFiles) LoadSlab(n uint32) ([]byte, error) {
+	sf.mu.Lock()
+	info, ok := sf.files[n]
+	sf.mu.Unlock()
+	name := sf.fileName(n)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a sealed segment file", name)
+	}
+	f, err := sf.st.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, info.framesEnd)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	h, err := segfile.ParseHeader(b)
+	if err == nil && (h.File != n || h.First != info.first || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard) {
+		err = fmt.Errorf("%w: header of another file", segfile.ErrCorrupt)
+	}
+	if err == nil && segfile.Checksum(b[segfile.HeaderSize:]) != info.framesCRC {
+		err = fmt.Errorf("%w: records do not match their checksum", segfile.ErrCorrupt)
+	}
+	if err != nil {
+		sf.st.noteCorrupt(sf, name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return b, nil
+}
+
+// DropSlab deletes file n.
+func (sf *shardFiles) DropSlab(n uint32) {
+	if a := sf.active; a != nil && a.n == n {
+		sf.active = nil
+		a.done = true
+		sf.release(a)
+	}
+	for i, r := range sf.retired {
+		if r.n == n {
+			sf.retired = slices.Delete(sf.retired, i, i+1)
+			r.done = true
+			sf.release(r)
+			break
+		}
+	}
+	sf.mu.Lock()
+	delete(sf.files, n)
+	sf.mu.Unlock()
+	if err := sf.st.fs.Remove(sf.fileName(n)); err != nil && !errors.Is(err, errNotExist) {
+		sf.st.log.Warn("shardlog: could not delete a segment file", "file", sf.fileName(n), "err", err)
+	}
+}
+
+// release closes f once no sync uses it and it needs none.
+func (sf *shardFiles) release(f *openFile) {
+	if f.done && f.refs == 0 && f.f != nil {
+		f.f.Close()
+		f.f, f.mem = nil, nil
+	}
+}
+
+// dirtyLocked reports whether something written is not yet synced.
+func (sf *shardFiles) dirtyLocked() bool {
+	return sf.dirDirty || len(sf.retired) > 0
+}
+
+// syncJob is one sync of a shard's files, prepared under the shard's lock
+// and run without it.
+type syncJob struct {
+	sf       *shardFiles
+	syncDir  bool
+	retired  []*openFile
+	active   *openFile
+	from, to int // the active file's range to sync
+}
+
+// syncJobLocked prepares a sync of everything written: the directory if a
+// file was created, the retired files, and the active file up to used.
+func (sf *shardFiles) syncJobLocked(used int) syncJob {
+	j := syncJob{sf: sf, syncDir: sf.dirDirty}
+	sf.dirDirty = false
+	for _, r := range sf.retired {
+		r.refs++
+		j.retired = append(j.retired, r)
+	}
+	if a := sf.active; a != nil && used > a.synced {
+		a.refs++
+		j.active, j.from, j.to = a, a.synced, used
+	}
+	return j
+}
+
+func (j *syncJob) run() error {
+	if j.syncDir {
+		if err := j.sf.st.fs.SyncDir(j.sf.dir); err != nil {
+			return err
+		}
+	}
+	for _, r := range j.retired {
+		if err := r.f.SyncMapped(r.synced, r.end-r.synced); err != nil {
+			return err
+		}
+	}
+	if j.active != nil {
+		return j.active.f.SyncMapped(j.from, j.to-j.from)
+	}
+	return nil
+}
+
+// syncDoneLocked records the outcome of j. Files whose sync failed are
+// given up: they are never synced again.
+func (sf *shardFiles) syncDoneLocked(j syncJob, err error) {
+	if err != nil && j.syncDir {
+		sf.dirDirty = true
+	}
+	for _, r := range j.retired {
+		r.refs--
+		r.synced = r.end
+		r.done = true
+		sf.retired = slices.DeleteFunc(sf.retired, func(x *openFile) bool { return x == r })
+		sf.release(r)
+	}
+	if a := j.active; a != nil {
+		a.refs--
+		if err == nil {
+			a.synced = max(a.synced, j.to)
+		}
+		sf.release(a)
+	}
+}
+
+// closeLocked syncs nothing more and closes every open file; the shard's
+// records that were written stay in the page cache.
+func (sf *shardFiles) closeLocked() {
+	for _, f := range append(sf.retired, sf.active) {
+		if f != nil {
+			f.done = true
+			sf.release(f)
+		}
+	}
+	sf.retired, sf.active = nil, nil
+	if sf.index != nil {
+		sf.index.Close()
+		sf.index = nil
+	}
+}
+
+// Index records: length, file number, first position, count, end of the
+// frames, CRC of the frames, the entries, and a CRC of the record.
+const indexRecordHeader = 36
+
+func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Entry) error {
+	if sf.index == nil {
+		f, err := sf.st.fs.Open(path.Join(sf.dir, "index"))
+		if errors.Is(err, errNotExist) {
+			f, err = sf.st.fs.Create(path.Join(sf.dir, "index"))
+		}
+		if err != nil {
+			return err
+		}
+		size, err := f.Size()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		sf.index, sf.indexEnd = f, size
+	}
+	le := binary.LittleEndian
+	rec := make([]byte, indexRecordHeader, indexRecordHeader+len(entries)*segfile.EntrySize+4)
+	le.PutUint32(rec[0:], uint32(indexRecordHeader+len(entries)*segfile.EntrySize+4))
+	le.PutUint32(rec[4:], n)
+	le.PutUint64(rec[8:], info.first)
+	le.PutUint64(rec[16:], info.count)
+	le.PutUint64(rec[24:], uint64(info.framesEnd))
+	le.PutUint32(rec[32:], info.framesCRC)
+	for _, e := range entries {
+		rec = segfile.AppendIndex(rec, e)
+	}
+	rec = le.AppendUint32(rec, segfile.Checksum(rec))
+	if _, err := sf.index.WriteAt(rec, sf.indexEnd); err != nil {
+		sf.index.Close()
+		sf.index = nil // reopened, at its real end, next time
+		return err
+	}
+	sf.indexEnd += int64(len(rec))
+	return nil
+}
+
+// indexRecord is a decoded index record.
+type indexRecord struct {
+	info    fileInfo
+	entries []segfile.Entry
+}
+
+// readIndex decodes the index file: the latest good record of each file.
+// It stops at the first record that is torn or garbled.
+func readIndex(b []byte) map[uint32]indexRecord {
+	out := map[uint32]indexRecord{}
+	le := binary.LittleEndian
+	for len(b) >= indexRecordHeader+4 {
+		size := int(le.Uint32(b))
+		if size < indexRecordHeader+4 || size > len(b) || (size-indexRecordHeader-4)%segfile.EntrySize != 0 {
+			break
+		}
+		rec := b[:size]
+		if segfile.Checksum(rec[:size-4]) != le.Uint32(rec[size-4:]) {
+			break
+		}
+		r := indexRecord{info: fileInfo{
+			first:     le.Uint64(rec[8:]),
+			count:     le.Uint64(rec[16:]),
+			framesEnd: int64(le.Uint64(rec[24:])),
+			framesCRC: le.Uint32(rec[32:]),
+		}}
+		body := rec[indexRecordHeader : size-4]
+		if uint64(len(body)/segfile.EntrySize) != r.info.count {
+			break
+		}
+		for i := 0; i < len(body); i += segfile.EntrySize {
+			r.entries = append(r.entries, segfile.Entry{
+				KeyOff: le.Uint32(body[i:]), Data: le.Uint32(body[i+4:]), Key: le.Uint16(body[i+8:]), Millis: int64(le.Uint64(body[i+12:])),
+			})
+		}
+		out[le.Uint32(rec[4:])] = r
+		b = b[size:]
+	}
+	return out
+}
+
+// recoveredFile is a segment file as opening found it.
+type recoveredFile struct {
+	n       uint32
+	info    fileInfo
+	entries []segfile.Entry
+	scanned bool // found unsealed and scanned: its index record is written now
+}
+
+// recover opens the shard's files: sealed ones through the index, unsealed
+// ones (the last of a run that did not close) by reading their frames up to
+// the first torn or corrupt one. Files are cut where a later one starts
+// (after a failed sync, writing went on in a new file from an earlier
+// position), and a gap in positions (a deleted file) makes the shard start
+// after it. It restores seg and returns what it found wrong.
+func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryReport) error {
+	fs := sf.st.fs
+	names, err := fs.ReadDir(sf.dir)
+	if errors.Is(err, errNotExist) {
+		if err := fs.MkdirAll(sf.dir); err != nil {
+			return err
+		}
+		seg.Restore(head, 0)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var idx map[uint32]indexRecord
+	if slices.Contains(names, "index") {
+		b, err := readFile(fs, path.Join(sf.dir, "index"))
+		if err != nil {
+			return err
+		}
+		idx = readIndex(b)
+	}
+	var files []recoveredFile
+	for _, name := range names {
+		num, ok := strings.CutSuffix(name, ".seg")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(num, 10, 32)
+		if err != nil {
+			continue
+		}
+		rf, err := sf.recoverFile(uint32(n), idx, rep)
+		if err != nil {
+			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(uint32(n)), Err: err.Error()})
+			continue
+		}
+		files = append(files, rf)
+	}
+	// Cut files where a later one starts; start after a gap.
+	var kept []recoveredFile
+	for _, rf := range files {
+		for len(kept) > 0 && kept[len(kept)-1].info.first >= rf.info.first {
+			kept = kept[:len(kept)-1] // wholly rewritten after a failed sync
+		}
+		if len(kept) > 0 {
+			last := &kept[len(kept)-1]
+			end := last.info.first + last.info.count
+			switch {
+			case rf.info.first < end:
+				if err := sf.cut(last, rf.info.first-last.info.first); err != nil {
+					return err
+				}
+			case rf.info.first > end:
+				rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(rf.n),
+					Err: fmt.Sprintf("records %d to %d are missing; the shard starts after them", end, rf.info.first-1)})
+				kept = kept[:0]
+			}
+		}
+		kept = append(kept, rf)
+	}
+	first, slab := head, uint32(0)
+	if len(kept) > 0 {
+		first, slab = kept[0].info.first, kept[0].n
+	}
+	if len(files) > 0 {
+		slab = max(slab, files[0].n)
+	}
+	seg.Restore(first, slab)
+	for _, rf := range kept {
+		seg.RestoreSlab(rf.n, rf.entries)
+		sf.files[rf.n] = rf.info
+		if rf.scanned {
+			if err := sf.appendIndex(rf.n, rf.info, rf.entries); err != nil {
+				return err
+			}
+		}
+		rep.Files++
+		rep.Records += int64(rf.info.count)
+	}
+	// Files after the last kept one (all cut away) and before the first (a
+	// gap) are no longer part of the shard; the next file number follows
+	// every file there is, so that none is overwritten.
+	if len(files) > 0 {
+		seg.SkipSlabs(files[len(files)-1].n + 1)
+	}
+	seg.TrimRestored(head)
+	return nil
+}
+
+// recoverFile opens file n: through its index record if it has one that
+// fits, otherwise by scanning its frames.
+func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *RecoveryReport) (recoveredFile, error) {
+	name := sf.fileName(n)
+	f, err := sf.st.fs.Open(name)
+	if err != nil {
+		return recoveredFile{}, err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return recoveredFile{}, err
+	}
+	hb := make([]byte, segfile.HeaderSize)
+	if _, err := f.ReadAt(hb, 0); err != nil {
+		return recoveredFile{}, fmt.Errorf("%w: %v", segfile.ErrCorrupt, err)
+	}
+	h, err := segfile.ParseHeader(hb)
+	if err != nil {
+		return recoveredFile{}, err
+	}
+	if h.File != n || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard {
+		return recoveredFile{}, fmt.Errorf("%w: header of another file", segfile.ErrCorrupt)
+	}
+	if r, ok := idx[n]; ok && r.info.first == h.First && r.info.framesEnd <= size {
+		return recoveredFile{n: n, info: r.info, entries: r.entries}, nil
+	}
+	// Not sealed: the file being written when the last run ended.
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
+		return recoveredFile{}, err
+	}
+	var entries []segfile.Entry
+	end, count := segfile.Scan(b, segfile.HeaderSize, h.First, func(e segfile.Entry) { entries = append(entries, e) })
+	for i := end; i < len(b); i++ {
+		if b[i] != 0 { // not unwritten space: a torn or corrupt record
+			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name, Offset: int64(end), Records: count})
+			sf.st.log.Warn("shardlog: truncated a torn segment tail", "file", name, "offset", end, "records", count)
+			break
+		}
+	}
+	info := fileInfo{first: h.First, count: count, framesEnd: int64(end), framesCRC: segfile.Checksum(b[segfile.HeaderSize:end])}
+	return recoveredFile{n: n, info: info, entries: entries, scanned: true}, nil
+}
+
+// cut keeps only the first count records of rf, whose file a later one
+// overlaps, and indexes it so.
+func (sf *shardFiles) cut(rf *recoveredFile, count uint64) error {
+	if count >= rf.info.count {
+		return nil
+	}
+	rf.entries = rf.entries[:count]
+	end := int64(segfile.HeaderSize)
+	if count > 0 {
+		e := rf.entries[count-1]
+		end = int64(e.KeyOff) + int64(e.Key) + int64(e.Data)
+	}
+	b, err := readFile(sf.st.fs, sf.fileName(rf.n))
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) < end {
+		return fmt.Errorf("%w: %s is shorter than its records", segfile.ErrCorrupt, sf.fileName(rf.n))
+	}
+	rf.info = fileInfo{first: rf.info.first, count: count, framesEnd: end, framesCRC: segfile.Checksum(b[segfile.HeaderSize:end])}
+	rf.scanned = true // its index record changes
+	return nil
+}
+
+// readFile reads a whole file.
+func readFile(fs vfs.FS, name string) ([]byte, error) {
+	f, err := fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return b, nil
+}

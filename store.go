@@ -1,0 +1,326 @@
+package shardlog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/shardlog/shardlog/internal/manifest"
+	"github.com/shardlog/shardlog/internal/vfs"
+)
+
+// A durable account keeps its state in a directory (see WithDir and
+// FORMAT.md):
+//
+//	LOCK                         held (flock) while the account is open
+//	MANIFEST                     every stream's metadata, replaced atomically
+//	streams/<incarnation>/<shard index>/
+//	    0000000000.seg ...       the shard's records, one file per slab
+//	    index                    the records of every sealed file
+
+var errNotExist = fs.ErrNotExist
+
+// WithDir makes the account durable: its streams, records, consumers and
+// everything else Kinesis keeps survive Close, a process crash, and (with
+// SyncAlways, the default) a power loss. An empty or missing dir starts an
+// empty account; one that holds an account opens it, with what it held.
+// Opening fails with a clear error if another account (in this process or
+// another) has dir open, if its manifest is missing or garbled, or if it was
+// written by a newer format. Records older than a window of recent segment
+// files are read back from the files when needed: memory grows with the
+// number of records (about 30 bytes each), not with their size. Durable
+// accounts need a unix system.
+func WithDir(dir string) Option {
+	return optionFunc(func(cfg *config) error {
+		if dir == "" {
+			return fmt.Errorf("shardlog: WithDir(\"\")")
+		}
+		cfg.dir = dir
+		return nil
+	})
+}
+
+// WithSync sets when a durable account's writes reach stable storage.
+// Default: SyncAlways.
+func WithSync(p SyncPolicy) Option {
+	return optionFunc(func(cfg *config) error {
+		if p.kind == syncMemory || p.kind == syncEvery && p.every <= 0 {
+			return fmt.Errorf("shardlog: invalid sync policy %v", p)
+		}
+		cfg.sync = p
+		return nil
+	})
+}
+
+// WithSegmentSize sets the largest segment file of a durable account (a
+// record larger than it gets a file of its own), from 64 KiB to 1 GiB.
+// Default: 1 MiB. Larger files mean fewer of them and fewer syncs of
+// directories, and more memory per shard being written.
+func WithSegmentSize(n int) Option {
+	return optionFunc(func(cfg *config) error {
+		if n < 64<<10 || n > 1<<30 {
+			return fmt.Errorf("shardlog: segment size %d outside [64 KiB, 1 GiB]", n)
+		}
+		cfg.segmentSize = n
+		return nil
+	})
+}
+
+// WithLogger sets where the account logs what it must (a torn file found
+// when opening, a failed sync). Default: nowhere.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(cfg *config) error {
+		if l == nil {
+			return fmt.Errorf("shardlog: WithLogger(nil)")
+		}
+		cfg.log = l
+		return nil
+	})
+}
+
+// withFS replaces the operating system's file system, for crash tests.
+func withFS(f vfs.FS) Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.fs = f
+		return nil
+	})
+}
+
+// RecoveryReport says what opening a durable account found.
+type RecoveryReport struct {
+	Streams   int           // streams restored
+	Shards    int           // shards restored
+	Files     int           // segment files restored
+	Records   int64         // records in them
+	TornTails []TornTail    // files whose last records were cut short
+	Corrupt   []Corruption  // damage found, at opening or reading back
+	Duration  time.Duration // how long opening took
+}
+
+// TornTail is a segment file that ended in a partial or corrupt record,
+// as a crash leaves it: it was cut at the last good record.
+type TornTail struct {
+	Stream  string
+	ShardID string
+	File    string
+	Offset  int64  // where the good records end
+	Records uint64 // good records in the file
+}
+
+// Corruption is damage to stored records: a file that is missing, garbled
+// or does not match its checksum. Its records are never returned.
+type Corruption struct {
+	Stream  string
+	ShardID string
+	File    string
+	Err     string
+}
+
+// Recovery returns what opening the account found: empty for an account
+// in memory. Corruption found later, when records are read back, is added.
+func (a *Account) Recovery() RecoveryReport {
+	if a.store == nil {
+		return RecoveryReport{}
+	}
+	a.store.repMu.Lock()
+	defer a.store.repMu.Unlock()
+	r := a.store.report
+	r.TornTails = append([]TornTail(nil), r.TornTails...)
+	r.Corrupt = append([]Corruption(nil), r.Corrupt...)
+	return r
+}
+
+// store is a durable account's directory.
+type store struct {
+	fs          vfs.FS
+	dir         string
+	lock        io.Closer
+	policy      SyncPolicy
+	segmentSize int
+	clock       Clock
+	log         *slog.Logger
+
+	mu      sync.Mutex // orders manifest writes; guards streams and lastInc
+	streams map[uint32]*manifest.Stream
+	lastInc uint32
+	key     [32]byte
+	region  string
+	account string
+
+	repMu  sync.Mutex // guards report
+	report RecoveryReport
+}
+
+func (st *store) path(parts ...string) string {
+	return path.Join(append([]string{st.dir}, parts...)...)
+}
+
+func (st *store) shardDir(inc, index uint32) string {
+	return st.path("streams", strconv.FormatUint(uint64(inc), 10), strconv.FormatUint(uint64(index), 10))
+}
+
+func (st *store) streamDir(inc uint32) string {
+	return st.path("streams", strconv.FormatUint(uint64(inc), 10))
+}
+
+// noteCorrupt records damage found when reading records back.
+func (st *store) noteCorrupt(sf *shardFiles, file string, err error) {
+	st.log.Error("shardlog: corrupt segment file", "file", file, "err", err)
+	st.repMu.Lock()
+	st.report.Corrupt = append(st.report.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: file, Err: err.Error()})
+	st.repMu.Unlock()
+}
+
+// openStore locks the directory and reads its manifest, if any.
+func openStore(cfg *config) (*store, *manifest.Manifest, error) {
+	st := &store{
+		fs: cfg.fs, dir: cfg.dir, policy: cfg.sync, segmentSize: cfg.segmentSize, clock: cfg.clock, log: cfg.log,
+		streams: map[uint32]*manifest.Stream{}, region: cfg.region, account: cfg.accountID,
+	}
+	if err := st.fs.MkdirAll(st.dir); err != nil {
+		return nil, nil, fmt.Errorf("shardlog: %w", err)
+	}
+	lock, err := st.fs.Lock(st.path("LOCK"))
+	if errors.Is(err, vfs.ErrLocked) {
+		return nil, nil, fmt.Errorf("shardlog: %s is open in another account (this process or another)", st.dir)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("shardlog: locking %s: %w", st.dir, err)
+	}
+	st.lock = lock
+	m, err := st.readManifest()
+	if err != nil {
+		lock.Close()
+		return nil, nil, err
+	}
+	return st, m, nil
+}
+
+// readManifest returns the directory's manifest, or nil for a new account.
+func (st *store) readManifest() (*manifest.Manifest, error) {
+	b, err := readFile(st.fs, st.path("MANIFEST"))
+	if errors.Is(err, errNotExist) {
+		names, _ := st.fs.ReadDir(st.dir)
+		for _, n := range names {
+			if n == "streams" {
+				return nil, fmt.Errorf("shardlog: %s holds streams but no MANIFEST: refusing to open a damaged account", st.dir)
+			}
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("shardlog: reading %s: %w", st.path("MANIFEST"), err)
+	}
+	m, err := manifest.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("shardlog: %s: %w", st.path("MANIFEST"), err)
+	}
+	if m.Region != st.region || m.AccountID != st.account {
+		return nil, fmt.Errorf("shardlog: %s holds account %s in %s, not %s in %s", st.dir, m.AccountID, m.Region, st.account, st.region)
+	}
+	if len(m.TokenKey) != len(st.key) {
+		return nil, fmt.Errorf("shardlog: %s: %w: no iterator key", st.path("MANIFEST"), manifest.ErrCorrupt)
+	}
+	return m, nil
+}
+
+// writeLocked replaces the manifest: a temporary file, synced, renamed over
+// the manifest, and the directory synced. st.mu is held.
+func (st *store) writeLocked() error {
+	m := &manifest.Manifest{Region: st.region, AccountID: st.account, TokenKey: st.key[:], LastIncarnation: st.lastInc}
+	for _, s := range st.streams {
+		m.Streams = append(m.Streams, *s)
+	}
+	b, err := manifest.Encode(m)
+	if err != nil {
+		return err
+	}
+	tmp := st.path("MANIFEST.tmp")
+	f, err := st.fs.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = st.fs.Rename(tmp, st.path("MANIFEST"))
+	}
+	if err == nil {
+		err = st.fs.SyncDir(st.dir)
+	}
+	return err
+}
+
+// persist records a stream's new metadata (nil: the stream is gone) and
+// rewrites the manifest. On failure the manifest, on disk and in st, stays
+// as it was, and the caller must undo its change.
+func (st *store) persist(inc uint32, m *manifest.Stream) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	old, had := st.streams[inc]
+	if m == nil {
+		delete(st.streams, inc)
+	} else {
+		st.streams[inc] = m
+	}
+	lastInc := st.lastInc
+	st.lastInc = max(st.lastInc, inc)
+	if err := st.writeLocked(); err != nil {
+		if had {
+			st.streams[inc] = old
+		} else {
+			delete(st.streams, inc)
+		}
+		st.lastInc = lastInc
+		return storageErr(err)
+	}
+	return nil
+}
+
+// storageErr is the error a caller gets when the storage fails:
+// InternalFailure, which AWS clients retry.
+func storageErr(err error) *Error {
+	return newError(ErrInternalFailure, "Internal Service Failure: %v", err)
+}
+
+// storageError is storageErr for a shard's records.
+func (sh *shard) storageError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return storageErr(err)
+}
+
+// internalFailure words a storage failure for a PutBatch entry, as
+// PutRecords does.
+func internalFailure(error) (code, message string) {
+	return "InternalFailure", "Internal Service Failure"
+}
+
+// makeShardDirs creates the directories of a new stream's shards and makes
+// their names durable.
+func (st *store) makeShardDirs(inc uint32, shards []*shard) error {
+	for _, sh := range shards {
+		if err := st.fs.MkdirAll(st.shardDir(inc, sh.index)); err != nil {
+			return storageErr(err)
+		}
+	}
+	for _, d := range []string{st.streamDir(inc), st.path("streams"), st.dir} {
+		if err := st.fs.SyncDir(d); err != nil {
+			return storageErr(err)
+		}
+	}
+	return nil
+}
