@@ -105,7 +105,7 @@ func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consu
 	case creating >= maxConsumersCreating:
 		return Consumer{}, newError(ErrLimitExceeded, "Only %d consumers of stream %s under account %s can be in the CREATING state at once.", maxConsumersCreating, s.name, s.acct.cfg.accountID)
 	}
-	created := now.Truncate(time.Second)
+	created := now.Truncate(time.Second).UTC()
 	name = strings.Clone(name) // kept: must not pin the caller's memory
 	c := &consumer{
 		name:    name,

@@ -29,7 +29,7 @@ func fromNanos(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, n)
+	return time.Unix(0, n).UTC()
 }
 
 // metaLocked returns the stream's manifest entry as it is. Shards a reshard
@@ -182,11 +182,13 @@ func (a *Account) restore(m *manifest.Manifest) error {
 		}
 	}
 	rep.Duration = time.Since(start)
-	st.mu.Lock()
-	err := st.writeLocked() // without the streams that were gone
-	st.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("shardlog: writing the manifest: %w", err)
+	if len(st.streams) < len(m.Streams) {
+		st.mu.Lock()
+		err := st.writeLocked() // without the streams that were gone
+		st.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("shardlog: writing the manifest: %w", err)
+		}
 	}
 	if len(rep.TornTails)+len(rep.Corrupt) > 0 {
 		st.log.Warn("shardlog: opened a damaged account", "dir", st.dir, "torn", len(rep.TornTails), "corrupt", len(rep.Corrupt))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -408,33 +409,18 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 			continue
 		}
 		rf, err := sf.recoverFile(uint32(n), idx, rep)
+		if err == errUnwritten {
+			continue
+		}
 		if err != nil {
 			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(uint32(n)), Err: err.Error()})
 			continue
 		}
 		files = append(files, rf)
 	}
-	// Cut files where a later one starts; start after a gap.
-	var kept []recoveredFile
-	for _, rf := range files {
-		for len(kept) > 0 && kept[len(kept)-1].info.first >= rf.info.first {
-			kept = kept[:len(kept)-1] // wholly rewritten after a failed sync
-		}
-		if len(kept) > 0 {
-			last := &kept[len(kept)-1]
-			end := last.info.first + last.info.count
-			switch {
-			case rf.info.first < end:
-				if err := sf.cut(last, rf.info.first-last.info.first); err != nil {
-					return err
-				}
-			case rf.info.first > end:
-				rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(rf.n),
-					Err: fmt.Sprintf("records %d to %d are missing; the shard starts after them", end, rf.info.first-1)})
-				kept = kept[:0]
-			}
-		}
-		kept = append(kept, rf)
+	kept, err := sf.chain(files, rep)
+	if err != nil {
+		return err
 	}
 	first, slab := head, uint32(0)
 	if len(kept) > 0 {
@@ -444,16 +430,33 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 		slab = max(slab, files[0].n)
 	}
 	seg.Restore(first, slab)
+	synced := false
 	for _, rf := range kept {
 		seg.RestoreSlab(rf.n, rf.entries)
 		sf.files[rf.n] = rf.info
 		if rf.scanned {
+			// What a scan found may be only in the page cache (written before
+			// a process crash, or by a sync that failed): make it durable
+			// before anything is written after it, or a power cut could
+			// leave a gap before records acknowledged later.
+			if err := syncFile(sf.st.fs, sf.fileName(rf.n)); err != nil {
+				return err
+			}
 			if err := sf.appendIndex(rf.n, rf.info, rf.entries); err != nil {
 				return err
 			}
+			synced = true
 		}
 		rep.Files++
 		rep.Records += int64(rf.info.count)
+	}
+	if synced {
+		if err := sf.index.Sync(); err != nil {
+			return err
+		}
+		if err := sf.st.fs.SyncDir(sf.dir); err != nil {
+			return err
+		}
 	}
 	// Files after the last kept one (all cut away) and before the first (a
 	// gap) are no longer part of the shard; the next file number follows
@@ -463,6 +466,57 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	}
 	seg.TrimRestored(head)
 	return nil
+}
+
+// chain picks the files that make up the shard, newest first: a newer file
+// holds the positions from its first on (after a failed sync, writing went
+// on in a new file from an earlier position), so older ones are cut where
+// it starts, or dropped if they start no earlier. Then the positions must
+// run on from file to file. Where they do not, the positions that follow
+// were never acknowledged if the file before the gap was being written when
+// the last run ended (a power cut kept a later file but not the end of this
+// one): the later files go. Otherwise a file is missing or unreadable: the
+// shard ends at the gap, and the gap is reported as corruption.
+func (sf *shardFiles) chain(files []recoveredFile, rep *RecoveryReport) ([]recoveredFile, error) {
+	var kept []recoveredFile // newest first, then reversed
+	limit := uint64(math.MaxUint64)
+	for i := len(files) - 1; i >= 0; i-- {
+		rf := files[i]
+		if rf.info.first >= limit {
+			if err := sf.st.fs.Remove(sf.fileName(rf.n)); err != nil { // rewritten by a newer file
+				return nil, err
+			}
+			continue
+		}
+		if end := rf.info.first + rf.info.count; end > limit {
+			if err := sf.cut(&rf, limit-rf.info.first); err != nil {
+				return nil, err
+			}
+		}
+		kept = append(kept, rf)
+		limit = rf.info.first
+	}
+	slices.Reverse(kept)
+	for i := 1; i < len(kept); i++ {
+		prev, next := kept[i-1], kept[i]
+		end := prev.info.first + prev.info.count
+		if next.info.first == end {
+			continue
+		}
+		if prev.scanned {
+			for _, rf := range kept[i:] {
+				if err := sf.st.fs.Remove(sf.fileName(rf.n)); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(next.n),
+				Err: fmt.Sprintf("records %d to %d are missing; the shard ends before them", end, next.info.first-1)})
+		}
+		kept = kept[:i]
+		break
+	}
+	return kept, nil
 }
 
 // recoverFile opens file n: through its index record if it has one that
@@ -479,12 +533,21 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 		return recoveredFile{}, err
 	}
 	hb := make([]byte, segfile.HeaderSize)
-	if _, err := f.ReadAt(hb, 0); err != nil {
-		return recoveredFile{}, fmt.Errorf("%w: %v", segfile.ErrCorrupt, err)
-	}
+	_, rerr := f.ReadAt(hb, 0)
 	h, err := segfile.ParseHeader(hb)
-	if err != nil {
-		return recoveredFile{}, err
+	if rerr != nil || err != nil {
+		if _, sealed := idx[n]; sealed || errors.Is(err, segfile.ErrNewer) {
+			return recoveredFile{}, fmt.Errorf("%w: %v", segfile.ErrCorrupt, errors.Join(rerr, err))
+		}
+		// Created by the last run and never synced whole: it holds nothing
+		// that was acknowledged. It goes.
+		if slices.ContainsFunc(hb, func(b byte) bool { return b != 0 }) {
+			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name})
+		}
+		if err := sf.st.fs.Remove(name); err != nil {
+			return recoveredFile{}, err
+		}
+		return recoveredFile{}, errUnwritten
 	}
 	if h.File != n || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard {
 		return recoveredFile{}, fmt.Errorf("%w: header of another file", segfile.ErrCorrupt)
@@ -510,6 +573,9 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 	return recoveredFile{n: n, info: info, entries: entries, scanned: true}, nil
 }
 
+// errUnwritten is a segment file that a crash left without its header.
+var errUnwritten = errors.New("shardlog: segment file never written")
+
 // cut keeps only the first count records of rf, whose file a later one
 // overlaps, and indexes it so.
 func (sf *shardFiles) cut(rf *recoveredFile, count uint64) error {
@@ -532,6 +598,19 @@ func (sf *shardFiles) cut(rf *recoveredFile, count uint64) error {
 	rf.info = fileInfo{first: rf.info.first, count: count, framesEnd: end, framesCRC: segfile.Checksum(b[segfile.HeaderSize:end])}
 	rf.scanned = true // its index record changes
 	return nil
+}
+
+// syncFile makes a file's content durable.
+func syncFile(fs vfs.FS, name string) error {
+	f, err := fs.Open(name)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // readFile reads a whole file.

@@ -129,7 +129,7 @@ func newStream(a *Account, name string, inc uint32, now time.Time, ranges []hash
 		name:    name,
 		arn:     a.StreamARN(name),
 		inc:     inc,
-		created: now,
+		created: now.UTC(), // UTC, as it reads back from a durable account
 		gone:    make(chan struct{}),
 	}
 	s.times.Store(&streamTimes{active: now.Add(a.cfg.delays.Create)})

@@ -1,0 +1,110 @@
+package shardlog
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shardlog/shardlog/internal/vfs"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	bg     = context.Background()
+	tStart = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+)
+
+// durable opens a durable account in /data of fs on clk, limits off,
+// closed when the test ends unless the test closes it.
+func durable(t testing.TB, fs vfs.FS, clk *ManualClock, opts ...Option) *Account {
+	t.Helper()
+	a, err := NewAccount(append([]Option{withFS(fs), WithDir("/data"), WithClock(clk), WithoutLimits(), WithAccountID("123456789012")}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func mustStream(t testing.TB, a *Account, name string) *Stream {
+	t.Helper()
+	s, err := a.Stream(StreamRef{StreamName: name})
+	require.NoError(t, err)
+	return s
+}
+
+// contents reads every shard of s from the trim horizon: shard ID and
+// records, each "seq key data millis".
+func contents(t testing.TB, s *Stream) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	page, err := s.ListShards(bg, ListShardsInput{})
+	require.NoError(t, err)
+	for _, sh := range page.Shards {
+		recs := []string{}
+		for r, err := range s.Records(bg, sh.ShardID, StartingPosition{Type: TrimHorizon}) {
+			require.NoError(t, err)
+			recs = append(recs, fmt.Sprintf("%s %s %s %d", r.SequenceNumber, r.PartitionKey, r.Data, r.ApproximateArrivalTimestamp.UnixMilli()))
+		}
+		out[sh.ShardID] = recs
+	}
+	return out
+}
+
+func TestDurableAccountSurvivesCloseAndReopen(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEvery(time.Second), SyncNone} {
+		t.Run(policy.String(), func(t *testing.T) {
+			fs := vfs.NewMemFS()
+			clk := NewManualClock(tStart)
+			a := durable(t, fs, clk, WithSync(policy), WithSegmentSize(64<<10))
+			require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 3, Tags: map[string]string{"team": "core"}}))
+			s := mustStream(t, a, "s")
+			for i := 0; i < 3000; i++ {
+				_, err := s.Put(bg, PutInput{PartitionKey: fmt.Sprint("k", i%50), Data: fmt.Appendf(nil, "record %d %s", i, make([]byte, i%200))})
+				require.NoError(t, err)
+				if i%500 == 0 {
+					clk.Advance(time.Second)
+				}
+			}
+			_, err := s.UpdateShardCount(bg, 4, UniformScaling)
+			require.NoError(t, err)
+			res, err := s.PutBatch(bg, []PutInput{{PartitionKey: "after", Data: []byte("reshard")}})
+			require.NoError(t, err)
+			require.Zero(t, res.FailedRecordCount)
+			c, err := s.RegisterStreamConsumer(bg, "app")
+			require.NoError(t, err)
+			require.NoError(t, s.IncreaseStreamRetentionPeriod(bg, 48))
+			it, err := s.GetShardIterator(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
+			require.NoError(t, err)
+			want := contents(t, s)
+			wantSummary, err := s.DescribeStreamSummary(bg)
+			require.NoError(t, err)
+			require.NoError(t, a.Close())
+
+			b := durable(t, fs, clk, WithSync(policy))
+			require.Empty(t, b.Recovery().TornTails)
+			require.Empty(t, b.Recovery().Corrupt)
+			s2 := mustStream(t, b, "s")
+			require.Equal(t, want, contents(t, s2))
+			sum, err := s2.DescribeStreamSummary(bg)
+			require.NoError(t, err)
+			require.Equal(t, wantSummary, sum)
+			tags, err := s2.ListTagsForStream(bg, "", 0)
+			require.NoError(t, err)
+			require.Equal(t, []Tag{{"team", "core"}}, tags.Tags)
+			got, err := b.DescribeStreamConsumer(bg, ConsumerRef{ConsumerARN: c.ConsumerARN})
+			require.NoError(t, err)
+			require.Equal(t, c.ConsumerARN, got.ConsumerARN)
+			// An iterator of before the restart still reads.
+			out, err := b.GetRecords(bg, GetRecordsInput{ShardIterator: it, Limit: 1})
+			require.NoError(t, err)
+			require.Len(t, out.Records, 1)
+			// New records get higher sequence numbers than any before.
+			r, err := s2.Put(bg, PutInput{PartitionKey: "after", Data: []byte("restart")})
+			require.NoError(t, err)
+			last := want[r.ShardID][len(want[r.ShardID])-1]
+			prev, err := ParseSequenceNumber(last[:56])
+			require.NoError(t, err)
+			require.Equal(t, 1, r.SequenceNumber.Compare(prev))
+		})
+	}
+}
