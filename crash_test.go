@@ -91,7 +91,11 @@ func (w *crashWorld) pick() *Stream {
 
 func (w *crashWorld) data() string {
 	w.next++
-	return fmt.Sprintf("r%d-%s", w.next, make([]byte, w.r.IntN(300)))
+	size := w.r.IntN(300)
+	if w.r.IntN(10) == 0 {
+		size = w.r.IntN(20 << 10) // some span segment files in a batch
+	}
+	return fmt.Sprintf("r%d-%s", w.next, make([]byte, size))
 }
 
 func (w *crashWorld) put(s *Stream) {

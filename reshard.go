@@ -174,13 +174,12 @@ func (s *Stream) reshardLocked(now time.Time, plan func(now time.Time) (int, fun
 	s.pending = s.pending[:0]
 	born := s.nextShard
 	apply()
+	s.onAbort = append(s.onAbort, func() { s.acct.releaseShards(grow) })
 	if st := s.acct.store; st != nil {
 		if err := st.makeShardDirs(s.inc, s.shards[len(s.shards)-int(s.nextShard-born):]); err != nil {
-			s.acct.releaseShards(grow)
-			return err // update puts the shard list back
+			return err // update puts the shard list back and runs onAbort
 		}
 	}
-	s.onAbort = append(s.onAbort, func() { s.acct.releaseShards(grow) })
 	s.onCommit = append(s.onCommit, func() { s.publishReshardLocked(now, grow, born) })
 	return nil
 }

@@ -29,11 +29,13 @@ type shardFiles struct {
 
 	// Guarded by the shard's mu (the segment calls the Storage methods
 	// with it held), except files, which readers reach through LoadSlab.
-	active   *openFile   // the file being written
-	retired  []*openFile // sealed, not yet synced
-	dirDirty bool        // a file was created since the directory was synced
-	index    vfs.File    // the index file, opened at the first seal
-	indexEnd int64
+	active     *openFile   // the file being written
+	sealing    *openFile   // the file written before it, between NewSlab and its SealSlab
+	retired    []*openFile // sealed, not yet synced
+	dirDirty   bool        // a file was created since the directory was synced
+	index      vfs.File    // the index file, opened at the first seal
+	indexEnd   int64
+	indexDirty bool // a deletion is recorded in it but not synced
 
 	mu    sync.Mutex // guards files
 	files map[uint32]fileInfo
@@ -92,6 +94,7 @@ func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) ([]byte, error) 
 	h := sf.hdr
 	h.File, h.First, h.Created = n, first, sf.st.clock.Now().UnixMilli()
 	segfile.PutHeader(mem, h)
+	sf.sealing = sf.active // the segment seals it next
 	sf.active = &openFile{n: n, f: f, mem: mem}
 	sf.dirDirty = true
 	return mem, nil
@@ -111,16 +114,28 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 		// The index only saves opening a scan of the file; it is rebuilt.
 		sf.st.log.Warn("shardlog: could not index a segment file", "file", sf.fileName(n), "err", err)
 	}
-	if a := sf.active; a != nil && a.n == n {
-		sf.active = nil
-		a.end = len(image)
-		if sf.st.policy.kind == syncNone {
-			a.done = true
-			sf.release(a)
-			return
+	var a *openFile
+	switch {
+	case sf.sealing != nil && sf.sealing.n == n:
+		a, sf.sealing = sf.sealing, nil
+	case sf.active != nil && sf.active.n == n: // Roll, or Rollback's
+		a, sf.active = sf.active, nil
+	default:
+		for _, r := range sf.retired {
+			if r.n == n { // Rollback shortens a file not yet synced
+				r.end = min(r.end, len(image))
+				r.synced = min(r.synced, r.end)
+			}
 		}
-		sf.retired = append(sf.retired, a)
+		return
 	}
+	a.end = len(image)
+	if sf.st.policy.kind == syncNone {
+		a.done = true
+		sf.release(a)
+		return
+	}
+	sf.retired = append(sf.retired, a)
 }
 
 // firstOf returns the first position of file n, from its header.
@@ -166,10 +181,12 @@ func (sf *shardFiles) LoadSlab(n uint32) ([]byte, error) {
 
 // DropSlab deletes file n.
 func (sf *shardFiles) DropSlab(n uint32) {
-	if a := sf.active; a != nil && a.n == n {
-		sf.active = nil
-		a.done = true
-		sf.release(a)
+	for _, p := range []**openFile{&sf.active, &sf.sealing} {
+		if a := *p; a != nil && a.n == n {
+			*p = nil
+			a.done = true
+			sf.release(a)
+		}
 	}
 	for i, r := range sf.retired {
 		if r.n == n {
@@ -182,9 +199,21 @@ func (sf *shardFiles) DropSlab(n uint32) {
 	sf.mu.Lock()
 	delete(sf.files, n)
 	sf.mu.Unlock()
-	if err := sf.st.fs.Remove(sf.fileName(n)); err != nil && !errors.Is(err, errNotExist) {
+	if err := sf.remove(n); err != nil {
 		sf.st.log.Warn("shardlog: could not delete a segment file", "file", sf.fileName(n), "err", err)
 	}
+}
+
+// remove deletes file n on purpose, and says so in the index.
+func (sf *shardFiles) remove(n uint32) error {
+	if err := sf.appendIndex(droppedMark, fileInfo{first: uint64(n)}, nil); err != nil {
+		return err
+	}
+	sf.indexDirty = true
+	if err := sf.st.fs.Remove(sf.fileName(n)); err != nil && !errors.Is(err, errNotExist) {
+		return err
+	}
+	return nil
 }
 
 // release closes f once no sync uses it and it needs none.
@@ -197,7 +226,7 @@ func (sf *shardFiles) release(f *openFile) {
 
 // dirtyLocked reports whether something written is not yet synced.
 func (sf *shardFiles) dirtyLocked() bool {
-	return sf.dirDirty || len(sf.retired) > 0
+	return sf.dirDirty || sf.indexDirty || len(sf.retired) > 0
 }
 
 // syncJob is one sync of a shard's files, prepared under the shard's lock
@@ -205,6 +234,7 @@ func (sf *shardFiles) dirtyLocked() bool {
 type syncJob struct {
 	sf       *shardFiles
 	syncDir  bool
+	index    vfs.File // synced too: it records deleted files
 	retired  []*openFile
 	active   *openFile
 	from, to int // the active file's range to sync
@@ -215,6 +245,9 @@ type syncJob struct {
 func (sf *shardFiles) syncJobLocked(used int) syncJob {
 	j := syncJob{sf: sf, syncDir: sf.dirDirty}
 	sf.dirDirty = false
+	if sf.indexDirty && sf.index != nil {
+		j.index, sf.indexDirty = sf.index, false
+	}
 	for _, r := range sf.retired {
 		r.refs++
 		j.retired = append(j.retired, r)
@@ -227,6 +260,11 @@ func (sf *shardFiles) syncJobLocked(used int) syncJob {
 }
 
 func (j *syncJob) run() error {
+	if j.index != nil {
+		if err := j.index.Sync(); err != nil {
+			return err
+		}
+	}
 	if j.syncDir {
 		if err := j.sf.st.fs.SyncDir(j.sf.dir); err != nil {
 			return err
@@ -249,6 +287,9 @@ func (sf *shardFiles) syncDoneLocked(j syncJob, err error) {
 	if err != nil && j.syncDir {
 		sf.dirDirty = true
 	}
+	if err != nil && j.index != nil {
+		sf.indexDirty = true
+	}
 	for _, r := range j.retired {
 		r.refs--
 		r.synced = r.end
@@ -268,22 +309,32 @@ func (sf *shardFiles) syncDoneLocked(j syncJob, err error) {
 // closeLocked syncs nothing more and closes every open file; the shard's
 // records that were written stay in the page cache.
 func (sf *shardFiles) closeLocked() {
-	for _, f := range append(sf.retired, sf.active) {
+	for _, f := range append(sf.retired, sf.active, sf.sealing) {
 		if f != nil {
 			f.done = true
 			sf.release(f)
 		}
 	}
-	sf.retired, sf.active = nil, nil
+	sf.retired, sf.active, sf.sealing = nil, nil, nil
 	if sf.index != nil {
+		if err := sf.index.Sync(); err != nil { // saves the next opening a scan
+			sf.st.log.Warn("shardlog: could not sync a segment index", "dir", sf.dir, "err", err)
+		}
 		sf.index.Close()
 		sf.index = nil
 	}
 }
 
 // Index records: length, file number, first position, count, end of the
-// frames, CRC of the frames, the entries, and a CRC of the record.
-const indexRecordHeader = 36
+// frames, CRC of the frames, the entries, and a CRC of the record. A record
+// for file number droppedMark says that the file numbered by its first
+// position was deleted on purpose (its records expired, were dropped for a
+// size bound, or were never acknowledged), so that opening can tell a file
+// deleted by accident.
+const (
+	indexRecordHeader = 36
+	droppedMark       = math.MaxUint32
+)
 
 func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Entry) error {
 	if sf.index == nil {
@@ -328,10 +379,11 @@ type indexRecord struct {
 	entries []segfile.Entry
 }
 
-// readIndex decodes the index file: the latest good record of each file.
-// It stops at the first record that is torn or garbled.
-func readIndex(b []byte) map[uint32]indexRecord {
-	out := map[uint32]indexRecord{}
+// readIndex decodes the index file: the latest good record of each file,
+// and the files deleted on purpose. It stops at the first record that is
+// torn or garbled.
+func readIndex(b []byte) (map[uint32]indexRecord, map[uint32]bool) {
+	out, dropped := map[uint32]indexRecord{}, map[uint32]bool{}
 	le := binary.LittleEndian
 	for len(b) >= indexRecordHeader+4 {
 		size := int(le.Uint32(b))
@@ -357,18 +409,23 @@ func readIndex(b []byte) map[uint32]indexRecord {
 				KeyOff: le.Uint32(body[i:]), Data: le.Uint32(body[i+4:]), Key: le.Uint16(body[i+8:]), Millis: int64(le.Uint64(body[i+12:])),
 			})
 		}
-		out[le.Uint32(rec[4:])] = r
+		if n := le.Uint32(rec[4:]); n == droppedMark {
+			dropped[uint32(r.info.first)] = true
+		} else {
+			out[n] = r
+		}
 		b = b[size:]
 	}
-	return out
+	return out, dropped
 }
 
 // recoveredFile is a segment file as opening found it.
 type recoveredFile struct {
-	n       uint32
-	info    fileInfo
-	entries []segfile.Entry
-	scanned bool // found unsealed and scanned: its index record is written now
+	n         uint32
+	info      fileInfo
+	entries   []segfile.Entry
+	scanned   bool // scanned, not read from the index: its index record is written now
+	truncated bool // sealed, but shorter than its index says: corrupt, not torn
 }
 
 // recover opens the shard's files: sealed ones through the index, unsealed
@@ -391,12 +448,13 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 		return err
 	}
 	var idx map[uint32]indexRecord
+	var dropped map[uint32]bool
 	if slices.Contains(names, "index") {
 		b, err := readFile(fs, path.Join(sf.dir, "index"))
 		if err != nil {
 			return err
 		}
-		idx = readIndex(b)
+		idx, dropped = readIndex(b)
 	}
 	var files []recoveredFile
 	for _, name := range names {
@@ -412,6 +470,9 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 		if err == errUnwritten {
 			continue
 		}
+		if errors.Is(err, segfile.ErrNewer) {
+			return fmt.Errorf("%s: %w", sf.fileName(uint32(n)), err)
+		}
 		if err != nil {
 			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(uint32(n)), Err: err.Error()})
 			continue
@@ -421,6 +482,17 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	kept, err := sf.chain(files, rep)
 	if err != nil {
 		return err
+	}
+	if len(kept) > 0 {
+		// Every file numbered below the first must have been deleted on
+		// purpose, or records are missing from the start of the shard.
+		for n := range kept[0].n {
+			if !dropped[n] {
+				rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(n),
+					Err: fmt.Sprintf("missing: the records before %d are lost", kept[0].info.first)})
+				break
+			}
+		}
 	}
 	first, slab := head, uint32(0)
 	if len(kept) > 0 {
@@ -450,7 +522,8 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 		rep.Files++
 		rep.Records += int64(rf.info.count)
 	}
-	if synced {
+	if synced || sf.indexDirty {
+		sf.indexDirty = false
 		if err := sf.index.Sync(); err != nil {
 			return err
 		}
@@ -483,7 +556,7 @@ func (sf *shardFiles) chain(files []recoveredFile, rep *RecoveryReport) ([]recov
 	for i := len(files) - 1; i >= 0; i-- {
 		rf := files[i]
 		if rf.info.first >= limit {
-			if err := sf.st.fs.Remove(sf.fileName(rf.n)); err != nil { // rewritten by a newer file
+			if err := sf.remove(rf.n); err != nil { // rewritten by a newer file
 				return nil, err
 			}
 			continue
@@ -503,9 +576,9 @@ func (sf *shardFiles) chain(files []recoveredFile, rep *RecoveryReport) ([]recov
 		if next.info.first == end {
 			continue
 		}
-		if prev.scanned {
+		if prev.scanned && !prev.truncated {
 			for _, rf := range kept[i:] {
-				if err := sf.st.fs.Remove(sf.fileName(rf.n)); err != nil {
+				if err := sf.remove(rf.n); err != nil {
 					return nil, err
 				}
 			}
@@ -536,7 +609,10 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 	_, rerr := f.ReadAt(hb, 0)
 	h, err := segfile.ParseHeader(hb)
 	if rerr != nil || err != nil {
-		if _, sealed := idx[n]; sealed || errors.Is(err, segfile.ErrNewer) {
+		if errors.Is(err, segfile.ErrNewer) {
+			return recoveredFile{}, err
+		}
+		if _, sealed := idx[n]; sealed {
 			return recoveredFile{}, fmt.Errorf("%w: %v", segfile.ErrCorrupt, errors.Join(rerr, err))
 		}
 		// Created by the last run and never synced whole: it holds nothing
@@ -544,7 +620,7 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 		if slices.ContainsFunc(hb, func(b byte) bool { return b != 0 }) {
 			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name})
 		}
-		if err := sf.st.fs.Remove(name); err != nil {
+		if err := sf.remove(n); err != nil {
 			return recoveredFile{}, err
 		}
 		return recoveredFile{}, errUnwritten
@@ -552,8 +628,13 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 	if h.File != n || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard {
 		return recoveredFile{}, fmt.Errorf("%w: header of another file", segfile.ErrCorrupt)
 	}
-	if r, ok := idx[n]; ok && r.info.first == h.First && r.info.framesEnd <= size {
+	r, sealed := idx[n]
+	if sealed && r.info.first == h.First && r.info.framesEnd <= size {
 		return recoveredFile{n: n, info: r.info, entries: r.entries}, nil
+	}
+	if sealed {
+		rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name,
+			Err: fmt.Sprintf("%d bytes long, its records end at %d: kept what is readable", size, r.info.framesEnd)})
 	}
 	// Not sealed: the file being written when the last run ended.
 	b := make([]byte, size)
@@ -570,7 +651,7 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 		}
 	}
 	info := fileInfo{first: h.First, count: count, framesEnd: int64(end), framesCRC: segfile.Checksum(b[segfile.HeaderSize:end])}
-	return recoveredFile{n: n, info: info, entries: entries, scanned: true}, nil
+	return recoveredFile{n: n, info: info, entries: entries, scanned: true, truncated: sealed}, nil
 }
 
 // errUnwritten is a segment file that a crash left without its header.

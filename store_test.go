@@ -108,3 +108,35 @@ func TestDurableAccountSurvivesCloseAndReopen(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchAcrossSegmentsIsDurable: a PutBatch whose records fill one
+// segment file and go on in the next is acknowledged only when both are on
+// disk: a power cut right after loses none of it.
+func TestBatchAcrossSegmentsIsDurable(t *testing.T) {
+	fs := vfs.NewMemFS()
+	clk := NewManualClock(tStart)
+	a, err := NewAccount(withFS(fs.Process()), WithDir("/data"), WithClock(clk), WithoutLimits(), WithAccountID("123456789012"), WithSegmentSize(64<<10))
+	require.NoError(t, err)
+	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	s := mustStream(t, a, "s")
+	var want []string
+	for round := 0; round < 3; round++ {
+		batch := make([]PutInput, 20)
+		for i := range batch {
+			d := fmt.Sprintf("round %d record %d %s", round, i, make([]byte, 9000))
+			batch[i] = PutInput{PartitionKey: "k", Data: []byte(d)}
+			want = append(want, d)
+		}
+		res, err := s.PutBatch(bg, batch)
+		require.NoError(t, err)
+		require.Zero(t, res.FailedRecordCount)
+	}
+	fs.Crash()
+	b := durable(t, fs.Process(), clk)
+	var got []string
+	for r, err := range mustStream(t, b, "s").Records(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon}) {
+		require.NoError(t, err)
+		got = append(got, string(r.Data))
+	}
+	require.Equal(t, want, got)
+}

@@ -232,6 +232,10 @@ func (s *Stream) update(ctx context.Context, change func(now time.Time) error) e
 	case errUnchanged:
 		return nil
 	default:
+		s.restoreLocked(saved) // a change may fail after it began
+		for _, f := range s.onAbort {
+			f()
+		}
 		return err
 	}
 	t := *s.times.Load()

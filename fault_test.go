@@ -1,0 +1,119 @@
+package shardlog
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+
+	"github.com/shardlog/shardlog/internal/vfs"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFaultsFailCallsAndHeal: a full disk, an I/O error on sync or write, a
+// file system gone read-only make the calls that need them fail with
+// InternalFailure (per record in PutBatch); nothing acknowledged is lost,
+// and once the fault is gone the account works again.
+func TestFaultsFailCallsAndHeal(t *testing.T) {
+	fs := vfs.NewMemFS()
+	clk := NewManualClock(tStart)
+	a := durable(t, fs, clk, WithSegmentSize(64<<10))
+	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	s := mustStream(t, a, "s")
+	var acked []string
+	put := func(data string) error {
+		_, err := s.Put(bg, PutInput{PartitionKey: "k", Data: []byte(data)})
+		if err == nil {
+			acked = append(acked, data)
+		}
+		return err
+	}
+	big := make([]byte, 40<<10) // two fill a 64 KiB segment
+	for i := 0; i < 3; i++ {
+		require.NoError(t, put(fmt.Sprint("before ", i)))
+	}
+
+	for _, f := range []struct {
+		name string
+		op   vfs.Op
+		err  error
+	}{
+		{"sync EIO", vfs.OpSync, syscall.EIO},
+		{"sync ENOSPC", vfs.OpSync, syscall.ENOSPC},
+		{"new segment ENOSPC", vfs.OpAllocate, syscall.ENOSPC},
+		{"new segment EIO", vfs.OpCreate, syscall.EIO},
+	} {
+		t.Run(f.name, func(t *testing.T) {
+			fs.Fail(f.op, 0, f.err)
+			var err error
+			for i := 0; err == nil && i < 4; i++ { // big records reach a new segment soon
+				err = put(fmt.Sprintf("%s %d %s", f.name, i, big))
+			}
+			requireCode(t, err, ErrInternalFailure)
+			fs.ClearFaults()
+			require.NoError(t, put("after "+f.name))
+
+			fs.Fail(f.op, 0, f.err)
+			batch := []PutInput{{PartitionKey: "k", Data: big}, {PartitionKey: "k", Data: big}, {PartitionKey: "k", Data: []byte("x")}}
+			res, err := s.PutBatch(bg, batch)
+			require.NoError(t, err, "a batch fails record by record")
+			require.Positive(t, res.FailedRecordCount)
+			for i, e := range res.Records {
+				if e.ErrorCode != "" {
+					require.Equal(t, "InternalFailure", e.ErrorCode)
+					require.Equal(t, "Internal Service Failure", e.ErrorMessage)
+					require.True(t, e.SequenceNumber.IsZero())
+				} else {
+					acked = append(acked, string(batch[i].Data))
+				}
+			}
+			fs.ClearFaults()
+			require.NoError(t, put("after batch "+f.name))
+		})
+	}
+
+	// A read-only file system: writes that need a sync fail, and so do
+	// changes to metadata, which change nothing.
+	fs.SetReadOnly(true)
+	requireCode(t, put("read-only"), ErrInternalFailure)
+	requireCode(t, a.CreateStream(bg, CreateStreamInput{StreamName: "t", ShardCount: 1}), ErrInternalFailure)
+	_, err := a.Stream(StreamRef{StreamName: "t"})
+	requireCode(t, err, ErrResourceNotFound)
+	requireCode(t, s.SplitShard(bg, "shardId-000000000000", "1000"), ErrInternalFailure)
+	shards, err := s.ListShards(bg, ListShardsInput{})
+	require.NoError(t, err)
+	require.Len(t, shards.Shards, 1, "the failed split left nothing behind")
+	lim, err := a.DescribeLimits(bg)
+	require.NoError(t, err)
+	require.Equal(t, 1, lim.OpenShardCount, "nor took from the quota")
+	_, err = s.RegisterStreamConsumer(bg, "app")
+	requireCode(t, err, ErrInternalFailure)
+	consumers, err := s.ListStreamConsumers(bg, ListStreamConsumersInput{})
+	require.NoError(t, err)
+	require.Empty(t, consumers.Consumers)
+	requireCode(t, s.AddTagsToStream(bg, map[string]string{"a": "b"}), ErrInternalFailure)
+	requireCode(t, s.IncreaseStreamRetentionPeriod(bg, 48), ErrInternalFailure)
+	sum, err := s.DescribeStreamSummary(bg)
+	require.NoError(t, err)
+	require.Equal(t, 24, sum.RetentionPeriodHours)
+	require.Equal(t, StatusActive, sum.StreamStatus)
+	fs.SetReadOnly(false)
+	require.NoError(t, put("writable again"))
+	require.NoError(t, s.SplitShard(bg, "shardId-000000000000", "1000"))
+
+	// Everything acknowledged is there, in order, after a power cut too.
+	fs.Crash()
+	b := durable(t, fs, clk)
+	var got []string
+	for r, err := range mustStream(t, b, "s").ReadAll(bg, StartingPosition{Type: TrimHorizon}) {
+		require.NoError(t, err)
+		got = append(got, string(r.Data))
+	}
+	for _, d := range acked {
+		require.Contains(t, got, d)
+	}
+}
+
+func requireCode(t testing.TB, err error, sentinel *Error) {
+	t.Helper()
+	require.ErrorIs(t, err, sentinel)
+}
