@@ -3,6 +3,7 @@ package shardlog_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shardlog/shardlog"
 )
@@ -11,7 +12,8 @@ import (
 // oldest records of the account go first, whichever stream holds them.
 func ExampleWithAccountSizeBound() {
 	ctx := context.Background()
-	acct, _ := shardlog.NewAccount(shardlog.WithAccountSizeBound(shardlog.SizeBound{Records: 4}))
+	clock := shardlog.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	acct, _ := shardlog.NewAccount(shardlog.WithClock(clock), shardlog.WithAccountSizeBound(shardlog.SizeBound{Records: 4}))
 	defer acct.Close()
 	for _, name := range []string{"a", "b"} {
 		acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: 1})
@@ -21,6 +23,7 @@ func ExampleWithAccountSizeBound() {
 	for i := range 5 {
 		s := []*shardlog.Stream{a, b}[i%2]
 		s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte(fmt.Sprint(s.Name(), i))})
+		clock.Advance(time.Millisecond) // the oldest goes first: arrival times must differ
 	}
 	for _, s := range []*shardlog.Stream{a, b} {
 		for r := range s.Records(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {

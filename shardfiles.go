@@ -1,7 +1,6 @@
 package shardlog
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +34,8 @@ type shardFiles struct {
 	dirDirty   bool        // a file was created since the directory was synced
 	index      vfs.File    // the index file, opened at the first seal
 	indexEnd   int64
-	indexDirty bool // a deletion is recorded in it but not synced
+	indexDirty bool            // a deletion is recorded in it but not synced
+	removed    map[uint32]bool // while opening: files it deleted
 
 	mu    sync.Mutex // guards files
 	files map[uint32]fileInfo
@@ -206,7 +206,13 @@ func (sf *shardFiles) DropSlab(n uint32) {
 
 // remove deletes file n on purpose, and says so in the index.
 func (sf *shardFiles) remove(n uint32) error {
-	if err := sf.appendIndex(droppedMark, fileInfo{first: uint64(n)}, nil); err != nil {
+	if sf.removed != nil {
+		sf.removed[n] = true
+	}
+	// The index says the file was deleted on purpose (its records expired,
+	// were dropped for a size bound, or were never acknowledged), so that
+	// opening can tell a file deleted by accident.
+	if err := sf.appendIndex(segfile.Dropped, fileInfo{first: uint64(n)}, nil); err != nil {
 		return err
 	}
 	sf.indexDirty = true
@@ -325,17 +331,6 @@ func (sf *shardFiles) closeLocked() {
 	}
 }
 
-// Index records: length, file number, first position, count, end of the
-// frames, CRC of the frames, the entries, and a CRC of the record. A record
-// for file number droppedMark says that the file numbered by its first
-// position was deleted on purpose (its records expired, were dropped for a
-// size bound, or were never acknowledged), so that opening can tell a file
-// deleted by accident.
-const (
-	indexRecordHeader = 36
-	droppedMark       = math.MaxUint32
-)
-
 func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Entry) error {
 	if sf.index == nil {
 		f, err := sf.st.fs.Open(path.Join(sf.dir, "index"))
@@ -352,18 +347,9 @@ func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Ent
 		}
 		sf.index, sf.indexEnd = f, size
 	}
-	le := binary.LittleEndian
-	rec := make([]byte, indexRecordHeader, indexRecordHeader+len(entries)*segfile.EntrySize+4)
-	le.PutUint32(rec[0:], uint32(indexRecordHeader+len(entries)*segfile.EntrySize+4))
-	le.PutUint32(rec[4:], n)
-	le.PutUint64(rec[8:], info.first)
-	le.PutUint64(rec[16:], info.count)
-	le.PutUint64(rec[24:], uint64(info.framesEnd))
-	le.PutUint32(rec[32:], info.framesCRC)
-	for _, e := range entries {
-		rec = segfile.AppendIndex(rec, e)
-	}
-	rec = le.AppendUint32(rec, segfile.Checksum(rec))
+	rec := segfile.AppendIndexRecord(nil, segfile.IndexRecord{
+		File: n, First: info.first, Count: info.count, FramesEnd: uint64(info.framesEnd), FramesCRC: info.framesCRC, Entries: entries,
+	})
 	if _, err := sf.index.WriteAt(rec, sf.indexEnd); err != nil {
 		sf.index.Close()
 		sf.index = nil // reopened, at its real end, next time
@@ -380,42 +366,19 @@ type indexRecord struct {
 }
 
 // readIndex decodes the index file: the latest good record of each file,
-// and the files deleted on purpose. It stops at the first record that is
-// torn or garbled.
+// and the files deleted on purpose.
 func readIndex(b []byte) (map[uint32]indexRecord, map[uint32]bool) {
 	out, dropped := map[uint32]indexRecord{}, map[uint32]bool{}
-	le := binary.LittleEndian
-	for len(b) >= indexRecordHeader+4 {
-		size := int(le.Uint32(b))
-		if size < indexRecordHeader+4 || size > len(b) || (size-indexRecordHeader-4)%segfile.EntrySize != 0 {
-			break
+	segfile.ReadIndex(b, func(r segfile.IndexRecord) {
+		if r.File == segfile.Dropped {
+			dropped[uint32(r.First)] = true
+			return
 		}
-		rec := b[:size]
-		if segfile.Checksum(rec[:size-4]) != le.Uint32(rec[size-4:]) {
-			break
+		out[r.File] = indexRecord{
+			info:    fileInfo{first: r.First, count: r.Count, framesEnd: int64(r.FramesEnd), framesCRC: r.FramesCRC},
+			entries: r.Entries,
 		}
-		r := indexRecord{info: fileInfo{
-			first:     le.Uint64(rec[8:]),
-			count:     le.Uint64(rec[16:]),
-			framesEnd: int64(le.Uint64(rec[24:])),
-			framesCRC: le.Uint32(rec[32:]),
-		}}
-		body := rec[indexRecordHeader : size-4]
-		if uint64(len(body)/segfile.EntrySize) != r.info.count {
-			break
-		}
-		for i := 0; i < len(body); i += segfile.EntrySize {
-			r.entries = append(r.entries, segfile.Entry{
-				KeyOff: le.Uint32(body[i:]), Data: le.Uint32(body[i+4:]), Key: le.Uint16(body[i+8:]), Millis: int64(le.Uint64(body[i+12:])),
-			})
-		}
-		if n := le.Uint32(rec[4:]); n == droppedMark {
-			dropped[uint32(r.info.first)] = true
-		} else {
-			out[n] = r
-		}
-		b = b[size:]
-	}
+	})
 	return out, dropped
 }
 
@@ -447,6 +410,8 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	if err != nil {
 		return err
 	}
+	sf.removed = map[uint32]bool{} // what opening deletes, as it goes
+	defer func() { sf.removed = nil }()
 	var idx map[uint32]indexRecord
 	var dropped map[uint32]bool
 	if slices.Contains(names, "index") {
@@ -483,11 +448,11 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	if err != nil {
 		return err
 	}
-	if len(kept) > 0 {
+	if len(kept) > 0 && kept[0].info.first > 0 {
 		// Every file numbered below the first must have been deleted on
 		// purpose, or records are missing from the start of the shard.
 		for n := range kept[0].n {
-			if !dropped[n] {
+			if !dropped[n] && !sf.removed[n] {
 				rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(n),
 					Err: fmt.Sprintf("missing: the records before %d are lost", kept[0].info.first)})
 				break

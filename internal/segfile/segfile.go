@@ -1,21 +1,23 @@
-// Package segfile is the on-disk format of one segment file of a durable
-// shard: a header, the records as checksummed frames, and, once the file is
-// sealed, an index of its records and a trailer. FORMAT.md at the root of
-// the repository describes it byte by byte; Version numbers it.
+// Package segfile is the on-disk format of a durable shard: its segment
+// files, each a header and the records as checksummed frames, and its index
+// file, which lists the records of every sealed segment file so that
+// opening need not read them. FORMAT.md at the root of the repository
+// describes both byte by byte; Version numbers them.
 //
-//	header   64 bytes: magic "SHLGSEG\x00", version, stream incarnation,
-//	         shard index, file number, first position, creation time, CRC
-//	frames   one per record: CRC-32C, data length, key length, position,
-//	         arrival time (Unix ms), key, data
-//	index    sealed files: one 20-byte entry per record (key offset, data
-//	         length, key length, arrival time)
-//	trailer  sealed files, 48 bytes: where the frames end, record count,
-//	         CRC-32C of the frames and of the index, magic, CRC
+//	segment  header, 64 bytes: magic "SHLGSEG\x00", version, stream
+//	         incarnation, shard index, file number, first position,
+//	         creation time, CRC-32C
+//	         frames, one per record: CRC-32C of the rest of the frame, data
+//	         length, key length, position, arrival time (Unix ms), key, data
+//	index    records, one per sealed file (or deleted file): length, file
+//	         number, first position, record count, end of the frames, CRC-32C
+//	         of the frames, 20 bytes per record (key offset, data length, key
+//	         length, arrival time), CRC-32C of the record
 //
 // All integers are little-endian. A frame's CRC covers the rest of the
-// frame, so a torn or overwritten frame is recognised; the trailer's CRCs
-// cover the frames and the index of a sealed file at once, which is cheaper
-// to check than every frame when the file is read back.
+// frame, so a torn or overwritten frame is recognised; an index record's
+// CRC of the frames covers a whole sealed file at once, which is cheaper to
+// check than every frame when the file is read back.
 package segfile
 
 import (
@@ -23,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 )
 
 // Version is the format version this package writes and reads. A file of a
@@ -34,13 +37,11 @@ const (
 	HeaderSize  = 64
 	FrameHeader = 26
 	EntrySize   = 20
-	TrailerSize = 48
 )
 
 var (
-	headerMagic  = [8]byte{'S', 'H', 'L', 'G', 'S', 'E', 'G', 0}
-	trailerMagic = [8]byte{'S', 'H', 'L', 'G', 'E', 'N', 'D', 0}
-	castagnoli   = crc32.MakeTable(crc32.Castagnoli)
+	headerMagic = [8]byte{'S', 'H', 'L', 'G', 'S', 'E', 'G', 0}
+	castagnoli  = crc32.MakeTable(crc32.Castagnoli)
 )
 
 // Errors of decoding.
@@ -152,14 +153,6 @@ func Scan(b []byte, off int, first uint64, f func(Entry)) (end int, n uint64) {
 	}
 }
 
-// Trailer ends a sealed file.
-type Trailer struct {
-	FramesEnd uint64 // offset just past the last frame; the index starts here
-	Count     uint64 // records in the file
-	FramesCRC uint32 // CRC-32C of [HeaderSize, FramesEnd)
-	IndexCRC  uint32 // CRC-32C of the index
-}
-
 // AppendIndex appends the index entry of one record.
 func AppendIndex(b []byte, e Entry) []byte {
 	le := binary.LittleEndian
@@ -170,65 +163,78 @@ func AppendIndex(b []byte, e Entry) []byte {
 	return le.AppendUint64(b, uint64(e.Millis))
 }
 
-// AppendTrailer appends t.
-func AppendTrailer(b []byte, t Trailer) []byte {
+// IndexRecord describes a sealed segment file, or a deleted one.
+type IndexRecord struct {
+	File      uint32  // file number; Dropped for a deleted file
+	First     uint64  // first position; for Dropped, the deleted file's number
+	Count     uint64  // records
+	FramesEnd uint64  // offset just past the last frame
+	FramesCRC uint32  // CRC-32C of [HeaderSize, FramesEnd)
+	Entries   []Entry // one per record
+}
+
+// Dropped is the file number of an index record that says the file
+// numbered by First was deleted on purpose.
+const Dropped = math.MaxUint32
+
+const indexRecordHeader = 36
+
+// AppendIndexRecord appends r to an index file's bytes.
+func AppendIndexRecord(b []byte, r IndexRecord) []byte {
 	start := len(b)
 	le := binary.LittleEndian
-	b = le.AppendUint64(b, t.FramesEnd)
-	b = le.AppendUint64(b, t.Count)
-	b = le.AppendUint32(b, t.FramesCRC)
-	b = le.AppendUint32(b, t.IndexCRC)
-	b = append(b, trailerMagic[:]...)
-	b = le.AppendUint32(b, Version)
-	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
+	b = le.AppendUint32(b, uint32(indexRecordHeader+len(r.Entries)*EntrySize+4))
+	b = le.AppendUint32(b, r.File)
+	b = le.AppendUint64(b, r.First)
+	b = le.AppendUint64(b, r.Count)
+	b = le.AppendUint64(b, r.FramesEnd)
+	b = le.AppendUint32(b, r.FramesCRC)
+	for _, e := range r.Entries {
+		b = AppendIndex(b, e)
+	}
 	return le.AppendUint32(b, Checksum(b[start:]))
 }
 
-// ParseTrailer reads the trailer at the end of b, which holds the last
-// TrailerSize bytes of a file of size fileSize, and checks it fits.
-func ParseTrailer(b []byte, fileSize int64) (Trailer, error) {
-	if len(b) < TrailerSize {
-		return Trailer{}, fmt.Errorf("%w: no trailer", ErrCorrupt)
-	}
-	b = b[len(b)-TrailerSize:]
+// ReadIndex decodes an index file's records, in order, and stops at the
+// first that is torn or garbled (a crash can leave the end of the file
+// short or overwritten): what it returns is every good record before.
+func ReadIndex(b []byte, f func(IndexRecord)) {
 	le := binary.LittleEndian
-	if [8]byte(b[24:32]) != trailerMagic || le.Uint32(b[44:]) != Checksum(b[:44]) {
-		return Trailer{}, fmt.Errorf("%w: no trailer", ErrCorrupt)
-	}
-	if v := le.Uint32(b[32:]); v > Version {
-		return Trailer{}, fmt.Errorf("%w (format version %d; this one reads %d)", ErrNewer, v, Version)
-	}
-	t := Trailer{FramesEnd: le.Uint64(b[0:]), Count: le.Uint64(b[8:]), FramesCRC: le.Uint32(b[16:]), IndexCRC: le.Uint32(b[20:])}
-	if t.FramesEnd < HeaderSize || t.Count > (t.FramesEnd-HeaderSize)/FrameHeader ||
-		t.FramesEnd+t.Count*EntrySize+TrailerSize != uint64(fileSize) {
-		return Trailer{}, fmt.Errorf("%w: trailer does not fit the file", ErrCorrupt)
-	}
-	return t, nil
-}
-
-// ParseIndex decodes a sealed file's index, checking its CRC and that every
-// entry lies inside the frames.
-func ParseIndex(b []byte, t Trailer, f func(Entry)) error {
-	if uint64(len(b)) != t.Count*EntrySize || Checksum(b) != t.IndexCRC {
-		return fmt.Errorf("%w: index checksum", ErrCorrupt)
-	}
-	le := binary.LittleEndian
-	next := uint64(HeaderSize) // each frame starts where the last ended
-	for i := 0; i < len(b); i += EntrySize {
-		e := Entry{KeyOff: le.Uint32(b[i:]), Data: le.Uint32(b[i+4:]), Key: le.Uint16(b[i+8:]), Millis: int64(le.Uint64(b[i+12:]))}
-		if uint64(e.KeyOff) != next+FrameHeader {
-			return fmt.Errorf("%w: index entry %d", ErrCorrupt, i/EntrySize)
+	for len(b) >= indexRecordHeader+4 {
+		size := int(le.Uint32(b))
+		if size < indexRecordHeader+4 || size > len(b) || (size-indexRecordHeader-4)%EntrySize != 0 {
+			return
 		}
-		next = uint64(e.KeyOff) + uint64(e.Key) + uint64(e.Data)
-		if next > t.FramesEnd {
-			return fmt.Errorf("%w: index entry %d past the frames", ErrCorrupt, i/EntrySize)
+		rec := b[:size]
+		if Checksum(rec[:size-4]) != le.Uint32(rec[size-4:]) {
+			return
 		}
-		f(e)
+		r := IndexRecord{
+			File:      le.Uint32(rec[4:]),
+			First:     le.Uint64(rec[8:]),
+			Count:     le.Uint64(rec[16:]),
+			FramesEnd: le.Uint64(rec[24:]),
+			FramesCRC: le.Uint32(rec[32:]),
+		}
+		body := rec[indexRecordHeader : size-4]
+		if uint64(len(body)/EntrySize) != r.Count {
+			return
+		}
+		next := uint64(HeaderSize) // each frame starts where the last ended
+		for i := 0; i < len(body); i += EntrySize {
+			e := Entry{KeyOff: le.Uint32(body[i:]), Data: le.Uint32(body[i+4:]), Key: le.Uint16(body[i+8:]), Millis: int64(le.Uint64(body[i+12:]))}
+			if uint64(e.KeyOff) != next+FrameHeader {
+				return // checksummed, yet not what this package writes
+			}
+			next = uint64(e.KeyOff) + uint64(e.Key) + uint64(e.Data)
+			r.Entries = append(r.Entries, e)
+		}
+		if r.File != Dropped && next != r.FramesEnd {
+			return
+		}
+		f(r)
+		b = b[size:]
 	}
-	if next != t.FramesEnd {
-		return fmt.Errorf("%w: index does not cover the frames", ErrCorrupt)
-	}
-	return nil
 }
 
 // Walk calls f for each frame in b[off:], trusting them (they were written

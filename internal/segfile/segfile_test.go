@@ -1,0 +1,81 @@
+package segfile
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestFramesRoundTrip(t *testing.T) {
+	b := make([]byte, 4096)
+	PutHeader(b, Header{Stream: 3, Shard: 7, File: 2, First: 100, Created: 1234})
+	h, err := ParseHeader(b)
+	if err != nil || h != (Header{Stream: 3, Shard: 7, File: 2, First: 100, Created: 1234}) {
+		t.Fatalf("header %+v %v", h, err)
+	}
+	off := HeaderSize
+	for i, r := range []struct{ key, data string }{{"k", "hello"}, {"", ""}, {"key2", "x"}} {
+		off += PutFrame(b[off:], 100+uint64(i), int64(1000+i), r.key, []byte(r.data))
+	}
+	var got []Entry
+	end, n := Scan(b, HeaderSize, 100, func(e Entry) { got = append(got, e) })
+	if n != 3 || end != off {
+		t.Fatalf("scan: %d records to %d, want 3 to %d", n, end, off)
+	}
+	if k := got[0]; string(b[k.KeyOff:k.KeyOff+uint32(k.Key)]) != "k" || string(b[k.KeyOff+1:k.KeyOff+1+k.Data]) != "hello" || k.Millis != 1000 {
+		t.Fatalf("first entry %+v", k)
+	}
+	// The wrong first position, a flipped bit: the scan stops there.
+	if _, n := Scan(b, HeaderSize, 99, func(Entry) {}); n != 0 {
+		t.Fatal("out-of-sequence frame accepted")
+	}
+	b[HeaderSize+FrameHeader+3] ^= 1
+	if _, n := Scan(b, HeaderSize, 100, func(Entry) {}); n != 0 {
+		t.Fatal("corrupt frame accepted")
+	}
+	b[HeaderSize+FrameHeader+3] ^= 1
+	if walked := Walk(b[:off], HeaderSize, func(Entry) {}); walked != 3 {
+		t.Fatalf("walk: %d", walked)
+	}
+
+	// The index records of a sealed file and of a deleted one.
+	rec := IndexRecord{File: 2, First: 100, Count: 3, FramesEnd: uint64(off), FramesCRC: Checksum(b[HeaderSize:off]), Entries: got}
+	idx := AppendIndexRecord(nil, rec)
+	idx = AppendIndexRecord(idx, IndexRecord{File: Dropped, First: 1})
+	var back []IndexRecord
+	ReadIndex(idx, func(r IndexRecord) { back = append(back, r) })
+	if len(back) != 2 || back[0].FramesCRC != rec.FramesCRC || back[0].Entries[2] != got[2] || back[1].First != 1 {
+		t.Fatalf("index %+v", back)
+	}
+	back = back[:0]
+	ReadIndex(idx[:len(idx)-3], func(r IndexRecord) { back = append(back, r) })
+	if len(back) != 1 {
+		t.Fatalf("a torn last record: %d records read", len(back))
+	}
+}
+
+// FuzzScan: Scan and Walk never panic, never read past b, and every entry
+// they return lies inside b.
+func FuzzScan(f *testing.F) {
+	b := make([]byte, 256)
+	PutHeader(b, Header{First: 5})
+	n := PutFrame(b[HeaderSize:], 5, 9, "key", []byte("data"))
+	f.Add(b[:HeaderSize+n], uint64(5))
+	f.Add(bytes.Repeat([]byte{0xff}, 100), uint64(0))
+	f.Fuzz(func(t *testing.T, b []byte, first uint64) {
+		check := func(e Entry) {
+			if int(e.KeyOff)+int(e.Key)+int(e.Data) > len(b) {
+				t.Fatalf("entry %+v past %d bytes", e, len(b))
+			}
+		}
+		if end, _ := Scan(b, min(HeaderSize, len(b)), first, check); end > len(b) {
+			t.Fatalf("end %d past %d", end, len(b))
+		}
+		Walk(b, min(HeaderSize, len(b)), check)
+		_, _ = ParseHeader(b)
+		ReadIndex(b, func(r IndexRecord) {
+			if uint64(len(r.Entries)) != r.Count {
+				t.Fatalf("record %d: %d entries, count %d", r.File, len(r.Entries), r.Count)
+			}
+		})
+	})
+}
