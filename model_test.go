@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -19,31 +20,51 @@ import (
 // where records land, what reads return and in what order, sequence-number
 // order, and ListShards. Run it longer with -rapid.checks=10000.
 func TestModelBased(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		m := newMachine(t)
-		defer m.acct.Close()
-		defer m.closeAccount(t)
-		t.Repeat(map[string]func(*rapid.T){
-			"":            m.check,
-			"create":      m.create,
-			"delete":      m.delete,
-			"put":         m.put,
-			"putBatch":    m.putBatch,
-			"iterator":    m.iterator,
-			"getRecords":  m.getRecords,
-			"split":       m.split,
-			"merge":       m.merge,
-			"updateCount": m.updateCount,
-			"retention":   m.retention,
-			"advance":     m.advance,
-			"register":    m.register,
-			"deregister":  m.deregister,
-			"subscribe":   m.subscribe,
-		})
+	rapid.Check(t, func(t *rapid.T) { runMachine(t, newMachine(t, "")) })
+}
+
+// TestModelBasedDurable runs the same sequences against a durable account
+// (in a directory of its own), which a step closes and reopens: the state
+// after reopening must match the model in every observable way, and the
+// iterators issued before must still read.
+func TestModelBasedDurable(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		dir, err := os.MkdirTemp(t.TempDir(), "model")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		runMachine(rt, newMachine(rt, dir))
 	})
 }
 
+func runMachine(t *rapid.T, m *machine) {
+	defer func() { m.acct.Close() }()
+	defer m.closeAccount(t)
+	actions := map[string]func(*rapid.T){
+		"":            m.check,
+		"create":      m.create,
+		"delete":      m.delete,
+		"put":         m.put,
+		"putBatch":    m.putBatch,
+		"iterator":    m.iterator,
+		"getRecords":  m.getRecords,
+		"split":       m.split,
+		"merge":       m.merge,
+		"updateCount": m.updateCount,
+		"retention":   m.retention,
+		"advance":     m.advance,
+		"register":    m.register,
+		"deregister":  m.deregister,
+		"subscribe":   m.subscribe,
+	}
+	if m.dir != "" {
+		actions["reopen"] = m.reopen
+	}
+	t.Repeat(actions)
+}
+
 type machine struct {
+	dir   string // a durable account's directory; "" in memory
 	acct  *shardlog.Account
 	clk   *shardlog.ManualClock
 	m     *model.Model
@@ -64,13 +85,36 @@ type iterState struct {
 
 const modelShardLimit = 40
 
-func newMachine(t *rapid.T) *machine {
+func newMachine(t *rapid.T, dir string) *machine {
 	clk := shardlog.NewManualClock(t0)
-	a, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithShardLimit(modelShardLimit))
+	m := &machine{dir: dir, clk: clk, m: model.New(t0, modelShardLimit), gen: map[string]int{}, subAt: map[string]time.Time{}}
+	m.open(t)
+	return m
+}
+
+func (m *machine) open(t *rapid.T) {
+	opts := []shardlog.Option{shardlog.WithClock(m.clk), shardlog.WithoutLimits(), shardlog.WithShardLimit(modelShardLimit)}
+	if m.dir != "" {
+		opts = append(opts, shardlog.WithDir(m.dir), shardlog.WithSegmentSize(64<<10))
+	}
+	a, err := shardlog.NewAccount(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &machine{acct: a, clk: clk, m: model.New(t0, modelShardLimit), gen: map[string]int{}, subAt: map[string]time.Time{}}
+	m.acct = a
+}
+
+// reopen closes the durable account and opens its directory again.
+func (m *machine) reopen(t *rapid.T) {
+	if err := m.acct.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m.open(t)
+	if r := m.acct.Recovery(); len(r.TornTails)+len(r.Corrupt) > 0 {
+		t.Fatalf("a clean reopen found damage: %+v", r)
+	}
+	clear(m.subAt) // subscriptions end with the account; the five-second rule with them
+	m.check(t)
 }
 
 func code(err error) string {

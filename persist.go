@@ -272,9 +272,7 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 func (sh *shard) afterRestore() {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if n := sh.seg.Len(); n > sh.seg.Head() {
-		sh.lastMillis, _ = sh.seg.Millis(n - 1)
-	}
+	sh.lastMillis, _ = sh.seg.LastMillis() // expired records still date a closed shard
 	sh.durability.synced = sh.seg.Written()
 	sh.count(sh.seg.Bytes(), int64(sh.seg.Len()-sh.seg.Head()))
 	sh.setTrimAt()

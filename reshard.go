@@ -163,7 +163,6 @@ func (s *Stream) reshard(ctx context.Context, plan func(now time.Time) (grow int
 // are published and their parents closed only once the change is persisted
 // (see update).
 func (s *Stream) reshardLocked(now time.Time, plan func(now time.Time) (int, func(), error)) error {
-	s.expireShardsLocked(now) // forget expired closed shards while the lock is held
 	grow, apply, err := plan(now)
 	if err != nil {
 		return err

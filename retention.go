@@ -59,10 +59,9 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 		case hours == current:
 			return errUnchanged
 		}
-		// Make what expired under the old period gone for good before the
-		// period grows; with a shorter period, the newly old expire once the
+		// What expired under the old period is gone already (update expires
+		// first); with a shorter period, the newly old expire once the
 		// change is persisted.
-		s.expireShardsLocked(now)
 		s.retentionNanos.Store(int64(time.Duration(hours) * time.Hour))
 		for _, sh := range s.shards {
 			sh.resetTrimAt()

@@ -164,6 +164,28 @@ func TestClosedShardExpires(t *testing.T) {
 	require.Equal(t, []string{"in a child"}, recs)
 }
 
+// TestExpiredShardStaysGoneAfterAFailedChange: a reshard that fails after
+// the stream forgot an expired shard does not bring the shard back, in
+// memory or on disk, and a durable account still closes.
+func TestExpiredShardStaysGoneAfterAFailedChange(t *testing.T) {
+	for _, dir := range []string{"", t.TempDir()} {
+		var opts []shardlog.Option
+		if dir != "" {
+			opts = append(opts, shardlog.WithDir(dir), shardlog.WithSegmentSize(64<<10))
+		}
+		a, clk := newAccount(t, opts...)
+		s := newStream(t, a, "s", 1)
+		for range 4 { // fills a segment file, which expiry deletes
+			put(t, s, "k", string(make([]byte, 40<<10)))
+		}
+		require.NoError(t, s.SplitShard(ctx, shard0, "1000"))
+		clk.Advance(25 * time.Hour)
+		requireCode(t, s.MergeShards(ctx, "shardId-000000000001", "shardId-000000000009"), shardlog.ErrResourceNotFound, "")
+		require.Equal(t, []string{"shardId-000000000001", "shardId-000000000002"}, ids(listAll(t, s, shardlog.ShardFilter{})))
+		require.NoError(t, a.Close())
+	}
+}
+
 func heapAlloc() uint64 {
 	runtime.GC()
 	var m runtime.MemStats

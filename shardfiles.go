@@ -322,6 +322,7 @@ func (sf *shardFiles) closeLocked() {
 		}
 	}
 	sf.retired, sf.active, sf.sealing = nil, nil, nil
+	sf.dirDirty, sf.indexDirty = false, false // the index is synced below, once
 	if sf.index != nil {
 		if err := sf.index.Sync(); err != nil { // saves the next opening a scan
 			sf.st.log.Warn("shardlog: could not sync a segment index", "dir", sf.dir, "err", err)

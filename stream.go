@@ -225,6 +225,10 @@ func (s *Stream) update(ctx context.Context, change func(now time.Time) error) e
 	default:
 		return newError(ErrResourceInUse, "Stream %s under account %s not ACTIVE, instead in state %s", s.name, s.acct.cfg.accountID, st)
 	}
+	// Closed shards that expired go first, for good: a failed change puts
+	// back what it found, and must not bring back a shard whose files are
+	// gone.
+	s.expireShardsLocked(now)
 	saved := s.saveLocked()
 	s.onCommit, s.onAbort = s.onCommit[:0], s.onAbort[:0]
 	switch err := change(now); err {

@@ -439,6 +439,16 @@ func (s *Segment) TrimBefore(pos uint64) int64 {
 	return freed
 }
 
+// LastMillis returns the arrival time of the newest record written,
+// trimmed or not, if its entry is still held (the chunk the next append
+// writes into always is). Serialized with Add.
+func (s *Segment) LastMillis() (int64, bool) {
+	if s.wlen == 0 || !s.chunks.has((s.wlen-1)>>chunkShift) {
+		return 0, false
+	}
+	return s.entryAt(s.wlen - 1).millis, true
+}
+
 // RecordSize returns the key plus data bytes of the written record at pos.
 // Like TrimBefore, it must be serialized with Add.
 func (s *Segment) RecordSize(pos uint64) int64 {
