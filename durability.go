@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -51,6 +52,28 @@ func (p SyncPolicy) String() string {
 		return "none"
 	}
 	return "memory"
+}
+
+// MarshalText names the policy, as String does.
+func (p SyncPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a policy named as String names it: "always",
+// "none", or a duration such as "100ms" for SyncEvery. With it a
+// SyncPolicy is a flag (flag.TextVar) or a configuration field.
+func (p *SyncPolicy) UnmarshalText(b []byte) error {
+	switch s := string(b); s {
+	case "always":
+		*p = SyncAlways
+	case "none":
+		*p = SyncNone
+	default:
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("shardlog: sync policy %q is not always, none or a positive duration", s)
+		}
+		*p = SyncEvery(d)
+	}
+	return nil
 }
 
 // durability is a durable shard's progress to stable storage, and its

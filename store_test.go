@@ -140,3 +140,19 @@ func TestBatchAcrossSegmentsIsDurable(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 }
+
+func TestSyncPolicyText(t *testing.T) {
+	for _, p := range []SyncPolicy{SyncAlways, SyncNone, SyncEvery(100 * time.Millisecond), SyncEvery(2 * time.Second)} {
+		text, err := p.MarshalText()
+		require.NoError(t, err)
+		var back SyncPolicy
+		require.NoError(t, back.UnmarshalText(text))
+		require.Equal(t, p, back, string(text))
+	}
+	for _, bad := range []string{"", "sometimes", "0s", "-1s", "ALWAYS"} {
+		var p SyncPolicy
+		require.Error(t, p.UnmarshalText([]byte(bad)), bad)
+	}
+	_, err := NewAccount(WithDir(t.TempDir()), WithSync(SyncPolicy{}))
+	require.Error(t, err, "the zero policy is not a policy")
+}

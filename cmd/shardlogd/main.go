@@ -4,7 +4,10 @@
 //	go run ./cmd/shardlogd -addr 127.0.0.1:4567
 //	aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
 //
-// State lives in memory and is lost on exit. Any credentials are accepted.
+// State lives in memory and is lost on exit, unless -data names a
+// directory: then streams, records, consumers and tags survive a restart, a
+// kill -9 and (with the default -sync always) a power loss. Any credentials
+// are accepted.
 //
 // No client can exhaust the server: record memory is capped for the whole
 // account (-max-bytes, -max-records; the oldest records go first), request
@@ -60,6 +63,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	heartbeat := fs.Duration("heartbeat", 5*time.Second, "interval of empty SubscribeToShard events while idle")
 	janitor := fs.Duration("janitor", time.Minute, "how often idle shards drop expired records (0: only when used)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	data := fs.String("data", "", "directory that keeps the account across restarts (empty: memory only)")
+	syncPolicy := shardlog.SyncAlways
+	fs.TextVar(&syncPolicy, "sync", shardlog.SyncAlways, "with -data, when writes reach stable storage: always (before they are acknowledged), none (left to the system), or a duration such as 100ms (in the background, at most that far apart)")
 	// Bounds on what clients can make the server hold.
 	maxBytes := fs.Int64("max-bytes", 1<<30, "record bytes (keys and data) the account holds before dropping its oldest records (0: no bound)")
 	maxRecords := fs.Int64("max-records", 16<<20, "records the account holds before dropping its oldest (0: no bound)")
@@ -104,11 +110,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *maxConns < 1 {
 		return fmt.Errorf("-max-conns %d is below 1", *maxConns)
 	}
+	if *data != "" {
+		opts = append(opts, shardlog.WithDir(*data), shardlog.WithSync(syncPolicy), shardlog.WithLogger(log))
+	}
 	acct, err := shardlog.NewAccount(opts...)
 	if err != nil {
 		return err
 	}
 	defer acct.Close()
+	if *data != "" {
+		logRecovery(log, *data, acct.Recovery())
+	}
 
 	tcp, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -134,7 +146,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	go func() { errc <- srv.Serve(ln) }()
 	endpoint := "http://" + ln.Addr().String()
 	log.Info("serving Kinesis", "endpoint", endpoint, "region", *region, "account", *account, "limits", *limits,
-		"max_bytes", *maxBytes, "max_records", *maxRecords, "max_conns", conns)
+		"max_bytes", *maxBytes, "max_records", *maxRecords, "max_conns", conns, "data", *data, "sync", syncPolicy)
 	fmt.Fprintln(stdout, endpoint)
 
 	select {
@@ -150,6 +162,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// logRecovery reports what opening the data directory found: damage as a
+// warning, since the server serves what survived.
+func logRecovery(log *slog.Logger, dir string, r shardlog.RecoveryReport) {
+	log.Info("opened data directory", "dir", dir, "streams", r.Streams, "shards", r.Shards,
+		"files", r.Files, "records", r.Records, "took", r.Duration)
+	for _, t := range r.TornTails {
+		log.Warn("cut a torn segment file at its last whole record", "stream", t.Stream, "shard", t.ShardID,
+			"file", t.File, "offset", t.Offset, "records", t.Records)
+	}
+	for _, c := range r.Corrupt {
+		log.Warn("corrupt segment file: its records are not served", "stream", c.Stream, "shard", c.ShardID,
+			"file", c.File, "err", c.Err)
+	}
 }
 
 // hostList is a repeatable flag of host names.

@@ -24,20 +24,30 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // endpoint; it stops when the test ends.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
+	endpoint, stop := serve(t, args...)
+	t.Cleanup(stop)
+	return endpoint
+}
+
+// serve runs shardlogd with args on a free loopback port and returns its
+// endpoint and a function that shuts it down.
+func serve(t *testing.T, args ...string) (endpoint string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error"}, args...), pw)
+		err := run(ctx, append([]string{"-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error"}, args...), pw)
+		pw.CloseWithError(err)
+		errc <- err
 	}()
-	endpoint, err := bufio.NewReader(pr).ReadString('\n')
+	line, err := bufio.NewReader(pr).ReadString('\n')
 	require.NoError(t, err)
-	t.Cleanup(func() {
+	return strings.TrimSpace(line), func() {
 		http.DefaultClient.CloseIdleConnections()
 		cancel()
 		require.NoError(t, <-errc)
-	})
-	return strings.TrimSpace(endpoint)
+	}
 }
 
 // post sends one operation and returns the status and body.
@@ -86,7 +96,8 @@ func TestServesAndShutsDown(t *testing.T) {
 }
 
 func TestRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-account-id", "12"}, {"-retention", "1h"}, {"-log-level", "loud"}, {"-nope"}, {"-max-conns", "0"}, {"-max-bytes", "-1"}} {
+	for _, args := range [][]string{{"-account-id", "12"}, {"-retention", "1h"}, {"-log-level", "loud"}, {"-nope"}, {"-max-conns", "0"}, {"-max-bytes", "-1"},
+		{"-sync", "sometimes"}, {"-sync", "-1s"}, {"-data", "/dev/null/x"}} {
 		require.Error(t, run(context.Background(), args, io.Discard), args)
 	}
 }
@@ -182,7 +193,17 @@ func TestAccountMemoryIsBounded(t *testing.T) {
 		status, body := post(t, client, endpoint, "PutRecords", `{"StreamName":"s","Records":[`+strings.Join(recs, ",")+`]}`)
 		require.Equal(t, http.StatusOK, status, body)
 	}
-	status, body = post(t, client, endpoint, "GetShardIterator", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
+	recs := firstPage(t, client, endpoint)
+	require.LessOrEqual(t, len(recs), 160)
+	require.Greater(t, len(recs), 140)
+	require.Equal(t, "399", recs[len(recs)-1], "the newest records stay")
+}
+
+// firstPage reads stream s's first shard from the trim horizon: the data of
+// the first GetRecords page.
+func firstPage(t *testing.T, client *http.Client, endpoint string) []string {
+	t.Helper()
+	status, body := post(t, client, endpoint, "GetShardIterator", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"}`)
 	require.Equal(t, http.StatusOK, status, body)
 	var it struct{ ShardIterator string }
 	require.NoError(t, json.Unmarshal([]byte(body), &it))
@@ -190,7 +211,36 @@ func TestAccountMemoryIsBounded(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	var out struct{ Records []struct{ Data []byte } }
 	require.NoError(t, json.Unmarshal([]byte(body), &out))
-	require.LessOrEqual(t, len(out.Records), 160)
-	require.Greater(t, len(out.Records), 140)
-	require.Equal(t, "399", string(out.Records[len(out.Records)-1].Data), "the newest records stay")
+	var data []string
+	for _, r := range out.Records {
+		data = append(data, string(r.Data))
+	}
+	return data
+}
+
+// TestDataSurvivesRestart: with -data, a stream and its records outlive
+// the server, under each sync policy; a second server cannot open the
+// directory while the first has it.
+func TestDataSurvivesRestart(t *testing.T) {
+	for _, policy := range []string{"always", "none", "10ms"} {
+		t.Run(policy, func(t *testing.T) {
+			dir := t.TempDir()
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+
+			endpoint, stop := serve(t, "-data", dir, "-sync", policy)
+			status, body := post(t, client, endpoint, "CreateStream", `{"StreamName":"s","ShardCount":1}`)
+			require.Equal(t, http.StatusOK, status, body)
+			status, body = post(t, client, endpoint, "PutRecord", `{"StreamName":"s","PartitionKey":"k","Data":"a2VwdA=="}`)
+			require.Equal(t, http.StatusOK, status, body)
+			err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", dir}, io.Discard)
+			require.ErrorContains(t, err, "is open in another account")
+			client.CloseIdleConnections()
+			stop()
+
+			endpoint, stop = serve(t, "-data", dir, "-sync", policy)
+			defer stop()
+			require.Equal(t, []string{"kept"}, firstPage(t, client, endpoint))
+		})
+	}
 }
