@@ -140,6 +140,7 @@ func (a *Account) closeStore() error {
 		}
 		s.mu.Unlock()
 	}
+	st.wg.Wait() // files still being unmapped
 	note(st.lock.Close())
 	return first
 }

@@ -36,6 +36,7 @@ type shardFiles struct {
 	indexEnd   int64
 	indexDirty bool            // a deletion is recorded in it but not synced
 	removed    map[uint32]bool // while opening: files it deleted
+	spare      *spareFile      // the next file, made ready in the background
 
 	mu    sync.Mutex // guards files
 	files map[uint32]fileInfo
@@ -74,13 +75,35 @@ func (sf *shardFiles) fileName(n uint32) string {
 	return path.Join(sf.dir, fmt.Sprintf("%010d.seg", n))
 }
 
-// NewSlab creates, reserves and maps file n.
+// NewSlab creates, reserves and maps file n, or takes it ready-made, and
+// has the one after it made ready in the background.
 func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) ([]byte, error) {
+	f, mem := sf.takeSpare(n, size)
+	if f == nil {
+		var err error
+		if f, mem, err = sf.createFile(n, size); err != nil {
+			return nil, err
+		}
+	}
+	h := sf.hdr
+	h.File, h.First, h.Created = n, first, sf.st.clock.Now().UnixMilli()
+	segfile.PutHeader(mem, h)
+	sf.sealing = sf.active // the segment seals it next
+	sf.active = &openFile{n: n, f: f, mem: mem}
+	sf.dirDirty = true
+	sf.prepare(n+1, min(2*size, sf.st.segmentSize)) // the size the segment asks for next
+	return mem, nil
+}
+
+// createFile creates file n of size zero bytes, reserves its blocks and
+// maps it, ready for writing (which takes about 1 ms per MiB: better paid
+// ahead of time than by a writer).
+func (sf *shardFiles) createFile(n uint32, size int) (vfs.File, []byte, error) {
 	fs := sf.st.fs
 	name := sf.fileName(n)
 	f, err := fs.Create(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var mem []byte
 	if err = f.Allocate(int64(size)); err == nil {
@@ -89,28 +112,75 @@ func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) ([]byte, error) 
 	if err != nil {
 		f.Close()
 		_ = fs.Remove(name)
-		return nil, err
+		return nil, nil, err
 	}
-	h := sf.hdr
-	h.File, h.First, h.Created = n, first, sf.st.clock.Now().UnixMilli()
-	segfile.PutHeader(mem, h)
-	sf.sealing = sf.active // the segment seals it next
-	sf.active = &openFile{n: n, f: f, mem: mem}
-	sf.dirDirty = true
-	return mem, nil
+	return f, mem, nil
+}
+
+// spareFile is the next segment file of a shard, created by a goroutine of
+// its own ahead of need.
+type spareFile struct {
+	n    uint32
+	size int
+	done chan struct{} // closed when f, mem and err are set
+	f    vfs.File
+	mem  []byte
+	err  error
+}
+
+// prepare starts creating file n of size bytes in the background, unless
+// one is being made already or the store is busy (then the writer makes it
+// when it needs it).
+func (sf *shardFiles) prepare(n uint32, size int) {
+	if sf.spare != nil {
+		return
+	}
+	sp := &spareFile{n: n, size: size, done: make(chan struct{})}
+	if sf.st.background(func() {
+		sp.f, sp.mem, sp.err = sf.createFile(n, size)
+		close(sp.done)
+	}) {
+		sf.spare = sp
+	}
+}
+
+// takeSpare returns the spare file if it is file n of size bytes, waiting
+// for it if need be; otherwise it deletes it and returns nil.
+func (sf *shardFiles) takeSpare(n uint32, size int) (vfs.File, []byte) {
+	sp := sf.spare
+	if sp == nil {
+		return nil, nil
+	}
+	sf.spare = nil
+	<-sp.done
+	if sp.err == nil && sp.n == n && sp.size == size {
+		return sp.f, sp.mem
+	}
+	sf.discard(sp)
+	return nil, nil
+}
+
+// discard deletes a spare file that will not be used.
+func (sf *shardFiles) discard(sp *spareFile) {
+	if sp.err == nil {
+		sp.f.Close()
+		_ = sf.st.fs.Remove(sf.fileName(sp.n))
+	}
 }
 
 // SealSlab records file n's records in the index, and retires the file
 // until it is synced (or closes it, under SyncNone).
 func (sf *shardFiles) SealSlab(n uint32, image []byte) {
-	var entries []segfile.Entry
-	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { entries = append(entries, e) })
+	buf := indexBufs.Get().(*indexBuf)
+	defer indexBufs.Put(buf)
+	buf.entries = buf.entries[:0]
+	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { buf.entries = append(buf.entries, e) })
 	first := sf.firstOf(n, image)
 	info := fileInfo{first: first, count: count, framesEnd: int64(len(image)), framesCRC: segfile.Checksum(image[segfile.HeaderSize:])}
 	sf.mu.Lock()
 	sf.files[n] = info
 	sf.mu.Unlock()
-	if err := sf.appendIndex(n, info, entries); err != nil {
+	if err := sf.appendIndex(n, info, buf.entries); err != nil {
 		// The index only saves opening a scan of the file; it is rebuilt.
 		sf.st.log.Warn("shardlog: could not index a segment file", "file", sf.fileName(n), "err", err)
 	}
@@ -225,8 +295,11 @@ func (sf *shardFiles) remove(n uint32) error {
 // release closes f once no sync uses it and it needs none.
 func (sf *shardFiles) release(f *openFile) {
 	if f.done && f.refs == 0 && f.f != nil {
-		f.f.Close()
+		file := f.f
 		f.f, f.mem = nil, nil
+		if !sf.st.background(func() { file.Close() }) { // unmapping takes a while
+			file.Close()
+		}
 	}
 }
 
@@ -322,6 +395,11 @@ func (sf *shardFiles) closeLocked() {
 		}
 	}
 	sf.retired, sf.active, sf.sealing = nil, nil, nil
+	if sp := sf.spare; sp != nil {
+		sf.spare = nil
+		<-sp.done
+		sf.discard(sp)
+	}
 	sf.dirDirty, sf.indexDirty = false, false // the index is synced below, once
 	if sf.index != nil {
 		if err := sf.index.Sync(); err != nil { // saves the next opening a scan
@@ -348,9 +426,12 @@ func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Ent
 		}
 		sf.index, sf.indexEnd = f, size
 	}
-	rec := segfile.AppendIndexRecord(nil, segfile.IndexRecord{
+	buf := indexBufs.Get().(*indexBuf)
+	defer indexBufs.Put(buf)
+	rec := segfile.AppendIndexRecord(buf.rec[:0], segfile.IndexRecord{
 		File: n, First: info.first, Count: info.count, FramesEnd: uint64(info.framesEnd), FramesCRC: info.framesCRC, Entries: entries,
 	})
+	buf.rec = rec
 	if _, err := sf.index.WriteAt(rec, sf.indexEnd); err != nil {
 		sf.index.Close()
 		sf.index = nil // reopened, at its real end, next time
@@ -359,6 +440,15 @@ func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Ent
 	sf.indexEnd += int64(len(rec))
 	return nil
 }
+
+// indexBuf is scratch space for sealing a file: its entries, and its
+// index record. Pooled: a file of 1 MiB has thousands of records.
+type indexBuf struct {
+	entries []segfile.Entry
+	rec     []byte
+}
+
+var indexBufs = sync.Pool{New: func() any { return new(indexBuf) }}
 
 // indexRecord is a decoded index record.
 type indexRecord struct {

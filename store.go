@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -145,6 +146,8 @@ type store struct {
 	segmentSize int
 	clock       Clock
 	log         *slog.Logger
+	busy        chan struct{}  // a slot per goroutine of background
+	wg          sync.WaitGroup // goroutines of background
 
 	mu      sync.Mutex // orders manifest writes; guards streams and lastInc
 	streams map[uint32]*manifest.Stream
@@ -155,6 +158,25 @@ type store struct {
 
 	repMu  sync.Mutex // guards report
 	report RecoveryReport
+}
+
+// background runs fn on a goroutine of its own, unless as many as there
+// are processors run already; it reports whether it did. Work that would
+// hold up a writer (making the next segment file, unmapping one) goes
+// there; Close waits for it.
+func (st *store) background(fn func()) bool {
+	select {
+	case st.busy <- struct{}{}:
+	default:
+		return false
+	}
+	st.wg.Add(1)
+	go func() {
+		defer st.wg.Done()
+		defer func() { <-st.busy }()
+		fn()
+	}()
+	return true
 }
 
 func (st *store) path(parts ...string) string {
@@ -181,6 +203,7 @@ func (st *store) noteCorrupt(sf *shardFiles, file string, err error) {
 func openStore(cfg *config) (*store, *manifest.Manifest, error) {
 	st := &store{
 		fs: cfg.fs, dir: cfg.dir, policy: cfg.sync, segmentSize: cfg.segmentSize, clock: cfg.clock, log: cfg.log,
+		busy:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		streams: map[uint32]*manifest.Stream{}, region: cfg.region, account: cfg.accountID,
 	}
 	if err := st.fs.MkdirAll(st.dir); err != nil {

@@ -3,9 +3,11 @@ package shardlog
 import (
 	"context"
 	"fmt"
+	"path"
 	"testing"
 	"time"
 
+	"github.com/shardlog/shardlog/internal/segfile"
 	"github.com/shardlog/shardlog/internal/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -155,4 +157,63 @@ func TestSyncPolicyText(t *testing.T) {
 	}
 	_, err := NewAccount(WithDir(t.TempDir()), WithSync(SyncPolicy{}))
 	require.Error(t, err, "the zero policy is not a policy")
+}
+
+// TestNewStreamReopensItsDirectory: the single-stream constructor on a
+// directory that holds its stream opens it, records and reshards included.
+func TestNewStreamReopensItsDirectory(t *testing.T) {
+	fs := vfs.NewMemFS()
+	opts := []Option{withFS(fs), WithDir("/data"), WithoutLimits()}
+	s, err := NewStream("log", 2, opts...)
+	require.NoError(t, err)
+	_, err = s.Put(bg, PutInput{PartitionKey: "k", Data: []byte("kept")})
+	require.NoError(t, err)
+	_, err = s.UpdateShardCount(bg, 4, UniformScaling)
+	require.NoError(t, err)
+	want := contents(t, s)
+	require.NoError(t, s.Close())
+
+	s, err = NewStream("log", 2, opts...)
+	require.NoError(t, err)
+	defer s.Close()
+	require.Equal(t, want, contents(t, s))
+	sum, err := s.DescribeStreamSummary(bg)
+	require.NoError(t, err)
+	require.Equal(t, 4, sum.OpenShardCount)
+
+	_, err = NewStream("log", 2, opts...)
+	require.ErrorContains(t, err, "is open in another account")
+}
+
+// TestCloseLeavesOnlyWrittenFiles: the segment file made ready ahead of
+// need is deleted at Close; every file left has records.
+func TestCloseLeavesOnlyWrittenFiles(t *testing.T) {
+	fs := vfs.NewMemFS()
+	a := durable(t, fs, NewManualClock(tStart), WithSegmentSize(64<<10))
+	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	s := mustStream(t, a, "s")
+	for i := 0; i < 20; i++ {
+		_, err := s.Put(bg, PutInput{PartitionKey: "k", Data: make([]byte, 10<<10)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, a.Close())
+	dir := "/data/streams/1/0"
+	names, err := fs.ReadDir(dir)
+	require.NoError(t, err)
+	segs := 0
+	for _, name := range names {
+		if path.Ext(name) != ".seg" {
+			continue
+		}
+		segs++
+		f, err := fs.Open(path.Join(dir, name))
+		require.NoError(t, err)
+		hb := make([]byte, segfile.HeaderSize)
+		_, err = f.ReadAt(hb, 0)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		_, err = segfile.ParseHeader(hb)
+		require.NoError(t, err, name)
+	}
+	require.Equal(t, 4, segs, "20 records of 10 KiB, 6 to a 64 KiB file")
 }

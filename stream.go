@@ -167,13 +167,17 @@ func (s *Stream) Close() error {
 
 // NewStream returns a stream of shardCount shards in an account of its own,
 // for users who want just one log. opts configure that account. Close the
-// stream to release it.
+// stream to release it. With [WithDir], a directory that already holds the
+// stream opens it as it was closed: shardCount applies only to a new one.
 func NewStream(name string, shardCount int, opts ...Option) (*Stream, error) {
 	a, err := NewAccount(opts...)
 	if err != nil {
 		return nil, err
 	}
-	s, err := a.createStream(context.Background(), CreateStreamInput{StreamName: name, ShardCount: shardCount})
+	s, err := a.Stream(StreamRef{StreamName: name})
+	if err != nil || s.statusAt(a.cfg.clock.Now()) == StatusDeleting {
+		s, err = a.createStream(context.Background(), CreateStreamInput{StreamName: name, ShardCount: shardCount})
+	}
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -4,6 +4,7 @@ package vfs
 
 import (
 	"os"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -29,9 +30,19 @@ func allocate(f *os.File, size int64) error {
 // in at once rather than one by one as appends first touch them.
 const madvPopulateWrite = 23
 
+// prefault readies a new mapping for writing, so that the appends that
+// follow run at memory speed: the pages are faulted in at once, then each
+// is written to (an atomic add of zero, which changes nothing), since the
+// first write to a page of a shared file mapping is slow even once it is
+// populated (measured: about 1 ms per MiB, then 40 µs).
 func prefault(b []byte) {
-	if len(b) > 0 {
-		_ = syscall.Madvise(b, madvPopulateWrite) // best effort
+	if len(b) == 0 {
+		return
+	}
+	_ = syscall.Madvise(b, madvPopulateWrite) // best effort
+	page := os.Getpagesize()
+	for i := 0; i+4 <= len(b); i += page {
+		atomic.AddUint32((*uint32)(unsafe.Pointer(&b[i])), 0)
 	}
 }
 

@@ -1,0 +1,164 @@
+package shardlog_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+// Durable benchmarks write to a directory under $TMPDIR, so they measure
+// that disk. BenchmarkFsyncFloor (Linux) measures what the disk allows a
+// plain loop, to compare with.
+
+var durablePolicies = []struct {
+	name   string
+	policy shardlog.SyncPolicy
+}{
+	{"always", shardlog.SyncAlways},
+	{"every100ms", shardlog.SyncEvery(100 * time.Millisecond)},
+	{"none", shardlog.SyncNone},
+}
+
+// durableStream is benchStream in a directory, under policy.
+func durableStream(b *testing.B, dir string, policy shardlog.SyncPolicy, opts ...shardlog.Option) *shardlog.Stream {
+	b.Helper()
+	return benchStream(b, append([]shardlog.Option{shardlog.WithDir(dir), shardlog.WithSync(policy)}, opts...)...)
+}
+
+// BenchmarkDurablePut puts one record per call from one goroutine, and
+// from 64 at once (where SyncAlways shares each sync among the writers
+// waiting for it).
+func BenchmarkDurablePut(b *testing.B) {
+	for _, p := range durablePolicies {
+		for _, writers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/writers=%d", p.name, writers), func(b *testing.B) {
+				s := durableStream(b, b.TempDir(), p.policy)
+				keys := benchKeys()
+				data := make([]byte, 100)
+				b.ReportAllocs()
+				b.ResetTimer()
+				if writers == 1 {
+					for i := 0; i < b.N; i++ {
+						if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: keys[i&1023], Data: data}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				} else {
+					b.SetParallelism((writers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+					b.RunParallel(func(pb *testing.PB) {
+						for i := 0; pb.Next(); i++ {
+							if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: keys[i&1023], Data: data}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			})
+		}
+	}
+}
+
+// BenchmarkDurablePutBatch puts batches of 500 records of 100 bytes.
+func BenchmarkDurablePutBatch(b *testing.B) {
+	for _, p := range durablePolicies {
+		b.Run(p.name, func(b *testing.B) {
+			s := durableStream(b, b.TempDir(), p.policy)
+			batch := benchBatch(100)
+			var res shardlog.BatchResult
+			b.SetBytes(500 * 100)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.PutBatchInto(ctx, batch, &res); err != nil || res.FailedRecordCount != 0 {
+					b.Fatal(err, res.FailedRecordCount)
+				}
+			}
+			b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// benchBatch returns 500 records of size bytes with distinct keys.
+func benchBatch(size int) []shardlog.PutInput {
+	keys := benchKeys()
+	batch := make([]shardlog.PutInput, 500)
+	for i := range batch {
+		batch[i] = shardlog.PutInput{PartitionKey: keys[i], Data: make([]byte, size)}
+	}
+	return batch
+}
+
+// fillDir stores n records of 100 bytes in a one-shard stream in a new
+// directory and closes it.
+func fillDir(b *testing.B, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	s := durableStream(b, dir, shardlog.SyncNone)
+	batch := benchBatch(100)
+	var res shardlog.BatchResult
+	for i := 0; i < n; i += 500 {
+		if err := s.PutBatchInto(ctx, batch, &res); err != nil || res.FailedRecordCount != 0 {
+			b.Fatal(err, res.FailedRecordCount)
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkDurableReopen opens a directory of 10 M records of 100 bytes;
+// one op is one opening. heap-B/record is the heap the open stream holds
+// per record.
+func BenchmarkDurableReopen(b *testing.B) {
+	const n = 10_000_000
+	dir := fillDir(b, n)
+	b.ResetTimer()
+	var heap float64
+	for i := 0; i < b.N; i++ {
+		before := heapInUse()
+		s, err := shardlog.NewStream("bench", 1, shardlog.WithoutLimits(), shardlog.WithDir(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		heap = float64(int64(heapInUse())-int64(before)) / n
+		if got := s.Account().Recovery().Records; got != n {
+			b.Fatalf("reopened %d records, want %d", got, n)
+		}
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(heap, "heap-B/record")
+}
+
+// BenchmarkDurableReadThrough reads 1 M records that a reopened stream
+// holds only in its files; one op is one record.
+func BenchmarkDurableReadThrough(b *testing.B) {
+	const n = 1 << 20
+	s, err := shardlog.NewStream("bench", 1, shardlog.WithoutLimits(), shardlog.WithDir(fillDir(b, n)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	read := 0
+	for read < b.N {
+		for _, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			read++
+			if read == b.N {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
