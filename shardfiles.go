@@ -174,7 +174,7 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 	buf := indexBufs.Get().(*indexBuf)
 	defer indexBufs.Put(buf)
 	buf.entries = buf.entries[:0]
-	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { buf.entries = append(buf.entries, e) })
+	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { buf.entries = buf.entries.Append(e) })
 	first := sf.firstOf(n, image)
 	info := fileInfo{first: first, count: count, framesEnd: int64(len(image)), framesCRC: segfile.Checksum(image[segfile.HeaderSize:])}
 	sf.mu.Lock()
@@ -231,7 +231,7 @@ func (sf *shardFiles) LoadSlab(n uint32) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b := make([]byte, info.framesEnd)
+	b := segment.Alloc(int(info.framesEnd))
 	if _, err := f.ReadAt(b, 0); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -410,7 +410,7 @@ func (sf *shardFiles) closeLocked() {
 	}
 }
 
-func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Entry) error {
+func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries segfile.Entries) error {
 	if sf.index == nil {
 		f, err := sf.st.fs.Open(path.Join(sf.dir, "index"))
 		if errors.Is(err, errNotExist) {
@@ -444,7 +444,7 @@ func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries []segfile.Ent
 // indexBuf is scratch space for sealing a file: its entries, and its
 // index record. Pooled: a file of 1 MiB has thousands of records.
 type indexBuf struct {
-	entries []segfile.Entry
+	entries segfile.Entries
 	rec     []byte
 }
 
@@ -453,7 +453,7 @@ var indexBufs = sync.Pool{New: func() any { return new(indexBuf) }}
 // indexRecord is a decoded index record.
 type indexRecord struct {
 	info    fileInfo
-	entries []segfile.Entry
+	entries segfile.Entries
 }
 
 // readIndex decodes the index file: the latest good record of each file,
@@ -477,7 +477,7 @@ func readIndex(b []byte) (map[uint32]indexRecord, map[uint32]bool) {
 type recoveredFile struct {
 	n         uint32
 	info      fileInfo
-	entries   []segfile.Entry
+	entries   segfile.Entries
 	scanned   bool // scanned, not read from the index: its index record is written now
 	truncated bool // sealed, but shorter than its index says: corrupt, not torn
 }
@@ -697,8 +697,8 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
 		return recoveredFile{}, err
 	}
-	var entries []segfile.Entry
-	end, count := segfile.Scan(b, segfile.HeaderSize, h.First, func(e segfile.Entry) { entries = append(entries, e) })
+	var entries segfile.Entries
+	end, count := segfile.Scan(b, segfile.HeaderSize, h.First, func(e segfile.Entry) { entries = entries.Append(e) })
 	for i := end; i < len(b); i++ {
 		if b[i] != 0 { // not unwritten space: a torn or corrupt record
 			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name, Offset: int64(end), Records: count})
@@ -719,10 +719,10 @@ func (sf *shardFiles) cut(rf *recoveredFile, count uint64) error {
 	if count >= rf.info.count {
 		return nil
 	}
-	rf.entries = rf.entries[:count]
+	rf.entries = rf.entries.Prefix(int(count))
 	end := int64(segfile.HeaderSize)
 	if count > 0 {
-		e := rf.entries[count-1]
+		e := rf.entries.At(int(count) - 1)
 		end = int64(e.KeyOff) + int64(e.Key) + int64(e.Data)
 	}
 	b, err := readFile(sf.st.fs, sf.fileName(rf.n))

@@ -153,15 +153,34 @@ func Scan(b []byte, off int, first uint64, f func(Entry)) (end int, n uint64) {
 	}
 }
 
-// AppendIndex appends the index entry of one record.
-func AppendIndex(b []byte, e Entry) []byte {
+// Entries are index entries, encoded as in the index file: EntrySize
+// bytes each. Kept encoded, a file's entries cost no more memory than on
+// disk, and reading an index is a slice of it.
+type Entries []byte
+
+// Append appends the entry of one record.
+func (es Entries) Append(e Entry) Entries {
 	le := binary.LittleEndian
+	b := []byte(es)
 	b = le.AppendUint32(b, e.KeyOff)
 	b = le.AppendUint32(b, e.Data)
 	b = le.AppendUint16(b, e.Key)
 	b = le.AppendUint16(b, 0)
 	return le.AppendUint64(b, uint64(e.Millis))
 }
+
+// Len returns the number of entries.
+func (es Entries) Len() int { return len(es) / EntrySize }
+
+// At returns entry i.
+func (es Entries) At(i int) Entry {
+	le := binary.LittleEndian
+	b := es[i*EntrySize : (i+1)*EntrySize]
+	return Entry{KeyOff: le.Uint32(b), Data: le.Uint32(b[4:]), Key: le.Uint16(b[8:]), Millis: int64(le.Uint64(b[12:]))}
+}
+
+// Prefix returns the first n entries.
+func (es Entries) Prefix(n int) Entries { return es[:n*EntrySize] }
 
 // IndexRecord describes a sealed segment file, or a deleted one.
 type IndexRecord struct {
@@ -170,7 +189,7 @@ type IndexRecord struct {
 	Count     uint64  // records
 	FramesEnd uint64  // offset just past the last frame
 	FramesCRC uint32  // CRC-32C of [HeaderSize, FramesEnd)
-	Entries   []Entry // one per record
+	Entries   Entries // one per record
 }
 
 // Dropped is the file number of an index record that says the file
@@ -183,21 +202,20 @@ const indexRecordHeader = 36
 func AppendIndexRecord(b []byte, r IndexRecord) []byte {
 	start := len(b)
 	le := binary.LittleEndian
-	b = le.AppendUint32(b, uint32(indexRecordHeader+len(r.Entries)*EntrySize+4))
+	b = le.AppendUint32(b, uint32(indexRecordHeader+len(r.Entries)+4))
 	b = le.AppendUint32(b, r.File)
 	b = le.AppendUint64(b, r.First)
 	b = le.AppendUint64(b, r.Count)
 	b = le.AppendUint64(b, r.FramesEnd)
 	b = le.AppendUint32(b, r.FramesCRC)
-	for _, e := range r.Entries {
-		b = AppendIndex(b, e)
-	}
+	b = append(b, r.Entries...)
 	return le.AppendUint32(b, Checksum(b[start:]))
 }
 
 // ReadIndex decodes an index file's records, in order, and stops at the
 // first that is torn or garbled (a crash can leave the end of the file
 // short or overwritten): what it returns is every good record before.
+// Their Entries alias b.
 func ReadIndex(b []byte, f func(IndexRecord)) {
 	le := binary.LittleEndian
 	for len(b) >= indexRecordHeader+4 {
@@ -216,22 +234,22 @@ func ReadIndex(b []byte, f func(IndexRecord)) {
 			FramesEnd: le.Uint64(rec[24:]),
 			FramesCRC: le.Uint32(rec[32:]),
 		}
-		body := rec[indexRecordHeader : size-4]
-		if uint64(len(body)/EntrySize) != r.Count {
+		body := Entries(rec[indexRecordHeader : size-4])
+		if uint64(body.Len()) != r.Count {
 			return
 		}
 		next := uint64(HeaderSize) // each frame starts where the last ended
-		for i := 0; i < len(body); i += EntrySize {
-			e := Entry{KeyOff: le.Uint32(body[i:]), Data: le.Uint32(body[i+4:]), Key: le.Uint16(body[i+8:]), Millis: int64(le.Uint64(body[i+12:]))}
+		for i := range body.Len() {
+			e := body.At(i)
 			if uint64(e.KeyOff) != next+FrameHeader {
 				return // checksummed, yet not what this package writes
 			}
 			next = uint64(e.KeyOff) + uint64(e.Key) + uint64(e.Data)
-			r.Entries = append(r.Entries, e)
 		}
 		if r.File != Dropped && next != r.FramesEnd {
 			return
 		}
+		r.Entries = body
 		f(r)
 		b = b[size:]
 	}

@@ -17,7 +17,8 @@ func TestFramesRoundTrip(t *testing.T) {
 		off += PutFrame(b[off:], 100+uint64(i), int64(1000+i), r.key, []byte(r.data))
 	}
 	var got []Entry
-	end, n := Scan(b, HeaderSize, 100, func(e Entry) { got = append(got, e) })
+	var entries Entries
+	end, n := Scan(b, HeaderSize, 100, func(e Entry) { got, entries = append(got, e), entries.Append(e) })
 	if n != 3 || end != off {
 		t.Fatalf("scan: %d records to %d, want 3 to %d", n, end, off)
 	}
@@ -38,12 +39,12 @@ func TestFramesRoundTrip(t *testing.T) {
 	}
 
 	// The index records of a sealed file and of a deleted one.
-	rec := IndexRecord{File: 2, First: 100, Count: 3, FramesEnd: uint64(off), FramesCRC: Checksum(b[HeaderSize:off]), Entries: got}
+	rec := IndexRecord{File: 2, First: 100, Count: 3, FramesEnd: uint64(off), FramesCRC: Checksum(b[HeaderSize:off]), Entries: entries}
 	idx := AppendIndexRecord(nil, rec)
 	idx = AppendIndexRecord(idx, IndexRecord{File: Dropped, First: 1})
 	var back []IndexRecord
 	ReadIndex(idx, func(r IndexRecord) { back = append(back, r) })
-	if len(back) != 2 || back[0].FramesCRC != rec.FramesCRC || back[0].Entries[2] != got[2] || back[1].First != 1 {
+	if len(back) != 2 || back[0].FramesCRC != rec.FramesCRC || back[0].Entries.Len() != 3 || back[0].Entries.At(2) != got[2] || back[1].First != 1 {
 		t.Fatalf("index %+v", back)
 	}
 	back = back[:0]
@@ -73,8 +74,13 @@ func FuzzScan(f *testing.F) {
 		Walk(b, min(HeaderSize, len(b)), check)
 		_, _ = ParseHeader(b)
 		ReadIndex(b, func(r IndexRecord) {
-			if uint64(len(r.Entries)) != r.Count {
-				t.Fatalf("record %d: %d entries, count %d", r.File, len(r.Entries), r.Count)
+			if uint64(r.Entries.Len()) != r.Count {
+				t.Fatalf("record %d: %d entries, count %d", r.File, r.Entries.Len(), r.Count)
+			}
+			for i := range r.Entries.Len() {
+				if e := r.Entries.At(i); uint64(e.KeyOff)+uint64(e.Key)+uint64(e.Data) > r.FramesEnd && r.File != Dropped {
+					t.Fatalf("entry %+v past the frames' end %d", e, r.FramesEnd)
+				}
 			}
 		})
 	})

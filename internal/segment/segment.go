@@ -663,13 +663,14 @@ func (s *Segment) Restore(first uint64, slab uint32) {
 // RestoreSlab appends the records of sealed slab n (a number above every
 // slab so far) as they are on disk, and publishes them. The slab is read
 // back when a reader needs it.
-func (s *Segment) RestoreSlab(n uint32, entries []Entry) {
+func (s *Segment) RestoreSlab(n uint32, entries segfile.Entries) {
 	s.mu.Lock()
 	for s.slabs.base+uint64(s.slabs.count()) <= uint64(n) {
 		s.slabs.push(nil) // numbers with no file (dropped by a rollback) stay empty
 	}
 	s.mu.Unlock()
-	for _, e := range entries {
+	for i := range entries.Len() {
+		e := entries.At(i)
 		pos := s.wlen
 		if pos&(chunkLen-1) == 0 || s.wchunk == nil {
 			s.wchunk = new(chunk)
@@ -711,4 +712,12 @@ func (s *Segment) TrimRestored(pos uint64) {
 	if pos > s.head.Load() && pos <= s.wlen {
 		s.TrimBefore(pos)
 	}
+}
+
+// Alloc returns n bytes of fresh memory with its pages faulted in, for a
+// slab read back from storage.
+func Alloc(n int) []byte {
+	b := make([]byte, n)
+	prefault(b)
+	return b
 }
