@@ -1,0 +1,667 @@
+package vfs
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// MemFS is a strict in-memory file system for crash tests. Writes reach a
+// file's "page cache" at once and its "disk" only on Sync; creations,
+// renames and removals reach the disk only when their directory is synced.
+// Crash (a power cut) keeps what reached the disk and nothing else, and
+// makes every file handle of before the crash fail. Fail injects errors
+// into chosen operations. The zero value is not usable: call NewMemFS.
+type MemFS struct {
+	mu       sync.Mutex        // guards everything below
+	gen      int               // bumped by Crash; handles of older generations fail
+	files    map[string]*inode // the namespace as the running system sees it
+	durable  map[string]*inode // the namespace on disk
+	dirs     map[string]bool   // directories, as the running system sees them
+	dirsDisk map[string]bool   // directories on disk
+	locks    map[string]bool   // held locks
+	faults   []*fault          // pending injected failures
+	readOnly bool              // every change fails with EROFS
+	counts   map[Op]int        // operations done, by kind
+	crashIn  int               // operations until the power fails; 0: never
+	crashRNG *rand.Rand        // with crashIn: tear the unsynced writes
+}
+
+// inode is a file's content: what the running system reads (data) and what
+// is on disk (disk).
+type inode struct {
+	data   []byte
+	disk   []byte
+	mapped bool
+}
+
+// Op is a kind of file-system operation that can be made to fail.
+type Op int
+
+// Operations that Fail can target.
+const (
+	OpWrite    Op = iota // File.WriteAt
+	OpSync               // File.Sync
+	OpAllocate           // File.Allocate
+	OpTruncate           // File.Truncate
+	OpCreate             // FS.Create
+	OpRename             // FS.Rename
+	OpRemove             // FS.Remove and FS.RemoveAll
+	OpSyncDir            // FS.SyncDir
+	OpMkdir              // FS.MkdirAll
+)
+
+type fault struct {
+	op    Op
+	after int // operations of kind op to let pass first
+	err   error
+}
+
+// NewMemFS returns an empty file system with a root directory.
+func NewMemFS() *MemFS {
+	return &MemFS{
+		files: map[string]*inode{}, durable: map[string]*inode{},
+		dirs: map[string]bool{"/": true, ".": true}, dirsDisk: map[string]bool{"/": true, ".": true},
+		locks: map[string]bool{}, counts: map[Op]int{},
+	}
+}
+
+// Fail makes the operation of kind op after the next `after` ones fail with
+// err (syscall.ENOSPC, syscall.EIO, ...), once.
+func (m *MemFS) Fail(op Op, after int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.faults = append(m.faults, &fault{op: op, after: after, err: err})
+}
+
+// ClearFaults cancels the pending injected failures.
+func (m *MemFS) ClearFaults() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.faults = nil
+}
+
+// SetReadOnly makes every change fail with EROFS, as a file system that
+// was remounted read-only.
+func (m *MemFS) SetReadOnly(ro bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.readOnly = ro
+}
+
+// Count returns how many operations of kind op were attempted.
+func (m *MemFS) Count(op Op) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counts[op]
+}
+
+// CrashAfter makes the power fail at the operation after the next n (of any
+// kind but reads): that one and every later one through a handle or a
+// Process of before fail with ErrCrashed. With r, unsynced writes are torn
+// as CrashTorn tears them.
+func (m *MemFS) CrashAfter(n int, r *rand.Rand) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.crashIn, m.crashRNG = n+1, r
+}
+
+// Process returns a view of the file system for one run of a program: once
+// the power fails, every operation through it fails with ErrCrashed, as the
+// program died with the power. A program that runs after the crash takes a
+// new Process.
+func (m *MemFS) Process() FS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return &memProc{m: m, gen: m.gen}
+}
+
+// Crash cuts the power: every file's content becomes what was synced,
+// every directory what was synced, locks are released, and every handle
+// opened before fails from now on.
+func (m *MemFS) Crash() { m.crash(nil) }
+
+// CrashTorn cuts the power like Crash, but, as disks do, keeps for each file
+// a random prefix of what was written and not synced.
+func (m *MemFS) CrashTorn(r *rand.Rand) { m.crash(r) }
+
+func (m *MemFS) crash(r *rand.Rand) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.crashLocked(r)
+}
+
+func (m *MemFS) crashLocked(r *rand.Rand) {
+	m.gen++
+	m.crashIn = 0
+	files := map[string]*inode{}
+	fresh := map[*inode]*inode{}
+	for name, n := range m.durable {
+		c, ok := fresh[n]
+		if !ok {
+			c = &inode{disk: slices.Clone(n.disk)}
+			if r != nil {
+				c.disk = torn(r, n.disk, n.data)
+			}
+			c.data = slices.Clone(c.disk)
+			fresh[n] = c
+		}
+		files[name] = c
+	}
+	m.files = files
+	m.durable = map[string]*inode{}
+	for name, n := range files {
+		m.durable[name] = n
+	}
+	m.dirs = map[string]bool{}
+	for d := range m.dirsDisk {
+		m.dirs[d] = true
+	}
+	m.locks = map[string]bool{}
+	m.faults = nil
+}
+
+// torn returns what a disk may hold after a power cut: what was synced,
+// overwritten by a random prefix of what was written since.
+func torn(r *rand.Rand, disk, data []byte) []byte {
+	first := 0 // the first byte that differs
+	for first < len(disk) && first < len(data) && disk[first] == data[first] {
+		first++
+	}
+	if first == len(data) && len(disk) <= len(data) {
+		return slices.Clone(disk)
+	}
+	keep := first + r.IntN(len(data)-first+1)
+	out := slices.Clone(data[:keep])
+	if keep < len(disk) {
+		out = append(out, disk[keep:]...)
+	}
+	return out
+}
+
+// check counts an operation, and returns the error it must fail with, if
+// any. m.mu is held.
+func (m *MemFS) check(op Op, change bool) error {
+	m.counts[op]++
+	if m.crashIn > 0 {
+		if m.crashIn--; m.crashIn == 0 {
+			m.crashLocked(m.crashRNG)
+			return ErrCrashed
+		}
+	}
+	if change && m.readOnly {
+		return syscall.EROFS
+	}
+	for i, f := range m.faults {
+		if f.op != op {
+			continue
+		}
+		if f.after > 0 {
+			f.after--
+			continue
+		}
+		m.faults = slices.Delete(m.faults, i, i+1)
+		return f.err
+	}
+	return nil
+}
+
+func clean(name string) string { return path.Clean("/" + name) }
+
+func (m *MemFS) parentExists(name string) bool { return m.dirs[path.Dir(name)] }
+
+func (m *MemFS) Create(name string) (File, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(OpCreate, true); err != nil {
+		return nil, err
+	}
+	if !m.parentExists(name) {
+		return nil, &fs.PathError{Op: "create", Path: name, Err: fs.ErrNotExist}
+	}
+	n := &inode{}
+	m.files[name] = n
+	return &memFile{m: m, n: n, gen: m.gen, name: name}, nil
+}
+
+func (m *MemFS) Open(name string) (File, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.files[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &memFile{m: m, n: n, gen: m.gen, name: name}, nil
+}
+
+func (m *MemFS) Remove(name string) error {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(OpRemove, true); err != nil {
+		return err
+	}
+	if _, ok := m.files[name]; ok {
+		delete(m.files, name)
+		return nil
+	}
+	if m.dirs[name] {
+		for f := range m.files {
+			if strings.HasPrefix(f, name+"/") {
+				return &fs.PathError{Op: "remove", Path: name, Err: syscall.ENOTEMPTY}
+			}
+		}
+		delete(m.dirs, name)
+		return nil
+	}
+	return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
+}
+
+func (m *MemFS) RemoveAll(name string) error {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(OpRemove, true); err != nil {
+		return err
+	}
+	for f := range m.files {
+		if f == name || strings.HasPrefix(f, name+"/") {
+			delete(m.files, f)
+		}
+	}
+	for d := range m.dirs {
+		if d == name || strings.HasPrefix(d, name+"/") {
+			delete(m.dirs, d)
+		}
+	}
+	return nil
+}
+
+func (m *MemFS) Rename(oldname, newname string) error {
+	oldname, newname = clean(oldname), clean(newname)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(OpRename, true); err != nil {
+		return err
+	}
+	n, ok := m.files[oldname]
+	if !ok {
+		return &fs.PathError{Op: "rename", Path: oldname, Err: fs.ErrNotExist}
+	}
+	if !m.parentExists(newname) {
+		return &fs.PathError{Op: "rename", Path: newname, Err: fs.ErrNotExist}
+	}
+	delete(m.files, oldname)
+	m.files[newname] = n
+	return nil
+}
+
+func (m *MemFS) MkdirAll(name string) error {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(OpMkdir, true); err != nil {
+		return err
+	}
+	for d := name; !m.dirs[d]; d = path.Dir(d) {
+		m.dirs[d] = true
+	}
+	return nil
+}
+
+func (m *MemFS) ReadDir(name string) ([]string, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirs[name] {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
+	}
+	seen := map[string]bool{}
+	for f := range m.files {
+		if path.Dir(f) == name {
+			seen[path.Base(f)] = true
+		}
+	}
+	for d := range m.dirs {
+		if d != name && path.Dir(d) == name {
+			seen[path.Base(d)] = true
+		}
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// SyncDir makes the directory's entries durable: its files (as they are
+// named now; their content still needs File.Sync) and its subdirectories.
+func (m *MemFS) SyncDir(name string) error {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(OpSyncDir, false); err != nil {
+		return err
+	}
+	if !m.dirs[name] {
+		return &fs.PathError{Op: "syncdir", Path: name, Err: fs.ErrNotExist}
+	}
+	for f := range m.durable {
+		if path.Dir(f) == name {
+			if _, ok := m.files[f]; !ok {
+				delete(m.durable, f)
+			}
+		}
+	}
+	for f, n := range m.files {
+		if path.Dir(f) == name {
+			m.durable[f] = n
+		}
+	}
+	for d := range m.dirsDisk {
+		if d != name && path.Dir(d) == name && !m.dirs[d] {
+			delete(m.dirsDisk, d)
+		}
+	}
+	for d := range m.dirs {
+		if path.Dir(d) == name {
+			m.dirsDisk[d] = true
+		}
+	}
+	return nil
+}
+
+func (m *MemFS) Lock(name string) (io.Closer, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locks[name] {
+		return nil, ErrLocked
+	}
+	if _, ok := m.files[name]; !ok {
+		if !m.parentExists(name) {
+			return nil, &fs.PathError{Op: "lock", Path: name, Err: fs.ErrNotExist}
+		}
+		m.files[name] = &inode{}
+	}
+	m.locks[name] = true
+	return &memLock{m: m, name: name, gen: m.gen}, nil
+}
+
+type memLock struct {
+	m    *MemFS
+	name string
+	gen  int
+	once sync.Once
+}
+
+func (l *memLock) Close() error {
+	l.once.Do(func() {
+		l.m.mu.Lock()
+		if l.gen == l.m.gen {
+			delete(l.m.locks, l.name)
+		}
+		l.m.mu.Unlock()
+	})
+	return nil
+}
+
+type memFile struct {
+	m      *MemFS
+	n      *inode
+	gen    int
+	name   string
+	closed bool
+}
+
+// ErrCrashed is returned by handles opened before a Crash.
+var ErrCrashed = errors.New("vfs: the power failed since this file was opened")
+
+// live checks the handle. m.mu is held.
+func (f *memFile) live() error {
+	switch {
+	case f.closed:
+		return fs.ErrClosed
+	case f.gen != f.m.gen:
+		return ErrCrashed
+	}
+	return nil
+}
+
+func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		return 0, nil // as os.File
+	}
+	if off >= int64(len(f.n.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.n.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return 0, err
+	}
+	if err := f.m.check(OpWrite, true); err != nil {
+		return 0, err
+	}
+	if end := off + int64(len(p)); end > int64(len(f.n.data)) {
+		if f.n.mapped {
+			return 0, errors.New("vfs: growing a mapped file")
+		}
+		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
+	}
+	return copy(f.n.data[off:], p), nil
+}
+
+func (f *memFile) Sync() error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return err
+	}
+	if err := f.m.check(OpSync, !slices.Equal(f.n.disk, f.n.data)); err != nil {
+		return err
+	}
+	f.n.disk = slices.Clone(f.n.data)
+	return nil
+}
+
+// SyncMapped copies [off, off+n) of the page cache to the disk, reading
+// nothing else, so appends past it may go on meanwhile.
+func (f *memFile) SyncMapped(off, n int) error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return err
+	}
+	if off < 0 || n < 0 || off+n > len(f.n.data) {
+		return errors.New("vfs: SyncMapped outside the file")
+	}
+	dirty := len(f.n.disk) < off+n || !slices.Equal(f.n.disk[off:off+n], f.n.data[off:off+n])
+	if err := f.m.check(OpSync, dirty); err != nil {
+		return err
+	}
+	if len(f.n.disk) < off+n {
+		f.n.disk = append(f.n.disk, make([]byte, off+n-len(f.n.disk))...)
+	}
+	copy(f.n.disk[off:off+n], f.n.data[off:off+n])
+	return nil
+}
+
+func (f *memFile) Truncate(size int64) error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return err
+	}
+	if err := f.m.check(OpTruncate, true); err != nil {
+		return err
+	}
+	return f.resize(size)
+}
+
+func (f *memFile) resize(size int64) error {
+	if f.n.mapped && size != int64(len(f.n.data)) {
+		return errors.New("vfs: resizing a mapped file")
+	}
+	if size <= int64(len(f.n.data)) {
+		f.n.data = f.n.data[:size:size]
+		return nil
+	}
+	grown := make([]byte, size)
+	copy(grown, f.n.data)
+	f.n.data = grown
+	return nil
+}
+
+func (f *memFile) Allocate(size int64) error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return err
+	}
+	if err := f.m.check(OpAllocate, true); err != nil {
+		return err
+	}
+	if size <= int64(len(f.n.data)) {
+		return nil
+	}
+	return f.resize(size)
+}
+
+func (f *memFile) Size() (int64, error) {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return 0, err
+	}
+	return int64(len(f.n.data)), nil
+}
+
+// Map returns the file's page cache itself: writes to it are the file's.
+// A handle opened before a crash keeps writing to a copy no one reads.
+func (f *memFile) Map(size int) ([]byte, error) {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if err := f.live(); err != nil {
+		return nil, err
+	}
+	if size > len(f.n.data) {
+		return nil, errors.New("vfs: mapping past the end of the file")
+	}
+	if f.n.mapped {
+		return nil, errors.New("vfs: file mapped already")
+	}
+	f.n.mapped = true
+	return f.n.data[:size:size], nil
+}
+
+func (f *memFile) Close() error {
+	f.m.mu.Lock()
+	defer f.m.mu.Unlock()
+	if f.closed {
+		return fs.ErrClosed
+	}
+	f.closed = true
+	f.n.mapped = false
+	return nil
+}
+
+// memProc is a MemFS as one run of a program sees it: dead after a crash.
+type memProc struct {
+	m   *MemFS
+	gen int
+}
+
+func (p *memProc) alive() error {
+	p.m.mu.Lock()
+	defer p.m.mu.Unlock()
+	if p.gen != p.m.gen {
+		return ErrCrashed
+	}
+	return nil
+}
+
+func (p *memProc) Create(name string) (File, error) {
+	if err := p.alive(); err != nil {
+		return nil, err
+	}
+	return p.m.Create(name)
+}
+
+func (p *memProc) Open(name string) (File, error) {
+	if err := p.alive(); err != nil {
+		return nil, err
+	}
+	return p.m.Open(name)
+}
+
+func (p *memProc) Remove(name string) error {
+	if err := p.alive(); err != nil {
+		return err
+	}
+	return p.m.Remove(name)
+}
+
+func (p *memProc) RemoveAll(name string) error {
+	if err := p.alive(); err != nil {
+		return err
+	}
+	return p.m.RemoveAll(name)
+}
+
+func (p *memProc) Rename(oldname, newname string) error {
+	if err := p.alive(); err != nil {
+		return err
+	}
+	return p.m.Rename(oldname, newname)
+}
+
+func (p *memProc) MkdirAll(name string) error {
+	if err := p.alive(); err != nil {
+		return err
+	}
+	return p.m.MkdirAll(name)
+}
+
+func (p *memProc) ReadDir(name string) ([]string, error) {
+	if err := p.alive(); err != nil {
+		return nil, err
+	}
+	return p.m.ReadDir(name)
+}
+
+func (p *memProc) SyncDir(name string) error {
+	if err := p.alive(); err != nil {
+		return err
+	}
+	return p.m.SyncDir(name)
+}
+
+func (p *memProc) Lock(name string) (io.Closer, error) {
+	if err := p.alive(); err != nil {
+		return nil, err
+	}
+	return p.m.Lock(name)
+}
