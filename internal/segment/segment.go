@@ -657,6 +657,10 @@ func (s *Segment) Restore(first uint64, slab uint32) {
 	s.mu.Lock()
 	s.chunks.base = first >> chunkShift
 	s.slabs.base = uint64(slab)
+	if first&(chunkLen-1) != 0 { // Add starts a chunk only at its first position
+		s.wchunk = new(chunk)
+		s.chunks.push(s.wchunk)
+	}
 	s.mu.Unlock()
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shardlog/shardlog/internal/segfile"
 	"github.com/stretchr/testify/require"
 )
 
@@ -256,4 +257,36 @@ func TestAddIsInvisibleUntilPublish(t *testing.T) {
 	require.Equal(t, int64(0), s.Bytes())
 	s.Publish()
 	require.Equal(t, int64(2), s.Bytes())
+}
+
+// memStorage keeps a durable segment's slabs in memory.
+type memStorage struct{ slabs map[uint32][]byte }
+
+func (m *memStorage) NewSlab(n uint32, first uint64, size int) ([]byte, error) {
+	b := make([]byte, size)
+	segfile.PutHeader(b, segfile.Header{File: n, First: first})
+	m.slabs[n] = b
+	return b, nil
+}
+func (m *memStorage) SealSlab(n uint32, image []byte)   { m.slabs[n] = bytes.Clone(image) }
+func (m *memStorage) LoadSlab(n uint32) ([]byte, error) { return m.slabs[n], nil }
+func (m *memStorage) DropSlab(n uint32)                 { delete(m.slabs, n) }
+
+// TestRestoreAtAnyPosition: a durable segment restored with no records at
+// a position inside a chunk (its records all expired) takes new ones.
+func TestRestoreAtAnyPosition(t *testing.T) {
+	for _, first := range []uint64{0, 1, chunkLen - 1, chunkLen, 3*chunkLen + 17} {
+		var s Segment
+		s.Init(Options{Storage: &memStorage{slabs: map[uint32][]byte{}}})
+		s.Restore(first, 9)
+		for i := range 3 {
+			pos, err := s.Add("k", payload(i), 1)
+			require.NoError(t, err)
+			require.Equal(t, first+uint64(i), pos)
+		}
+		s.Publish()
+		recs := readAll(&s, first)
+		require.Len(t, recs, 3, "restored at %d", first)
+		require.Equal(t, payload(2), recs[2].Data)
+	}
 }
