@@ -198,6 +198,9 @@ const Dropped = math.MaxUint32
 
 const indexRecordHeader = 36
 
+// IndexRecordSize returns the bytes of an index record of n entries.
+func IndexRecordSize(n int) int { return indexRecordHeader + n*EntrySize + 4 }
+
 // AppendIndexRecord appends r to an index file's bytes.
 func AppendIndexRecord(b []byte, r IndexRecord) []byte {
 	start := len(b)
@@ -215,17 +218,19 @@ func AppendIndexRecord(b []byte, r IndexRecord) []byte {
 // ReadIndex decodes an index file's records, in order, and stops at the
 // first that is torn or garbled (a crash can leave the end of the file
 // short or overwritten): what it returns is every good record before.
-// Their Entries alias b.
-func ReadIndex(b []byte, f func(IndexRecord)) {
+// Their Entries alias b. It returns where the good records end: a writer
+// must append there, not after the garbled rest, or what it appends is
+// never read.
+func ReadIndex(b []byte, f func(IndexRecord)) (end int) {
 	le := binary.LittleEndian
-	for len(b) >= indexRecordHeader+4 {
-		size := int(le.Uint32(b))
-		if size < indexRecordHeader+4 || size > len(b) || (size-indexRecordHeader-4)%EntrySize != 0 {
-			return
+	for len(b)-end >= indexRecordHeader+4 {
+		size := int(le.Uint32(b[end:]))
+		if size < indexRecordHeader+4 || size > len(b)-end || (size-indexRecordHeader-4)%EntrySize != 0 {
+			return end
 		}
-		rec := b[:size]
+		rec := b[end : end+size]
 		if Checksum(rec[:size-4]) != le.Uint32(rec[size-4:]) {
-			return
+			return end
 		}
 		r := IndexRecord{
 			File:      le.Uint32(rec[4:]),
@@ -236,23 +241,24 @@ func ReadIndex(b []byte, f func(IndexRecord)) {
 		}
 		body := Entries(rec[indexRecordHeader : size-4])
 		if uint64(body.Len()) != r.Count {
-			return
+			return end
 		}
 		next := uint64(HeaderSize) // each frame starts where the last ended
 		for i := range body.Len() {
 			e := body.At(i)
 			if uint64(e.KeyOff) != next+FrameHeader {
-				return // checksummed, yet not what this package writes
+				return end // checksummed, yet not what this package writes
 			}
 			next = uint64(e.KeyOff) + uint64(e.Key) + uint64(e.Data)
 		}
 		if r.File != Dropped && next != r.FramesEnd {
-			return
+			return end
 		}
 		r.Entries = body
 		f(r)
-		b = b[size:]
+		end += size
 	}
+	return end
 }
 
 // Walk calls f for each frame in b[off:], trusting them (they were written

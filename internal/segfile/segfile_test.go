@@ -43,14 +43,20 @@ func TestFramesRoundTrip(t *testing.T) {
 	idx := AppendIndexRecord(nil, rec)
 	idx = AppendIndexRecord(idx, IndexRecord{File: Dropped, First: 1})
 	var back []IndexRecord
-	ReadIndex(idx, func(r IndexRecord) { back = append(back, r) })
+	good := ReadIndex(idx, func(r IndexRecord) { back = append(back, r) })
+	if good != len(idx) {
+		t.Fatalf("good records end at %d of %d", good, len(idx))
+	}
+	if IndexRecordSize(3) != len(AppendIndexRecord(nil, rec)) {
+		t.Fatal("IndexRecordSize")
+	}
 	if len(back) != 2 || back[0].FramesCRC != rec.FramesCRC || back[0].Entries.Len() != 3 || back[0].Entries.At(2) != got[2] || back[1].First != 1 {
 		t.Fatalf("index %+v", back)
 	}
 	back = back[:0]
-	ReadIndex(idx[:len(idx)-3], func(r IndexRecord) { back = append(back, r) })
-	if len(back) != 1 {
-		t.Fatalf("a torn last record: %d records read", len(back))
+	good = ReadIndex(idx[:len(idx)-3], func(r IndexRecord) { back = append(back, r) })
+	if len(back) != 1 || good != IndexRecordSize(3) {
+		t.Fatalf("a torn last record: %d records read, end %d", len(back), good)
 	}
 }
 
