@@ -37,6 +37,7 @@ type acked struct {
 	seq    SequenceNumber
 	key    string
 	millis int64
+	at     int64 // the clock when it was put, Unix ms: its arrival time
 }
 
 // crashWorld drives a durable account through random operations and power
@@ -50,7 +51,8 @@ type crashWorld struct {
 	opts    []Option
 	a       *Account
 	records map[string]acked // by data: acknowledged
-	maybe   map[string]bool  // by data: put, not acknowledged (a cut or a fault)
+	maybe   map[string]int64 // by data: put, not acknowledged (a cut or a fault), and when
+	expired map[string]bool  // by data: past retention, never to be returned again
 	streams map[string]bool  // names acknowledged as existing
 	next    int              // data counter
 	cuts    int
@@ -103,10 +105,10 @@ func (w *crashWorld) put(s *Stream) {
 	key := fmt.Sprint("k", w.r.IntN(40))
 	res, err := s.Put(bg, PutInput{PartitionKey: key, Data: []byte(d)})
 	if err != nil {
-		w.maybe[d] = true
+		w.maybe[d] = w.now()
 		return
 	}
-	w.records[d] = acked{stream: s.name, shard: res.ShardID, seq: res.SequenceNumber, key: key, millis: -1}
+	w.records[d] = acked{stream: s.name, shard: res.ShardID, seq: res.SequenceNumber, key: key, millis: -1, at: w.now()}
 }
 
 func (w *crashWorld) putBatch(s *Stream) {
@@ -118,10 +120,10 @@ func (w *crashWorld) putBatch(s *Stream) {
 	for i, in := range batch {
 		d := string(in.Data)
 		if err != nil || res.Records[i].ErrorCode != "" {
-			w.maybe[d] = true
+			w.maybe[d] = w.now()
 			continue
 		}
-		w.records[d] = acked{stream: s.name, shard: res.Records[i].ShardID, seq: res.Records[i].SequenceNumber, key: in.PartitionKey, millis: -1}
+		w.records[d] = acked{stream: s.name, shard: res.Records[i].ShardID, seq: res.Records[i].SequenceNumber, key: in.PartitionKey, millis: -1, at: w.now()}
 	}
 }
 
@@ -174,8 +176,10 @@ func (w *crashWorld) step() {
 		_, _ = s.RegisterStreamConsumer(bg, fmt.Sprint("c", r.IntN(3)))
 	case n < 75:
 		_ = s.AddTagsToStream(bg, map[string]string{fmt.Sprint("t", r.IntN(5)): "v"})
-	case n < 85:
+	case n < 84:
 		w.clk.Advance(time.Duration(r.IntN(60)) * time.Second) // far below retention
+	case n < 85:
+		w.clk.Advance(23*time.Hour + time.Duration(r.IntN(7200))*time.Second) // records and closed shards expire
 	case n < 88:
 		w.fs.ClearFaults()
 		_ = w.a.Close() // a fault may fail it; nothing acknowledged is lost
@@ -224,6 +228,26 @@ func (w *crashWorld) cut() {
 	w.check()
 }
 
+func (w *crashWorld) now() int64 { return w.clk.Now().UnixMilli() }
+
+// expire forgets the records past the default retention (24 hours): a
+// record is gone once its arrival time is older than that.
+func (w *crashWorld) expire() {
+	cutoff := w.clk.Now().Add(-DefaultRetention).UnixMilli()
+	for d, a := range w.records {
+		if a.at < cutoff {
+			delete(w.records, d)
+			w.expired[d] = true
+		}
+	}
+	for d, at := range w.maybe {
+		if at < cutoff {
+			delete(w.maybe, d)
+			w.expired[d] = true
+		}
+	}
+}
+
 // crashed reports whether the account's process has lost the power.
 func (w *crashWorld) crashed() bool {
 	_, err := w.a.store.fs.ReadDir("/data")
@@ -255,6 +279,7 @@ func (w *crashWorld) stepNoCut() {
 // acknowledged from now on.
 func (w *crashWorld) check() {
 	t := w.t
+	w.expire()
 	rep := w.a.Recovery()
 	require.Empty(t, rep.Corrupt, "a power cut must not look like corruption")
 	seen := map[string]bool{}
@@ -269,6 +294,7 @@ func (w *crashWorld) check() {
 				require.NoError(t, err)
 				d := string(rec.Data)
 				require.False(t, seen[d], "record %.20s twice", d)
+				require.False(t, w.expired[d], "record %.20s returned after it expired", d)
 				seen[d] = true
 				require.Equal(t, 1, rec.SequenceNumber.Compare(prev), "sequence numbers rise")
 				prev = rec.SequenceNumber
@@ -283,14 +309,15 @@ func (w *crashWorld) check() {
 					require.Equal(t, a.millis, rec.ApproximateArrivalTimestamp.UnixMilli())
 					continue
 				}
-				require.True(t, w.maybe[d], "record %.20s was never put", d)
+				at, ok := w.maybe[d]
+				require.True(t, ok, "record %.20s was never put", d)
 				delete(w.maybe, d)
-				w.records[d] = acked{stream: name, shard: sh.ShardID, seq: rec.SequenceNumber, key: rec.PartitionKey, millis: rec.ApproximateArrivalTimestamp.UnixMilli()}
+				w.records[d] = acked{stream: name, shard: sh.ShardID, seq: rec.SequenceNumber, key: rec.PartitionKey, millis: rec.ApproximateArrivalTimestamp.UnixMilli(), at: at}
 			}
 		}
 	}
 	for d, a := range w.records {
-		require.True(t, seen[d], "acknowledged record %.20s of %s/%s (%s) is lost", d, a.stream, a.shard, a.seq)
+		require.True(t, seen[d], "acknowledged record %.20s of %s/%s (%s) is lost (put at %d, now %d)", d, a.stream, a.shard, a.seq, a.at, w.now())
 	}
 	// A record whose put failed may still turn up later (a power cut can
 	// write back the frame of a record whose sync failed; nothing was
@@ -309,7 +336,7 @@ func TestPowerLossLosesNothingAcknowledged(t *testing.T) {
 	}
 	t.Logf("SHARDLOG_CRASH_SEED=%d", seed)
 	w := &crashWorld{t: t, r: rand.New(rand.NewPCG(7, seed)), fs: vfs.NewMemFS(), clk: NewManualClock(tStart),
-		records: map[string]acked{}, maybe: map[string]bool{}, streams: map[string]bool{}}
+		records: map[string]acked{}, maybe: map[string]int64{}, expired: map[string]bool{}, streams: map[string]bool{}}
 	w.open()
 	for want := crashCuts(t); w.cuts < want; {
 		w.step()

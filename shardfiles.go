@@ -20,6 +20,11 @@ import (
 // segment (a segment.Storage), named by slab number, plus an index file
 // that lists the records of every sealed file, so that opening reads the
 // index rather than every record. See FORMAT.md.
+//
+// A file is indexed only once it is durable: an index record promises that
+// its file holds what the record says, so that a file shorter than its
+// record is damage, never a crash's doing. Files not yet indexed when the
+// power fails are scanned at opening, like the file being written.
 type shardFiles struct {
 	st     *store
 	dir    string // streams/<incarnation>/<shard index>
@@ -28,15 +33,18 @@ type shardFiles struct {
 
 	// Guarded by the shard's mu (the segment calls the Storage methods
 	// with it held), except files, which readers reach through LoadSlab.
-	active     *openFile   // the file being written
-	sealing    *openFile   // the file written before it, between NewSlab and its SealSlab
-	retired    []*openFile // sealed, not yet synced
-	dirDirty   bool        // a file was created since the directory was synced
-	index      vfs.File    // the index file, opened at the first seal
+	active   *openFile       // the file being written
+	sealing  *openFile       // the file written before it, between NewSlab and its SealSlab
+	retired  []*openFile     // sealed, not yet synced
+	dirDirty bool            // a file was created since the directory was synced
+	removed  map[uint32]bool // while opening: files it deleted
+	spare    *spareFile      // the next file, made ready in the background
+	indexing sync.WaitGroup  // files being synced in the background to be indexed
+
+	imu        sync.Mutex // guards the index, which background syncs append to
+	index      vfs.File   // the index file, opened at the first record
 	indexEnd   int64
-	indexDirty bool            // a deletion is recorded in it but not synced
-	removed    map[uint32]bool // while opening: files it deleted
-	spare      *spareFile      // the next file, made ready in the background
+	indexDirty bool // a deletion is recorded in it but not synced
 
 	mu    sync.Mutex // guards files
 	files map[uint32]fileInfo
@@ -51,6 +59,7 @@ type openFile struct {
 	end    int    // bytes in use once sealed; 0 while being written
 	refs   int    // syncs in flight that use it; it is closed at 0 once done
 	done   bool   // sealed and synced (or given up): close at refs 0
+	index  []byte // once sealed: its index record, appended once it is durable
 }
 
 // fileInfo is what reading a sealed file back needs.
@@ -168,22 +177,19 @@ func (sf *shardFiles) discard(sp *spareFile) {
 	}
 }
 
-// SealSlab records file n's records in the index, and retires the file
-// until it is synced (or closes it, under SyncNone).
+// SealSlab prepares file n's index record, and retires the file until it
+// is synced (under SyncNone, syncs it in the background), to be indexed
+// then.
 func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 	buf := indexBufs.Get().(*indexBuf)
-	defer indexBufs.Put(buf)
 	buf.entries = buf.entries[:0]
 	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { buf.entries = buf.entries.Append(e) })
-	first := sf.firstOf(n, image)
-	info := fileInfo{first: first, count: count, framesEnd: int64(len(image)), framesCRC: segfile.Checksum(image[segfile.HeaderSize:])}
+	info := fileInfo{first: sf.firstOf(n, image), count: count, framesEnd: int64(len(image)), framesCRC: segfile.Checksum(image[segfile.HeaderSize:])}
+	rec := indexRecordOf(n, info, buf.entries)
+	indexBufs.Put(buf)
 	sf.mu.Lock()
 	sf.files[n] = info
 	sf.mu.Unlock()
-	if err := sf.appendIndex(n, info, buf.entries); err != nil {
-		// The index only saves opening a scan of the file; it is rebuilt.
-		sf.st.log.Warn("shardlog: could not index a segment file", "file", sf.fileName(n), "err", err)
-	}
 	var a *openFile
 	switch {
 	case sf.sealing != nil && sf.sealing.n == n:
@@ -195,17 +201,53 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 			if r.n == n { // Rollback shortens a file not yet synced
 				r.end = min(r.end, len(image))
 				r.synced = min(r.synced, r.end)
+				r.index = rec
 			}
 		}
 		return
 	}
-	a.end = len(image)
-	if sf.st.policy.kind == syncNone {
+	a.end, a.index = len(image), rec
+	switch {
+	case a.synced >= a.end: // durable already (Close syncs, then rolls)
+		sf.indexDurable(a)
 		a.done = true
 		sf.release(a)
+	case sf.st.policy.kind == syncNone:
+		sf.syncAndIndex(a)
+	default:
+		sf.retired = append(sf.retired, a)
+	}
+}
+
+// indexDurable appends the index record of a file now durable.
+func (sf *shardFiles) indexDurable(a *openFile) {
+	if a.index == nil {
 		return
 	}
-	sf.retired = append(sf.retired, a)
+	if err := sf.appendIndex(a.index); err != nil {
+		// The index only saves opening a scan of the file.
+		sf.st.log.Warn("shardlog: could not index a segment file", "file", sf.fileName(a.n), "err", err)
+	}
+	a.index = nil
+}
+
+// syncAndIndex syncs a sealed file and indexes it, in the background if it
+// can, and closes it. Under SyncNone nothing else syncs it, and without an
+// index record each opening would scan it.
+func (sf *shardFiles) syncAndIndex(a *openFile) {
+	f := a.f
+	a.f, a.mem, a.done = nil, nil, true
+	sf.indexing.Add(1)
+	work := func() {
+		defer sf.indexing.Done()
+		if err := f.Sync(); err == nil {
+			sf.indexDurable(a)
+		}
+		f.Close()
+	}
+	if !sf.st.background(work) {
+		work()
+	}
 }
 
 // firstOf returns the first position of file n, from its header.
@@ -281,11 +323,14 @@ func (sf *shardFiles) remove(n uint32) error {
 	}
 	// The index says the file was deleted on purpose (its records expired,
 	// were dropped for a size bound, or were never acknowledged), so that
-	// opening can tell a file deleted by accident.
-	if err := sf.appendIndex(segfile.Dropped, fileInfo{first: uint64(n)}, nil); err != nil {
+	// opening can tell a file deleted by accident. It is synced before the
+	// directory is (see syncJob.run).
+	if err := sf.appendIndex(indexRecordOf(segfile.Dropped, fileInfo{first: uint64(n)}, nil)); err != nil {
 		return err
 	}
+	sf.imu.Lock()
 	sf.indexDirty = true
+	sf.imu.Unlock()
 	if err := sf.st.fs.Remove(sf.fileName(n)); err != nil && !errors.Is(err, errNotExist) {
 		return err
 	}
@@ -305,18 +350,21 @@ func (sf *shardFiles) release(f *openFile) {
 
 // dirtyLocked reports whether something written is not yet synced.
 func (sf *shardFiles) dirtyLocked() bool {
+	sf.imu.Lock()
+	defer sf.imu.Unlock()
 	return sf.dirDirty || sf.indexDirty || len(sf.retired) > 0
 }
 
 // syncJob is one sync of a shard's files, prepared under the shard's lock
 // and run without it.
 type syncJob struct {
-	sf       *shardFiles
-	syncDir  bool
-	index    vfs.File // synced too: it records deleted files
-	retired  []*openFile
-	active   *openFile
-	from, to int // the active file's range to sync
+	sf         *shardFiles
+	syncDir    bool
+	index      vfs.File // synced too: it records deleted files
+	indexDirty bool
+	retired    []*openFile
+	active     *openFile
+	from, to   int // the active file's range to sync
 }
 
 // syncJobLocked prepares a sync of everything written: the directory if a
@@ -324,9 +372,13 @@ type syncJob struct {
 func (sf *shardFiles) syncJobLocked(used int) syncJob {
 	j := syncJob{sf: sf, syncDir: sf.dirDirty}
 	sf.dirDirty = false
-	if sf.indexDirty && sf.index != nil {
-		j.index, sf.indexDirty = sf.index, false
+	sf.imu.Lock()
+	if sf.indexDirty {
+		// After a failed write the index is closed until the next append
+		// reopens it; what it holds must still be synced by name.
+		j.index, j.indexDirty, sf.indexDirty = sf.index, true, false
 	}
+	sf.imu.Unlock()
 	for _, r := range sf.retired {
 		r.refs++
 		j.retired = append(j.retired, r)
@@ -339,8 +391,14 @@ func (sf *shardFiles) syncJobLocked(used int) syncJob {
 }
 
 func (j *syncJob) run() error {
+	// The index first: a deletion it records must be durable before the
+	// directory without the file is.
 	if j.index != nil {
 		if err := j.index.Sync(); err != nil {
+			return err
+		}
+	} else if j.indexDirty {
+		if err := syncFile(j.sf.st.fs, path.Join(j.sf.dir, "index")); err != nil {
 			return err
 		}
 	}
@@ -366,12 +424,17 @@ func (sf *shardFiles) syncDoneLocked(j syncJob, err error) {
 	if err != nil && j.syncDir {
 		sf.dirDirty = true
 	}
-	if err != nil && j.index != nil {
+	if err != nil && j.indexDirty {
+		sf.imu.Lock()
 		sf.indexDirty = true
+		sf.imu.Unlock()
 	}
 	for _, r := range j.retired {
 		r.refs--
-		r.synced = r.end
+		if err == nil {
+			r.synced = r.end
+			sf.indexDurable(r)
+		}
 		r.done = true
 		sf.retired = slices.DeleteFunc(sf.retired, func(x *openFile) bool { return x == r })
 		sf.release(r)
@@ -400,6 +463,9 @@ func (sf *shardFiles) closeLocked() {
 		<-sp.done
 		sf.discard(sp)
 	}
+	sf.indexing.Wait()
+	sf.imu.Lock()
+	defer sf.imu.Unlock()
 	sf.dirDirty, sf.indexDirty = false, false // the index is synced below, once
 	if sf.index != nil {
 		if err := sf.index.Sync(); err != nil { // saves the next opening a scan
@@ -410,28 +476,21 @@ func (sf *shardFiles) closeLocked() {
 	}
 }
 
-func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries segfile.Entries) error {
+// indexRecordOf encodes the index record of file n.
+func indexRecordOf(n uint32, info fileInfo, entries segfile.Entries) []byte {
+	r := segfile.IndexRecord{File: n, First: info.first, Count: info.count, FramesEnd: uint64(info.framesEnd), FramesCRC: info.framesCRC, Entries: entries}
+	return segfile.AppendIndexRecord(make([]byte, 0, segfile.IndexRecordSize(entries.Len())), r)
+}
+
+// appendIndex appends an encoded record to the index.
+func (sf *shardFiles) appendIndex(rec []byte) error {
+	sf.imu.Lock()
+	defer sf.imu.Unlock()
 	if sf.index == nil {
-		f, err := sf.st.fs.Open(path.Join(sf.dir, "index"))
-		if errors.Is(err, errNotExist) {
-			f, err = sf.st.fs.Create(path.Join(sf.dir, "index"))
-		}
-		if err != nil {
+		if err := sf.openIndex(-1); err != nil {
 			return err
 		}
-		size, err := f.Size()
-		if err != nil {
-			f.Close()
-			return err
-		}
-		sf.index, sf.indexEnd = f, size
 	}
-	buf := indexBufs.Get().(*indexBuf)
-	defer indexBufs.Put(buf)
-	rec := segfile.AppendIndexRecord(buf.rec[:0], segfile.IndexRecord{
-		File: n, First: info.first, Count: info.count, FramesEnd: uint64(info.framesEnd), FramesCRC: info.framesCRC, Entries: entries,
-	})
-	buf.rec = rec
 	if _, err := sf.index.WriteAt(rec, sf.indexEnd); err != nil {
 		sf.index.Close()
 		sf.index = nil // reopened, at its real end, next time
@@ -441,11 +500,36 @@ func (sf *shardFiles) appendIndex(n uint32, info fileInfo, entries segfile.Entri
 	return nil
 }
 
-// indexBuf is scratch space for sealing a file: its entries, and its
-// index record. Pooled: a file of 1 MiB has thousands of records.
+// openIndex opens the index file, creating it if need be, to append at
+// its end, or at cut (then it is truncated there) if cut is not negative.
+// sf.imu is held, or opening is under way.
+func (sf *shardFiles) openIndex(cut int64) error {
+	name := path.Join(sf.dir, "index")
+	f, err := sf.st.fs.Open(name)
+	if errors.Is(err, errNotExist) {
+		f, err = sf.st.fs.Create(name)
+	}
+	if err != nil {
+		return err
+	}
+	size := cut
+	if cut >= 0 {
+		err = f.Truncate(cut)
+	} else {
+		size, err = f.Size()
+	}
+	if err != nil {
+		f.Close()
+		return err
+	}
+	sf.index, sf.indexEnd = f, size
+	return nil
+}
+
+// indexBuf is scratch space for sealing a file: its entries. Pooled: a
+// file of 1 MiB has thousands of records.
 type indexBuf struct {
 	entries segfile.Entries
-	rec     []byte
 }
 
 var indexBufs = sync.Pool{New: func() any { return new(indexBuf) }}
@@ -458,9 +542,9 @@ type indexRecord struct {
 
 // readIndex decodes the index file: the latest good record of each file,
 // and the files deleted on purpose.
-func readIndex(b []byte) (map[uint32]indexRecord, map[uint32]bool) {
+func readIndex(b []byte) (map[uint32]indexRecord, map[uint32]bool, int) {
 	out, dropped := map[uint32]indexRecord{}, map[uint32]bool{}
-	segfile.ReadIndex(b, func(r segfile.IndexRecord) {
+	end := segfile.ReadIndex(b, func(r segfile.IndexRecord) {
 		if r.File == segfile.Dropped {
 			dropped[uint32(r.First)] = true
 			return
@@ -470,7 +554,7 @@ func readIndex(b []byte) (map[uint32]indexRecord, map[uint32]bool) {
 			entries: r.Entries,
 		}
 	})
-	return out, dropped
+	return out, dropped, end
 }
 
 // recoveredFile is a segment file as opening found it.
@@ -510,7 +594,16 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 		if err != nil {
 			return err
 		}
-		idx, dropped = readIndex(b)
+		var end int
+		idx, dropped, end = readIndex(b)
+		if end < len(b) {
+			// A crash tore the last record written. Records appended after
+			// the torn one would never be read: cut it off first.
+			if err := sf.openIndex(int64(end)); err != nil {
+				return err
+			}
+			sf.st.log.Warn("shardlog: cut a torn segment index", "file", path.Join(sf.dir, "index"), "offset", end)
+		}
 	}
 	var files []recoveredFile
 	for _, name := range names {
@@ -533,29 +626,44 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(uint32(n)), Err: err.Error()})
 			continue
 		}
+		if dropped[rf.n] {
+			// Deleted on purpose, though a power cut kept its name.
+			if err := sf.remove(rf.n); err != nil {
+				return err
+			}
+			continue
+		}
 		files = append(files, rf)
 	}
-	kept, err := sf.chain(files, rep)
+	kept, err := sf.chain(files, head, dropped, rep)
 	if err != nil {
 		return err
 	}
-	if len(kept) > 0 && kept[0].info.first > 0 {
+	if len(kept) > 0 && kept[0].info.first > head && !sf.allDropped(0, kept[0].n, dropped) {
 		// Every file numbered below the first must have been deleted on
 		// purpose, or records are missing from the start of the shard.
-		for n := range kept[0].n {
-			if !dropped[n] && !sf.removed[n] {
-				rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(n),
-					Err: fmt.Sprintf("missing: the records before %d are lost", kept[0].info.first)})
-				break
-			}
-		}
+		rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(kept[0].n),
+			Err: fmt.Sprintf("missing: the records before %d are lost", kept[0].info.first)})
 	}
-	first, slab := head, uint32(0)
-	if len(kept) > 0 {
-		first, slab = kept[0].info.first, kept[0].n
+	// New files are numbered after every number ever used: the index may
+	// still hold records of deleted files, which a reused number would
+	// seem to match.
+	next := uint32(0)
+	for n := range idx {
+		next = max(next, n+1)
+	}
+	for n := range dropped {
+		next = max(next, n+1)
+	}
+	for n := range sf.removed {
+		next = max(next, n+1)
 	}
 	if len(files) > 0 {
-		slab = max(slab, files[0].n)
+		next = max(next, files[len(files)-1].n+1)
+	}
+	first, slab := head, next
+	if len(kept) > 0 {
+		first, slab = kept[0].info.first, kept[0].n
 	}
 	seg.Restore(first, slab)
 	synced := false
@@ -570,7 +678,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 			if err := syncFile(sf.st.fs, sf.fileName(rf.n)); err != nil {
 				return err
 			}
-			if err := sf.appendIndex(rf.n, rf.info, rf.entries); err != nil {
+			if err := sf.appendIndex(indexRecordOf(rf.n, rf.info, rf.entries)); err != nil {
 				return err
 			}
 			synced = true
@@ -590,9 +698,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	// Files after the last kept one (all cut away) and before the first (a
 	// gap) are no longer part of the shard; the next file number follows
 	// every file there is, so that none is overwritten.
-	if len(files) > 0 {
-		seg.SkipSlabs(files[len(files)-1].n + 1)
-	}
+	seg.SkipSlabs(next)
 	seg.TrimRestored(head)
 	return nil
 }
@@ -604,9 +710,11 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 // run on from file to file. Where they do not, the positions that follow
 // were never acknowledged if the file before the gap was being written when
 // the last run ended (a power cut kept a later file but not the end of this
-// one): the later files go. Otherwise a file is missing or unreadable: the
-// shard ends at the gap, and the gap is reported as corruption.
-func (sf *shardFiles) chain(files []recoveredFile, rep *RecoveryReport) ([]recoveredFile, error) {
+// one): the later files go. They were trimmed if the gap's files were
+// deleted on purpose or the next file starts below the head: the earlier
+// files go (a fault or a power cut kept them). Otherwise a file is missing
+// or unreadable: the shard ends at the gap, reported as corruption.
+func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped map[uint32]bool, rep *RecoveryReport) ([]recoveredFile, error) {
 	var kept []recoveredFile // newest first, then reversed
 	limit := uint64(math.MaxUint64)
 	for i := len(files) - 1; i >= 0; i-- {
@@ -632,6 +740,19 @@ func (sf *shardFiles) chain(files []recoveredFile, rep *RecoveryReport) ([]recov
 		if next.info.first == end {
 			continue
 		}
+		if next.info.first <= head || next.n > prev.n+1 && sf.allDropped(prev.n+1, next.n, dropped) {
+			// The files of the gap were deleted on purpose, or lay below
+			// the head: trimmed, as the files before them were meant to
+			// be (a fault or a power cut kept these).
+			for _, rf := range kept[:i] {
+				if err := sf.remove(rf.n); err != nil {
+					return nil, err
+				}
+			}
+			kept = kept[i:]
+			i = 0
+			continue
+		}
 		if prev.scanned && !prev.truncated {
 			for _, rf := range kept[i:] {
 				if err := sf.remove(rf.n); err != nil {
@@ -646,6 +767,17 @@ func (sf *shardFiles) chain(files []recoveredFile, rep *RecoveryReport) ([]recov
 		break
 	}
 	return kept, nil
+}
+
+// allDropped reports whether every file numbered from..to-1 was deleted
+// on purpose.
+func (sf *shardFiles) allDropped(from, to uint32, dropped map[uint32]bool) bool {
+	for n := from; n < to; n++ {
+		if !dropped[n] && !sf.removed[n] {
+			return false
+		}
+	}
+	return true
 }
 
 // recoverFile opens file n: through its index record if it has one that

@@ -35,7 +35,7 @@ var errNotExist = fs.ErrNotExist
 // another) has dir open, if its manifest is missing or garbled, or if it was
 // written by a newer format. Records older than a window of recent segment
 // files are read back from the files when needed: memory grows with the
-// number of records (about 30 bytes each), not with their size. Durable
+// number of records (about 25 bytes each), not with their size. Durable
 // accounts need a unix system.
 func WithDir(dir string) Option {
 	return optionFunc(func(cfg *config) error {
