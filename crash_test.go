@@ -335,6 +335,8 @@ func TestPowerLossLosesNothingAcknowledged(t *testing.T) {
 		seed, _ = strconv.ParseUint(v, 10, 64)
 	}
 	t.Logf("SHARDLOG_CRASH_SEED=%d", seed)
+	defer func(min int64) { compactIndexMin = min }(compactIndexMin)
+	compactIndexMin = 512 // index compactions among the cuts
 	w := &crashWorld{t: t, r: rand.New(rand.NewPCG(7, seed)), fs: vfs.NewMemFS(), clk: NewManualClock(tStart),
 		records: map[string]acked{}, maybe: map[string]int64{}, expired: map[string]bool{}, streams: map[string]bool{}}
 	w.open()

@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -196,4 +197,64 @@ func TestTornIndexIsCutBeforeAppending(t *testing.T) {
 	got := shard0(t, a2)
 	require.Equal(t, want, got[:400])
 	require.Len(t, got, 800)
+}
+
+// TestIndexStaysSmall: a shard that deletes files all the time (here under
+// a size bound) keeps an index about the size its files need, not one that
+// grows with every record ever written; what it compacted opens, after a
+// clean close and after a power cut, to the records there were.
+func TestIndexStaysSmall(t *testing.T) {
+	fs := vfs.NewMemFS()
+	clk := NewManualClock(tStart)
+	bound := WithSizeBound(SizeBound{Records: 2000})
+	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10), bound)
+	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	s := mustStream(t, a, "s")
+	dir := s.shardAt(0).files.dir
+	data := make([]byte, 100)
+	for i := range 200_000 { // 20 bytes of index each: 4 MB without compaction
+		_, err := s.Put(bg, PutInput{PartitionKey: "k", Data: fmt.Appendf(data[:0], "%06d", i)})
+		require.NoError(t, err)
+	}
+	size := func() int {
+		b, err := readFile(fs, dir+"/index")
+		require.NoError(t, err)
+		return len(b)
+	}
+	require.Less(t, size(), int(compactIndexMin)+2000*20*4, "the index holds the living files, and at most 1 MiB besides")
+	live := readAll(t, s)
+	require.LessOrEqual(t, len(live), 2000)
+	require.Equal(t, "199999", live[len(live)-1])
+
+	check := func(a *Account) {
+		t.Helper()
+		require.Empty(t, a.Recovery().Corrupt)
+		got := readAll(t, mustStream(t, a, "s"))
+		require.Equal(t, live, got[len(got)-len(live):], "the newest records")
+		for i := 1; i < len(got); i++ {
+			require.Equal(t, fmt.Sprintf("%06d", mustAtoi(t, got[i-1])+1), got[i], "no gap")
+		}
+	}
+	fs.Crash()
+	a2 := durable(t, fs.Process(), clk, bound)
+	check(a2)
+	require.NoError(t, a2.Close())
+	check(durable(t, fs.Process(), clk, bound))
+}
+
+func readAll(t *testing.T, s *Stream) []string {
+	t.Helper()
+	var out []string
+	for r, err := range s.Records(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon}) {
+		require.NoError(t, err)
+		out = append(out, string(r.Data[:6]))
+	}
+	return out
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
 }

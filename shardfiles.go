@@ -38,6 +38,7 @@ type shardFiles struct {
 	retired  []*openFile     // sealed, not yet synced
 	dirDirty bool            // a file was created since the directory was synced
 	removed  map[uint32]bool // while opening: files it deleted
+	doomed   []uint32        // files to delete once the index says so durably
 	spare    *spareFile      // the next file, made ready in the background
 	indexing sync.WaitGroup  // files being synced in the background to be indexed
 
@@ -314,6 +315,7 @@ func (sf *shardFiles) DropSlab(n uint32) {
 	if err := sf.remove(n); err != nil {
 		sf.st.log.Warn("shardlog: could not delete a segment file", "file", sf.fileName(n), "err", err)
 	}
+	sf.maybeCompactIndex()
 }
 
 // remove deletes file n on purpose, and says so in the index.
@@ -325,12 +327,23 @@ func (sf *shardFiles) remove(n uint32) error {
 	// were dropped for a size bound, or were never acknowledged), so that
 	// opening can tell a file deleted by accident. It is synced before the
 	// directory is (see syncJob.run).
-	if err := sf.appendIndex(indexRecordOf(segfile.Dropped, fileInfo{first: uint64(n)}, nil)); err != nil {
+	if err := sf.appendIndex(appendDropped(nil, n, n+1)); err != nil {
 		return err
 	}
 	sf.imu.Lock()
 	sf.indexDirty = true
 	sf.imu.Unlock()
+	if sf.removed == nil && sf.st.policy.kind != syncNone {
+		// The next sync deletes it, after the index: a sync running now
+		// could make the directory without the file durable first.
+		sf.doomed = append(sf.doomed, n)
+		return nil
+	}
+	return sf.unlink(n)
+}
+
+// unlink deletes file n's name.
+func (sf *shardFiles) unlink(n uint32) error {
 	if err := sf.st.fs.Remove(sf.fileName(n)); err != nil && !errors.Is(err, errNotExist) {
 		return err
 	}
@@ -360,8 +373,8 @@ func (sf *shardFiles) dirtyLocked() bool {
 type syncJob struct {
 	sf         *shardFiles
 	syncDir    bool
-	index      vfs.File // synced too: it records deleted files
-	indexDirty bool
+	indexDirty bool     // the index records deletions: synced first
+	doomed     []uint32 // then these files are deleted
 	retired    []*openFile
 	active     *openFile
 	from, to   int // the active file's range to sync
@@ -373,12 +386,11 @@ func (sf *shardFiles) syncJobLocked(used int) syncJob {
 	j := syncJob{sf: sf, syncDir: sf.dirDirty}
 	sf.dirDirty = false
 	sf.imu.Lock()
-	if sf.indexDirty {
-		// After a failed write the index is closed until the next append
-		// reopens it; what it holds must still be synced by name.
-		j.index, j.indexDirty, sf.indexDirty = sf.index, true, false
-	}
+	j.indexDirty, sf.indexDirty = sf.indexDirty, false
 	sf.imu.Unlock()
+	if len(sf.doomed) > 0 {
+		j.doomed, sf.doomed, j.syncDir = sf.doomed, nil, true
+	}
 	for _, r := range sf.retired {
 		r.refs++
 		j.retired = append(j.retired, r)
@@ -393,15 +405,18 @@ func (sf *shardFiles) syncJobLocked(used int) syncJob {
 func (j *syncJob) run() error {
 	// The index first: a deletion it records must be durable before the
 	// directory without the file is.
-	if j.index != nil {
-		if err := j.index.Sync(); err != nil {
-			return err
-		}
-	} else if j.indexDirty {
-		if err := syncFile(j.sf.st.fs, path.Join(j.sf.dir, "index")); err != nil {
+	if j.indexDirty {
+		if err := j.sf.syncIndex(); err != nil {
 			return err
 		}
 	}
+	for i, n := range j.doomed {
+		if err := j.sf.unlink(n); err != nil {
+			j.doomed = j.doomed[i:] // the rest is deleted by the next sync
+			return err
+		}
+	}
+	j.doomed = nil
 	if j.syncDir {
 		if err := j.sf.st.fs.SyncDir(j.sf.dir); err != nil {
 			return err
@@ -429,6 +444,7 @@ func (sf *shardFiles) syncDoneLocked(j syncJob, err error) {
 		sf.indexDirty = true
 		sf.imu.Unlock()
 	}
+	sf.doomed = append(sf.doomed, j.doomed...)
 	for _, r := range j.retired {
 		r.refs--
 		if err == nil {
@@ -468,12 +484,19 @@ func (sf *shardFiles) closeLocked() {
 	defer sf.imu.Unlock()
 	sf.dirDirty, sf.indexDirty = false, false // the index is synced below, once
 	if sf.index != nil {
-		if err := sf.index.Sync(); err != nil { // saves the next opening a scan
+		err := sf.index.Sync() // saves the next opening a scan
+		if err != nil {
 			sf.st.log.Warn("shardlog: could not sync a segment index", "dir", sf.dir, "err", err)
 		}
 		sf.index.Close()
 		sf.index = nil
+		for _, n := range sf.doomed {
+			if err == nil { // otherwise opening deletes them
+				_ = sf.unlink(n)
+			}
+		}
 	}
+	sf.doomed = nil
 }
 
 // indexRecordOf encodes the index record of file n.
@@ -498,6 +521,19 @@ func (sf *shardFiles) appendIndex(rec []byte) error {
 	}
 	sf.indexEnd += int64(len(rec))
 	return nil
+}
+
+// syncIndex makes the index durable. It holds sf.imu meanwhile, so that
+// a compaction does not close the file under it.
+func (sf *shardFiles) syncIndex() error {
+	sf.imu.Lock()
+	defer sf.imu.Unlock()
+	if sf.index == nil { // closed after a failed write: reopened by name
+		if err := sf.openIndex(-1); err != nil {
+			return err
+		}
+	}
+	return sf.index.Sync()
 }
 
 // openIndex opens the index file, creating it if need be, to append at
@@ -540,23 +576,6 @@ type indexRecord struct {
 	entries segfile.Entries
 }
 
-// readIndex decodes the index file: the latest good record of each file,
-// and the files deleted on purpose.
-func readIndex(b []byte) (map[uint32]indexRecord, map[uint32]bool, int) {
-	out, dropped := map[uint32]indexRecord{}, map[uint32]bool{}
-	end := segfile.ReadIndex(b, func(r segfile.IndexRecord) {
-		if r.File == segfile.Dropped {
-			dropped[uint32(r.First)] = true
-			return
-		}
-		out[r.File] = indexRecord{
-			info:    fileInfo{first: r.First, count: r.Count, framesEnd: int64(r.FramesEnd), framesCRC: r.FramesCRC},
-			entries: r.Entries,
-		}
-	})
-	return out, dropped, end
-}
-
 // recoveredFile is a segment file as opening found it.
 type recoveredFile struct {
 	n         uint32
@@ -588,7 +607,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	sf.removed = map[uint32]bool{} // what opening deletes, as it goes
 	defer func() { sf.removed = nil }()
 	var idx map[uint32]indexRecord
-	var dropped map[uint32]bool
+	dropped := &droppedFiles{}
 	if slices.Contains(names, "index") {
 		b, err := readFile(fs, path.Join(sf.dir, "index"))
 		if err != nil {
@@ -603,6 +622,11 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 				return err
 			}
 			sf.st.log.Warn("shardlog: cut a torn segment index", "file", path.Join(sf.dir, "index"), "offset", end)
+		}
+	}
+	if slices.Contains(names, "index.tmp") { // a compaction the last run did not finish
+		if err := fs.Remove(path.Join(sf.dir, "index.tmp")); err != nil {
+			return err
 		}
 	}
 	var files []recoveredFile
@@ -626,7 +650,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(uint32(n)), Err: err.Error()})
 			continue
 		}
-		if dropped[rf.n] {
+		if dropped.has(rf.n) {
 			// Deleted on purpose, though a power cut kept its name.
 			if err := sf.remove(rf.n); err != nil {
 				return err
@@ -652,9 +676,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	for n := range idx {
 		next = max(next, n+1)
 	}
-	for n := range dropped {
-		next = max(next, n+1)
-	}
+	next = max(next, dropped.top)
 	for n := range sf.removed {
 		next = max(next, n+1)
 	}
@@ -700,6 +722,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 	// every file there is, so that none is overwritten.
 	seg.SkipSlabs(next)
 	seg.TrimRestored(head)
+	sf.maybeCompactIndex()
 	return nil
 }
 
@@ -714,7 +737,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryRe
 // deleted on purpose or the next file starts below the head: the earlier
 // files go (a fault or a power cut kept them). Otherwise a file is missing
 // or unreadable: the shard ends at the gap, reported as corruption.
-func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped map[uint32]bool, rep *RecoveryReport) ([]recoveredFile, error) {
+func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped *droppedFiles, rep *RecoveryReport) ([]recoveredFile, error) {
 	var kept []recoveredFile // newest first, then reversed
 	limit := uint64(math.MaxUint64)
 	for i := len(files) - 1; i >= 0; i-- {
@@ -771,9 +794,9 @@ func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped map[uint
 
 // allDropped reports whether every file numbered from..to-1 was deleted
 // on purpose.
-func (sf *shardFiles) allDropped(from, to uint32, dropped map[uint32]bool) bool {
+func (sf *shardFiles) allDropped(from, to uint32, dropped *droppedFiles) bool {
 	for n := from; n < to; n++ {
-		if !dropped[n] && !sf.removed[n] {
+		if !dropped.has(n) && !sf.removed[n] {
 			return false
 		}
 	}
