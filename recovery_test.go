@@ -258,3 +258,61 @@ func mustAtoi(t *testing.T, s string) int {
 	require.NoError(t, err)
 	return n
 }
+
+// TestSyncNoneIndexesBehindTheKernel: under SyncNone a sealed file is not
+// synced by the writer, so it is not indexed at once (an index record must
+// not promise what a power cut may take); Close syncs and indexes the
+// files still waiting, and the next opening needs no scan of them. With no
+// wait, files are indexed in the background as others are sealed.
+func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
+	indexed := func(fs *vfs.MemFS, dir string) map[uint32]bool {
+		out := map[uint32]bool{}
+		b, err := readFile(fs, dir+"/index")
+		if err != nil {
+			return out
+		}
+		segfile.ReadIndex(b, func(r segfile.IndexRecord) {
+			if r.File != segfile.Dropped {
+				out[r.File] = true
+			}
+		})
+		return out
+	}
+	for _, wait := range []time.Duration{time.Hour, 0} {
+		t.Run(wait.String(), func(t *testing.T) {
+			defer func(d time.Duration) { lazyDelay = d }(lazyDelay)
+			lazyDelay = wait
+			fs := vfs.NewMemFS()
+			clk := NewManualClock(tStart)
+			a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10), WithSync(SyncNone))
+			require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+			s := mustStream(t, a, "s")
+			want := putN(t, s, "r", 600) // about five files
+			sh := s.shardAt(0)
+			dir := sh.files.dir
+			settled := func() map[uint32]bool {
+				sh.mu.Lock()
+				defer sh.mu.Unlock()
+				sh.files.indexing.Wait()
+				return indexed(fs, dir)
+			}
+			if wait > 0 {
+				require.Empty(t, settled(), "nothing indexed before its sync")
+			} else {
+				// Best effort: a seal starts the work if the store has a
+				// background slot free, or leaves it to the next seal.
+				for i := 0; len(settled()) == 0 && i < 50; i++ {
+					want = append(want, putN(t, s, fmt.Sprint("more", i), 130)...)
+				}
+				require.NotEmpty(t, settled(), "indexed as later files are sealed")
+			}
+			require.NoError(t, a.Close())
+			idx := indexed(fs, dir)
+			for n := range uint32(4) {
+				require.True(t, idx[n], "file %d indexed by Close", n)
+			}
+			a2 := reopenAt(t, fs, clk)
+			require.Equal(t, want, shard0(t, a2))
+		})
+	}
+}

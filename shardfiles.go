@@ -41,6 +41,7 @@ type shardFiles struct {
 	doomed   []uint32        // files to delete once the index says so durably
 	spare    *spareFile      // the next file, made ready in the background
 	indexing sync.WaitGroup  // files being synced in the background to be indexed
+	lazy     []lazyFile      // under SyncNone: sealed, to be synced and indexed later
 
 	imu        sync.Mutex // guards the index, which background syncs append to
 	index      vfs.File   // the index file, opened at the first record
@@ -214,7 +215,7 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 		a.done = true
 		sf.release(a)
 	case sf.st.policy.kind == syncNone:
-		sf.syncAndIndex(a)
+		sf.indexLater(a)
 	default:
 		sf.retired = append(sf.retired, a)
 	}
@@ -230,25 +231,6 @@ func (sf *shardFiles) indexDurable(a *openFile) {
 		sf.st.log.Warn("shardlog: could not index a segment file", "file", sf.fileName(a.n), "err", err)
 	}
 	a.index = nil
-}
-
-// syncAndIndex syncs a sealed file and indexes it, in the background if it
-// can, and closes it. Under SyncNone nothing else syncs it, and without an
-// index record each opening would scan it.
-func (sf *shardFiles) syncAndIndex(a *openFile) {
-	f := a.f
-	a.f, a.mem, a.done = nil, nil, true
-	sf.indexing.Add(1)
-	work := func() {
-		defer sf.indexing.Done()
-		if err := f.Sync(); err == nil {
-			sf.indexDurable(a)
-		}
-		f.Close()
-	}
-	if !sf.st.background(work) {
-		work()
-	}
 }
 
 // firstOf returns the first position of file n, from its header.
@@ -309,6 +291,7 @@ func (sf *shardFiles) DropSlab(n uint32) {
 			break
 		}
 	}
+	sf.forgetLazy(n)
 	sf.mu.Lock()
 	delete(sf.files, n)
 	sf.mu.Unlock()
@@ -480,6 +463,8 @@ func (sf *shardFiles) closeLocked() {
 		sf.discard(sp)
 	}
 	sf.indexing.Wait()
+	sf.syncAndIndex(sf.lazy) // the kernel has written back most of them by now
+	sf.lazy = nil
 	sf.imu.Lock()
 	defer sf.imu.Unlock()
 	sf.dirDirty, sf.indexDirty = false, false // the index is synced below, once
