@@ -19,18 +19,20 @@ import (
 // makes every file handle of before the crash fail. Fail injects errors
 // into chosen operations. The zero value is not usable: call NewMemFS.
 type MemFS struct {
-	mu       sync.Mutex        // guards everything below
-	gen      int               // bumped by Crash; handles of older generations fail
-	files    map[string]*inode // the namespace as the running system sees it
-	durable  map[string]*inode // the namespace on disk
-	dirs     map[string]bool   // directories, as the running system sees them
-	dirsDisk map[string]bool   // directories on disk
-	locks    map[string]bool   // held locks
-	faults   []*fault          // pending injected failures
-	readOnly bool              // every change fails with EROFS
-	counts   map[Op]int        // operations done, by kind
-	crashIn  int               // operations until the power fails; 0: never
-	crashRNG *rand.Rand        // with crashIn: tear the unsynced writes
+	mu         sync.Mutex        // guards everything below
+	gen        int               // bumped by Crash; handles of older generations fail
+	files      map[string]*inode // the namespace as the running system sees it
+	durable    map[string]*inode // the namespace on disk
+	dirs       map[string]bool   // directories, as the running system sees them
+	dirsDisk   map[string]bool   // directories on disk
+	locks      map[string]bool   // held locks
+	faults     []*fault          // pending injected failures
+	readOnly   bool              // every change fails with EROFS
+	counts     map[Op]int        // operations done, by kind
+	crashIn    int               // operations until the power fails; 0: never
+	crashRNG   *rand.Rand        // with crashIn: tear the unsynced writes
+	pending    bool              // a power cut happened in an operation; not settled yet
+	pendingRNG *rand.Rand
 }
 
 // inode is a file's content: what the running system reads (data) and what
@@ -119,6 +121,7 @@ func (m *MemFS) CrashAfter(n int, r *rand.Rand) {
 func (m *MemFS) Process() FS {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.settleLocked()
 	return &memProc{m: m, gen: m.gen}
 }
 
@@ -134,11 +137,39 @@ func (m *MemFS) CrashTorn(r *rand.Rand) { m.crash(r) }
 func (m *MemFS) crash(r *rand.Rand) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.settleLocked()
+	m.gen++
 	m.crashLocked(r)
 }
 
+// settleLocked applies a power cut that CrashAfter made happen in the
+// middle of an operation. It waits for the next program (or the test) to
+// look, because the dying one may have been writing to a mapping from
+// another goroutine: a real power cut stops those writes, a simulated one
+// cannot, so it reads the mappings once the dead program's writer is done
+// (a later write there is as if the power failed a moment later).
+func (m *MemFS) settleLocked() {
+	if m.pending {
+		m.pending = false
+		m.crashLocked(m.pendingRNG)
+	}
+}
+
+// enter starts an operation of the program of generation gen (anyGen for
+// the test itself): a program of before the last power cut is dead.
+func (m *MemFS) enter(gen int) error {
+	if gen != anyGen && gen != m.gen {
+		return ErrCrashed
+	}
+	m.settleLocked()
+	return nil
+}
+
+// anyGen marks an operation made on the MemFS itself, not through a
+// Process.
+const anyGen = -1
+
 func (m *MemFS) crashLocked(r *rand.Rand) {
-	m.gen++
 	m.crashIn = 0
 	files := map[string]*inode{}
 	fresh := map[*inode]*inode{}
@@ -191,7 +222,10 @@ func (m *MemFS) check(op Op, change bool) error {
 	m.counts[op]++
 	if m.crashIn > 0 {
 		if m.crashIn--; m.crashIn == 0 {
-			m.crashLocked(m.crashRNG)
+			// The program dies now; what the disk keeps is settled when
+			// the next one starts (see settleLocked).
+			m.gen++
+			m.pending, m.pendingRNG = true, m.crashRNG
 			return ErrCrashed
 		}
 	}
@@ -216,10 +250,15 @@ func clean(name string) string { return path.Clean("/" + name) }
 
 func (m *MemFS) parentExists(name string) bool { return m.dirs[path.Dir(name)] }
 
-func (m *MemFS) Create(name string) (File, error) {
+func (m *MemFS) Create(name string) (File, error) { return m.create(anyGen, name) }
+
+func (m *MemFS) create(gen int, name string) (File, error) {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return nil, err
+	}
 	if err := m.check(OpCreate, true); err != nil {
 		return nil, err
 	}
@@ -231,10 +270,15 @@ func (m *MemFS) Create(name string) (File, error) {
 	return &memFile{m: m, n: n, gen: m.gen, name: name}, nil
 }
 
-func (m *MemFS) Open(name string) (File, error) {
+func (m *MemFS) Open(name string) (File, error) { return m.open(anyGen, name) }
+
+func (m *MemFS) open(gen int, name string) (File, error) {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return nil, err
+	}
 	n, ok := m.files[name]
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
@@ -242,10 +286,15 @@ func (m *MemFS) Open(name string) (File, error) {
 	return &memFile{m: m, n: n, gen: m.gen, name: name}, nil
 }
 
-func (m *MemFS) Remove(name string) error {
+func (m *MemFS) Remove(name string) error { return m.remove(anyGen, name) }
+
+func (m *MemFS) remove(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return err
+	}
 	if err := m.check(OpRemove, true); err != nil {
 		return err
 	}
@@ -265,10 +314,15 @@ func (m *MemFS) Remove(name string) error {
 	return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
 }
 
-func (m *MemFS) RemoveAll(name string) error {
+func (m *MemFS) RemoveAll(name string) error { return m.removeAll(anyGen, name) }
+
+func (m *MemFS) removeAll(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return err
+	}
 	if err := m.check(OpRemove, true); err != nil {
 		return err
 	}
@@ -285,10 +339,15 @@ func (m *MemFS) RemoveAll(name string) error {
 	return nil
 }
 
-func (m *MemFS) Rename(oldname, newname string) error {
+func (m *MemFS) Rename(oldname, newname string) error { return m.rename(anyGen, oldname, newname) }
+
+func (m *MemFS) rename(gen int, oldname, newname string) error {
 	oldname, newname = clean(oldname), clean(newname)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return err
+	}
 	if err := m.check(OpRename, true); err != nil {
 		return err
 	}
@@ -304,10 +363,15 @@ func (m *MemFS) Rename(oldname, newname string) error {
 	return nil
 }
 
-func (m *MemFS) MkdirAll(name string) error {
+func (m *MemFS) MkdirAll(name string) error { return m.mkdirAll(anyGen, name) }
+
+func (m *MemFS) mkdirAll(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return err
+	}
 	if err := m.check(OpMkdir, true); err != nil {
 		return err
 	}
@@ -317,10 +381,15 @@ func (m *MemFS) MkdirAll(name string) error {
 	return nil
 }
 
-func (m *MemFS) ReadDir(name string) ([]string, error) {
+func (m *MemFS) ReadDir(name string) ([]string, error) { return m.readDir(anyGen, name) }
+
+func (m *MemFS) readDir(gen int, name string) ([]string, error) {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return nil, err
+	}
 	if !m.dirs[name] {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
 	}
@@ -345,10 +414,15 @@ func (m *MemFS) ReadDir(name string) ([]string, error) {
 
 // SyncDir makes the directory's entries durable: its files (as they are
 // named now; their content still needs File.Sync) and its subdirectories.
-func (m *MemFS) SyncDir(name string) error {
+func (m *MemFS) SyncDir(name string) error { return m.syncDir(anyGen, name) }
+
+func (m *MemFS) syncDir(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return err
+	}
 	if err := m.check(OpSyncDir, false); err != nil {
 		return err
 	}
@@ -380,10 +454,15 @@ func (m *MemFS) SyncDir(name string) error {
 	return nil
 }
 
-func (m *MemFS) Lock(name string) (io.Closer, error) {
+func (m *MemFS) Lock(name string) (io.Closer, error) { return m.lock(anyGen, name) }
+
+func (m *MemFS) lock(gen int, name string) (io.Closer, error) {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.enter(gen); err != nil {
+		return nil, err
+	}
 	if m.locks[name] {
 		return nil, ErrLocked
 	}
@@ -594,74 +673,38 @@ type memProc struct {
 	gen int
 }
 
-func (p *memProc) alive() error {
-	p.m.mu.Lock()
-	defer p.m.mu.Unlock()
-	if p.gen != p.m.gen {
-		return ErrCrashed
-	}
-	return nil
-}
-
 func (p *memProc) Create(name string) (File, error) {
-	if err := p.alive(); err != nil {
-		return nil, err
-	}
-	return p.m.Create(name)
+	return p.m.create(p.gen, name)
 }
 
 func (p *memProc) Open(name string) (File, error) {
-	if err := p.alive(); err != nil {
-		return nil, err
-	}
-	return p.m.Open(name)
+	return p.m.open(p.gen, name)
 }
 
 func (p *memProc) Remove(name string) error {
-	if err := p.alive(); err != nil {
-		return err
-	}
-	return p.m.Remove(name)
+	return p.m.remove(p.gen, name)
 }
 
 func (p *memProc) RemoveAll(name string) error {
-	if err := p.alive(); err != nil {
-		return err
-	}
-	return p.m.RemoveAll(name)
+	return p.m.removeAll(p.gen, name)
 }
 
 func (p *memProc) Rename(oldname, newname string) error {
-	if err := p.alive(); err != nil {
-		return err
-	}
-	return p.m.Rename(oldname, newname)
+	return p.m.rename(p.gen, oldname, newname)
 }
 
 func (p *memProc) MkdirAll(name string) error {
-	if err := p.alive(); err != nil {
-		return err
-	}
-	return p.m.MkdirAll(name)
+	return p.m.mkdirAll(p.gen, name)
 }
 
 func (p *memProc) ReadDir(name string) ([]string, error) {
-	if err := p.alive(); err != nil {
-		return nil, err
-	}
-	return p.m.ReadDir(name)
+	return p.m.readDir(p.gen, name)
 }
 
 func (p *memProc) SyncDir(name string) error {
-	if err := p.alive(); err != nil {
-		return err
-	}
-	return p.m.SyncDir(name)
+	return p.m.syncDir(p.gen, name)
 }
 
 func (p *memProc) Lock(name string) (io.Closer, error) {
-	if err := p.alive(); err != nil {
-		return nil, err
-	}
-	return p.m.Lock(name)
+	return p.m.lock(p.gen, name)
 }
