@@ -299,8 +299,8 @@ func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
 			if wait > 0 {
 				require.Empty(t, settled(), "nothing indexed before its sync")
 			} else {
-				// Best effort: a seal starts the work if the store has a
-				// background slot free, or leaves it to the next seal.
+				// A seal starts the work unless the shard's last batch is
+				// still being synced; the next seal takes the rest.
 				for i := 0; len(settled()) == 0 && i < 50; i++ {
 					want = append(want, putN(t, s, fmt.Sprint("more", i), 130)...)
 				}

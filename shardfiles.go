@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shardlog/shardlog/internal/segfile"
 	"github.com/shardlog/shardlog/internal/segment"
@@ -42,6 +43,7 @@ type shardFiles struct {
 	spare    *spareFile      // the next file, made ready in the background
 	indexing sync.WaitGroup  // files being synced in the background to be indexed
 	lazy     []lazyFile      // under SyncNone: sealed, to be synced and indexed later
+	lazyBusy atomic.Bool     // a goroutine is syncing and indexing lazy files
 
 	imu        sync.Mutex // guards the index, which background syncs append to
 	index      vfs.File   // the index file, opened at the first record

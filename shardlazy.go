@@ -42,17 +42,17 @@ func (sf *shardFiles) indexDue(now time.Time) {
 	if i == 0 {
 		return
 	}
+	if !sf.lazyBusy.CompareAndSwap(false, true) {
+		return // one at a time per shard; the next seal takes the rest
+	}
 	due := sf.lazy[:i:i]
+	sf.lazy = sf.lazy[i:]
 	sf.indexing.Add(1)
-	work := func() {
+	go func() {
 		defer sf.indexing.Done()
+		defer sf.lazyBusy.Store(false)
 		sf.syncAndIndex(due)
-	}
-	if sf.st.background(work) {
-		sf.lazy = sf.lazy[i:]
-	} else {
-		sf.indexing.Done() // the next seal tries again
-	}
+	}()
 }
 
 // syncAndIndex syncs files and appends their index records.
