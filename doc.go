@@ -67,6 +67,46 @@
 // polling. [Account.Close] wakes every waiter, and afterwards every call
 // returns [ErrClosed].
 //
+// # Durability
+//
+// By default an account lives in memory and is gone when the process ends.
+// [WithDir] keeps it in a directory instead: streams, shards, records with
+// their sequence numbers and arrival times, consumers, tags, the
+// UpdateShardCount history and the key that seals iterators survive Close,
+// a crash of the process and, under the default [SyncAlways], a power loss.
+// Reopening the directory restores the account as it was (iterators issued
+// before still read; new records get higher sequence numbers), and
+// [Account.Recovery] says what opening found: a file cut short by a crash is
+// truncated at its last whole record, and damage elsewhere is reported and
+// never returned as data. [WithSync] trades durability for speed:
+//
+//	SyncAlways    Put returns once its records are on stable storage;
+//	              writers that arrive together share one sync.
+//	SyncEvery(d)  syncs in the background at most d apart.
+//	SyncNone      leaves writing back to the operating system.
+//
+// Every policy loses nothing on a process crash: records are written into
+// a shared mapping of their file before Put returns, and the kernel owns
+// them from then on.
+//
+// Each shard's records go into segment files of [WithSegmentSize] bytes; an
+// index of each file's records lets opening skip reading them (ten million
+// records open in about a second, half that when the index is cached).
+// Only the file being written and the two before it stay in memory; older
+// records are read back from their files when needed, so the heap holds
+// about 25 bytes per record, whatever the records' size. Retention and size
+// bounds delete whole files, and the index is compacted as they go.
+// FORMAT.md describes the files.
+//
+// When the disk fails a write or a sync (full, I/O error, read-only), the
+// call fails with InternalFailure (per record in PutBatch) and nothing
+// acknowledged before is lost. A file whose sync failed is never trusted
+// again: under SyncAlways the records it held that were not yet durable
+// are discarded, their writers told, and writing goes on in a new file;
+// under the other policies, whose records were acknowledged already, the
+// failure is logged ([WithLogger]) and writing goes on in a new file. The
+// account works again once the fault is gone.
+//
 // # Errors
 //
 // Failures are *[Error] values whose Code is the AWS exception name and whose
@@ -94,6 +134,9 @@
 // [Delays] (zero by default) rather than seconds.
 //
 // Beyond Kinesis, opt-in: a manual clock; [WithoutLimits] for embedded use;
+// [WithDir] and [WithSync] for a durable account (see Durability; records
+// that a size bound dropped may reappear after a crash if their file was
+// not deleted yet, until the bound drops them again);
 // [WithSizeBound] and [WithAccountSizeBound], which cap a stream's (or all
 // streams') bytes or records by dropping the oldest records first, so an
 // embedded log or a server stays bounded under any write rate;
