@@ -158,6 +158,21 @@ func (sh *shard) syncAll() error {
 	}
 }
 
+// flushDeletions runs a sync if files wait for one to be deleted (see
+// shardFiles.remove): under SyncAlways an idle shard has no write to run
+// it, and its expired files would stay on disk.
+func (sh *shard) flushDeletions() {
+	if sh.files == nil {
+		return
+	}
+	sh.mu.Lock()
+	pending := len(sh.files.doomed) > 0
+	sh.mu.Unlock()
+	if pending {
+		_ = sh.syncAll() // a failure is logged; the next sync tries again
+	}
+}
+
 // syncRoundLocked syncs what the shard has written, with sh.mu released
 // while the storage works, and publishes it under SyncAlways. A failure is
 // never retried on the same file (after a failed fsync, Linux may have

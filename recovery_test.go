@@ -316,3 +316,24 @@ func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiredFilesLeaveAnIdleShard: under SyncAlways a deleted file waits
+// for the next sync; on a shard nobody writes to, ApplyRetention (and so
+// the janitor) runs that sync, so expired files do not stay on disk.
+func TestExpiredFilesLeaveAnIdleShard(t *testing.T) {
+	fs := vfs.NewMemFS()
+	clk := NewManualClock(tStart)
+	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
+	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	s := mustStream(t, a, "s")
+	putN(t, s, "old", 400) // about four files
+	dir := s.shardAt(0).files.dir
+	clk.Advance(25 * time.Hour)
+	require.NoError(t, a.ApplyRetention(bg))
+	names, err := fs.ReadDir(dir)
+	require.NoError(t, err)
+	for n := range 3 {
+		require.NotContains(t, names, fmt.Sprintf("%010d.seg", n), "expired, and deleted")
+	}
+	require.Empty(t, shard0(t, a))
+}

@@ -193,6 +193,9 @@ func (a *Account) ApplyRetention(ctx context.Context) error {
 		s.expireShardsLocked(now)
 		s.mu.Unlock()
 		s.enforceBounds()
+		for _, sh := range s.shardList() {
+			sh.flushDeletions()
+		}
 	}
 	return nil
 }
