@@ -862,11 +862,7 @@ func (sf *shardFiles) cut(rf *recoveredFile, count uint64) error {
 		return nil
 	}
 	rf.entries = rf.entries.Prefix(int(count))
-	end := int64(segfile.HeaderSize)
-	if count > 0 {
-		e := rf.entries.At(int(count) - 1)
-		end = int64(e.KeyOff) + int64(e.Key) + int64(e.Data)
-	}
+	end := int64(rf.entries.End())
 	b, err := readFile(sf.st.fs, sf.fileName(rf.n))
 	if err != nil {
 		return err

@@ -11,8 +11,8 @@
 //	         length, key length, position, arrival time (Unix ms), key, data
 //	index    records, one per sealed file (or deleted file): length, file
 //	         number, first position, record count, end of the frames, CRC-32C
-//	         of the frames, 20 bytes per record (key offset, data length, key
-//	         length, arrival time), CRC-32C of the record
+//	         of the frames, 12 bytes per record (data length, key length,
+//	         arrival time), CRC-32C of the record
 //
 // All integers are little-endian. A frame's CRC covers the rest of the
 // frame, so a torn or overwritten frame is recognised; an index record's
@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"iter"
 	"math"
 )
 
@@ -36,7 +37,7 @@ const Version = 1
 const (
 	HeaderSize  = 64
 	FrameHeader = 26
-	EntrySize   = 20
+	EntrySize   = 12
 )
 
 var (
@@ -154,29 +155,62 @@ func Scan(b []byte, off int, first uint64, f func(Entry)) (end int, n uint64) {
 }
 
 // Entries are index entries, encoded as in the index file: EntrySize
-// bytes each. Kept encoded, a file's entries cost no more memory than on
+// bytes each, the data length (4), the key length (2) and the arrival time
+// (6, a signed count of Unix milliseconds). Where a frame starts follows
+// from the lengths before it, as frames are written end to end from
+// HeaderSize. Kept encoded, a file's entries cost no more memory than on
 // disk, and reading an index is a slice of it.
 type Entries []byte
 
-// Append appends the entry of one record.
+// maxMillis bounds the arrival times an entry holds: about 4 400 years
+// either side of 1970.
+const maxMillis = 1<<47 - 1
+
+// ClampMillis returns the arrival time nearest to millis that an entry
+// holds. A durable segment stores its records' times so.
+func ClampMillis(millis int64) int64 { return min(max(millis, -maxMillis-1), maxMillis) }
+
+// Append appends the entry of one record, which must follow the last one
+// in its file; its time must be clamped (ClampMillis).
 func (es Entries) Append(e Entry) Entries {
 	le := binary.LittleEndian
-	b := []byte(es)
-	b = le.AppendUint32(b, e.KeyOff)
-	b = le.AppendUint32(b, e.Data)
+	b := le.AppendUint32([]byte(es), e.Data)
 	b = le.AppendUint16(b, e.Key)
-	b = le.AppendUint16(b, 0)
-	return le.AppendUint64(b, uint64(e.Millis))
+	m := uint64(e.Millis)
+	return append(b, byte(m), byte(m>>8), byte(m>>16), byte(m>>24), byte(m>>32), byte(m>>40))
 }
 
 // Len returns the number of entries.
 func (es Entries) Len() int { return len(es) / EntrySize }
 
-// At returns entry i.
-func (es Entries) At(i int) Entry {
+// All yields the entries in order, with where each record's key starts.
+func (es Entries) All() iter.Seq[Entry] {
+	return func(yield func(Entry) bool) {
+		off := uint32(HeaderSize)
+		for i := 0; i+EntrySize <= len(es); i += EntrySize {
+			e := decodeEntry(es[i:i+EntrySize], off+FrameHeader)
+			if !yield(e) {
+				return
+			}
+			off = e.KeyOff + uint32(e.Key) + e.Data
+		}
+	}
+}
+
+// End returns the offset just past the frames of the entries.
+func (es Entries) End() uint64 {
 	le := binary.LittleEndian
-	b := es[i*EntrySize : (i+1)*EntrySize]
-	return Entry{KeyOff: le.Uint32(b), Data: le.Uint32(b[4:]), Key: le.Uint16(b[8:]), Millis: int64(le.Uint64(b[12:]))}
+	end := uint64(HeaderSize)
+	for i := 0; i+EntrySize <= len(es); i += EntrySize {
+		end += FrameHeader + uint64(le.Uint32(es[i:])) + uint64(le.Uint16(es[i+4:]))
+	}
+	return end
+}
+
+func decodeEntry(b []byte, keyOff uint32) Entry {
+	le := binary.LittleEndian
+	m := uint64(b[6]) | uint64(b[7])<<8 | uint64(b[8])<<16 | uint64(b[9])<<24 | uint64(b[10])<<32 | uint64(b[11])<<40
+	return Entry{KeyOff: keyOff, Data: le.Uint32(b), Key: le.Uint16(b[4:]), Millis: int64(m<<16) >> 16}
 }
 
 // Prefix returns the first n entries.
@@ -243,16 +277,8 @@ func ReadIndex(b []byte, f func(IndexRecord)) (end int) {
 		if uint64(body.Len()) != r.Count {
 			return end
 		}
-		next := uint64(HeaderSize) // each frame starts where the last ended
-		for i := range body.Len() {
-			e := body.At(i)
-			if uint64(e.KeyOff) != next+FrameHeader {
-				return end // checksummed, yet not what this package writes
-			}
-			next = uint64(e.KeyOff) + uint64(e.Key) + uint64(e.Data)
-		}
-		if r.File != Dropped && next != r.FramesEnd {
-			return end
+		if r.File != Dropped && body.End() != r.FramesEnd {
+			return end // checksummed, yet not what this package writes
 		}
 		r.Entries = body
 		f(r)

@@ -2,6 +2,8 @@ package segfile
 
 import (
 	"bytes"
+	"math"
+	"slices"
 	"testing"
 )
 
@@ -50,7 +52,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	if IndexRecordSize(3) != len(AppendIndexRecord(nil, rec)) {
 		t.Fatal("IndexRecordSize")
 	}
-	if len(back) != 2 || back[0].FramesCRC != rec.FramesCRC || back[0].Entries.Len() != 3 || back[0].Entries.At(2) != got[2] || back[1].First != 1 {
+	if len(back) != 2 || back[0].FramesCRC != rec.FramesCRC || !slices.Equal(slices.Collect(back[0].Entries.All()), got) || back[1].First != 1 {
 		t.Fatalf("index %+v", back)
 	}
 	back = back[:0]
@@ -83,11 +85,38 @@ func FuzzScan(f *testing.F) {
 			if uint64(r.Entries.Len()) != r.Count {
 				t.Fatalf("record %d: %d entries, count %d", r.File, r.Entries.Len(), r.Count)
 			}
-			for i := range r.Entries.Len() {
-				if e := r.Entries.At(i); uint64(e.KeyOff)+uint64(e.Key)+uint64(e.Data) > r.FramesEnd && r.File != Dropped {
+			for e := range r.Entries.All() {
+				if uint64(e.KeyOff)+uint64(e.Key)+uint64(e.Data) > r.FramesEnd && r.File != Dropped {
 					t.Fatalf("entry %+v past the frames' end %d", e, r.FramesEnd)
 				}
 			}
 		})
 	})
+}
+
+// TestEntriesRoundTrip: entries keep lengths and arrival times, negative
+// and extreme ones included (clamped), and where each frame starts.
+func TestEntriesRoundTrip(t *testing.T) {
+	in := []Entry{
+		{Data: 5, Key: 1, Millis: 1_800_000_000_000},
+		{Data: 0, Key: 0, Millis: -1},
+		{Data: 1 << 20, Key: 65535, Millis: ClampMillis(math.MaxInt64)},
+		{Data: 7, Key: 2, Millis: ClampMillis(math.MinInt64)},
+	}
+	var es Entries
+	off := uint32(HeaderSize)
+	for i := range in {
+		in[i].KeyOff = off + FrameHeader
+		off = in[i].KeyOff + uint32(in[i].Key) + in[i].Data
+		es = es.Append(in[i])
+	}
+	if got := slices.Collect(es.All()); !slices.Equal(got, in) {
+		t.Fatalf("got %+v\nwant %+v", got, in)
+	}
+	if es.End() != uint64(off) || es.Len() != 4 || es.Prefix(2).End() != uint64(in[2].KeyOff-FrameHeader) {
+		t.Fatalf("End %d, want %d", es.End(), off)
+	}
+	if ClampMillis(math.MaxInt64) != 1<<47-1 || ClampMillis(-5) != -5 {
+		t.Fatal("ClampMillis")
+	}
 }

@@ -226,6 +226,7 @@ func (s *Segment) Add(key string, data []byte, millis int64) (uint64, error) {
 	}
 	off := s.used
 	if s.frame != 0 {
+		millis = segfile.ClampMillis(millis) // what the file's index can hold
 		n := segfile.PutFrame(s.cur[off:], pos, millis, key, data)
 		copy(s.mirror[off:off+n], s.cur[off:off+n])
 	} else {
@@ -673,8 +674,7 @@ func (s *Segment) RestoreSlab(n uint32, entries segfile.Entries) {
 		s.slabs.push(nil) // numbers with no file (dropped by a rollback) stay empty
 	}
 	s.mu.Unlock()
-	for i := range entries.Len() {
-		e := entries.At(i)
+	for e := range entries.All() {
 		pos := s.wlen
 		if pos&(chunkLen-1) == 0 || s.wchunk == nil {
 			s.wchunk = new(chunk)
