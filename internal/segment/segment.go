@@ -42,8 +42,10 @@ const (
 type Storage interface {
 	// NewSlab starts slab n, of size bytes, whose first record will be at
 	// position first. It returns the writable mapping of the slab's file,
-	// with the file header (segfile.HeaderSize bytes) written.
-	NewSlab(n uint32, first uint64, size int) ([]byte, error)
+	// with the file header (segfile.HeaderSize bytes) written, and may
+	// return the memory for the slab's copy that readers use (size bytes,
+	// zero, faulted in ahead), or nil for the segment to allocate it.
+	NewSlab(n uint32, first uint64, size int) (mirror, mem []byte, err error)
 	// SealSlab says that slab n holds its final records, whose frames are
 	// image[segfile.HeaderSize:]. It may be called again for the same slab
 	// with fewer records (see Rollback).
@@ -267,16 +269,19 @@ func (s *Segment) newSlab(need int) error {
 		}
 	}
 	size := max(s.nextSize, need+s.header)
-	var mirror []byte
+	var mirror, mem []byte
 	if st := s.opt.Storage; st != nil {
 		var err error
-		if mirror, err = st.NewSlab(s.slabNext, s.wlen, size); err != nil {
+		if mirror, mem, err = st.NewSlab(s.slabNext, s.wlen, size); err != nil {
 			return err
 		}
 		s.sealCurrent()
 	}
 	s.nextSize = min(s.nextSize*2, s.maxSlab)
-	s.cur, s.mirror = make([]byte, size), mirror
+	if mem == nil {
+		mem = make([]byte, size)
+	}
+	s.cur, s.mirror = mem[:size], mirror
 	if s.trimmedTo == 0 && !s.Durable() {
 		// Only a log that has never trimmed is likely to get memory fresh
 		// from the OS; one that trims reuses what it freed, and the advice

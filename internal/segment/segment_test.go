@@ -262,11 +262,11 @@ func TestAddIsInvisibleUntilPublish(t *testing.T) {
 // memStorage keeps a durable segment's slabs in memory.
 type memStorage struct{ slabs map[uint32][]byte }
 
-func (m *memStorage) NewSlab(n uint32, first uint64, size int) ([]byte, error) {
+func (m *memStorage) NewSlab(n uint32, first uint64, size int) ([]byte, []byte, error) {
 	b := make([]byte, size)
 	segfile.PutHeader(b, segfile.Header{File: n, First: first})
 	m.slabs[n] = b
-	return b, nil
+	return b, nil, nil
 }
 func (m *memStorage) SealSlab(n uint32, image []byte)   { m.slabs[n] = bytes.Clone(image) }
 func (m *memStorage) LoadSlab(n uint32) ([]byte, error) { return m.slabs[n], nil }
