@@ -230,7 +230,9 @@ func (s *Segment) Add(key string, data []byte, millis int64) (uint64, error) {
 	if s.frame != 0 {
 		millis = segfile.ClampMillis(millis) // what the file's index can hold
 		n := segfile.PutFrame(s.cur[off:], pos, millis, key, data)
-		copy(s.mirror[off:off+n], s.cur[off:off+n])
+		if s.mirror != nil {
+			copy(s.mirror[off:off+n], s.cur[off:off+n])
+		}
 	} else {
 		copy(s.cur[off:], key)
 		copy(s.cur[off+len(key):], data)
@@ -282,13 +284,19 @@ func (s *Segment) newSlab(need int) error {
 		mem = make([]byte, size)
 	}
 	s.cur, s.mirror = mem[:size], mirror
+	if len(mirror) > 0 && &mirror[0] == &s.cur[0] {
+		s.mirror = nil // the storage writes from the copy itself
+	}
 	if s.trimmedTo == 0 && !s.Durable() {
 		// Only a log that has never trimmed is likely to get memory fresh
 		// from the OS; one that trims reuses what it freed, and the advice
 		// would only cost a system call.
 		prefault(s.cur)
 	}
-	s.used = copy(s.cur, mirror[:s.header])
+	s.used = s.header
+	if s.mirror != nil {
+		copy(s.cur, mirror[:s.header])
+	}
 	s.mu.Lock()
 	if s.slabs.count() == 0 {
 		s.slabs.base = uint64(s.slabNext)
