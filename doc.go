@@ -85,9 +85,10 @@
 //	SyncEvery(d)  syncs in the background at most d apart.
 //	SyncNone      leaves writing back to the operating system.
 //
-// Every policy loses nothing on a process crash: records are written into
-// a shared mapping of their file before Put returns, and the kernel owns
-// them from then on.
+// Every policy loses nothing acknowledged on a process crash: under
+// SyncAlways a record is acknowledged once it is on disk, and under the
+// other two it is written into a shared mapping of its file before Put
+// returns, so the kernel owns it from then on.
 //
 // Each shard's records go into segment files of [WithSegmentSize] bytes; an
 // index of each file's records lets opening skip reading them (ten million
