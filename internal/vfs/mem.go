@@ -41,6 +41,43 @@ type inode struct {
 	data   []byte
 	disk   []byte
 	mapped bool
+	// Bytes of data written since the last sync, unless mapped (then a
+	// sync compares it all): a sync copies only these.
+	dirtyLo, dirtyHi int
+}
+
+// touch records that data[lo:hi] changed.
+func (n *inode) touch(lo, hi int) {
+	if n.dirtyLo >= n.dirtyHi {
+		n.dirtyLo, n.dirtyHi = lo, hi
+		return
+	}
+	n.dirtyLo, n.dirtyHi = min(n.dirtyLo, lo), max(n.dirtyHi, hi)
+}
+
+// changed reports whether a sync would change what is on disk.
+func (n *inode) changed() bool {
+	if n.mapped {
+		return !slices.Equal(n.disk, n.data)
+	}
+	return n.dirtyLo < n.dirtyHi || len(n.disk) != len(n.data)
+}
+
+// sync makes the disk hold data.
+func (n *inode) sync() {
+	if n.mapped {
+		n.disk = slices.Clone(n.data)
+		return
+	}
+	if len(n.disk) > len(n.data) {
+		n.disk = n.disk[:len(n.data):len(n.data)]
+	} else if len(n.disk) < len(n.data) {
+		n.disk = append(n.disk, make([]byte, len(n.data)-len(n.disk))...)
+	}
+	if lo, hi := n.dirtyLo, min(n.dirtyHi, len(n.data)); lo < hi {
+		copy(n.disk[lo:hi], n.data[lo:hi])
+	}
+	n.dirtyLo, n.dirtyHi = 0, 0
 }
 
 // Op is a kind of file-system operation that can be made to fail.
@@ -500,6 +537,7 @@ type memFile struct {
 	gen    int
 	name   string
 	closed bool
+	maps   bool // this handle mapped the file
 }
 
 // ErrCrashed is returned by handles opened before a Crash.
@@ -550,6 +588,7 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		}
 		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
 	}
+	f.n.touch(int(off), int(off)+len(p))
 	return copy(f.n.data[off:], p), nil
 }
 
@@ -559,10 +598,10 @@ func (f *memFile) Sync() error {
 	if err := f.live(); err != nil {
 		return err
 	}
-	if err := f.m.check(OpSync, !slices.Equal(f.n.disk, f.n.data)); err != nil {
+	if err := f.m.check(OpSync, f.n.changed()); err != nil {
 		return err
 	}
-	f.n.disk = slices.Clone(f.n.data)
+	f.n.sync()
 	return nil
 }
 
@@ -604,6 +643,7 @@ func (f *memFile) resize(size int64) error {
 	if f.n.mapped && size != int64(len(f.n.data)) {
 		return errors.New("vfs: resizing a mapped file")
 	}
+	f.n.touch(min(int(size), len(f.n.data)), max(int(size), len(f.n.data)))
 	if size <= int64(len(f.n.data)) {
 		f.n.data = f.n.data[:size:size]
 		return nil
@@ -652,7 +692,7 @@ func (f *memFile) Map(size int) ([]byte, error) {
 	if f.n.mapped {
 		return nil, errors.New("vfs: file mapped already")
 	}
-	f.n.mapped = true
+	f.n.mapped, f.maps = true, true
 	return f.n.data[:size:size], nil
 }
 
@@ -663,7 +703,10 @@ func (f *memFile) Close() error {
 		return fs.ErrClosed
 	}
 	f.closed = true
-	f.n.mapped = false
+	if f.maps { // unmapped: what was written through it is dirty
+		f.n.mapped = false
+		f.n.touch(0, len(f.n.data))
+	}
 	return nil
 }
 

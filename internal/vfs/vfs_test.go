@@ -134,6 +134,44 @@ func TestCrashKeepsWhatWasSynced(t *testing.T) {
 	require.ErrorIs(t, err, ErrCrashed, "handles of before the crash are dead")
 }
 
+// TestSyncCopiesEveryChange: a sync makes the disk hold exactly what the
+// file holds, whether it was written at scattered offsets, shrunk and grown
+// again, or written through a mapping since closed (a sync copies only the
+// bytes written since the last one, so each way of writing must count).
+func TestSyncCopiesEveryChange(t *testing.T) {
+	m := NewMemFS()
+	f := write(t, m, "/f", "0123456789", true, true)
+	g := write(t, m, "/g", "", true, true)
+	require.NoError(t, m.SyncDir("/"))
+
+	_, err := f.WriteAt([]byte("ab"), 2)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("xyz"), 12) // past the end: a hole of zeros
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, f.Truncate(4))
+	require.NoError(t, f.Truncate(6)) // the old bytes 4 and 5 are zeros now
+	require.NoError(t, f.Sync())
+
+	require.NoError(t, g.Allocate(8))
+	require.NoError(t, g.Sync())
+	mem, err := g.Map(8)
+	require.NoError(t, err)
+	copy(mem, "MM")
+	require.NoError(t, g.Close())
+	g2, err := m.Open("/g")
+	require.NoError(t, err)
+	require.NoError(t, g2.Sync()) // another handle: the mapping's writes count
+
+	m.Crash()
+	got, err := read(t, m, "/f")
+	require.NoError(t, err)
+	require.Equal(t, "01ab\x00\x00", got)
+	got, err = read(t, m, "/g")
+	require.NoError(t, err)
+	require.Equal(t, "MM\x00\x00\x00\x00\x00\x00", got)
+}
+
 func TestSyncMappedMakesARangeDurable(t *testing.T) {
 	m := NewMemFS()
 	f := write(t, m, "/f", "", true, true)
