@@ -9,8 +9,9 @@
 // chunks once no live record needs them.
 //
 // A durable segment (see Options.Storage) writes each record as a checksummed
-// frame (package segfile) into its slab and into the slab's file, through a
-// mapping the Storage provides: a slab is a file. Slabs that are sealed may
+// frame (package segfile) into its slab and, if the Storage maps the slab's
+// file, into that mapping too (otherwise the Storage writes the file from
+// the slab when it syncs): a slab is a file. Slabs that are sealed may
 // leave memory and are read back from their files when a reader needs them;
 // the index entries stay in memory.
 //
@@ -128,7 +129,7 @@ type Segment struct {
 	wlen      uint64 // records written, published or not
 	wbytes    int64  // key and data bytes written but not yet published
 	cur       []byte // slab being filled
-	mirror    []byte // its file (durable)
+	mirror    []byte // its file's mapping (durable, if the storage maps it)
 	used      int    // bytes of cur in use
 	wchunk    *chunk // index chunk being filled
 	slabNext  uint32 // absolute number the next new slab gets
@@ -215,8 +216,8 @@ func (s *Segment) PublishTo(n uint64) {
 // Add stores a record like Append but leaves it unpublished: readers do not
 // see it (and Len does not count it) until Publish. The key and data are
 // copied; len(key) must be below 65536 and len(data) below 2^32 - 65536. A
-// durable segment writes the record to its file too, and fails if it needs
-// a new file and cannot make one.
+// durable segment writes the record into its file's mapping too (if the
+// storage maps it), and fails if it needs a new file and cannot make one.
 func (s *Segment) Add(key string, data []byte, millis int64) (uint64, error) {
 	pos := s.wlen
 	size := len(key) + len(data)
