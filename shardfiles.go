@@ -233,7 +233,7 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 		return
 	}
 	a.end, a.index = len(image), rec
-	if a.synced < a.end && sf.st.policy.kind != syncNone {
+	if a.synced < a.end {
 		sf.keepUnwritten(n, image)
 	}
 	switch {

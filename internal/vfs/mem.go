@@ -202,6 +202,15 @@ func (m *MemFS) enter(gen int) error {
 	return nil
 }
 
+// start begins an operation op of the program of generation gen (see
+// enter), failing it if a fault is due (see check).
+func (m *MemFS) start(gen int, op Op, change bool) error {
+	if err := m.enter(gen); err != nil {
+		return err
+	}
+	return m.check(op, change)
+}
+
 // anyGen marks an operation made on the MemFS itself, not through a
 // Process.
 const anyGen = -1
@@ -293,10 +302,7 @@ func (m *MemFS) create(gen int, name string) (File, error) {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.enter(gen); err != nil {
-		return nil, err
-	}
-	if err := m.check(OpCreate, true); err != nil {
+	if err := m.start(gen, OpCreate, true); err != nil {
 		return nil, err
 	}
 	if !m.parentExists(name) {
@@ -329,10 +335,7 @@ func (m *MemFS) remove(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.enter(gen); err != nil {
-		return err
-	}
-	if err := m.check(OpRemove, true); err != nil {
+	if err := m.start(gen, OpRemove, true); err != nil {
 		return err
 	}
 	if _, ok := m.files[name]; ok {
@@ -357,10 +360,7 @@ func (m *MemFS) removeAll(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.enter(gen); err != nil {
-		return err
-	}
-	if err := m.check(OpRemove, true); err != nil {
+	if err := m.start(gen, OpRemove, true); err != nil {
 		return err
 	}
 	for f := range m.files {
@@ -382,10 +382,7 @@ func (m *MemFS) rename(gen int, oldname, newname string) error {
 	oldname, newname = clean(oldname), clean(newname)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.enter(gen); err != nil {
-		return err
-	}
-	if err := m.check(OpRename, true); err != nil {
+	if err := m.start(gen, OpRename, true); err != nil {
 		return err
 	}
 	n, ok := m.files[oldname]
@@ -406,10 +403,7 @@ func (m *MemFS) mkdirAll(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.enter(gen); err != nil {
-		return err
-	}
-	if err := m.check(OpMkdir, true); err != nil {
+	if err := m.start(gen, OpMkdir, true); err != nil {
 		return err
 	}
 	for d := name; !m.dirs[d]; d = path.Dir(d) {
@@ -457,10 +451,7 @@ func (m *MemFS) syncDir(gen int, name string) error {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.enter(gen); err != nil {
-		return err
-	}
-	if err := m.check(OpSyncDir, false); err != nil {
+	if err := m.start(gen, OpSyncDir, false); err != nil {
 		return err
 	}
 	if !m.dirs[name] {
