@@ -1,9 +1,12 @@
 package shardlog
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +28,33 @@ func putN(t *testing.T, s *Stream, prefix string, n int) []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+// oneShard opens a durable account in fs with 64 KiB segment files and
+// creates stream "s" of one shard in it.
+func oneShard(t *testing.T, fs *vfs.MemFS, clk *ManualClock, opts ...Option) (*Account, *Stream) {
+	t.Helper()
+	a := durable(t, fs.Process(), clk, append([]Option{WithSegmentSize(64 << 10)}, opts...)...)
+	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	return a, mustStream(t, a, "s")
+}
+
+// indexedFiles returns the files the index in dir has a record of, and
+// whether all of it is readable (no torn record).
+func indexedFiles(t *testing.T, fs *vfs.MemFS, dir string) (map[uint32]bool, bool) {
+	t.Helper()
+	files := map[uint32]bool{}
+	b, err := readFile(fs, dir+"/index")
+	if errors.Is(err, errNotExist) {
+		return files, true
+	}
+	require.NoError(t, err)
+	end := segfile.ReadIndex(b, func(r segfile.IndexRecord) {
+		if r.File != segfile.Dropped {
+			files[r.File] = true
+		}
+	})
+	return files, end == len(b)
 }
 
 // shard0 returns the names of shard 0's records (see putN).
@@ -55,9 +85,7 @@ func TestTrimCutShortByAFaultThenAPowerCut(t *testing.T) {
 		t.Run(fmt.Sprint(fail), func(t *testing.T) {
 			fs := vfs.NewMemFS()
 			clk := NewManualClock(tStart)
-			a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
-			require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
-			s := mustStream(t, a, "s")
+			a, s := oneShard(t, fs, clk)
 			putN(t, s, "old", 400) // about four files
 			clk.Advance(23 * time.Hour)
 			want := putN(t, s, "live", 20)
@@ -112,9 +140,7 @@ func TestRecoveryNeverReusesAFileNumber(t *testing.T) {
 func TestDeletedFileAPowerCutKeptStaysDeleted(t *testing.T) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
-	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
-	s := mustStream(t, a, "s")
+	a, s := oneShard(t, fs, clk)
 	putN(t, s, "old", 400)
 	dir := s.shardAt(0).files.dir
 	before, err := fs.ReadDir(dir)
@@ -148,9 +174,7 @@ func TestEvictedFileAPowerCutKeptStaysDeleted(t *testing.T) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
 	bound := WithSizeBound(SizeBound{Records: 150})
-	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10), bound)
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
-	s := mustStream(t, a, "s")
+	a, s := oneShard(t, fs, clk, bound)
 	all := putN(t, s, "r", 600) // about five files; the oldest go
 	live := shard0(t, a)
 	require.LessOrEqual(t, len(live), 150)
@@ -186,11 +210,8 @@ func TestTornIndexIsCutBeforeAppending(t *testing.T) {
 	putN(t, mustStream(t, a, "s"), "after", 400)
 	require.NoError(t, a.Close())
 
-	b, err := readFile(fs, dir+"/index")
-	require.NoError(t, err)
-	indexed := map[uint32]bool{}
-	end := segfile.ReadIndex(b, func(r segfile.IndexRecord) { indexed[r.File] = true })
-	require.Equal(t, len(b), end, "every record in the index is readable")
+	indexed, whole := indexedFiles(t, fs, dir)
+	require.True(t, whole, "every record in the index is readable")
 	require.True(t, indexed[4], "files written after the cut are indexed")
 	a2, err := reopen(t, fs)
 	require.NoError(t, err)
@@ -202,26 +223,29 @@ func TestTornIndexIsCutBeforeAppending(t *testing.T) {
 // TestIndexStaysSmall: a shard that deletes files all the time (here under
 // a size bound) keeps an index about the size its files need, not one that
 // grows with every record ever written; what it compacted opens, after a
-// clean close and after a power cut, to the records there were.
+// clean close and after a power cut, to the records there were. A
+// compaction that fails (its rename, here) leaves the index as it was,
+// and a later one does the work.
 func TestIndexStaysSmall(t *testing.T) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
 	bound := WithSizeBound(SizeBound{Records: 2000})
-	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10), bound)
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
-	s := mustStream(t, a, "s")
+	_, s := oneShard(t, fs, clk, bound)
 	dir := s.shardAt(0).files.dir
+	renames := fs.Count(vfs.OpRename)
+	fs.Fail(vfs.OpRename, 0, errEIO) // the first compaction
 	data := make([]byte, 100)
 	for i := range 200_000 { // 12 bytes of index each: 2.4 MB without compaction
 		_, err := s.Put(bg, PutInput{PartitionKey: "k", Data: fmt.Appendf(data[:0], "%06d", i)})
 		require.NoError(t, err)
 	}
-	size := func() int {
-		b, err := readFile(fs, dir+"/index")
-		require.NoError(t, err)
-		return len(b)
-	}
-	require.Less(t, size(), int(compactIndexMin)+2000*20*4, "the index holds the living files, and at most 1 MiB besides")
+	require.GreaterOrEqual(t, fs.Count(vfs.OpRename)-renames, 2, "a compaction failed, and another followed")
+	names, err := fs.ReadDir(dir)
+	require.NoError(t, err)
+	require.NotContains(t, names, "index.tmp", "a failed compaction leaves nothing behind")
+	index, err := readFile(fs, dir+"/index")
+	require.NoError(t, err)
+	require.Less(t, len(index), int(compactIndexMin)+2000*segfile.EntrySize*4, "the index holds the living files, and at most 1 MiB besides")
 	live := readAll(t, s)
 	require.LessOrEqual(t, len(live), 2000)
 	require.Equal(t, "199999", live[len(live)-1])
@@ -265,28 +289,13 @@ func mustAtoi(t *testing.T, s string) int {
 // files still waiting, and the next opening needs no scan of them. With no
 // wait, files are indexed in the background as others are sealed.
 func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
-	indexed := func(fs *vfs.MemFS, dir string) map[uint32]bool {
-		out := map[uint32]bool{}
-		b, err := readFile(fs, dir+"/index")
-		if err != nil {
-			return out
-		}
-		segfile.ReadIndex(b, func(r segfile.IndexRecord) {
-			if r.File != segfile.Dropped {
-				out[r.File] = true
-			}
-		})
-		return out
-	}
 	for _, wait := range []time.Duration{time.Hour, 0} {
 		t.Run(wait.String(), func(t *testing.T) {
 			defer func(d time.Duration) { lazyDelay = d }(lazyDelay)
 			lazyDelay = wait
 			fs := vfs.NewMemFS()
 			clk := NewManualClock(tStart)
-			a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10), WithSync(SyncNone))
-			require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
-			s := mustStream(t, a, "s")
+			a, s := oneShard(t, fs, clk, WithSync(SyncNone))
 			want := putN(t, s, "r", 600) // about five files
 			sh := s.shardAt(0)
 			dir := sh.files.dir
@@ -294,7 +303,8 @@ func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
 				sh.mu.Lock()
 				defer sh.mu.Unlock()
 				sh.files.indexing.Wait()
-				return indexed(fs, dir)
+				idx, _ := indexedFiles(t, fs, dir)
+				return idx
 			}
 			if wait > 0 {
 				require.Empty(t, settled(), "nothing indexed before its sync")
@@ -307,7 +317,7 @@ func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
 				require.NotEmpty(t, settled(), "indexed as later files are sealed")
 			}
 			require.NoError(t, a.Close())
-			idx := indexed(fs, dir)
+			idx, _ := indexedFiles(t, fs, dir)
 			for n := range uint32(4) {
 				require.True(t, idx[n], "file %d indexed by Close", n)
 			}
@@ -323,9 +333,7 @@ func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
 func TestExpiredFilesLeaveAnIdleShard(t *testing.T) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
-	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
-	s := mustStream(t, a, "s")
+	a, s := oneShard(t, fs, clk)
 	putN(t, s, "old", 400) // about four files
 	dir := s.shardAt(0).files.dir
 	clk.Advance(25 * time.Hour)
@@ -336,4 +344,75 @@ func TestExpiredFilesLeaveAnIdleShard(t *testing.T) {
 		require.NotContains(t, names, fmt.Sprintf("%010d.seg", n), "expired, and deleted")
 	}
 	require.Empty(t, shard0(t, a))
+}
+
+// gatedFS holds the first write to a segment file, once armed, until the
+// test opens the gate: a sync caught halfway.
+type gatedFS struct {
+	vfs.FS
+	armed   atomic.Bool
+	reached chan struct{} // closed when a write is held
+	gate    chan struct{} // closed by the test to let it go on
+}
+
+func (g *gatedFS) Create(name string) (vfs.File, error) {
+	f, err := g.FS.Create(name)
+	return gatedFile{f, g, name}, err
+}
+
+func (g *gatedFS) Open(name string) (vfs.File, error) {
+	f, err := g.FS.Open(name)
+	return gatedFile{f, g, name}, err
+}
+
+type gatedFile struct {
+	vfs.File
+	g    *gatedFS
+	name string
+}
+
+func (f gatedFile) WriteAt(p []byte, off int64) (int, error) {
+	if strings.HasSuffix(f.name, ".seg") && f.g.armed.CompareAndSwap(true, false) {
+		close(f.g.reached)
+		<-f.g.gate
+	}
+	return f.File.WriteAt(p, off)
+}
+
+// TestReadersLoadAFileNotYetWritten: under SyncAlways a sealed file is
+// written when the next sync runs. A reader that needs it before (its
+// first records were acknowledged earlier, and its copy in memory made way
+// for newer files) gets it from memory, not from a file that does not
+// hold it yet.
+func TestReadersLoadAFileNotYetWritten(t *testing.T) {
+	mem := vfs.NewMemFS()
+	g := &gatedFS{FS: mem.Process(), reached: make(chan struct{}), gate: make(chan struct{})}
+	a := durable(t, g, NewManualClock(tStart), WithSegmentSize(64<<10))
+	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	s := mustStream(t, a, "s")
+	want := putN(t, s, "acked", 40) // about 20 KB of file 0, written and synced
+
+	// One small record ends file 0, then big ones fill a file each: file 0
+	// is sealed with a tail its file does not hold, and leaves memory.
+	batch := []PutInput{{PartitionKey: "k", Data: []byte("tail")}}
+	for range 5 {
+		batch = append(batch, PutInput{PartitionKey: "k", Data: make([]byte, 50<<10)})
+	}
+	g.armed.Store(true)
+	var open sync.Once
+	release := func() { open.Do(func() { close(g.gate) }) }
+	defer release() // before Close, which waits for the sync, if a check fails
+	done := make(chan error, 1)
+	go func() {
+		res, err := s.PutBatch(bg, batch)
+		if err == nil && res.FailedRecordCount > 0 {
+			err = fmt.Errorf("%d records failed", res.FailedRecordCount)
+		}
+		done <- err
+	}()
+	<-g.reached // the batch's sync is about to write file 0's tail
+	require.Equal(t, want, shard0(t, a), "the acknowledged records, read back during the sync")
+	release()
+	require.NoError(t, <-done)
+	require.Len(t, shard0(t, a), 46)
 }

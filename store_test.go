@@ -117,8 +117,7 @@ func TestDurableAccountSurvivesCloseAndReopen(t *testing.T) {
 func TestBatchAcrossSegmentsIsDurable(t *testing.T) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
-	a, err := NewAccount(withFS(fs.Process()), WithDir("/data"), WithClock(clk), WithoutLimits(), WithAccountID("123456789012"), WithSegmentSize(64<<10))
-	require.NoError(t, err)
+	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
 	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
 	s := mustStream(t, a, "s")
 	var want []string
