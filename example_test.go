@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shardlog/shardlog"
@@ -124,4 +125,49 @@ func ExampleStream_Tail() {
 	// live 0
 	// live 1
 	// live 2
+}
+
+// A reader that saves its Position resumes where it stopped, across
+// reshards and (with WithDir) restarts.
+func ExampleStream_ReadAllFrom() {
+	ctx := context.Background()
+	s, err := shardlog.NewStream("log", 2)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	for _, order := range []string{"#1", "#2", "#3"} {
+		if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte(order)}); err != nil {
+			panic(err)
+		}
+	}
+	pos, err := s.Position(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	if err != nil {
+		panic(err)
+	}
+	read := func() {
+		var got []string
+		for rec, err := range s.ReadAllFrom(ctx, pos) {
+			if err != nil {
+				panic(err)
+			}
+			got = append(got, string(rec.Data))
+			pos.Advance(rec) // saving pos here is checkpointing
+			if string(rec.Data) == "#2" {
+				break
+			}
+		}
+		fmt.Println(strings.Join(got, " "))
+	}
+	read()
+	if _, err := s.UpdateShardCount(ctx, 4, shardlog.UniformScaling); err != nil {
+		panic(err)
+	}
+	if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte("#4")}); err != nil {
+		panic(err)
+	}
+	read()
+	// Output:
+	// #1 #2
+	// #3 #4
 }

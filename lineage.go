@@ -13,12 +13,15 @@ import (
 // any number of reshards. p.Type is TRIM_HORIZON, LATEST or AT_TIMESTAMP:
 // reading starts with the shards open at that point, at that point, and
 // continues with their descendants from their start. Open shards are read up
-// to their newest record; then the sequence ends.
+// to their newest record; then the sequence ends. It is ReadAllFrom from
+// the Position that p gives now.
 //
-// Records of different shards interleave in no particular order. An error
-// is yielded once, as the last pair.
+// Records of different shards interleave in no particular order. Records
+// removed by retention or a size bound before they were read are reported
+// by a [*LostRecordsError], after which reading goes on; any other error is
+// yielded once, as the last pair.
 func (s *Stream) ReadAll(ctx context.Context, p StartingPosition) iter.Seq2[Record, error] {
-	return s.lineageSeq(ctx, p, false)
+	return s.lineageSeq(ctx, nil, &p, false)
 }
 
 // TailAll is ReadAll that keeps waiting for new records, in open shards and
@@ -26,27 +29,47 @@ func (s *Stream) ReadAll(ctx context.Context, p StartingPosition) iter.Seq2[Reco
 // ctx.Err()), the account closes (ErrClosed) or the stream is deleted
 // (ErrResourceNotFound). It waits without polling and starts no goroutine.
 func (s *Stream) TailAll(ctx context.Context, p StartingPosition) iter.Seq2[Record, error] {
-	return s.lineageSeq(ctx, p, true)
+	return s.lineageSeq(ctx, nil, &p, true)
+}
+
+// ReadAllFrom is ReadAll resuming from a saved Position: after the records
+// it records as read, in the shards there are now (see [Position]). from is
+// not modified.
+func (s *Stream) ReadAllFrom(ctx context.Context, from Position) iter.Seq2[Record, error] {
+	return s.lineageSeq(ctx, from, nil, false)
+}
+
+// TailAllFrom is TailAll resuming from a saved Position, as ReadAllFrom.
+func (s *Stream) TailAllFrom(ctx context.Context, from Position) iter.Seq2[Record, error] {
+	return s.lineageSeq(ctx, from, nil, true)
 }
 
 // lineageReader walks the shard tree. It is used by one goroutine.
 type lineageReader struct {
-	s      *Stream
-	scope  map[*shard]bool // shards in the read: the start set and its descendants
-	done   map[*shard]bool // read to the end of a closed shard
-	queued map[*shard]bool
-	active []*cursorOn
-	wake   chan struct{} // signalled by any active shard it waits on
+	s       *Stream
+	done    map[*shard]bool      // read to the end of a closed shard, or not to be read
+	waiting map[*shard]*cursorOn // starting shards whose parents are not done yet
+	queued  map[*shard]bool      // active, or read already
+	active  []*cursorOn
+	wake    chan struct{} // signalled by any active shard it waits on
 }
 
 type cursorOn struct {
-	sh *shard
-	c  segment.Cursor
+	sh   *shard
+	c    segment.Cursor
+	next uint64 // the position of the record expected next
 }
 
-func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool) iter.Seq2[Record, error] {
+// lost reports the records from a.next up to pos as lost.
+func (a *cursorOn) lost(pos uint64) error {
+	err := a.sh.lost(a.next, pos)
+	a.next = pos
+	return err
+}
+
+func (s *Stream) lineageSeq(ctx context.Context, from Position, p *StartingPosition, follow bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		r, err := s.newLineageReader(ctx, p)
+		r, err := s.newLineageReader(ctx, from, p)
 		if err != nil {
 			yield(Record{}, err)
 			return
@@ -65,9 +88,18 @@ func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool
 				tail, final := a.sh.tail()
 				for a.c.Pos() < tail && a.c.Next(&rec) {
 					progressed = true
-					if !yield(a.sh.record(&rec), nil) {
+					if rec.Pos != a.next && !yield(Record{}, a.lost(rec.Pos)) ||
+						!yield(a.sh.record(&rec), nil) {
 						return
 					}
+					a.next = rec.Pos + 1
+				}
+				if a.c.Pos() > a.next && !yield(Record{}, a.lost(a.c.Pos())) {
+					return
+				}
+				if err := a.c.Err(); err != nil {
+					yield(Record{}, a.sh.storageError(err))
+					return
 				}
 				switch {
 				case final && a.c.Pos() >= tail:
@@ -91,7 +123,9 @@ func (s *Stream) lineageSeq(ctx context.Context, p StartingPosition, follow bool
 	}
 }
 
-func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition) (*lineageReader, error) {
+// newLineageReader starts a read from a saved position, or from where p
+// points now if from is nil.
+func (s *Stream) newLineageReader(ctx context.Context, from Position, p *StartingPosition) (*lineageReader, error) {
 	now, err := s.enter(ctx)
 	if err != nil {
 		return nil, err
@@ -99,83 +133,128 @@ func (s *Stream) newLineageReader(ctx context.Context, p StartingPosition) (*lin
 	if err := s.usable(now); err != nil {
 		return nil, err
 	}
-	page := shardPage{}
-	switch p.Type {
-	case TrimHorizon:
-		page.filter = FilterAtTrimHorizon
-	case Latest:
-		page.filter = FilterAtLatest
-	case AtTimestamp:
-		page.filter = FilterAtTimestamp
-		page.filterTime = unixMilli(p.Timestamp)
-	default:
-		return nil, newError(ErrInvalidArgument, "A stream is read from TRIM_HORIZON, LATEST or AT_TIMESTAMP, not %q.", p.Type)
-	}
-	r := &lineageReader{s: s, scope: map[*shard]bool{}, done: map[*shard]bool{}, queued: map[*shard]bool{}, wake: make(chan struct{}, 1)}
-	trim := now.Add(-s.retention())
-	var starts []*cursorOn
-	for _, sh := range s.shardList() {
-		if sh == nil || sh.expired(trim) || !page.matches(sh, s, trim) {
-			continue
-		}
-		pos, err := s.position(sh, now, p)
-		if err != nil {
+	if p != nil {
+		if from, err = s.positionAt(now, *p); err != nil {
 			return nil, err
 		}
-		r.scope[sh] = true
-		starts = append(starts, &cursorOn{sh: sh, c: sh.seg.Cursor(pos)})
 	}
-	// A start shard whose parent also starts waits for it, like any child.
-	for _, c := range starts {
-		if r.parentsDone(c.sh) {
-			r.queued[c.sh] = true
-			r.active = append(r.active, c)
+	trim := now.Add(-s.retention())
+	var live []*shard
+	for _, sh := range s.shardList() {
+		if sh != nil && !sh.expired(trim) {
+			live = append(live, sh)
+		}
+	}
+	named, err := s.namedShards(from, live)
+	if err != nil {
+		return nil, err
+	}
+	r := &lineageReader{s: s, done: map[*shard]bool{}, waiting: map[*shard]*cursorOn{}, queued: map[*shard]bool{}, wake: make(chan struct{}, 1)}
+	for _, sh := range live {
+		sh.expire(now)
+		var pos, next uint64
+		switch n, ok := named[sh]; {
+		case hasNamedDescendant(sh, from):
+			r.done[sh] = true // read to its end before the position was saved
+			continue
+		case ok:
+			pos = min(n, sh.seg.Len())
+			next = pos
+		case s.hasNamedAncestor(sh, from):
+			// Born after the position was saved: all of it is to be read.
+		default:
+			// Unknown to the position (one from before it covered this
+			// part of the stream): from the oldest record, none missed.
+			pos = sh.seg.Head()
+			next = pos
+		}
+		r.waiting[sh] = &cursorOn{sh: sh, c: sh.seg.Cursor(pos), next: next}
+	}
+	for _, sh := range live {
+		if c := r.waiting[sh]; c != nil && r.parentsDone(sh) {
+			r.start(c)
 		}
 	}
 	return r, nil
 }
 
+// namedShards returns the live shards that from names, with the position
+// after the record it names. It checks that every entry is one of this
+// stream's sequence numbers, of the shard it is filed under.
+func (s *Stream) namedShards(from Position, live []*shard) (map[*shard]uint64, error) {
+	named := make(map[*shard]uint64, len(from))
+	for id, seq := range from {
+		i, ok := parseShardIndex(id)
+		if !ok || seq.n.Stream != s.inc || seq.n.Shard != i {
+			return nil, newError(ErrInvalidArgument, "The position gives %s for shard %s, which is not a sequence number of that shard in stream %s.", seq, id, s.name)
+		}
+		if sh := findShard(live, i); sh != nil {
+			named[sh] = seq.n.Counter // reading after counter c starts at position c
+		}
+	}
+	return named, nil
+}
+
+// hasNamedDescendant reports whether a shard born of sh is named: then sh
+// was read to its end.
+func hasNamedDescendant(sh *shard, from Position) bool {
+	if !sh.closed.Load() {
+		return false
+	}
+	for _, c := range sh.children {
+		if _, ok := from[c.id]; ok || hasNamedDescendant(c, from) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasNamedAncestor reports whether sh descends from a shard that from names.
+func (s *Stream) hasNamedAncestor(sh *shard, from Position) bool {
+	for _, id := range sh.parents {
+		if _, ok := from[id]; ok {
+			return true
+		}
+		if p := s.shard(id); p != nil && s.hasNamedAncestor(p, from) {
+			return true
+		}
+	}
+	return false
+}
+
+// start makes c active.
+func (r *lineageReader) start(c *cursorOn) {
+	delete(r.waiting, c.sh)
+	r.queued[c.sh] = true
+	r.active = append(r.active, c)
+}
+
 // finish marks a closed shard read to its end and starts the children whose
-// parents in the read are all done.
+// parents are all done.
 func (r *lineageReader) finish(sh *shard) {
 	r.done[sh] = true
 	r.remove(sh)
 	for _, c := range sh.children {
-		r.scope[c] = true
-		if r.queued[c] || !r.parentsDone(c) {
+		if r.queued[c] || r.done[c] || !r.parentsDone(c) {
 			continue
 		}
-		r.queued[c] = true
-		r.active = append(r.active, &cursorOn{sh: c, c: c.seg.Cursor(c.seg.Head())})
+		if w := r.waiting[c]; w != nil {
+			r.start(w)
+			continue
+		}
+		r.start(&cursorOn{sh: c, c: c.seg.Cursor(0)}) // born during the read
 	}
 }
 
-// parentsDone reports whether every parent of c that the read covers has
-// been read to its end. Parents outside the read (older than where it
-// started) do not hold c back.
+// parentsDone reports whether every parent of c still there has been read
+// to its end (or was not to be read).
 func (r *lineageReader) parentsDone(c *shard) bool {
 	for _, id := range c.parents {
-		p := r.s.shard(id)
-		if p != nil && r.inScope(p) && !r.done[p] {
+		if p := r.s.shard(id); p != nil && !r.done[p] {
 			return false
 		}
 	}
 	return true
-}
-
-// inScope reports whether sh is in the start set or descends from it.
-func (r *lineageReader) inScope(sh *shard) bool {
-	if in, ok := r.scope[sh]; ok {
-		return in
-	}
-	in := false
-	for _, id := range sh.parents {
-		if p := r.s.shard(id); p != nil && r.inScope(p) {
-			in = true
-		}
-	}
-	r.scope[sh] = in
-	return in
 }
 
 func (r *lineageReader) remove(sh *shard) {

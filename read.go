@@ -58,10 +58,11 @@ func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p Startin
 	if err != nil {
 		return "", err
 	}
-	return s.iteratorToken(sh, pos, now), nil
+	return s.iteratorToken(sh, max(pos, sh.seg.Head()), now), nil
 }
 
-// seek resolves a shard and a starting position in it.
+// seek resolves a shard and a starting position in it, which may be below
+// the shard's head if the record asked for was trimmed.
 func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard, uint64, error) {
 	if err := s.usable(now); err != nil {
 		return nil, 0, err
@@ -156,9 +157,11 @@ func (s *Stream) position(sh *shard, now time.Time, p StartingPosition) (uint64,
 	if p.Type == AtSequenceNumber && pos > 0 {
 		pos--
 	}
-	// Trimmed records start at the oldest live one; numbers past the tip
-	// (such as a closed shard's EndingSequenceNumber) at the tip.
-	return min(max(pos, head), tail), nil
+	// Numbers past the tip (such as a closed shard's EndingSequenceNumber)
+	// start at the tip. A position below the head is kept: cursors start at
+	// the oldest live record anyway, and the in-process readers report what
+	// was trimmed (see LostRecordsError).
+	return min(pos, tail), nil
 }
 
 // iteratorToken seals a shard iterator: where to read and when it was made.
@@ -375,6 +378,7 @@ func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf 
 func (sh *shard) record(r *segment.Record) Record {
 	return Record{
 		SequenceNumber:              sh.seq(r.Pos),
+		ShardID:                     sh.id,
 		PartitionKey:                r.Key,
 		Data:                        r.Data,
 		ApproximateArrivalTimestamp: time.UnixMilli(r.Millis).UTC(),
@@ -382,10 +386,13 @@ func (sh *shard) record(r *segment.Record) Record {
 }
 
 // Records returns an iterator over shardID's records from p up to the
-// newest record at the time the iteration starts. An error (a bad shard or
-// position, a cancelled ctx) is yielded once, as the last pair. The records
-// share the shard's storage and must not be modified. In-process reads do
-// not count against GetRecords rate limits.
+// newest record at the time the iteration starts. Records removed by
+// retention or a size bound before they were read are reported by a
+// [*LostRecordsError] (also when p names a record removed already), after
+// which reading goes on; any other error (a bad shard or position, a
+// cancelled ctx) is yielded once, as the last pair. The records share the
+// shard's storage and must not be modified. In-process reads do not count
+// against GetRecords rate limits.
 func (s *Stream) Records(ctx context.Context, shardID string, p StartingPosition) iter.Seq2[Record, error] {
 	return s.readSeq(ctx, shardID, p, false)
 }
@@ -407,10 +414,16 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 		r, err := s.newShardReader(ctx, shardID, p, follow)
 		for err == nil {
 			for r.c.Pos() < r.stop && r.c.Next(&r.rec) {
-				if !yield(r.sh.record(&r.rec), nil) {
+				if r.rec.Pos != r.next && !yield(Record{}, r.lost(r.rec.Pos)) ||
+					!yield(r.sh.record(&r.rec), nil) {
 					r.close()
 					return
 				}
+				r.next = r.rec.Pos + 1
+			}
+			if r.c.Pos() > r.next && !yield(Record{}, r.lost(r.c.Pos())) {
+				r.close()
+				return
 			}
 			err = r.more()
 		}
@@ -423,10 +436,9 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 
 // shardReader is the state of a Records or Tail iteration.
 type shardReader struct {
+	cursorOn
 	s      *Stream
 	ctx    context.Context
-	sh     *shard
-	c      segment.Cursor
 	stop   uint64
 	follow bool
 	wake   chan struct{} // made when a Tail first waits
@@ -449,7 +461,7 @@ func (s *Stream) newShardReader(ctx context.Context, shardID string, p StartingP
 	if err := s.interrupted(ctx); err != nil {
 		return r, err
 	}
-	r.sh, r.c, r.stop = sh, sh.seg.Cursor(pos), sh.seg.Len()
+	r.sh, r.c, r.stop, r.next = sh, sh.seg.Cursor(pos), sh.seg.Len(), pos
 	return r, nil
 }
 

@@ -78,6 +78,7 @@ func (s SequenceNumber) Compare(o SequenceNumber) int { return s.n.Compare(o.n) 
 // be modified. Copy Data before changing it.
 type Record struct {
 	SequenceNumber              SequenceNumber
+	ShardID                     string // the shard it was read from
 	PartitionKey                string
 	Data                        []byte
 	ApproximateArrivalTimestamp time.Time // millisecond precision, UTC

@@ -189,6 +189,7 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 	if err != nil {
 		return nil, err
 	}
+	pos = max(pos, sh.seg.Head())
 	sub := &Subscription{
 		stream:   s,
 		consumer: c,
