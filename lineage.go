@@ -154,12 +154,12 @@ func (s *Stream) newLineageReader(ctx context.Context, from Position, p *Startin
 		sh.expire(now)
 		var pos, next uint64
 		switch n, ok := named[sh]; {
-		case hasNamedDescendant(sh, from):
-			r.done[sh] = true // read to its end before the position was saved
-			continue
 		case ok:
 			pos = min(n, sh.seg.Len())
 			next = pos
+		case hasNamedDescendant(sh, from):
+			r.done[sh] = true // closed before the position begins
+			continue
 		case s.hasNamedAncestor(sh, from):
 			// Born after the position was saved: all of it is to be read.
 		default:

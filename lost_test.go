@@ -128,3 +128,21 @@ func TestTailAllReportsExpiredRecords(t *testing.T) {
 	}
 	require.Equal(t, 10, n)
 }
+
+// TestTrimHorizonMissesNothing: records removed before a read from
+// TRIM_HORIZON began are not reported, in child shards either.
+func TestTrimHorizonMissesNothing(t *testing.T) {
+	a, _ := newAccount(t, shardlog.WithSizeBound(shardlog.SizeBound{Records: 100}))
+	s := newStream(t, a, "s", 1)
+	written := map[string]int{}
+	writeKeys(t, s, written, 50)
+	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	writeKeys(t, s, written, 200) // the bound drops the parent's records and some of the children's
+	n := 0
+	for _, err := range s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		require.NoError(t, err)
+		n++
+	}
+	require.Greater(t, n, 80)
+	require.LessOrEqual(t, n, 100)
+}

@@ -17,8 +17,8 @@ import (
 //
 // Resuming reads, of the shards there are then:
 //   - a shard the position names: after the record it names;
-//   - a shard with a descendant that the position names: nothing, it was
-//     read to its end;
+//   - a shard with a descendant that the position names: nothing, it
+//     closed before the position begins;
 //   - a shard born since (a descendant of a named shard): all of it, once
 //     its parents are read; records of it removed meanwhile are reported
 //     lost;
@@ -47,13 +47,14 @@ func (s *Stream) Position(ctx context.Context, p StartingPosition) (Position, er
 	return s.positionAt(now, p)
 }
 
-// positionAt names the shards open at p (the roots, for TRIM_HORIZON), each
-// just before where p points in it.
+// positionAt names the shards open at p, each just before where p points
+// in it. For TRIM_HORIZON it names every shard at its oldest record, so
+// that what was removed before the read began is not reported lost.
 func (s *Stream) positionAt(now time.Time, p StartingPosition) (Position, error) {
 	page := shardPage{}
 	switch p.Type {
 	case TrimHorizon:
-		page.filter = FilterAtTrimHorizon
+		page.filter = FilterFromTrimHorizon
 	case Latest:
 		page.filter = FilterAtLatest
 	case AtTimestamp:
