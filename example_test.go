@@ -171,3 +171,44 @@ func ExampleStream_ReadAllFrom() {
 	// #1 #2
 	// #3 #4
 }
+
+// An embedded log: no throughput limits, ten minutes of retention, at most
+// 100 records. A reader that falls behind the bound hears what it missed.
+func ExampleEmbeddedLog() {
+	ctx := context.Background()
+	log, err := shardlog.NewStream("events", 1,
+		shardlog.EmbeddedLog(10*time.Minute),
+		shardlog.WithSizeBound(shardlog.SizeBound{Records: 100}))
+	if err != nil {
+		panic(err)
+	}
+	defer log.Close()
+	pos, err := log.Position(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	if err != nil {
+		panic(err)
+	}
+	for i := range 150 {
+		if _, err := log.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: fmt.Appendf(nil, "event %d", i)}); err != nil {
+			panic(err)
+		}
+	}
+	read := 0
+	for rec, err := range log.ReadAllFrom(ctx, pos) {
+		var lost *shardlog.LostRecordsError
+		if errors.As(err, &lost) {
+			fmt.Println("lost", lost.Count, "records")
+			continue
+		}
+		if err != nil {
+			panic(err)
+		}
+		if read++; read == 1 {
+			fmt.Println("then from", string(rec.Data))
+		}
+	}
+	fmt.Println("read", read)
+	// Output:
+	// lost 56 records
+	// then from event 56
+	// read 94
+}

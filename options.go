@@ -220,6 +220,32 @@ func WithRetention(d time.Duration) Option {
 	})
 }
 
+// EmbeddedLog is the profile of an event log embedded in a service, rather
+// than an emulation of Kinesis: no throughput limits (as [WithoutLimits]),
+// and streams that keep records for retention, which may be any positive
+// duration, shorter than Kinesis's 24 hours too. Add [WithSizeBound] to cap
+// what the log holds and [WithDir] to keep it across restarts:
+//
+//	log, err := shardlog.NewStream("events", 4,
+//		shardlog.EmbeddedLog(10*time.Minute),
+//		shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20}),
+//		shardlog.WithDir(dir))
+//
+// Everything else, the API and its errors included, stays Kinesis's; the
+// retention calls (Increase/DecreaseStreamRetentionPeriod) take whole hours
+// in Kinesis's range. Without this option an account keeps Kinesis's
+// limits and retention rules.
+func EmbeddedLog(retention time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if retention <= 0 {
+			return fmt.Errorf("shardlog: retention %v is not positive", retention)
+		}
+		cfg.limits = Limits{}
+		cfg.retention = retention
+		return nil
+	})
+}
+
 // WithJanitor starts a janitor that calls ApplyRetention every interval of
 // the account's clock, so idle shards release expired records too. Default:
 // off (expiry happens as shards are used, and on ApplyRetention). The

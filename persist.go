@@ -45,6 +45,7 @@ func (s *Stream) metaLocked(closing time.Time) *manifest.Stream {
 		Deleted:        nanos(t.deleted),
 		Gone:           nanos(t.gone),
 		RetentionHours: int(s.retention() / time.Hour),
+		RetentionRest:  int64(s.retention() % time.Hour), // nonzero only under EmbeddedLog
 		Mode:           string(s.settings.mode),
 		Encryption:     s.settings.encryption,
 		KeyID:          s.settings.keyID,
@@ -212,7 +213,7 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 	if !t.deleted.IsZero() {
 		close(s.gone)
 	}
-	s.retentionNanos.Store(int64(time.Duration(ms.RetentionHours) * time.Hour))
+	s.retentionNanos.Store(int64(time.Duration(ms.RetentionHours)*time.Hour) + ms.RetentionRest)
 	s.settings = settings{mode: StreamMode(ms.Mode), encryption: ms.Encryption, keyID: ms.KeyID, metrics: ms.Metrics}
 	s.kms.Store(ms.Encryption == EncryptionKMS)
 	if len(ms.Tags) > 0 {

@@ -20,6 +20,10 @@ const never = math.MaxInt64
 // retention returns how long the stream keeps records.
 func (s *Stream) retention() time.Duration { return time.Duration(s.retentionNanos.Load()) }
 
+// retentionHours is the retention in whole hours, as Kinesis reports it;
+// an EmbeddedLog retention shorter than an hour counts as one.
+func (s *Stream) retentionHours() int { return int((s.retention() + time.Hour - 1) / time.Hour) }
+
 // IncreaseStreamRetentionPeriod lengthens the stream's retention period to
 // hours (24 to 8760). Records that had already expired stay gone. Equal to
 // the current period is accepted and changes nothing.
@@ -50,7 +54,7 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 		return newError(ErrInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", int(MaxRetention/time.Hour), hours)
 	}
 	return s.update(ctx, func(now time.Time) error {
-		current := int(s.retention() / time.Hour)
+		current := s.retentionHours()
 		switch {
 		case increase && hours < current:
 			return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, s.name, current)

@@ -356,7 +356,7 @@ func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSu
 		StreamARN:               s.arn,
 		StreamStatus:            s.statusAt(now),
 		StreamMode:              mode,
-		RetentionPeriodHours:    int(s.retention() / time.Hour),
+		RetentionPeriodHours:    s.retentionHours(),
 		StreamCreationTimestamp: s.created,
 		EncryptionType:          enc,
 		KeyID:                   key,

@@ -55,6 +55,7 @@ type Stream struct {
 	Deleted        int64             `json:"deleted,omitempty"`
 	Gone           int64             `json:"gone,omitempty"`
 	RetentionHours int               `json:"retentionHours"`
+	RetentionRest  int64             `json:"retentionRestNanos,omitempty"` // beyond whole hours, in ns (EmbeddedLog)
 	Mode           string            `json:"mode"`
 	Encryption     string            `json:"encryption"`
 	KeyID          string            `json:"keyId,omitempty"`
