@@ -41,6 +41,8 @@ type Account struct {
 	openShards atomic.Int64
 	live       usage // what the shards of every stream hold
 
+	leases *memLeases // the consumer groups' leases (see LeaseStore)
+
 	mu      sync.RWMutex       // guards streams and lastInc
 	streams map[string]*Stream // by name; may hold DELETING streams
 	lastInc uint32             // the last stream incarnation given out
@@ -59,6 +61,7 @@ func NewAccount(opts ...Option) (*Account, error) {
 		codec:   token.NewCodec(),
 		done:    make(chan struct{}),
 		streams: make(map[string]*Stream),
+		leases:  &memLeases{tables: map[string]map[string]Lease{}},
 	}
 	if cfg.dir != "" {
 		st, m, err := openStore(&a.cfg)

@@ -1,0 +1,200 @@
+package shardlog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WorkerConfig configures a worker of a consumer group (see
+// [Stream.RunWorker]).
+type WorkerConfig struct {
+	// Application names the group: workers of one application on one
+	// stream share its shards. 1 to 128 of a-z, A-Z, 0-9, _ . and -.
+	Application string
+	// WorkerID names this worker among the group's; default: a random one.
+	WorkerID string
+	// NewProcessor returns the processor of a shard this worker took.
+	// Required.
+	NewProcessor func(shardID string) RecordProcessor
+	// InitialPosition is where a group that has no leases yet starts:
+	// TRIM_HORIZON (the default), LATEST or AT_TIMESTAMP. Shards born
+	// later are read from their start.
+	InitialPosition StartingPosition
+	// FailoverTime is how long a lease may go without renewal before
+	// another worker takes it over. Leases are renewed three times as
+	// often. Default: 10 seconds, as the Kinesis Client Library.
+	FailoverTime time.Duration
+	// MaxRecords caps a batch given to ProcessRecords (1 to 10 000;
+	// default 10 000). A batch is also at most 10 MiB.
+	MaxRecords int
+	// Leases keeps the group's leases; default: the account's
+	// ([Account.LeaseStore]), durable with a durable account.
+	Leases LeaseStore
+}
+
+// RecordProcessor processes the records of one shard for a consumer group,
+// as the Kinesis Client Library's ShardRecordProcessor. A worker calls the
+// methods of one processor from one goroutine, in this order: Initialize,
+// then ProcessRecords for each batch, then one of LeaseLost, ShardEnded and
+// ShutdownRequested.
+type RecordProcessor interface {
+	// Initialize is called before the first batch, with the checkpoint the
+	// shard resumes after.
+	Initialize(InitializeInput)
+	// ProcessRecords is called with each batch, in order. Delivery is at
+	// least once: after a failover or a restart, processing resumes after
+	// the last checkpoint.
+	ProcessRecords(ProcessRecordsInput)
+	// LeaseLost is called when another worker took the shard: it can no
+	// longer checkpoint.
+	LeaseLost(LeaseLostInput)
+	// ShardEnded is called when a closed shard has been processed to its
+	// end. The processor must checkpoint (Checkpointer.Checkpoint): only
+	// then do the shard's children start.
+	ShardEnded(ShardEndedInput)
+	// ShutdownRequested is called when the worker stops; the processor may
+	// checkpoint.
+	ShutdownRequested(ShutdownRequestedInput)
+}
+
+// InitializeInput is the argument of RecordProcessor.Initialize.
+type InitializeInput struct {
+	ShardID string
+	// Checkpoint is the sequence number processing resumes after: the
+	// shard's StartingSequenceNumber if it has not been processed yet.
+	Checkpoint SequenceNumber
+}
+
+// ProcessRecordsInput is the argument of RecordProcessor.ProcessRecords.
+type ProcessRecordsInput struct {
+	// Records are the batch, in order. The slice is reused for the next
+	// batch; the records themselves may be kept.
+	Records []Record
+	// Lost, if not nil, reports records that retention or a size bound
+	// removed before they were read, just before Records.
+	Lost               *LostRecordsError
+	MillisBehindLatest int64
+	Checkpointer       *Checkpointer
+}
+
+// LeaseLostInput is the argument of RecordProcessor.LeaseLost.
+type LeaseLostInput struct{}
+
+// ShardEndedInput is the argument of RecordProcessor.ShardEnded.
+type ShardEndedInput struct {
+	Checkpointer *Checkpointer
+}
+
+// ShutdownRequestedInput is the argument of RecordProcessor.ShutdownRequested.
+type ShutdownRequestedInput struct {
+	Checkpointer *Checkpointer
+}
+
+// ErrLeaseLost is returned by a checkpoint of a shard whose lease the worker
+// no longer holds.
+var ErrLeaseLost = errors.New("shardlog: the worker no longer holds the lease")
+
+// Checkpointer records how far a processor has processed its shard.
+// Checkpoints are written to the group's LeaseStore at once; with a
+// durable account, under SyncAlways, they are durable when the call
+// returns.
+type Checkpointer struct {
+	w    *worker
+	h    *heldLease
+	last SequenceNumber // the last record delivered; zero before any
+	end  bool           // the shard's end was reached
+}
+
+// Checkpoint records every record delivered so far as processed; in
+// ShardEnded, the whole shard.
+func (c *Checkpointer) Checkpoint(ctx context.Context) error {
+	if c.end {
+		return c.w.checkpoint(ctx, c.h, c.h.endingSeq, true)
+	}
+	if c.last.IsZero() {
+		return nil // nothing delivered yet
+	}
+	return c.w.checkpoint(ctx, c.h, c.last, false)
+}
+
+// CheckpointAt records the records up to seq, one delivered already, as
+// processed.
+//
+// Errors: ErrInvalidArgument for a number of another shard or one not
+// delivered yet, ErrLeaseLost once the lease is lost.
+func (c *Checkpointer) CheckpointAt(ctx context.Context, seq SequenceNumber) error {
+	if seq.n.Stream != c.h.endingSeq.n.Stream || seq.n.Shard != c.h.endingSeq.n.Shard || seq.Compare(c.last) > 0 {
+		return newError(ErrInvalidArgument, "Sequence number %s is not one of shard %s delivered to this processor.", seq, c.h.key)
+	}
+	return c.w.checkpoint(ctx, c.h, seq, false)
+}
+
+// RunWorker runs a worker of the consumer group cfg.Application on the
+// stream until ctx is done. The worker takes a fair share of the shards'
+// leases — taking over those whose holder stopped renewing, and stealing
+// from busier workers to balance — and runs a RecordProcessor for each
+// shard it holds, starting a shard only when its parents have been
+// processed to their end. When ctx is done, it asks its processors to shut
+// down, waits for them and releases its leases, so that other workers take
+// over at once; then it returns nil. It returns an error at once for a bad
+// config, and ErrClosed or ErrResourceNotFound when the account closes or
+// the stream is deleted. No goroutine of the worker outlives the call.
+func (s *Stream) RunWorker(ctx context.Context, cfg WorkerConfig) error {
+	if _, err := s.enter(ctx); err != nil {
+		return err
+	}
+	if err := s.defaults(&cfg); err != nil {
+		return err
+	}
+	w := newWorker(s, cfg)
+	return w.run(ctx)
+}
+
+func (s *Stream) defaults(cfg *WorkerConfig) error {
+	if err := checkName("application", cfg.Application); err != nil {
+		return err
+	}
+	if cfg.NewProcessor == nil {
+		return newError(ErrInvalidArgument, "WorkerConfig.NewProcessor is required.")
+	}
+	if cfg.WorkerID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		cfg.WorkerID = hex.EncodeToString(b[:])
+	}
+	if cfg.InitialPosition.Type == "" {
+		cfg.InitialPosition.Type = TrimHorizon
+	}
+	switch cfg.InitialPosition.Type {
+	case TrimHorizon, Latest, AtTimestamp:
+	default:
+		return newError(ErrInvalidArgument, "A group starts at TRIM_HORIZON, LATEST or AT_TIMESTAMP, not %q.", cfg.InitialPosition.Type)
+	}
+	switch {
+	case cfg.FailoverTime == 0:
+		cfg.FailoverTime = 10 * time.Second
+	case cfg.FailoverTime < 3*time.Millisecond:
+		return newError(ErrInvalidArgument, "FailoverTime %v is below 3ms.", cfg.FailoverTime)
+	}
+	if cfg.MaxRecords == 0 {
+		cfg.MaxRecords = maxGetRecords
+	}
+	if cfg.MaxRecords < 1 || cfg.MaxRecords > maxGetRecords {
+		return newError(ErrInvalidArgument, "MaxRecords %d is outside [1, 10000].", cfg.MaxRecords)
+	}
+	if cfg.Leases == nil {
+		cfg.Leases = s.acct.LeaseStore()
+	}
+	return nil
+}
+
+// leaseTable names a group's table in a LeaseStore: the stream, its
+// incarnation (a stream created again under the name starts afresh) and
+// the application.
+func (s *Stream) leaseTable(application string) string {
+	return fmt.Sprintf("%s/%d/%s", s.name, s.inc, application)
+}

@@ -1,0 +1,101 @@
+package shardlog
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+)
+
+// Lease is a consumer group's claim on one shard, in the Kinesis Client
+// Library's terms: who holds it, a counter its holder raises to show it is
+// alive, and how far the group has processed the shard.
+type Lease struct {
+	Key     string // the shard ID
+	Owner   string // the worker holding it; "" when free
+	Counter int64  // raised by every renewal, take and checkpoint
+	// Checkpoint is the sequence number of the last record processed: the
+	// group resumes after it. A shard not yet read has its
+	// StartingSequenceNumber, one read to its end its EndingSequenceNumber
+	// (see ShardEnd).
+	Checkpoint SequenceNumber
+	ShardEnd   bool     // the shard was read to its end and checkpointed there
+	Parents    []string // the shard's parents: it is read after they end
+}
+
+// ErrLeaseConflict is returned by a LeaseStore when a conditional write
+// finds the lease changed: another worker took it, or it was renewed
+// meanwhile. A worker that gets it for a lease it held has lost that lease.
+var ErrLeaseConflict = errors.New("shardlog: the lease changed meanwhile")
+
+// LeaseStore keeps the leases of consumer groups, one table of leases per
+// group. Workers in one process or many share a group through it, so every
+// write is conditional, as the Kinesis Client Library's on DynamoDB. The
+// account's own store ([Account.LeaseStore]) keeps them with the account,
+// durable with it; implement this interface to keep them elsewhere.
+// Implementations must be safe for concurrent use.
+type LeaseStore interface {
+	// Leases returns the leases of table, in any order.
+	Leases(ctx context.Context, table string) ([]Lease, error)
+	// Swap writes lease into table if the lease stored under its key is
+	// still old (the same Owner and Counter); with old nil, if there is no
+	// lease under that key. Otherwise it returns ErrLeaseConflict.
+	Swap(ctx context.Context, table string, old *Lease, lease Lease) error
+}
+
+// LeaseStore returns the account's store of consumer-group leases, the
+// default of WorkerConfig.Leases.
+func (a *Account) LeaseStore() LeaseStore { return a.leases }
+
+// NewMemoryLeaseStore returns a LeaseStore that keeps leases in memory.
+func NewMemoryLeaseStore() LeaseStore { return &memLeases{tables: map[string]map[string]Lease{}} }
+
+// memLeases is the in-memory LeaseStore, and the account's store's cache.
+type memLeases struct {
+	mu     sync.Mutex
+	tables map[string]map[string]Lease
+}
+
+func (m *memLeases) Leases(ctx context.Context, table string) ([]Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Collect(maps.Values(m.tables[table]))
+	for i := range out {
+		out[i].Parents = slices.Clone(out[i].Parents)
+	}
+	return out, nil
+}
+
+func (m *memLeases) Swap(ctx context.Context, table string, old *Lease, lease Lease) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.swapLocked(table, old, lease)
+}
+
+func (m *memLeases) swapLocked(table string, old *Lease, lease Lease) error {
+	t := m.tables[table]
+	cur, ok := t[lease.Key]
+	switch {
+	case old == nil && ok,
+		old != nil && (!ok || cur.Owner != old.Owner || cur.Counter != old.Counter):
+		return ErrLeaseConflict
+	}
+	if t == nil {
+		t = map[string]Lease{}
+		m.tables[table] = t
+	}
+	if ok && slices.Equal(cur.Parents, lease.Parents) {
+		lease.Parents = cur.Parents // a checkpoint allocates nothing
+	} else {
+		lease.Parents = slices.Clone(lease.Parents)
+	}
+	t[lease.Key] = lease
+	return nil
+}

@@ -1,0 +1,353 @@
+package shardlog
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+)
+
+// worker is one RunWorker call: it holds some of a group's leases and runs
+// a shard consumer for each. Its coordination pass (renew, create, take,
+// start) runs on the account clock every third of the failover time, in a
+// clock timer, so that under a ManualClock a test's Advance has finished
+// it when it returns.
+type worker struct {
+	s     *Stream
+	cfg   WorkerConfig
+	table string
+	ctx   context.Context // cancelled when the worker stops
+	stop  context.CancelFunc
+	fatal chan error // a consumer's unrecoverable error
+
+	mu      sync.Mutex // guards the fields below; held through a pass
+	held    map[string]*heldLease
+	seen    map[string]observed // when each lease's counter last changed
+	timer   Timer
+	stopped bool
+	wg      sync.WaitGroup // consumers
+}
+
+// observed is what a worker last saw of a lease: it is expired once its
+// counter stays put for the failover time.
+type observed struct {
+	owner   string
+	counter int64
+	at      time.Time
+}
+
+// heldLease is a lease the worker holds.
+type heldLease struct {
+	key       string
+	endingSeq SequenceNumber // the shard's: the ShardEnd checkpoint
+
+	mu    sync.Mutex // guards lease and lost; orders renewals and checkpoints
+	lease Lease      // as last written
+	lost  bool
+
+	running bool          // a consumer runs (guarded by worker.mu)
+	quit    chan struct{} // closed to stop the consumer
+	why     stopReason    // set before quit is closed
+}
+
+type stopReason int
+
+const (
+	stopShutdown stopReason = iota
+	stopLost
+)
+
+func newWorker(s *Stream, cfg WorkerConfig) *worker {
+	return &worker{
+		s: s, cfg: cfg, table: s.leaseTable(cfg.Application),
+		fatal: make(chan error, 1),
+		held:  map[string]*heldLease{}, seen: map[string]observed{},
+	}
+}
+
+func (w *worker) run(ctx context.Context) error {
+	w.ctx, w.stop = context.WithCancel(context.Background())
+	defer w.stop()
+	w.mu.Lock()
+	w.passLocked()
+	w.scheduleLocked()
+	w.mu.Unlock()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-w.s.acct.done:
+		err = ErrClosed
+	case <-w.s.gone:
+		err = w.s.acct.notFound(w.s.name)
+	case err = <-w.fatal:
+	}
+	w.shutdown(err == nil)
+	return err
+}
+
+func (w *worker) interval() time.Duration { return w.cfg.FailoverTime / 3 }
+
+func (w *worker) scheduleLocked() {
+	w.timer = w.s.acct.cfg.clock.AfterFunc(w.interval(), func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.stopped {
+			return
+		}
+		w.passLocked()
+		w.scheduleLocked()
+	})
+}
+
+// kick runs a pass now: a shard ended, and its children may start.
+func (w *worker) kick() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.passLocked()
+	}
+}
+
+// shutdown stops the coordination and the consumers; graceful, it lets
+// processors checkpoint and then frees the leases.
+func (w *worker) shutdown(graceful bool) {
+	w.mu.Lock()
+	w.stopped = true
+	w.timer.Stop()
+	for _, h := range w.held {
+		w.stopConsumerLocked(h, stopShutdown)
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+	w.stop()
+	if !graceful {
+		return
+	}
+	for _, h := range w.held {
+		h.mu.Lock()
+		if !h.lost {
+			free := h.lease
+			free.Owner, free.Counter = "", h.lease.Counter+1
+			_ = w.cfg.Leases.Swap(context.Background(), w.table, &h.lease, free)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// passLocked renews the worker's leases, creates leases for new shards,
+// takes a fair share and starts the consumers that can start.
+func (w *worker) passLocked() {
+	ctx := w.ctx
+	now := w.s.acct.cfg.clock.Now()
+	w.renewLocked(ctx)
+	leases, err := w.cfg.Leases.Leases(ctx, w.table)
+	if err != nil {
+		w.s.acct.cfg.log.Warn("shardlog: could not list leases", "table", w.table, "err", err)
+		return
+	}
+	if w.createLeases(ctx, now, leases) {
+		if leases, err = w.cfg.Leases.Leases(ctx, w.table); err != nil {
+			return
+		}
+	}
+	w.observe(now, leases)
+	w.takeLocked(ctx, now, leases)
+	byKey := make(map[string]*Lease, len(leases))
+	for i := range leases {
+		byKey[leases[i].Key] = &leases[i]
+	}
+	for _, h := range w.held {
+		if !h.running && w.parentsDone(h, byKey) {
+			w.startConsumerLocked(h)
+		}
+	}
+}
+
+// renewLocked raises the counter of every lease held; a lease that changed
+// meanwhile was taken by another worker.
+func (w *worker) renewLocked(ctx context.Context) {
+	for key, h := range w.held {
+		h.mu.Lock()
+		next := h.lease
+		next.Counter++
+		err := w.cfg.Leases.Swap(ctx, w.table, &h.lease, next)
+		switch {
+		case err == nil:
+			h.lease = next
+		case errors.Is(err, ErrLeaseConflict):
+			h.lost = true
+		}
+		lost := h.lost
+		h.mu.Unlock()
+		if lost {
+			w.stopConsumerLocked(h, stopLost)
+			delete(w.held, key)
+		}
+	}
+}
+
+// createLeases makes a lease for every shard without one: at the initial
+// position when the group has no leases yet, from the shard's start for
+// shards born since. It reports whether it wrote any.
+func (w *worker) createLeases(ctx context.Context, now time.Time, leases []Lease) bool {
+	s := w.s
+	have := make(map[string]bool, len(leases))
+	for _, l := range leases {
+		have[l.Key] = true
+	}
+	var start Position
+	if len(leases) == 0 {
+		var err error
+		if start, err = s.positionAt(now, w.cfg.InitialPosition); err != nil {
+			return false
+		}
+	}
+	trim := now.Add(-s.retention())
+	created := false
+	for _, sh := range s.shardList() { // by index: parents before children
+		if sh == nil || sh.expired(trim) || have[sh.id] {
+			continue
+		}
+		l := Lease{Key: sh.id, Checkpoint: sh.startingSeq(), Parents: sh.parents}
+		if seq, ok := start[sh.id]; ok {
+			l.Checkpoint = seq
+		} else if start != nil && hasNamedDescendant(sh, start) {
+			l.Checkpoint, l.ShardEnd = sh.endingSeq(), true // closed before the group begins
+		}
+		if w.cfg.Leases.Swap(ctx, w.table, nil, l) == nil {
+			created = true
+		}
+	}
+	return created
+}
+
+// observe notes which leases' counters moved.
+func (w *worker) observe(now time.Time, leases []Lease) {
+	for _, l := range leases {
+		if o, ok := w.seen[l.Key]; !ok || o.counter != l.Counter || o.owner != l.Owner {
+			w.seen[l.Key] = observed{owner: l.Owner, counter: l.Counter, at: now}
+		}
+	}
+}
+
+// takeLocked takes leases up to the worker's fair share: free or expired
+// ones first, else one from the busiest worker.
+func (w *worker) takeLocked(ctx context.Context, now time.Time, leases []Lease) {
+	me := w.cfg.WorkerID
+	load := map[string]int{me: 0}
+	var free []Lease
+	active := 0
+	for _, l := range leases {
+		if l.ShardEnd {
+			continue
+		}
+		active++
+		switch {
+		case l.Owner == me && w.held[l.Key] != nil:
+			load[me]++
+		case l.Owner == "" || l.Owner == me || now.Sub(w.seen[l.Key].at) >= w.cfg.FailoverTime:
+			free = append(free, l)
+		default:
+			load[l.Owner]++
+		}
+	}
+	target := (active + len(load) - 1) / len(load)
+	need := target - load[me]
+	if need <= 0 {
+		return
+	}
+	slices.SortFunc(free, func(a, b Lease) int { return compareShardIDs(a.Key, b.Key) })
+	taken := 0
+	for _, l := range free {
+		if taken == need {
+			break
+		}
+		if w.takeLocked1(ctx, l) {
+			taken++
+		}
+	}
+	if taken > 0 || len(free) > 0 {
+		return
+	}
+	// Nothing free: steal one lease from the busiest worker, if it has more
+	// than its share (or its share, while this one lacks more than one).
+	busiest := ""
+	for owner, n := range load {
+		if owner != me && (busiest == "" || n > load[busiest] || n == load[busiest] && owner < busiest) {
+			busiest = owner
+		}
+	}
+	if busiest == "" || load[busiest] < target || load[busiest] == target && need < 2 {
+		return
+	}
+	var victim *Lease
+	for i := range leases {
+		l := &leases[i]
+		if l.Owner == busiest && !l.ShardEnd && (victim == nil || compareShardIDs(l.Key, victim.Key) > 0) {
+			victim = l // the newest: the busiest keeps the shards it is likely furthest into
+		}
+	}
+	w.takeLocked1(ctx, *victim)
+}
+
+// takeLocked1 takes lease l, reporting whether it did.
+func (w *worker) takeLocked1(ctx context.Context, l Lease) bool {
+	mine := l
+	mine.Owner, mine.Counter = w.cfg.WorkerID, l.Counter+1
+	if w.cfg.Leases.Swap(ctx, w.table, &l, mine) != nil {
+		return false
+	}
+	sh := w.s.shard(l.Key)
+	end := SequenceNumber{}
+	if sh != nil {
+		end = sh.endingSeq()
+	}
+	w.held[l.Key] = &heldLease{key: l.Key, endingSeq: end, lease: mine}
+	return true
+}
+
+// parentsDone reports whether h's shard may start: each parent's lease
+// ended, or the parent is gone (expired) and has no lease.
+func (w *worker) parentsDone(h *heldLease, byKey map[string]*Lease) bool {
+	for _, p := range h.lease.Parents {
+		if l := byKey[p]; l != nil {
+			if !l.ShardEnd {
+				return false
+			}
+		} else if w.s.shard(p) != nil {
+			return false // its lease is yet to be made
+		}
+	}
+	return true
+}
+
+// checkpoint writes a checkpoint of h's shard.
+func (w *worker) checkpoint(ctx context.Context, h *heldLease, seq SequenceNumber, end bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lost {
+		return ErrLeaseLost
+	}
+	next := h.lease
+	next.Counter++
+	next.Checkpoint, next.ShardEnd = seq, end
+	err := w.cfg.Leases.Swap(ctx, w.table, &h.lease, next)
+	switch {
+	case err == nil:
+		h.lease = next
+		return nil
+	case errors.Is(err, ErrLeaseConflict):
+		h.lost = true
+		return ErrLeaseLost
+	}
+	return err
+}
+
+func compareShardIDs(a, b string) int {
+	i, _ := parseShardIndex(a)
+	j, _ := parseShardIndex(b)
+	return cmp.Compare(i, j)
+}

@@ -1,0 +1,222 @@
+package shardlog
+
+import (
+	"time"
+
+	"github.com/shardlog/shardlog/internal/segment"
+)
+
+// startConsumerLocked starts the goroutine that feeds h's shard to a
+// processor. w.mu is held.
+func (w *worker) startConsumerLocked(h *heldLease) {
+	h.running = true
+	h.quit = make(chan struct{})
+	h.why = stopShutdown
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.consume(h)
+	}()
+}
+
+// stopConsumerLocked asks h's consumer, if it runs, to stop. w.mu is held.
+func (w *worker) stopConsumerLocked(h *heldLease, why stopReason) {
+	if h.running && h.quit != nil {
+		select {
+		case <-h.quit:
+		default:
+			h.why = why
+			close(h.quit)
+		}
+	}
+}
+
+// shardConsumer reads one shard for a processor, as GetRecords would: each
+// batch is a read call counted against the shard's read limits, but it
+// waits for records without polling.
+type shardConsumer struct {
+	w     *worker
+	h     *heldLease
+	sh    *shard
+	cur   segment.Cursor
+	pos   uint64 // the position of the next record to deliver
+	batch []Record
+	wake  chan struct{}
+	cp    Checkpointer
+}
+
+// consume runs h's processor until the shard ends or the consumer is told
+// to stop.
+func (w *worker) consume(h *heldLease) {
+	defer func() {
+		w.mu.Lock()
+		h.running = false
+		w.mu.Unlock()
+	}()
+	h.mu.Lock()
+	lease := h.lease
+	h.mu.Unlock()
+	sh := w.s.shard(h.key)
+	if sh == nil {
+		// Expired, records and all: nothing is left to process.
+		_ = w.checkpoint(w.ctx, h, h.endingSeq, true)
+		w.release(h)
+		return
+	}
+	c := &shardConsumer{w: w, h: h, sh: sh, wake: make(chan struct{}, 1)}
+	c.cp = Checkpointer{w: w, h: h}
+	c.pos = min(lease.Checkpoint.n.Counter, sh.seg.Len()) // after counter c is position c
+	c.cur = sh.seg.Cursor(c.pos)
+	defer sh.unawait(c.wake)
+	p := w.cfg.NewProcessor(h.key)
+	p.Initialize(InitializeInput{ShardID: h.key, Checkpoint: lease.Checkpoint})
+	for {
+		if c.stopped() {
+			if h.why == stopLost {
+				p.LeaseLost(LeaseLostInput{})
+			} else {
+				p.ShutdownRequested(ShutdownRequestedInput{Checkpointer: &c.cp})
+			}
+			return
+		}
+		in, more := c.read()
+		switch {
+		case len(in.Records) > 0 || in.Lost != nil:
+			p.ProcessRecords(in)
+		case !more:
+			c.cp.end = true
+			p.ShardEnded(ShardEndedInput{Checkpointer: &c.cp})
+			h.mu.Lock()
+			ended := h.lease.ShardEnd
+			h.mu.Unlock()
+			if !ended {
+				w.s.acct.cfg.log.Warn("shardlog: a processor did not checkpoint at the end of its shard; it starts again", "shard", h.key, "application", w.cfg.Application)
+				return
+			}
+			w.release(h)
+			w.kick() // the children may start
+			return
+		}
+	}
+}
+
+// stopped reports whether the consumer was told to stop.
+func (c *shardConsumer) stopped() bool {
+	select {
+	case <-c.h.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// read returns the next batch, waiting for one; more is false at the end
+// of a closed shard. It returns an empty batch when told to stop.
+func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
+	sh, w := c.sh, c.w
+	for {
+		tail, final := sh.tail()
+		if c.pos >= tail && final {
+			return in, false
+		}
+		if c.pos < tail {
+			now := w.s.acct.cfg.clock.Now()
+			sh.expire(now)
+			var failed bool
+			if sh.read.begin(now) {
+				in, failed = c.batchAt(now, tail)
+				if len(in.Records) > 0 || in.Lost != nil {
+					return in, true
+				}
+			}
+			// Throttled, or the storage failed: back off as the Kinesis
+			// Client Library does.
+			if (failed || !sh.read.unlimited()) && !c.sleep(time.Second) {
+				return in, true
+			}
+			continue
+		}
+		if !sh.await(c.pos, c.wake) {
+			continue
+		}
+		select {
+		case <-c.wake:
+		case <-c.h.quit:
+			return in, true
+		}
+	}
+}
+
+// batchAt reads up to MaxRecords and 10 MiB from the shard; failed says
+// the storage could not be read.
+func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInput, failed bool) {
+	sh := c.sh
+	in := ProcessRecordsInput{Checkpointer: &c.cp}
+	c.batch = c.batch[:0]
+	bytes := 0
+	var r segment.Record
+	for len(c.batch) < c.w.cfg.MaxRecords && c.cur.Pos() < tail && c.cur.Next(&r) {
+		if r.Pos != c.pos {
+			if len(c.batch) > 0 { // report the gap with the next batch
+				c.cur.Seek(r.Pos)
+				break
+			}
+			in.Lost, c.pos = sh.lost(c.pos, r.Pos), r.Pos
+		}
+		size := len(r.Key) + len(r.Data)
+		if len(c.batch) > 0 && bytes+size > maxReadBytes {
+			c.cur.Seek(r.Pos)
+			break
+		}
+		bytes += size
+		c.batch = append(c.batch, sh.record(&r))
+		c.pos = r.Pos + 1
+	}
+	if len(c.batch) == 0 && c.cur.Pos() > c.pos {
+		in.Lost, c.pos = sh.lost(c.pos, c.cur.Pos()), c.cur.Pos()
+	}
+	if err := c.cur.Err(); err != nil {
+		c.w.s.acct.cfg.log.Warn("shardlog: a group could not read a shard", "shard", sh.id, "err", err)
+		failed = true
+	}
+	sh.read.charge(now, bytes)
+	if n := len(c.batch); n > 0 {
+		c.cp.last = c.batch[n-1].SequenceNumber
+	}
+	if ms, ok := sh.seg.Millis(c.pos); ok && c.pos < tail {
+		in.MillisBehindLatest = max(0, now.UnixMilli()-ms)
+	}
+	in.Records = c.batch
+	return in, failed
+}
+
+// sleep waits d on the account clock, reporting false if told to stop.
+func (c *shardConsumer) sleep(d time.Duration) bool {
+	done := make(chan struct{})
+	t := c.w.s.acct.cfg.clock.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-c.h.quit:
+		return false
+	}
+}
+
+// release frees a lease whose shard has ended, and forgets it.
+func (w *worker) release(h *heldLease) {
+	h.mu.Lock()
+	if !h.lost {
+		free := h.lease
+		free.Owner, free.Counter = "", h.lease.Counter+1
+		if w.cfg.Leases.Swap(w.ctx, w.table, &h.lease, free) == nil {
+			h.lease = free
+		}
+	}
+	h.mu.Unlock()
+	w.mu.Lock()
+	if w.held[h.key] == h {
+		delete(w.held, h.key)
+	}
+	w.mu.Unlock()
+}
