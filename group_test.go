@@ -2,6 +2,8 @@ package shardlog_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +28,9 @@ type recorder struct {
 	events        chan<- event
 	hold          <-chan struct{} // if set, each batch waits for it
 	noCheckpoint  bool
+	// endWithoutCheckpoint, if set, makes the first ShardEnded of any
+	// processor sharing it return without checkpointing.
+	endWithoutCheckpoint *atomic.Bool
 }
 
 func (r *recorder) Initialize(in shardlog.InitializeInput) {
@@ -56,8 +61,10 @@ func (r *recorder) LeaseLost(shardlog.LeaseLostInput) {
 }
 
 func (r *recorder) ShardEnded(in shardlog.ShardEndedInput) {
-	if err := in.Checkpointer.Checkpoint(context.Background()); err != nil {
-		panic(err)
+	if r.endWithoutCheckpoint == nil || !r.endWithoutCheckpoint.CompareAndSwap(false, true) {
+		if err := in.Checkpointer.Checkpoint(context.Background()); err != nil {
+			panic(err)
+		}
 	}
 	r.events <- event{kind: "ended", worker: r.worker, shard: r.shard}
 }
@@ -187,4 +194,211 @@ func TestGroupReadsParentsBeforeChildren(t *testing.T) {
 	for _, sh := range shards {
 		require.Zero(t, sh.RecordsBehind, sh.Key)
 	}
+}
+
+// TestGroupBalancesAndStealsLeases: a second worker steals from the first
+// until each holds half; when one stops, the other takes all back at once.
+func TestGroupBalancesAndStealsLeases(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 8)
+	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 3 * time.Second})
+	g.start("A")
+	for range 8 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	require.Equal(t, map[string]int{"A": 8}, owners(t, s))
+
+	g.start("B")
+	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000007", seq: g.initSeq(s, 7)}, g.next(), "B steals the newest shard at once")
+	for range 5 {
+		clk.Advance(time.Second) // each pass, B steals one more until it has its share
+	}
+	require.Equal(t, map[string]int{"A": 4, "B": 4}, owners(t, s))
+
+	g.stop("A") // frees its leases: B takes them on its next pass
+	clk.Advance(time.Second)
+	require.Equal(t, map[string]int{"B": 8}, owners(t, s))
+}
+
+// initSeq is the checkpoint a shard not yet read starts from.
+func (g *group) initSeq(s *shardlog.Stream, index int) shardlog.SequenceNumber {
+	out, err := s.ListShards(context.Background(), shardlog.ListShardsInput{})
+	require.NoError(g.t, err)
+	seq, err := shardlog.ParseSequenceNumber(out.Shards[index].SequenceNumberRange.StartingSequenceNumber)
+	require.NoError(g.t, err)
+	return seq
+}
+
+// failingStore is a LeaseStore whose writes fail once failing is set, as a
+// worker cut off from its store.
+type failingStore struct {
+	shardlog.LeaseStore
+	failing atomic.Bool
+}
+
+func (f *failingStore) Swap(ctx context.Context, table string, old *shardlog.Lease, l shardlog.Lease) error {
+	if f.failing.Load() {
+		return errors.New("cut off")
+	}
+	return f.LeaseStore.Swap(ctx, table, old, l)
+}
+
+// TestGroupTakesOverFromAWorkerThatStopped: leases whose holder stopped
+// renewing them are taken once they have not moved for the failover time,
+// not before; the holder, unable to renew for as long, lets them go.
+func TestGroupTakesOverFromAWorkerThatStopped(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 4)
+	cut := &failingStore{LeaseStore: a.LeaseStore()}
+	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 9 * time.Second, Leases: cut})
+	g.start("A")
+	for range 4 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	cut.failing.Store(true)
+
+	g.cfg.Leases = nil // the account's store, which A no longer reaches
+	g.start("B")
+	require.Equal(t, "B", g.next().worker, "B steals one at once")
+	clk.Advance(3 * time.Second) // and one more: A has its share
+	require.Equal(t, map[string]int{"A": 2, "B": 2}, owners(t, s))
+	clk.Advance(3 * time.Second)
+	require.Equal(t, map[string]int{"A": 2, "B": 2}, owners(t, s), "A's leases have not expired yet")
+	clk.Advance(3 * time.Second) // 9 s since A last renewed
+	require.Equal(t, map[string]int{"B": 4}, owners(t, s))
+
+	lost := map[string]int{}
+	for len(lost) < 4 { // A lets every lease go: two stolen, two it could not renew
+		e := g.next()
+		if e.kind == "leaselost" {
+			lost[e.shard]++
+		}
+	}
+}
+
+// TestGroupResumesAfterTheCheckpoint: a worker started again gets exactly
+// the records after the last checkpoint; without checkpoints, all again.
+func TestGroupResumesAfterTheCheckpoint(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	written := map[string]int{}
+	writeKeys(t, s, written, 40)
+	g := newGroup(t, s, shardlog.WorkerConfig{})
+	g.start("w")
+	g.until(40)
+	g.stop("w")
+	writeKeys(t, s, written, 26)
+
+	check := newOrderChecker(t)
+	for k, n := range written {
+		check.next[k] = n - 2 // each key got two of the 26 after the checkpoint
+	}
+	g.start("w", func(r *recorder) { r.noCheckpoint = true })
+	for _, e := range g.until(26) {
+		for _, d := range e.data {
+			check.see([]byte(d))
+		}
+	}
+	g.stop("w")
+
+	for k, n := range written {
+		check.next[k] = n - 2
+	}
+	g.start("w2")
+	for _, e := range g.until(26) {
+		for _, d := range e.data {
+			check.see([]byte(d))
+		}
+	}
+}
+
+// TestGroupReportsLostRecords: records a size bound drops before the group
+// reads them come as Lost, before the batch that follows them.
+func TestGroupReportsLostRecords(t *testing.T) {
+	a, _ := newAccount(t, shardlog.WithSizeBound(shardlog.SizeBound{Records: 100}))
+	s := newStream(t, a, "s", 1)
+	putSeqs(t, s, "k", 0, 10)
+	hold := make(chan struct{})
+	g := newGroup(t, s, shardlog.WorkerConfig{})
+	g.start("w", func(r *recorder) { r.hold = hold })
+	require.Equal(t, "init", g.next().kind)
+	putSeqs(t, s, "k", 10, 300) // while the first batch is held
+	close(hold)
+	var lost uint64
+	read := 0
+	for read+int(lost) < 300 {
+		e := g.next()
+		read += len(e.data)
+		lost += e.lost
+	}
+	require.Equal(t, 300, read+int(lost), "every record processed or reported lost")
+	require.NotZero(t, lost)
+}
+
+// TestGroupChildWaitsForTheParentsCheckpoint: a processor that does not
+// checkpoint at its shard's end holds the children back, and is run again.
+func TestGroupChildWaitsForTheParentsCheckpoint(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	put(t, s, "k", "parent")
+	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	put(t, s, "k", "child")
+	var skipped atomic.Bool
+	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 3 * time.Second})
+	g.start("w", func(r *recorder) {
+		r.endWithoutCheckpoint = &skipped
+	})
+	var got []string
+	for len(got) == 0 || got[len(got)-1] != "child" {
+		e := g.next()
+		switch e.kind {
+		case "records":
+			got = append(got, e.data...)
+		case "ended":
+			got = append(got, "ended "+e.shard)
+			if len(got) == 2 {
+				clk.Advance(time.Second) // the next pass runs the processor again
+			}
+		}
+	}
+	require.Equal(t, []string{"parent", "ended " + shard0, "ended " + shard0, "child"}, got,
+		"the child waits; the parent resumes after its checkpoint")
+}
+
+func TestRunWorkerRefusesBadConfigs(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	proc := func(string) shardlog.RecordProcessor { return &recorder{} }
+	for name, cfg := range map[string]shardlog.WorkerConfig{
+		"no application":   {NewProcessor: proc},
+		"bad application":  {Application: "a b", NewProcessor: proc},
+		"no processor":     {Application: "app"},
+		"at a sequence":    {Application: "app", NewProcessor: proc, InitialPosition: shardlog.StartingPosition{Type: shardlog.AtSequenceNumber}},
+		"too many records": {Application: "app", NewProcessor: proc, MaxRecords: 10001},
+		"short failover":   {Application: "app", NewProcessor: proc, FailoverTime: time.Millisecond},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := s.RunWorker(ctx, cfg)
+			require.Error(t, err)
+			var e *shardlog.Error
+			require.ErrorAs(t, err, &e)
+		})
+	}
+}
+
+// TestRunWorkerEndsWithTheStream: deleting the stream or closing the
+// account ends a worker with the error that says so.
+func TestRunWorkerEndsWithTheStream(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	cfg := shardlog.WorkerConfig{Application: "app", NewProcessor: func(string) shardlog.RecordProcessor { return &recorder{events: make(chan event, 10)} }}
+	done := make(chan error, 1)
+	go func() { done <- s.RunWorker(ctx, cfg) }()
+	require.NoError(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}))
+	require.ErrorIs(t, <-done, shardlog.ErrResourceNotFound)
+
+	s = newStream(t, a, "s2", 2)
+	go func() { done <- s.RunWorker(ctx, cfg) }()
+	require.NoError(t, a.Close())
+	require.ErrorIs(t, <-done, shardlog.ErrClosed)
 }

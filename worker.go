@@ -43,9 +43,10 @@ type heldLease struct {
 	key       string
 	endingSeq SequenceNumber // the shard's: the ShardEnd checkpoint
 
-	mu    sync.Mutex // guards lease and lost; orders renewals and checkpoints
-	lease Lease      // as last written
-	lost  bool
+	mu      sync.Mutex // guards the three below; orders renewals and checkpoints
+	lease   Lease      // as last written
+	lost    bool
+	renewed time.Time // when the lease was last written
 
 	running bool          // a consumer runs (guarded by worker.mu)
 	quit    chan struct{} // closed to stop the consumer
@@ -71,8 +72,8 @@ func (w *worker) run(ctx context.Context) error {
 	w.ctx, w.stop = context.WithCancel(context.Background())
 	defer w.stop()
 	w.mu.Lock()
+	w.scheduleLocked() // first: the timer is set before any processor runs
 	w.passLocked()
-	w.scheduleLocked()
 	w.mu.Unlock()
 
 	var err error
@@ -142,7 +143,7 @@ func (w *worker) shutdown(graceful bool) {
 func (w *worker) passLocked() {
 	ctx := w.ctx
 	now := w.s.acct.cfg.clock.Now()
-	w.renewLocked(ctx)
+	w.renewLocked(ctx, now)
 	leases, err := w.cfg.Leases.Leases(ctx, w.table)
 	if err != nil {
 		w.s.acct.cfg.log.Warn("shardlog: could not list leases", "table", w.table, "err", err)
@@ -168,7 +169,7 @@ func (w *worker) passLocked() {
 
 // renewLocked raises the counter of every lease held; a lease that changed
 // meanwhile was taken by another worker.
-func (w *worker) renewLocked(ctx context.Context) {
+func (w *worker) renewLocked(ctx context.Context, now time.Time) {
 	for key, h := range w.held {
 		h.mu.Lock()
 		next := h.lease
@@ -176,8 +177,12 @@ func (w *worker) renewLocked(ctx context.Context) {
 		err := w.cfg.Leases.Swap(ctx, w.table, &h.lease, next)
 		switch {
 		case err == nil:
-			h.lease = next
+			h.lease, h.renewed = next, now
 		case errors.Is(err, ErrLeaseConflict):
+			h.lost = true
+		case now.Sub(h.renewed) >= w.cfg.FailoverTime:
+			// Others may have taken it by now.
+			w.s.acct.cfg.log.Warn("shardlog: could not renew a lease for the failover time; letting it go", "shard", key, "err", err)
 			h.lost = true
 		}
 		lost := h.lost
@@ -265,7 +270,7 @@ func (w *worker) takeLocked(ctx context.Context, now time.Time, leases []Lease) 
 		if taken == need {
 			break
 		}
-		if w.takeLocked1(ctx, l) {
+		if w.takeLocked1(ctx, now, l) {
 			taken++
 		}
 	}
@@ -290,11 +295,11 @@ func (w *worker) takeLocked(ctx context.Context, now time.Time, leases []Lease) 
 			victim = l // the newest: the busiest keeps the shards it is likely furthest into
 		}
 	}
-	w.takeLocked1(ctx, *victim)
+	w.takeLocked1(ctx, now, *victim)
 }
 
 // takeLocked1 takes lease l, reporting whether it did.
-func (w *worker) takeLocked1(ctx context.Context, l Lease) bool {
+func (w *worker) takeLocked1(ctx context.Context, now time.Time, l Lease) bool {
 	mine := l
 	mine.Owner, mine.Counter = w.cfg.WorkerID, l.Counter+1
 	if w.cfg.Leases.Swap(ctx, w.table, &l, mine) != nil {
@@ -305,7 +310,7 @@ func (w *worker) takeLocked1(ctx context.Context, l Lease) bool {
 	if sh != nil {
 		end = sh.endingSeq()
 	}
-	w.held[l.Key] = &heldLease{key: l.Key, endingSeq: end, lease: mine}
+	w.held[l.Key] = &heldLease{key: l.Key, endingSeq: end, lease: mine, renewed: now}
 	return true
 }
 
