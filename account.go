@@ -41,7 +41,8 @@ type Account struct {
 	openShards atomic.Int64
 	live       usage // what the shards of every stream hold
 
-	leases *memLeases // the consumer groups' leases (see LeaseStore)
+	leases  LeaseStore     // the consumer groups' leases: memLeases, or journal
+	journal *durableLeases // a durable account's leases; nil in memory
 
 	mu      sync.RWMutex       // guards streams and lastInc
 	streams map[string]*Stream // by name; may hold DELETING streams
@@ -61,8 +62,8 @@ func NewAccount(opts ...Option) (*Account, error) {
 		codec:   token.NewCodec(),
 		done:    make(chan struct{}),
 		streams: make(map[string]*Stream),
-		leases:  &memLeases{tables: map[string]map[string]Lease{}},
 	}
+	a.leases = NewMemoryLeaseStore()
 	if cfg.dir != "" {
 		st, m, err := openStore(&a.cfg)
 		if err != nil {
@@ -73,6 +74,12 @@ func NewAccount(opts ...Option) (*Account, error) {
 			a.closeStore()
 			return nil, err
 		}
+		j, err := openLeases(st.fs, st.path("LEASES"), st.policy.kind == syncAlways)
+		if err != nil {
+			a.closeStore()
+			return nil, err
+		}
+		a.leases, a.journal = j, j
 		a.startSyncer()
 	}
 	a.startJanitor()
@@ -144,6 +151,9 @@ func (a *Account) closeStore() error {
 		s.mu.Unlock()
 	}
 	st.wg.Wait() // files still being unmapped
+	if a.journal != nil {
+		note(a.journal.close())
+	}
 	note(st.lock.Close())
 	return first
 }
@@ -280,6 +290,7 @@ func (a *Account) purgeLocked(now time.Time) {
 				}
 			}
 			delete(a.streams, name)
+			a.dropLeaseTables(s)
 			if a.cfg.accountBound != (SizeBound{}) {
 				b, r := s.held()
 				a.live.add(-b, -r)

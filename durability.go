@@ -243,6 +243,7 @@ func (a *Account) startSyncer() {
 		a.wg.Add(1) // Close waits for a tick in progress
 		a.syncMu.Unlock()
 		defer a.wg.Done()
+		_ = a.journal.sync()
 		for _, sh := range a.allShards() {
 			sh.mu.Lock()
 			dirty := sh.durability.synced < sh.seg.Written() || sh.files.dirtyLocked()

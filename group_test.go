@@ -144,6 +144,16 @@ func (g *group) until(n int) []event {
 	return out
 }
 
+// see passes n processed records through check.
+func (g *group) see(check *orderChecker, n int) {
+	g.t.Helper()
+	for _, e := range g.until(n) {
+		for _, d := range e.data {
+			check.see([]byte(d))
+		}
+	}
+}
+
 // owners counts the group's leases by owner, leaving out ended ones.
 func owners(t *testing.T, s *shardlog.Stream) map[string]int {
 	t.Helper()
@@ -174,19 +184,11 @@ func TestGroupReadsParentsBeforeChildren(t *testing.T) {
 	g := newGroup(t, s, shardlog.WorkerConfig{})
 	g.start("w1")
 	check := newOrderChecker(t)
-	for _, e := range g.until(300) {
-		for _, d := range e.data {
-			check.see([]byte(d))
-		}
-	}
+	g.see(check, 300)
 	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
-	for _, e := range g.until(100) {
-		for _, d := range e.data {
-			check.see([]byte(d))
-		}
-	}
+	g.see(check, 100)
 	require.Equal(t, 400, check.count())
 	shards, err := s.DescribeGroup(ctx, "app", nil)
 	require.NoError(t, err)
@@ -294,22 +296,14 @@ func TestGroupResumesAfterTheCheckpoint(t *testing.T) {
 		check.next[k] = n - 2 // each key got two of the 26 after the checkpoint
 	}
 	g.start("w", func(r *recorder) { r.noCheckpoint = true })
-	for _, e := range g.until(26) {
-		for _, d := range e.data {
-			check.see([]byte(d))
-		}
-	}
+	g.see(check, 26)
 	g.stop("w")
 
 	for k, n := range written {
 		check.next[k] = n - 2
 	}
 	g.start("w2")
-	for _, e := range g.until(26) {
-		for _, d := range e.data {
-			check.see([]byte(d))
-		}
-	}
+	g.see(check, 26)
 }
 
 // TestGroupReportsLostRecords: records a size bound drops before the group
@@ -401,4 +395,42 @@ func TestRunWorkerEndsWithTheStream(t *testing.T) {
 	go func() { done <- s.RunWorker(ctx, cfg) }()
 	require.NoError(t, a.Close())
 	require.ErrorIs(t, <-done, shardlog.ErrClosed)
+}
+
+// TestGroupResumesAfterARestart: with a durable account, checkpoints
+// survive Close; a worker after the restart gets exactly the records after
+// them.
+func TestGroupResumesAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	open := func() (*shardlog.Account, *shardlog.Stream) {
+		a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithClock(shardlog.NewManualClock(t0)), shardlog.WithoutLimits())
+		require.NoError(t, err)
+		t.Cleanup(func() { a.Close() })
+		s, err := a.Stream(shardlog.StreamRef{StreamName: "s"})
+		if err != nil {
+			s = newStream(t, a, "s", 3)
+		}
+		return a, s
+	}
+	a, s := open()
+	written := map[string]int{}
+	writeKeys(t, s, written, 40)
+	g := newGroup(t, s, shardlog.WorkerConfig{})
+	g.start("w")
+	g.until(40)
+	g.stop("w")
+	require.NoError(t, a.Close())
+
+	a, s = open()
+	writeKeys(t, s, written, 26)
+	check := newOrderChecker(t)
+	for k, n := range written {
+		check.next[k] = n - 2
+	}
+	g = newGroup(t, s, shardlog.WorkerConfig{})
+	g.start("w")
+	g.see(check, 26)
+	shards, err := s.DescribeGroup(ctx, "app", nil)
+	require.NoError(t, err)
+	require.Len(t, shards, 3)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -45,8 +46,23 @@ type LeaseStore interface {
 }
 
 // LeaseStore returns the account's store of consumer-group leases, the
-// default of WorkerConfig.Leases.
+// default of WorkerConfig.Leases. A durable account keeps them in its
+// directory: checkpoints survive restarts, and under SyncAlways a
+// checkpoint is durable when it returns.
 func (a *Account) LeaseStore() LeaseStore { return a.leases }
+
+// dropLeaseTables forgets the groups of a deleted stream.
+func (a *Account) dropLeaseTables(s *Stream) {
+	prefix := s.leaseTable("")
+	if a.journal != nil {
+		a.journal.drop(prefix)
+		return
+	}
+	m := a.leases.(*memLeases)
+	m.mu.Lock()
+	m.dropLocked(prefix)
+	m.mu.Unlock()
+}
 
 // NewMemoryLeaseStore returns a LeaseStore that keeps leases in memory.
 func NewMemoryLeaseStore() LeaseStore { return &memLeases{tables: map[string]map[string]Lease{}} }
@@ -80,22 +96,52 @@ func (m *memLeases) Swap(ctx context.Context, table string, old *Lease, lease Le
 }
 
 func (m *memLeases) swapLocked(table string, old *Lease, lease Lease) error {
-	t := m.tables[table]
-	cur, ok := t[lease.Key]
-	switch {
-	case old == nil && ok,
-		old != nil && (!ok || cur.Owner != old.Owner || cur.Counter != old.Counter):
+	if err := m.checkLocked(table, old, lease); err != nil {
+		return err
+	}
+	m.applyLocked(table, lease)
+	return nil
+}
+
+// checkLocked reports whether the condition of a Swap holds.
+func (m *memLeases) checkLocked(table string, old *Lease, lease Lease) error {
+	cur, ok := m.tables[table][lease.Key]
+	if old == nil && ok || old != nil && (!ok || cur.Owner != old.Owner || cur.Counter != old.Counter) {
 		return ErrLeaseConflict
 	}
+	return nil
+}
+
+// applyLocked stores lease.
+func (m *memLeases) applyLocked(table string, lease Lease) {
+	t := m.tables[table]
 	if t == nil {
 		t = map[string]Lease{}
 		m.tables[table] = t
 	}
-	if ok && slices.Equal(cur.Parents, lease.Parents) {
+	if cur, ok := t[lease.Key]; ok && slices.Equal(cur.Parents, lease.Parents) {
 		lease.Parents = cur.Parents // a checkpoint allocates nothing
 	} else {
 		lease.Parents = slices.Clone(lease.Parents)
 	}
 	t[lease.Key] = lease
-	return nil
+}
+
+// hasPrefixLocked reports whether a table's name starts with prefix.
+func (m *memLeases) hasPrefixLocked(prefix string) bool {
+	for name := range m.tables {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropLocked forgets the tables whose names start with prefix.
+func (m *memLeases) dropLocked(prefix string) {
+	for name := range m.tables {
+		if strings.HasPrefix(name, prefix) {
+			delete(m.tables, name)
+		}
+	}
 }

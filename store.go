@@ -21,6 +21,7 @@ import (
 //
 //	LOCK                         held (flock) while the account is open
 //	MANIFEST                     every stream's metadata, replaced atomically
+//	LEASES                       consumer groups' leases (leasejournal.go)
 //	streams/<incarnation>/<shard index>/
 //	    0000000000.seg ...       the shard's records, one file per slab
 //	    index                    the records of every sealed file
