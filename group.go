@@ -140,15 +140,19 @@ func (c *Checkpointer) CheckpointAt(ctx context.Context, seq SequenceNumber) err
 // shard it holds, starting a shard only when its parents have been
 // processed to their end. When ctx is done, it asks its processors to shut
 // down, waits for them and releases its leases, so that other workers take
-// over at once; then it returns nil. It returns an error at once for a bad
+// over at once; then it returns nil (also if ctx was done before it
+// started). It returns an error at once for a bad
 // config, and ErrClosed or ErrResourceNotFound when the account closes or
 // the stream is deleted. No goroutine of the worker outlives the call.
 func (s *Stream) RunWorker(ctx context.Context, cfg WorkerConfig) error {
-	if _, err := s.enter(ctx); err != nil {
+	if _, err := s.enter(context.Background()); err != nil {
 		return err
 	}
 	if err := s.defaults(&cfg); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return nil
 	}
 	w := newWorker(s, cfg)
 	return w.run(ctx)
