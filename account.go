@@ -41,6 +41,7 @@ type Account struct {
 	openShards atomic.Int64
 	live       usage // what the shards of every stream hold
 
+	faults  faults         // injected by tests (InjectFault)
 	leases  LeaseStore     // the consumer groups' leases: memLeases, or journal
 	journal *durableLeases // a durable account's leases; nil in memory
 

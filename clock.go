@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"container/heap"
+	"context"
 	"math"
 	"sync"
 	"time"
@@ -39,10 +40,11 @@ func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.Afte
 // before the new time fire, in time order, inside Advance or Set. The zero
 // value is not usable; call [NewManualClock]. It is safe for concurrent use.
 type ManualClock struct {
-	mu     sync.Mutex // guards now, timers and seq
+	mu     sync.Mutex // guards now, timers, seq and added
 	now    time.Time
 	timers timerHeap
 	seq    uint64
+	added  chan struct{} // closed when a timer is added (made by BlockUntil)
 }
 
 // NewManualClock returns a clock stopped at start.
@@ -92,7 +94,35 @@ func (c *ManualClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.seq++
 	mt := &manualTimer{clock: c, when: c.now.Add(d), seq: c.seq, f: f}
 	heap.Push(&c.timers, mt)
+	if c.added != nil {
+		close(c.added)
+		c.added = nil
+	}
 	return mt
+}
+
+// BlockUntil waits until at least n timers are pending (scheduled and
+// neither run nor stopped), or ctx is done. A test calls it before Advance
+// to know that a call it started on another goroutine waits on the clock:
+// a delayed call, a retry backoff, a subscription's heartbeat.
+func (c *ManualClock) BlockUntil(ctx context.Context, n int) error {
+	for {
+		c.mu.Lock()
+		if len(c.timers) >= n {
+			c.mu.Unlock()
+			return nil
+		}
+		if c.added == nil {
+			c.added = make(chan struct{})
+		}
+		added := c.added
+		c.mu.Unlock()
+		select {
+		case <-added:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 type manualTimer struct {

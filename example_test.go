@@ -212,3 +212,37 @@ func ExampleEmbeddedLog() {
 	// then from event 56
 	// read 94
 }
+
+// A test makes the next two writes throttle, to see that its producer
+// retries.
+func ExampleAccount_InjectFault() {
+	ctx := context.Background()
+	acct, err := shardlog.NewAccount()
+	if err != nil {
+		panic(err)
+	}
+	defer acct.Close()
+	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1}); err != nil {
+		panic(err)
+	}
+	s, err := acct.Stream(shardlog.StreamRef{StreamName: "orders"})
+	if err != nil {
+		panic(err)
+	}
+	if _, err := acct.InjectFault(shardlog.Fault{Operation: "PutRecord", Times: 2, Err: shardlog.ErrProvisionedThroughputExceeded}); err != nil {
+		panic(err)
+	}
+	for attempt := 1; ; attempt++ {
+		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("order #1")})
+		if errors.Is(err, shardlog.ErrProvisionedThroughputExceeded) {
+			fmt.Println("attempt", attempt, "throttled")
+			continue
+		}
+		fmt.Println("attempt", attempt, "err:", err)
+		break
+	}
+	// Output:
+	// attempt 1 throttled
+	// attempt 2 throttled
+	// attempt 3 err: <nil>
+}

@@ -110,6 +110,13 @@ func (a *Account) openShardPage(tok string) (shardPage, error) {
 // ListShards is [Account.ListShards] for this stream; the StreamRef in the
 // input is ignored, and a NextToken of another stream is rejected.
 func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShardsOutput, error) {
+	if err := s.acct.fault(ctx, "ListShards", s.name, -1); err != nil {
+		return ListShardsOutput{}, err
+	}
+	return s.listShards(ctx, in)
+}
+
+func (s *Stream) listShards(ctx context.Context, in ListShardsInput) (ListShardsOutput, error) {
 	now, err := s.enter(ctx)
 	if err != nil {
 		return ListShardsOutput{}, err

@@ -54,6 +54,9 @@ func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p Startin
 	if err != nil {
 		return "", err
 	}
+	if err := s.acct.fault(ctx, "GetShardIterator", s.name, shardIndexOr(shardID)); err != nil {
+		return "", err
+	}
 	sh, pos, err := s.seek(now, shardID, p)
 	if err != nil {
 		return "", err
@@ -274,6 +277,9 @@ func (a *Account) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *G
 	if s.inc != it.inc {
 		return a.notFound(it.stream)
 	}
+	if err := a.fault(ctx, "GetRecords", s.name, int64(it.shard)); err != nil {
+		return err
+	}
 	return s.getRecords(now, it, limit, in.StreamARN, buf, out)
 }
 
@@ -303,6 +309,9 @@ func (s *Stream) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *Ge
 	}
 	if it.inc != s.inc || it.stream != s.name {
 		return newError(ErrInvalidArgument, "Invalid ShardIterator.")
+	}
+	if err := s.acct.fault(ctx, "GetRecords", s.name, int64(it.shard)); err != nil {
+		return err
 	}
 	return s.getRecords(now, it, limit, in.StreamARN, buf, out)
 }

@@ -22,6 +22,9 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 	if err := checkName("shardToSplit", shardToSplit); err != nil {
 		return err
 	}
+	if err := s.acct.fault(ctx, "SplitShard", s.name, shardIndexOr(shardToSplit)); err != nil {
+		return err
+	}
 	key, err := parseHashKeyArg("newStartingHashKey", newStartingHashKey)
 	if err != nil {
 		return err
@@ -54,6 +57,9 @@ func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToM
 		return err
 	}
 	if err := checkName("adjacentShardToMerge", adjacentShardToMerge); err != nil {
+		return err
+	}
+	if err := s.acct.fault(ctx, "MergeShards", s.name, shardIndexOr(shardToMerge)); err != nil {
 		return err
 	}
 	return s.reshard(ctx, func(now time.Time) (int, func(), error) {
@@ -113,6 +119,9 @@ func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling Scali
 	}
 	if scaling != UniformScaling {
 		return UpdateShardCountOutput{}, validation("scalingType", string(scaling), "satisfy enum value set: [UNIFORM_SCALING]")
+	}
+	if err := s.acct.fault(ctx, "UpdateShardCount", s.name, -1); err != nil {
+		return UpdateShardCountOutput{}, err
 	}
 	var current int
 	err := s.reshard(ctx, func(now time.Time) (int, func(), error) {

@@ -346,6 +346,13 @@ type StreamDescriptionSummary struct {
 
 // DescribeStreamSummary describes the stream without listing its shards.
 func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSummary, error) {
+	if err := s.acct.fault(ctx, "DescribeStreamSummary", s.name, -1); err != nil {
+		return StreamDescriptionSummary{}, err
+	}
+	return s.summary(ctx)
+}
+
+func (s *Stream) summary(ctx context.Context) (StreamDescriptionSummary, error) {
 	now, err := s.enter(ctx)
 	if err != nil {
 		return StreamDescriptionSummary{}, err
@@ -379,7 +386,10 @@ type StreamDescription struct {
 // exclusiveStartShardID, at most limit (1 to 10000; 0 means 100; at most
 // 100 are returned). A CREATING stream lists no shards.
 func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartShardID string) (StreamDescription, error) {
-	sum, err := s.DescribeStreamSummary(ctx)
+	if err := s.acct.fault(ctx, "DescribeStream", s.name, -1); err != nil {
+		return StreamDescription{}, err
+	}
+	sum, err := s.summary(ctx)
 	if err != nil {
 		return StreamDescription{}, err
 	}
@@ -391,7 +401,7 @@ func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartSh
 	if sum.StreamStatus == StatusCreating {
 		return out, nil
 	}
-	page, err := s.ListShards(ctx, ListShardsInput{ExclusiveStartShardID: exclusiveStartShardID, MaxResults: limit})
+	page, err := s.listShards(ctx, ListShardsInput{ExclusiveStartShardID: exclusiveStartShardID, MaxResults: limit})
 	if err != nil {
 		return StreamDescription{}, err
 	}
@@ -420,6 +430,11 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	var after seqnum.Number
 	if in.SequenceNumberForOrdering != "" {
 		if after, err = s.orderingNumber(in.SequenceNumberForOrdering); err != nil {
+			return PutResult{}, err
+		}
+	}
+	if s.acct.faults.active.Load() != 0 {
+		if err := s.acct.fault(ctx, "PutRecord", s.name, int64(s.route.Load().find(h).index)); err != nil {
 			return PutResult{}, err
 		}
 	}
@@ -520,6 +535,10 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	if err := s.usable(now); err != nil {
 		return err
 	}
+	failing, err := s.acct.failedRecords(ctx, s.name)
+	if err != nil {
+		return err
+	}
 	if cap(kept) < len(records) {
 		kept = make([]BatchEntry, len(records))
 	}
@@ -539,6 +558,11 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	}
 	rt := s.route.Load()
 	for i := range records {
+		if failing != nil && failing[i] != nil {
+			out.Records[i] = BatchEntry{ErrorCode: failing[i].Code, ErrorMessage: failing[i].Message}
+			out.FailedRecordCount++
+			continue
+		}
 		for {
 			sh := rt.find(hashes[i])
 			if sh != held {

@@ -185,6 +185,9 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 	if st != ConsumerActive {
 		return nil, newError(ErrResourceInUse, "Consumer %s is not in ACTIVE state, instead in state %s.", consumerARN, st)
 	}
+	if err := a.fault(ctx, "SubscribeToShard", s.name, shardIndexOr(shardID)); err != nil {
+		return nil, err
+	}
 	sh, pos, err := s.seek(now, shardID, p)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
@@ -473,4 +474,46 @@ func TestUnknownAndMalformedRequests(t *testing.T) {
 			require.NotEmpty(t, resp.Header.Get("x-amzn-RequestId"))
 		})
 	}
+}
+
+// noBackoff retries at once: the test needs no real waiting.
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// TestInjectedFaultsReachTheSDK: faults injected into the account come to
+// the SDK as Kinesis's errors: its retryer rides out throttling, and a
+// PutRecords reports the records that failed.
+func TestInjectedFaultsReachTheSDK(t *testing.T) {
+	c, acct, _ := setup(t)
+	create(t, c, "s", 1)
+	_, err := acct.InjectFault(shardlog.Fault{Operation: "PutRecord", Times: 2, Err: shardlog.ErrProvisionedThroughputExceeded})
+	require.NoError(t, err)
+	retrying := kinesis.New(c.Options(), func(o *kinesis.Options) {
+		o.RetryMaxAttempts = 0 // the retryer's own
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 3
+			so.Backoff = noBackoff{}
+		})
+	})
+	in := &kinesis.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: []byte("x")}
+	_, err = retrying.PutRecord(ctx, in)
+	require.NoError(t, err, "the third attempt goes through")
+
+	_, err = acct.InjectFault(shardlog.Fault{Operation: "PutRecord", Err: shardlog.ErrProvisionedThroughputExceeded})
+	require.NoError(t, err)
+	_, err = c.PutRecord(ctx, in)
+	var throttled *types.ProvisionedThroughputExceededException
+	require.ErrorAs(t, err, &throttled)
+
+	_, err = acct.InjectFault(shardlog.Fault{Operation: "PutRecords", Records: []int{0}})
+	require.NoError(t, err)
+	out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: []types.PutRecordsRequestEntry{
+		{PartitionKey: aws.String("k"), Data: []byte("a")},
+		{PartitionKey: aws.String("k"), Data: []byte("b")},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, int32(1), *out.FailedRecordCount)
+	require.Equal(t, "InternalFailure", *out.Records[0].ErrorCode)
+	require.NotNil(t, out.Records[1].SequenceNumber)
 }
