@@ -31,6 +31,11 @@ type WorkerConfig struct {
 	// MaxRecords caps a batch given to ProcessRecords (1 to 10 000;
 	// default 10 000). A batch is also at most 10 MiB.
 	MaxRecords int
+	// EnhancedFanOut reads with SubscribeToShard through a consumer
+	// registered under the application's name (registered if need be), as
+	// the Kinesis Client Library does by default, instead of polling with
+	// GetRecords-like reads that count against the shards' read limits.
+	EnhancedFanOut bool
 	// Leases keeps the group's leases; default: the account's
 	// ([Account.LeaseStore]), durable with a durable account.
 	Leases LeaseStore

@@ -45,8 +45,16 @@ func (c *counter) ShutdownRequested(shardlog.ShutdownRequestedInput) {}
 // 500 while a group of 4 workers, two shards each, processes them; it
 // reports records put and processed a second, end to end.
 func BenchmarkGroup(b *testing.B) {
-	for _, cp := range []string{"batch", "record"} {
-		b.Run("checkpoint="+cp, func(b *testing.B) {
+	for _, bench := range []struct {
+		name      string
+		perRecord bool
+		fanOut    bool
+	}{
+		{"polling/checkpoint=batch", false, false},
+		{"polling/checkpoint=record", true, false},
+		{"fanout/checkpoint=batch", false, true},
+	} {
+		b.Run(bench.name, func(b *testing.B) {
 			clk := shardlog.NewManualClock(time.Now())
 			s, err := shardlog.NewStream("bench", 8, shardlog.WithoutLimits(), shardlog.WithClock(clk))
 			if err != nil {
@@ -62,9 +70,9 @@ func BenchmarkGroup(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					err := s.RunWorker(ctx, shardlog.WorkerConfig{
-						Application: "bench", WorkerID: fmt.Sprint("w", w),
+						Application: "bench", WorkerID: fmt.Sprint("w", w), EnhancedFanOut: bench.fanOut,
 						NewProcessor: func(string) shardlog.RecordProcessor {
-							return &counter{n: &n, done: done, want: int64(b.N), perRecord: cp == "record"}
+							return &counter{n: &n, done: done, want: int64(b.N), perRecord: bench.perRecord}
 						},
 					})
 					if err != nil {

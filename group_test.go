@@ -523,3 +523,28 @@ func TestGroupStorm(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupWithEnhancedFanOut: a group that subscribes reads like one that
+// polls, parents first, and subscribes again when a subscription's five
+// minutes are up.
+func TestGroupWithEnhancedFanOut(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	written := map[string]int{}
+	writeKeys(t, s, written, 100)
+	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	writeKeys(t, s, written, 100)
+	g := newGroup(t, s, shardlog.WorkerConfig{EnhancedFanOut: true})
+	g.start("w")
+	check := newOrderChecker(t)
+	g.see(check, 200)
+	consumers, err := s.ListStreamConsumers(ctx, shardlog.ListStreamConsumersInput{})
+	require.NoError(t, err)
+	require.Len(t, consumers.Consumers, 1)
+	require.Equal(t, "app", consumers.Consumers[0].ConsumerName)
+
+	clk.Advance(5 * time.Minute) // every subscription ends
+	writeKeys(t, s, written, 100)
+	g.see(check, 100)
+	require.Equal(t, 300, check.count())
+}

@@ -18,9 +18,12 @@ type worker struct {
 	s     *Stream
 	cfg   WorkerConfig
 	table string
-	ctx   context.Context // cancelled when the worker stops
-	stop  context.CancelFunc
-	fatal chan error // a consumer's unrecoverable error
+	// consumerARN is the group's registered consumer in enhanced fan-out
+	// mode; "" when polling.
+	consumerARN string
+	ctx         context.Context // cancelled when the worker stops
+	stop        context.CancelFunc
+	fatal       chan error // a consumer's unrecoverable error
 
 	mu      sync.Mutex // guards the fields below; held through a pass
 	held    map[string]*heldLease
@@ -71,6 +74,16 @@ func newWorker(s *Stream, cfg WorkerConfig) *worker {
 func (w *worker) run(ctx context.Context) error {
 	w.ctx, w.stop = context.WithCancel(context.Background())
 	defer w.stop()
+	if w.cfg.EnhancedFanOut {
+		arn, err := w.s.fanOutConsumer(ctx, w.cfg.Application)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		w.consumerARN = arn
+	}
 	w.mu.Lock()
 	w.scheduleLocked() // first: the timer is set before any processor runs
 	w.passLocked()

@@ -43,6 +43,8 @@ type shardConsumer struct {
 	batch []Record
 	wake  chan struct{}
 	cp    Checkpointer
+	sub   *Subscription // enhanced fan-out mode: the current subscription
+	ended bool          // enhanced fan-out mode: the shard's last event came
 }
 
 // consume runs h's processor until the shard ends or the consumer is told
@@ -68,6 +70,7 @@ func (w *worker) consume(h *heldLease) {
 	c.pos = min(lease.Checkpoint.n.Counter, sh.seg.Len()) // after counter c is position c
 	c.cur = sh.seg.Cursor(c.pos)
 	defer sh.unawait(c.wake)
+	defer c.closeSub()
 	p := w.cfg.NewProcessor(h.key)
 	p.Initialize(InitializeInput{ShardID: h.key, Checkpoint: lease.Checkpoint})
 	for {
@@ -79,7 +82,11 @@ func (w *worker) consume(h *heldLease) {
 			}
 			return
 		}
-		in, more := c.read()
+		read := c.read
+		if w.consumerARN != "" {
+			read = c.readFanOut
+		}
+		in, more := read()
 		switch {
 		case len(in.Records) > 0 || in.Lost != nil:
 			p.ProcessRecords(in)

@@ -1,0 +1,91 @@
+package shardlog
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// A group in enhanced fan-out mode reads through a registered consumer
+// named after its application, as the Kinesis Client Library does: each
+// shard consumer subscribes at its checkpoint and subscribes again at the
+// continuation sequence number whenever a subscription ends.
+
+// fanOutConsumer returns the ARN of the group's registered consumer,
+// registering it if need be and waiting until it is ACTIVE.
+func (s *Stream) fanOutConsumer(ctx context.Context, name string) (string, error) {
+	c, err := s.RegisterStreamConsumer(ctx, name)
+	if errors.Is(err, ErrResourceInUse) { // another worker registered it
+		c, err = s.acct.DescribeStreamConsumer(ctx, ConsumerRef{StreamARN: s.arn, ConsumerName: name})
+	}
+	for err == nil && c.ConsumerStatus == ConsumerCreating {
+		if err = s.acct.sleep(ctx, time.Second); err == nil {
+			c, err = s.acct.DescribeStreamConsumer(ctx, ConsumerRef{ConsumerARN: c.ConsumerARN})
+		}
+	}
+	if err == nil && c.ConsumerStatus != ConsumerActive {
+		err = newError(ErrResourceInUse, "Consumer %s is %s.", c.ConsumerARN, c.ConsumerStatus)
+	}
+	return c.ConsumerARN, err
+}
+
+// readFanOut is read for a group in enhanced fan-out mode.
+func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
+	w, sh := c.w, c.sh
+	for {
+		if c.ended {
+			return in, false
+		}
+		if c.sub == nil {
+			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos).String()}
+			sub, err := w.s.acct.SubscribeToShard(w.ctx, w.consumerARN, sh.id, p)
+			if err != nil {
+				// Too soon after the last one, or the consumer is gone: try
+				// again after a while, unless told to stop.
+				w.s.acct.cfg.log.Warn("shardlog: a group could not subscribe to a shard", "shard", sh.id, "err", err)
+				if !c.sleep(time.Second) {
+					return in, true
+				}
+				continue
+			}
+			c.sub = sub
+		}
+		select {
+		case ev, ok := <-c.sub.Events():
+			if !ok {
+				c.sub = nil // its five minutes are up, or another took over: again
+				continue
+			}
+			c.ended = ev.ContinuationSequenceNumber.IsZero() // the last event of a closed shard
+			if in = c.fanOutBatch(ev); len(in.Records) > 0 || in.Lost != nil {
+				return in, true
+			}
+		case <-c.h.quit:
+			return in, true
+		}
+	}
+}
+
+// fanOutBatch turns an event into a batch.
+func (c *shardConsumer) fanOutBatch(ev SubscribeToShardEvent) ProcessRecordsInput {
+	in := ProcessRecordsInput{Checkpointer: &c.cp, MillisBehindLatest: ev.MillisBehindLatest}
+	c.batch = append(c.batch[:0], ev.Records...)
+	if n := len(c.batch); n > 0 {
+		first := c.batch[0].SequenceNumber.n.Counter - 1 // a record's position
+		if first > c.pos {
+			in.Lost = c.sh.lost(c.pos, first)
+		}
+		c.cp.last = c.batch[n-1].SequenceNumber
+		c.pos = c.cp.last.n.Counter
+	}
+	in.Records = c.batch
+	return in
+}
+
+// closeSub ends the shard consumer's subscription, if any.
+func (c *shardConsumer) closeSub() {
+	if c.sub != nil {
+		c.sub.Close()
+		c.sub = nil
+	}
+}
