@@ -246,3 +246,31 @@ func ExampleAccount_InjectFault() {
 	// attempt 2 throttled
 	// attempt 3 err: <nil>
 }
+
+// A consumer unpacks records that a KPL-style producer aggregated.
+func ExampleDeaggregate() {
+	ctx := context.Background()
+	s, err := shardlog.NewStream("events", 1)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	packed := shardlog.AggregateRecords([]shardlog.PutInput{
+		{PartitionKey: "user-1", Data: []byte("login")},
+		{PartitionKey: "user-2", Data: []byte("logout")},
+	})
+	if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "user-1", Data: packed}); err != nil {
+		panic(err)
+	}
+	for rec, err := range s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		if err != nil {
+			panic(err)
+		}
+		for _, u := range shardlog.Deaggregate(nil, rec) {
+			fmt.Println(u.SubSequenceNumber, u.PartitionKey, string(u.Data))
+		}
+	}
+	// Output:
+	// 0 user-1 login
+	// 1 user-2 logout
+}

@@ -36,6 +36,11 @@ type WorkerConfig struct {
 	// the Kinesis Client Library does by default, instead of polling with
 	// GetRecords-like reads that count against the shards' read limits.
 	EnhancedFanOut bool
+	// Deaggregate unpacks records aggregated by the Kinesis Producer
+	// Library into ProcessRecordsInput.UserRecords, dropping those whose
+	// hash key belongs to another shard, as the Kinesis Client Library
+	// does.
+	Deaggregate bool
 	// Leases keeps the group's leases; default: the account's
 	// ([Account.LeaseStore]), durable with a durable account.
 	Leases LeaseStore
@@ -79,6 +84,9 @@ type ProcessRecordsInput struct {
 	// Records are the batch, in order. The slice is reused for the next
 	// batch; the records themselves may be kept.
 	Records []Record
+	// UserRecords, with WorkerConfig.Deaggregate, are the user records of
+	// Records (see UserRecord), also reused for the next batch.
+	UserRecords []UserRecord
 	// Lost, if not nil, reports records that retention or a size bound
 	// removed before they were read, just before Records.
 	Lost               *LostRecordsError
@@ -108,10 +116,11 @@ var ErrLeaseLost = errors.New("shardlog: the worker no longer holds the lease")
 // durable account, under SyncAlways, they are durable when the call
 // returns.
 type Checkpointer struct {
-	w    *worker
-	h    *heldLease
-	last SequenceNumber // the last record delivered; zero before any
-	end  bool           // the shard's end was reached
+	w     *worker
+	h     *heldLease
+	last  SequenceNumber // the last record delivered; zero before any
+	end   bool           // the shard's end was reached
+	users []UserRecord   // the batch's user records (Deaggregate)
 }
 
 // Checkpoint records every record delivered so far as processed; in
@@ -126,14 +135,53 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) error {
 	return c.w.checkpoint(ctx, c.h, c.last, false)
 }
 
+// CheckpointUserRecord records the user records up to u, one delivered
+// already, as processed: a checkpoint inside a KPL aggregate, after which
+// processing resumes with the aggregate's next user record. (A checkpoint
+// at an aggregate's first user record is written as one before the
+// aggregate: that record may then come again.)
+//
+// Errors: as CheckpointAt.
+func (c *Checkpointer) CheckpointUserRecord(ctx context.Context, u UserRecord) error {
+	if err := c.check(u.SequenceNumber); err != nil {
+		return err
+	}
+	sub, seq := int64(0), u.SequenceNumber
+	if u.Aggregated && !c.lastOfAggregate(u) {
+		if sub = u.SubSequenceNumber; sub == 0 {
+			seq.n.Counter-- // before the aggregate
+		}
+	}
+	return c.w.checkpointSub(ctx, c.h, seq, sub, false)
+}
+
+// lastOfAggregate reports whether no later user record of the batch shares
+// u's aggregate.
+func (c *Checkpointer) lastOfAggregate(u UserRecord) bool {
+	for _, v := range c.users {
+		if v.SequenceNumber == u.SequenceNumber && v.SubSequenceNumber > u.SubSequenceNumber {
+			return false
+		}
+	}
+	return true
+}
+
+// check reports whether seq is a number of this shard delivered already.
+func (c *Checkpointer) check(seq SequenceNumber) error {
+	if seq.n.Stream != c.h.endingSeq.n.Stream || seq.n.Shard != c.h.endingSeq.n.Shard || seq.Compare(c.last) > 0 {
+		return newError(ErrInvalidArgument, "Sequence number %s is not one of shard %s delivered to this processor.", seq, c.h.key)
+	}
+	return nil
+}
+
 // CheckpointAt records the records up to seq, one delivered already, as
 // processed.
 //
 // Errors: ErrInvalidArgument for a number of another shard or one not
 // delivered yet, ErrLeaseLost once the lease is lost.
 func (c *Checkpointer) CheckpointAt(ctx context.Context, seq SequenceNumber) error {
-	if seq.n.Stream != c.h.endingSeq.n.Stream || seq.n.Shard != c.h.endingSeq.n.Shard || seq.Compare(c.last) > 0 {
-		return newError(ErrInvalidArgument, "Sequence number %s is not one of shard %s delivered to this processor.", seq, c.h.key)
+	if err := c.check(seq); err != nil {
+		return err
 	}
 	return c.w.checkpoint(ctx, c.h, seq, false)
 }

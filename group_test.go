@@ -101,15 +101,20 @@ func newGroup(t *testing.T, s *shardlog.Stream, cfg shardlog.WorkerConfig) *grou
 
 // start runs a worker; configure may change its processors.
 func (g *group) start(id string, configure ...func(*recorder)) {
-	cfg := g.cfg
-	cfg.WorkerID = id
-	cfg.NewProcessor = func(shardID string) shardlog.RecordProcessor {
+	g.run(id, func(shardID string) shardlog.RecordProcessor {
 		r := &recorder{worker: id, shard: shardID, events: g.events}
 		for _, c := range configure {
 			c(r)
 		}
 		return r
-	}
+	})
+}
+
+// run runs a worker with the processors newProcessor makes.
+func (g *group) run(id string, newProcessor func(shardID string) shardlog.RecordProcessor) {
+	cfg := g.cfg
+	cfg.WorkerID = id
+	cfg.NewProcessor = newProcessor
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.s.RunWorker(ctx, cfg) }()
@@ -547,4 +552,97 @@ func TestGroupWithEnhancedFanOut(t *testing.T) {
 	writeKeys(t, s, written, 100)
 	g.see(check, 100)
 	require.Equal(t, 300, check.count())
+}
+
+// userRecorder processes user records: it reports their data with their
+// sub-sequence numbers, and checkpoints at the one whose data is
+// checkpointAt.
+type userRecorder struct {
+	recorder
+	checkpointAt string
+}
+
+func (r *userRecorder) ProcessRecords(in shardlog.ProcessRecordsInput) {
+	e := event{kind: "records", worker: r.worker, shard: r.shard}
+	for _, u := range in.UserRecords {
+		e.data = append(e.data, fmt.Sprintf("%s@%d", u.Data, u.SubSequenceNumber))
+		if string(u.Data) == r.checkpointAt {
+			if err := in.Checkpointer.CheckpointUserRecord(context.Background(), u); err != nil {
+				e.kind = "checkpoint failed: " + err.Error()
+			}
+		}
+	}
+	r.events <- e
+}
+
+// TestGroupDeaggregates: user records come out of KPL aggregates in order,
+// with their sub-sequence numbers; a checkpoint inside an aggregate resumes
+// with the aggregate's next user record.
+func TestGroupDeaggregates(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	agg := func(data ...string) shardlog.PutInput {
+		var in []shardlog.PutInput
+		for _, d := range data {
+			in = append(in, shardlog.PutInput{PartitionKey: "k-" + d, Data: []byte(d)})
+		}
+		return shardlog.PutInput{PartitionKey: "k", Data: shardlog.AggregateRecords(in)}
+	}
+	for _, in := range []shardlog.PutInput{agg("a", "b", "c"), {PartitionKey: "k", Data: []byte("plain")}, agg("d", "e")} {
+		_, err := s.Put(ctx, in)
+		require.NoError(t, err)
+	}
+	g := newGroup(t, s, shardlog.WorkerConfig{Deaggregate: true})
+	start := func(checkpointAt string) {
+		g.run("w", func(shardID string) shardlog.RecordProcessor {
+			return &userRecorder{recorder: recorder{worker: "w", shard: shardID, events: g.events}, checkpointAt: checkpointAt}
+		})
+	}
+	start("b")
+	var got []string
+	for len(got) < 6 {
+		if e := g.next(); e.kind == "records" {
+			got = append(got, e.data...)
+		} else {
+			require.NotContains(t, e.kind, "failed")
+		}
+	}
+	require.Equal(t, []string{"a@0", "b@1", "c@2", "plain@0", "d@0", "e@1"}, got)
+	g.stop("w")
+
+	start("")
+	got = nil
+	for len(got) < 4 {
+		if e := g.next(); e.kind == "records" {
+			got = append(got, e.data...)
+		}
+	}
+	require.Equal(t, []string{"c@2", "plain@0", "d@0", "e@1"}, got, "after b, inside the first aggregate")
+}
+
+// TestGroupDropsUserRecordsOfOtherShards: an aggregate made before a split
+// holds user records of both children; each child's processor gets only
+// its own, as with the Kinesis Client Library.
+func TestGroupDropsUserRecordsOfOtherShards(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	const mid = "170141183460469231731687303715884105728" // 2^127
+	require.NoError(t, s.SplitShard(ctx, shard0, mid))
+	data := shardlog.AggregateRecords([]shardlog.PutInput{
+		{PartitionKey: "x", ExplicitHashKey: "5", Data: []byte("low")},
+		{PartitionKey: "x", ExplicitHashKey: "170141183460469231731687303715884105733", Data: []byte("high")},
+	})
+	_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "x", ExplicitHashKey: "1", Data: data}) // to the low child
+	require.NoError(t, err)
+	g := newGroup(t, s, shardlog.WorkerConfig{Deaggregate: true})
+	g.run("w", func(shardID string) shardlog.RecordProcessor {
+		return &userRecorder{recorder: recorder{worker: "w", shard: shardID, events: g.events}}
+	})
+	for {
+		if e := g.next(); e.kind == "records" {
+			require.Equal(t, "shardId-000000000001", e.shard)
+			require.Equal(t, []string{"low@0"}, e.data)
+			return
+		}
+	}
 }

@@ -21,8 +21,13 @@ type Lease struct {
 	// StartingSequenceNumber, one read to its end its EndingSequenceNumber
 	// (see ShardEnd).
 	Checkpoint SequenceNumber
-	ShardEnd   bool     // the shard was read to its end and checkpointed there
-	Parents    []string // the shard's parents: it is read after they end
+	// CheckpointSubSequence, if not 0, puts the checkpoint inside the KPL
+	// aggregate at Checkpoint: its user records up to this sub-sequence
+	// number were processed, the rest were not (see
+	// Checkpointer.CheckpointUserRecord).
+	CheckpointSubSequence int64
+	ShardEnd              bool     // the shard was read to its end and checkpointed there
+	Parents               []string // the shard's parents: it is read after they end
 }
 
 // ErrLeaseConflict is returned by a LeaseStore when a conditional write

@@ -344,6 +344,12 @@ func (w *worker) parentsDone(h *heldLease, byKey map[string]*Lease) bool {
 
 // checkpoint writes a checkpoint of h's shard.
 func (w *worker) checkpoint(ctx context.Context, h *heldLease, seq SequenceNumber, end bool) error {
+	return w.checkpointSub(ctx, h, seq, 0, end)
+}
+
+// checkpointSub writes a checkpoint of h's shard, inside an aggregate if sub
+// is not 0.
+func (w *worker) checkpointSub(ctx context.Context, h *heldLease, seq SequenceNumber, sub int64, end bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.lost {
@@ -351,7 +357,7 @@ func (w *worker) checkpoint(ctx context.Context, h *heldLease, seq SequenceNumbe
 	}
 	next := h.lease
 	next.Counter++
-	next.Checkpoint, next.ShardEnd = seq, end
+	next.Checkpoint, next.CheckpointSubSequence, next.ShardEnd = seq, sub, end
 	err := w.cfg.Leases.Swap(ctx, w.table, &h.lease, next)
 	switch {
 	case err == nil:

@@ -45,6 +45,10 @@ type shardConsumer struct {
 	cp    Checkpointer
 	sub   *Subscription // enhanced fan-out mode: the current subscription
 	ended bool          // enhanced fan-out mode: the shard's last event came
+
+	users   []UserRecord   // Deaggregate: the batch's user records
+	skipSeq SequenceNumber // Deaggregate: resuming inside this aggregate...
+	skipSub int64          // ...after this user record
 }
 
 // consume runs h's processor until the shard ends or the consumer is told
@@ -68,6 +72,10 @@ func (w *worker) consume(h *heldLease) {
 	c := &shardConsumer{w: w, h: h, sh: sh, wake: make(chan struct{}, 1)}
 	c.cp = Checkpointer{w: w, h: h}
 	c.pos = min(lease.Checkpoint.n.Counter, sh.seg.Len()) // after counter c is position c
+	if w.cfg.Deaggregate && lease.CheckpointSubSequence > 0 && c.pos > 0 {
+		c.pos-- // read the aggregate again, skipping what was processed
+		c.skipSeq, c.skipSub = lease.Checkpoint, lease.CheckpointSubSequence
+	}
 	c.cur = sh.seg.Cursor(c.pos)
 	defer sh.unawait(c.wake)
 	defer c.closeSub()
@@ -87,6 +95,10 @@ func (w *worker) consume(h *heldLease) {
 			read = c.readFanOut
 		}
 		in, more := read()
+		if w.cfg.Deaggregate && len(in.Records) > 0 {
+			in.UserRecords = c.deaggregateBatch(in.Records)
+			c.cp.users = in.UserRecords
+		}
 		switch {
 		case len(in.Records) > 0 || in.Lost != nil:
 			p.ProcessRecords(in)
