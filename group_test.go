@@ -442,6 +442,9 @@ func TestGroupResumesAfterARestart(t *testing.T) {
 	shards, err := s.DescribeGroup(ctx, "app", nil)
 	require.NoError(t, err)
 	require.Len(t, shards, 3)
+	groups, err := s.ListGroups(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"app"}, groups)
 }
 
 // firstSeen checks, per key, that each record is first delivered after

@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"slices"
+	"strings"
 )
 
 // GroupShard is one shard's lease in a consumer group, with how far the
@@ -48,5 +49,26 @@ func (s *Stream) DescribeGroup(ctx context.Context, application string, leases L
 		out = append(out, g)
 	}
 	slices.SortFunc(out, func(a, b GroupShard) int { return compareShardIDs(a.Key, b.Key) })
+	return out, nil
+}
+
+// ListGroups returns the names of the consumer groups that keep leases for
+// the stream in the account's LeaseStore, sorted. (Groups with a store of
+// their own are known to it alone.)
+func (s *Stream) ListGroups(ctx context.Context) ([]string, error) {
+	if _, err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	m := s.acct.memTables()
+	prefix := s.leaseTable("")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for name, t := range m.tables {
+		if app, ok := strings.CutPrefix(name, prefix); ok && len(t) > 0 {
+			out = append(out, app)
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }

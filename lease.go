@@ -63,10 +63,18 @@ func (a *Account) dropLeaseTables(s *Stream) {
 		a.journal.drop(prefix)
 		return
 	}
-	m := a.leases.(*memLeases)
+	m := a.memTables()
 	m.mu.Lock()
 	m.dropLocked(prefix)
 	m.mu.Unlock()
+}
+
+// memTables returns the tables of the account's LeaseStore.
+func (a *Account) memTables() *memLeases {
+	if a.journal != nil {
+		return &a.journal.mem
+	}
+	return a.leases.(*memLeases)
 }
 
 // NewMemoryLeaseStore returns a LeaseStore that keeps leases in memory.
