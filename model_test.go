@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -56,6 +57,7 @@ func runMachine(t *rapid.T, m *machine) {
 		"register":    m.register,
 		"deregister":  m.deregister,
 		"subscribe":   m.subscribe,
+		"lease":       m.lease,
 	}
 	if m.dir != "" {
 		actions["reopen"] = m.reopen
@@ -72,6 +74,9 @@ type machine struct {
 	subAt map[string]time.Time // consumer ARN + shard -> last subscription
 	iters []iterState
 	steps int
+	// leases is the model of the account's LeaseStore: table -> key ->
+	// lease, written with conditional swaps, kept across reopening.
+	leases map[string]map[string]shardlog.Lease
 }
 
 type iterState struct {
@@ -87,7 +92,8 @@ const modelShardLimit = 40
 
 func newMachine(t *rapid.T, dir string) *machine {
 	clk := shardlog.NewManualClock(t0)
-	m := &machine{dir: dir, clk: clk, m: model.New(t0, modelShardLimit), gen: map[string]int{}, subAt: map[string]time.Time{}}
+	m := &machine{dir: dir, clk: clk, m: model.New(t0, modelShardLimit), gen: map[string]int{}, subAt: map[string]time.Time{},
+		leases: map[string]map[string]shardlog.Lease{}}
 	m.open(t)
 	return m
 }
@@ -422,7 +428,70 @@ func (m *machine) advance(t *rapid.T) {
 }
 
 // check compares the whole observable state after every step.
+// lease makes a conditional write to the account's LeaseStore, as a worker
+// taking, renewing or checkpointing a lease would, with a condition that
+// may or may not hold.
+func (m *machine) lease(t *rapid.T) {
+	table := rapid.SampledFrom([]string{"s/1/app", "s/1/other"}).Draw(t, "table")
+	key := rapid.SampledFrom([]string{"shardId-000000000000", "shardId-000000000001"}).Draw(t, "leaseKey")
+	cur, ok := m.leases[table][key]
+	var old *shardlog.Lease
+	switch rapid.IntRange(0, 3).Draw(t, "condition") {
+	case 0: // create
+	case 1: // the lease as it is
+		c := cur
+		old = &c
+	case 2: // stale
+		c := cur
+		c.Counter--
+		old = &c
+	default: // another owner's view
+		c := cur
+		c.Owner += "?"
+		old = &c
+	}
+	next := shardlog.Lease{
+		Key:                   key,
+		Owner:                 rapid.SampledFrom([]string{"", "A", "B"}).Draw(t, "owner"),
+		Counter:               cur.Counter + 1,
+		CheckpointSubSequence: rapid.Int64Range(0, 3).Draw(t, "sub"),
+		ShardEnd:              rapid.Bool().Draw(t, "shardEnd"),
+		Parents:               rapid.SampledFrom([][]string{nil, {"shardId-000000000009"}}).Draw(t, "parents"),
+	}
+	err := m.acct.LeaseStore().Swap(ctx, table, old, next)
+	conflict := old == nil && ok || old != nil && (!ok || old.Owner != cur.Owner || old.Counter != cur.Counter)
+	if conflict != errors.Is(err, shardlog.ErrLeaseConflict) || !conflict && err != nil {
+		t.Fatalf("lease swap: engine says %v, model says conflict=%v", err, conflict)
+	}
+	if !conflict {
+		if m.leases[table] == nil {
+			m.leases[table] = map[string]shardlog.Lease{}
+		}
+		m.leases[table][key] = next
+	}
+}
+
+// checkLeases compares the account's LeaseStore with the model.
+func (m *machine) checkLeases(t *rapid.T) {
+	for table, want := range m.leases {
+		got, err := m.acct.LeaseStore().Leases(ctx, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, func(a, b shardlog.Lease) int { return strings.Compare(a.Key, b.Key) })
+		var w []shardlog.Lease
+		for _, l := range want {
+			w = append(w, l)
+		}
+		slices.SortFunc(w, func(a, b shardlog.Lease) int { return strings.Compare(a.Key, b.Key) })
+		if !reflect.DeepEqual(got, w) {
+			t.Fatalf("leases of %s: engine %+v, model %+v", table, got, w)
+		}
+	}
+}
+
 func (m *machine) check(t *rapid.T) {
+	m.checkLeases(t)
 	out, err := m.acct.ListStreams(ctx, shardlog.ListStreamsInput{})
 	if err != nil {
 		t.Fatal(err)
