@@ -1,0 +1,73 @@
+package shardlog
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog/internal/hashkey"
+)
+
+// At returns the position of the record numbered seq: reading starts with
+// it.
+func At(seq SequenceNumber) StartingPosition {
+	return StartingPosition{Type: AtSequenceNumber, SequenceNumber: seq.String()}
+}
+
+// After returns the position just after the record numbered seq: reading
+// starts with the next one. After a checkpoint, that is where to resume.
+func After(seq SequenceNumber) StartingPosition {
+	return StartingPosition{Type: AfterSequenceNumber, SequenceNumber: seq.String()}
+}
+
+// ShardID returns the ID of the shard a sequence number belongs to, or ""
+// for the zero value.
+func (s SequenceNumber) ShardID() string {
+	if s.IsZero() {
+		return ""
+	}
+	return shardID(s.n.Shard)
+}
+
+// Counter returns the place of a sequence number in its shard: 1 for the
+// shard's first record, 2 for the next, and so on; 0 for the shard's
+// StartingSequenceNumber (and the zero value).
+func (s SequenceNumber) Counter() uint64 { return s.n.Counter }
+
+// ShardIDOf returns the ID of the shard with the given index, as Kinesis
+// names them: ShardIDOf(7) is "shardId-000000000007". Streams number their
+// shards from 0 in the order they are created.
+func ShardIDOf(index int) string {
+	if index < 0 || index > 1<<32-1 {
+		return ""
+	}
+	return shardID(uint32(index))
+}
+
+// Midpoint returns the hash key that splits r in two halves (the larger
+// half first): the NewStartingHashKey that SplitShard takes to halve a
+// shard. It returns "" for a range that is malformed or too narrow to
+// split.
+func (r HashKeyRange) Midpoint() string {
+	lo, err1 := hashkey.Parse(r.StartingHashKey)
+	hi, err2 := hashkey.Parse(r.EndingHashKey)
+	if err1 != nil || err2 != nil || !lo.Less(hi) {
+		return ""
+	}
+	width, _ := hi.Sub(lo)
+	half, _ := width.DivUint64(2)
+	mid, _ := lo.Add(half)
+	mid = mid.Inc()
+	if !lo.Inc().Less(mid) || !mid.Less(hi) {
+		return ""
+	}
+	return mid.String()
+}
+
+// SubscribeToShard is [Account.SubscribeToShard] for the consumer of this
+// stream registered as consumerName.
+func (s *Stream) SubscribeToShard(ctx context.Context, consumerName, shardID string, p StartingPosition) (*Subscription, error) {
+	c, err := s.acct.DescribeStreamConsumer(ctx, ConsumerRef{StreamARN: s.arn, ConsumerName: consumerName})
+	if err != nil {
+		return nil, err
+	}
+	return s.acct.SubscribeToShard(ctx, c.ConsumerARN, shardID, p)
+}

@@ -1,0 +1,60 @@
+package shardlog_test
+
+import (
+	"testing"
+
+	"github.com/shardlog/shardlog"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPositionHelpers(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	first := put(t, s, "k", "one").SequenceNumber
+	put(t, s, "k", "two")
+	require.Equal(t, shard0, first.ShardID())
+	require.Equal(t, uint64(1), first.Counter())
+	require.Equal(t, "", shardlog.SequenceNumber{}.ShardID())
+
+	read := func(p shardlog.StartingPosition) (out []string) {
+		for r, err := range s.Records(ctx, shard0, p) {
+			require.NoError(t, err)
+			out = append(out, string(r.Data))
+		}
+		return out
+	}
+	require.Equal(t, []string{"one", "two"}, read(shardlog.At(first)))
+	require.Equal(t, []string{"two"}, read(shardlog.After(first)))
+}
+
+func TestShardHelpers(t *testing.T) {
+	require.Equal(t, "shardId-000000000007", shardlog.ShardIDOf(7))
+	require.Equal(t, "", shardlog.ShardIDOf(-1))
+
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	shards := listAll(t, s, shardlog.ShardFilter{})
+	mid := shards[0].HashKeyRange.Midpoint()
+	require.Equal(t, "170141183460469231731687303715884105728", mid, "2^127 halves the whole range")
+	require.NoError(t, s.SplitShard(ctx, shard0, mid))
+	for _, sh := range listAll(t, s, shardlog.ShardFilter{Type: shardlog.FilterAtLatest}) {
+		require.NoError(t, s.SplitShard(ctx, sh.ShardID, sh.HashKeyRange.Midpoint()), "each half halves again")
+	}
+	require.Equal(t, "", shardlog.HashKeyRange{StartingHashKey: "5", EndingHashKey: "6"}.Midpoint(), "too narrow")
+	require.Equal(t, "", shardlog.HashKeyRange{StartingHashKey: "x", EndingHashKey: "6"}.Midpoint())
+	require.Equal(t, "7", shardlog.HashKeyRange{StartingHashKey: "5", EndingHashKey: "8"}.Midpoint())
+}
+
+func TestSubscribeFromTheStream(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	register(t, s, "app")
+	put(t, s, "k", "x")
+	sub, err := s.SubscribeToShard(ctx, "app", shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	require.NoError(t, err)
+	defer sub.Close()
+	ev := <-sub.Events()
+	require.Len(t, ev.Records, 1)
+	_, err = s.SubscribeToShard(ctx, "nobody", shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	require.ErrorIs(t, err, shardlog.ErrResourceNotFound)
+}
