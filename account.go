@@ -192,17 +192,13 @@ type CreateStreamInput struct {
 // CreateStream creates a stream whose ShardCount shards split the hash space
 // evenly, as Kinesis does: shard i starts at i*floor(2^128/ShardCount) and
 // the last shard ends at 2^128-1. The stream is CREATING for the configured
-// create delay (zero by default), then ACTIVE.
+// create delay (zero by default), then ACTIVE. It returns the new stream,
+// as Account.Stream would.
 //
 // Errors: ErrValidation for a bad name or count, ErrResourceInUse if the
 // name exists, ErrLimitExceeded if the account's shard limit would be
 // exceeded or five streams are already CREATING.
-func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) error {
-	_, err := a.createStream(ctx, in)
-	return err
-}
-
-func (a *Account) createStream(ctx context.Context, in CreateStreamInput) (*Stream, error) {
+func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stream, error) {
 	if err := a.enter(ctx); err != nil {
 		return nil, err
 	}

@@ -30,11 +30,11 @@ func TestCreateStreamValidation(t *testing.T) {
 		{"negative shards", shardlog.CreateStreamInput{StreamName: "s", ShardCount: -3}, shardlog.ErrValidation, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			requireCode(t, a.CreateStream(ctx, tc.in), tc.code, tc.detail)
+			requireCode(t, errOf(a.CreateStream(ctx, tc.in)), tc.code, tc.detail)
 		})
 	}
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: strings.Repeat("a", 128), ShardCount: 1}))
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "Az09_.-", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: strings.Repeat("a", 128), ShardCount: 1})))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "Az09_.-", ShardCount: 1})))
 	out, err := a.ListStreams(ctx, shardlog.ListStreamsInput{})
 	require.NoError(t, err)
 	require.Len(t, out.StreamNames, 2, "failed creates leave nothing behind")
@@ -43,12 +43,12 @@ func TestCreateStreamValidation(t *testing.T) {
 func TestCreateStreamDuplicateAndShardLimit(t *testing.T) {
 	a, _ := newAccount(t, shardlog.WithShardLimit(10))
 	newStream(t, a, "s", 6)
-	requireCode(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}),
+	requireCode(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1})),
 		shardlog.ErrResourceInUse, "Stream s under account 123456789012 already exists.")
-	err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 5})
+	_, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 5})
 	requireCode(t, err, shardlog.ErrLimitExceeded, "")
 	require.Contains(t, err.Error(), "This request would exceed the shard limit for the account 123456789012 in us-east-1. Current shard count for the account: 6. Limit: 10. Number of additional shards that would have resulted from this request: 5.")
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 4}))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 4})))
 	lim, err := a.DescribeLimits(ctx)
 	require.NoError(t, err)
 	require.Equal(t, shardlog.AccountLimits{ShardLimit: 10, OpenShardCount: 10, OnDemandStreamCountLimit: 50}, lim)
@@ -56,7 +56,7 @@ func TestCreateStreamDuplicateAndShardLimit(t *testing.T) {
 
 func TestStreamLifecycleWithDelays(t *testing.T) {
 	a, clk := newAccount(t, shardlog.WithDelays(shardlog.Delays{Create: time.Second, Delete: 2 * time.Second}))
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 2}))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 2})))
 	s, err := a.Stream(shardlog.StreamRef{StreamName: "s"})
 	require.NoError(t, err)
 	sum, err := s.DescribeStreamSummary(ctx)
@@ -78,7 +78,7 @@ func TestStreamLifecycleWithDelays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, shardlog.StatusDeleting, sum.StreamStatus)
 	requireCode(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}), shardlog.ErrResourceInUse, "")
-	requireCode(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}), shardlog.ErrResourceInUse, "")
+	requireCode(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1})), shardlog.ErrResourceInUse, "")
 
 	clk.Advance(2 * time.Second)
 	_, err = s.DescribeStreamSummary(ctx)
@@ -88,7 +88,7 @@ func TestStreamLifecycleWithDelays(t *testing.T) {
 	requireCode(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}), shardlog.ErrResourceNotFound, "")
 
 	// The name is free again; the old handle stays bound to the old stream.
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})
 	requireCode(t, err, shardlog.ErrResourceNotFound, "")
 }
@@ -96,11 +96,11 @@ func TestStreamLifecycleWithDelays(t *testing.T) {
 func TestFiveStreamsCreatingAtOnce(t *testing.T) {
 	a, clk := newAccount(t, shardlog.WithDelays(shardlog.Delays{Create: time.Minute}))
 	for i := 0; i < 5; i++ {
-		require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: fmt.Sprint("s", i), ShardCount: 1}))
+		require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: fmt.Sprint("s", i), ShardCount: 1})))
 	}
-	requireCode(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s5", ShardCount: 1}), shardlog.ErrLimitExceeded, "")
+	requireCode(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s5", ShardCount: 1})), shardlog.ErrLimitExceeded, "")
 	clk.Advance(time.Minute)
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s5", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s5", ShardCount: 1})))
 }
 
 func TestStreamRefByNameOrARN(t *testing.T) {
@@ -201,7 +201,7 @@ func TestCloseIsIdempotentAndFinal(t *testing.T) {
 	s := newStream(t, a, "s", 1)
 	require.NoError(t, a.Close())
 	require.NoError(t, a.Close())
-	require.ErrorIs(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1}), shardlog.ErrClosed)
+	require.ErrorIs(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1})), shardlog.ErrClosed)
 	_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k"})
 	require.ErrorIs(t, err, shardlog.ErrClosed)
 	_, err = a.Stream(shardlog.StreamRef{StreamName: "s"})
@@ -219,7 +219,7 @@ func TestCancelledContext(t *testing.T) {
 	cancel()
 	_, err := s.Put(cctx, shardlog.PutInput{PartitionKey: "k"})
 	require.ErrorIs(t, err, context.Canceled)
-	require.ErrorIs(t, a.CreateStream(cctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1}), context.Canceled)
+	require.ErrorIs(t, errOf(a.CreateStream(cctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1})), context.Canceled)
 	require.Empty(t, readShard(t, s, "shardId-000000000000"))
 }
 
@@ -252,7 +252,7 @@ func TestNewStreamOwnsItsAccount(t *testing.T) {
 
 func TestListStreamsReportsTheMode(t *testing.T) {
 	a, _ := newAccount(t)
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "od", Mode: shardlog.OnDemand}))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "od", Mode: shardlog.OnDemand})))
 	s := newStream(t, a, "pv", 1)
 	require.NoError(t, s.UpdateStreamMode(ctx, shardlog.OnDemand))
 	out, err := a.ListStreams(ctx, shardlog.ListStreamsInput{})
@@ -265,5 +265,5 @@ func TestListStreamsReportsTheMode(t *testing.T) {
 	d, err := od.DescribeStreamSummary(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 4, d.OpenShardCount, "ON_DEMAND streams start with 4 shards")
-	requireCode(t, od.SplitShard(ctx, shard0, "1000"), shardlog.ErrValidation, "")
+	requireCode(t, errOf(od.SplitShard(ctx, shard0, "1000")), shardlog.ErrValidation, "")
 }

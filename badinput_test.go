@@ -33,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 			f.seq = r.SequenceNumber.String()
 		}
 	}
-	require.NoError(t, s.SplitShard(ctx, shard0, "1000"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
 	c := register(t, s, "app")
 	f.consumer = c.ConsumerARN
 	require.NoError(t, s.AddTagsToStream(ctx, map[string]string{"team": "core"}))
@@ -90,16 +90,16 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 		call func(f *fixture) error
 	}{
 		{"CreateStream", shardlog.ErrValidation, func(f *fixture) error {
-			return f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: long, ShardCount: 1})
+			return errOf(f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: long, ShardCount: 1}))
 		}},
 		{"CreateStream", shardlog.ErrResourceInUse, func(f *fixture) error {
-			return f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1})
+			return errOf(f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}))
 		}},
 		{"CreateStream", shardlog.ErrLimitExceeded, func(f *fixture) error {
-			return f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 4})
+			return errOf(f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 4}))
 		}},
 		{"CreateStream", shardlog.ErrInvalidArgument, func(f *fixture) error {
-			return f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1, Tags: map[string]string{"aws:x": "y"}})
+			return errOf(f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1, Tags: map[string]string{"aws:x": "y"}}))
 		}},
 		{"DeleteStream", shardlog.ErrResourceNotFound, func(f *fixture) error {
 			return f.a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "nope"}})
@@ -184,16 +184,16 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 			_, err := f.s.DescribeStream(ctx, 10001, "")
 			return err
 		}},
-		{"SplitShard", shardlog.ErrResourceNotFound, func(f *fixture) error { return f.s.SplitShard(ctx, shard0, "100") }},
-		{"SplitShard", shardlog.ErrInvalidArgument, func(f *fixture) error { return f.s.SplitShard(ctx, "shardId-000000000002", "1") }},
-		{"SplitShard", shardlog.ErrValidation, func(f *fixture) error { return f.s.SplitShard(ctx, "shardId-000000000002", "1x") }},
+		{"SplitShard", shardlog.ErrResourceNotFound, func(f *fixture) error { return errOf(f.s.SplitShard(ctx, shard0, "100")) }},
+		{"SplitShard", shardlog.ErrInvalidArgument, func(f *fixture) error { return errOf(f.s.SplitShard(ctx, "shardId-000000000002", "1")) }},
+		{"SplitShard", shardlog.ErrValidation, func(f *fixture) error { return errOf(f.s.SplitShard(ctx, "shardId-000000000002", "1x")) }},
 		{"SplitShard", shardlog.ErrLimitExceeded, func(f *fixture) error {
-			return f.s.SplitShard(ctx, "shardId-000000000003", "170141183460469231731687303715884105000")
+			return errOf(f.s.SplitShard(ctx, "shardId-000000000003", "170141183460469231731687303715884105000"))
 		}},
 		{"MergeShards", shardlog.ErrInvalidArgument, func(f *fixture) error {
-			return f.s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001")
+			return errOf(f.s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001"))
 		}},
-		{"MergeShards", shardlog.ErrResourceNotFound, func(f *fixture) error { return f.s.MergeShards(ctx, shard0, "shardId-000000000002") }},
+		{"MergeShards", shardlog.ErrResourceNotFound, func(f *fixture) error { return errOf(f.s.MergeShards(ctx, shard0, "shardId-000000000002")) }},
 		{"UpdateShardCount", shardlog.ErrLimitExceeded, func(f *fixture) error {
 			_, err := f.s.UpdateShardCount(ctx, 7, shardlog.UniformScaling)
 			return err
@@ -255,7 +255,7 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 			}
 			if tc.op == "SplitShard" && tc.code == shardlog.ErrLimitExceeded {
 				// Three open shards in "s" and three here reach the limit of 6.
-				require.NoError(t, f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "pad", ShardCount: 3}))
+				require.NoError(t, errOf(f.a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "pad", ShardCount: 3})))
 			}
 			before := f.snapshot(t)
 			err := tc.call(f)

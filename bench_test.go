@@ -212,12 +212,12 @@ func BenchmarkSplitMerge(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := s.SplitShard(ctx, open, "170141183460469231731687303715884105728"); err != nil {
+				if _, err := s.SplitShard(ctx, open, "170141183460469231731687303715884105728"); err != nil {
 					b.Fatal(err)
 				}
 				// Shard 3i splits into 3i+1 and 3i+2, which merge into 3i+3.
 				lo, hi := fmt.Sprintf("shardId-%012d", 3*i+1), fmt.Sprintf("shardId-%012d", 3*i+2)
-				if err := s.MergeShards(ctx, lo, hi); err != nil {
+				if _, err := s.MergeShards(ctx, lo, hi); err != nil {
 					b.Fatal(err)
 				}
 				open = fmt.Sprintf("shardId-%012d", 3*i+3)
@@ -234,7 +234,7 @@ func BenchmarkUpdateShardCount(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	if err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 64}); err != nil {
+	if _, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 64}); err != nil {
 		b.Fatal(err)
 	}
 	s, _ := a.Stream(shardlog.StreamRef{StreamName: "s"})
@@ -274,12 +274,12 @@ func BenchmarkPutWhileResharding(b *testing.B) {
 					first := shards.Shards[0]
 					if len(shards.Shards) < 8 {
 						mid := new(big.Int).Rsh(new(big.Int).Add(bigOf(first.HashKeyRange.StartingHashKey), bigOf(first.HashKeyRange.EndingHashKey)), 1)
-						_ = s.SplitShard(ctx, first.ShardID, mid.String())
+						_ = errOf(s.SplitShard(ctx, first.ShardID, mid.String()))
 						continue
 					}
 					for _, o := range shards.Shards[1:] {
 						if new(big.Int).Add(bigOf(first.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
-							_ = s.MergeShards(ctx, first.ShardID, o.ShardID)
+							_ = errOf(s.MergeShards(ctx, first.ShardID, o.ShardID))
 							break
 						}
 					}

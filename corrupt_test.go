@@ -20,7 +20,7 @@ func closedStore(t *testing.T) (*vfs.MemFS, []string, string) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
 	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	s := mustStream(t, a, "s")
 	var want []string
 	for i := 0; i < 400; i++ {

@@ -138,10 +138,10 @@ func (w *crashWorld) reshard(s *Stream) {
 		sh := open[w.r.IntN(len(open))]
 		lo, _ := new(big.Int).SetString(sh.HashKeyRange.StartingHashKey, 10)
 		hi, _ := new(big.Int).SetString(sh.HashKeyRange.EndingHashKey, 10)
-		_ = s.SplitShard(bg, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String())
+		_ = errOf(s.SplitShard(bg, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()))
 	case op == 1 && len(open) > 1:
 		i := w.r.IntN(len(open) - 1)
-		_ = s.MergeShards(bg, open[i].ShardID, open[i+1].ShardID)
+		_ = errOf(s.MergeShards(bg, open[i].ShardID, open[i+1].ShardID))
 	default:
 		_, _ = s.UpdateShardCount(bg, max(1, min(6, len(open)+w.r.IntN(3)-1)), UniformScaling)
 	}
@@ -154,7 +154,7 @@ func (w *crashWorld) step() {
 	switch n := r.IntN(100); {
 	case s == nil || n < 3 && len(w.streams) < 3:
 		name := fmt.Sprint("s", r.IntN(5))
-		if err := w.a.CreateStream(bg, CreateStreamInput{StreamName: name, ShardCount: 1 + r.IntN(3)}); err == nil {
+		if _, err := w.a.CreateStream(bg, CreateStreamInput{StreamName: name, ShardCount: 1 + r.IntN(3)}); err == nil {
 			w.streams[name] = true
 		}
 	case n < 4 && r.IntN(4) == 0:
@@ -258,7 +258,7 @@ func (w *crashWorld) crashed() bool {
 func (w *crashWorld) stepNoCut() {
 	s := w.pick()
 	if s == nil {
-		if err := w.a.CreateStream(bg, CreateStreamInput{StreamName: "s0", ShardCount: 1}); err == nil {
+		if _, err := w.a.CreateStream(bg, CreateStreamInput{StreamName: "s0", ShardCount: 1}); err == nil {
 			w.streams["s0"] = true
 		}
 		return

@@ -11,8 +11,7 @@
 //
 //	acct, _ := shardlog.NewAccount()
 //	defer acct.Close()
-//	acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 4})
-//	s, _ := acct.Stream(shardlog.StreamRef{StreamName: "orders"})
+//	s, _ := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 4})
 //	res, _ := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte("hello")})
 //	for rec, err := range s.Records(ctx, res.ShardID, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
 //		...

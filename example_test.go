@@ -18,10 +18,7 @@ func Example() {
 	}
 	defer acct.Close()
 
-	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2}); err != nil {
-		panic(err)
-	}
-	s, err := acct.Stream(shardlog.StreamRef{StreamName: "orders"})
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2})
 	if err != nil {
 		panic(err)
 	}
@@ -222,10 +219,7 @@ func ExampleAccount_InjectFault() {
 		panic(err)
 	}
 	defer acct.Close()
-	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1}); err != nil {
-		panic(err)
-	}
-	s, err := acct.Stream(shardlog.StreamRef{StreamName: "orders"})
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1})
 	if err != nil {
 		panic(err)
 	}

@@ -17,7 +17,7 @@ func TestFaultsFailCallsAndHeal(t *testing.T) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
 	a := durable(t, fs, clk, WithSegmentSize(64<<10))
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	s := mustStream(t, a, "s")
 	var acked []string
 	put := func(data string) error {
@@ -81,10 +81,10 @@ func TestFaultsFailCallsAndHeal(t *testing.T) {
 	// changes to metadata, which change nothing.
 	fs.SetReadOnly(true)
 	requireCode(t, put("read-only"), ErrInternalFailure)
-	requireCode(t, a.CreateStream(bg, CreateStreamInput{StreamName: "t", ShardCount: 1}), ErrInternalFailure)
+	requireCode(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "t", ShardCount: 1})), ErrInternalFailure)
 	_, err := a.Stream(StreamRef{StreamName: "t"})
 	requireCode(t, err, ErrResourceNotFound)
-	requireCode(t, s.SplitShard(bg, "shardId-000000000000", "1000"), ErrInternalFailure)
+	requireCode(t, errOf(s.SplitShard(bg, "shardId-000000000000", "1000")), ErrInternalFailure)
 	shards, err := s.ListShards(bg, ListShardsInput{})
 	require.NoError(t, err)
 	require.Len(t, shards.Shards, 1, "the failed split left nothing behind")
@@ -104,7 +104,7 @@ func TestFaultsFailCallsAndHeal(t *testing.T) {
 	require.Equal(t, StatusActive, sum.StreamStatus)
 	fs.SetReadOnly(false)
 	require.NoError(t, put("writable again"))
-	require.NoError(t, s.SplitShard(bg, "shardId-000000000000", "1000"))
+	require.NoError(t, errOf(s.SplitShard(bg, "shardId-000000000000", "1000")))
 
 	// Everything acknowledged is there, in order, after a power cut too.
 	fs.Crash()

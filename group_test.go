@@ -184,7 +184,7 @@ func TestGroupReadsParentsBeforeChildren(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	written := map[string]int{}
 	writeKeys(t, s, written, 100)
-	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
 	writeKeys(t, s, written, 100)
 	_, err := s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
 	require.NoError(t, err)
@@ -344,7 +344,7 @@ func TestGroupChildWaitsForTheParentsCheckpoint(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 1)
 	put(t, s, "k", "parent")
-	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
 	put(t, s, "k", "child")
 	var skipped atomic.Bool
 	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 3 * time.Second})
@@ -540,7 +540,7 @@ func TestGroupWithEnhancedFanOut(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	written := map[string]int{}
 	writeKeys(t, s, written, 100)
-	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
 	writeKeys(t, s, written, 100)
 	g := newGroup(t, s, shardlog.WorkerConfig{EnhancedFanOut: true})
 	g.start("w")
@@ -630,7 +630,7 @@ func TestGroupDropsUserRecordsOfOtherShards(t *testing.T) {
 	a, _ := newAccount(t)
 	s := newStream(t, a, "s", 1)
 	const mid = "170141183460469231731687303715884105728" // 2^127
-	require.NoError(t, s.SplitShard(ctx, shard0, mid))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, mid)))
 	data := shardlog.AggregateRecords([]shardlog.PutInput{
 		{PartitionKey: "x", ExplicitHashKey: "5", Data: []byte("low")},
 		{PartitionKey: "x", ExplicitHashKey: "170141183460469231731687303715884105733", Data: []byte("high")},

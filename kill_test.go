@@ -131,7 +131,7 @@ func TestKillChild(t *testing.T) {
 	a, err := NewAccount(WithDir(dir), WithoutLimits(), WithSync(policy), WithShardLimit(200), WithSegmentSize(64<<10))
 	require.NoError(t, err)
 	for _, name := range []string{"k0", "k1"} {
-		if err := a.CreateStream(bg, CreateStreamInput{StreamName: name, ShardCount: 2}); err != nil {
+		if _, err := a.CreateStream(bg, CreateStreamInput{StreamName: name, ShardCount: 2}); err != nil {
 			require.ErrorIs(t, err, ErrResourceInUse)
 		}
 	}
@@ -202,10 +202,10 @@ func TestKillChild(t *testing.T) {
 				sh := open[r.IntN(len(open))]
 				lo, _ := new(big.Int).SetString(sh.HashKeyRange.StartingHashKey, 10)
 				hi, _ := new(big.Int).SetString(sh.HashKeyRange.EndingHashKey, 10)
-				_ = s.SplitShard(bg, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String())
+				_ = errOf(s.SplitShard(bg, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()))
 			} else if len(open) > 1 {
 				i := r.IntN(len(open) - 1)
-				_ = s.MergeShards(bg, open[i].ShardID, open[i+1].ShardID)
+				_ = errOf(s.MergeShards(bg, open[i].ShardID, open[i+1].ShardID))
 			}
 		}
 	}()

@@ -25,7 +25,7 @@ func TestReadAllFollowsLineage(t *testing.T) {
 		}
 	}
 	write(100)
-	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
 	write(100)
 	_, err := s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
 	require.NoError(t, err)
@@ -138,7 +138,7 @@ func TestTailAllWhileResharding(t *testing.T) {
 			if i%2 == 0 && len(open) < 12 {
 				lo, hi := bigOf(sh.HashKeyRange.StartingHashKey), bigOf(sh.HashKeyRange.EndingHashKey)
 				mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-				if err := s.SplitShard(ctx, sh.ShardID, mid.String()); err != nil {
+				if _, err := s.SplitShard(ctx, sh.ShardID, mid.String()); err != nil {
 					t.Error(err)
 					return
 				}
@@ -147,7 +147,7 @@ func TestTailAllWhileResharding(t *testing.T) {
 			}
 			for _, o := range open {
 				if new(big.Int).Add(bigOf(sh.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
-					if err := s.MergeShards(ctx, sh.ShardID, o.ShardID); err != nil {
+					if _, err := s.MergeShards(ctx, sh.ShardID, o.ShardID); err != nil {
 						t.Error(err)
 						return
 					}

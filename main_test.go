@@ -35,11 +35,13 @@ func newAccount(t testing.TB, opts ...shardlog.Option) (*shardlog.Account, *shar
 // newStream creates a stream in a and returns it.
 func newStream(t testing.TB, a *shardlog.Account, name string, shards int) *shardlog.Stream {
 	t.Helper()
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: shards}))
-	s, err := a.Stream(shardlog.StreamRef{StreamName: name})
+	s, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: shards})
 	require.NoError(t, err)
 	return s
 }
+
+// errOf returns the error of a call that also returns a value.
+func errOf[T any](_ T, err error) error { return err }
 
 func put(t testing.TB, s *shardlog.Stream, key, data string) shardlog.PutResult {
 	t.Helper()

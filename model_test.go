@@ -154,7 +154,7 @@ func (m *machine) stream(name string) *shardlog.Stream {
 func (m *machine) create(t *rapid.T) {
 	name := m.streamName(t)
 	n := rapid.IntRange(0, 4).Draw(t, "shards")
-	err := m.acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: n})
+	_, err := m.acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: n})
 	want := m.m.CreateStream(name, n)
 	m.same(t, "CreateStream", err, want)
 	if want == "" {
@@ -377,7 +377,7 @@ func (m *machine) split(t *rapid.T) {
 		off := new(big.Int).Mul(width, big.NewInt(int64(rapid.IntRange(0, 1000).Draw(t, "at"))))
 		key = new(big.Int).Add(sh.Start, off.Quo(off, big.NewInt(1000))).String()
 	}
-	err := m.stream(name).SplitShard(ctx, id, key)
+	_, err := m.stream(name).SplitShard(ctx, id, key)
 	m.same(t, "SplitShard "+id+" at "+key, err, m.m.Split(name, id, key))
 }
 
@@ -388,7 +388,7 @@ func (m *machine) merge(t *rapid.T) {
 		return
 	}
 	a, b := m.pickShard(t, ms), m.pickShard(t, ms)
-	err := m.stream(name).MergeShards(ctx, a, b)
+	_, err := m.stream(name).MergeShards(ctx, a, b)
 	m.same(t, "MergeShards "+a+" "+b, err, m.m.Merge(name, a, b))
 }
 
@@ -625,7 +625,7 @@ func (m *machine) closeAccount(t *rapid.T) {
 	if err := m.acct.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "z", ShardCount: 1}); !errors.Is(err, shardlog.ErrClosed) {
+	if _, err := m.acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "z", ShardCount: 1}); !errors.Is(err, shardlog.ErrClosed) {
 		t.Fatalf("CreateStream after Close: %v", err)
 	}
 	if _, err := m.acct.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: "x"}); !errors.Is(err, shardlog.ErrClosed) {

@@ -50,7 +50,7 @@ func TestPositionResumesAcrossReshards(t *testing.T) {
 
 	saved, err := json.Marshal(pos)
 	require.NoError(t, err)
-	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
 	writeKeys(t, s, written, 100)
 	_, err = s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
 	require.NoError(t, err)
@@ -130,7 +130,7 @@ func TestPositionSurvivesARestart(t *testing.T) {
 	readFrom(t, s, pos, check, 20)
 	saved, err := json.Marshal(pos)
 	require.NoError(t, err)
-	require.NoError(t, s.SplitShard(ctx, shard0, "12345678901234567890"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
 	writeKeys(t, s, written, 50)
 	require.NoError(t, a.Close())
 

@@ -53,7 +53,7 @@ func TestShardCountsThatWouldOverflow(t *testing.T) {
 	a, _ := newAccount(t)
 	s := newStream(t, a, "s", 2)
 	for _, n := range []int{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt32, math.MaxInt64/2 + 1} {
-		err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "big", ShardCount: n})
+		_, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "big", ShardCount: n})
 		requireCode(t, err, shardlog.ErrLimitExceeded, "")
 		_, err = s.UpdateShardCount(ctx, n, shardlog.UniformScaling)
 		requireCode(t, err, shardlog.ErrLimitExceeded, "")
@@ -68,10 +68,10 @@ func TestShardCountsThatWouldOverflow(t *testing.T) {
 func TestDeleteStreamReturnsItsShards(t *testing.T) {
 	a, _ := newAccount(t, shardlog.WithShardLimit(4))
 	s := newStream(t, a, "s", 2)
-	require.NoError(t, s.SplitShard(ctx, shard0, "1000"))
-	requireCode(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 2}), shardlog.ErrLimitExceeded, "")
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+	requireCode(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 2})), shardlog.ErrLimitExceeded, "")
 	require.NoError(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}))
-	require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 4}))
+	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 4})))
 	lim, err := a.DescribeLimits(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 4, lim.OpenShardCount)
@@ -80,7 +80,7 @@ func TestDeleteStreamReturnsItsShards(t *testing.T) {
 func TestOnDemandStreamCountAndLimit(t *testing.T) {
 	a, clk := newAccount(t)
 	for i := range 49 {
-		require.NoError(t, a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "od" + itoa(i), Mode: shardlog.OnDemand, ShardCount: 1}))
+		require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "od" + itoa(i), Mode: shardlog.OnDemand, ShardCount: 1})))
 		if i%5 == 4 {
 			clk.Advance(time.Second) // no more than five CREATING at once (with delays)
 		}
@@ -92,7 +92,7 @@ func TestOnDemandStreamCountAndLimit(t *testing.T) {
 
 	require.NoError(t, p.UpdateStreamMode(ctx, shardlog.OnDemand)) // the 50th
 	require.NoError(t, p.UpdateStreamMode(ctx, shardlog.OnDemand), "a stream already ON_DEMAND is not counted twice")
-	err = a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "od51", Mode: shardlog.OnDemand})
+	_, err = a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "od51", Mode: shardlog.OnDemand})
 	requireCode(t, err, shardlog.ErrLimitExceeded, "This request would exceed the limit of 50 on-demand streams for the account 123456789012 in us-east-1.")
 	q := newStream(t, a, "q", 1)
 	requireCode(t, q.UpdateStreamMode(ctx, shardlog.OnDemand), shardlog.ErrLimitExceeded, "")

@@ -35,7 +35,7 @@ func putN(t *testing.T, s *Stream, prefix string, n int) []string {
 func oneShard(t *testing.T, fs *vfs.MemFS, clk *ManualClock, opts ...Option) (*Account, *Stream) {
 	t.Helper()
 	a := durable(t, fs.Process(), clk, append([]Option{WithSegmentSize(64 << 10)}, opts...)...)
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	return a, mustStream(t, a, "s")
 }
 
@@ -391,7 +391,7 @@ func TestReadersLoadAFileNotYetWritten(t *testing.T) {
 	mem := vfs.NewMemFS()
 	g := &gatedFS{FS: mem.Process(), reached: make(chan struct{}), gate: make(chan struct{})}
 	a := durable(t, g, NewManualClock(tStart), WithSegmentSize(64<<10))
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	s := mustStream(t, a, "s")
 	want := putN(t, s, "acked", 40) // about 20 KB of file 0, written and synced
 

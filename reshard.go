@@ -13,23 +13,26 @@ import (
 // closes (it stays readable), and two children take [start, key-1] and
 // [key, end] with the next unused shard indexes. Every sequence number of a
 // child exceeds every number of its parent. The stream is UPDATING for the
-// configured update delay. Closing the parent copies no records.
+// configured update delay. Closing the parent copies no records. It returns
+// the children's IDs, the lower half's first. ([HashKeyRange.Midpoint] is
+// the key that halves a shard.)
 //
 // Errors: ErrResourceInUse unless the stream is ACTIVE, ErrResourceNotFound
 // if the shard does not exist or is closed, ErrInvalidArgument unless
 // start+1 < key < end, ErrLimitExceeded past the account's shard limit.
-func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKey string) error {
+func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKey string) ([]string, error) {
 	if err := checkName("shardToSplit", shardToSplit); err != nil {
-		return err
-	}
-	if err := s.acct.fault(ctx, "SplitShard", s.name, shardIndexOr(shardToSplit)); err != nil {
-		return err
+		return nil, err
 	}
 	key, err := parseHashKeyArg("newStartingHashKey", newStartingHashKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.reshard(ctx, func(now time.Time) (int, func(), error) {
+	if err := s.acct.fault(ctx, "SplitShard", s.name, shardIndexOr(shardToSplit)); err != nil {
+		return nil, err
+	}
+	var children []string
+	err = s.reshard(ctx, func(now time.Time) (int, func(), error) {
 		sh, err := s.openShardLocked(shardToSplit)
 		if err != nil {
 			return 0, nil, err
@@ -40,29 +43,37 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 				"NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 				newStartingHashKey, sh.id, s.name, s.acct.cfg.accountID, sh.rng.Start, sh.rng.End)
 		}
-		return 1, func() { s.splitLocked(now, sh, key) }, nil
+		return 1, func() {
+			lo, hi := s.splitLocked(now, sh, key)
+			children = []string{lo.id, hi.id}
+		}, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return children, nil
 }
 
 // MergeShards merges two open shards whose hash ranges are adjacent (in
 // either order) into one child with ParentShardId shardToMerge and
 // AdjacentParentShardId adjacentShardToMerge. Both parents close and stay
-// readable.
+// readable. It returns the child's ID.
 //
 // Errors: ErrResourceInUse unless the stream is ACTIVE, ErrResourceNotFound
 // if a shard does not exist or is closed, ErrInvalidArgument if the ranges
 // are not adjacent.
-func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) error {
+func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) (string, error) {
 	if err := checkName("shardToMerge", shardToMerge); err != nil {
-		return err
+		return "", err
 	}
 	if err := checkName("adjacentShardToMerge", adjacentShardToMerge); err != nil {
-		return err
+		return "", err
 	}
 	if err := s.acct.fault(ctx, "MergeShards", s.name, shardIndexOr(shardToMerge)); err != nil {
-		return err
+		return "", err
 	}
-	return s.reshard(ctx, func(now time.Time) (int, func(), error) {
+	var child string
+	err := s.reshard(ctx, func(now time.Time) (int, func(), error) {
 		a, err := s.openShardLocked(shardToMerge)
 		if err != nil {
 			return 0, nil, err
@@ -75,8 +86,12 @@ func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToM
 			return 0, nil, newError(ErrInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
 				a.id, b.id, s.name, s.acct.cfg.accountID)
 		}
-		return -1, func() { s.mergeLocked(now, a, b) }, nil
+		return -1, func() { child = s.mergeLocked(now, a, b).id }, nil
 	})
+	if err != nil {
+		return "", err
+	}
+	return child, nil
 }
 
 // adjacent reports whether b starts right after a ends.

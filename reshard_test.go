@@ -45,7 +45,7 @@ func TestSplitShard(t *testing.T) {
 	require.Equal(t, shard0, before.ShardID)
 	clk.Advance(time.Second)
 
-	require.NoError(t, s.SplitShard(ctx, shard0, "1000"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
 	shards := listAll(t, s, shardlog.ShardFilter{})
 	require.Equal(t, []string{shard0, "shardId-000000000001", "shardId-000000000002", "shardId-000000000003"}, ids(shards))
 	parent, lo, hi := shards[0], shards[2], shards[3]
@@ -114,12 +114,12 @@ func TestSplitShardErrors(t *testing.T) {
 		{"key outside the shard", shard0, maxHash, shardlog.ErrInvalidArgument, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			requireCode(t, s.SplitShard(ctx, tc.shard, tc.key), tc.code, tc.detail)
+			requireCode(t, errOf(s.SplitShard(ctx, tc.shard, tc.key)), tc.code, tc.detail)
 		})
 	}
-	require.NoError(t, s.SplitShard(ctx, shard0, "2"), "start+2 is the lowest key allowed")
-	requireCode(t, s.SplitShard(ctx, shard0, "100"), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000000 in stream s under account 123456789012.")
-	err := s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730")
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "2")), "start+2 is the lowest key allowed")
+	requireCode(t, errOf(s.SplitShard(ctx, shard0, "100")), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000000 in stream s under account 123456789012.")
+	_, err := s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730")
 	requireCode(t, err, shardlog.ErrLimitExceeded, "")
 	require.Contains(t, err.Error(), "Current shard count for the account: 3. Limit: 3. Number of additional shards that would have resulted from this request: 1.")
 	require.Len(t, listAll(t, s, shardlog.ShardFilter{}), 4, "failed splits change nothing")
@@ -128,34 +128,34 @@ func TestSplitShardErrors(t *testing.T) {
 func TestReshardWhileUpdating(t *testing.T) {
 	a, clk := newAccount(t, shardlog.WithDelays(shardlog.Delays{Update: 30 * time.Second}))
 	s := newStream(t, a, "s", 2)
-	require.NoError(t, s.SplitShard(ctx, shard0, "1000"))
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
 	sum, err := s.DescribeStreamSummary(ctx)
 	require.NoError(t, err)
 	require.Equal(t, shardlog.StatusUpdating, sum.StreamStatus)
-	requireCode(t, s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003"), shardlog.ErrResourceInUse,
+	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003")), shardlog.ErrResourceInUse,
 		"Stream s under account 123456789012 not ACTIVE, instead in state UPDATING")
 	_, err = s.UpdateShardCount(ctx, 2, shardlog.UniformScaling)
 	requireCode(t, err, shardlog.ErrResourceInUse, "")
-	requireCode(t, s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730"), shardlog.ErrResourceInUse, "")
+	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730")), shardlog.ErrResourceInUse, "")
 	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("writes work while UPDATING"), ExplicitHashKey: "5000"})
 	require.NoError(t, err)
 	require.Len(t, readShard(t, s, "shardId-000000000003"), 1)
 	clk.Advance(30 * time.Second)
-	require.NoError(t, s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003"))
+	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003")))
 }
 
 func TestMergeShards(t *testing.T) {
 	a, _ := newAccount(t)
 	s := newStream(t, a, "s", 3)
-	requireCode(t, s.MergeShards(ctx, shard0, "shardId-000000000002"), shardlog.ErrInvalidArgument,
+	requireCode(t, errOf(s.MergeShards(ctx, shard0, "shardId-000000000002")), shardlog.ErrInvalidArgument,
 		"Shards shardId-000000000000 and shardId-000000000002 in stream s under account 123456789012 are not an adjacent pair of shards eligible for merging")
-	requireCode(t, s.MergeShards(ctx, shard0, shard0), shardlog.ErrInvalidArgument, "")
-	requireCode(t, s.MergeShards(ctx, "shardId-000000000002", shard0), shardlog.ErrInvalidArgument, "") // the ends do not wrap around
-	requireCode(t, s.MergeShards(ctx, shard0, "shardId-000000000009"), shardlog.ErrResourceNotFound, "")
-	requireCode(t, s.MergeShards(ctx, "bad id", shard0), shardlog.ErrValidation, "")
+	requireCode(t, errOf(s.MergeShards(ctx, shard0, shard0)), shardlog.ErrInvalidArgument, "")
+	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000002", shard0)), shardlog.ErrInvalidArgument, "") // the ends do not wrap around
+	requireCode(t, errOf(s.MergeShards(ctx, shard0, "shardId-000000000009")), shardlog.ErrResourceNotFound, "")
+	requireCode(t, errOf(s.MergeShards(ctx, "bad id", shard0)), shardlog.ErrValidation, "")
 
 	// Either order is adjacent; the child records which was which.
-	require.NoError(t, s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001"))
+	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001")))
 	shards := listAll(t, s, shardlog.ShardFilter{})
 	child := shards[3]
 	require.Equal(t, "shardId-000000000003", child.ShardID)
@@ -165,7 +165,7 @@ func TestMergeShards(t *testing.T) {
 	require.Equal(t, maxHash, child.HashKeyRange.EndingHashKey)
 	require.NotEmpty(t, shards[1].SequenceNumberRange.EndingSequenceNumber)
 	require.NotEmpty(t, shards[2].SequenceNumberRange.EndingSequenceNumber)
-	requireCode(t, s.MergeShards(ctx, shard0, "shardId-000000000001"), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000001 in stream s under account 123456789012.") // closed
+	requireCode(t, errOf(s.MergeShards(ctx, shard0, "shardId-000000000001")), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000001 in stream s under account 123456789012.") // closed
 
 	it, err := s.GetShardIterator(ctx, "shardId-000000000001", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	require.NoError(t, err)
@@ -316,7 +316,7 @@ func TestRandomReshardsKeepInvariants(t *testing.T) {
 				off := new(big.Int).Mul(new(big.Int).Sub(width, big.NewInt(2)), new(big.Int).SetUint64(r.Uint64()))
 				off.Rsh(off, 64)
 				key := new(big.Int).Add(lo, new(big.Int).Add(off, big.NewInt(2)))
-				require.NoError(t, s.SplitShard(ctx, sh.ShardID, key.String()))
+				require.NoError(t, errOf(s.SplitShard(ctx, sh.ShardID, key.String())))
 			case 1:
 				if len(open) < 2 {
 					continue
@@ -324,7 +324,7 @@ func TestRandomReshardsKeepInvariants(t *testing.T) {
 				i := r.IntN(len(open))
 				for j := range open {
 					if bigOf(open[i].HashKeyRange.EndingHashKey).Cmp(new(big.Int).Sub(bigOf(open[j].HashKeyRange.StartingHashKey), big.NewInt(1))) == 0 {
-						require.NoError(t, s.MergeShards(ctx, open[j].ShardID, open[i].ShardID))
+						require.NoError(t, errOf(s.MergeShards(ctx, open[j].ShardID, open[i].ShardID)))
 						break
 					}
 				}
@@ -344,10 +344,10 @@ func TestListShardsFilters(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	clk.Advance(time.Hour)
 	tSplit := clk.Now()
-	require.NoError(t, s.SplitShard(ctx, shard0, "1000")) // 0 -> 2, 3
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000"))) // 0 -> 2, 3
 	clk.Advance(time.Hour)
 	tMerge := clk.Now()
-	require.NoError(t, s.MergeShards(ctx, "shardId-000000000003", "shardId-000000000001")) // 3 + 1 -> 4
+	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000003", "shardId-000000000001"))) // 3 + 1 -> 4
 	clk.Advance(time.Hour)
 
 	for _, tc := range []struct {

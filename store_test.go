@@ -58,7 +58,7 @@ func TestDurableAccountSurvivesCloseAndReopen(t *testing.T) {
 			fs := vfs.NewMemFS()
 			clk := NewManualClock(tStart)
 			a := durable(t, fs, clk, WithSync(policy), WithSegmentSize(64<<10))
-			require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 3, Tags: map[string]string{"team": "core"}}))
+			require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 3, Tags: map[string]string{"team": "core"}})))
 			s := mustStream(t, a, "s")
 			for i := 0; i < 3000; i++ {
 				_, err := s.Put(bg, PutInput{PartitionKey: fmt.Sprint("k", i%50), Data: fmt.Appendf(nil, "record %d %s", i, make([]byte, i%200))})
@@ -118,7 +118,7 @@ func TestBatchAcrossSegmentsIsDurable(t *testing.T) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
 	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	s := mustStream(t, a, "s")
 	var want []string
 	for round := 0; round < 3; round++ {
@@ -189,7 +189,7 @@ func TestNewStreamReopensItsDirectory(t *testing.T) {
 func TestCloseLeavesOnlyWrittenFiles(t *testing.T) {
 	fs := vfs.NewMemFS()
 	a := durable(t, fs, NewManualClock(tStart), WithSegmentSize(64<<10))
-	require.NoError(t, a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	s := mustStream(t, a, "s")
 	for i := 0; i < 20; i++ {
 		_, err := s.Put(bg, PutInput{PartitionKey: "k", Data: make([]byte, 10<<10)})
@@ -216,3 +216,6 @@ func TestCloseLeavesOnlyWrittenFiles(t *testing.T) {
 	}
 	require.Equal(t, 4, segs, "20 records of 10 KiB, 6 to a 64 KiB file")
 }
+
+// errOf returns the error of a call that also returns a value.
+func errOf[T any](_ T, err error) error { return err }

@@ -120,13 +120,13 @@ func TestStorm(t *testing.T) {
 			switch op := r.IntN(3); {
 			case op == 0 && len(open) < 12:
 				lo, hi := bigOf(sh.HashKeyRange.StartingHashKey), bigOf(sh.HashKeyRange.EndingHashKey)
-				if err := s.SplitShard(ctx, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()); err == nil {
+				if _, err := s.SplitShard(ctx, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()); err == nil {
 					reshards++
 				}
 			case op == 1:
 				for _, o := range open {
 					if new(big.Int).Add(bigOf(sh.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
-						if err := s.MergeShards(ctx, sh.ShardID, o.ShardID); err == nil {
+						if _, err := s.MergeShards(ctx, sh.ShardID, o.ShardID); err == nil {
 							reshards++
 						}
 						break

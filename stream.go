@@ -176,7 +176,7 @@ func NewStream(name string, shardCount int, opts ...Option) (*Stream, error) {
 	}
 	s, err := a.Stream(StreamRef{StreamName: name})
 	if err != nil || s.statusAt(a.cfg.clock.Now()) == StatusDeleting {
-		s, err = a.createStream(context.Background(), CreateStreamInput{StreamName: name, ShardCount: shardCount})
+		s, err = a.CreateStream(context.Background(), CreateStreamInput{StreamName: name, ShardCount: shardCount})
 	}
 	if err != nil {
 		a.Close()

@@ -16,7 +16,7 @@ func FuzzTokens(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer a.Close()
-	if err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 3}); err != nil {
+	if _, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 3}); err != nil {
 		f.Fatal(err)
 	}
 	s, _ := a.Stream(shardlog.StreamRef{StreamName: "s"})

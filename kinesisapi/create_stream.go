@@ -26,5 +26,6 @@ func createStream(ctx context.Context, a *shardlog.Account, in *createStreamInpu
 		v.required("shardCount", true)
 		return nil, v.err()
 	}
-	return empty{}, a.CreateStream(ctx, c)
+	_, err := a.CreateStream(ctx, c)
+	return empty{}, err
 }

@@ -20,7 +20,7 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer acct.Close()
-	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 2}); err != nil {
+	if _, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 2}); err != nil {
 		f.Fatal(err)
 	}
 	h := kinesisapi.NewHandler(acct)

@@ -28,7 +28,7 @@ func BenchmarkHandlerPutRecords(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer acct.Close()
-	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}); err != nil {
+	if _, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}); err != nil {
 		b.Fatal(err)
 	}
 	h := kinesisapi.NewHandler(acct)
@@ -59,7 +59,7 @@ func BenchmarkHandlerGetRecords(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer acct.Close()
-	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}); err != nil {
+	if _, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}); err != nil {
 		b.Fatal(err)
 	}
 	s, _ := acct.Stream(shardlog.StreamRef{StreamName: "s"})

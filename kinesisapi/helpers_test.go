@@ -13,3 +13,6 @@ func httptestRequest(url, target, contentType, body string) *http.Request {
 	req.Header.Set("Content-Type", contentType)
 	return req
 }
+
+// errOf returns the error of a call that also returns a value.
+func errOf[T any](_ T, err error) error { return err }

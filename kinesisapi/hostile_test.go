@@ -37,7 +37,7 @@ func newAccount(t testing.TB, opts ...shardlog.Option) *shardlog.Account {
 	acct, err := shardlog.NewAccount(append([]shardlog.Option{shardlog.WithoutLimits()}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { acct.Close() })
-	require.NoError(t, acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1}))
+	require.NoError(t, errOf(acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	return acct
 }
 

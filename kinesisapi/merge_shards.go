@@ -17,5 +17,6 @@ func mergeShards(ctx context.Context, a *shardlog.Account, in *mergeShardsInput)
 	if err != nil {
 		return nil, err
 	}
-	return empty{}, s.MergeShards(ctx, in.ShardToMerge, in.AdjacentShardToMerge)
+	_, err = s.MergeShards(ctx, in.ShardToMerge, in.AdjacentShardToMerge)
+	return empty{}, err
 }

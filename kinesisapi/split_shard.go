@@ -17,5 +17,6 @@ func splitShard(ctx context.Context, a *shardlog.Account, in *splitShardInput) (
 	if err != nil {
 		return nil, err
 	}
-	return empty{}, s.SplitShard(ctx, in.ShardToSplit, in.NewStartingHashKey)
+	_, err = s.SplitShard(ctx, in.ShardToSplit, in.NewStartingHashKey)
+	return empty{}, err
 }

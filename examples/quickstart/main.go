@@ -19,10 +19,7 @@ func main() {
 	defer acct.Close()
 
 	const name = "quickstart"
-	if err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: 4}); err != nil {
-		log.Fatal(err)
-	}
-	stream, err := acct.Stream(shardlog.StreamRef{StreamName: name})
+	stream, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: 4})
 	if err != nil {
 		log.Fatal(err)
 	}
