@@ -469,7 +469,7 @@ func (a *Account) ListStreams(ctx context.Context, in ListStreamsInput) (ListStr
 		if err != nil {
 			continue // deleted meanwhile
 		}
-		mode, _, _, _ := s.Settings()
+		mode := s.currentSettings().mode
 		out.StreamNames = append(out.StreamNames, name)
 		out.StreamSummaries = append(out.StreamSummaries, StreamSummary{
 			StreamName:              name,

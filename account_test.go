@@ -267,3 +267,12 @@ func TestListStreamsReportsTheMode(t *testing.T) {
 	require.Equal(t, 4, d.OpenShardCount, "ON_DEMAND streams start with 4 shards")
 	requireCode(t, errOf(od.SplitShard(ctx, shard0, "1000")), shardlog.ErrValidation, "")
 }
+
+// TestStreamOfAnAccountIsNotClosedByItself: Close on a stream the account
+// owns says so, and the stream works on.
+func TestStreamOfAnAccountIsNotClosedByItself(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	require.ErrorIs(t, s.Close(), shardlog.ErrNotOwner)
+	put(t, s, "k", "still open")
+}

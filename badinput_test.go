@@ -68,7 +68,7 @@ func (f *fixture) snapshot(t *testing.T) string {
 			}
 			fmt.Fprintln(&b)
 		}
-		tags, err := s.ListTagsForStream(ctx, "", 0)
+		tags, err := s.ListTagsForStream(ctx, shardlog.ListTagsForStreamInput{})
 		require.NoError(t, err)
 		consumers, err := s.ListStreamConsumers(ctx, shardlog.ListStreamConsumersInput{})
 		require.NoError(t, err)
@@ -181,7 +181,7 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 			return err
 		}},
 		{"DescribeStream", shardlog.ErrValidation, func(f *fixture) error {
-			_, err := f.s.DescribeStream(ctx, 10001, "")
+			_, err := f.s.DescribeStream(ctx, shardlog.DescribeStreamInput{Limit: 10001})
 			return err
 		}},
 		{"SplitShard", shardlog.ErrResourceNotFound, func(f *fixture) error { return errOf(f.s.SplitShard(ctx, shard0, "100")) }},
@@ -236,7 +236,7 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 		}},
 		{"RemoveTagsFromStream", shardlog.ErrValidation, func(f *fixture) error { return f.s.RemoveTagsFromStream(ctx, nil) }},
 		{"ListTagsForStream", shardlog.ErrValidation, func(f *fixture) error {
-			_, err := f.s.ListTagsForStream(ctx, "", 51)
+			_, err := f.s.ListTagsForStream(ctx, shardlog.ListTagsForStreamInput{Limit: 51})
 			return err
 		}},
 		{"UpdateStreamMode", shardlog.ErrValidation, func(f *fixture) error { return f.s.UpdateStreamMode(ctx, "FAST") }},

@@ -189,10 +189,12 @@ func (s *Stream) mode() StreamMode {
 	return s.settings.mode
 }
 
-// Settings returns the stream's capacity mode, encryption and key, and
-// enhanced-monitoring metrics.
-func (s *Stream) Settings() (mode StreamMode, encryptionType, keyID string, shardLevelMetrics []string) {
+// currentSettings returns a copy of the stream's settings (DescribeStreamSummary
+// reports them).
+func (s *Stream) currentSettings() settings {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.settings.mode, s.settings.encryption, s.settings.keyID, slices.Clone(s.settings.metrics)
+	c := s.settings
+	c.metrics = slices.Clone(c.metrics)
+	return c
 }

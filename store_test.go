@@ -90,7 +90,7 @@ func TestDurableAccountSurvivesCloseAndReopen(t *testing.T) {
 			sum, err := s2.DescribeStreamSummary(bg)
 			require.NoError(t, err)
 			require.Equal(t, wantSummary, sum)
-			tags, err := s2.ListTagsForStream(bg, "", 0)
+			tags, err := s2.ListTagsForStream(bg, ListTagsForStreamInput{})
 			require.NoError(t, err)
 			require.Equal(t, []Tag{{"team", "core"}}, tags.Tags)
 			got, err := b.DescribeStreamConsumer(bg, ConsumerRef{ConsumerARN: c.ConsumerARN})

@@ -156,14 +156,18 @@ func (s *Stream) ARN() string { return s.arn }
 // Account returns the account the stream belongs to.
 func (s *Stream) Account() *Account { return s.acct }
 
-// Close closes the account behind a stream made by [NewStream]. For a stream
-// obtained from an Account it does nothing: close the Account instead.
+// Close closes the account behind a stream made by [NewStream], which owns
+// it. A stream obtained from an Account does not: Close then does nothing
+// and returns ErrNotOwner, and the Account is closed by its own Close.
 func (s *Stream) Close() error {
 	if s.owner {
 		return s.acct.Close()
 	}
-	return nil
+	return ErrNotOwner
 }
+
+// ErrNotOwner is returned by Close on a stream that an Account owns.
+var ErrNotOwner = errors.New("shardlog: the stream belongs to an Account: close the Account instead")
 
 // NewStream returns a stream of shardCount shards in an account of its own,
 // for users who want just one log. opts configure that account. Close the
@@ -357,17 +361,17 @@ func (s *Stream) summary(ctx context.Context) (StreamDescriptionSummary, error) 
 	if err != nil {
 		return StreamDescriptionSummary{}, err
 	}
-	mode, enc, key, metrics := s.Settings()
+	set := s.currentSettings()
 	return StreamDescriptionSummary{
 		StreamName:              s.name,
 		StreamARN:               s.arn,
 		StreamStatus:            s.statusAt(now),
-		StreamMode:              mode,
+		StreamMode:              set.mode,
 		RetentionPeriodHours:    s.retentionHours(),
 		StreamCreationTimestamp: s.created,
-		EncryptionType:          enc,
-		KeyID:                   key,
-		ShardLevelMetrics:       metrics,
+		EncryptionType:          set.encryption,
+		KeyID:                   set.keyID,
+		ShardLevelMetrics:       set.metrics,
 		OpenShardCount:          s.openShardCount(),
 		ConsumerCount:           s.consumerCount(now),
 		MaxRecordSizeInKiB:      s.acct.cfg.maxRecordSize >> 10,
@@ -382,10 +386,15 @@ type StreamDescription struct {
 	HasMoreShards bool
 }
 
-// DescribeStream describes the stream and a page of its shards after
-// exclusiveStartShardID, at most limit (1 to 10000; 0 means 100; at most
-// 100 are returned). A CREATING stream lists no shards.
-func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartShardID string) (StreamDescription, error) {
+// DescribeStreamInput is the input of DescribeStream.
+type DescribeStreamInput struct {
+	Limit                 int    // 1 to 10000; 0 means 100; at most 100 are returned
+	ExclusiveStartShardID string // list the shards after this one
+}
+
+// DescribeStream describes the stream and a page of its shards. A
+// CREATING stream lists no shards.
+func (s *Stream) DescribeStream(ctx context.Context, in DescribeStreamInput) (StreamDescription, error) {
 	if err := s.acct.fault(ctx, "DescribeStream", s.name, -1); err != nil {
 		return StreamDescription{}, err
 	}
@@ -393,7 +402,7 @@ func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartSh
 	if err != nil {
 		return StreamDescription{}, err
 	}
-	limit, err = pageLimit("limit", limit, 100, 100)
+	limit, err := pageLimit("limit", in.Limit, 100, 100)
 	if err != nil {
 		return StreamDescription{}, err
 	}
@@ -401,7 +410,7 @@ func (s *Stream) DescribeStream(ctx context.Context, limit int, exclusiveStartSh
 	if sum.StreamStatus == StatusCreating {
 		return out, nil
 	}
-	page, err := s.listShards(ctx, ListShardsInput{ExclusiveStartShardID: exclusiveStartShardID, MaxResults: limit})
+	page, err := s.listShards(ctx, ListShardsInput{ExclusiveStartShardID: in.ExclusiveStartShardID, MaxResults: limit})
 	if err != nil {
 		return StreamDescription{}, err
 	}

@@ -130,9 +130,15 @@ type ListTagsForStreamOutput struct {
 	HasMoreTags bool
 }
 
-// ListTagsForStream lists tags in key order after exclusiveStartTagKey, at
-// most limit (1 to 50; 0 means 50).
-func (s *Stream) ListTagsForStream(ctx context.Context, exclusiveStartTagKey string, limit int) (ListTagsForStreamOutput, error) {
+// ListTagsForStreamInput is the input of ListTagsForStream.
+type ListTagsForStreamInput struct {
+	Limit                int    // 1 to 50; 0 means 50
+	ExclusiveStartTagKey string // list the tags after this key
+}
+
+// ListTagsForStream lists a page of the stream's tags, in key order.
+func (s *Stream) ListTagsForStream(ctx context.Context, in ListTagsForStreamInput) (ListTagsForStreamOutput, error) {
+	limit, exclusiveStartTagKey := in.Limit, in.ExclusiveStartTagKey
 	if _, err := s.enter(ctx); err != nil {
 		return ListTagsForStreamOutput{}, err
 	}

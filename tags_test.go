@@ -25,7 +25,7 @@ func TestTagRules(t *testing.T) {
 	}
 	ok := map[string]string{"é kèy_./=+-%@": strings.Repeat("v", 256), strings.Repeat("k", 128): ""}
 	require.NoError(t, s.AddTagsToStream(ctx, ok))
-	out, err := s.ListTagsForStream(ctx, "", 0)
+	out, err := s.ListTagsForStream(ctx, shardlog.ListTagsForStreamInput{})
 	require.NoError(t, err)
 	require.Len(t, out.Tags, 2)
 }

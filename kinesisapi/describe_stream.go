@@ -35,7 +35,7 @@ func describeStream(ctx context.Context, a *shardlog.Account, in *describeStream
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.DescribeStream(ctx, in.Limit, in.ExclusiveStartShardId)
+	d, err := s.DescribeStream(ctx, shardlog.DescribeStreamInput{Limit: in.Limit, ExclusiveStartShardID: in.ExclusiveStartShardId})
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ func listTagsForStream(ctx context.Context, a *shardlog.Account, in *listTagsFor
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.ListTagsForStream(ctx, in.ExclusiveStartTagKey, in.Limit)
+	out, err := s.ListTagsForStream(ctx, shardlog.ListTagsForStreamInput{Limit: in.Limit, ExclusiveStartTagKey: in.ExclusiveStartTagKey})
 	if err != nil {
 		return nil, err
 	}
