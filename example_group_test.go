@@ -1,0 +1,136 @@
+package shardlog_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/shardlog/shardlog"
+)
+
+// printer prints the records of its shard and checkpoints after each batch.
+type printer struct {
+	shard string
+	seen  *sync.WaitGroup
+}
+
+func (p *printer) Initialize(in shardlog.InitializeInput) {
+	fmt.Println("processing", in.ShardID)
+}
+
+func (p *printer) ProcessRecords(in shardlog.ProcessRecordsInput) {
+	for _, r := range in.Records {
+		fmt.Printf("%s: %s\n", r.PartitionKey, r.Data)
+		p.seen.Done()
+	}
+	if err := in.Checkpointer.Checkpoint(context.Background()); err != nil {
+		fmt.Println("checkpoint:", err)
+	}
+}
+
+func (p *printer) LeaseLost(shardlog.LeaseLostInput) {}
+
+func (p *printer) ShardEnded(in shardlog.ShardEndedInput) {
+	_ = in.Checkpointer.Checkpoint(context.Background()) // children start after this
+}
+
+func (p *printer) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
+	fmt.Println("shutting down", p.shard)
+}
+
+// A consumer group of one worker; more workers with the same Application,
+// in this process or beside it on a durable account, share the shards.
+func ExampleStream_RunWorker() {
+	ctx := context.Background()
+	s, err := shardlog.NewStream("orders", 1)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	var seen sync.WaitGroup
+	for i := range 3 {
+		seen.Add(1)
+		if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: fmt.Appendf(nil, "order #%d", i+1)}); err != nil {
+			panic(err)
+		}
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() {
+		done <- s.RunWorker(wctx, shardlog.WorkerConfig{
+			Application: "billing",
+			NewProcessor: func(shardID string) shardlog.RecordProcessor {
+				return &printer{shard: shardID, seen: &seen}
+			},
+		})
+	}()
+	seen.Wait()
+	stop()
+	if err := <-done; err != nil {
+		panic(err)
+	}
+	shards, err := s.DescribeGroup(ctx, "billing", nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("checkpoint:", shards[0].Checkpoint.Counter(), "behind:", shards[0].RecordsBehind)
+	// Output:
+	// processing shardId-000000000000
+	// customer-7: order #1
+	// customer-7: order #2
+	// customer-7: order #3
+	// shutting down shardId-000000000000
+	// checkpoint: 3 behind: 0
+}
+
+// Splitting a shard in two and merging the halves back; readers of the
+// whole stream read parents before children.
+func ExampleStream_SplitShard() {
+	ctx := context.Background()
+	s, err := shardlog.NewStream("events", 1)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	shards, err := s.ListShards(ctx, shardlog.ListShardsInput{})
+	if err != nil {
+		panic(err)
+	}
+	halves, err := s.SplitShard(ctx, shards.Shards[0].ShardID, shards.Shards[0].HashKeyRange.Midpoint())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("split into", halves)
+	whole, err := s.MergeShards(ctx, halves[0], halves[1])
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("merged into", whole)
+	// Output:
+	// split into [shardId-000000000001 shardId-000000000002]
+	// merged into shardId-000000000003
+}
+
+// Enhanced fan-out: a registered consumer gets a shard's records pushed.
+func ExampleStream_SubscribeToShard() {
+	ctx := context.Background()
+	s, err := shardlog.NewStream("events", 1)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	if _, err := s.RegisterStreamConsumer(ctx, "dashboard"); err != nil {
+		panic(err)
+	}
+	if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("hello")}); err != nil {
+		panic(err)
+	}
+	sub, err := s.SubscribeToShard(ctx, "dashboard", shardlog.ShardIDOf(0), shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	if err != nil {
+		panic(err)
+	}
+	defer sub.Close()
+	ev := <-sub.Events()
+	fmt.Printf("%s, %d ms behind\n", ev.Records[0].Data, ev.MillisBehindLatest)
+	// Output: hello, 0 ms behind
+}
