@@ -261,7 +261,7 @@ func TestSubscriptionLifetimeAndResubscribeRules(t *testing.T) {
 	put(t, s, "k", "after")
 	clk.Advance(5 * time.Second)
 	ls, _ := s.ListShards(ctx, shardlog.ListShardsInput{})
-	third := subscribe(t, a, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: ls.Shards[0].SequenceNumberRange.StartingSequenceNumber})
+	third := subscribe(t, a, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: ls.Shards[0].SequenceNumberRange.StartingSequenceNumber.String()})
 	require.Equal(t, []string{"still mine", "just in time", "after"}, receive(t, third, 3))
 }
 

@@ -3,6 +3,7 @@ package shardlog_test
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,4 +164,38 @@ func BenchmarkDurableReadThrough(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkDurableCheckpoint writes checkpoints to a durable account's
+// LeaseStore under SyncAlways from one goroutine and from 64, each on a
+// lease of its own: writers waiting together share one sync.
+func BenchmarkDurableCheckpoint(b *testing.B) {
+	for _, writers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			store := durableStream(b, b.TempDir(), shardlog.SyncAlways).Account().LeaseStore()
+			leases := make([]shardlog.Lease, writers)
+			for i := range leases {
+				leases[i] = shardlog.Lease{Key: shardlog.ShardIDOf(i), Owner: "w"}
+				if err := store.Swap(ctx, "bench", nil, leases[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var next atomic.Int64
+			b.SetParallelism((writers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				l := leases[int(next.Add(1)-1)%writers]
+				for pb.Next() {
+					n := l
+					n.Counter++
+					if err := store.Swap(ctx, "bench", &l, n); err != nil {
+						b.Error(err)
+						return
+					}
+					l = n
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checkpoints/s")
+		})
+	}
 }

@@ -517,7 +517,7 @@ func (m *machine) check(t *rapid.T) {
 		for i, sh := range want {
 			g := got[i]
 			if g.ShardID != model.ID(sh.Index) || g.HashKeyRange.StartingHashKey != sh.Start.String() || g.HashKeyRange.EndingHashKey != sh.End.String() ||
-				g.ParentShardID != sh.Parent || g.AdjacentParentShardID != sh.Adjacent || (g.SequenceNumberRange.EndingSequenceNumber == "") != sh.Open {
+				g.ParentShardID != sh.Parent || g.AdjacentParentShardID != sh.Adjacent || g.SequenceNumberRange.EndingSequenceNumber.IsZero() != sh.Open {
 				t.Fatalf("%s shard %d: engine %+v, model %+v", name, i, g, sh)
 			}
 			var data []string

@@ -58,7 +58,7 @@ func TestIteratorTypes(t *testing.T) {
 	// AT_ and AFTER_.
 	ls, err := s.ListShards(ctx, shardlog.ListShardsInput{})
 	require.NoError(t, err)
-	start := ls.Shards[0].SequenceNumberRange.StartingSequenceNumber
+	start := ls.Shards[0].SequenceNumberRange.StartingSequenceNumber.String()
 	require.Equal(t, []string{"0", "1", "2", "3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: start})))
 	require.Equal(t, []string{"0", "1", "2", "3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: start})))
 }

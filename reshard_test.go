@@ -56,7 +56,7 @@ func TestSplitShard(t *testing.T) {
 	require.Equal(t, shard0, hi.ParentShardID)
 	require.Empty(t, lo.AdjacentParentShardID)
 	require.Empty(t, shards[1].SequenceNumberRange.EndingSequenceNumber)
-	require.Equal(t, -1, bigOf(parent.SequenceNumberRange.EndingSequenceNumber).Cmp(bigOf(lo.SequenceNumberRange.StartingSequenceNumber)),
+	require.Equal(t, -1, bigOf(parent.SequenceNumberRange.EndingSequenceNumber.String()).Cmp(bigOf(lo.SequenceNumberRange.StartingSequenceNumber.String())),
 		"every child number exceeds every parent number")
 
 	after, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("child"), ExplicitHashKey: "5000"})
@@ -88,7 +88,7 @@ func TestSplitShard(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, out.NextShardIterator)
 	require.Len(t, out.ChildShards, 2)
-	end := iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: parent.SequenceNumberRange.EndingSequenceNumber})
+	end := iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: parent.SequenceNumberRange.EndingSequenceNumber.String()})
 	out, err = s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: end})
 	require.NoError(t, err)
 	require.Len(t, out.ChildShards, 2)

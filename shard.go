@@ -269,10 +269,10 @@ type HashKeyRange struct {
 }
 
 // SequenceNumberRange is the range of a shard's sequence numbers.
-// EndingSequenceNumber is empty while the shard is open.
+// EndingSequenceNumber is the zero value while the shard is open.
 type SequenceNumberRange struct {
-	StartingSequenceNumber string
-	EndingSequenceNumber   string
+	StartingSequenceNumber SequenceNumber
+	EndingSequenceNumber   SequenceNumber
 }
 
 // Shard describes a shard, as ListShards does.
@@ -288,7 +288,7 @@ func (sh *shard) describe() Shard {
 	d := Shard{
 		ShardID:             sh.id,
 		HashKeyRange:        sh.hashKeyRange(),
-		SequenceNumberRange: SequenceNumberRange{StartingSequenceNumber: sh.startingSeq().String()},
+		SequenceNumberRange: SequenceNumberRange{StartingSequenceNumber: sh.startingSeq()},
 	}
 	if len(sh.parents) > 0 {
 		d.ParentShardID = sh.parents[0]
@@ -297,7 +297,7 @@ func (sh *shard) describe() Shard {
 		d.AdjacentParentShardID = sh.parents[1]
 	}
 	if sh.closed.Load() {
-		d.SequenceNumberRange.EndingSequenceNumber = sh.endingSeq().String()
+		d.SequenceNumberRange.EndingSequenceNumber = sh.endingSeq()
 	}
 	return d
 }

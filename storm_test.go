@@ -112,7 +112,7 @@ func TestStorm(t *testing.T) {
 			}
 			var open []shardlog.Shard
 			for _, sh := range shards {
-				if sh.SequenceNumberRange.EndingSequenceNumber == "" {
+				if sh.SequenceNumberRange.EndingSequenceNumber.IsZero() {
 					open = append(open, sh)
 				}
 			}

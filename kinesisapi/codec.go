@@ -173,7 +173,10 @@ func shards(in []shardlog.Shard) []wireShard {
 			ParentShardId:         s.ParentShardID,
 			AdjacentParentShardId: s.AdjacentParentShardID,
 			HashKeyRange:          hashKeyRange(s.HashKeyRange),
-			SequenceNumberRange:   sequenceNumberRange(s.SequenceNumberRange),
+			SequenceNumberRange: sequenceNumberRange{
+				StartingSequenceNumber: s.SequenceNumberRange.StartingSequenceNumber.String(),
+				EndingSequenceNumber:   s.SequenceNumberRange.EndingSequenceNumber.String(),
+			},
 		}
 	}
 	return out
