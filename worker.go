@@ -185,6 +185,12 @@ func (w *worker) passLocked() {
 func (w *worker) renewLocked(ctx context.Context, now time.Time) {
 	for key, h := range w.held {
 		h.mu.Lock()
+		if h.lost {
+			h.mu.Unlock()
+			w.stopConsumerLocked(h, stopLost)
+			delete(w.held, key)
+			continue
+		}
 		next := h.lease
 		next.Counter++
 		err := w.cfg.Leases.Swap(ctx, w.table, &h.lease, next)
@@ -340,6 +346,33 @@ func (w *worker) parentsDone(h *heldLease, byKey map[string]*Lease) bool {
 		}
 	}
 	return true
+}
+
+// stillHolds reports whether the store still has h as this worker wrote it
+// last (a failed read counts as held: renewal will tell).
+func (w *worker) stillHolds(h *heldLease) bool {
+	leases, err := w.cfg.Leases.Leases(w.ctx, w.table)
+	if err != nil {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, l := range leases {
+		if l.Key == h.key {
+			return l.Owner == h.lease.Owner && l.Counter == h.lease.Counter
+		}
+	}
+	return false
+}
+
+// loseLease gives up h: another worker has it.
+func (w *worker) loseLease(h *heldLease) {
+	h.mu.Lock()
+	h.lost = true
+	h.mu.Unlock()
+	w.mu.Lock()
+	w.stopConsumerLocked(h, stopLost)
+	w.mu.Unlock()
 }
 
 // checkpoint writes a checkpoint of h's shard.

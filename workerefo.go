@@ -36,6 +36,9 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 		if c.ended {
 			return in, false
 		}
+		if c.stopped() {
+			return in, true
+		}
 		if c.sub == nil {
 			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos).String()}
 			sub, err := w.s.acct.SubscribeToShard(w.ctx, w.consumerARN, sh.id, p)
@@ -53,8 +56,16 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 		select {
 		case ev, ok := <-c.sub.Events():
 			if !ok {
-				c.sub = nil // its five minutes are up, or another took over: again
-				continue
+				err := c.sub.Err()
+				c.sub = nil
+				if errors.Is(err, ErrResourceInUse) && !w.stillHolds(c.h) {
+					// The worker that took the lease subscribed: stop now
+					// rather than at the next renewal, or the two would
+					// take the shard from each other.
+					w.loseLease(c.h)
+					return in, true
+				}
+				continue // its five minutes are up: subscribe again
 			}
 			c.ended = ev.ContinuationSequenceNumber.IsZero() // the last event of a closed shard
 			if in = c.fanOutBatch(ev); len(in.Records) > 0 || in.Lost != nil {

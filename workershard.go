@@ -102,6 +102,12 @@ func (w *worker) consume(h *heldLease) {
 		switch {
 		case len(in.Records) > 0 || in.Lost != nil:
 			p.ProcessRecords(in)
+			h.mu.Lock()
+			lost := h.lost // a checkpoint found another worker holds it
+			h.mu.Unlock()
+			if lost {
+				w.loseLease(h)
+			}
 		case !more:
 			c.cp.end = true
 			p.ShardEnded(ShardEndedInput{Checkpointer: &c.cp})
