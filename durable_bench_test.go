@@ -181,7 +181,12 @@ func BenchmarkDurableCheckpoint(b *testing.B) {
 				}
 			}
 			var next atomic.Int64
-			b.SetParallelism((writers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			procs := runtime.GOMAXPROCS(0)
+			if writers < procs {
+				runtime.GOMAXPROCS(writers) // RunParallel's goroutines: one per writer
+				defer runtime.GOMAXPROCS(procs)
+			}
+			b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				l := leases[int(next.Add(1)-1)%writers]
