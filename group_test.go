@@ -647,3 +647,28 @@ func TestGroupDropsUserRecordsOfOtherShards(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupFanOutStealEndsTheOldSubscription: in enhanced fan-out mode, the
+// worker a lease was stolen from stops as soon as the thief's subscription
+// takes the shard over, before its own renewal: the two do not take the
+// shard from each other.
+func TestGroupFanOutStealEndsTheOldSubscription(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	g := newGroup(t, s, shardlog.WorkerConfig{EnhancedFanOut: true, FailoverTime: 30 * time.Second})
+	g.start("A")
+	for range 2 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	g.start("B")
+	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000001", seq: g.initSeq(s, 1)}, g.next())
+	// B's subscription waits out the five-second rule: it sleeps on the
+	// clock, beside the workers' passes and A's subscriptions' two timers.
+	require.NoError(t, clk.BlockUntil(ctx, 2+2*2+1))
+	clk.Advance(6 * time.Second) // B takes the shard over; A's renewal is 4 s away
+	require.Equal(t, event{kind: "leaselost", worker: "A", shard: "shardId-000000000001"}, g.next())
+
+	put(t, s, "k", "after") // to whichever shard: each has one reader
+	e := g.next()
+	require.Equal(t, []string{"after"}, e.data)
+}
