@@ -149,3 +149,22 @@ func balanced(b *testing.B, s *shardlog.Stream) bool {
 	}
 	return len(count) == 4 && count["w0"] == 2 && count["w1"] == 2 && count["w2"] == 2 && count["w3"] == 2
 }
+
+// BenchmarkMemoryCheckpoint writes checkpoints to an in-memory LeaseStore,
+// the work a Checkpointer's call adds in memory.
+func BenchmarkMemoryCheckpoint(b *testing.B) {
+	store := shardlog.NewMemoryLeaseStore()
+	l := shardlog.Lease{Key: shardlog.ShardIDOf(0), Owner: "w", Parents: []string{"shardId-000000000009"}}
+	if err := store.Swap(context.Background(), "bench", nil, l); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := l
+		n.Counter++
+		if err := store.Swap(context.Background(), "bench", &l, n); err != nil {
+			b.Fatal(err)
+		}
+		l = n
+	}
+}
