@@ -23,7 +23,6 @@ type worker struct {
 	consumerARN string
 	ctx         context.Context // cancelled when the worker stops
 	stop        context.CancelFunc
-	fatal       chan error // a consumer's unrecoverable error
 
 	mu      sync.Mutex // guards the fields below; held through a pass
 	held    map[string]*heldLease
@@ -66,8 +65,7 @@ const (
 func newWorker(s *Stream, cfg WorkerConfig) *worker {
 	return &worker{
 		s: s, cfg: cfg, table: s.leaseTable(cfg.Application),
-		fatal: make(chan error, 1),
-		held:  map[string]*heldLease{}, seen: map[string]observed{},
+		held: map[string]*heldLease{}, seen: map[string]observed{},
 	}
 }
 
@@ -96,7 +94,6 @@ func (w *worker) run(ctx context.Context) error {
 		err = ErrClosed
 	case <-w.s.gone:
 		err = w.s.acct.notFound(w.s.name)
-	case err = <-w.fatal:
 	}
 	w.shutdown(err == nil)
 	return err
