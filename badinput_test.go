@@ -139,7 +139,7 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 			return err
 		}},
 		{"GetShardIterator", shardlog.ErrInvalidArgument, func(f *fixture) error {
-			_, err := f.s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: f.seq})
+			_, err := f.s.GetShardIterator(ctx, shard0, wirePosition(shardlog.AtSequenceNumber, f.seq))
 			return err
 		}},
 		{"GetRecords", shardlog.ErrValidation, func(f *fixture) error {

@@ -179,9 +179,9 @@ func TestSubscribeStartingPositions(t *testing.T) {
 			a, clk := newAccount(t)
 			s := newStream(t, a, "s", 1)
 			c := register(t, s, "app")
-			var seqs []string
+			var seqs []shardlog.SequenceNumber
 			for i := 0; i < 4; i++ {
-				seqs = append(seqs, put(t, s, "k", fmt.Sprint(i)).SequenceNumber.String())
+				seqs = append(seqs, put(t, s, "k", fmt.Sprint(i)).SequenceNumber)
 				clk.Advance(time.Second)
 			}
 			p := shardlog.StartingPosition{Type: tc.typ}
@@ -261,7 +261,7 @@ func TestSubscriptionLifetimeAndResubscribeRules(t *testing.T) {
 	put(t, s, "k", "after")
 	clk.Advance(5 * time.Second)
 	ls, _ := s.ListShards(ctx, shardlog.ListShardsInput{})
-	third := subscribe(t, a, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: ls.Shards[0].SequenceNumberRange.StartingSequenceNumber.String()})
+	third := subscribe(t, a, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: ls.Shards[0].SequenceNumberRange.StartingSequenceNumber})
 	require.Equal(t, []string{"still mine", "just in time", "after"}, receive(t, third, 3))
 }
 

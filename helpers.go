@@ -9,13 +9,13 @@ import (
 // At returns the position of the record numbered seq: reading starts with
 // it.
 func At(seq SequenceNumber) StartingPosition {
-	return StartingPosition{Type: AtSequenceNumber, SequenceNumber: seq.String()}
+	return StartingPosition{Type: AtSequenceNumber, SequenceNumber: seq}
 }
 
 // After returns the position just after the record numbered seq: reading
 // starts with the next one. After a checkpoint, that is where to resume.
 func After(seq SequenceNumber) StartingPosition {
-	return StartingPosition{Type: AfterSequenceNumber, SequenceNumber: seq.String()}
+	return StartingPosition{Type: AfterSequenceNumber, SequenceNumber: seq}
 }
 
 // ShardID returns the ID of the shard a sequence number belongs to, or ""

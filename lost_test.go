@@ -68,7 +68,7 @@ func TestRecordsReportsATrimmedStart(t *testing.T) {
 
 	var got []string
 	var lost *shardlog.LostRecordsError
-	for r, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: old[1].String()}) {
+	for r, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: old[1]}) {
 		if errors.As(err, &lost) {
 			got = append(got, fmt.Sprintf("lost %d", lost.Count))
 			require.Equal(t, old[2], lost.First)
@@ -80,7 +80,7 @@ func TestRecordsReportsATrimmedStart(t *testing.T) {
 	}
 	require.Equal(t, []string{"lost 3", "k/5", "k/6", "k/7"}, got)
 
-	it, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: old[1].String()})
+	it, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: old[1]})
 	require.NoError(t, err)
 	out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/wire"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -38,6 +39,18 @@ func newStream(t testing.TB, a *shardlog.Account, name string, shards int) *shar
 	s, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: shards})
 	require.NoError(t, err)
 	return s
+}
+
+// wirePosition is a starting position as a wire client sends it: the number
+// as text, which may not be one.
+func wirePosition(typ shardlog.IteratorType, seq string) shardlog.StartingPosition {
+	return wire.StartingPosition(string(typ), seq, time.Time{}).(shardlog.StartingPosition)
+}
+
+// wireOrdering is in with a SequenceNumberForOrdering as a wire client sends
+// it: text, which may not be a number.
+func wireOrdering(in shardlog.PutInput, seq string) shardlog.PutInput {
+	return wire.WithOrderingNumber(in, seq).(shardlog.PutInput)
 }
 
 // errOf returns the error of a call that also returns a value.

@@ -298,7 +298,7 @@ func (m *machine) iterator(t *rapid.T) {
 			return
 		}
 		seqIndex = rapid.IntRange(0, len(sh.Records)-1).Draw(t, "seqIndex")
-		p.SequenceNumber = sh.Records[seqIndex].Seq
+		p = wirePosition(p.Type, sh.Records[seqIndex].Seq) // the model keeps numbers as text
 	}
 	if typ == "AT_TIMESTAMP" {
 		back := time.Duration(rapid.IntRange(0, 30*3600).Draw(t, "back")) * time.Second

@@ -26,14 +26,26 @@ const (
 	AtTimestamp         IteratorType = "AT_TIMESTAMP"          // at the first record that arrived at or after Timestamp
 )
 
-// StartingPosition says where to start reading a shard.
+// StartingPosition says where to start reading a shard. [At] and [After]
+// make the positions of a record.
 type StartingPosition struct {
 	Type IteratorType
 	// SequenceNumber is required by AT_ and AFTER_SEQUENCE_NUMBER and not
 	// allowed with TRIM_HORIZON and LATEST.
-	SequenceNumber string
+	SequenceNumber SequenceNumber
 	// Timestamp is required by AT_TIMESTAMP; millisecond precision.
 	Timestamp time.Time
+
+	text string // SequenceNumber as a wire client sent it (see internal/wire)
+}
+
+// sequenceText is the starting sequence number as text: as the client sent
+// it, or SequenceNumber's.
+func (p StartingPosition) sequenceText() string {
+	if p.text != "" {
+		return p.text
+	}
+	return p.SequenceNumber.String()
 }
 
 // iteratorTTL is how long a shard iterator stays valid.
@@ -79,8 +91,8 @@ func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard
 		return nil, 0, validation("shardIteratorType", string(p.Type),
 			"satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]")
 	}
-	if p.SequenceNumber != "" && !seqnum.Valid(p.SequenceNumber) {
-		return nil, 0, validation("startingSequenceNumber", p.SequenceNumber, "satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
+	if seq := p.sequenceText(); seq != "" && !seqnum.Valid(seq) {
+		return nil, 0, validation("startingSequenceNumber", seq, "satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
 	}
 	sh := s.shard(shardID)
 	if sh == nil || sh.expired(now.Add(-s.retention())) {
@@ -124,9 +136,10 @@ func findShard(all []*shard, i uint32) *shard {
 func (s *Stream) position(sh *shard, now time.Time, p StartingPosition) (uint64, error) {
 	account := s.acct.cfg.accountID
 	head, tail := sh.seg.Head(), sh.seg.Len()
+	seq := p.sequenceText()
 	switch p.Type {
 	case TrimHorizon, Latest:
-		if p.SequenceNumber != "" {
+		if seq != "" {
 			return 0, newError(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a StartingSequenceNumber.", p.Type)
 		}
 		if p.Type == TrimHorizon {
@@ -143,18 +156,18 @@ func (s *Stream) position(sh *shard, now time.Time, p StartingPosition) (uint64,
 		}
 		return sh.seg.SearchMillis(ms), nil
 	}
-	if p.SequenceNumber == "" {
+	if seq == "" {
 		return 0, newError(ErrInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", p.Type)
 	}
-	n, err := seqnum.Parse(p.SequenceNumber)
+	n, err := seqnum.Parse(seq)
 	if err != nil {
-		return 0, newError(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", p.SequenceNumber, sh.id, s.name, account)
+		return 0, newError(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", seq, sh.id, s.name, account)
 	}
 	if n.Shard != sh.index {
 		return 0, newError(ErrInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(n.Shard), sh.id)
 	}
 	if n.Stream != s.inc {
-		return 0, newError(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", p.SequenceNumber, sh.id, s.name, account)
+		return 0, newError(ErrInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", seq, sh.id, s.name, account)
 	}
 	pos := n.Counter // AFTER: the record after counter n sits at position n
 	if p.Type == AtSequenceNumber && pos > 0 {

@@ -35,9 +35,9 @@ func getData(t *testing.T, s *shardlog.Stream, it string) []string {
 func TestIteratorTypes(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 1)
-	var seqs []string
+	var seqs []shardlog.SequenceNumber
 	for i := 0; i < 5; i++ {
-		seqs = append(seqs, put(t, s, "k", fmt.Sprint(i)).SequenceNumber.String())
+		seqs = append(seqs, put(t, s, "k", fmt.Sprint(i)).SequenceNumber)
 		clk.Advance(time.Second)
 	}
 	latest := iterator(t, s, shardlog.StartingPosition{Type: shardlog.Latest})
@@ -58,7 +58,7 @@ func TestIteratorTypes(t *testing.T) {
 	// AT_ and AFTER_.
 	ls, err := s.ListShards(ctx, shardlog.ListShardsInput{})
 	require.NoError(t, err)
-	start := ls.Shards[0].SequenceNumberRange.StartingSequenceNumber.String()
+	start := ls.Shards[0].SequenceNumberRange.StartingSequenceNumber
 	require.Equal(t, []string{"0", "1", "2", "3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: start})))
 	require.Equal(t, []string{"0", "1", "2", "3", "4", "5"}, getData(t, s, iterator(t, s, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: start})))
 }
@@ -91,20 +91,22 @@ func TestGetShardIteratorErrors(t *testing.T) {
 		{"unknown shard", "shardId-000000000002", shardlog.StartingPosition{Type: shardlog.Latest}, shardlog.ErrResourceNotFound,
 			"Shard shardId-000000000002 in stream s under account 123456789012 does not exist"},
 		{"shard id of another form", "shardId-2", shardlog.StartingPosition{Type: shardlog.Latest}, shardlog.ErrResourceNotFound, ""},
-		{"latest with number", shard0, shardlog.StartingPosition{Type: shardlog.Latest, SequenceNumber: "1"}, shardlog.ErrInvalidArgument,
+		{"latest with number", shard0, wirePosition(shardlog.Latest, "1"), shardlog.ErrInvalidArgument,
 			must + "LATEST and also a StartingSequenceNumber."},
-		{"trim horizon with number", shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon, SequenceNumber: "1"}, shardlog.ErrInvalidArgument,
+		{"trim horizon with number", shard0, wirePosition(shardlog.TrimHorizon, "1"), shardlog.ErrInvalidArgument,
+			must + "TRIM_HORIZON and also a StartingSequenceNumber."},
+		{"trim horizon with a typed number", shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon, SequenceNumber: onShard1.SequenceNumber}, shardlog.ErrInvalidArgument,
 			must + "TRIM_HORIZON and also a StartingSequenceNumber."},
 		{"at without number", shard0, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber}, shardlog.ErrInvalidArgument,
 			must + "AT_SEQUENCE_NUMBER and no StartingSequenceNumber."},
 		{"after without number", shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber}, shardlog.ErrInvalidArgument,
 			must + "AFTER_SEQUENCE_NUMBER and no StartingSequenceNumber."},
-		{"malformed number", shard0, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: "01"}, shardlog.ErrValidation, ""},
-		{"number we did not issue", shard0, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: "12345"}, shardlog.ErrInvalidArgument,
+		{"malformed number", shard0, wirePosition(shardlog.AtSequenceNumber, "01"), shardlog.ErrValidation, ""},
+		{"number we did not issue", shard0, wirePosition(shardlog.AtSequenceNumber, "12345"), shardlog.ErrInvalidArgument,
 			"StartingSequenceNumber 12345 used in GetShardIterator on shard shardId-000000000000 in stream s under account 123456789012 is invalid."},
-		{"number of another shard", shard0, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: onShard1.SequenceNumber.String()}, shardlog.ErrInvalidArgument,
+		{"number of another shard", shard0, shardlog.At(onShard1.SequenceNumber), shardlog.ErrInvalidArgument,
 			"Invalid StartingSequenceNumber. It encodes shardId-000000000001, while it was used in a call to a shard with shardId-000000000000"},
-		{"number of another stream", shard0, shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: foreign}, shardlog.ErrInvalidArgument,
+		{"number of another stream", shard0, wirePosition(shardlog.AfterSequenceNumber, foreign), shardlog.ErrInvalidArgument,
 			"StartingSequenceNumber " + foreign + " used in GetShardIterator on shard shardId-000000000000 in stream s under account 123456789012 is invalid because it did not come from this stream."},
 		{"timestamp missing", shard0, shardlog.StartingPosition{Type: shardlog.AtTimestamp}, shardlog.ErrInvalidArgument,
 			"Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter."},

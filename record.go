@@ -96,10 +96,22 @@ type PutInput struct {
 	// ExplicitHashKey, if not empty, is a decimal hash key in [0, 2^128-1]
 	// that replaces the partition key's hash.
 	ExplicitHashKey string
-	// SequenceNumberForOrdering, if not empty, must be a sequence number
-	// this stream issued; the new record's number will be greater. Only Put
-	// honours it; PutBatch ignores it, as PutRecords has no such field.
-	SequenceNumberForOrdering string
+	// SequenceNumberForOrdering, if not the zero value, must be a sequence
+	// number this stream issued; the new record's number will be greater.
+	// Only Put honours it; PutBatch ignores it, as PutRecords has no such
+	// field.
+	SequenceNumberForOrdering SequenceNumber
+
+	orderingText string // SequenceNumberForOrdering as a wire client sent it
+}
+
+// orderingNumber is SequenceNumberForOrdering as text: as the client sent
+// it, or the typed number's.
+func (in *PutInput) orderingNumber() string {
+	if in.orderingText != "" {
+		return in.orderingText
+	}
+	return in.SequenceNumberForOrdering.String()
 }
 
 // PutResult says where a record was stored.

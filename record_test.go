@@ -35,7 +35,7 @@ func TestPutValidation(t *testing.T) {
 		{"hash key negative", shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "-1"}, shardlog.ErrInvalidArgument, ""},
 		{"hash key leading zero", shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "01"}, shardlog.ErrInvalidArgument, ""},
 		{"hash key not a number", shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "abc"}, shardlog.ErrInvalidArgument, ""},
-		{"ordering number garbage", shardlog.PutInput{PartitionKey: "k", SequenceNumberForOrdering: "12"}, shardlog.ErrInvalidArgument,
+		{"ordering number garbage", wireOrdering(shardlog.PutInput{PartitionKey: "k"}, "12"), shardlog.ErrInvalidArgument,
 			"ExclusiveMinimumSequenceNumber 12 used in PutRecord on stream s under account 123456789012 is invalid."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,20 +173,20 @@ func TestSequenceNumberForOrdering(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	other := newStream(t, a, "other", 2)
 	first := put(t, s, "k", "1")
-	r, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("2"), SequenceNumberForOrdering: first.SequenceNumber.String()})
+	r, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("2"), SequenceNumberForOrdering: first.SequenceNumber})
 	require.NoError(t, err)
 	require.Equal(t, 1, r.SequenceNumber.Compare(first.SequenceNumber))
 
-	foreign := put(t, other, "k", "x").SequenceNumber.String()
+	foreign := put(t, other, "k", "x").SequenceNumber
 	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", SequenceNumberForOrdering: foreign})
-	requireCode(t, err, shardlog.ErrInvalidArgument, "ExclusiveMinimumSequenceNumber "+foreign+" used in PutRecord on stream s under account 123456789012 is invalid.")
+	requireCode(t, err, shardlog.ErrInvalidArgument, "ExclusiveMinimumSequenceNumber "+foreign.String()+" used in PutRecord on stream s under account 123456789012 is invalid.")
 
 	// A number this stream has not issued yet is refused.
 	n, err := shardlog.ParseSequenceNumber(first.SequenceNumber.String())
 	require.NoError(t, err)
 	future := strings.Replace(n.String(), "00000000000000000001000000000000000", "00000000000000009999000000000000000", 1)
 	require.NotEqual(t, n.String(), future)
-	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", SequenceNumberForOrdering: future})
+	_, err = s.Put(ctx, wireOrdering(shardlog.PutInput{PartitionKey: "k"}, future))
 	requireCode(t, err, shardlog.ErrInvalidArgument, "")
 }
 

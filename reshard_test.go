@@ -88,7 +88,7 @@ func TestSplitShard(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, out.NextShardIterator)
 	require.Len(t, out.ChildShards, 2)
-	end := iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: parent.SequenceNumberRange.EndingSequenceNumber.String()})
+	end := iterator(t, s, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: parent.SequenceNumberRange.EndingSequenceNumber})
 	out, err = s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: end})
 	require.NoError(t, err)
 	require.Len(t, out.ChildShards, 2)

@@ -54,9 +54,9 @@ func TestRecordsExpireAfterRetention(t *testing.T) {
 func TestPositionsIntoTrimmedData(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 1)
-	var seqs []string
+	var seqs []shardlog.SequenceNumber
 	for i := 0; i < 4; i++ {
-		seqs = append(seqs, put(t, s, "k", fmt.Sprint(i)).SequenceNumber.String())
+		seqs = append(seqs, put(t, s, "k", fmt.Sprint(i)).SequenceNumber)
 		clk.Advance(time.Hour)
 	}
 	clk.Set(t0.Add(24*time.Hour - time.Minute))

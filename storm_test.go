@@ -185,8 +185,9 @@ func TestStorm(t *testing.T) {
 // from the last sequence number read.
 func classicReader(ctx context.Context, t *testing.T, s *shardlog.Stream, l *orderChecker, done func(*orderChecker) bool) {
 	type lease struct {
-		it, checkpoint string
-		parents        []string
+		it         string
+		checkpoint shardlog.SequenceNumber
+		parents    []string
 	}
 	roots, err := s.ListShards(ctx, shardlog.ListShardsInput{ShardFilter: shardlog.ShardFilter{Type: shardlog.FilterAtTrimHorizon}})
 	if err != nil {
@@ -209,7 +210,7 @@ func classicReader(ctx context.Context, t *testing.T, s *shardlog.Stream, l *ord
 			}
 			if ls.it == "" {
 				p := shardlog.StartingPosition{Type: shardlog.TrimHorizon}
-				if ls.checkpoint != "" {
+				if !ls.checkpoint.IsZero() {
 					p = shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: ls.checkpoint}
 				}
 				if ls.it, err = s.GetShardIterator(ctx, id, p); err != nil {
@@ -224,7 +225,7 @@ func classicReader(ctx context.Context, t *testing.T, s *shardlog.Stream, l *ord
 			}
 			for _, r := range out.Records {
 				l.see(r.Data)
-				ls.checkpoint = r.SequenceNumber.String()
+				ls.checkpoint = r.SequenceNumber
 			}
 			ls.it = out.NextShardIterator
 			if ls.it == "" { // the shard's end
@@ -247,7 +248,7 @@ func classicReader(ctx context.Context, t *testing.T, s *shardlog.Stream, l *ord
 func fanOutReader(ctx context.Context, t *testing.T, a *shardlog.Account, s *shardlog.Stream, arn string, l *orderChecker, done func(*orderChecker) bool) {
 	type state struct {
 		parents []string
-		cont    string
+		cont    shardlog.SequenceNumber
 		sub     *shardlog.Subscription
 	}
 	roots, err := s.ListShards(ctx, shardlog.ListShardsInput{ShardFilter: shardlog.ShardFilter{Type: shardlog.FilterAtTrimHorizon}})
@@ -278,7 +279,7 @@ func fanOutReader(ctx context.Context, t *testing.T, a *shardlog.Account, s *sha
 			}
 			if st.sub == nil {
 				p := shardlog.StartingPosition{Type: shardlog.TrimHorizon}
-				if st.cont != "" {
+				if !st.cont.IsZero() {
 					p = shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: st.cont}
 				}
 				sub, err := a.SubscribeToShard(ctx, arn, id, p)
@@ -297,7 +298,7 @@ func fanOutReader(ctx context.Context, t *testing.T, a *shardlog.Account, s *sha
 					l.see(r.Data)
 				}
 				if !ev.ContinuationSequenceNumber.IsZero() {
-					st.cont = ev.ContinuationSequenceNumber.String()
+					st.cont = ev.ContinuationSequenceNumber
 				}
 				if len(ev.ChildShards) > 0 {
 					finished[id] = true

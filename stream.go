@@ -437,8 +437,9 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 		return PutResult{}, err
 	}
 	var after seqnum.Number
-	if in.SequenceNumberForOrdering != "" {
-		if after, err = s.orderingNumber(in.SequenceNumberForOrdering); err != nil {
+	ordering := in.orderingNumber()
+	if ordering != "" {
+		if after, err = s.orderingNumber(ordering); err != nil {
 			return PutResult{}, err
 		}
 	}
@@ -450,7 +451,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	for {
 		sh := s.route.Load().find(h)
 		if after.Shard > sh.index {
-			return PutResult{}, s.badOrderingNumber(in.SequenceNumberForOrdering)
+			return PutResult{}, s.badOrderingNumber(ordering)
 		}
 		sh.mu.Lock()
 		pos, st, err := sh.appendLocked(now, in.PartitionKey, in.Data)

@@ -40,7 +40,7 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 			return in, true
 		}
 		if c.sub == nil {
-			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos).String()}
+			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos)}
 			sub, err := w.s.acct.SubscribeToShard(w.ctx, w.consumerARN, sh.id, p)
 			if err != nil {
 				// Too soon after the last one, or the consumer is gone: try

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/wire"
 )
 
 type getShardIteratorInput struct {
@@ -23,11 +24,8 @@ func getShardIterator(ctx context.Context, a *shardlog.Account, in *getShardIter
 	if err != nil {
 		return nil, err
 	}
-	it, err := s.GetShardIterator(ctx, in.ShardId, shardlog.StartingPosition{
-		Type:           shardlog.IteratorType(in.ShardIteratorType),
-		SequenceNumber: in.StartingSequenceNumber,
-		Timestamp:      ts(in.Timestamp),
-	})
+	p := wire.StartingPosition(in.ShardIteratorType, in.StartingSequenceNumber, ts(in.Timestamp)).(shardlog.StartingPosition)
+	it, err := s.GetShardIterator(ctx, in.ShardId, p)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/wire"
 )
 
 type putRecordInput struct {
@@ -25,12 +26,11 @@ func putRecord(ctx context.Context, a *shardlog.Account, in *putRecordInput) (an
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.Put(ctx, shardlog.PutInput{
-		PartitionKey:              in.PartitionKey,
-		Data:                      in.Data,
-		ExplicitHashKey:           in.ExplicitHashKey,
-		SequenceNumberForOrdering: in.SequenceNumberForOrdering,
-	})
+	put := shardlog.PutInput{PartitionKey: in.PartitionKey, Data: in.Data, ExplicitHashKey: in.ExplicitHashKey}
+	if in.SequenceNumberForOrdering != "" {
+		put = wire.WithOrderingNumber(put, in.SequenceNumberForOrdering).(shardlog.PutInput)
+	}
+	r, err := s.Put(ctx, put)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/wire"
 )
 
 type subscribeToShardInput struct {
@@ -78,9 +79,8 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		return
 	}
 	p := in.StartingPosition
-	sub, err := h.acct.SubscribeToShard(r.Context(), in.ConsumerARN, in.ShardId, shardlog.StartingPosition{
-		Type: shardlog.IteratorType(p.Type), SequenceNumber: p.SequenceNumber, Timestamp: ts(p.Timestamp),
-	})
+	start := wire.StartingPosition(p.Type, p.SequenceNumber, ts(p.Timestamp)).(shardlog.StartingPosition)
+	sub, err := h.acct.SubscribeToShard(r.Context(), in.ConsumerARN, in.ShardId, start)
 	if err != nil {
 		h.setWriteDeadline(w)
 		writeCoreError(w, err)
