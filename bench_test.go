@@ -58,19 +58,28 @@ func BenchmarkPut(b *testing.B) {
 // records go, and memory is reused, as in a long-running embedded log).
 func BenchmarkPutBatch(b *testing.B) {
 	for _, bench := range []struct {
-		name string
-		size int
-		opts []shardlog.Option
+		name   string
+		size   int
+		opts   []shardlog.Option
+		shards int
 	}{
-		{"500x100B", 100, nil},
-		{"500x100B/into", 100, nil}, // PutBatchInto, reusing one result
-		{"500x1024B", 1024, nil},
-		{"500x100B/bounded", 100, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}},
-		{"500x1024B/bounded", 1024, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}},
+		{"500x100B", 100, nil, 1},
+		{"500x100B/into", 100, nil, 1}, // PutBatchInto, reusing one result
+		{"500x100B/8shards", 100, nil, 8},
+		{"500x1024B", 1024, nil, 1},
+		{"500x100B/bounded", 100, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}, 1},
+		{"500x1024B/bounded", 1024, []shardlog.Option{shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 256 << 20})}, 1},
 	} {
 		size := bench.size
 		b.Run(bench.name, func(b *testing.B) {
 			s := benchStream(b, bench.opts...)
+			if bench.shards > 1 {
+				var err error
+				if s, err = shardlog.NewStream("bench", bench.shards, append([]shardlog.Option{shardlog.WithoutLimits()}, bench.opts...)...); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { s.Close() })
+			}
 			keys := benchKeys()
 			batch := make([]shardlog.PutInput, 500)
 			for i := range batch {

@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -557,9 +558,16 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	var held *shard         // the shard whose lock is held
 	var heldLast int64 = -1 // the last position appended there in this hold
 	var touched []touchedShard
+	// Shards left with appends not yet published: publishing (and waking
+	// readers) once per shard rather than at every switch of shards keeps
+	// a batch spread over many shards from costing a wake-up per record.
+	var unflushedBuf [16]*shard
+	unflushed := unflushedBuf[:0]
 	release := func() {
 		if held != nil {
-			held.flushLocked()
+			if !slices.Contains(unflushed, held) {
+				unflushed = append(unflushed, held)
+			}
 			if held.sync == syncAlways && heldLast >= 0 {
 				touched = addTouched(touched, held, uint64(heldLast))
 			}
@@ -602,6 +610,11 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 		}
 	}
 	release()
+	for _, sh := range unflushed {
+		sh.mu.Lock()
+		sh.flushLocked()
+		sh.mu.Unlock()
+	}
 	// SyncAlways: the records count once durable; a shard whose sync failed
 	// fails all of its records of this batch.
 	for _, t := range touched {
