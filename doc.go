@@ -40,6 +40,32 @@
 // and [Stream.TailAll] read a whole stream the way the Kinesis Client
 // Library does, each shard to its end before any of its children, so the
 // records of a partition key come out in order across reshards.
+// [Stream.ReadAllFrom] and [Stream.TailAllFrom] resume such a read from a
+// saved [Position]. Records that retention or a size bound removed before
+// an in-process reader reached them are reported to it as a
+// [*LostRecordsError], never skipped silently.
+//
+// # Consumer groups
+//
+// [Stream.RunWorker] runs a worker of a consumer group, as the Kinesis
+// Client Library does: the workers of an application share the shards
+// through leases kept in a [LeaseStore] (the account's by default, durable
+// with it), and a [RecordProcessor] per shard processes batches in order,
+// parents before children, and checkpoints; after a failover or a restart,
+// processing resumes after the last checkpoint. [Stream.DescribeGroup]
+// shows who holds what and how far behind it is.
+//
+// # An embedded log
+//
+// [EmbeddedLog] sets an account up as a service's own event log: no
+// throughput limits, and a retention of any length. Add [WithSizeBound] to
+// cap it and [WithDir] to keep it.
+//
+// # Testing against failures
+//
+// [Account.InjectFault] makes chosen calls fail with a chosen AWS error,
+// fails chosen records of a PutRecords, or makes calls wait on the
+// account's clock, in process and through the HTTP API alike.
 //
 // # Enhanced fan-out
 //
