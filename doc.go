@@ -170,7 +170,11 @@
 // [WithRetention] for the period new streams start with;
 // [XXHash] routing, faster than MD5 but with placements that differ from AWS;
 // in-process Records and Tail iterators, which do not count against
-// GetRecords limits.
+// GetRecords limits and report lost records; [EmbeddedLog], whose
+// retention may be shorter than 24 hours (reported as whole hours, at least
+// one); consumer groups in process ([Stream.RunWorker]), whose leases
+// follow the KCL's rules but live in the account or a [LeaseStore] of one's
+// own rather than DynamoDB; [Account.InjectFault].
 //
 // Resharding: SplitShard, MergeShards and UpdateShardCount follow AWS's
 // rules (strict split bounds, adjacency in either order, 2x up and half
