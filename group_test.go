@@ -226,9 +226,33 @@ func TestGroupBalancesAndStealsLeases(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{"A": 4, "B": 4}, owners(t, s))
 
-	g.stop("A") // frees its leases: B takes them on its next pass
+	g.start("C") // a third joins: the busiest give one each until it has its share
+	for e := g.next(); e.worker != "C" || e.kind != "init"; e = g.next() {
+	}
+	for range 5 {
+		clk.Advance(time.Second)
+	}
+	requireBalanced(t, owners(t, s), 3, 8)
+	g.stop("C") // frees its leases: the others take them
+	clk.Advance(time.Second)
+	require.Equal(t, map[string]int{"A": 4, "B": 4}, owners(t, s))
+
+	g.stop("A")
 	clk.Advance(time.Second)
 	require.Equal(t, map[string]int{"B": 8}, owners(t, s))
+}
+
+// requireBalanced checks that workers owners hold all leases, none more
+// than one above another.
+func requireBalanced(t *testing.T, held map[string]int, workers, leases int) {
+	t.Helper()
+	require.Len(t, held, workers, "%v", held)
+	lo, hi, total := leases, 0, 0
+	for _, n := range held {
+		lo, hi, total = min(lo, n), max(hi, n), total+n
+	}
+	require.Equal(t, leases, total, "%v", held)
+	require.LessOrEqual(t, hi-lo, 1, "%v", held)
 }
 
 // initSeq is the checkpoint a shard not yet read starts from.
