@@ -82,6 +82,10 @@ func (a *Account) InjectFault(f Fault) (remove func(), err error) {
 		in.left = 1
 	}
 	in.Records = slices.Clone(f.Records)
+	if f.Err != nil {
+		e := *f.Err // the caller's may change
+		in.Err = &e
+	}
 	fs := &a.faults
 	fs.mu.Lock()
 	fs.list = append(fs.list, in)

@@ -27,9 +27,10 @@ func TestInjectedErrors(t *testing.T) {
 	}
 	put(t, s, "k", "the third goes through")
 
-	remove, err := a.InjectFault(shardlog.Fault{Operation: "GetShardIterator", ShardID: "shardId-000000000001", Times: -1,
-		Err: &shardlog.Error{Code: "InternalFailure", Message: "injected"}})
+	injected := &shardlog.Error{Code: "InternalFailure", Message: "injected"}
+	remove, err := a.InjectFault(shardlog.Fault{Operation: "GetShardIterator", ShardID: "shardId-000000000001", Times: -1, Err: injected})
 	require.NoError(t, err)
+	injected.Message = "changed after" // the fault keeps its own copy
 	for range 3 {
 		_, err := s.GetShardIterator(ctx, "shardId-000000000001", shardlog.StartingPosition{Type: shardlog.Latest})
 		requireCode(t, err, &shardlog.Error{Code: "InternalFailure"}, "injected")

@@ -1,11 +1,13 @@
 package shardlog
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -158,12 +160,18 @@ func (c *Checkpointer) CheckpointUserRecord(ctx context.Context, u UserRecord) e
 // lastOfAggregate reports whether no later user record of the batch shares
 // u's aggregate.
 func (c *Checkpointer) lastOfAggregate(u UserRecord) bool {
-	for _, v := range c.users {
-		if v.SequenceNumber == u.SequenceNumber && v.SubSequenceNumber > u.SubSequenceNumber {
-			return false
+	// The batch is in (sequence, sub-sequence) order: find u, look at the
+	// next one.
+	i, found := slices.BinarySearchFunc(c.users, u, func(v, u UserRecord) int {
+		if d := v.SequenceNumber.Compare(u.SequenceNumber); d != 0 {
+			return d
 		}
+		return cmp.Compare(v.SubSequenceNumber, u.SubSequenceNumber)
+	})
+	if found {
+		i++
 	}
-	return true
+	return i == len(c.users) || c.users[i].SequenceNumber != u.SequenceNumber
 }
 
 // check reports whether seq is a number of this shard delivered already.

@@ -635,14 +635,20 @@ func TestGroupDeaggregates(t *testing.T) {
 	require.Equal(t, []string{"a@0", "b@1", "c@2", "plain@0", "d@0", "e@1"}, got)
 	g.stop("w")
 
-	start("")
-	got = nil
-	for len(got) < 4 {
-		if e := g.next(); e.kind == "records" {
-			got = append(got, e.data...)
+	run := func(checkpointAt string, n int) []string {
+		start(checkpointAt)
+		var got []string
+		for len(got) < n {
+			if e := g.next(); e.kind == "records" {
+				got = append(got, e.data...)
+			}
 		}
+		g.stop("w")
+		return got
 	}
-	require.Equal(t, []string{"c@2", "plain@0", "d@0", "e@1"}, got, "after b, inside the first aggregate")
+	require.Equal(t, []string{"c@2", "plain@0", "d@0", "e@1"}, run("c", 4), "after b, inside the first aggregate")
+	require.Equal(t, []string{"plain@0", "d@0", "e@1"}, run("d", 3), "after c, the first aggregate's last")
+	require.Equal(t, []string{"d@0", "e@1"}, run("", 2), "d, an aggregate's first, is checkpointed as before the aggregate")
 }
 
 // TestGroupDropsUserRecordsOfOtherShards: an aggregate made before a split

@@ -170,7 +170,7 @@ func FuzzLeaseFile(f *testing.F) {
 		require.NoError(t, d.close())
 		again, err := openLeases(fs, "/LEASES", true)
 		require.NoError(t, err, "a file opened once opens again")
-		require.Equal(t, len(want), len(again.mem.tables))
+		require.Equal(t, want, again.mem.tables, "with the same leases")
 		require.NoError(t, again.close())
 	})
 }

@@ -77,19 +77,19 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 	}
 }
 
-// fanOutBatch turns an event into a batch.
+// fanOutBatch turns an event into a batch. The event's records are handed
+// on as they are: they stay valid until the next receive, which follows
+// ProcessRecords.
 func (c *shardConsumer) fanOutBatch(ev SubscribeToShardEvent) ProcessRecordsInput {
-	in := ProcessRecordsInput{Checkpointer: &c.cp, MillisBehindLatest: ev.MillisBehindLatest}
-	c.batch = append(c.batch[:0], ev.Records...)
-	if n := len(c.batch); n > 0 {
-		first := c.batch[0].SequenceNumber.n.Counter - 1 // a record's position
+	in := ProcessRecordsInput{Records: ev.Records, Checkpointer: &c.cp, MillisBehindLatest: ev.MillisBehindLatest}
+	if n := len(ev.Records); n > 0 {
+		first := ev.Records[0].SequenceNumber.n.Counter - 1 // a record's position
 		if first > c.pos {
 			in.Lost = c.sh.lost(c.pos, first)
 		}
-		c.cp.last = c.batch[n-1].SequenceNumber
+		c.cp.last = ev.Records[n-1].SequenceNumber
 		c.pos = c.cp.last.n.Counter
 	}
-	in.Records = c.batch
 	return in
 }
 
