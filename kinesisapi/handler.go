@@ -9,9 +9,13 @@
 // The handler only maps the protocol: each operation decodes its input,
 // calls the one core method that implements it, and encodes the result.
 // Signatures are not checked (any credentials work). CBOR, used by default
-// by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there. Requests
-// are served over HTTP/1.1 (SubscribeToShard as a chunked, flushed event
-// stream, which the Go SDK accepts); HTTP/2 is not offered.
+// by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there.
+//
+// The handler serves HTTP/1.1 (SubscribeToShard as a chunked, flushed event
+// stream) and HTTP/2 alike; which protocols are offered is the server's
+// choice. The JavaScript SDK v3 speaks only HTTP/2, with prior knowledge on
+// http:// endpoints: serve it from an http.Server whose Protocols include
+// UnencryptedHTTP2, or HTTP2 over TLS, as shardlogd does.
 //
 // # Hostile clients
 //

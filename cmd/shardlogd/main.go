@@ -16,10 +16,16 @@
 // capped (the longest idle is closed to make room), and requests that
 // arrive on a loopback address must name a loopback host. -h lists the
 // flags and their defaults.
+//
+// Each port speaks HTTP/1.1 and HTTP/2: in cleartext HTTP/2 needs prior
+// knowledge (as the JavaScript SDK v3 has); with -tls-cert and -tls-key, or
+// -tls-self-signed for local use, the server speaks HTTPS and negotiates
+// HTTP/2 by ALPN.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -80,6 +86,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	idleTimeout := fs.Duration("idle-timeout", 60*time.Second, "time an idle keep-alive connection stays open")
 	var hosts hostList
 	fs.Var(&hosts, "allow-host", "a host name requests on loopback may use besides localhost and loopback IPs (repeatable)")
+	var tlsf tlsFlags
+	fs.StringVar(&tlsf.cert, "tls-cert", "", "PEM certificate file: serve HTTPS (HTTP/2 and HTTP/1.1) instead of cleartext")
+	fs.StringVar(&tlsf.key, "tls-key", "", "PEM private key file of -tls-cert")
+	fs.BoolVar(&tlsf.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost, loopback IPs and -allow-host names, and log its SHA-256 fingerprint; with -tls-cert and -tls-key, write it there for clients to trust")
+	maxStreams := fs.Int("max-streams-per-conn", 100, "HTTP/2 requests one connection may have in flight")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -109,6 +120,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		shardlog.WithSizeBound(shardlog.SizeBound{Bytes: *streamBytes, Records: *streamRecords}))
 	if *maxConns < 1 {
 		return fmt.Errorf("-max-conns %d is below 1", *maxConns)
+	}
+	if *maxStreams < 1 {
+		return fmt.Errorf("-max-streams-per-conn %d is below 1", *maxStreams)
+	}
+	var tlsConfig *tls.Config
+	if tlsf.enabled() {
+		var err error
+		if tlsConfig, err = tlsf.config(hosts, time.Now()); err != nil {
+			return err
+		}
 	}
 	if *data != "" {
 		opts = append(opts, shardlog.WithDir(*data), shardlog.WithSync(syncPolicy), shardlog.WithLogger(log))
@@ -141,12 +162,37 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ConnState:         ln.connState,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Protocols:         new(http.Protocols),
+		// HTTP/2 connections are bounded like HTTP/1.1 ones: IdleTimeout
+		// closes idle ones, and each carries a bounded number of requests.
+		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: *maxStreams},
+		TLSConfig: tlsConfig,
+	}
+	// HTTP/1.1 and HTTP/2 on one port: cleartext HTTP/2 with prior
+	// knowledge (the JavaScript SDK's default on http:// endpoints), or
+	// HTTP/2 negotiated by TLS.
+	srv.Protocols.SetHTTP1(true)
+	scheme := "http://"
+	if tlsConfig != nil {
+		srv.Protocols.SetHTTP2(true)
+		scheme = "https://"
+	} else {
+		srv.Protocols.SetUnencryptedHTTP2(true)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	endpoint := "http://" + ln.Addr().String()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	endpoint := scheme + ln.Addr().String()
 	log.Info("serving Kinesis", "endpoint", endpoint, "region", *region, "account", *account, "limits", *limits,
 		"max_bytes", *maxBytes, "max_records", *maxRecords, "max_conns", conns, "data", *data, "sync", syncPolicy)
+	if tlsf.selfSigned {
+		log.Info("self-signed certificate", "sha256", fingerprint(tlsConfig), "cert_file", tlsf.cert)
+	}
 	fmt.Fprintln(stdout, endpoint)
 
 	select {

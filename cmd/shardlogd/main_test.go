@@ -97,7 +97,9 @@ func TestServesAndShutsDown(t *testing.T) {
 
 func TestRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"-account-id", "12"}, {"-retention", "1h"}, {"-log-level", "loud"}, {"-nope"}, {"-max-conns", "0"}, {"-max-bytes", "-1"},
-		{"-sync", "sometimes"}, {"-sync", "-1s"}, {"-data", "/dev/null/x"}} {
+		{"-sync", "sometimes"}, {"-sync", "-1s"}, {"-data", "/dev/null/x"},
+		{"-tls-cert", "c.pem"}, {"-tls-key", "k.pem"}, {"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.pem"},
+		{"-tls-self-signed", "-tls-cert", "c.pem"}, {"-max-streams-per-conn", "0"}} {
 		require.Error(t, run(context.Background(), args, io.Discard), args)
 	}
 }
