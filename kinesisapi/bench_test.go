@@ -14,6 +14,7 @@ import (
 // SDK client over loopback; one op is one record.
 func BenchmarkSDKPutRecords(b *testing.B) {
 	c, _, _ := setup(b, shardlog.WithoutLimits())
+	c = withRetries(c)
 	create(b, c, "bench", 1)
 	entries := make([]types.PutRecordsRequestEntry, 500)
 	for i := range entries {
@@ -39,6 +40,7 @@ func BenchmarkSDKPutRecords(b *testing.B) {
 // call) through the real Go SDK client; one op is one record.
 func BenchmarkSDKGetRecords(b *testing.B) {
 	c, acct, _ := setup(b, shardlog.WithoutLimits())
+	c = withRetries(c)
 	create(b, c, "bench", 1)
 	s, _ := acct.Stream(shardlog.StreamRef{StreamName: "bench"})
 	batch := make([]shardlog.PutInput, 500)
@@ -70,4 +72,13 @@ func BenchmarkSDKGetRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// withRetries gives c the SDK's default retries. Under load the SDK
+// sometimes closes a connection while it still reads a response (its
+// request body is closed while the transport finishes writing it:
+// aws/aws-sdk-go-v2#2737); real clients retry that, and so do the
+// benchmarks.
+func withRetries(c *kinesis.Client) *kinesis.Client {
+	return kinesis.New(c.Options(), func(o *kinesis.Options) { o.RetryMaxAttempts = 3 })
 }

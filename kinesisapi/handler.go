@@ -7,7 +7,14 @@
 //	client := kinesis.New(kinesis.Options{BaseEndpoint: aws.String(srv.URL), ...})
 //
 // The handler only maps the protocol: each operation decodes its input,
-// calls the one core method that implements it, and encodes the result.
+// checks it against the Kinesis API model's constraints, calls the one core
+// method that implements it, and encodes the result. The constraints
+// (required, length, range, pattern, enum) come from the model itself
+// (model_gen.go, written by internal/modelgen from the aws-sdk-go module's
+// api-2.json); a request that breaks them gets AWS's ValidationException,
+// listing every violation (up to ten) in AWS's order and words, before any
+// other check. Serialization errors (a value of the wrong type, base64 that
+// AWS would refuse) come first, as SerializationException.
 // Signatures are not checked (any credentials work). CBOR, used by default
 // by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there.
 //
@@ -148,14 +155,15 @@ type handler struct {
 	ids          atomic.Uint64
 }
 
-// operation runs one Kinesis operation on a decoded body.
-type operation func(ctx context.Context, a *shardlog.Account, body []byte) (any, error)
+// operation runs one Kinesis operation on a body of the input shape sh.
+type operation func(ctx context.Context, a *shardlog.Account, body []byte, sh *shape) (any, error)
 
-// op adapts a typed operation: it decodes the body into In first.
+// op adapts a typed operation: it decodes and validates the body into In
+// first.
 func op[In any](f func(ctx context.Context, a *shardlog.Account, in *In) (any, error)) operation {
-	return func(ctx context.Context, a *shardlog.Account, body []byte) (any, error) {
+	return func(ctx context.Context, a *shardlog.Account, body []byte, sh *shape) (any, error) {
 		in := new(In)
-		if err := decode(body, in); err != nil {
+		if err := decodeValid(body, in, sh); err != nil {
 			return nil, err
 		}
 		return f(ctx, a, in)
@@ -252,7 +260,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.subscribeToShard(w, r, body, release)
 		return
 	}
-	out, err := f(r.Context(), h.acct, body)
+	out, err := f(r.Context(), h.acct, body, inputShapes[name])
 	h.setWriteDeadline(w)
 	if err != nil {
 		writeCoreError(w, err)

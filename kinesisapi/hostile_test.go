@@ -77,14 +77,14 @@ func TestRequestsCostABoundedMultipleOfTheirBody(t *testing.T) {
 		name, op, body, code, message string
 	}{
 		{"empty records", "PutRecords", repeat(`{"StreamName":"s","Records":[`, `{}`, `]}`), "ValidationException",
-			"1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length less than or equal to 500"},
+			"at 'records' failed to satisfy constraint: Member must have length less than or equal to 500"},
 		{"records the fast path declines", "PutRecords", repeat(`{"StreamName":"s","Records":[`, `{"X":1}`, `]}`), "ValidationException",
-			"1 validation error detected: Value at 'records' failed to satisfy constraint: Member must have length less than or equal to 500"},
-		{"numbers for records", "PutRecords", repeat(`{"Records":[`, `1`, `]}`), "ValidationException", ""},
+			"at 'records' failed to satisfy constraint: Member must have length less than or equal to 500"},
+		{"numbers for records", "PutRecords", repeat(`{"Records":[`, `1`, `]}`), "SerializationException", ""},
 		{"tag keys", "RemoveTagsFromStream", repeat(`{"StreamName":"s","TagKeys":[`, `""`, `]}`), "ValidationException",
-			"1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to 50"},
+			"at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to 50; "},
 		{"tags", "AddTagsToStream", repeat(`{"StreamName":"s","Tags":{`, `"":""`, `}}`), "ValidationException",
-			"1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 200"},
+			"at 'tags' failed to satisfy constraint: Member must have length less than or equal to 200; "},
 		{"an unknown member's list", "ListStreams", repeat(`{"X":[`, `0`, `]}`), "SerializationException", ""},
 		{"deep nesting", "ListStreams", `{"X":` + strings.Repeat("[", 1<<20) + strings.Repeat("]", 1<<20) + `}`, "SerializationException", ""},
 	} {

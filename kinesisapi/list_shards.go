@@ -34,10 +34,6 @@ func listShards(ctx context.Context, a *shardlog.Account, in *listShardsInput) (
 	}
 	if f := in.ShardFilter; f != nil {
 		q.ShardFilter = shardlog.ShardFilter{Type: shardlog.ShardFilterType(f.Type), ShardID: f.ShardId, Timestamp: ts(f.Timestamp)}
-		var v violations
-		if v.required("shardFilter.type", f.Type == ""); v.err() != nil {
-			return nil, v.err()
-		}
 	}
 	out, err := a.ListShards(ctx, q)
 	if err != nil {

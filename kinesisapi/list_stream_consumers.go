@@ -19,10 +19,6 @@ type listStreamConsumersOutput struct {
 }
 
 func listStreamConsumers(ctx context.Context, a *shardlog.Account, in *listStreamConsumersInput) (any, error) {
-	var v violations
-	if v.required("streamARN", in.StreamARN == ""); v.err() != nil {
-		return nil, v.err()
-	}
 	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {
 		return nil, err

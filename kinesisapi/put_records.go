@@ -32,16 +32,22 @@ var putRecordsPool = sync.Pool{New: func() any { return new(putRecordsState) }}
 
 // putRecords decodes with the fast path when it can, puts, and answers
 // with JSON encoded straight from the result.
-func putRecords(ctx context.Context, a *shardlog.Account, body []byte) (any, error) {
+func putRecords(ctx context.Context, a *shardlog.Account, body []byte, sh *shape) (any, error) {
 	st := putRecordsPool.Get().(*putRecordsState)
 	defer func() {
 		clear(st.batch) // drop the views of this request's body
 		st.batch, st.ref = st.batch[:0], streamRef{}
 		putRecordsPool.Put(st)
 	}()
-	if !fastPutRecords(body, &st.ref, &st.batch) {
+	if fastPutRecords(body, &st.ref, &st.batch) {
+		if !putRecordsValid(&st.ref, st.batch) {
+			if err := validateBody(body, sh); err != nil {
+				return nil, err
+			}
+		}
+	} else {
 		var in putRecordsInput
-		if err := decode(body, &in); err != nil {
+		if err := decodeValid(body, &in, sh); err != nil {
 			return nil, err
 		}
 		st.ref, st.batch = in.streamRef, st.batch[:0]
@@ -57,4 +63,24 @@ func putRecords(ctx context.Context, a *shardlog.Account, body []byte) (any, err
 		return nil, err
 	}
 	return rawJSON(appendPutRecordsOutput(make([]byte, 0, 128*len(st.result.Records)+64), &st.result)), nil
+}
+
+// putRecordsValid reports whether what the fast path decoded meets the
+// model's constraints, so that well-formed batches skip the full check.
+// The fast path declines empty names and hash keys, so an empty string
+// here means an absent member.
+func putRecordsValid(ref *streamRef, recs []shardlog.PutInput) bool {
+	if ref.StreamName != "" && !shapeStreamName.stringOK(ref.StreamName) ||
+		ref.StreamARN != "" && !shapeStreamARN.stringOK(ref.StreamARN) ||
+		int64(len(recs)) < shapePutRecordsRequestEntryList.min {
+		return false
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.Data == nil || int64(len(r.Data)) > shapeData.max || !shapePartitionKey.stringOK(r.PartitionKey) ||
+			r.ExplicitHashKey != "" && !shapeHashKey.stringOK(r.ExplicitHashKey) {
+			return false
+		}
+	}
+	return true
 }

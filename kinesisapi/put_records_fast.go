@@ -39,7 +39,7 @@ func fastPutRecords(body []byte, ref *streamRef, records *[]shardlog.PutInput) b
 		switch key {
 		case "StreamName", "StreamARN":
 			v, ok := p.str()
-			if !ok {
+			if !ok || v == "" { // the model's checks word an empty name
 				return false
 			}
 			if key == "StreamName" {
@@ -58,6 +58,9 @@ func fastPutRecords(body []byte, ref *streamRef, records *[]shardlog.PutInput) b
 	p.space()
 	return p.i == len(p.s)
 }
+
+// strictBase64 refuses what AWS refuses: bits set past the data ("+/+=").
+var strictBase64 = base64.StdEncoding.Strict()
 
 type scanner struct {
 	s string
@@ -140,7 +143,7 @@ func (p *scanner) records(out *[]shardlog.PutInput) bool {
 			case "Data":
 				start := len(buf)
 				buf = buf[:start+base64.StdEncoding.DecodedLen(len(v))]
-				n, err := base64.StdEncoding.Decode(buf[start:], []byte(v))
+				n, err := strictBase64.Decode(buf[start:], []byte(v))
 				if err != nil {
 					return false
 				}
@@ -152,6 +155,9 @@ func (p *scanner) records(out *[]shardlog.PutInput) bool {
 			case "PartitionKey":
 				r.PartitionKey = v
 			case "ExplicitHashKey":
+				if v == "" { // breaks the model's pattern; the full check words it
+					return false
+				}
 				r.ExplicitHashKey = v
 			default:
 				return false

@@ -16,12 +16,6 @@ type consumerOutput struct {
 }
 
 func registerStreamConsumer(ctx context.Context, a *shardlog.Account, in *registerStreamConsumerInput) (any, error) {
-	var v violations
-	v.required("streamARN", in.StreamARN == "")
-	v.required("consumerName", in.ConsumerName == "")
-	if err := v.err(); err != nil {
-		return nil, err
-	}
 	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {
 		return nil, err

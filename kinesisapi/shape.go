@@ -46,9 +46,7 @@ func checkShape(body []byte) error {
 			top.expect = false
 			if top.items++; top.items > top.limit {
 				if top.member != "" {
-					var v violations
-					v.tooLong(lowerFirst(top.member), top.limit)
-					return v.err()
+					return errTooLong
 				}
 				return &serializationError{"The request has a list or map with too many items."}
 			}

@@ -72,7 +72,7 @@ const subscriptionEndGrace = 2 * time.Second
 // connection and its buffers no longer than that.
 func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body []byte, release func()) {
 	var in subscribeToShardInput
-	err := decode(body, &in)
+	err := decodeValid(body, &in, shapeSubscribeToShardInput)
 	release() // the stream lasts minutes; it needs none of the body's memory
 	if err != nil {
 		writeCoreError(w, err)

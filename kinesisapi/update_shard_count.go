@@ -20,11 +20,10 @@ type updateShardCountOutput struct {
 }
 
 func updateShardCount(ctx context.Context, a *shardlog.Account, in *updateShardCountInput) (any, error) {
-	var v violations
-	v.required("targetShardCount", in.TargetShardCount == nil)
-	v.required("scalingType", in.ScalingType == "")
-	if err := v.err(); err != nil {
-		return nil, err
+	if in.TargetShardCount == nil { // validation has said so already; a guard
+		var v violations
+		v.required("targetShardCount", true)
+		return nil, v.err()
 	}
 	s, err := in.stream(a)
 	if err != nil {

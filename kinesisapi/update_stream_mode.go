@@ -12,11 +12,10 @@ type updateStreamModeInput struct {
 }
 
 func updateStreamMode(ctx context.Context, a *shardlog.Account, in *updateStreamModeInput) (any, error) {
-	var v violations
-	v.required("streamARN", in.StreamARN == "")
-	v.required("streamModeDetails", in.StreamModeDetails == nil)
-	if err := v.err(); err != nil {
-		return nil, err
+	if in.StreamModeDetails == nil { // validation has said so already; a guard
+		var v violations
+		v.required("streamModeDetails", true)
+		return nil, v.err()
 	}
 	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {

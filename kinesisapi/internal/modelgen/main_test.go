@@ -1,0 +1,52 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestJavaHashOrder: enum values come out in the order of messages
+// recorded from AWS services, given the model's order.
+func TestJavaHashOrder(t *testing.T) {
+	for _, tc := range []struct{ model, aws string }{
+		{"AT_SEQUENCE_NUMBER AFTER_SEQUENCE_NUMBER TRIM_HORIZON LATEST", "AFTER_SEQUENCE_NUMBER LATEST AT_SEQUENCE_NUMBER TRIM_HORIZON"},
+		{"AT_SEQUENCE_NUMBER AFTER_SEQUENCE_NUMBER TRIM_HORIZON LATEST AT_TIMESTAMP", "AFTER_SEQUENCE_NUMBER LATEST AT_TIMESTAMP AT_SEQUENCE_NUMBER TRIM_HORIZON"},
+		{"INDEXES TOTAL NONE", "INDEXES TOTAL NONE"},
+		{"OFF ON OPTIONAL", "OPTIONAL OFF ON"},
+	} {
+		require.Equal(t, strings.Fields(tc.aws), javaHashOrder(strings.Fields(tc.model)))
+	}
+}
+
+// TestGenerate: a small model becomes shapes with their constraints,
+// members in AWS's order (recorded ones first), and a table by operation.
+func TestGenerate(t *testing.T) {
+	model := `{"operations":{"PutRecords":{"input":{"shape":"PutRecordsInput"}},"ListStreams":{}},
+	"shapes":{
+	  "PutRecordsInput":{"type":"structure","required":["Records"],"members":{"StreamName":{"shape":"StreamName"},"Records":{"shape":"List"},"StreamARN":{"shape":"StreamName"}}},
+	  "List":{"type":"list","member":{"shape":"Entry"},"min":1,"max":500},
+	  "Entry":{"type":"structure","members":{"Data":{"shape":"Data"}}},
+	  "Data":{"type":"blob","min":0,"max":1048576},
+	  "StreamName":{"type":"string","min":1,"max":128,"pattern":"[a-zA-Z0-9_.-]+"}}}`
+	src, err := generate([]byte(model))
+	require.NoError(t, err)
+	out := string(src)
+	for _, want := range []string{
+		`"PutRecords": shapePutRecordsInput,`,
+		`{name: "Records", required: true, shape: shapeList}`,
+		`pattern: "[a-zA-Z0-9_.-]+"`,
+		`hasMax: true, max: 1048576`,
+	} {
+		require.Contains(t, out, want)
+	}
+	records := strings.Index(out, `{name: "Records", required`)
+	name := strings.Index(out, `{name: "StreamName", required`)
+	arn := strings.Index(out, `{name: "StreamARN", required`)
+	require.True(t, records < name && name < arn, "Records, then StreamName (recorded), then StreamARN (model order)")
+	require.NotContains(t, out, "ListStreams", "operations without input are left out")
+
+	_, err = generate([]byte(`{"operations":{"X":{"input":{"shape":"Nope"}}},"shapes":{}}`))
+	require.ErrorContains(t, err, "Nope")
+}
