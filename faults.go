@@ -194,7 +194,7 @@ func (a *Account) sleep(ctx context.Context, d time.Duration) error {
 
 // shardIndexOr is the index of a shard ID, or -1 if it is not one.
 func shardIndexOr(id string) int64 {
-	if i, ok := parseShardIndex(id); ok {
+	if i, ok := resolveShardID(id); ok {
 		return int64(i)
 	}
 	return -1

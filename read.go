@@ -78,11 +78,11 @@ func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p Startin
 
 // seek resolves a shard and a starting position in it, which may be below
 // the shard's head if the record asked for was trimmed.
-func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard, uint64, error) {
+func (s *Stream) seek(now time.Time, id string, p StartingPosition) (*shard, uint64, error) {
 	if err := s.usable(now); err != nil {
 		return nil, 0, err
 	}
-	if err := checkName("shardId", shardID); err != nil {
+	if err := checkName("shardId", id); err != nil {
 		return nil, 0, err
 	}
 	switch p.Type {
@@ -94,13 +94,22 @@ func (s *Stream) seek(now time.Time, shardID string, p StartingPosition) (*shard
 	if seq := p.sequenceText(); seq != "" && !seqnum.Valid(seq) {
 		return nil, 0, validation("startingSequenceNumber", seq, "satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
 	}
-	sh := s.shard(shardID)
+	i, ok := resolveShardID(id)
+	if !ok {
+		return nil, 0, s.shardNotFound(id)
+	}
+	sh := s.shardAt(i)
 	if sh == nil || sh.expired(now.Add(-s.retention())) {
-		return nil, 0, s.noShard(shardID)
+		return nil, 0, s.noShard(shardID(i))
 	}
 	sh.expire(now)
 	pos, err := s.position(sh, now, p)
 	return sh, pos, err
+}
+
+// shardNotFound answers a shard ID that names no shard, in Kinesis's words.
+func (s *Stream) shardNotFound(id string) *Error {
+	return newError(ErrResourceNotFound, "Could not find shard %s in stream %s under account %s.", id, s.name, s.acct.cfg.accountID)
 }
 
 func (s *Stream) noShard(id string) *Error {

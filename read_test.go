@@ -324,3 +324,37 @@ func TestTailEndsOnCloseAndDelete(t *testing.T) {
 	require.NoError(t, a.Close())
 	require.ErrorIs(t, <-errs[0], shardlog.ErrClosed)
 }
+
+// TestShortShardIDs: the Go API reads input shard IDs as Kinesis does, so
+// "shardId-1", "1" and "x-0001" all name shardId-000000000001, and
+// errors name the shard in its full form, or as given if it names none.
+func TestShortShardIDs(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	put(t, s, "k", "v")
+	for _, id := range []string{"shardId-1", "1", "x-0001", "-1", "shardId-000000000001"} {
+		it, err := s.GetShardIterator(ctx, id, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+		require.NoError(t, err, id)
+		out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+		require.NoError(t, err, id)
+		require.Equal(t, "shardId-000000000001", out.Records[0].ShardID, id)
+	}
+	for id, message := range map[string]string{
+		"shardId-7":            "Shard shardId-000000000007 in stream s under account 123456789012 does not exist",
+		"shardId-":             "Could not find shard shardId- in stream s under account 123456789012.",
+		"a-b-1":                "Could not find shard a-b-1 in stream s under account 123456789012.",
+		"2147483648":           "Could not find shard 2147483648 in stream s under account 123456789012.",
+		"shardId-002147483647": "Shard shardId-002147483647 in stream s under account 123456789012 does not exist",
+	} {
+		_, err := s.GetShardIterator(ctx, id, shardlog.StartingPosition{Type: shardlog.Latest})
+		require.ErrorIs(t, err, shardlog.ErrResourceNotFound, id)
+		require.EqualError(t, err, "ResourceNotFoundException: "+message, id)
+	}
+	children, err := s.SplitShard(ctx, "0", "1000")
+	require.NoError(t, err)
+	child, err := s.MergeShards(ctx, children[0], "x-"+strings.TrimPrefix(children[1], "shardId-"))
+	require.NoError(t, err)
+	require.Equal(t, "shardId-000000000004", child)
+	_, err = s.SplitShard(ctx, "9", "1000")
+	require.EqualError(t, err, "ResourceNotFoundException: Could not find shard shardId-000000000009 in stream s under account 123456789012.")
+}

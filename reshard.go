@@ -236,12 +236,16 @@ type closing struct {
 }
 
 // openShardLocked returns the open shard with the given ID. s.mu is held.
+// The ID is read as Kinesis reads it (resolveShardID).
 func (s *Stream) openShardLocked(id string) (*shard, error) {
-	i, ok := parseShardIndex(id)
-	if sh := s.shardAtLocked(i); ok && sh != nil && !s.closingLocked(sh) {
+	i, ok := resolveShardID(id)
+	if !ok {
+		return nil, s.shardNotFound(id)
+	}
+	if sh := s.shardAtLocked(i); sh != nil && !s.closingLocked(sh) {
 		return sh, nil
 	}
-	return nil, newError(ErrResourceNotFound, "Could not find shard %s in stream %s under account %s.", id, s.name, s.acct.cfg.accountID)
+	return nil, s.shardNotFound(shardID(i))
 }
 
 // closingLocked reports whether sh is closed or about to be. s.mu is held.

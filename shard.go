@@ -111,6 +111,25 @@ func shardID(index uint32) string {
 	return fmt.Sprintf("shardId-%012d", index)
 }
 
+// resolveShardID reads a shard ID given as input the way Kinesis reads it:
+// the digits between the first and a second '-', or the whole ID if it has
+// no '-', name the index, up to 2^31-1. So "shardId-5", "5" and "x-0005"
+// all mean shardId-000000000005, while "shardId-", "a-b-5" and "2.14E4"
+// name no shard.
+func resolveShardID(id string) (uint32, bool) {
+	digits := id
+	if _, rest, found := strings.Cut(id, "-"); found {
+		if first, _, _ := strings.Cut(rest, "-"); first != "" {
+			digits = first
+		}
+	}
+	if digits == "" || !allDigits(digits) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return uint32(n), err == nil && n <= math.MaxInt32
+}
+
 // parseShardIndex reads the index out of a shard ID of our form.
 func parseShardIndex(id string) (uint32, bool) {
 	digits, ok := strings.CutPrefix(id, "shardId-")

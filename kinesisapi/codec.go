@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/wire"
 )
 
 // serializationError is a request body that is not valid JSON of the
@@ -145,6 +146,31 @@ type streamRef struct {
 
 func (r streamRef) stream(a *shardlog.Account) (*shardlog.Stream, error) {
 	return a.Stream(shardlog.StreamRef{StreamName: r.StreamName, StreamARN: r.StreamARN})
+}
+
+// shardMissing is how Kinesis answers an operation on shard id of a stream
+// that lookup (err) did not find: a shard ID that names no shard is not
+// found as given ("Could not find shard x-y ..."); a well-formed one is, for
+// GetShardIterator (byShard), not found as a shard of the stream; otherwise
+// err stands.
+func (r streamRef) shardMissing(a *shardlog.Account, err error, id string, byShard bool) error {
+	if !errors.Is(err, shardlog.ErrResourceNotFound) {
+		return err
+	}
+	name := r.StreamName
+	if name == "" {
+		_, name, _ = strings.Cut(r.StreamARN, ":stream/")
+	}
+	canonical, ok := wire.ShardID(id)
+	switch {
+	case !ok:
+		return &shardlog.Error{Code: shardlog.ErrResourceNotFound.Code,
+			Message: "Could not find shard " + id + " in stream " + name + " under account " + a.AccountID() + "."}
+	case byShard:
+		return &shardlog.Error{Code: shardlog.ErrResourceNotFound.Code,
+			Message: "Shard " + canonical + " in stream " + name + " under account " + a.AccountID() + " does not exist"}
+	}
+	return err
 }
 
 type hashKeyRange struct {

@@ -22,7 +22,8 @@ type getShardIteratorOutput struct {
 func getShardIterator(ctx context.Context, a *shardlog.Account, in *getShardIteratorInput) (any, error) {
 	s, err := in.stream(a)
 	if err != nil {
-		return nil, err
+		// Kinesis answers for the shard even when the stream is missing.
+		return nil, in.shardMissing(a, err, in.ShardId, true)
 	}
 	p := wire.StartingPosition(in.ShardIteratorType, in.StartingSequenceNumber, ts(in.Timestamp)).(shardlog.StartingPosition)
 	it, err := s.GetShardIterator(ctx, in.ShardId, p)

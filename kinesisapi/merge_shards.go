@@ -15,7 +15,10 @@ type mergeShardsInput struct {
 func mergeShards(ctx context.Context, a *shardlog.Account, in *mergeShardsInput) (any, error) {
 	s, err := in.stream(a)
 	if err != nil {
-		return nil, err
+		if e := in.shardMissing(a, err, in.ShardToMerge, false); e != err {
+			return nil, e
+		}
+		return nil, in.shardMissing(a, err, in.AdjacentShardToMerge, false)
 	}
 	_, err = s.MergeShards(ctx, in.ShardToMerge, in.AdjacentShardToMerge)
 	return empty{}, err

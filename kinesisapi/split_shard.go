@@ -15,7 +15,7 @@ type splitShardInput struct {
 func splitShard(ctx context.Context, a *shardlog.Account, in *splitShardInput) (any, error) {
 	s, err := in.stream(a)
 	if err != nil {
-		return nil, err
+		return nil, in.shardMissing(a, err, in.ShardToSplit, false)
 	}
 	_, err = s.SplitShard(ctx, in.ShardToSplit, in.NewStartingHashKey)
 	return empty{}, err

@@ -12,6 +12,10 @@ var (
 	// StartingPosition returns a shardlog.StartingPosition of type typ,
 	// with seq as the client sent it and timestamp.
 	StartingPosition func(typ, seq string, timestamp time.Time) any
+	// ShardID returns the shard ID that id names as Kinesis reads an
+	// input shard ID ("shardId-5" and "5" name shardId-000000000005), or
+	// false if it names none.
+	ShardID func(id string) (string, bool)
 	// WithOrderingNumber returns in, a shardlog.PutInput, with seq as the
 	// client sent it for SequenceNumberForOrdering.
 	WithOrderingNumber func(in any, seq string) any
