@@ -18,6 +18,13 @@
 // Signatures are not checked (any credentials work). CBOR, used by default
 // by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there.
 //
+// Around the operations the handler answers as Kinesis's front end does:
+// every response carries an x-amzn-RequestId (a UUID) and an x-amz-id-2;
+// requests from browser pages (with an Origin) get CORS headers and their
+// preflight answered; operations without output answer with an empty body;
+// and a request without a body, with another method or content type, or
+// naming no operation, gets AWS's answer for it.
+//
 // The handler serves HTTP/1.1 (SubscribeToShard as a chunked, flushed event
 // stream) and HTTP/2 alike; which protocols are offered is the server's
 // choice. The JavaScript SDK v3 speaks only HTTP/2, with prior knowledge on
@@ -46,13 +53,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -135,9 +140,8 @@ func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
 		writeTimeout: DefaultWriteTimeout,
 		hosts:        map[string]bool{},
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	h.idPrefix = hex.EncodeToString(b[:])
+	_, _ = rand.Read(h.idSeed[:])
+	h.id2Tail = base64.StdEncoding.EncodeToString(h.idSeed[8:])
 	for _, o := range opts {
 		o(h)
 	}
@@ -151,7 +155,8 @@ type handler struct {
 	bodyTimeout  time.Duration
 	writeTimeout time.Duration
 	hosts        map[string]bool // names accepted besides loopback ones
-	idPrefix     string
+	idSeed       [8 + 54]byte    // request IDs: 8 random bytes and a counter; then x-amz-id-2's random tail
+	id2Tail      string          // base64 of idSeed[8:]
 	ids          atomic.Uint64
 }
 
@@ -217,33 +222,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// is refused before it is read: the server then drains some of it.
 	rc := http.NewResponseController(w)
 	timed := h.bodyTimeout > 0 && rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil
-	w.Header().Set("x-amzn-RequestId", h.requestID())
+	h.setRequestHeaders(w, r)
 	if !h.hostAllowed(r) {
 		writeError(w, http.StatusForbidden, "AccessDeniedException",
 			fmt.Sprintf("Host %q is not a loopback name; allow it with WithAllowedHosts (shardlogd: -allow-host).", r.Host))
 		return
 	}
+	if r.Method == http.MethodOptions && r.Header.Get("Origin") != "" {
+		preflight(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
-		writeError(w, http.StatusMethodNotAllowed, "UnknownOperationException", "Kinesis operations are POST requests.")
-		return
-	}
-	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	if !ok || name == "" {
-		writeError(w, http.StatusBadRequest, "UnknownOperationException", "")
-		return
-	}
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-amz-json-1.1" && ct != "application/json" {
-		writeError(w, http.StatusBadRequest, "SerializationException",
-			fmt.Sprintf("Content type %q is not supported; send application/x-amz-json-1.1 (Java SDKs: set AWS_CBOR_DISABLE=1).", ct))
-		return
-	}
-	f := operations[name]
-	if f == nil && name != "SubscribeToShard" {
-		msg := ""
-		if slices.Contains(unsupported, name) {
-			msg = "shardlog does not support " + name + "."
-		}
-		writeError(w, http.StatusBadRequest, "UnknownOperationException", msg)
+		writeXMLError(w, http.StatusForbidden, "AccessDeniedException", "Unable to determine service/operation name to be authorized")
 		return
 	}
 	body, release, ok := h.readBody(w, r)
@@ -251,6 +241,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	name, f, ok := h.route(w, r, body)
+	if !ok {
+		return
+	}
 	if timed {
 		// No deadline from here on: the server's background read of an
 		// idle connection would otherwise end a long SubscribeToShard.
@@ -283,11 +277,6 @@ func (h *handler) setWriteDeadline(w http.ResponseWriter) {
 	}
 }
 
-func (h *handler) requestID() string {
-	n := h.ids.Add(1)
-	return fmt.Sprintf("%s-%016x", h.idPrefix, n)
-}
-
 const jsonType = "application/x-amz-json-1.1"
 
 // rawJSON is a response body encoded already.
@@ -296,6 +285,12 @@ type rawJSON []byte
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	if body, ok := v.(streamed); ok {
 		writeStreamed(w, status, body)
+		return
+	}
+	if _, ok := v.(empty); ok { // AWS answers operations without output with no body
+		w.Header().Set("Content-Type", jsonType)
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(status)
 		return
 	}
 	if raw, ok := v.(rawJSON); ok {

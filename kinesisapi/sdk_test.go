@@ -460,7 +460,7 @@ func TestUnknownAndMalformedRequests(t *testing.T) {
 		{"no target", "", "application/x-amz-json-1.1", "{}", 400, "UnknownOperationException"},
 		{"bad json", "Kinesis_20131202.ListStreams", "application/x-amz-json-1.1", "{", 400, "SerializationException"},
 		{"bad base64", "Kinesis_20131202.PutRecord", "application/x-amz-json-1.1", `{"StreamName":"s","PartitionKey":"k","Data":"!!"}`, 400, "SerializationException"},
-		{"string timestamp", "Kinesis_20131202.GetShardIterator", "application/json", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"AT_TIMESTAMP","Timestamp":"2020-01-01"}`, 400, "SerializationException"},
+		{"string timestamp", "Kinesis_20131202.GetShardIterator", "application/x-amz-json-1.1", `{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"AT_TIMESTAMP","Timestamp":"2020-01-01"}`, 400, "SerializationException"},
 		{"cbor", "Kinesis_20131202.ListStreams", "application/x-amz-cbor-1.1", "{}", 400, "SerializationException"},
 		{"too large", "Kinesis_20131202.ListStreams", "application/x-amz-json-1.1", `{"x":"` + string(make([]byte, 2000)) + `"}`, 413, "SerializationException"},
 	} {
