@@ -222,7 +222,7 @@ func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stre
 	if len(in.Tags) > maxTagsPerStream {
 		return nil, newError(ErrInvalidArgument, "A stream cannot have more than %d tags.", maxTagsPerStream)
 	}
-	if err := checkTags(in.Tags); err != nil {
+	if err := checkTags("add", in.StreamName, a.cfg.accountID, in.Tags); err != nil {
 		return nil, err
 	}
 	a.mu.Lock()

@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"context"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -24,8 +25,9 @@ type Tag struct {
 
 // checkTags validates tag keys and values: keys of 1 to 128 characters not
 // starting with "aws:", values of 0 to 256, both of Unicode letters,
-// digits, white space and _ . / = + - % @.
-func checkTags(tags map[string]string) error {
+// digits, white space and _ . / = + - @; op ("add" or "remove") words the
+// answer to a '%', which Kinesis lists as valid and refuses.
+func checkTags(op, stream, account string, tags map[string]string) error {
 	for k, v := range tags {
 		if k == "" || len([]rune(k)) > maxTagKeyLen || len([]rune(v)) > maxTagValueLen {
 			return newError(ErrInvalidArgument, "Tag keys must be 1 to %d characters and tag values at most %d characters.", maxTagKeyLen, maxTagValueLen)
@@ -33,11 +35,39 @@ func checkTags(tags map[string]string) error {
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {
 			return newError(ErrInvalidArgument, "Tag keys may not start with 'aws:'; %s does.", k)
 		}
-		if !tagText(k) || !tagText(v) {
-			return newError(ErrInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - %% @.")
+	}
+	return checkTagText(op, stream, account, func(yield func(string) bool) {
+		for k, v := range tags {
+			if !yield(k) || !yield(v) {
+				return
+			}
+		}
+	})
+}
+
+// checkTagText checks the characters of tag keys and values as Kinesis
+// does: first for characters outside its set, then for '%'.
+func checkTagText(op, stream, account string, texts iter.Seq[string]) error {
+	percent := false
+	for t := range texts {
+		for _, r := range t {
+			if !tagRune(r) {
+				return newError(ErrInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - %% @.")
+			}
+			percent = percent || r == '%'
 		}
 	}
+	if percent {
+		return newError(ErrInvalidArgument, "Failed to %s tags %s stream %s under account %s because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'.",
+			op, map[string]string{"add": "to", "remove": "from"}[op], stream, account)
+	}
 	return nil
+}
+
+// tagRune reports whether r may appear in a tag: a letter, a digit, a
+// space separator (not a tab or a line break) or one of _ . / = + - % @.
+func tagRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Z) || strings.ContainsRune("_./=+-%@", r)
 }
 
 // cloneTags copies tags, strings included: kept tags must not pin the
@@ -50,15 +80,6 @@ func cloneTags(tags map[string]string) map[string]string {
 	return out
 }
 
-func tagText(s string) bool {
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r) && !strings.ContainsRune("_./=+-%@", r) {
-			return false
-		}
-	}
-	return true
-}
-
 // AddTagsToStream adds or overwrites tags. A stream has at most 50 tags.
 //
 // Errors: ErrInvalidArgument for invalid keys or values or too many tags.
@@ -69,7 +90,7 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 	if len(tags) == 0 {
 		return validation("tags", "", "have length greater than or equal to 1")
 	}
-	if err := checkTags(tags); err != nil {
+	if err := checkTags("add", s.name, s.acct.cfg.accountID, tags); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -109,6 +130,9 @@ func (s *Stream) RemoveTagsFromStream(ctx context.Context, keys []string) error 
 		return validation("tagKeys", "", "have length greater than or equal to 1")
 	case len(keys) > maxTagsPerStream:
 		return validation("tagKeys", "", "have length less than or equal to 50")
+	}
+	if err := checkTagText("remove", s.name, s.acct.cfg.accountID, slices.Values(keys)); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
