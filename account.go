@@ -42,6 +42,7 @@ type Account struct {
 	live       usage // what the shards of every stream hold
 
 	faults  faults         // injected by tests (InjectFault)
+	rates   rateBuckets    // control-plane call rates (Limits.ControlPlaneRates)
 	leases  LeaseStore     // the consumer groups' leases: memLeases, or journal
 	journal *durableLeases // a durable account's leases; nil in memory
 
@@ -200,6 +201,9 @@ type CreateStreamInput struct {
 // exceeded or five streams are already CREATING.
 func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stream, error) {
 	if err := a.enter(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.admit("CreateStream", in.StreamName, 0); err != nil {
 		return nil, err
 	}
 	if err := checkName("streamName", in.StreamName); err != nil {
@@ -393,6 +397,9 @@ func (a *Account) DeleteStream(ctx context.Context, in DeleteStreamInput) error 
 	if err != nil {
 		return err
 	}
+	if err := a.admit("DeleteStream", s.name, 0); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.cfg.clock.Now()
@@ -430,6 +437,9 @@ type ListStreamsOutput struct {
 // ListStreams lists the account's streams in name order, a page at a time.
 func (a *Account) ListStreams(ctx context.Context, in ListStreamsInput) (ListStreamsOutput, error) {
 	if err := a.enter(ctx); err != nil {
+		return ListStreamsOutput{}, err
+	}
+	if err := a.admit("ListStreams", "", 0); err != nil {
 		return ListStreamsOutput{}, err
 	}
 	now := a.cfg.clock.Now()

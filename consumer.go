@@ -81,6 +81,9 @@ func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consu
 	if err != nil {
 		return Consumer{}, err
 	}
+	if err := s.acct.admit("RegisterStreamConsumer", s.name, 0); err != nil {
+		return Consumer{}, err
+	}
 	if err := checkName("consumerName", name); err != nil {
 		return Consumer{}, err
 	}
@@ -221,6 +224,9 @@ func (a *Account) DescribeStreamConsumer(ctx context.Context, ref ConsumerRef) (
 	if err != nil {
 		return Consumer{}, err
 	}
+	if err := a.admit("DescribeStreamConsumer", s.name, 0); err != nil {
+		return Consumer{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.describeConsumer(c, now), nil
@@ -236,6 +242,9 @@ func (a *Account) DeregisterStreamConsumer(ctx context.Context, ref ConsumerRef)
 	now := a.cfg.clock.Now()
 	s, c, _, err := a.consumer(ref, now)
 	if err != nil {
+		return err
+	}
+	if err := a.admit("DeregisterStreamConsumer", s.name, 0); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -270,6 +279,9 @@ type ListStreamConsumersOutput struct {
 func (s *Stream) ListStreamConsumers(ctx context.Context, in ListStreamConsumersInput) (ListStreamConsumersOutput, error) {
 	now, err := s.enter(ctx)
 	if err != nil {
+		return ListStreamConsumersOutput{}, err
+	}
+	if err := s.acct.admit("ListStreamConsumers", s.name, 0); err != nil {
 		return ListStreamConsumersOutput{}, err
 	}
 	limit, err := pageLimit("maxResults", in.MaxResults, 100, 100)

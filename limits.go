@@ -17,6 +17,14 @@ type Limits struct {
 	ReadCallsPerSecond    int // GetRecords calls; AWS: 5
 	ReadBytesPerSecond    int // GetRecords data plus keys; AWS: 2 MiB
 	FanOutBytesPerSecond  int // per consumer per shard, SubscribeToShard; AWS: 2 MiB
+
+	// ControlPlaneRates enforces Kinesis's per-operation call rates:
+	// CreateStream 5 a second per account, DescribeStreamSummary 20,
+	// ListShards 1000 per stream, GetShardIterator 5 per shard, and so on,
+	// as the API documents them. Off in AWSLimits: SDK waiters and tests
+	// on a manual clock call these far faster than AWS allows, and Kinesis
+	// tools seldom need the answer tested.
+	ControlPlaneRates bool
 }
 
 // AWSLimits returns Kinesis's provisioned-mode shard limits: writes 1 MiB/s
@@ -225,6 +233,9 @@ type AccountLimits struct {
 // of streams not deleted) and its ON_DEMAND streams.
 func (a *Account) DescribeLimits(ctx context.Context) (AccountLimits, error) {
 	if err := a.enter(ctx); err != nil {
+		return AccountLimits{}, err
+	}
+	if err := a.admit("DescribeLimits", "", 0); err != nil {
 		return AccountLimits{}, err
 	}
 	now := a.cfg.clock.Now()

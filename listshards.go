@@ -113,6 +113,9 @@ func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShards
 	if err := s.acct.fault(ctx, "ListShards", s.name, -1); err != nil {
 		return ListShardsOutput{}, err
 	}
+	if err := s.acct.admit("ListShards", s.name, 0); err != nil {
+		return ListShardsOutput{}, err
+	}
 	return s.listShards(ctx, in)
 }
 

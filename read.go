@@ -69,6 +69,11 @@ func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p Startin
 	if err := s.acct.fault(ctx, "GetShardIterator", s.name, shardIndexOr(shardID)); err != nil {
 		return "", err
 	}
+	if i, ok := resolveShardID(shardID); ok {
+		if err := s.acct.admit("GetShardIterator", s.name, i); err != nil {
+			return "", err
+		}
+	}
 	sh, pos, err := s.seek(now, shardID, p)
 	if err != nil {
 		return "", err

@@ -31,6 +31,9 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 	if err := s.acct.fault(ctx, "SplitShard", s.name, shardIndexOr(shardToSplit)); err != nil {
 		return nil, err
 	}
+	if err := s.acct.admit("SplitShard", s.name, 0); err != nil {
+		return nil, err
+	}
 	var children []string
 	err = s.reshard(ctx, func(now time.Time) (int, func(), error) {
 		sh, err := s.openShardLocked(shardToSplit)
@@ -70,6 +73,9 @@ func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToM
 		return "", err
 	}
 	if err := s.acct.fault(ctx, "MergeShards", s.name, shardIndexOr(shardToMerge)); err != nil {
+		return "", err
+	}
+	if err := s.acct.admit("MergeShards", s.name, 0); err != nil {
 		return "", err
 	}
 	var child string

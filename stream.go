@@ -354,6 +354,9 @@ func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSu
 	if err := s.acct.fault(ctx, "DescribeStreamSummary", s.name, -1); err != nil {
 		return StreamDescriptionSummary{}, err
 	}
+	if err := s.acct.admit("DescribeStreamSummary", s.name, 0); err != nil {
+		return StreamDescriptionSummary{}, err
+	}
 	return s.summary(ctx)
 }
 
@@ -397,6 +400,9 @@ type DescribeStreamInput struct {
 // CREATING stream lists no shards.
 func (s *Stream) DescribeStream(ctx context.Context, in DescribeStreamInput) (StreamDescription, error) {
 	if err := s.acct.fault(ctx, "DescribeStream", s.name, -1); err != nil {
+		return StreamDescription{}, err
+	}
+	if err := s.acct.admit("DescribeStream", s.name, 0); err != nil {
 		return StreamDescription{}, err
 	}
 	sum, err := s.summary(ctx)

@@ -87,6 +87,9 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 	if _, err := s.enter(ctx); err != nil {
 		return err
 	}
+	if err := s.acct.admit("AddTagsToStream", s.name, 0); err != nil {
+		return err
+	}
 	if len(tags) == 0 {
 		return validation("tags", "", "have length greater than or equal to 1")
 	}
@@ -123,6 +126,9 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 // ignored.
 func (s *Stream) RemoveTagsFromStream(ctx context.Context, keys []string) error {
 	if _, err := s.enter(ctx); err != nil {
+		return err
+	}
+	if err := s.acct.admit("RemoveTagsFromStream", s.name, 0); err != nil {
 		return err
 	}
 	switch {
@@ -164,6 +170,9 @@ type ListTagsForStreamInput struct {
 func (s *Stream) ListTagsForStream(ctx context.Context, in ListTagsForStreamInput) (ListTagsForStreamOutput, error) {
 	limit, exclusiveStartTagKey := in.Limit, in.ExclusiveStartTagKey
 	if _, err := s.enter(ctx); err != nil {
+		return ListTagsForStreamOutput{}, err
+	}
+	if err := s.acct.admit("ListTagsForStream", s.name, 0); err != nil {
 		return ListTagsForStreamOutput{}, err
 	}
 	switch {

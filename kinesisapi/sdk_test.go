@@ -517,3 +517,28 @@ func TestInjectedFaultsReachTheSDK(t *testing.T) {
 	require.Equal(t, "InternalFailure", *out.Records[0].ErrorCode)
 	require.NotNil(t, out.Records[1].SequenceNumber)
 }
+
+// TestControlPlaneRatesReachTheSDK: a control-plane call over its rate
+// arrives as the SDK's LimitExceededException, and GetShardIterator's as
+// ProvisionedThroughputExceededException.
+func TestControlPlaneRatesReachTheSDK(t *testing.T) {
+	l := shardlog.AWSLimits()
+	l.ControlPlaneRates = true
+	c, _, _ := setup(t, shardlog.WithLimits(l))
+	create(t, c, "s", 1)
+	_, err := c.DescribeLimits(ctx, &kinesis.DescribeLimitsInput{})
+	require.NoError(t, err)
+	_, err = c.DescribeLimits(ctx, &kinesis.DescribeLimitsInput{})
+	var le *types.LimitExceededException
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, "Rate exceeded for account 123456789012.", le.ErrorMessage())
+
+	in := &kinesis.GetShardIteratorInput{StreamName: aws.String("s"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeLatest}
+	for i := 0; i < 5; i++ {
+		_, err := c.GetShardIterator(ctx, in)
+		require.NoError(t, err)
+	}
+	_, err = c.GetShardIterator(ctx, in)
+	var pe *types.ProvisionedThroughputExceededException
+	require.ErrorAs(t, err, &pe)
+}

@@ -50,3 +50,28 @@ func TestGenerate(t *testing.T) {
 	_, err = generate([]byte(`{"operations":{"X":{"input":{"shape":"Nope"}}},"shapes":{}}`))
 	require.ErrorContains(t, err, "Nope")
 }
+
+// TestGenerateRates: the documentation's rate sentences become the table,
+// in words or digits, per account, stream or shard; data-plane operations
+// and operations without a sentence are left out.
+func TestGenerateRates(t *testing.T) {
+	docs := `{"operations":{
+	  "CreateStream":"<p>CreateStream has a limit of five transactions per second per account.</p>",
+	  "ListShards":"<p>This operation has a limit of 1000 transactions per second per data stream.</p>",
+	  "GetShardIterator":"<p>GetShardIterator has a limit of five transactions per second per account per open shard.</p>",
+	  "DescribeLimits":"<p>This operation has a limit of one transaction per second per account.</p>",
+	  "GetRecords":"<p>This operation has a limit of five transactions per second per shard.</p>",
+	  "PutRecord":"<p>Writes.</p>"}}`
+	src, err := generateRates([]byte(docs))
+	require.NoError(t, err)
+	out := string(src)
+	for _, want := range []string{`"CreateStream":     {5, perAccount}`, `"ListShards":       {1000, perStream}`,
+		`"GetShardIterator": {5, perShard}`, `"DescribeLimits":   {1, perAccount}`} {
+		require.Contains(t, out, want)
+	}
+	require.NotContains(t, out, "GetRecords")
+	require.NotContains(t, out, "PutRecord")
+
+	_, err = generateRates([]byte(`{"operations":{"X":"X has a limit of many transactions per second per account."}}`))
+	require.ErrorContains(t, err, "many")
+}
