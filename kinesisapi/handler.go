@@ -15,8 +15,11 @@
 // listing every violation (up to ten) in AWS's order and words, before any
 // other check. Serialization errors (a value of the wrong type, base64 that
 // AWS would refuse) come first, as SerializationException.
-// Signatures are not checked (any credentials work). CBOR, used by default
-// by the Java SDK, is not supported: set AWS_CBOR_DISABLE=1 there.
+// Signatures are not checked (any credentials work). CBOR
+// (application/x-amz-cbor-1.1), the Java SDK's and the Java KCL's default,
+// is served too: requests are transcoded to JSON by the operation's input
+// shape (byte strings to blobs, timestamps from milliseconds) and answers
+// to CBOR by its output shape, SubscribeToShard's events included.
 //
 // Around the operations the handler answers as Kinesis's front end does:
 // every response carries an x-amzn-RequestId (a UUID) and an x-amz-id-2;
@@ -57,6 +60,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -65,8 +69,6 @@ import (
 	"github.com/shardlog/shardlog"
 )
 
-// targetPrefix starts every X-Amz-Target of Kinesis operations.
-const targetPrefix = "Kinesis_20131202."
 
 // Defaults of the options below. Every resource a client can make the
 // handler hold has a bound and a timeout.
@@ -241,7 +243,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	name, f, ok := h.route(w, r, body)
+	var cw *cborResponse
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == cborType {
+		cw = &cborResponse{ResponseWriter: w}
+		defer func() { cw.finish() }()
+		w = cw
+	}
+	name, f, body, ok := h.route(w, r, body)
 	if !ok {
 		return
 	}
@@ -251,8 +259,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	if name == "SubscribeToShard" {
-		h.subscribeToShard(w, r, body, release)
+		if cw != nil { // events are CBOR frames, written as they come
+			w, cw = cw.ResponseWriter, &cborResponse{}
+		}
+		h.subscribeToShard(w, r, body, release, cw != nil)
 		return
+	}
+	if cw != nil {
+		cw.shape = outputShapes[name]
 	}
 	out, err := f(r.Context(), h.acct, body, inputShapes[name])
 	h.setWriteDeadline(w)

@@ -38,6 +38,28 @@ var inputShapes = map[string]*shape{
 	"UpdateStreamMode":              shapeUpdateStreamModeInput,
 }
 
+// outputShapes are the output shapes of the Kinesis operations, by operation.
+var outputShapes = map[string]*shape{
+	"DescribeLimits":            shapeDescribeLimitsOutput,
+	"DescribeStream":            shapeDescribeStreamOutput,
+	"DescribeStreamConsumer":    shapeDescribeStreamConsumerOutput,
+	"DescribeStreamSummary":     shapeDescribeStreamSummaryOutput,
+	"DisableEnhancedMonitoring": shapeEnhancedMonitoringOutput,
+	"EnableEnhancedMonitoring":  shapeEnhancedMonitoringOutput,
+	"GetRecords":                shapeGetRecordsOutput,
+	"GetResourcePolicy":         shapeGetResourcePolicyOutput,
+	"GetShardIterator":          shapeGetShardIteratorOutput,
+	"ListShards":                shapeListShardsOutput,
+	"ListStreamConsumers":       shapeListStreamConsumersOutput,
+	"ListStreams":               shapeListStreamsOutput,
+	"ListTagsForStream":         shapeListTagsForStreamOutput,
+	"PutRecord":                 shapePutRecordOutput,
+	"PutRecords":                shapePutRecordsOutput,
+	"RegisterStreamConsumer":    shapeRegisterStreamConsumerOutput,
+	"SubscribeToShard":          shapeSubscribeToShardOutput,
+	"UpdateShardCount":          shapeUpdateShardCountOutput,
+}
+
 var (
 	shapeTagKey               = &shape{name: "TagKey", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 128}
 	shapeTagValue             = &shape{name: "TagValue", kind: kindString, hasMin: true, min: 0, hasMax: true, max: 256}
@@ -258,5 +280,228 @@ var (
 	shapeUpdateStreamModeInput = &shape{name: "UpdateStreamModeInput", kind: kindStructure, members: []member{
 		{name: "StreamARN", required: true, shape: shapeStreamARN},
 		{name: "StreamModeDetails", required: true, shape: shapeStreamModeDetails},
+	}}
+	shapeShardCountObject               = &shape{name: "ShardCountObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
+	shapeOnDemandStreamCountObject      = &shape{name: "OnDemandStreamCountObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
+	shapeOnDemandStreamCountLimitObject = &shape{name: "OnDemandStreamCountLimitObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
+	shapeDescribeLimitsOutput           = &shape{name: "DescribeLimitsOutput", kind: kindStructure, members: []member{
+		{name: "ShardLimit", required: true, shape: shapeShardCountObject},
+		{name: "OpenShardCount", required: true, shape: shapeShardCountObject},
+		{name: "OnDemandStreamCount", required: true, shape: shapeOnDemandStreamCountObject},
+		{name: "OnDemandStreamCountLimit", required: true, shape: shapeOnDemandStreamCountLimitObject},
+	}}
+	shapeStreamStatus = &shape{name: "StreamStatus", kind: kindString, enum: []string{"ACTIVE", "UPDATING", "DELETING", "CREATING"}}
+	shapeHashKeyRange = &shape{name: "HashKeyRange", kind: kindStructure, members: []member{
+		{name: "StartingHashKey", required: true, shape: shapeHashKey},
+		{name: "EndingHashKey", required: true, shape: shapeHashKey},
+	}}
+	shapeSequenceNumberRange = &shape{name: "SequenceNumberRange", kind: kindStructure, members: []member{
+		{name: "StartingSequenceNumber", required: true, shape: shapeSequenceNumber},
+		{name: "EndingSequenceNumber", required: false, shape: shapeSequenceNumber},
+	}}
+	shapeShard = &shape{name: "Shard", kind: kindStructure, members: []member{
+		{name: "ShardId", required: true, shape: shapeShardId},
+		{name: "ParentShardId", required: false, shape: shapeShardId},
+		{name: "AdjacentParentShardId", required: false, shape: shapeShardId},
+		{name: "HashKeyRange", required: true, shape: shapeHashKeyRange},
+		{name: "SequenceNumberRange", required: true, shape: shapeSequenceNumberRange},
+	}}
+	shapeShardList       = &shape{name: "ShardList", kind: kindList, elem: shapeShard}
+	shapeEnhancedMetrics = &shape{name: "EnhancedMetrics", kind: kindStructure, members: []member{
+		{name: "ShardLevelMetrics", required: false, shape: shapeMetricsNameList},
+	}}
+	shapeEnhancedMonitoringList = &shape{name: "EnhancedMonitoringList", kind: kindList, elem: shapeEnhancedMetrics}
+	shapeStreamDescription      = &shape{name: "StreamDescription", kind: kindStructure, members: []member{
+		{name: "StreamName", required: true, shape: shapeStreamName},
+		{name: "StreamARN", required: true, shape: shapeStreamARN},
+		{name: "StreamStatus", required: true, shape: shapeStreamStatus},
+		{name: "StreamModeDetails", required: false, shape: shapeStreamModeDetails},
+		{name: "Shards", required: true, shape: shapeShardList},
+		{name: "HasMoreShards", required: true, shape: shapeBooleanObject},
+		{name: "RetentionPeriodHours", required: true, shape: shapeRetentionPeriodHours},
+		{name: "StreamCreationTimestamp", required: true, shape: shapeTimestamp},
+		{name: "EnhancedMonitoring", required: true, shape: shapeEnhancedMonitoringList},
+		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
+		{name: "KeyId", required: false, shape: shapeKeyId},
+	}}
+	shapeDescribeStreamOutput = &shape{name: "DescribeStreamOutput", kind: kindStructure, members: []member{
+		{name: "StreamDescription", required: true, shape: shapeStreamDescription},
+	}}
+	shapeConsumerStatus      = &shape{name: "ConsumerStatus", kind: kindString, enum: []string{"ACTIVE", "DELETING", "CREATING"}}
+	shapeConsumerDescription = &shape{name: "ConsumerDescription", kind: kindStructure, members: []member{
+		{name: "ConsumerName", required: true, shape: shapeConsumerName},
+		{name: "ConsumerARN", required: true, shape: shapeConsumerARN},
+		{name: "ConsumerStatus", required: true, shape: shapeConsumerStatus},
+		{name: "ConsumerCreationTimestamp", required: true, shape: shapeTimestamp},
+		{name: "StreamARN", required: true, shape: shapeStreamARN},
+	}}
+	shapeDescribeStreamConsumerOutput = &shape{name: "DescribeStreamConsumerOutput", kind: kindStructure, members: []member{
+		{name: "ConsumerDescription", required: true, shape: shapeConsumerDescription},
+	}}
+	shapeConsumerCountObject      = &shape{name: "ConsumerCountObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
+	shapeStreamDescriptionSummary = &shape{name: "StreamDescriptionSummary", kind: kindStructure, members: []member{
+		{name: "StreamName", required: true, shape: shapeStreamName},
+		{name: "StreamARN", required: true, shape: shapeStreamARN},
+		{name: "StreamStatus", required: true, shape: shapeStreamStatus},
+		{name: "StreamModeDetails", required: false, shape: shapeStreamModeDetails},
+		{name: "RetentionPeriodHours", required: true, shape: shapeRetentionPeriodHours},
+		{name: "StreamCreationTimestamp", required: true, shape: shapeTimestamp},
+		{name: "EnhancedMonitoring", required: true, shape: shapeEnhancedMonitoringList},
+		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
+		{name: "KeyId", required: false, shape: shapeKeyId},
+		{name: "OpenShardCount", required: true, shape: shapeShardCountObject},
+		{name: "ConsumerCount", required: false, shape: shapeConsumerCountObject},
+	}}
+	shapeDescribeStreamSummaryOutput = &shape{name: "DescribeStreamSummaryOutput", kind: kindStructure, members: []member{
+		{name: "StreamDescriptionSummary", required: true, shape: shapeStreamDescriptionSummary},
+	}}
+	shapeEnhancedMonitoringOutput = &shape{name: "EnhancedMonitoringOutput", kind: kindStructure, members: []member{
+		{name: "StreamName", required: false, shape: shapeStreamName},
+		{name: "CurrentShardLevelMetrics", required: false, shape: shapeMetricsNameList},
+		{name: "DesiredShardLevelMetrics", required: false, shape: shapeMetricsNameList},
+		{name: "StreamARN", required: false, shape: shapeStreamARN},
+	}}
+	shapeRecord = &shape{name: "Record", kind: kindStructure, members: []member{
+		{name: "SequenceNumber", required: true, shape: shapeSequenceNumber},
+		{name: "ApproximateArrivalTimestamp", required: false, shape: shapeTimestamp},
+		{name: "Data", required: true, shape: shapeData},
+		{name: "PartitionKey", required: true, shape: shapePartitionKey},
+		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
+	}}
+	shapeRecordList         = &shape{name: "RecordList", kind: kindList, elem: shapeRecord}
+	shapeMillisBehindLatest = &shape{name: "MillisBehindLatest", kind: kindInteger, hasMin: true, min: 0}
+	shapeShardIdList        = &shape{name: "ShardIdList", kind: kindList, elem: shapeShardId}
+	shapeChildShard         = &shape{name: "ChildShard", kind: kindStructure, members: []member{
+		{name: "ShardId", required: true, shape: shapeShardId},
+		{name: "ParentShards", required: true, shape: shapeShardIdList},
+		{name: "HashKeyRange", required: true, shape: shapeHashKeyRange},
+	}}
+	shapeChildShardList   = &shape{name: "ChildShardList", kind: kindList, elem: shapeChildShard}
+	shapeGetRecordsOutput = &shape{name: "GetRecordsOutput", kind: kindStructure, members: []member{
+		{name: "Records", required: true, shape: shapeRecordList},
+		{name: "NextShardIterator", required: false, shape: shapeShardIterator},
+		{name: "MillisBehindLatest", required: false, shape: shapeMillisBehindLatest},
+		{name: "ChildShards", required: false, shape: shapeChildShardList},
+	}}
+	shapeGetResourcePolicyOutput = &shape{name: "GetResourcePolicyOutput", kind: kindStructure, members: []member{
+		{name: "Policy", required: true, shape: shapePolicy},
+	}}
+	shapeGetShardIteratorOutput = &shape{name: "GetShardIteratorOutput", kind: kindStructure, members: []member{
+		{name: "ShardIterator", required: false, shape: shapeShardIterator},
+	}}
+	shapeListShardsOutput = &shape{name: "ListShardsOutput", kind: kindStructure, members: []member{
+		{name: "Shards", required: false, shape: shapeShardList},
+		{name: "NextToken", required: false, shape: shapeNextToken},
+	}}
+	shapeConsumer = &shape{name: "Consumer", kind: kindStructure, members: []member{
+		{name: "ConsumerName", required: true, shape: shapeConsumerName},
+		{name: "ConsumerARN", required: true, shape: shapeConsumerARN},
+		{name: "ConsumerStatus", required: true, shape: shapeConsumerStatus},
+		{name: "ConsumerCreationTimestamp", required: true, shape: shapeTimestamp},
+	}}
+	shapeConsumerList              = &shape{name: "ConsumerList", kind: kindList, elem: shapeConsumer}
+	shapeListStreamConsumersOutput = &shape{name: "ListStreamConsumersOutput", kind: kindStructure, members: []member{
+		{name: "Consumers", required: false, shape: shapeConsumerList},
+		{name: "NextToken", required: false, shape: shapeNextToken},
+	}}
+	shapeStreamNameList = &shape{name: "StreamNameList", kind: kindList, elem: shapeStreamName}
+	shapeStreamSummary  = &shape{name: "StreamSummary", kind: kindStructure, members: []member{
+		{name: "StreamName", required: true, shape: shapeStreamName},
+		{name: "StreamARN", required: true, shape: shapeStreamARN},
+		{name: "StreamStatus", required: true, shape: shapeStreamStatus},
+		{name: "StreamModeDetails", required: false, shape: shapeStreamModeDetails},
+		{name: "StreamCreationTimestamp", required: false, shape: shapeTimestamp},
+	}}
+	shapeStreamSummaryList = &shape{name: "StreamSummaryList", kind: kindList, elem: shapeStreamSummary}
+	shapeListStreamsOutput = &shape{name: "ListStreamsOutput", kind: kindStructure, members: []member{
+		{name: "StreamNames", required: true, shape: shapeStreamNameList},
+		{name: "HasMoreStreams", required: true, shape: shapeBooleanObject},
+		{name: "NextToken", required: false, shape: shapeNextToken},
+		{name: "StreamSummaries", required: false, shape: shapeStreamSummaryList},
+	}}
+	shapeTag = &shape{name: "Tag", kind: kindStructure, members: []member{
+		{name: "Key", required: true, shape: shapeTagKey},
+		{name: "Value", required: false, shape: shapeTagValue},
+	}}
+	shapeTagList                 = &shape{name: "TagList", kind: kindList, hasMin: true, min: 0, hasMax: true, max: 200, elem: shapeTag}
+	shapeListTagsForStreamOutput = &shape{name: "ListTagsForStreamOutput", kind: kindStructure, members: []member{
+		{name: "Tags", required: true, shape: shapeTagList},
+		{name: "HasMoreTags", required: true, shape: shapeBooleanObject},
+	}}
+	shapePutRecordOutput = &shape{name: "PutRecordOutput", kind: kindStructure, members: []member{
+		{name: "ShardId", required: true, shape: shapeShardId},
+		{name: "SequenceNumber", required: true, shape: shapeSequenceNumber},
+		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
+	}}
+	shapeErrorCode             = &shape{name: "ErrorCode", kind: kindString}
+	shapeErrorMessage          = &shape{name: "ErrorMessage", kind: kindString}
+	shapePutRecordsResultEntry = &shape{name: "PutRecordsResultEntry", kind: kindStructure, members: []member{
+		{name: "SequenceNumber", required: false, shape: shapeSequenceNumber},
+		{name: "ShardId", required: false, shape: shapeShardId},
+		{name: "ErrorCode", required: false, shape: shapeErrorCode},
+		{name: "ErrorMessage", required: false, shape: shapeErrorMessage},
+	}}
+	shapePutRecordsResultEntryList = &shape{name: "PutRecordsResultEntryList", kind: kindList, hasMin: true, min: 1, hasMax: true, max: 500, elem: shapePutRecordsResultEntry}
+	shapePutRecordsOutput          = &shape{name: "PutRecordsOutput", kind: kindStructure, members: []member{
+		{name: "FailedRecordCount", required: false, shape: shapePositiveIntegerObject},
+		{name: "Records", required: true, shape: shapePutRecordsResultEntryList},
+		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
+	}}
+	shapeRegisterStreamConsumerOutput = &shape{name: "RegisterStreamConsumerOutput", kind: kindStructure, members: []member{
+		{name: "Consumer", required: true, shape: shapeConsumer},
+	}}
+	shapeSubscribeToShardEvent = &shape{name: "SubscribeToShardEvent", kind: kindStructure, members: []member{
+		{name: "Records", required: true, shape: shapeRecordList},
+		{name: "ContinuationSequenceNumber", required: true, shape: shapeSequenceNumber},
+		{name: "MillisBehindLatest", required: true, shape: shapeMillisBehindLatest},
+		{name: "ChildShards", required: false, shape: shapeChildShardList},
+	}}
+	shapeResourceNotFoundException = &shape{name: "ResourceNotFoundException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeResourceInUseException = &shape{name: "ResourceInUseException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeKMSDisabledException = &shape{name: "KMSDisabledException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeKMSInvalidStateException = &shape{name: "KMSInvalidStateException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeKMSAccessDeniedException = &shape{name: "KMSAccessDeniedException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeKMSNotFoundException = &shape{name: "KMSNotFoundException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeKMSOptInRequired = &shape{name: "KMSOptInRequired", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeKMSThrottlingException = &shape{name: "KMSThrottlingException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeInternalFailureException = &shape{name: "InternalFailureException", kind: kindStructure, members: []member{
+		{name: "message", required: false, shape: shapeErrorMessage},
+	}}
+	shapeSubscribeToShardEventStream = &shape{name: "SubscribeToShardEventStream", kind: kindStructure, members: []member{
+		{name: "SubscribeToShardEvent", required: true, shape: shapeSubscribeToShardEvent},
+		{name: "ResourceNotFoundException", required: false, shape: shapeResourceNotFoundException},
+		{name: "ResourceInUseException", required: false, shape: shapeResourceInUseException},
+		{name: "KMSDisabledException", required: false, shape: shapeKMSDisabledException},
+		{name: "KMSInvalidStateException", required: false, shape: shapeKMSInvalidStateException},
+		{name: "KMSAccessDeniedException", required: false, shape: shapeKMSAccessDeniedException},
+		{name: "KMSNotFoundException", required: false, shape: shapeKMSNotFoundException},
+		{name: "KMSOptInRequired", required: false, shape: shapeKMSOptInRequired},
+		{name: "KMSThrottlingException", required: false, shape: shapeKMSThrottlingException},
+		{name: "InternalFailureException", required: false, shape: shapeInternalFailureException},
+	}}
+	shapeSubscribeToShardOutput = &shape{name: "SubscribeToShardOutput", kind: kindStructure, members: []member{
+		{name: "EventStream", required: true, shape: shapeSubscribeToShardEventStream},
+	}}
+	shapeUpdateShardCountOutput = &shape{name: "UpdateShardCountOutput", kind: kindStructure, members: []member{
+		{name: "StreamName", required: false, shape: shapeStreamName},
+		{name: "CurrentShardCount", required: false, shape: shapePositiveIntegerObject},
+		{name: "TargetShardCount", required: false, shape: shapePositiveIntegerObject},
+		{name: "StreamARN", required: false, shape: shapeStreamARN},
 	}}
 )

@@ -83,7 +83,7 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 // route finds the operation a POST names, answering as AWS does when it
 // names none or comes in a form AWS does not serve: an empty body, another
 // content type, the older application/json envelope.
-func (h *handler) route(w http.ResponseWriter, r *http.Request, body []byte) (name string, f operation, ok bool) {
+func (h *handler) route(w http.ResponseWriter, r *http.Request, body []byte) (name string, f operation, jsonBody []byte, ok bool) {
 	service, name, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	name, _, _ = strings.Cut(name, ".")
 	f = operations[name]
@@ -109,19 +109,23 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, body []byte) (na
 		} else {
 			writeDeprecated(w, http.StatusBadRequest, "SerializationException")
 		}
-	case ct == cborType:
-		writeError(w, http.StatusBadRequest, "SerializationException",
-			"shardlog does not read CBOR yet; send application/x-amz-json-1.1 (Java SDKs: set AWS_CBOR_DISABLE=1).")
 	case !known:
 		msg := ""
 		if service == targetService && slices.Contains(unsupported, name) {
 			msg = "shardlog does not support " + name + "."
 		}
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", msg)
+	case ct == cborType:
+		body, err := cborToJSON(body, inputShapes[name])
+		if err != nil {
+			writeCoreError(w, err)
+			break
+		}
+		return name, f, body, true
 	default:
-		return name, f, true
+		return name, f, body, true
 	}
-	return "", nil, false
+	return "", nil, nil, false
 }
 
 // writeXMLError answers in the XML AWS's front end uses for requests it

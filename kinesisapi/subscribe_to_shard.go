@@ -70,7 +70,10 @@ const subscriptionEndGrace = 2 * time.Second
 // subscription ends (its five minutes, a takeover, Close) within
 // subscriptionEndGrace: a client that stops reading holds the handler, its
 // connection and its buffers no longer than that.
-func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body []byte, release func()) {
+//
+// With cborPayloads (a CBOR request), events carry CBOR, as the Java SDK
+// expects them.
+func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body []byte, release func(), cborPayloads bool) {
 	var in subscribeToShardInput
 	err := decodeValid(body, &in, shapeSubscribeToShardInput)
 	release() // the stream lasts minutes; it needs none of the body's memory
@@ -128,7 +131,11 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 	}
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.WriteHeader(http.StatusOK)
-	if !send(eventFrame(nil, "initial-response", []byte("{}"))) {
+	initial := eventFrame(nil, "initial-response", []byte("{}"))
+	if cborPayloads {
+		initial = appendFrame(nil, cborEventHeaders("initial-response"), []byte{0xa0}) // {}
+	}
+	if !send(initial) {
 		return
 	}
 	var event eventBody
@@ -139,6 +146,12 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		if ev.EncryptionType == shardlog.EncryptionKMS {
 			event.records.encryption = ev.EncryptionType
 		}
+		if cborPayloads {
+			if !send(cborEventFrame(&event)) {
+				return
+			}
+			continue
+		}
 		var err error
 		if scratch, err = writeFrame(writer, subscribeToShardEventHeaders, &event, scratch); err != nil || !flush() {
 			return
@@ -148,7 +161,12 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		code, msg, _ := errorStatus(err)
 		if eventStreamErrors[code] {
 			payload, _ := json.Marshal(map[string]string{"message": msg})
-			send(exceptionFrame(nil, code, payload))
+			frame := exceptionFrame(nil, code, payload)
+			if cborPayloads {
+				payload, _ = cborEncoding.Marshal(map[string]string{"message": msg})
+				frame = appendFrame(nil, []header{{":exception-type", code}, {":content-type", cborType}, {":message-type", "exception"}}, payload)
+			}
+			send(frame)
 			return
 		}
 		send(errorFrame(nil, code, msg))

@@ -1,0 +1,51 @@
+package kinesisapi
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// FuzzCBOR: transcoding never panics; what decodes from CBOR is valid
+// JSON; and a CBOR request, turned into JSON, back into CBOR and into JSON
+// again, reads the same both times: the two codecs agree on every shape.
+func FuzzCBOR(f *testing.F) {
+	for _, seed := range []any{
+		map[string]any{"StreamName": "s", "Records": []any{map[string]any{"PartitionKey": "k", "Data": []byte{0, 1, 0xff}}}},
+		map[string]any{"StreamName": "s", "ShardId": "0", "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": cbor.Tag{Number: 1, Content: int64(1700000000123)}},
+		map[string]any{"StartingPosition": map[string]any{"Type": "AT_TIMESTAMP", "Timestamp": time.UnixMilli(5)}},
+		map[string]any{"Tags": map[string]any{"a": "b"}, "ShardCount": int64(-3), "Limit": 1.5},
+		map[string]any{"Data": "not bytes", "X": []any{nil, true, uint64(1 << 63)}},
+	} {
+		b, err := cbor.Marshal(seed)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0xbf, 0x61, 0x61, 0x9f, 0xff, 0xff}) // indefinite lengths
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for op, s := range inputShapes {
+			first, err := cborToJSON(body, s)
+			if err != nil {
+				continue
+			}
+			if !json.Valid(first) {
+				t.Fatalf("%s: invalid JSON %s", op, first)
+			}
+			again, err := jsonToCBOR(first, s)
+			if err != nil {
+				t.Fatalf("%s: %s does not go back to CBOR: %v", op, first, err)
+			}
+			second, err := cborToJSON(again, s)
+			if err != nil {
+				t.Fatalf("%s: round trip of %s: %v", op, first, err)
+			}
+			if string(first) != string(second) {
+				t.Fatalf("%s: %s became %s", op, first, second)
+			}
+		}
+	})
+}
