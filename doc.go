@@ -151,13 +151,23 @@
 // the 5-second lockout after a 10 MiB response) limits, ListShards filters
 // and NextToken expiry, and the error names and messages listed in errors.go.
 //
-// Approximated: sequence numbers have AWS's shape but not its layout (they
-// encode the stream incarnation, shard index and a per-shard counter); a
-// partition key's length is counted in UTF-16 code units, as AWS's Java
-// service does; ApproximateArrivalTimestamp never goes backwards within a
-// shard; control-plane call rates (CreateStream 5/s and the like) and the
-// GetShardIterator rate are not limited; state changes take the configured
-// [Delays] (zero by default) rather than seconds.
+// Approximated: sequence numbers have AWS's shape (56 decimal digits,
+// rising within a shard and from parents to children) but not its layout.
+// AWS's encodes the shard's creation time, a per-shard counter and the
+// arrival second in hexadecimal fields; shardlog's encodes the stream's
+// incarnation, the shard index and a per-shard counter in decimal ones,
+// which make comparing and parsing cheap, need no wall clock (a manual
+// clock may stand still or jump) and are what the durable store records
+// (FORMAT.md). Nothing a client can do depends on the layout except
+// copying a number from AWS into SequenceNumberForOrdering: such a number
+// is accepted wherever Kinesis would accept it (and refused where Kinesis
+// refuses it), and orders nothing, since it cannot be compared with this
+// stream's numbers. A partition key's length is counted in UTF-16 code
+// units, as AWS's Java service does; ApproximateArrivalTimestamp never
+// goes backwards within a shard; control-plane call rates (CreateStream
+// 5/s and the like) are limited only with [Limits].ControlPlaneRates;
+// state changes take the configured [Delays] (zero by default) rather than
+// seconds.
 //
 // Beyond Kinesis, opt-in: a manual clock; [WithoutLimits] for embedded use;
 // [WithDir] and [WithSync] for a durable account (see Durability; records

@@ -35,8 +35,9 @@ func TestPutValidation(t *testing.T) {
 		{"hash key negative", shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "-1"}, shardlog.ErrInvalidArgument, ""},
 		{"hash key leading zero", shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "01"}, shardlog.ErrInvalidArgument, ""},
 		{"hash key not a number", shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "abc"}, shardlog.ErrInvalidArgument, ""},
-		{"ordering number garbage", wireOrdering(shardlog.PutInput{PartitionKey: "k"}, "12"), shardlog.ErrInvalidArgument,
-			"ExclusiveMinimumSequenceNumber 12 used in PutRecord on stream s under account 123456789012 is invalid."},
+		// Version 4 in Kinesis's own layout, which Kinesis refuses.
+		{"ordering number of no layout", wireOrdering(shardlog.PutInput{PartitionKey: "k"}, "49039857307708443467467104868809893875799651909875269636"), shardlog.ErrInvalidArgument,
+			"ExclusiveMinimumSequenceNumber 49039857307708443467467104868809893875799651909875269636 used in PutRecord on stream s under account 123456789012 is invalid."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := s.Put(ctx, tc.in)
@@ -166,6 +167,22 @@ func TestSequenceNumberText(t *testing.T) {
 	_, err = shardlog.ParseSequenceNumber("49546986683135544286507457936321625675700192471156785154")
 	requireCode(t, err, shardlog.ErrInvalidArgument, "")
 	require.Error(t, back.UnmarshalText([]byte("7")))
+}
+
+// TestOrderingNumbersFromAWS: a SequenceNumberForOrdering copied from
+// real Kinesis, in its layout, is accepted as Kinesis accepts it; one
+// Kinesis fails on internally fails here too.
+func TestOrderingNumbersFromAWS(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	for _, n := range []string{"49590338271490256608559692538361571095921575989136588898", "12"} {
+		r, err := s.Put(ctx, wireOrdering(shardlog.PutInput{PartitionKey: "k", Data: []byte("v")}, n))
+		require.NoError(t, err, n)
+		require.Equal(t, "shardId-000000000000", r.ShardID)
+	}
+	version3 := "49039857307708443467467104868809893875799651909875269635"
+	_, err := s.Put(ctx, wireOrdering(shardlog.PutInput{PartitionKey: "k"}, version3))
+	require.ErrorIs(t, err, shardlog.ErrInternalFailure)
 }
 
 func TestSequenceNumberForOrdering(t *testing.T) {

@@ -483,11 +483,22 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	}
 }
 
-// orderingNumber checks a SequenceNumberForOrdering: it must be a number
-// this stream has issued.
+// orderingNumber checks a SequenceNumberForOrdering: a number this stream
+// has issued, or one of Kinesis's own layout (copied from AWS) that Kinesis
+// would accept. The latter cannot be compared with this stream's numbers,
+// so it orders nothing: the zero Number is returned for it.
 func (s *Stream) orderingNumber(v string) (seqnum.Number, error) {
 	n, err := seqnum.Parse(v)
-	if err != nil || n.Stream != s.inc {
+	if err != nil {
+		switch seqnum.AWSVerdict(v, s.acct.cfg.clock.Now()) {
+		case seqnum.AWSValid:
+			return seqnum.Number{}, nil
+		case seqnum.AWSInternalFailure:
+			return n, newError(ErrInternalFailure, "")
+		}
+		return n, s.badOrderingNumber(v)
+	}
+	if n.Stream != s.inc {
 		return n, s.badOrderingNumber(v)
 	}
 	s.mu.RLock()
