@@ -69,7 +69,6 @@ import (
 	"github.com/shardlog/shardlog"
 )
 
-
 // Defaults of the options below. Every resource a client can make the
 // handler hold has a bound and a timeout.
 const (
