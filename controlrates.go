@@ -11,8 +11,9 @@ import (
 // CreateStream five times a second per account, ListShards a thousand
 // times a second per stream, GetShardIterator five times a second per
 // shard, and so on (controlrates_gen.go, generated from the API model's
-// documentation). With Limits.ControlPlaneRates an account enforces them
-// with token buckets on its clock, answering as Kinesis does.
+// documentation). With Limits.ControlPlaneRates (part of AWSLimits, the
+// default) an account enforces them with token buckets on its clock,
+// answering as Kinesis does.
 
 // controlRate is one operation's rate: calls per second, counted per
 // account, stream or shard.
@@ -45,7 +46,7 @@ type rateBuckets struct {
 
 // admit takes a token for a call of op on stream (and shard, for
 // GetShardIterator), or answers as Kinesis does when the operation's rate
-// is spent. It admits every call unless Limits.ControlPlaneRates is set.
+// is spent. It admits every call if Limits.ControlPlaneRates is off.
 func (a *Account) admit(op, stream string, shard uint32) error {
 	r, ok := controlPlaneRates[op]
 	if !ok || !a.cfg.limits.ControlPlaneRates {

@@ -10,11 +10,7 @@ import (
 	"github.com/shardlog/shardlog"
 )
 
-func withControlPlaneRates() shardlog.Option {
-	l := shardlog.AWSLimits()
-	l.ControlPlaneRates = true
-	return shardlog.WithLimits(l)
-}
+func withControlPlaneRates() shardlog.Option { return shardlog.WithLimits(shardlog.AWSLimits()) }
 
 // TestControlPlaneRates: with ControlPlaneRates, each operation admits
 // the calls a second its documentation allows, per account, stream or
@@ -69,12 +65,25 @@ func TestControlPlaneRates(t *testing.T) {
 	require.NoError(t, err, "the bucket refills on the account clock")
 }
 
-// TestControlPlaneRatesAreOptIn: by default, control-plane calls are not
-// counted, however fast they come.
-func TestControlPlaneRatesAreOptIn(t *testing.T) {
-	a, _ := newAccount(t)
-	for i := 0; i < 50; i++ {
-		_, err := a.DescribeLimits(ctx)
-		require.NoError(t, err)
+// TestControlPlaneRatesComeWithLimits: an account's default limits count
+// control-plane calls; without limits, or with the shard limits alone,
+// none are counted, however fast they come.
+func TestControlPlaneRatesComeWithLimits(t *testing.T) {
+	limited, err := shardlog.NewAccount(shardlog.WithClock(shardlog.NewManualClock(t0)))
+	require.NoError(t, err)
+	defer limited.Close()
+	_, err = limited.DescribeLimits(ctx)
+	require.NoError(t, err)
+	_, err = limited.DescribeLimits(ctx)
+	require.ErrorIs(t, err, shardlog.ErrLimitExceeded, "on by default")
+
+	shardOnly := shardlog.AWSLimits()
+	shardOnly.ControlPlaneRates = false
+	for _, opt := range []shardlog.Option{shardlog.WithoutLimits(), shardlog.WithLimits(shardOnly)} {
+		a, _ := newAccount(t, opt)
+		for i := 0; i < 50; i++ {
+			_, err := a.DescribeLimits(ctx)
+			require.NoError(t, err)
+		}
 	}
 }

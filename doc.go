@@ -148,8 +148,10 @@
 // PutRecords partial failure, the five iterator types and their argument
 // rules, iterator expiry, GetRecords's 10 000-record and 10 MiB caps,
 // per-shard write (1 MiB/s, 1000 records/s) and read (5 calls/s, 2 MiB/s,
-// the 5-second lockout after a 10 MiB response) limits, ListShards filters
-// and NextToken expiry, and the error names and messages listed in errors.go.
+// the 5-second lockout after a 10 MiB response) limits, the control-plane
+// call rates (CreateStream 5/s per account, GetShardIterator 5/s per shard
+// and so on, as the API documents them), ListShards filters and NextToken
+// expiry, and the error names and messages listed in errors.go.
 //
 // Approximated: sequence numbers have AWS's shape (56 decimal digits,
 // rising within a shard and from parents to children) but not its layout.
@@ -164,9 +166,7 @@
 // refuses it), and orders nothing, since it cannot be compared with this
 // stream's numbers. A partition key's length is counted in UTF-16 code
 // units, as AWS's Java service does; ApproximateArrivalTimestamp never
-// goes backwards within a shard; control-plane call rates (CreateStream
-// 5/s and the like) are limited only with [Limits].ControlPlaneRates;
-// state changes take the configured [Delays] (zero by default) rather than
+// goes backwards within a shard; state changes take the configured [Delays] (zero by default) rather than
 // seconds.
 //
 // Beyond Kinesis, opt-in: a manual clock; [WithoutLimits] for embedded use;

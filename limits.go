@@ -21,16 +21,17 @@ type Limits struct {
 	// ControlPlaneRates enforces Kinesis's per-operation call rates:
 	// CreateStream 5 a second per account, DescribeStreamSummary 20,
 	// ListShards 1000 per stream, GetShardIterator 5 per shard, and so on,
-	// as the API documents them. Off in AWSLimits: SDK waiters and tests
-	// on a manual clock call these far faster than AWS allows, and Kinesis
-	// tools seldom need the answer tested.
+	// as the API documents them. Like the shard limits, they count on the
+	// account clock: a manual clock that stands still admits each
+	// operation's one second of calls.
 	ControlPlaneRates bool
 }
 
-// AWSLimits returns Kinesis's provisioned-mode shard limits: writes 1 MiB/s
-// and 1000 records/s, reads 5 GetRecords calls/s and 2 MiB/s, and 2 MiB/s
-// per enhanced fan-out consumer. A GetRecords call that returns 10 MiB also
-// blocks the shard's reads for the next five seconds.
+// AWSLimits returns Kinesis's provisioned-mode limits: shard writes 1 MiB/s
+// and 1000 records/s, reads 5 GetRecords calls/s and 2 MiB/s, 2 MiB/s per
+// enhanced fan-out consumer, and the control-plane call rates. A GetRecords
+// call that returns 10 MiB also blocks the shard's reads for the next five
+// seconds.
 func AWSLimits() Limits {
 	return Limits{
 		WriteBytesPerSecond:   1 << 20,
@@ -38,6 +39,7 @@ func AWSLimits() Limits {
 		ReadCallsPerSecond:    5,
 		ReadBytesPerSecond:    2 << 20,
 		FanOutBytesPerSecond:  2 << 20,
+		ControlPlaneRates:     true,
 	}
 }
 

@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	account := fs.String("account-id", envOr("AWS_ACCOUNT_ID", "000000000000"), "12-digit account ID in ARNs")
 	shardLimit := fs.Int("shard-limit", 20000, "open shards allowed in the account")
 	limits := fs.Bool("limits", true, "enforce per-shard throughput limits (1 MiB/s and 1000 records/s writes, 5 calls/s and 2 MiB/s reads)")
-	controlLimits := fs.Bool("control-plane-limits", false, "with -limits, enforce Kinesis's per-operation call rates too (CreateStream 5/s per account, ListShards 1000/s per stream, GetShardIterator 5/s per shard, ...)")
+	controlLimits := fs.Bool("control-plane-limits", true, "with -limits, enforce Kinesis's per-operation call rates too (CreateStream 5/s per account, ListShards 1000/s per stream, GetShardIterator 5/s per shard, ...)")
 	createDelay := fs.Duration("create-delay", 0, "time a stream stays CREATING")
 	deleteDelay := fs.Duration("delete-delay", 0, "time a stream stays DELETING")
 	updateDelay := fs.Duration("update-delay", 0, "time a stream stays UPDATING after a reshard or change")
@@ -113,9 +113,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	switch {
 	case !*limits:
 		opts = append(opts, shardlog.WithoutLimits())
-	case *controlLimits:
+	case !*controlLimits:
 		l := shardlog.AWSLimits()
-		l.ControlPlaneRates = true
+		l.ControlPlaneRates = false
 		opts = append(opts, shardlog.WithLimits(l))
 	}
 	if *janitor > 0 {
