@@ -3,6 +3,7 @@ package kinesisapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -167,4 +168,75 @@ func TestSemanticErrorsAfterValidation(t *testing.T) {
 	require.Equal(t, "ResourceNotFoundException", code)
 	code, _ = errorOf(t, h, "PutRecord", `{"StreamName":"s","Data":"","PartitionKey":"k","ExplicitHashKey":"340282366920938463463374607431768211455"}`)
 	require.Empty(t, code, "2^128-1 is a valid hash key")
+}
+
+// TestEveryOperationsRequiredMembers: each operation, sent an empty
+// object, names its required members as missing, in AWS's order, or (with
+// none required) passes validation. Expectations come from the model's
+// required lists and the recorded member order.
+func TestEveryOperationsRequiredMembers(t *testing.T) {
+	h := kinesisapi.NewHandler(newAccount(t))
+	null := func(members ...string) string {
+		parts := make([]string, len(members))
+		for i, m := range members {
+			parts[i] = "Value null at '" + m + "' " + mustNotBeNull
+		}
+		if len(parts) == 1 {
+			return "1 validation error detected: " + parts[0]
+		}
+		return fmt.Sprint(len(parts)) + " validation errors detected: " + strings.Join(parts, "; ")
+	}
+	for op, want := range map[string]string{
+		"AddTagsToStream":               null("tags"),
+		"CreateStream":                  null("streamName"),
+		"DecreaseStreamRetentionPeriod": null("retentionPeriodHours"),
+		"DisableEnhancedMonitoring":     null("shardLevelMetrics"),
+		"EnableEnhancedMonitoring":      null("shardLevelMetrics"),
+		"GetRecords":                    null("shardIterator"),
+		"GetShardIterator":              null("shardId", "shardIteratorType"),
+		"IncreaseStreamRetentionPeriod": null("retentionPeriodHours"),
+		"ListStreamConsumers":           null("streamARN"),
+		"MergeShards":                   null("shardToMerge", "adjacentShardToMerge"),
+		"PutRecord":                     null("partitionKey", "data"),
+		"PutRecords":                    null("records"),
+		"RegisterStreamConsumer":        null("streamARN", "consumerName"),
+		"RemoveTagsFromStream":          null("tagKeys"),
+		"SplitShard":                    null("newStartingHashKey", "shardToSplit"),
+		"StartStreamEncryption":         null("encryptionType", "keyId"),
+		"StopStreamEncryption":          null("encryptionType", "keyId"),
+		"SubscribeToShard":              null("consumerARN", "shardId", "startingPosition"),
+		"UpdateShardCount":              null("targetShardCount", "scalingType"),
+		"UpdateStreamMode":              null("streamARN", "streamModeDetails"),
+		// Nothing required: whatever the answer, it is not a validation error.
+		"DeleteStream": "", "DeregisterStreamConsumer": "", "DescribeLimits": "", "DescribeStream": "",
+		"DescribeStreamConsumer": "", "DescribeStreamSummary": "", "ListShards": "", "ListStreams": "", "ListTagsForStream": "",
+	} {
+		code, msg := errorOf(t, h, op, `{}`)
+		if want == "" {
+			require.NotEqual(t, "ValidationException", code, "%s: %s", op, msg)
+			continue
+		}
+		require.Equal(t, "ValidationException", code, op)
+		require.Equal(t, want, msg, op)
+	}
+}
+
+// TestEnumsInAWSOrder: each single-valued enum member lists its values in
+// the order AWS does.
+func TestEnumsInAWSOrder(t *testing.T) {
+	h := kinesisapi.NewHandler(newAccount(t))
+	for _, tc := range []struct{ op, body, message string }{
+		{"StartStreamEncryption", `{"StreamName":"s","EncryptionType":"X","KeyId":"k"}`,
+			"Value 'X' at 'encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [KMS, NONE]"},
+		{"UpdateShardCount", `{"StreamName":"s","TargetShardCount":2,"ScalingType":"X"}`,
+			"Value 'X' at 'scalingType' failed to satisfy constraint: Member must satisfy enum value set: [UNIFORM_SCALING]"},
+		{"UpdateStreamMode", `{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s","StreamModeDetails":{"StreamMode":"X"}}`,
+			"Value 'X' at 'streamModeDetails.streamMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]"},
+		{"ListShards", `{"StreamName":"s","ShardFilter":{"Type":"X"}}`,
+			"Value 'X' at 'shardFilter.type' failed to satisfy constraint: Member must satisfy enum value set: [FROM_TIMESTAMP, FROM_TRIM_HORIZON, AT_LATEST, AT_TRIM_HORIZON, AT_TIMESTAMP, AFTER_SHARD_ID]"},
+	} {
+		code, msg := errorOf(t, h, tc.op, tc.body)
+		require.Equal(t, "ValidationException", code, tc.op)
+		require.Equal(t, "1 validation error detected: "+tc.message, msg, tc.op)
+	}
 }
