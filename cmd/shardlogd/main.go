@@ -52,7 +52,8 @@ func main() {
 	}
 }
 
-// run serves until ctx is done, printing the endpoint to stdout when ready.
+// run serves until ctx is done, printing the endpoint to stdout when ready
+// (and, for a self-signed certificate, its fingerprint on the next line).
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("shardlogd", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:4567", "address to listen on")
@@ -90,7 +91,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var tlsf tlsFlags
 	fs.StringVar(&tlsf.cert, "tls-cert", "", "PEM certificate file: serve HTTPS (HTTP/2 and HTTP/1.1) instead of cleartext")
 	fs.StringVar(&tlsf.key, "tls-key", "", "PEM private key file of -tls-cert")
-	fs.BoolVar(&tlsf.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost, loopback IPs and -allow-host names, and log its SHA-256 fingerprint; with -tls-cert and -tls-key, write it there for clients to trust")
+	fs.BoolVar(&tlsf.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost, loopback IPs and -allow-host names, and print its SHA-256 fingerprint; with -tls-cert and -tls-key, write it there for clients to trust")
 	maxStreams := fs.Int("max-streams-per-conn", 100, "HTTP/2 requests one connection may have in flight")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -196,10 +197,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	endpoint := scheme + ln.Addr().String()
 	log.Info("serving Kinesis", "endpoint", endpoint, "region", *region, "account", *account, "limits", *limits,
 		"max_bytes", *maxBytes, "max_records", *maxRecords, "max_conns", conns, "data", *data, "sync", syncPolicy)
-	if tlsf.selfSigned {
-		log.Info("self-signed certificate", "sha256", fingerprint(tlsConfig), "cert_file", tlsf.cert)
-	}
 	fmt.Fprintln(stdout, endpoint)
+	if tlsf.selfSigned {
+		// For clients to pin or compare, whatever the log level.
+		fmt.Fprintln(stdout, "self-signed certificate SHA-256 fingerprint:", fingerprint(tlsConfig))
+	}
 
 	select {
 	case err := <-errc:

@@ -32,6 +32,13 @@ func start(t *testing.T, args ...string) string {
 // serve runs shardlogd with args on a free loopback port and returns its
 // endpoint and a function that shuts it down.
 func serve(t *testing.T, args ...string) (endpoint string, stop func()) {
+	endpoint, _, stop = serveOutput(t, args...)
+	return endpoint, stop
+}
+
+// serveOutput is serve, also returning the lines shardlogd prints after
+// its endpoint.
+func serveOutput(t *testing.T, args ...string) (endpoint string, more <-chan string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -41,12 +48,29 @@ func serve(t *testing.T, args ...string) (endpoint string, stop func()) {
 		pw.CloseWithError(err)
 		errc <- err
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	r := bufio.NewReader(pr)
+	line, err := r.ReadString('\n')
 	require.NoError(t, err)
-	return strings.TrimSpace(line), func() {
+	lines := make(chan string, 16)
+	go func() { // keeps reading, so that printing never blocks shardlogd
+		defer close(lines)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			select {
+			case lines <- strings.TrimSpace(l):
+			default:
+			}
+		}
+	}()
+	return strings.TrimSpace(line), lines, func() {
 		http.DefaultClient.CloseIdleConnections()
 		cancel()
 		require.NoError(t, <-errc)
+		for range lines { // the reader is done once run has returned
+		}
 	}
 }
 

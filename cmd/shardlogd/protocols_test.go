@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
+	"encoding/pem"
 	"crypto/x509"
 	"net/http"
 	"os"
@@ -51,12 +54,16 @@ func TestCleartextServesHTTP1AndHTTP2(t *testing.T) {
 func TestSelfSignedTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	endpoint, stop := serve(t, "-tls-self-signed", "-tls-cert", certFile, "-tls-key", keyFile)
+	endpoint, more, stop := serveOutput(t, "-tls-self-signed", "-tls-cert", certFile, "-tls-key", keyFile)
 	require.True(t, strings.HasPrefix(endpoint, "https://127.0.0.1:"), endpoint)
 	pem, err := os.ReadFile(certFile)
 	require.NoError(t, err)
 	roots := x509.NewCertPool()
 	require.True(t, roots.AppendCertsFromPEM(pem))
+	block, _ := pemDecode(pem)
+	sum := sha256.Sum256(block)
+	require.Equal(t, "self-signed certificate SHA-256 fingerprint: "+strings.ToUpper(strings.Join(splitPairs(hex.EncodeToString(sum[:])), ":")), <-more,
+		"the fingerprint is printed, and is the written certificate's")
 	require.Equal(t, "HTTP/2.0", listStreams(t, client(t, roots, func(p *http.Protocols) { p.SetHTTP2(true) }), endpoint))
 	require.Equal(t, "HTTP/1.1", listStreams(t, client(t, roots, func(p *http.Protocols) { p.SetHTTP1(true) }), endpoint))
 	// Untrusted, the certificate is refused.
@@ -69,6 +76,11 @@ func TestSelfSignedTLS(t *testing.T) {
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the key is private")
 	endpoint = start(t, "-tls-cert", certFile, "-tls-key", keyFile)
 	require.Equal(t, "HTTP/2.0", listStreams(t, client(t, roots, func(p *http.Protocols) { p.SetHTTP2(true) }), endpoint))
+}
+
+func pemDecode(b []byte) ([]byte, []byte) {
+	block, rest := pem.Decode(b)
+	return block.Bytes, rest
 }
 
 func TestFingerprint(t *testing.T) {
