@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog/internal/hashkey"
+	"github.com/shardlog/shardlog/internal/seqnum"
 )
 
 // At returns the position of the record numbered seq: reading starts with
@@ -19,9 +20,16 @@ func After(seq SequenceNumber) StartingPosition {
 }
 
 // ShardID returns the ID of the shard a sequence number belongs to, or ""
-// for the zero value.
+// for the zero value. A number Kinesis issued names its shard too (its
+// current layout, version 2); for others, ShardID is "".
 func (s SequenceNumber) ShardID() string {
-	if s.IsZero() {
+	switch {
+	case s.text != "":
+		if i, ok := seqnum.AWSShardIndex(s.text); ok {
+			return shardID(i)
+		}
+		return ""
+	case s.IsZero():
 		return ""
 	}
 	return shardID(s.n.Shard)
@@ -29,7 +37,7 @@ func (s SequenceNumber) ShardID() string {
 
 // Counter returns the place of a sequence number in its shard: 1 for the
 // shard's first record, 2 for the next, and so on; 0 for the shard's
-// StartingSequenceNumber (and the zero value).
+// StartingSequenceNumber (and the zero value, and numbers Kinesis issued).
 func (s SequenceNumber) Counter() uint64 { return s.n.Counter }
 
 // ShardIDOf returns the ID of the shard with the given index, as Kinesis

@@ -14,7 +14,7 @@ import (
 func leaseAt(n, c uint64, counter int64) Lease {
 	return Lease{
 		Key: shardID(uint32(n)), Owner: "w", Counter: counter,
-		Checkpoint: SequenceNumber{seqnum.Number{Stream: 1, Shard: uint32(n), Counter: c}},
+		Checkpoint: SequenceNumber{n: seqnum.Number{Stream: 1, Shard: uint32(n), Counter: c}},
 	}
 }
 

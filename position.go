@@ -82,5 +82,5 @@ func (s *Stream) positionAt(now time.Time, p StartingPosition) (Position, error)
 // before is the sequence number after which reading starts at pos: that of
 // the record at pos-1, or the shard's starting number for pos 0.
 func (sh *shard) before(pos uint64) SequenceNumber {
-	return SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: pos}}
+	return SequenceNumber{n: seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: pos}}
 }

@@ -1,7 +1,9 @@
 package shardlog
 
 import (
+	"cmp"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -16,24 +18,38 @@ import (
 // as big integers. Numbers rise strictly within a shard, and every number of
 // a child shard exceeds every number of its parents. The zero value is no
 // sequence number.
+//
+// A SequenceNumber may also hold a number Amazon Kinesis issued (the aws
+// module's StreamAPI returns those): it keeps its decimal form and compares
+// as a big integer, but a stream of this package takes it for none of its
+// own.
 type SequenceNumber struct {
-	n seqnum.Number
+	n    seqnum.Number
+	text string // the decimal form of a number of another layout (Kinesis's)
 }
 
-// ParseSequenceNumber parses the decimal form of a sequence number issued by
-// shardlog. Other strings, even well-formed Kinesis numbers, give
-// ErrInvalidArgument.
+// ParseSequenceNumber parses the decimal form of a sequence number: one
+// shardlog issued, or any other well-formed one (Kinesis's: a decimal of
+// up to 129 digits without leading zeros), which it keeps as text. Other
+// strings give ErrInvalidArgument.
 func ParseSequenceNumber(s string) (SequenceNumber, error) {
 	n, err := seqnum.Parse(s)
-	if err != nil {
-		return SequenceNumber{}, newError(ErrInvalidArgument, "Invalid sequence number %s.", s)
+	if err == nil {
+		return SequenceNumber{n: n}, nil
 	}
-	return SequenceNumber{n}, nil
+	if s != "" && s != "0" && seqnum.Valid(s) {
+		return SequenceNumber{text: strings.Clone(s)}, nil
+	}
+	return SequenceNumber{}, newError(ErrInvalidArgument, "Invalid sequence number %s.", s)
 }
 
-// String returns the 56-digit decimal form, or "" for the zero value.
+// String returns the decimal form (56 digits for shardlog's numbers), or ""
+// for the zero value.
 func (s SequenceNumber) String() string {
-	if s.IsZero() {
+	switch {
+	case s.text != "":
+		return s.text
+	case s.IsZero():
 		return ""
 	}
 	return s.n.String()
@@ -42,7 +58,10 @@ func (s SequenceNumber) String() string {
 // AppendText appends the decimal form to b without allocating when b has
 // room (56 bytes).
 func (s SequenceNumber) AppendText(b []byte) ([]byte, error) {
-	if s.IsZero() {
+	switch {
+	case s.text != "":
+		return append(b, s.text...), nil
+	case s.IsZero():
 		return b, nil
 	}
 	return s.n.Append(b), nil
@@ -65,11 +84,20 @@ func (s *SequenceNumber) UnmarshalText(b []byte) error {
 }
 
 // IsZero reports whether s is the zero value.
-func (s SequenceNumber) IsZero() bool { return s.n == seqnum.Number{} }
+func (s SequenceNumber) IsZero() bool { return s.n == seqnum.Number{} && s.text == "" }
 
 // Compare returns -1, 0 or +1 as s sorts before, equal to or after o, in the
-// order of their decimal forms.
-func (s SequenceNumber) Compare(o SequenceNumber) int { return s.n.Compare(o.n) }
+// order of their decimal forms as big integers (the zero value first).
+func (s SequenceNumber) Compare(o SequenceNumber) int {
+	if s.text == "" && o.text == "" {
+		return s.n.Compare(o.n)
+	}
+	a, b := s.String(), o.String()
+	if len(a) != len(b) {
+		return cmp.Compare(len(a), len(b))
+	}
+	return strings.Compare(a, b)
+}
 
 // Record is a record read from a shard.
 //

@@ -164,9 +164,43 @@ func TestSequenceNumberText(t *testing.T) {
 	require.Equal(t, "", zero.String())
 	require.NoError(t, back.UnmarshalText(nil))
 	require.True(t, back.IsZero())
-	_, err = shardlog.ParseSequenceNumber("49546986683135544286507457936321625675700192471156785154")
-	requireCode(t, err, shardlog.ErrInvalidArgument, "")
-	require.Error(t, back.UnmarshalText([]byte("7")))
+	for _, bad := range []string{"", "0", "007", "12x", "-5", strings.Repeat("9", 130)} {
+		_, err = shardlog.ParseSequenceNumber(bad)
+		requireCode(t, err, shardlog.ErrInvalidArgument, "")
+	}
+}
+
+// TestKinesisSequenceNumbers: a number Kinesis issued parses, keeps its
+// text, compares with others as a big integer and names its shard, but no
+// stream here takes it for one of its own.
+func TestKinesisSequenceNumbers(t *testing.T) {
+	const fromAWS = "49590338271490256608559692538361571095921575989136588898"
+	n, err := shardlog.ParseSequenceNumber(fromAWS)
+	require.NoError(t, err)
+	require.Equal(t, fromAWS, n.String())
+	text, err := n.MarshalText()
+	require.NoError(t, err)
+	require.Equal(t, fromAWS, string(text))
+	var back shardlog.SequenceNumber
+	require.NoError(t, back.UnmarshalText(text))
+	require.Zero(t, n.Compare(back))
+	require.False(t, n.IsZero())
+	require.Equal(t, "shardId-000000000006", n.ShardID(), "Kinesis's layout carries the shard index (and its low digit agrees)")
+
+	later, err := shardlog.ParseSequenceNumber("49590338271490256608559692538361571095921575989136588899")
+	require.NoError(t, err)
+	require.Equal(t, -1, n.Compare(later))
+	short, err := shardlog.ParseSequenceNumber("7")
+	require.NoError(t, err)
+	require.Equal(t, 1, n.Compare(short), "compared as big integers")
+	require.Equal(t, -1, shardlog.SequenceNumber{}.Compare(short))
+
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	mine := put(t, s, "k", "v").SequenceNumber
+	require.Equal(t, mine.String() > fromAWS, mine.Compare(n) > 0, "mixed kinds compare as decimals")
+	_, err = s.GetShardIterator(ctx, "shardId-000000000000", shardlog.At(n))
+	require.ErrorIs(t, err, shardlog.ErrInvalidArgument, "not a number this stream issued")
 }
 
 // TestOrderingNumbersFromAWS: a SequenceNumberForOrdering copied from

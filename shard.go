@@ -141,15 +141,15 @@ func parseShardIndex(id string) (uint32, bool) {
 }
 
 func (sh *shard) seq(pos uint64) SequenceNumber {
-	return SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: pos + 1}}
+	return SequenceNumber{n: seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: pos + 1}}
 }
 
 func (sh *shard) startingSeq() SequenceNumber {
-	return SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index}}
+	return SequenceNumber{n: seqnum.Number{Stream: sh.inc, Shard: sh.index}}
 }
 
 func (sh *shard) endingSeq() SequenceNumber {
-	return SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: math.MaxUint64}}
+	return SequenceNumber{n: seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: math.MaxUint64}}
 }
 
 type appendStatus int

@@ -351,7 +351,7 @@ func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, tu
 	}
 	next := c.Pos()
 	ev.EncryptionType = sub.stream.encryptionType()
-	ev.ContinuationSequenceNumber = SequenceNumber{seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: next}}
+	ev.ContinuationSequenceNumber = SequenceNumber{n: seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: next}}
 	if ms, ok := sh.seg.Millis(next); ok && next < tail {
 		ev.MillisBehindLatest = max(0, now.UnixMilli()-ms)
 	}

@@ -79,3 +79,18 @@ func AWSVerdict(s string, now time.Time) Verdict {
 	}
 	return AWSValid
 }
+
+// AWSShardIndex returns the shard index a version-2 number of Kinesis's
+// layout carries.
+func AWSShardIndex(s string) (uint32, bool) {
+	n, ok := new(big.Int).SetString(s, 10)
+	if !ok || n.Cmp(pow185) <= 0 || n.Cmp(pow185Next) >= 0 {
+		return 0, false
+	}
+	hex := n.Text(16)
+	if hex[len(hex)-1] != '2' {
+		return 0, false
+	}
+	i, err := strconv.ParseUint(hex[38:46], 16, 32)
+	return uint32(i), err == nil && i <= 0x7fffffff
+}
