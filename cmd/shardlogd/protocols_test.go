@@ -3,9 +3,9 @@ package main
 import (
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"crypto/x509"
 	"net/http"
 	"os"
 	"path/filepath"

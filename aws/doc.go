@@ -1,0 +1,27 @@
+// Package aws runs code written against [shardlog.StreamAPI] on Amazon
+// Kinesis Data Streams, through the AWS SDK for Go v2: the same producer
+// and consumer code runs embedded (on a *shardlog.Stream) and on AWS (on a
+// *Stream of this package), and moving is a change of constructor.
+//
+//	cfg, _ := config.LoadDefaultConfig(ctx)
+//	s, err := aws.Open(ctx, kinesis.NewFromConfig(cfg), shardlog.StreamRef{StreamName: "orders"})
+//	var api shardlog.StreamAPI = s
+//
+// It is a module of its own, so that shardlog's core keeps the design
+// card's dependencies; the AWS SDK comes with this module only.
+//
+// Errors map back to shardlog's sentinels by their AWS exception name:
+// errors.Is(err, shardlog.ErrProvisionedThroughputExceeded) holds on both.
+// Sequence numbers round-trip: the ones Kinesis issues parse into
+// shardlog.SequenceNumber as text, compare as big integers and name their
+// shard.
+//
+// Retries are the SDK's: its standard retryer retries throttling
+// (ProvisionedThroughputExceededException, LimitExceededException) and
+// transient errors up to its RetryMaxAttempts (3 by default) with
+// exponential backoff and jitter, before this package sees an error. Set
+// RetryMaxAttempts (or a Retryer) on the kinesis.Client to change that;
+// RetryMaxAttempts 1 hands every throttle to the caller, as a producer
+// with its own backoff wants. PutBatch's per-record failures are not
+// retried by the SDK: they come back in BatchResult, as from PutRecords.
+package aws

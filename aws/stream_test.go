@@ -1,0 +1,117 @@
+package aws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"go.uber.org/goleak"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/aws"
+	"github.com/shardlog/shardlog/kinesisapi"
+	"github.com/shardlog/shardlog/streamtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// serve starts an in-process Kinesis endpoint (kinesisapi over a fresh
+// account) and returns an SDK client for it, retries off, and the account.
+func serve(t *testing.T, opts ...shardlog.Option) (*kinesis.Client, *shardlog.Account) {
+	t.Helper()
+	acct, err := shardlog.NewAccount(append([]shardlog.Option{shardlog.WithoutLimits()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(kinesisapi.NewHandler(acct))
+	t.Cleanup(func() {
+		srv.Close()
+		acct.Close()
+	})
+	return kinesis.New(kinesis.Options{
+		BaseEndpoint:     sdk.String(srv.URL),
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		RetryMaxAttempts: 1,
+		HTTPClient:       srv.Client(),
+	}), acct
+}
+
+var n atomic.Int64
+
+// open creates a stream in-process and opens it through the SDK.
+func open(t *testing.T, client *kinesis.Client, acct *shardlog.Account, shards int) *aws.Stream {
+	t.Helper()
+	name := fmt.Sprint("s", n.Add(1))
+	if _, err := acct.CreateStream(t.Context(), shardlog.CreateStreamInput{StreamName: name, ShardCount: shards}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := aws.Open(t.Context(), client, shardlog.StreamRef{StreamName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestConformance runs shardlog's StreamAPI suite on the AWS SDK
+// implementation, against kinesisapi: the same behaviour as embedded.
+func TestConformance(t *testing.T) {
+	streamtest.Run(t, func(t *testing.T, shards int) shardlog.StreamAPI {
+		client, acct := serve(t)
+		return open(t, client, acct, shards)
+	})
+}
+
+// TestErrorsMapToSentinels: the SDK's typed errors come back as shardlog's,
+// retryability included; other errors pass through.
+func TestErrorsMapToSentinels(t *testing.T) {
+	client, acct := serve(t, shardlog.WithLimits(shardlog.Limits{WriteRecordsPerSecond: 1}),
+		shardlog.WithClock(shardlog.NewManualClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))))
+	s := open(t, client, acct, 1)
+	_, err := s.Put(t.Context(), shardlog.PutInput{PartitionKey: "k", Data: []byte("1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Put(t.Context(), shardlog.PutInput{PartitionKey: "k", Data: []byte("2")})
+	var e *shardlog.Error
+	if !errors.Is(err, shardlog.ErrProvisionedThroughputExceeded) || !errors.As(err, &e) || !e.Retryable || e.Message == "" {
+		t.Fatalf("a throttled put: %#v", err)
+	}
+
+	_, err = aws.Open(t.Context(), client, shardlog.StreamRef{StreamName: "missing"})
+	if !errors.Is(err, shardlog.ErrResourceNotFound) {
+		t.Fatalf("a missing stream: %v", err)
+	}
+
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = s.Put(cancelled, shardlog.PutInput{PartitionKey: "k", Data: []byte("3")})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled put: %v", err)
+	}
+}
+
+// TestKinesisSequenceNumbersRoundTrip: a number in Kinesis's layout, as
+// real Kinesis issues, passes through as text.
+func TestKinesisSequenceNumbersRoundTrip(t *testing.T) {
+	client, acct := serve(t)
+	s := open(t, client, acct, 1)
+	fromAWS, err := shardlog.ParseSequenceNumber("49590338271490256608559692538361571095921575989136588898")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Put(t.Context(), shardlog.PutInput{PartitionKey: "k", Data: []byte("x"), SequenceNumberForOrdering: fromAWS})
+	if err != nil {
+		t.Fatalf("Kinesis accepts its own numbers for ordering: %v", err)
+	}
+	if r.ShardID != "shardId-000000000000" || r.SequenceNumber.IsZero() {
+		t.Fatalf("put %+v", r)
+	}
+}
