@@ -1,0 +1,230 @@
+package aws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/aws"
+)
+
+// dynamo returns a client for the DynamoDB emulator that
+// scripts/dynalite.sh starts, or skips the test without one.
+func dynamo(t *testing.T) *dynamodb.Client {
+	t.Helper()
+	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
+	if endpoint == "" {
+		t.Skip("no DynamoDB emulator: run the tests with scripts/dynalite.sh (needs node and npm) to include them")
+	}
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return dynamodb.New(dynamodb.Options{
+		BaseEndpoint: sdk.String(endpoint),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		HTTPClient:   &http.Client{Transport: tr},
+	})
+}
+
+var tables atomic.Int64
+
+// table is a fresh group table name; the store keeps its last part.
+func table() string { return fmt.Sprintf("stream/1/app%d-%d", time.Now().UnixNano(), tables.Add(1)) }
+
+func seq(t *testing.T, s string) shardlog.SequenceNumber {
+	n, err := shardlog.ParseSequenceNumber(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestLeaseStoreSwap: leases are created only if absent and changed only
+// if owner and counter are still the ones read, as the KCL writes them.
+func TestLeaseStoreSwap(t *testing.T) {
+	store := aws.NewLeaseStore(dynamo(t))
+	ctx, tbl := t.Context(), table()
+	if got, err := store.Leases(ctx, tbl); err != nil || len(got) != 0 {
+		t.Fatalf("a missing table: %v, %v", got, err)
+	}
+	free := shardlog.Lease{Key: "shardId-000000000001", Counter: 1, Checkpoint: seq(t, "49590338271490256608559692538361571095921575989136588898"), Parents: []string{"shardId-000000000000"}}
+	if err := store.Swap(ctx, tbl, nil, free); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Swap(ctx, tbl, nil, free); !errors.Is(err, shardlog.ErrLeaseConflict) {
+		t.Fatalf("creating twice: %v", err)
+	}
+	taken := free
+	taken.Owner, taken.Counter = "worker-a", 2
+	if err := store.Swap(ctx, tbl, &free, taken); err != nil {
+		t.Fatalf("taking a free lease: %v", err)
+	}
+	stolen := taken
+	stolen.Owner, stolen.Counter = "worker-b", 3
+	if err := store.Swap(ctx, tbl, &free, stolen); !errors.Is(err, shardlog.ErrLeaseConflict) {
+		t.Fatalf("taking with a stale read: %v", err)
+	}
+	checkpointed := taken
+	checkpointed.Counter, checkpointed.CheckpointSubSequence = 3, 7
+	if err := store.Swap(ctx, tbl, &taken, checkpointed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Leases(ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Owner != "worker-a" || got[0].Counter != 3 || got[0].CheckpointSubSequence != 7 ||
+		got[0].Checkpoint.Compare(free.Checkpoint) != 0 || fmt.Sprint(got[0].Parents) != "[shardId-000000000000]" {
+		t.Fatalf("read back %+v", got)
+	}
+
+	ended := checkpointed
+	ended.Counter, ended.ShardEnd = 4, true
+	if err := store.Swap(ctx, tbl, &checkpointed, ended); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Leases(ctx, tbl); len(got) != 1 || !got[0].ShardEnd {
+		t.Fatalf("a shard read to its end: %+v", got)
+	}
+}
+
+// TestLeaseStoreSpeaksKCL: items are the KCL's (names and types), and
+// items the KCL wrote read as leases.
+func TestLeaseStoreSpeaksKCL(t *testing.T) {
+	client := dynamo(t)
+	store := aws.NewLeaseStore(client)
+	ctx, tbl := t.Context(), table()
+	lease := shardlog.Lease{Key: "shardId-000000000000", Owner: "w", Counter: 5, Checkpoint: seq(t, "12345")}
+	if err := store.Swap(ctx, tbl, nil, lease); err != nil {
+		t.Fatal(err)
+	}
+	name := tbl[len("stream/1/"):]
+	item, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: sdk.String(name), ConsistentRead: sdk.Bool(true),
+		Key: map[string]types.AttributeValue{"leaseKey": &types.AttributeValueMemberS{Value: "shardId-000000000000"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attr, want := range map[string]string{"leaseOwner": "S:w", "leaseCounter": "N:5", "checkpoint": "S:12345",
+		"checkpointSubSequenceNumber": "N:0", "ownerSwitchesSinceCheckpoint": "N:0"} {
+		if got := attrText(item.Item[attr]); got != want {
+			t.Errorf("%s is %s, want %s", attr, got, want)
+		}
+	}
+
+	// As the KCL writes a new lease of a child shard.
+	_, err = client.PutItem(ctx, &dynamodb.PutItemInput{TableName: sdk.String(name), Item: map[string]types.AttributeValue{
+		"leaseKey":                     &types.AttributeValueMemberS{Value: "shardId-000000000003"},
+		"leaseCounter":                 &types.AttributeValueMemberN{Value: "0"},
+		"checkpoint":                   &types.AttributeValueMemberS{Value: "TRIM_HORIZON"},
+		"checkpointSubSequenceNumber":  &types.AttributeValueMemberN{Value: "0"},
+		"ownerSwitchesSinceCheckpoint": &types.AttributeValueMemberN{Value: "0"},
+		"parentShardId":                &types.AttributeValueMemberSS{Value: []string{"shardId-000000000001", "shardId-000000000002"}},
+		"startingHashKey":              &types.AttributeValueMemberS{Value: "0"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases, err := store.Leases(ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child *shardlog.Lease
+	for i := range leases {
+		if leases[i].Key == "shardId-000000000003" {
+			child = &leases[i]
+		}
+	}
+	if child == nil || child.Owner != "" || !child.Checkpoint.IsZero() || len(child.Parents) != 2 {
+		t.Fatalf("the KCL's lease read as %+v", child)
+	}
+}
+
+func attrText(v types.AttributeValue) string {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return "S:" + v.Value
+	case *types.AttributeValueMemberN:
+		return "N:" + v.Value
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// TestGroupWithDynamoDBLeases: a consumer group keeps its leases and
+// checkpoints in DynamoDB: its records are processed once and its
+// checkpoint is there for the next worker.
+func TestGroupWithDynamoDBLeases(t *testing.T) {
+	store := aws.NewLeaseStore(dynamo(t))
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acct.Close()
+	s, err := acct.CreateStream(t.Context(), shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if _, err := s.Put(t.Context(), shardlog.PutInput{PartitionKey: fmt.Sprint("k", i), Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := fmt.Sprint("group", time.Now().UnixNano())
+	got := make(chan int, 10)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.RunWorker(ctx, shardlog.WorkerConfig{Application: app, WorkerID: "w1", Leases: store,
+			NewProcessor: func(string) shardlog.RecordProcessor { return &counting{got: got} }})
+	}()
+	for i := 0; i < 10; i++ {
+		select {
+		case <-got:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("processed %d of 10 records", i)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	leases, err := store.Leases(t.Context(), "orders/x/"+app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpointed := 0
+	for _, l := range leases {
+		if !l.Checkpoint.IsZero() {
+			checkpointed++
+		}
+	}
+	if len(leases) != 2 || checkpointed != 2 {
+		t.Fatalf("leases in DynamoDB: %+v", leases)
+	}
+}
+
+// counting reports each record and checkpoints each batch.
+type counting struct{ got chan<- int }
+
+func (c *counting) Initialize(shardlog.InitializeInput) {}
+func (c *counting) ProcessRecords(in shardlog.ProcessRecordsInput) {
+	for range in.Records {
+		c.got <- 1
+	}
+	_ = in.Checkpointer.Checkpoint(context.Background())
+}
+func (c *counting) LeaseLost(shardlog.LeaseLostInput)      {}
+func (c *counting) ShardEnded(in shardlog.ShardEndedInput) { _ = in.Checkpointer.Checkpoint(context.Background()) }
+func (c *counting) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
+	_ = in.Checkpointer.Checkpoint(context.Background())
+}
