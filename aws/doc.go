@@ -24,4 +24,10 @@
 // RetryMaxAttempts 1 hands every throttle to the caller, as a producer
 // with its own backoff wants. PutBatch's per-record failures are not
 // retried by the SDK: they come back in BatchResult, as from PutRecords.
+//
+// [LeaseStore] keeps consumer-group leases and checkpoints in DynamoDB, in
+// the Java KCL's lease-table schema, with the KCL's conditional writes; a
+// group takes it as WorkerConfig.Leases. Its tests need a DynamoDB
+// emulator: run them with scripts/dynalite.sh (node and npm), or they
+// skip.
 package aws

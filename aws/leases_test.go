@@ -223,8 +223,10 @@ func (c *counting) ProcessRecords(in shardlog.ProcessRecordsInput) {
 	}
 	_ = in.Checkpointer.Checkpoint(context.Background())
 }
-func (c *counting) LeaseLost(shardlog.LeaseLostInput)      {}
-func (c *counting) ShardEnded(in shardlog.ShardEndedInput) { _ = in.Checkpointer.Checkpoint(context.Background()) }
+func (c *counting) LeaseLost(shardlog.LeaseLostInput) {}
+func (c *counting) ShardEnded(in shardlog.ShardEndedInput) {
+	_ = in.Checkpointer.Checkpoint(context.Background())
+}
 func (c *counting) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
 	_ = in.Checkpointer.Checkpoint(context.Background())
 }
