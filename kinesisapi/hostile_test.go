@@ -305,3 +305,45 @@ func TestClientsThatStopReadingTimeOut(t *testing.T) {
 	conn.(*net.TCPConn).SetReadBuffer(4096)
 	waitReturn(t, done, "a client that does not read")
 }
+
+// TestCBORBodiesCostABoundedMultipleOfTheirBody: CBOR built to make the
+// decoder allocate (long arrays and maps of empty items, deep nesting,
+// lengths that promise more than the body holds) is refused within a small
+// multiple of its size.
+func TestCBORBodiesCostABoundedMultipleOfTheirBody(t *testing.T) {
+	h := kinesisapi.NewHandler(newAccount(t))
+	big := func(head []byte, item []byte, n int) []byte {
+		b := append([]byte{}, head...)
+		for i := 0; i < n; i++ {
+			b = append(b, item...)
+		}
+		return b
+	}
+	const n = 4 << 20
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		// {"Records": [ {}, {}, ... ]} with an indefinite-length array.
+		{"empty records", append(big([]byte{0xa1, 0x67, 'R', 'e', 'c', 'o', 'r', 'd', 's', 0x9f}, []byte{0xa0}, n), 0xff)},
+		// A map of n empty-string keys.
+		{"a long map", append(big([]byte{0xbf}, []byte{0x60, 0xf6}, n/2), 0xff)},
+		{"deep nesting", big(nil, []byte{0x81}, n)},
+		{"a length beyond the body", []byte{0xa1, 0x64, 'D', 'a', 't', 'a', 0x5b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(tc.body))
+			req.Header.Set("X-Amz-Target", "Kinesis_20131202.PutRecords")
+			req.Header.Set("Content-Type", "application/x-amz-cbor-1.1")
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			runtime.ReadMemStats(&after)
+			require.Equal(t, http.StatusBadRequest, rec.Code)
+			require.Equal(t, "SerializationException", rec.Header().Get("X-Amzn-ErrorType"))
+			allocated := after.TotalAlloc - before.TotalAlloc
+			require.Less(t, allocated, uint64(3*len(tc.body))+1<<20, "allocated %d KiB for a %d KiB body", allocated>>10, len(tc.body)>>10)
+		})
+	}
+}
