@@ -213,9 +213,11 @@ func (s *Stream) SubscribeToShard(ctx context.Context, consumerName, shardID str
 		pos.Timestamp = sdk.Time(p.Timestamp)
 	}
 	// The stream outlives this call: it gets a context of its own, which
-	// the Subscription cancels when it ends.
+	// ctx cancels until the call returns, and the Subscription after.
 	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopCancelling := context.AfterFunc(ctx, cancel)
 	out, err := s.client.SubscribeToShard(streamCtx, &kinesis.SubscribeToShardInput{ConsumerARN: sdk.String(c.ConsumerARN), ShardId: sdk.String(shardID), StartingPosition: pos})
+	stopCancelling()
 	if err != nil {
 		cancel()
 		return nil, mapError(err)
