@@ -115,3 +115,28 @@ func TestKinesisSequenceNumbersRoundTrip(t *testing.T) {
 		t.Fatalf("put %+v", r)
 	}
 }
+
+// TestSubscriptionEndsWithItsContext: cancelling the context of
+// SubscribeToShard ends the subscription with the context's error and
+// closes its event stream (goleak checks nothing is left).
+func TestSubscriptionEndsWithItsContext(t *testing.T) {
+	client, acct := serve(t)
+	s := open(t, client, acct, 1)
+	if _, err := s.RegisterStreamConsumer(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	sub, err := s.SubscribeToShard(ctx, "app", "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	for range sub.Events() {
+	}
+	if !errors.Is(sub.Err(), context.Canceled) {
+		t.Fatalf("ended with %v", sub.Err())
+	}
+	if _, err := s.SubscribeToShard(ctx, "app", "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("subscribing with a cancelled context: %v", err)
+	}
+}
