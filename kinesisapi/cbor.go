@@ -2,6 +2,7 @@ package kinesisapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"math"
@@ -191,11 +192,16 @@ func toCBOR(v any, s *shape) any {
 
 // cborResponse holds an answer back until it is complete, then writes it
 // as CBOR (JSON answers; the XML of requests AWS cannot route stays).
+// Transcoding holds the answer about three times over, so it takes that
+// much of the handler's memory budget first, waiting for it up to wait:
+// many large answers at once are transcoded in turn.
 type cborResponse struct {
 	http.ResponseWriter
 	shape  *shape
 	status int
 	body   bytes.Buffer
+	memory *budget
+	wait   time.Duration
 }
 
 func (c *cborResponse) WriteHeader(status int) {
@@ -221,6 +227,19 @@ func (c *cborResponse) finish() {
 	}
 	h := c.ResponseWriter.Header()
 	body := c.body.Bytes()
+	if h.Get("Content-Type") == jsonType && c.memory != nil && len(body) > 0 {
+		cost := 3 * int64(len(body))
+		ctx, cancel := context.WithTimeout(context.Background(), c.wait)
+		err := c.memory.acquire(ctx, cost)
+		cancel()
+		if err != nil {
+			h.Set("Retry-After", "1")
+			c.status, body = http.StatusServiceUnavailable, []byte(`{"__type":"ServiceUnavailableException","message":"The server is busy; retry the request."}`)
+			h.Set("X-Amzn-ErrorType", "ServiceUnavailableException")
+		} else {
+			defer c.memory.release(cost)
+		}
+	}
 	if h.Get("Content-Type") == jsonType {
 		h.Set("Content-Type", cborType)
 		if len(body) > 0 {

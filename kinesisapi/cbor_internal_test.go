@@ -1,7 +1,10 @@
 package kinesisapi
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -48,4 +51,55 @@ func FuzzCBOR(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCBORAnswersTakeMemory: transcoding an answer to CBOR waits for its
+// share of the memory budget, so that many large answers are transcoded
+// in turn, not all at once.
+func TestCBORAnswersTakeMemory(t *testing.T) {
+	b := newBudget(1 << 20)
+	waiting := make(chan struct{}, 1)
+	b.onWait = func() { waiting <- struct{}{} }
+	if err := b.acquire(context.Background(), 1<<20); err != nil { // all of it
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	c := &cborResponse{ResponseWriter: rec, memory: b, wait: time.Minute, shape: outputShapes["ListStreams"]}
+	c.Header().Set("Content-Type", jsonType)
+	_, _ = c.Write([]byte(`{"StreamNames":["a"],"HasMoreStreams":false}`))
+	done := make(chan struct{})
+	go func() {
+		c.finish()
+		close(done)
+	}()
+	<-waiting // finish waits for memory
+	select {
+	case <-done:
+		t.Fatal("transcoded without memory")
+	default:
+	}
+	b.release(1 << 20)
+	<-done
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != cborType {
+		t.Fatalf("%d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var out map[string]any
+	if err := cbor.Unmarshal(rec.Body.Bytes(), &out); err != nil || out["HasMoreStreams"] != false {
+		t.Fatalf("%v %v", out, err)
+	}
+
+	// With no memory to be had within the wait, the client is asked to
+	// come back.
+	if err := b.acquire(context.Background(), 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	b.onWait = nil
+	rec = httptest.NewRecorder()
+	c = &cborResponse{ResponseWriter: rec, memory: b, wait: time.Millisecond}
+	c.Header().Set("Content-Type", jsonType)
+	_, _ = c.Write([]byte(`{"StreamNames":[]}`))
+	c.finish()
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("%d", rec.Code)
+	}
 }

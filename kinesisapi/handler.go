@@ -244,7 +244,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	var cw *cborResponse
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == cborType {
-		cw = &cborResponse{ResponseWriter: w}
+		cw = &cborResponse{ResponseWriter: w, memory: h.memory, wait: max(h.writeTimeout, time.Second)}
 		defer func() { cw.finish() }()
 		w = cw
 	}
