@@ -21,6 +21,14 @@
 // stream operations (Put is PutRecord, PutBatch is PutRecords, and so on).
 // [NewStream] makes a single stream with an account of its own.
 //
+// # Moving to Amazon Kinesis
+//
+// Application code written against [StreamAPI] — what producers and
+// consumers need of a stream — runs on a *Stream and, unchanged, on
+// Amazon Kinesis through the module github.com/shardlog/shardlog/aws,
+// which implements it over the AWS SDK; package streamtest holds the
+// interface's conformance suite.
+//
 // # Reading
 //
 // [Stream.GetShardIterator] and [Account.GetRecords] read as Kinesis
