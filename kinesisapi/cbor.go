@@ -110,10 +110,13 @@ func fromCBOR(v any, s *shape) any {
 	switch v := v.(type) {
 	case time.Time: // tag 1, whose number the SDKs write in milliseconds
 		return millisToSeconds(float64(v.Unix()) + float64(v.Nanosecond())/1e9)
-	case int64, uint64, float64, float32:
+	case int64: // integers decode signed (IntDecConvertSignedOrFail)
 		if s != nil && s.kind == kindTimestamp {
-			f, _ := strconv.ParseFloat(jsonNumberText(v), 64)
-			return millisToSeconds(f)
+			return millisToSeconds(float64(v))
+		}
+	case float64:
+		if s != nil && s.kind == kindTimestamp {
+			return millisToSeconds(v)
 		}
 	}
 	return v
@@ -122,20 +125,6 @@ func fromCBOR(v any, s *shape) any {
 // millisToSeconds writes whole milliseconds as JSON seconds.
 func millisToSeconds(ms float64) json.Number {
 	return json.Number(strconv.FormatFloat(math.Round(ms)/1000, 'f', -1, 64))
-}
-
-func jsonNumberText(v any) string {
-	switch v := v.(type) {
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case uint64:
-		return strconv.FormatUint(v, 10)
-	case float32:
-		return strconv.FormatFloat(float64(v), 'g', -1, 32)
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	}
-	return "0"
 }
 
 // memberShape is the shape of member (or map value) k of s, or nil.

@@ -136,6 +136,11 @@ func TestCBOR(t *testing.T) {
 	code, out, _ = cborCall(t, h, "GetShardIterator", map[string]any{"StreamName": "c", "ShardId": shard,
 		"ShardIteratorType": "AT_TIMESTAMP", "Timestamp": t0.Add(-time.Second)})
 	require.Equal(t, http.StatusOK, code)
+	// An untagged integer is milliseconds too (read as seconds, it would
+	// lie in the future, which GetShardIterator refuses).
+	code, out, _ = cborCall(t, h, "GetShardIterator", map[string]any{"StreamName": "c", "ShardId": shard,
+		"ShardIteratorType": "AT_TIMESTAMP", "Timestamp": int(t0.UnixMilli() - 1)})
+	require.Equal(t, http.StatusOK, code)
 	code, out, _ = cborCall(t, h, "GetRecords", map[string]any{"ShardIterator": out["ShardIterator"]})
 	require.Equal(t, http.StatusOK, code)
 	records := out["Records"].([]any)

@@ -4,6 +4,7 @@ package kinesisapi
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -138,16 +139,7 @@ func (s *shape) stringOK(v string) bool {
 			return false
 		}
 	}
-	return s.enum == nil || contains(s.enum, v)
-}
-
-func contains(list []string, v string) bool {
-	for _, e := range list {
-		if e == v {
-			return true
-		}
-	}
-	return false
+	return s.enum == nil || slices.Contains(s.enum, v)
 }
 
 // constraint is one failed check, in AWS's words.

@@ -242,13 +242,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var cw *cborResponse
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == cborType {
+	if ct == cborType {
 		cw = &cborResponse{ResponseWriter: w, memory: h.memory, wait: max(h.writeTimeout, time.Second)}
 		defer func() { cw.finish() }()
 		w = cw
 	}
-	name, f, body, ok := h.route(w, r, body)
+	name, f, body, ok := h.route(w, r, ct, body)
 	if !ok {
 		return
 	}

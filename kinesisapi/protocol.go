@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -83,12 +82,12 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 // route finds the operation a POST names, answering as AWS does when it
 // names none or comes in a form AWS does not serve: an empty body, another
 // content type, the older application/json envelope.
-func (h *handler) route(w http.ResponseWriter, r *http.Request, body []byte) (name string, f operation, jsonBody []byte, ok bool) {
+// ct is the request's media type.
+func (h *handler) route(w http.ResponseWriter, r *http.Request, ct string, body []byte) (name string, f operation, jsonBody []byte, ok bool) {
 	service, name, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	name, _, _ = strings.Cut(name, ".")
 	f = operations[name]
 	known := service == targetService && (f != nil || name == "SubscribeToShard")
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case len(body) == 0:
 		code := "UnknownOperationException"

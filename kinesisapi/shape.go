@@ -21,10 +21,11 @@ var listLimits = map[string]int{
 	"Tags":              200, // CreateStream, AddTagsToStream
 }
 
-// checkShape returns a ValidationException for a top-level member longer
-// than the model allows, a SerializationException for other lists, maps or
-// nesting beyond the bounds above, and nil otherwise (including for bodies
-// that are not JSON: the decoder words that error).
+// checkShape returns errTooLong for a top-level member longer than the
+// model allows (decodeValid then answers with the model's violations), a
+// SerializationException for other lists, maps or nesting beyond the
+// bounds above, and nil otherwise (including for bodies that are not JSON:
+// the decoder words that error).
 func checkShape(body []byte) error {
 	type frame struct {
 		items  int

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -267,7 +268,7 @@ func (v *validator) value(i int, s *shape) int {
 		if s.hasMin || s.hasMax {
 			v.bounds(minLength, maxLength, s, javaLength(str), start, next)
 		}
-		if s.enum != nil && !contains(s.enum, str) {
+		if s.enum != nil && !slices.Contains(s.enum, str) {
 			v.add(notInEnum, s, false, start, next)
 		}
 		return next

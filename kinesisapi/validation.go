@@ -37,27 +37,16 @@ func (v violations) err() error {
 
 // err words the kept violations as AWS does.
 func (v *validator) err(root *shape) error {
-	var b strings.Builder
-	if n := min(v.total, maxReported); n == 1 {
-		b.WriteString("1 validation error detected: ")
-	} else {
-		b.WriteString(strconv.Itoa(n) + " validation errors detected: ")
-	}
+	msgs := make(violations, len(v.kept)) // the first ten: as many as AWS counts
 	for k := range v.kept {
 		x := &v.kept[k]
-		if k > 0 {
-			b.WriteString("; ")
+		value := "null"
+		if !x.null {
+			value = "'" + v.show(x.start, x.end, x.shape) + "'"
 		}
-		b.WriteString("Value ")
-		if x.null {
-			b.WriteString("null")
-		} else {
-			b.WriteString("'" + v.show(x.start, x.end, x.shape) + "'")
-		}
-		b.WriteString(" at '" + pathText(root, x.path[:x.depth]) + "' failed to satisfy constraint: ")
-		b.WriteString(x.c.text(x.shape))
+		msgs[k] = "Value " + value + " at '" + pathText(root, x.path[:x.depth]) + "' failed to satisfy constraint: " + x.c.text(x.shape)
 	}
-	return &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: b.String()}
+	return msgs.err()
 }
 
 // pathText names a violation's place as AWS does: "streamName",
