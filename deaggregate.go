@@ -51,37 +51,45 @@ func AggregateRecords(records []PutInput) []byte {
 	return kpl.Encode(in)
 }
 
-// deaggregateBatch unpacks the batch's records into c.users, leaving out
-// the user records checkpointed already (skipSeq and skipSub, set when the
-// shard resumed inside an aggregate) and, as the Kinesis Client Library
-// does, aggregated ones whose hash key belongs to another shard (an
-// aggregate made for the shards before a reshard).
-func (c *shardConsumer) deaggregateBatch(records []Record) []UserRecord {
-	c.users = c.users[:0]
-	cfg := &c.w.s.acct.cfg
+// deaggregator unpacks a shard consumer's batches.
+type deaggregator struct {
+	users   []UserRecord
+	owns    func(hashkey.Key) bool // whether a hash key is the shard's
+	hash    func(partitionKey string) hashkey.Key
+	skipSeq SequenceNumber // resuming inside this aggregate...
+	skipSub int64          // ...after this user record
+}
+
+// batch unpacks records, leaving out the user records checkpointed already
+// (skipSeq and skipSub, set when the shard resumed inside an aggregate)
+// and, as the Kinesis Client Library does, aggregated ones whose hash key
+// belongs to another shard (an aggregate made for the shards before a
+// reshard). The result is reused by the next call.
+func (d *deaggregator) batch(records []Record) []UserRecord {
+	d.users = d.users[:0]
 	for _, r := range records {
-		from := len(c.users)
-		c.users = Deaggregate(c.users, r)
-		kept := c.users[:from]
-		for _, u := range c.users[from:] {
-			if !c.skipSeq.IsZero() && u.SequenceNumber == c.skipSeq && u.SubSequenceNumber <= c.skipSub {
+		from := len(d.users)
+		d.users = Deaggregate(d.users, r)
+		kept := d.users[:from]
+		for _, u := range d.users[from:] {
+			if !d.skipSeq.IsZero() && u.SequenceNumber == d.skipSeq && u.SubSequenceNumber <= d.skipSub {
 				continue
 			}
 			if u.Aggregated {
-				k := cfg.hash(u.PartitionKey)
+				k := d.hash(u.PartitionKey)
 				if u.ExplicitHashKey != "" {
 					if ek, err := hashkey.Parse(u.ExplicitHashKey); err == nil {
 						k = ek
 					}
 				}
-				if !c.sh.rng.Contains(k) {
+				if !d.owns(k) {
 					continue
 				}
 			}
 			kept = append(kept, u)
 		}
-		c.users = kept
+		d.users = kept
 	}
-	c.skipSeq = SequenceNumber{}
-	return c.users
+	d.skipSeq = SequenceNumber{}
+	return d.users
 }

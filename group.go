@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -44,8 +45,23 @@ type WorkerConfig struct {
 	// does.
 	Deaggregate bool
 	// Leases keeps the group's leases; default: the account's
-	// ([Account.LeaseStore]), durable with a durable account.
+	// ([Account.LeaseStore]), durable with a durable account. Required on
+	// a StreamAPI other than *Stream (see RunWorker).
 	Leases LeaseStore
+
+	// The fields below matter only on a StreamAPI other than *Stream.
+
+	// Clock times lease renewals, failover and polling; default: the
+	// system clock. (A *Stream's group uses its account's clock.)
+	Clock Clock
+	// Logger receives the worker's warnings; default: none. (A *Stream's
+	// group uses its account's logger.)
+	Logger *slog.Logger
+	// PollInterval is how long a shard consumer that has caught up waits
+	// before its next GetRecords, as the Kinesis Client Library's
+	// idleTimeBetweenReadsInMillis; default: 1 second. (A *Stream's group
+	// waits for records without polling.)
+	PollInterval time.Duration
 }
 
 // RecordProcessor processes the records of one shard for a consumer group,
@@ -118,18 +134,19 @@ var ErrLeaseLost = errors.New("shardlog: the worker no longer holds the lease")
 // durable account, under SyncAlways, they are durable when the call
 // returns.
 type Checkpointer struct {
-	w     *worker
-	h     *heldLease
-	last  SequenceNumber // the last record delivered; zero before any
-	end   bool           // the shard's end was reached
-	users []UserRecord   // the batch's user records (Deaggregate)
+	w      *worker
+	h      *heldLease
+	last   SequenceNumber // the last record delivered; zero before any
+	end    bool           // the shard's end was reached...
+	endSeq SequenceNumber // ...and this is its checkpoint
+	users  []UserRecord   // the batch's user records (Deaggregate)
 }
 
 // Checkpoint records every record delivered so far as processed; in
 // ShardEnded, the whole shard.
 func (c *Checkpointer) Checkpoint(ctx context.Context) error {
 	if c.end {
-		return c.w.checkpoint(ctx, c.h, c.h.endingSeq, true)
+		return c.w.checkpoint(ctx, c.h, c.endSeq, true)
 	}
 	if c.last.IsZero() {
 		return nil // nothing delivered yet
@@ -141,42 +158,50 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) error {
 // already, as processed: a checkpoint inside a KPL aggregate, after which
 // processing resumes with the aggregate's next user record. (A checkpoint
 // at an aggregate's first user record is written as one before the
-// aggregate: that record may then come again.)
+// aggregate — on a StreamAPI other than *Stream, whose sequence numbers
+// have no predecessor to name, as one at the batch's user record before
+// it, or not at all for the batch's first: that user record may then come
+// again.)
 //
 // Errors: as CheckpointAt.
 func (c *Checkpointer) CheckpointUserRecord(ctx context.Context, u UserRecord) error {
 	if err := c.check(u.SequenceNumber); err != nil {
 		return err
 	}
-	sub, seq := int64(0), u.SequenceNumber
-	if u.Aggregated && !c.lastOfAggregate(u) {
-		if sub = u.SubSequenceNumber; sub == 0 {
-			seq.n.Counter-- // before the aggregate
-		}
-	}
-	return c.w.checkpointSub(ctx, c.h, seq, sub, false)
-}
-
-// lastOfAggregate reports whether no later user record of the batch shares
-// u's aggregate.
-func (c *Checkpointer) lastOfAggregate(u UserRecord) bool {
-	// The batch is in (sequence, sub-sequence) order: find u, look at the
-	// next one.
+	// The batch is in (sequence, sub-sequence) order: find u.
 	i, found := slices.BinarySearchFunc(c.users, u, func(v, u UserRecord) int {
 		if d := v.SequenceNumber.Compare(u.SequenceNumber); d != 0 {
 			return d
 		}
 		return cmp.Compare(v.SubSequenceNumber, u.SubSequenceNumber)
 	})
+	next := i
 	if found {
-		i++
+		next++
 	}
-	return i == len(c.users) || c.users[i].SequenceNumber != u.SequenceNumber
+	lastOfAggregate := next == len(c.users) || c.users[next].SequenceNumber != u.SequenceNumber
+	sub, seq := int64(0), u.SequenceNumber
+	if u.Aggregated && !lastOfAggregate {
+		if sub = u.SubSequenceNumber; sub == 0 {
+			switch {
+			case seq.text == "":
+				seq.n.Counter-- // before the aggregate
+			case i == 0:
+				return nil
+			default:
+				return c.CheckpointUserRecord(ctx, c.users[i-1])
+			}
+		}
+	}
+	return c.w.checkpointSub(ctx, c.h, seq, sub, false)
 }
 
 // check reports whether seq is a number of this shard delivered already.
 func (c *Checkpointer) check(seq SequenceNumber) error {
-	if seq.n.Stream != c.h.endingSeq.n.Stream || seq.n.Shard != c.h.endingSeq.n.Shard || seq.Compare(c.last) > 0 {
+	// Kinesis's numbers name their shard, unless their layout is unknown.
+	id := seq.ShardID()
+	if c.last.IsZero() || id != c.h.key && (id != "" || seq.text == "") ||
+		seq.text == "" && c.last.text == "" && seq.n.Stream != c.last.n.Stream || seq.Compare(c.last) > 0 {
 		return newError(ErrInvalidArgument, "Sequence number %s is not one of shard %s delivered to this processor.", seq, c.h.key)
 	}
 	return nil
@@ -209,17 +234,61 @@ func (s *Stream) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if _, err := s.enter(context.Background()); err != nil {
 		return err
 	}
-	if err := s.defaults(&cfg); err != nil {
+	if cfg.Leases == nil {
+		cfg.Leases = s.acct.LeaseStore()
+	}
+	if err := defaults(&cfg); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
-	w := newWorker(s, cfg)
-	return w.run(ctx)
+	cfg.Clock, cfg.Logger = s.acct.cfg.clock, s.acct.cfg.log
+	return newWorker(embeddedSource{s}, s.leaseTable(cfg.Application), cfg).run(ctx)
 }
 
-func (s *Stream) defaults(cfg *WorkerConfig) error {
+// RunWorker runs a worker of the consumer group cfg.Application on any
+// implementation of StreamAPI — on Amazon Kinesis through the module
+// github.com/shardlog/shardlog/aws — as [Stream.RunWorker] does on a
+// *Stream (to which it hands a *Stream). The group is the same; it reads
+// with GetRecords every cfg.PollInterval once it has caught up, or with
+// SubscribeToShard, and keeps its leases in cfg.Leases, which is
+// required: the aws module's LeaseStore keeps them in DynamoDB, in the
+// Kinesis Client Library's schema. Its leases of shards not yet read hold
+// no checkpoint but a starting position (Lease.Start), as the KCL's do.
+// Records removed before they were read cannot be told apart from records
+// never written there, so ProcessRecordsInput.Lost is always nil. It
+// returns ErrResourceNotFound once the stream is gone.
+func RunWorker(ctx context.Context, stream StreamAPI, cfg WorkerConfig) error {
+	if s, ok := stream.(*Stream); ok {
+		return s.RunWorker(ctx, cfg)
+	}
+	if cfg.Leases == nil {
+		return newError(ErrInvalidArgument, "WorkerConfig.Leases is required for a stream other than a *Stream.")
+	}
+	if err := defaults(&cfg); err != nil {
+		return err
+	}
+	switch {
+	case cfg.PollInterval == 0:
+		cfg.PollInterval = time.Second
+	case cfg.PollInterval < 0:
+		return newError(ErrInvalidArgument, "PollInterval %v is negative.", cfg.PollInterval)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	src := &apiSource{stream: stream, gone: make(chan struct{})}
+	return newWorker(src, stream.Name()+"/"+cfg.Application, cfg).run(ctx)
+}
+
+func defaults(cfg *WorkerConfig) error {
 	if err := checkName("application", cfg.Application); err != nil {
 		return err
 	}
@@ -250,9 +319,6 @@ func (s *Stream) defaults(cfg *WorkerConfig) error {
 	}
 	if cfg.MaxRecords < 1 || cfg.MaxRecords > maxGetRecords {
 		return newError(ErrInvalidArgument, "MaxRecords %d is outside [1, 10000].", cfg.MaxRecords)
-	}
-	if cfg.Leases == nil {
-		cfg.Leases = s.acct.LeaseStore()
 	}
 	return nil
 }

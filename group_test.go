@@ -84,6 +84,8 @@ type group struct {
 	events chan event
 	cfg    shardlog.WorkerConfig
 	stops  map[string]func()
+	// api, if set, is the stream the workers read, through RunWorker.
+	api shardlog.StreamAPI
 }
 
 func newGroup(t *testing.T, s *shardlog.Stream, cfg shardlog.WorkerConfig) *group {
@@ -117,7 +119,13 @@ func (g *group) run(id string, newProcessor func(shardID string) shardlog.Record
 	cfg.NewProcessor = newProcessor
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.s.RunWorker(ctx, cfg) }()
+	go func() {
+		if g.api != nil {
+			done <- shardlog.RunWorker(ctx, g.api, cfg)
+		} else {
+			done <- g.s.RunWorker(ctx, cfg)
+		}
+	}()
 	g.stops[id] = func() {
 		delete(g.stops, id)
 		cancel()

@@ -19,8 +19,14 @@ type Lease struct {
 	// Checkpoint is the sequence number of the last record processed: the
 	// group resumes after it. A shard not yet read has its
 	// StartingSequenceNumber, one read to its end its EndingSequenceNumber
-	// (see ShardEnd).
+	// (see ShardEnd); on a StreamAPI other than *Stream, a shard not yet
+	// read has none, and Start says where it begins.
 	Checkpoint SequenceNumber
+	// Start is where the shard's processing began: TRIM_HORIZON (also
+	// when empty), LATEST, or AT_TIMESTAMP at the group's InitialPosition —
+	// the Kinesis Client Library's checkpoint sentinels. It matters only
+	// while there is no Checkpoint.
+	Start IteratorType
 	// CheckpointSubSequence, if not 0, puts the checkpoint inside the KPL
 	// aggregate at Checkpoint: its user records up to this sub-sequence
 	// number were processed, the rest were not (see

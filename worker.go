@@ -15,7 +15,7 @@ import (
 // clock timer, so that under a ManualClock a test's Advance has finished
 // it when it returns.
 type worker struct {
-	s     *Stream
+	src   groupSource
 	cfg   WorkerConfig
 	table string
 	// consumerARN is the group's registered consumer in enhanced fan-out
@@ -42,8 +42,7 @@ type observed struct {
 
 // heldLease is a lease the worker holds.
 type heldLease struct {
-	key       string
-	endingSeq SequenceNumber // the shard's: the ShardEnd checkpoint
+	key string
 
 	mu      sync.Mutex // guards the three below; orders renewals and checkpoints
 	lease   Lease      // as last written
@@ -62,9 +61,9 @@ const (
 	stopLost
 )
 
-func newWorker(s *Stream, cfg WorkerConfig) *worker {
+func newWorker(src groupSource, table string, cfg WorkerConfig) *worker {
 	return &worker{
-		s: s, cfg: cfg, table: s.leaseTable(cfg.Application),
+		src: src, cfg: cfg, table: table,
 		held: map[string]*heldLease{}, seen: map[string]observed{},
 	}
 }
@@ -73,28 +72,21 @@ func (w *worker) run(ctx context.Context) error {
 	w.ctx, w.stop = context.WithCancel(context.Background())
 	defer w.stop()
 	if w.cfg.EnhancedFanOut {
-		arn, err := w.s.fanOutConsumer(ctx, w.cfg.Application)
+		c, err := w.fanOutConsumer(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		w.consumerARN = arn
+		w.consumerARN = c.ConsumerARN
 	}
 	w.mu.Lock()
 	w.scheduleLocked() // first: the timer is set before any processor runs
 	w.passLocked()
 	w.mu.Unlock()
 
-	var err error
-	select {
-	case <-ctx.Done():
-	case <-w.s.acct.done:
-		err = ErrClosed
-	case <-w.s.gone:
-		err = w.s.acct.notFound(w.s.name)
-	}
+	err := w.src.wait(ctx)
 	w.shutdown(err == nil)
 	return err
 }
@@ -102,7 +94,7 @@ func (w *worker) run(ctx context.Context) error {
 func (w *worker) interval() time.Duration { return w.cfg.FailoverTime / 3 }
 
 func (w *worker) scheduleLocked() {
-	w.timer = w.s.acct.cfg.clock.AfterFunc(w.interval(), func() {
+	w.timer = w.cfg.Clock.AfterFunc(w.interval(), func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if w.stopped {
@@ -152,11 +144,11 @@ func (w *worker) shutdown(graceful bool) {
 // takes a fair share and starts the consumers that can start.
 func (w *worker) passLocked() {
 	ctx := w.ctx
-	now := w.s.acct.cfg.clock.Now()
+	now := w.cfg.Clock.Now()
 	w.renewLocked(ctx, now)
 	leases, err := w.cfg.Leases.Leases(ctx, w.table)
 	if err != nil {
-		w.s.acct.cfg.log.Warn("shardlog: could not list leases", "table", w.table, "err", err)
+		w.cfg.Logger.Warn("shardlog: could not list leases", "table", w.table, "err", err)
 		return
 	}
 	if w.createLeases(ctx, now, leases) {
@@ -198,7 +190,7 @@ func (w *worker) renewLocked(ctx context.Context, now time.Time) {
 			h.lost = true
 		case now.Sub(h.renewed) >= w.cfg.FailoverTime:
 			// Others may have taken it by now.
-			w.s.acct.cfg.log.Warn("shardlog: could not renew a lease for the failover time; letting it go", "shard", key, "err", err)
+			w.cfg.Logger.Warn("shardlog: could not renew a lease for the failover time; letting it go", "shard", key, "err", err)
 			h.lost = true
 		}
 		lost := h.lost
@@ -210,34 +202,15 @@ func (w *worker) renewLocked(ctx context.Context, now time.Time) {
 	}
 }
 
-// createLeases makes a lease for every shard without one: at the initial
-// position when the group has no leases yet, from the shard's start for
-// shards born since. It reports whether it wrote any.
+// createLeases makes a lease for every shard without one, reporting
+// whether it wrote any.
 func (w *worker) createLeases(ctx context.Context, now time.Time, leases []Lease) bool {
-	s := w.s
 	have := make(map[string]bool, len(leases))
 	for _, l := range leases {
 		have[l.Key] = true
 	}
-	var start Position
-	if len(leases) == 0 {
-		var err error
-		if start, err = s.positionAt(now, w.cfg.InitialPosition); err != nil {
-			return false
-		}
-	}
-	trim := now.Add(-s.retention())
 	created := false
-	for _, sh := range s.shardList() { // by index: parents before children
-		if sh == nil || sh.expired(trim) || have[sh.id] {
-			continue
-		}
-		l := Lease{Key: sh.id, Checkpoint: sh.startingSeq(), Parents: sh.parents}
-		if seq, ok := start[sh.id]; ok {
-			l.Checkpoint = seq
-		} else if start != nil && hasNamedDescendant(sh, start) {
-			l.Checkpoint, l.ShardEnd = sh.endingSeq(), true // closed before the group begins
-		}
+	for _, l := range w.src.newLeases(ctx, now, &w.cfg, have) {
 		if w.cfg.Leases.Swap(ctx, w.table, nil, l) == nil {
 			created = true
 		}
@@ -321,12 +294,7 @@ func (w *worker) takeLocked1(ctx context.Context, now time.Time, l Lease) bool {
 	if w.cfg.Leases.Swap(ctx, w.table, &l, mine) != nil {
 		return false
 	}
-	sh := w.s.shard(l.Key)
-	end := SequenceNumber{}
-	if sh != nil {
-		end = sh.endingSeq()
-	}
-	w.held[l.Key] = &heldLease{key: l.Key, endingSeq: end, lease: mine, renewed: now}
+	w.held[l.Key] = &heldLease{key: l.Key, lease: mine, renewed: now}
 	return true
 }
 
@@ -338,7 +306,7 @@ func (w *worker) parentsDone(h *heldLease, byKey map[string]*Lease) bool {
 			if !l.ShardEnd {
 				return false
 			}
-		} else if w.s.shard(p) != nil {
+		} else if w.src.exists(p) {
 			return false // its lease is yet to be made
 		}
 	}

@@ -11,22 +11,36 @@ import (
 // shard consumer subscribes at its checkpoint and subscribes again at the
 // continuation sequence number whenever a subscription ends.
 
-// fanOutConsumer returns the ARN of the group's registered consumer,
-// registering it if need be and waiting until it is ACTIVE.
-func (s *Stream) fanOutConsumer(ctx context.Context, name string) (string, error) {
-	c, err := s.RegisterStreamConsumer(ctx, name)
+// fanOutConsumer returns the group's registered consumer, registering it
+// if need be and waiting until it is ACTIVE.
+func (w *worker) fanOutConsumer(ctx context.Context) (Consumer, error) {
+	api, name := w.src.api(), w.cfg.Application
+	c, err := api.RegisterStreamConsumer(ctx, name)
 	if errors.Is(err, ErrResourceInUse) { // another worker registered it
-		c, err = s.acct.DescribeStreamConsumer(ctx, ConsumerRef{StreamARN: s.arn, ConsumerName: name})
+		c, err = api.DescribeStreamConsumer(ctx, name)
 	}
 	for err == nil && c.ConsumerStatus == ConsumerCreating {
-		if err = s.acct.sleep(ctx, time.Second); err == nil {
-			c, err = s.acct.DescribeStreamConsumer(ctx, ConsumerRef{ConsumerARN: c.ConsumerARN})
+		if err = sleepOn(ctx, w.cfg.Clock, time.Second); err == nil {
+			c, err = api.DescribeStreamConsumer(ctx, name)
 		}
 	}
 	if err == nil && c.ConsumerStatus != ConsumerActive {
 		err = newError(ErrResourceInUse, "Consumer %s is %s.", c.ConsumerARN, c.ConsumerStatus)
 	}
-	return c.ConsumerARN, err
+	return c, err
+}
+
+// sleepOn waits d on clk, or until ctx is done.
+func sleepOn(ctx context.Context, clk Clock, d time.Duration) error {
+	done := make(chan struct{})
+	t := clk.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // readFanOut is read for a group in enhanced fan-out mode.
@@ -36,17 +50,17 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 		if c.ended {
 			return in, false
 		}
-		if c.stopped() {
+		if stopped(c.h) {
 			return in, true
 		}
 		if c.sub == nil {
 			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos)}
-			sub, err := w.s.acct.SubscribeToShard(w.ctx, w.consumerARN, sh.id, p)
+			sub, err := c.s.acct.SubscribeToShard(w.ctx, w.consumerARN, sh.id, p)
 			if err != nil {
 				// Too soon after the last one, or the consumer is gone: try
 				// again after a while, unless told to stop.
-				w.s.acct.cfg.log.Warn("shardlog: a group could not subscribe to a shard", "shard", sh.id, "err", err)
-				if !c.sleep(time.Second) {
+				w.cfg.Logger.Warn("shardlog: a group could not subscribe to a shard", "shard", sh.id, "err", err)
+				if !w.sleep(c.h, time.Second) {
 					return in, true
 				}
 				continue
@@ -81,7 +95,7 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 // on as they are: they stay valid until the next receive, which follows
 // ProcessRecords.
 func (c *shardConsumer) fanOutBatch(ev SubscribeToShardEvent) ProcessRecordsInput {
-	in := ProcessRecordsInput{Records: ev.Records, Checkpointer: &c.cp, MillisBehindLatest: ev.MillisBehindLatest}
+	in := ProcessRecordsInput{Records: ev.Records, Checkpointer: c.cp, MillisBehindLatest: ev.MillisBehindLatest}
 	if n := len(ev.Records); n > 0 {
 		first := ev.Records[0].SequenceNumber.n.Counter - 1 // a record's position
 		if first > c.pos {

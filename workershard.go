@@ -3,6 +3,7 @@ package shardlog
 import (
 	"time"
 
+	"github.com/shardlog/shardlog/internal/hashkey"
 	"github.com/shardlog/shardlog/internal/segment"
 )
 
@@ -31,24 +32,16 @@ func (w *worker) stopConsumerLocked(h *heldLease, why stopReason) {
 	}
 }
 
-// shardConsumer reads one shard for a processor, as GetRecords would: each
-// batch is a read call counted against the shard's read limits, but it
-// waits for records without polling.
-type shardConsumer struct {
-	w     *worker
-	h     *heldLease
-	sh    *shard
-	cur   segment.Cursor
-	pos   uint64 // the position of the next record to deliver
-	batch []Record
-	wake  chan struct{}
-	cp    Checkpointer
-	sub   *Subscription // enhanced fan-out mode: the current subscription
-	ended bool          // enhanced fan-out mode: the shard's last event came
-
-	users   []UserRecord   // Deaggregate: the batch's user records
-	skipSeq SequenceNumber // Deaggregate: resuming inside this aggregate...
-	skipSub int64          // ...after this user record
+// batchReader reads one shard for a shard consumer.
+type batchReader interface {
+	// next returns the next batch, waiting for one; more is false at the
+	// end of a closed shard. It returns an empty batch when told to stop.
+	next() (in ProcessRecordsInput, more bool)
+	// owns reports whether a hash key belongs to the shard.
+	owns(k hashkey.Key) bool
+	// endingSeq is the checkpoint of the shard's end, once next said so.
+	endingSeq() SequenceNumber
+	close()
 }
 
 // consume runs h's processor until the shard ends or the consumer is told
@@ -62,42 +55,34 @@ func (w *worker) consume(h *heldLease) {
 	h.mu.Lock()
 	lease := h.lease
 	h.mu.Unlock()
-	sh := w.s.shard(h.key)
-	if sh == nil {
+	cp := &Checkpointer{w: w, h: h}
+	r := w.src.reader(w, h, lease, cp)
+	if r == nil {
 		// Expired, records and all: nothing is left to process.
-		_ = w.checkpoint(w.ctx, h, h.endingSeq, true)
+		_ = w.checkpoint(w.ctx, h, SequenceNumber{}, true)
 		w.release(h)
 		return
 	}
-	c := &shardConsumer{w: w, h: h, sh: sh, wake: make(chan struct{}, 1)}
-	c.cp = Checkpointer{w: w, h: h}
-	c.pos = min(lease.Checkpoint.n.Counter, sh.seg.Len()) // after counter c is position c
-	if w.cfg.Deaggregate && lease.CheckpointSubSequence > 0 && c.pos > 0 {
-		c.pos-- // read the aggregate again, skipping what was processed
-		c.skipSeq, c.skipSub = lease.Checkpoint, lease.CheckpointSubSequence
+	defer r.close()
+	d := deaggregator{owns: r.owns, hash: w.src.hasher()}
+	if lease.CheckpointSubSequence > 0 {
+		d.skipSeq, d.skipSub = lease.Checkpoint, lease.CheckpointSubSequence
 	}
-	c.cur = sh.seg.Cursor(c.pos)
-	defer sh.unawait(c.wake)
-	defer c.closeSub()
 	p := w.cfg.NewProcessor(h.key)
 	p.Initialize(InitializeInput{ShardID: h.key, Checkpoint: lease.Checkpoint})
 	for {
-		if c.stopped() {
+		if stopped(h) {
 			if h.why == stopLost {
 				p.LeaseLost(LeaseLostInput{})
 			} else {
-				p.ShutdownRequested(ShutdownRequestedInput{Checkpointer: &c.cp})
+				p.ShutdownRequested(ShutdownRequestedInput{Checkpointer: cp})
 			}
 			return
 		}
-		read := c.read
-		if w.consumerARN != "" {
-			read = c.readFanOut
-		}
-		in, more := read()
+		in, more := r.next()
 		if w.cfg.Deaggregate && len(in.Records) > 0 {
-			in.UserRecords = c.deaggregateBatch(in.Records)
-			c.cp.users = in.UserRecords
+			in.UserRecords = d.batch(in.Records)
+			cp.users = in.UserRecords
 		}
 		switch {
 		case len(in.Records) > 0 || in.Lost != nil:
@@ -109,13 +94,13 @@ func (w *worker) consume(h *heldLease) {
 				w.loseLease(h)
 			}
 		case !more:
-			c.cp.end = true
-			p.ShardEnded(ShardEndedInput{Checkpointer: &c.cp})
+			cp.end, cp.endSeq = true, r.endingSeq()
+			p.ShardEnded(ShardEndedInput{Checkpointer: cp})
 			h.mu.Lock()
 			ended := h.lease.ShardEnd
 			h.mu.Unlock()
 			if !ended {
-				w.s.acct.cfg.log.Warn("shardlog: a processor did not checkpoint at the end of its shard; it starts again", "shard", h.key, "application", w.cfg.Application)
+				w.cfg.Logger.Warn("shardlog: a processor did not checkpoint at the end of its shard; it starts again", "shard", h.key, "application", w.cfg.Application)
 				return
 			}
 			w.release(h)
@@ -125,14 +110,83 @@ func (w *worker) consume(h *heldLease) {
 	}
 }
 
-// stopped reports whether the consumer was told to stop.
-func (c *shardConsumer) stopped() bool {
+// stopped reports whether h's consumer was told to stop.
+func stopped(h *heldLease) bool {
 	select {
-	case <-c.h.quit:
+	case <-h.quit:
 		return true
 	default:
 		return false
 	}
+}
+
+// sleep waits d on the worker's clock, reporting false if h's consumer is
+// told to stop first.
+func (w *worker) sleep(h *heldLease, d time.Duration) bool {
+	done := make(chan struct{})
+	t := w.cfg.Clock.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-h.quit:
+		return false
+	}
+}
+
+// shardConsumer is the batchReader of an embedded stream's shard: it reads
+// as GetRecords would, each batch a read call counted against the shard's
+// read limits, but it waits for records without polling.
+type shardConsumer struct {
+	s     *Stream
+	w     *worker
+	h     *heldLease
+	sh    *shard
+	cur   segment.Cursor
+	pos   uint64 // the position of the next record to deliver
+	batch []Record
+	wake  chan struct{}
+	cp    *Checkpointer
+	sub   *Subscription // enhanced fan-out mode: the current subscription
+	ended bool          // enhanced fan-out mode: the shard's last event came
+}
+
+// reader starts reading h's shard after the lease's checkpoint; nil if the
+// shard is gone.
+func (e embeddedSource) reader(w *worker, h *heldLease, lease Lease, cp *Checkpointer) batchReader {
+	sh := e.s.shard(h.key)
+	if sh == nil {
+		return nil
+	}
+	c := &shardConsumer{s: e.s, w: w, h: h, sh: sh, wake: make(chan struct{}, 1), cp: cp}
+	c.pos = min(lease.Checkpoint.n.Counter, sh.seg.Len()) // after counter c is position c
+	if lease.Checkpoint.IsZero() && lease.Start != "" && lease.Start != TrimHorizon {
+		now := w.cfg.Clock.Now()
+		sh.expire(now)
+		if pos, err := e.s.position(sh, now, StartingPosition{Type: lease.Start, Timestamp: w.cfg.InitialPosition.Timestamp}); err == nil {
+			c.pos = pos
+		}
+	} else if w.cfg.Deaggregate && lease.CheckpointSubSequence > 0 && c.pos > 0 {
+		c.pos-- // read the aggregate again, skipping what was processed
+	}
+	c.cur = sh.seg.Cursor(c.pos)
+	return c
+}
+
+func (c *shardConsumer) owns(k hashkey.Key) bool { return c.sh.rng.Contains(k) }
+
+func (c *shardConsumer) endingSeq() SequenceNumber { return c.sh.endingSeq() }
+
+func (c *shardConsumer) close() {
+	c.sh.unawait(c.wake)
+	c.closeSub()
+}
+
+func (c *shardConsumer) next() (ProcessRecordsInput, bool) {
+	if c.w.consumerARN != "" {
+		return c.readFanOut()
+	}
+	return c.read()
 }
 
 // read returns the next batch, waiting for one; more is false at the end
@@ -145,7 +199,7 @@ func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
 			return in, false
 		}
 		if c.pos < tail {
-			now := w.s.acct.cfg.clock.Now()
+			now := w.cfg.Clock.Now()
 			sh.expire(now)
 			var failed bool
 			if sh.read.begin(now) {
@@ -156,7 +210,7 @@ func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
 			}
 			// Throttled, or the storage failed: back off as the Kinesis
 			// Client Library does.
-			if (failed || !sh.read.unlimited()) && !c.sleep(time.Second) {
+			if (failed || !sh.read.unlimited()) && !w.sleep(c.h, time.Second) {
 				return in, true
 			}
 			continue
@@ -176,7 +230,7 @@ func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
 // the storage could not be read.
 func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInput, failed bool) {
 	sh := c.sh
-	in := ProcessRecordsInput{Checkpointer: &c.cp}
+	in := ProcessRecordsInput{Checkpointer: c.cp}
 	c.batch = c.batch[:0]
 	bytes := 0
 	var r segment.Record
@@ -201,7 +255,7 @@ func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInp
 		in.Lost, c.pos = sh.lost(c.pos, c.cur.Pos()), c.cur.Pos()
 	}
 	if err := c.cur.Err(); err != nil {
-		c.w.s.acct.cfg.log.Warn("shardlog: a group could not read a shard", "shard", sh.id, "err", err)
+		c.w.cfg.Logger.Warn("shardlog: a group could not read a shard", "shard", sh.id, "err", err)
 		failed = true
 	}
 	sh.read.charge(now, bytes)
@@ -213,19 +267,6 @@ func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInp
 	}
 	in.Records = c.batch
 	return in, failed
-}
-
-// sleep waits d on the account clock, reporting false if told to stop.
-func (c *shardConsumer) sleep(d time.Duration) bool {
-	done := make(chan struct{})
-	t := c.w.s.acct.cfg.clock.AfterFunc(d, func() { close(done) })
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-c.h.quit:
-		return false
-	}
 }
 
 // release frees a lease whose shard has ended, and forgets it.

@@ -1,0 +1,318 @@
+package shardlog_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/stretchr/testify/require"
+)
+
+// apiOnly hides a *Stream behind StreamAPI: RunWorker reads it as it reads
+// Amazon Kinesis, with ListShards, GetRecords and SubscribeToShard.
+type apiOnly struct{ shardlog.StreamAPI }
+
+// newAPIGroup runs a group on s through its StreamAPI, on the account's
+// clock, with leases in memory unless cfg names a store.
+func newAPIGroup(t *testing.T, s *shardlog.Stream, clk *shardlog.ManualClock, cfg shardlog.WorkerConfig) *group {
+	cfg.Clock = clk
+	if cfg.Leases == nil {
+		cfg.Leases = shardlog.NewMemoryLeaseStore()
+	}
+	g := newGroup(t, s, cfg)
+	g.api = apiOnly{s}
+	return g
+}
+
+// poll collects events until n records have been processed, advancing the
+// clock by a poll interval whenever a shard consumer waits for its next
+// poll (beside the worker's pass timer).
+func (g *group) poll(clk *shardlog.ManualClock, n int) []event {
+	g.t.Helper()
+	var out []event
+	for got := 0; got < n; {
+		select {
+		case e := <-g.events:
+			require.NotContains(g.t, e.kind, "failed")
+			got += len(e.data)
+			out = append(out, e)
+			continue
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := clk.BlockUntil(ctx, 2)
+		cancel()
+		require.NoError(g.t, err, "no shard consumer polls; %d of %d records seen", got, n)
+		clk.Advance(time.Second)
+	}
+	return out
+}
+
+// pollData is poll's records' data, in the order processed.
+func (g *group) pollData(clk *shardlog.ManualClock, n int) []string {
+	var out []string
+	for _, e := range g.poll(clk, n) {
+		out = append(out, e.data...)
+	}
+	return out
+}
+
+func leasesOf(t *testing.T, store shardlog.LeaseStore, table string) map[string]shardlog.Lease {
+	t.Helper()
+	ls, err := store.Leases(ctx, table)
+	require.NoError(t, err)
+	out := map[string]shardlog.Lease{}
+	for _, l := range ls {
+		out[l.Key] = l
+	}
+	return out
+}
+
+// TestGroupOnStreamAPIReadsParentsBeforeChildren: a group on a StreamAPI
+// processes every record once, in order per key, across splits and
+// merges; its leases start at TRIM_HORIZON, as the KCL's, and end at
+// SHARD_END.
+func TestGroupOnStreamAPIReadsParentsBeforeChildren(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	written := map[string]int{}
+	writeKeys(t, s, written, 100)
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	writeKeys(t, s, written, 100)
+	_, err := s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
+	require.NoError(t, err)
+	writeKeys(t, s, written, 100)
+
+	store := shardlog.NewMemoryLeaseStore()
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{Leases: store, MaxRecords: 7})
+	g.start("w1")
+	check := newOrderChecker(t)
+	for _, d := range g.pollData(clk, 300) {
+		check.see([]byte(d))
+	}
+	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
+	require.NoError(t, err)
+	writeKeys(t, s, written, 100)
+	for _, d := range g.pollData(clk, 100) {
+		check.see([]byte(d))
+	}
+	require.Equal(t, 400, check.count())
+
+	leases := leasesOf(t, store, "s/app")
+	require.Len(t, leases, 22, "a lease for every shard")
+	out, err := s.ListShards(ctx, shardlog.ListShardsInput{})
+	require.NoError(t, err)
+	for _, sh := range out.Shards {
+		l := leases[sh.ShardID]
+		closed := !sh.SequenceNumberRange.EndingSequenceNumber.IsZero()
+		require.Equal(t, closed, l.ShardEnd, sh.ShardID)
+		if closed {
+			require.Equal(t, "", l.Owner, "%s: ended leases are free", sh.ShardID)
+		} else {
+			require.Equal(t, "w1", l.Owner, sh.ShardID)
+		}
+		var parents []string
+		for _, p := range []string{sh.ParentShardID, sh.AdjacentParentShardID} {
+			if p != "" {
+				parents = append(parents, p)
+			}
+		}
+		require.Equal(t, parents, l.Parents, sh.ShardID)
+	}
+}
+
+// TestGroupOnStreamAPIStartsAtLatest: a new group at LATEST skips what was
+// written before its shards' first reads; closed shards end at once.
+func TestGroupOnStreamAPIStartsAtLatest(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	put(t, s, "k", "old")
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	put(t, s, "k", "old too")
+	store := shardlog.NewMemoryLeaseStore()
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{Leases: store, InitialPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
+	g.start("w")
+	for range 2 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	require.NoError(t, clk.BlockUntil(ctx, 3), "both children polled once")
+	leases := leasesOf(t, store, "s/app")
+	require.True(t, leases["shardId-000000000000"].ShardEnd, "the parent closed before the group began")
+	require.Equal(t, shardlog.Latest, leases["shardId-000000000001"].Start)
+	require.Equal(t, shardlog.Latest, leases["shardId-000000000002"].Start)
+
+	put(t, s, "k", "new")
+	require.Equal(t, []string{"new"}, g.pollData(clk, 1))
+}
+
+// TestGroupOnStreamAPIStartsAtTimestamp: a new group at AT_TIMESTAMP reads
+// the records that arrived from then on: shards closed before it end at
+// once, shards born after it are read whole.
+func TestGroupOnStreamAPIStartsAtTimestamp(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	put(t, s, "k", "before")
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890"))) // 0 closes before, into 2 and 3
+	clk.Advance(time.Minute)
+	at := clk.Now()
+	written := map[string]int{}
+	writeKeys(t, s, written, 50)
+	clk.Advance(time.Second)
+	require.NoError(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "212345678901234567890123456789012345678"))) // 1 closes after, into 4 and 5
+	writeKeys(t, s, written, 50)
+
+	store := shardlog.NewMemoryLeaseStore()
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{Leases: store, InitialPosition: shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: at}})
+	g.start("w")
+	check := newOrderChecker(t)
+	for _, d := range g.pollData(clk, 100) {
+		check.see([]byte(d))
+	}
+	require.Equal(t, 100, check.count(), "not the record from before")
+
+	leases := leasesOf(t, store, "s/app")
+	l := leases["shardId-000000000000"]
+	require.True(t, l.ShardEnd && l.Counter == 0, "closed before the timestamp, ended without being taken: %+v", l)
+	for _, id := range []string{"shardId-000000000001", "shardId-000000000002", "shardId-000000000003"} {
+		require.Equal(t, shardlog.AtTimestamp, leases[id].Start, "%s: open at the timestamp", id)
+	}
+	for _, id := range []string{"shardId-000000000004", "shardId-000000000005"} {
+		require.Equal(t, shardlog.TrimHorizon, leases[id].Start, "%s: born after it", id)
+	}
+}
+
+// TestGroupOnStreamAPIResumesAfterTheCheckpoint: a worker that starts
+// again resumes after its group's checkpoints: nothing is processed twice.
+func TestGroupOnStreamAPIResumesAfterTheCheckpoint(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 3)
+	written := map[string]int{}
+	writeKeys(t, s, written, 60)
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{})
+	g.start("w")
+	check := newOrderChecker(t)
+	for _, d := range g.pollData(clk, 60) {
+		check.see([]byte(d))
+	}
+	g.stop("w")
+	writeKeys(t, s, written, 60)
+	g.start("w")
+	var inits []shardlog.SequenceNumber
+	for _, e := range g.poll(clk, 60) {
+		for _, d := range e.data {
+			check.see([]byte(d))
+		}
+	}
+	for len(g.events) > 0 {
+		if e := <-g.events; e.kind == "init" {
+			inits = append(inits, e.seq)
+		}
+	}
+	require.Equal(t, 120, check.count())
+	require.Empty(t, slices.DeleteFunc(inits, func(seq shardlog.SequenceNumber) bool { return !seq.IsZero() }),
+		"every shard resumes at a checkpoint")
+}
+
+// TestGroupOnStreamAPIWithEnhancedFanOut: a group that subscribes through
+// the StreamAPI registers its consumer and reads parents before children.
+func TestGroupOnStreamAPIWithEnhancedFanOut(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	written := map[string]int{}
+	writeKeys(t, s, written, 100)
+	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	writeKeys(t, s, written, 100)
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{EnhancedFanOut: true})
+	g.start("w")
+	check := newOrderChecker(t)
+	g.see(check, 200)
+	c, err := s.DescribeStreamConsumer(ctx, "app")
+	require.NoError(t, err)
+	require.Equal(t, shardlog.ConsumerActive, c.ConsumerStatus)
+
+	clk.Advance(5 * time.Minute) // every subscription ends
+	writeKeys(t, s, written, 100)
+	g.see(check, 100)
+	require.Equal(t, 300, check.count())
+}
+
+// TestGroupOnStreamAPIDeaggregates: a checkpoint inside an aggregate
+// resumes with the aggregate's next user record.
+func TestGroupOnStreamAPIDeaggregates(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	var users []shardlog.PutInput
+	for _, d := range []string{"a", "b", "c"} {
+		users = append(users, shardlog.PutInput{PartitionKey: "k-" + d, Data: []byte(d)})
+	}
+	put(t, s, "k", string(shardlog.AggregateRecords(users)))
+	put(t, s, "k", "plain")
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{Deaggregate: true})
+	run := func(checkpointAt string, n int) []string {
+		g.run("w", func(shardID string) shardlog.RecordProcessor {
+			return &userRecorder{recorder: recorder{worker: "w", shard: shardID, events: g.events}, checkpointAt: checkpointAt}
+		})
+		got := g.pollData(clk, n)
+		g.stop("w")
+		return got
+	}
+	require.Equal(t, []string{"a@0", "b@1", "c@2", "plain@0"}, run("b", 4))
+	require.Equal(t, []string{"c@2", "plain@0"}, run("", 2), "after b, inside the aggregate")
+}
+
+// TestGroupOnStreamAPIBalances: two workers on a StreamAPI share its
+// shards.
+func TestGroupOnStreamAPIBalances(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 4)
+	store := shardlog.NewMemoryLeaseStore()
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{Leases: store, FailoverTime: 3 * time.Second})
+	g.start("A")
+	for range 4 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	g.start("B")
+	for e := g.next(); e.worker != "B"; e = g.next() {
+	}
+	for range 4 {
+		require.NoError(t, clk.BlockUntil(ctx, 2))
+		clk.Advance(time.Second)
+	}
+	held := map[string]int{}
+	for _, l := range leasesOf(t, store, "s/app") {
+		held[l.Owner]++
+	}
+	require.Equal(t, map[string]int{"A": 2, "B": 2}, held)
+}
+
+// TestRunWorkerOnStreamAPI: its configuration errors, and its end with the
+// stream.
+func TestRunWorkerOnStreamAPI(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	processor := func(string) shardlog.RecordProcessor { return &recorder{events: make(chan event, 16)} }
+	for _, tc := range []struct {
+		cfg  shardlog.WorkerConfig
+		want error
+	}{
+		{shardlog.WorkerConfig{Application: "app", NewProcessor: processor}, shardlog.ErrInvalidArgument},
+		{shardlog.WorkerConfig{Application: "app", NewProcessor: processor, Leases: shardlog.NewMemoryLeaseStore(), PollInterval: -time.Second}, shardlog.ErrInvalidArgument},
+		{shardlog.WorkerConfig{Application: "bad name", NewProcessor: processor, Leases: shardlog.NewMemoryLeaseStore()}, shardlog.ErrValidation},
+	} {
+		err := shardlog.RunWorker(ctx, apiOnly{s}, tc.cfg)
+		require.ErrorIs(t, err, tc.want, fmt.Sprintf("%+v", tc.cfg))
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		done <- shardlog.RunWorker(ctx, apiOnly{s}, shardlog.WorkerConfig{Application: "app", NewProcessor: processor,
+			Leases: shardlog.NewMemoryLeaseStore(), Clock: clk})
+	}()
+	require.NoError(t, clk.BlockUntil(ctx, 2), "the worker runs")
+	require.NoError(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}))
+	clk.Advance(10 * time.Second)
+	require.ErrorIs(t, <-done, shardlog.ErrResourceNotFound)
+}
