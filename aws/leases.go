@@ -154,6 +154,10 @@ func toItem(l shardlog.Lease) map[string]types.AttributeValue {
 		item[attrCheckpoint] = &types.AttributeValueMemberS{Value: checkpointShardEnd}
 	case !l.Checkpoint.IsZero():
 		item[attrCheckpoint] = &types.AttributeValueMemberS{Value: l.Checkpoint.String()}
+	case l.Start != "":
+		item[attrCheckpoint] = &types.AttributeValueMemberS{Value: string(l.Start)}
+	default:
+		item[attrCheckpoint] = &types.AttributeValueMemberS{Value: string(shardlog.TrimHorizon)}
 	}
 	if len(l.Parents) > 0 { // DynamoDB has no empty sets
 		item[attrParents] = &types.AttributeValueMemberSS{Value: l.Parents}
@@ -163,7 +167,7 @@ func toItem(l shardlog.Lease) map[string]types.AttributeValue {
 
 // fromItem reads a lease in the KCL's schema. The KCL's other checkpoint
 // sentinels (TRIM_HORIZON, LATEST, AT_TIMESTAMP: not yet read) read as no
-// checkpoint.
+// checkpoint and that Start.
 func fromItem(item map[string]types.AttributeValue) (shardlog.Lease, error) {
 	var l shardlog.Lease
 	str := func(name string) string {
@@ -190,7 +194,9 @@ func fromItem(item map[string]types.AttributeValue) (shardlog.Lease, error) {
 	switch cp := str(attrCheckpoint); {
 	case cp == checkpointShardEnd:
 		l.ShardEnd = true
-	case cp != "" && cp[0] >= '0' && cp[0] <= '9':
+	case cp == string(shardlog.TrimHorizon) || cp == string(shardlog.Latest) || cp == string(shardlog.AtTimestamp):
+		l.Start = shardlog.IteratorType(cp)
+	case cp != "":
 		if l.Checkpoint, err = shardlog.ParseSequenceNumber(cp); err != nil {
 			return l, err
 		}

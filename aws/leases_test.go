@@ -121,6 +121,17 @@ func TestLeaseStoreSpeaksKCL(t *testing.T) {
 			t.Errorf("%s is %s, want %s", attr, got, want)
 		}
 	}
+	if err := store.Swap(ctx, tbl, nil, shardlog.Lease{Key: "shardId-000000000001", Start: shardlog.Latest}); err != nil {
+		t.Fatal(err)
+	}
+	item, err = client.GetItem(ctx, &dynamodb.GetItemInput{TableName: sdk.String(name), ConsistentRead: sdk.Bool(true),
+		Key: map[string]types.AttributeValue{"leaseKey": &types.AttributeValueMemberS{Value: "shardId-000000000001"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := attrText(item.Item["checkpoint"]); got != "S:LATEST" {
+		t.Errorf("a lease at LATEST has the checkpoint %s", got)
+	}
 
 	// As the KCL writes a new lease of a child shard.
 	_, err = client.PutItem(ctx, &dynamodb.PutItemInput{TableName: sdk.String(name), Item: map[string]types.AttributeValue{
@@ -145,7 +156,7 @@ func TestLeaseStoreSpeaksKCL(t *testing.T) {
 			child = &leases[i]
 		}
 	}
-	if child == nil || child.Owner != "" || !child.Checkpoint.IsZero() || len(child.Parents) != 2 {
+	if child == nil || child.Owner != "" || !child.Checkpoint.IsZero() || child.Start != shardlog.TrimHorizon || len(child.Parents) != 2 {
 		t.Fatalf("the KCL's lease read as %+v", child)
 	}
 }
@@ -161,55 +172,63 @@ func attrText(v types.AttributeValue) string {
 }
 
 // TestGroupWithDynamoDBLeases: a consumer group keeps its leases and
-// checkpoints in DynamoDB: its records are processed once and its
-// checkpoint is there for the next worker.
+// checkpoints in DynamoDB, embedded and on Kinesis (kinesisapi through the
+// SDK): its records are processed once and its checkpoints are there for
+// the next worker.
 func TestGroupWithDynamoDBLeases(t *testing.T) {
 	store := aws.NewLeaseStore(dynamo(t))
-	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acct.Close()
-	s, err := acct.CreateStream(t.Context(), shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 10; i++ {
-		if _, err := s.Put(t.Context(), shardlog.PutInput{PartitionKey: fmt.Sprint("k", i), Data: []byte{byte(i)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	app := fmt.Sprint("group", time.Now().UnixNano())
-	got := make(chan int, 10)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- s.RunWorker(ctx, shardlog.WorkerConfig{Application: app, WorkerID: "w1", Leases: store,
-			NewProcessor: func(string) shardlog.RecordProcessor { return &counting{got: got} }})
-	}()
-	for i := 0; i < 10; i++ {
-		select {
-		case <-got:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("processed %d of 10 records", i)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	leases, err := store.Leases(t.Context(), "orders/x/"+app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkpointed := 0
-	for _, l := range leases {
-		if !l.Checkpoint.IsZero() {
-			checkpointed++
-		}
-	}
-	if len(leases) != 2 || checkpointed != 2 {
-		t.Fatalf("leases in DynamoDB: %+v", leases)
+	for _, via := range []string{"embedded", "kinesis"} {
+		t.Run(via, func(t *testing.T) {
+			client, acct := serve(t)
+			embedded, err := acct.CreateStream(t.Context(), shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s shardlog.StreamAPI = embedded
+			if via == "kinesis" {
+				if s, err = aws.Open(t.Context(), client, shardlog.StreamRef{StreamName: "orders"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 0; i < 10; i++ {
+				if _, err := s.Put(t.Context(), shardlog.PutInput{PartitionKey: fmt.Sprint("k", i), Data: []byte{byte(i)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			app := fmt.Sprint("group", time.Now().UnixNano())
+			got := make(chan int, 10)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() {
+				done <- shardlog.RunWorker(ctx, s, shardlog.WorkerConfig{Application: app, WorkerID: "w1", Leases: store,
+					PollInterval: 10 * time.Millisecond,
+					NewProcessor: func(string) shardlog.RecordProcessor { return &counting{got: got} }})
+			}()
+			for i := 0; i < 10; i++ {
+				select {
+				case <-got:
+				case <-time.After(20 * time.Second):
+					t.Fatalf("processed %d of 10 records", i)
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			leases, err := store.Leases(t.Context(), "orders/x/"+app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkpointed := 0
+			for _, l := range leases {
+				if !l.Checkpoint.IsZero() && l.Owner == "" {
+					checkpointed++
+				}
+			}
+			if len(leases) != 2 || checkpointed != 2 {
+				t.Fatalf("leases in DynamoDB: %+v", leases)
+			}
+		})
 	}
 }
 

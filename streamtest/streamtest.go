@@ -43,6 +43,8 @@ var cases = []struct {
 	{"SequenceNumberForOrdering", sequenceNumberForOrdering},
 	{"Errors", errorsAsSentinels},
 	{"EnhancedFanOut", enhancedFanOut},
+	{"ConsumerGroup", consumerGroup},
+	{"ConsumerGroupFanOut", consumerGroupFanOut},
 }
 
 var ctx = context.Background()
