@@ -61,7 +61,9 @@
 // with it), and a [RecordProcessor] per shard processes batches in order,
 // parents before children, and checkpoints; after a failover or a restart,
 // processing resumes after the last checkpoint. [Stream.DescribeGroup]
-// shows who holds what and how far behind it is.
+// shows who holds what and how far behind it is. [RunWorker] runs the same
+// group on any [StreamAPI] — Amazon Kinesis through the aws module, whose
+// LeaseStore keeps the leases in DynamoDB in the KCL's schema.
 //
 // # An embedded log
 //
@@ -192,7 +194,8 @@
 // retention may be shorter than 24 hours (reported as whole hours, at least
 // one); consumer groups in process ([Stream.RunWorker]), whose leases
 // follow the KCL's rules but live in the account or a [LeaseStore] of one's
-// own rather than DynamoDB; [Account.InjectFault].
+// own rather than DynamoDB (the aws module's keeps them there);
+// [Account.InjectFault].
 //
 // Resharding: SplitShard, MergeShards and UpdateShardCount follow AWS's
 // rules (strict split bounds, adjacency in either order, 2x up and half

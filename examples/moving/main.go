@@ -1,15 +1,19 @@
 // Command moving is one application that runs embedded or on Amazon
 // Kinesis with the same code: it writes orders for ten customers into a
-// stream and reads them back, checking that each customer's orders arrive
-// in the order they were placed. Only the constructor of the stream
-// differs.
+// stream and processes them with a consumer group, checking that each
+// customer's orders arrive in the order they were placed. Only the
+// constructors of the stream and of the group's lease store differ.
 //
 //	go run .                                        # embedded, in memory
-//	go run . -endpoint http://127.0.0.1:4567        # any Kinesis endpoint (shardlogd here)
+//	go run . -endpoint http://127.0.0.1:4567 -leases memory     # any Kinesis endpoint (shardlogd here)
 //	go run . -endpoint https://kinesis.us-east-1.amazonaws.com   # AWS (credentials from the environment)
 //
 // KINESIS_ENDPOINT sets the endpoint too. Against an endpoint, the stream
-// is created if it does not exist.
+// is created if it does not exist, and the group keeps its leases in
+// DynamoDB (in the table "moving", as the Kinesis Client Library would;
+// DYNAMODB_ENDPOINT points elsewhere, at dynalite say), or in memory with
+// -leases memory. A group that finds its checkpoints from an earlier run
+// resumes after them.
 package main
 
 import (
@@ -19,10 +23,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	sdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
@@ -34,45 +40,61 @@ func main() {
 	endpoint := flag.String("endpoint", os.Getenv("KINESIS_ENDPOINT"), "Kinesis endpoint (empty: embedded)")
 	stream := flag.String("stream", "orders", "stream name")
 	orders := flag.Int("orders", 1000, "orders to write")
+	leases := flag.String("leases", "dynamodb", "where the group keeps its leases against an endpoint: dynamodb or memory")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, closeStream, err := openStream(ctx, *endpoint, *stream)
+	s, store, closeStream, err := openStream(ctx, *endpoint, *stream, *leases)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "moving:", err)
 		os.Exit(1)
 	}
 	defer closeStream()
-	if _, err := run(ctx, s, *orders, os.Stdout); err != nil {
+	if _, err := run(ctx, s, store, *orders, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "moving:", err)
 		os.Exit(1)
 	}
 }
 
-// openStream is the only place where embedded and AWS differ.
-func openStream(ctx context.Context, endpoint, name string) (shardlog.StreamAPI, func(), error) {
+// openStream is the only place where embedded and AWS differ: the stream,
+// and where the group keeps its leases (nil: the embedded account's).
+func openStream(ctx context.Context, endpoint, name, leases string) (shardlog.StreamAPI, shardlog.LeaseStore, func(), error) {
 	if endpoint == "" {
 		acct, err := shardlog.NewAccount()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: name, ShardCount: 4})
 		if err != nil {
 			acct.Close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, func() { acct.Close() }, nil
+		return s, nil, func() { acct.Close() }, nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = sdk.String(endpoint) })
 	if err := ensureStream(ctx, client, name); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s, err := aws.Open(ctx, client, shardlog.StreamRef{StreamName: name})
-	return s, func() {}, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	switch leases {
+	case "memory":
+		return s, shardlog.NewMemoryLeaseStore(), func() {}, nil
+	case "dynamodb":
+		db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+			if e := os.Getenv("DYNAMODB_ENDPOINT"); e != "" {
+				o.BaseEndpoint = sdk.String(e)
+			}
+		})
+		return s, aws.NewLeaseStore(db), func() {}, nil
+	}
+	return nil, nil, nil, fmt.Errorf("-leases %q: want dynamodb or memory", leases)
 }
 
 // ensureStream creates the stream with four shards unless it exists, and
@@ -89,10 +111,10 @@ func ensureStream(ctx context.Context, client *kinesis.Client, name string) erro
 	}).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: sdk.String(name)}, time.Minute)
 }
 
-// run writes n orders for ten customers, reads the stream back and checks
-// each customer's orders are in order. It returns the orders read, by
-// customer.
-func run(ctx context.Context, s shardlog.StreamAPI, n int, out io.Writer) (map[string][]string, error) {
+// run writes n orders for ten customers, processes them with a consumer
+// group and checks each customer's orders are in order. It returns the
+// orders processed, by customer.
+func run(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, n int, out io.Writer) (map[string][]string, error) {
 	var batch []shardlog.PutInput
 	for i := 0; i < n; i++ {
 		customer := fmt.Sprint("customer-", i%10)
@@ -104,7 +126,7 @@ func run(ctx context.Context, s shardlog.StreamAPI, n int, out io.Writer) (map[s
 			batch = batch[:0]
 		}
 	}
-	read, err := readAll(ctx, s)
+	read, err := process(ctx, s, leases, n)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +139,7 @@ func run(ctx context.Context, s shardlog.StreamAPI, n int, out io.Writer) (map[s
 		}
 		total += len(orders)
 	}
-	fmt.Fprintf(out, "%d orders of %d customers read back, each customer's in order\n", total, len(read))
+	fmt.Fprintf(out, "%d orders of %d customers processed, each customer's in order\n", total, len(read))
 	return read, nil
 }
 
@@ -142,35 +164,59 @@ func putAll(ctx context.Context, s shardlog.StreamAPI, batch []shardlog.PutInput
 	return nil
 }
 
-// readAll reads every shard from its start to its current end.
-func readAll(ctx context.Context, s shardlog.StreamAPI) (map[string][]string, error) {
-	read := map[string][]string{}
-	shards, err := s.ListShards(ctx, shardlog.ListShardsInput{})
+// process runs a worker of the consumer group "moving" until it has
+// processed n orders, and returns them by customer.
+func process(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, n int) (map[string][]string, error) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	p := &orders{byCustomer: map[string][]string{}, want: n, done: stop}
+	err := shardlog.RunWorker(ctx, s, shardlog.WorkerConfig{
+		Application:  "moving",
+		NewProcessor: func(string) shardlog.RecordProcessor { return p },
+		Leases:       leases,
+		PollInterval: 200 * time.Millisecond,
+	})
 	if err != nil {
 		return nil, err
 	}
-	for _, sh := range shards.Shards {
-		it, err := s.GetShardIterator(ctx, sh.ShardID, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
-		if err != nil {
-			return nil, err
-		}
-		for it != "" {
-			page, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
-			if errors.Is(err, shardlog.ErrProvisionedThroughputExceeded) {
-				time.Sleep(200 * time.Millisecond) // five reads a second per shard
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range page.Records {
-				read[r.PartitionKey] = append(read[r.PartitionKey], string(r.Data))
-			}
-			if page.MillisBehindLatest == 0 && len(page.Records) == 0 {
-				break
-			}
-			it = page.NextShardIterator
-		}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n < n {
+		return nil, fmt.Errorf("processed %d of %d orders: %w", p.n, n, context.Cause(ctx))
 	}
-	return read, nil
+	return p.byCustomer, nil
+}
+
+// orders is the group's processor, shared by its shards: it collects each
+// customer's orders and checkpoints after every batch.
+type orders struct {
+	mu         sync.Mutex
+	byCustomer map[string][]string
+	n, want    int
+	done       func() // called once want orders were processed
+}
+
+func (o *orders) Initialize(shardlog.InitializeInput) {}
+
+func (o *orders) ProcessRecords(in shardlog.ProcessRecordsInput) {
+	o.mu.Lock()
+	for _, r := range in.Records {
+		o.byCustomer[r.PartitionKey] = append(o.byCustomer[r.PartitionKey], string(r.Data))
+		o.n++
+	}
+	if o.n >= o.want {
+		o.done()
+	}
+	o.mu.Unlock()
+	_ = in.Checkpointer.Checkpoint(context.Background()) // a lost lease's records go to its new holder
+}
+
+func (o *orders) LeaseLost(shardlog.LeaseLostInput) {}
+
+func (o *orders) ShardEnded(in shardlog.ShardEndedInput) {
+	_ = in.Checkpointer.Checkpoint(context.Background())
+}
+
+func (o *orders) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
+	_ = in.Checkpointer.Checkpoint(context.Background())
 }

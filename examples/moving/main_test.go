@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"testing"
 
@@ -12,15 +13,17 @@ import (
 )
 
 // TestSameOnBoth: the application, unchanged, processes the same orders in
-// the same per-customer order embedded and against a Kinesis endpoint.
+// the same per-customer order embedded and against a Kinesis endpoint, its
+// group's leases in DynamoDB when an emulator is there
+// (scripts/dynalite.sh), else in memory.
 func TestSameOnBoth(t *testing.T) {
 	ctx := context.Background()
-	embedded, closeEmbedded, err := openStream(ctx, "", "orders")
+	embedded, embeddedLeases, closeEmbedded, err := openStream(ctx, "", "orders", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeEmbedded()
-	want, err := run(ctx, embedded, 1000, io.Discard)
+	want, err := run(ctx, embedded, embeddedLeases, 1000, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,12 +40,16 @@ func TestSameOnBoth(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	remote, closeRemote, err := openStream(ctx, srv.URL, "orders")
+	leases := "memory"
+	if os.Getenv("DYNAMODB_ENDPOINT") != "" {
+		leases = "dynamodb"
+	}
+	remote, remoteLeases, closeRemote, err := openStream(ctx, srv.URL, "orders", leases)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeRemote()
-	got, err := run(ctx, remote, 1000, io.Discard)
+	got, err := run(ctx, remote, remoteLeases, 1000, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
