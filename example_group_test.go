@@ -134,3 +134,44 @@ func ExampleStream_SubscribeToShard() {
 	fmt.Printf("%s, %d ms behind\n", ev.Records[0].Data, ev.MillisBehindLatest)
 	// Output: hello, 0 ms behind
 }
+
+// A consumer group written against StreamAPI runs unchanged on an embedded
+// stream and on Amazon Kinesis (through the aws module, with its
+// DynamoDB LeaseStore): only the stream and the lease store differ.
+func ExampleRunWorker() {
+	ctx := context.Background()
+	s, err := shardlog.NewStream("orders", 1)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	var stream shardlog.StreamAPI = s // or aws.Open(ctx, kinesisClient, ref)
+	leases := shardlog.NewMemoryLeaseStore()
+	// or aws.NewLeaseStore(dynamoClient)
+
+	var seen sync.WaitGroup
+	seen.Add(1)
+	if _, err := stream.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte("order #1")}); err != nil {
+		panic(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() {
+		done <- shardlog.RunWorker(wctx, stream, shardlog.WorkerConfig{
+			Application: "billing",
+			Leases:      leases,
+			NewProcessor: func(shardID string) shardlog.RecordProcessor {
+				return &printer{shard: shardID, seen: &seen}
+			},
+		})
+	}()
+	seen.Wait()
+	stop()
+	if err := <-done; err != nil {
+		panic(err)
+	}
+	// Output:
+	// processing shardId-000000000000
+	// customer-7: order #1
+	// shutting down shardId-000000000000
+}

@@ -198,10 +198,14 @@ func (c *Checkpointer) CheckpointUserRecord(ctx context.Context, u UserRecord) e
 
 // check reports whether seq is a number of this shard delivered already.
 func (c *Checkpointer) check(seq SequenceNumber) error {
-	// Kinesis's numbers name their shard, unless their layout is unknown.
-	id := seq.ShardID()
-	if c.last.IsZero() || id != c.h.key && (id != "" || seq.text == "") ||
-		seq.text == "" && c.last.text == "" && seq.n.Stream != c.last.n.Stream || seq.Compare(c.last) > 0 {
+	ok := !c.last.IsZero() && seq.Compare(c.last) <= 0
+	if seq.text == "" {
+		// Ours: of the stream and shard of the last record delivered.
+		ok = ok && c.last.text == "" && seq.n.Stream == c.last.n.Stream && seq.n.Shard == c.last.n.Shard
+	} else if id := seq.ShardID(); id != "" {
+		ok = ok && id == c.h.key // Kinesis's name their shard, if their layout is known
+	}
+	if !ok {
 		return newError(ErrInvalidArgument, "Sequence number %s is not one of shard %s delivered to this processor.", seq, c.h.key)
 	}
 	return nil

@@ -316,3 +316,58 @@ func TestRunWorkerOnStreamAPI(t *testing.T) {
 	clk.Advance(10 * time.Second)
 	require.ErrorIs(t, <-done, shardlog.ErrResourceNotFound)
 }
+
+// seeded is a LeaseStore that holds the given leases in every table it is
+// first asked for, as a table another KCL application made.
+type seeded struct {
+	shardlog.LeaseStore
+	leases []shardlog.Lease
+	done   map[string]bool
+}
+
+func (s *seeded) Leases(ctx context.Context, table string) ([]shardlog.Lease, error) {
+	if !s.done[table] {
+		s.done[table] = true
+		for _, l := range s.leases {
+			if err := s.LeaseStore.Swap(ctx, table, nil, l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.LeaseStore.Leases(ctx, table)
+}
+
+// TestGroupOnAStreamHonoursKCLStarts: an embedded group that finds leases
+// with the KCL's starting positions (written on Kinesis, say) starts where
+// they say.
+func TestGroupOnAStreamHonoursKCLStarts(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	put(t, s, "k", "at 0")                                                                                        // shard 1
+	_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "0", Data: []byte("on 0 before")}) // shard 0
+	require.NoError(t, err)
+	clk.Advance(time.Minute)
+	at := clk.Now()
+	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: "0", Data: []byte("on 0 after")})
+	require.NoError(t, err)
+	store := &seeded{LeaseStore: shardlog.NewMemoryLeaseStore(), done: map[string]bool{}, leases: []shardlog.Lease{
+		{Key: "shardId-000000000000", Start: shardlog.AtTimestamp},
+		{Key: "shardId-000000000001", Start: shardlog.Latest},
+	}}
+	g := newGroup(t, s, shardlog.WorkerConfig{Leases: store, InitialPosition: shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: at}})
+	g.start("w")
+	var got []string
+	for inits := 0; len(got) < 1 || inits < 2; { // shard 1 is at its latest once initialized
+		e := g.next()
+		if e.kind == "init" {
+			inits++
+		}
+		got = append(got, e.data...)
+	}
+	require.Equal(t, []string{"on 0 after"}, got, "shard 0 from the timestamp")
+	put(t, s, "k", "new")
+	for got = nil; len(got) < 1; {
+		got = append(got, g.next().data...)
+	}
+	require.Equal(t, []string{"new"}, got, "shard 1 from its latest")
+}
