@@ -87,32 +87,76 @@ func (l *LeaseStore) Leases(ctx context.Context, table string) ([]shardlog.Lease
 
 // Swap writes lease if the stored one is still old (by owner and
 // counter), or, with old nil, if there is none; otherwise it returns
-// shardlog.ErrLeaseConflict.
+// shardlog.ErrLeaseConflict. A change updates the item in place, as the KCL
+// does, so attributes a Java KCL application keeps there (hash ranges,
+// child shards) stay; taking a lease from another owner counts in
+// ownerSwitchesSinceCheckpoint, and a new checkpoint resets it.
 func (l *LeaseStore) Swap(ctx context.Context, table string, old *shardlog.Lease, lease shardlog.Lease) error {
-	in := &dynamodb.PutItemInput{TableName: sdk.String(tableName(table)), Item: toItem(lease)}
+	name := sdk.String(tableName(table))
+	var err error
 	if old == nil {
-		in.ConditionExpression = sdk.String("attribute_not_exists(" + attrKey + ")")
-	} else {
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":counter": number(old.Counter)}
-		in.ConditionExpression = sdk.String(attrCounter + " = :counter AND attribute_not_exists(" + attrOwner + ")")
-		if old.Owner != "" {
-			in.ExpressionAttributeValues[":owner"] = &types.AttributeValueMemberS{Value: old.Owner}
-			in.ConditionExpression = sdk.String(attrCounter + " = :counter AND " + attrOwner + " = :owner")
-		}
-	}
-	_, err := l.client.PutItem(ctx, in)
-	var missing *types.ResourceNotFoundException
-	if errors.As(err, &missing) {
-		if err := l.createTable(ctx, *in.TableName); err != nil {
-			return err
-		}
+		in := &dynamodb.PutItemInput{TableName: name, Item: toItem(lease),
+			ConditionExpression: sdk.String("attribute_not_exists(" + attrKey + ")")}
 		_, err = l.client.PutItem(ctx, in)
+		var missing *types.ResourceNotFoundException
+		if errors.As(err, &missing) {
+			if err := l.createTable(ctx, *name); err != nil {
+				return err
+			}
+			_, err = l.client.PutItem(ctx, in)
+		}
+	} else {
+		_, err = l.client.UpdateItem(ctx, update(name, old, lease))
 	}
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		return shardlog.ErrLeaseConflict
 	}
 	return err
+}
+
+// update is the conditional UpdateItem that turns old into lease.
+func update(table *string, old *shardlog.Lease, lease shardlog.Lease) *dynamodb.UpdateItemInput {
+	item := toItem(lease)
+	values := map[string]types.AttributeValue{
+		":counter": number(old.Counter), ":next": item[attrCounter],
+		":checkpoint": item[attrCheckpoint], ":sub": item[attrSubSequence],
+	}
+	set := []string{attrCounter + " = :next", attrCheckpoint + " = :checkpoint", attrSubSequence + " = :sub"}
+	var remove, add []string
+	if lease.Owner != "" {
+		set = append(set, attrOwner+" = :owner")
+		values[":owner"] = item[attrOwner]
+	} else {
+		remove = append(remove, attrOwner)
+	}
+	switch {
+	case lease.Checkpoint.Compare(old.Checkpoint) != 0 || lease.CheckpointSubSequence != old.CheckpointSubSequence || lease.ShardEnd != old.ShardEnd:
+		set = append(set, attrOwnerSwitches+" = :zero")
+		values[":zero"] = number(0)
+	case lease.Owner != "" && lease.Owner != old.Owner:
+		add = append(add, attrOwnerSwitches+" :one")
+		values[":one"] = number(1)
+	}
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	if len(add) > 0 {
+		expr += " ADD " + strings.Join(add, ", ")
+	}
+	cond := attrCounter + " = :counter AND attribute_not_exists(" + attrOwner + ")"
+	if old.Owner != "" {
+		cond = attrCounter + " = :counter AND " + attrOwner + " = :oldOwner"
+		values[":oldOwner"] = &types.AttributeValueMemberS{Value: old.Owner}
+	}
+	return &dynamodb.UpdateItemInput{
+		TableName:                 table,
+		Key:                       map[string]types.AttributeValue{attrKey: item[attrKey]},
+		UpdateExpression:          sdk.String(expr),
+		ConditionExpression:       sdk.String(cond),
+		ExpressionAttributeValues: values,
+	}
 }
 
 // createTable makes a lease table as the KCL does and waits until it is

@@ -159,6 +159,50 @@ func TestLeaseStoreSpeaksKCL(t *testing.T) {
 	if child == nil || child.Owner != "" || !child.Checkpoint.IsZero() || child.Start != shardlog.TrimHorizon || len(child.Parents) != 2 {
 		t.Fatalf("the KCL's lease read as %+v", child)
 	}
+
+	// Taking it and checkpointing it update the item in place, as the KCL
+	// does: its other attributes stay.
+	childKey := map[string]types.AttributeValue{"leaseKey": &types.AttributeValueMemberS{Value: "shardId-000000000003"}}
+	stored := func() map[string]types.AttributeValue {
+		t.Helper()
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: sdk.String(name), ConsistentRead: sdk.Bool(true), Key: childKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Item
+	}
+	taken := *child
+	taken.Owner, taken.Counter = "w2", 1
+	if err := store.Swap(ctx, tbl, child, taken); err != nil {
+		t.Fatal(err)
+	}
+	item2 := stored()
+	if got := attrText(item2["ownerSwitchesSinceCheckpoint"]); got != "N:1" {
+		t.Errorf("after a take, ownerSwitchesSinceCheckpoint is %s", got)
+	}
+	checkpointed := taken
+	checkpointed.Counter, checkpointed.Checkpoint = 2, seq(t, "777")
+	if err := store.Swap(ctx, tbl, &taken, checkpointed); err != nil {
+		t.Fatal(err)
+	}
+	item2 = stored()
+	for attr, want := range map[string]string{"leaseOwner": "S:w2", "leaseCounter": "N:2", "checkpoint": "S:777",
+		"ownerSwitchesSinceCheckpoint": "N:0", "startingHashKey": "S:0"} {
+		if got := attrText(item2[attr]); got != want {
+			t.Errorf("after a checkpoint, %s is %s, want %s", attr, got, want)
+		}
+	}
+	if err := store.Swap(ctx, tbl, &taken, checkpointed); !errors.Is(err, shardlog.ErrLeaseConflict) {
+		t.Fatalf("a stale update: %v", err)
+	}
+	freed := checkpointed
+	freed.Owner, freed.Counter = "", 3
+	if err := store.Swap(ctx, tbl, &checkpointed, freed); err != nil {
+		t.Fatal(err)
+	}
+	if _, owned := stored()["leaseOwner"]; owned {
+		t.Error("a freed lease keeps its owner")
+	}
 }
 
 func attrText(v types.AttributeValue) string {
