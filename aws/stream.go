@@ -2,10 +2,14 @@ package aws
 
 import (
 	"context"
+	"errors"
+	"sync"
 
 	sdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/shardlog/shardlog"
 )
@@ -16,6 +20,10 @@ type Stream struct {
 	client *kinesis.Client
 	name   string
 	arn    string
+	// consumers caches the ARNs of ACTIVE consumers by name: a group
+	// subscribes to every shard, and DescribeStreamConsumer allows 20
+	// calls a second per stream.
+	consumers sync.Map
 }
 
 var _ shardlog.StreamAPI = (*Stream)(nil)
@@ -187,24 +195,57 @@ func (s *Stream) DescribeStreamConsumer(ctx context.Context, name string) (shard
 		return shardlog.Consumer{}, mapError(err)
 	}
 	c := out.ConsumerDescription
+	if c.ConsumerStatus == types.ConsumerStatusActive {
+		s.consumers.Store(name, sdk.ToString(c.ConsumerARN))
+	}
 	return shardlog.Consumer{ConsumerName: sdk.ToString(c.ConsumerName), ConsumerARN: sdk.ToString(c.ConsumerARN),
 		ConsumerStatus: shardlog.ConsumerStatus(c.ConsumerStatus), ConsumerCreationTimestamp: sdk.ToTime(c.ConsumerCreationTimestamp),
 		StreamARN: sdk.ToString(c.StreamARN)}, nil
 }
 
+// consumerARN returns the ARN of the consumer registered as name.
+func (s *Stream) consumerARN(ctx context.Context, name string) (string, error) {
+	if arn, ok := s.consumers.Load(name); ok {
+		return arn.(string), nil
+	}
+	c, err := s.DescribeStreamConsumer(ctx, name)
+	return c.ConsumerARN, err
+}
+
 // DeregisterStreamConsumer deregisters the consumer registered as name.
 func (s *Stream) DeregisterStreamConsumer(ctx context.Context, name string) error {
+	s.consumers.Delete(name)
 	_, err := s.client.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{StreamARN: &s.arn, ConsumerName: sdk.String(name)})
 	return mapError(err)
 }
 
+// subscribe calls SubscribeToShard. The stream outlives the call: it gets a
+// context of its own, which ctx cancels until the call returns, and cancel
+// after.
+func (s *Stream) subscribe(ctx context.Context, consumerName, shardID string, pos *types.StartingPosition) (_ *kinesis.SubscribeToShardOutput, cancel func(), _ error) {
+	arn, err := s.consumerARN(ctx, consumerName)
+	if err != nil {
+		return nil, nil, err
+	}
+	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopCancelling := context.AfterFunc(ctx, cancel)
+	out, err := s.client.SubscribeToShard(streamCtx, &kinesis.SubscribeToShardInput{ConsumerARN: sdk.String(arn), ShardId: sdk.String(shardID), StartingPosition: pos}, ownCodec)
+	stopCancelling()
+	if err != nil {
+		cancel()
+		return nil, nil, mapError(err)
+	}
+	return out, cancel, nil
+}
+
+// ownCodec gives a subscription an event-stream codec of its own: the
+// SDK's client shares one among all its streams, which race on it
+// (aws/smithy-go#714) when a group subscribes to several shards.
+func ownCodec(o *kinesis.Options) { o.Protocol = awsjson.New11(schemas.Kinesis_20131202) }
+
 // SubscribeToShard pushes shardID's records from p to the consumer
 // registered as consumerName, through the SDK's event stream.
 func (s *Stream) SubscribeToShard(ctx context.Context, consumerName, shardID string, p shardlog.StartingPosition) (*shardlog.Subscription, error) {
-	c, err := s.DescribeStreamConsumer(ctx, consumerName)
-	if err != nil {
-		return nil, err
-	}
 	pos := &types.StartingPosition{Type: types.ShardIteratorType(p.Type)}
 	if !p.SequenceNumber.IsZero() {
 		pos.SequenceNumber = sdk.String(p.SequenceNumber.String())
@@ -212,15 +253,15 @@ func (s *Stream) SubscribeToShard(ctx context.Context, consumerName, shardID str
 	if !p.Timestamp.IsZero() {
 		pos.Timestamp = sdk.Time(p.Timestamp)
 	}
-	// The stream outlives this call: it gets a context of its own, which
-	// ctx cancels until the call returns, and the Subscription after.
-	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stopCancelling := context.AfterFunc(ctx, cancel)
-	out, err := s.client.SubscribeToShard(streamCtx, &kinesis.SubscribeToShardInput{ConsumerARN: sdk.String(c.ConsumerARN), ShardId: sdk.String(shardID), StartingPosition: pos})
-	stopCancelling()
+	_, cached := s.consumers.Load(consumerName)
+	out, cancel, err := s.subscribe(ctx, consumerName, shardID, pos)
+	if errors.Is(err, shardlog.ErrResourceNotFound) && cached {
+		// Deregistered elsewhere, maybe registered again: ask once more.
+		s.consumers.Delete(consumerName)
+		out, cancel, err = s.subscribe(ctx, consumerName, shardID, pos)
+	}
 	if err != nil {
-		cancel()
-		return nil, mapError(err)
+		return nil, err
 	}
 	events := out.GetStream()
 	return shardlog.NewSubscription(ctx, func(ctx context.Context, send func(shardlog.SubscribeToShardEvent) bool) error {

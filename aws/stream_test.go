@@ -140,3 +140,35 @@ func TestSubscriptionEndsWithItsContext(t *testing.T) {
 		t.Fatalf("subscribing with a cancelled context: %v", err)
 	}
 }
+
+// TestSubscribeAfterTheConsumerWasRegisteredAgain: a consumer deregistered
+// and registered again elsewhere, under a new ARN, is found again.
+func TestSubscribeAfterTheConsumerWasRegisteredAgain(t *testing.T) {
+	client, acct := serve(t)
+	s := open(t, client, acct, 1)
+	subscribe := func() {
+		t.Helper()
+		if _, err := s.RegisterStreamConsumer(t.Context(), "app"); err != nil && !errors.Is(err, shardlog.ErrResourceInUse) {
+			t.Fatal(err)
+		}
+		sub, err := s.SubscribeToShard(t.Context(), "app", "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sub.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	subscribe()
+	embedded, err := acct.Stream(shardlog.StreamRef{StreamName: s.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := embedded.DeregisterStreamConsumer(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := embedded.RegisterStreamConsumer(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	subscribe()
+}
