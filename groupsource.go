@@ -21,8 +21,8 @@ type groupSource interface {
 	exists(shardID string) bool
 	// reader returns a reader of h's shard that starts after lease's
 	// checkpoint, its batches' checkpoints going to cp; nil if the shard
-	// is gone, records and all.
-	reader(w *worker, h *heldLease, lease Lease, cp *Checkpointer) batchReader
+	// is gone, records and all; an error if that could not be told.
+	reader(w *worker, h *heldLease, lease Lease, cp *Checkpointer) (batchReader, error)
 	// hasher maps partition keys to hash keys as the stream places them.
 	hasher() func(string) hashkey.Key
 	// wait blocks until ctx is done (nil) or the stream or its account

@@ -155,19 +155,19 @@ func descendsFrom(sh Shard, named map[string]bool, byID map[string]Shard) bool {
 
 // reader reads h's shard through the StreamAPI; nil if ListShards no
 // longer lists it.
-func (a *apiSource) reader(w *worker, h *heldLease, lease Lease, cp *Checkpointer) batchReader {
+func (a *apiSource) reader(w *worker, h *heldLease, lease Lease, cp *Checkpointer) (batchReader, error) {
 	a.mu.Lock()
 	sh, ok := a.shards[h.key]
 	a.mu.Unlock()
 	if !ok { // made by a worker that listed the shards later than this one
 		if _, err := a.list(w.ctx, ShardFilter{}); err != nil {
-			return nil
+			return nil, err
 		}
 		a.mu.Lock()
 		sh, ok = a.shards[h.key]
 		a.mu.Unlock()
 		if !ok {
-			return nil
+			return nil, nil
 		}
 	}
 	r := &apiReader{a: a, w: w, h: h, cp: cp, end: sh.SequenceNumberRange.EndingSequenceNumber, after: lease.Checkpoint}
@@ -186,7 +186,7 @@ func (a *apiSource) reader(w *worker, h *heldLease, lease Lease, cp *Checkpointe
 	default:
 		r.start = StartingPosition{Type: TrimHorizon}
 	}
-	return r
+	return r, nil
 }
 
 // apiReader is the batchReader of a shard read through a StreamAPI.

@@ -56,7 +56,14 @@ func (w *worker) consume(h *heldLease) {
 	lease := h.lease
 	h.mu.Unlock()
 	cp := &Checkpointer{w: w, h: h}
-	r := w.src.reader(w, h, lease, cp)
+	r, err := w.src.reader(w, h, lease, cp)
+	for err != nil {
+		w.cfg.Logger.Warn("shardlog: a group could not find a shard", "shard", h.key, "err", err)
+		if !w.sleep(h, time.Second) {
+			return
+		}
+		r, err = w.src.reader(w, h, lease, cp)
+	}
 	if r == nil {
 		// Expired, records and all: nothing is left to process.
 		_ = w.checkpoint(w.ctx, h, SequenceNumber{}, true)
@@ -153,10 +160,10 @@ type shardConsumer struct {
 
 // reader starts reading h's shard after the lease's checkpoint; nil if the
 // shard is gone.
-func (e embeddedSource) reader(w *worker, h *heldLease, lease Lease, cp *Checkpointer) batchReader {
+func (e embeddedSource) reader(w *worker, h *heldLease, lease Lease, cp *Checkpointer) (batchReader, error) {
 	sh := e.s.shard(h.key)
 	if sh == nil {
-		return nil
+		return nil, nil
 	}
 	c := &shardConsumer{s: e.s, w: w, h: h, sh: sh, wake: make(chan struct{}, 1), cp: cp}
 	c.pos = min(lease.Checkpoint.n.Counter, sh.seg.Len()) // after counter c is position c
@@ -170,7 +177,7 @@ func (e embeddedSource) reader(w *worker, h *heldLease, lease Lease, cp *Checkpo
 		c.pos-- // read the aggregate again, skipping what was processed
 	}
 	c.cur = sh.seg.Cursor(c.pos)
-	return c
+	return c, nil
 }
 
 func (c *shardConsumer) owns(k hashkey.Key) bool { return c.sh.rng.Contains(k) }
