@@ -1,0 +1,90 @@
+package iam
+
+import (
+	"strings"
+)
+
+// glob reports whether s matches pattern, where * matches any run of
+// characters and ? any one.
+func glob(pattern, s string) bool {
+	// Iterative, with one backtrack point: linear in practice, no
+	// recursion on hostile patterns.
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			p, mark = star+1, mark+1
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}
+
+// matchAction reports whether an action pattern (service:action, with
+// wildcards, or *) matches action; both are case-insensitive.
+func matchAction(pattern, action string) bool {
+	return pattern == "*" || glob(strings.ToLower(pattern), strings.ToLower(action))
+}
+
+// matchARN reports whether an ARN pattern matches arn: "*" matches
+// anything; otherwise each of the six colon-separated parts is matched on
+// its own (the last one, the resource, may hold colons of its own).
+func matchARN(pattern, arn string) bool {
+	if pattern == "*" {
+		return true
+	}
+	pp := strings.SplitN(pattern, ":", 6)
+	ap := strings.SplitN(arn, ":", 6)
+	if len(pp) != 6 || len(ap) != 6 {
+		return glob(pattern, arn)
+	}
+	for i := range pp {
+		if !glob(pp[i], ap[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchPrincipal reports whether a Principal element's entry names the
+// caller: "*", its account (an ID or the root ARN), its ARN, or, for an
+// assumed-role session, its role's ARN.
+func matchPrincipal(entry, caller string) bool {
+	if entry == "*" {
+		return true
+	}
+	account := accountOf(caller)
+	if entry == account || entry == "arn:aws:iam::"+account+":root" {
+		return account != ""
+	}
+	if entry == caller {
+		return true
+	}
+	// arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is role ROLE's.
+	if rest, ok := strings.CutPrefix(caller, "arn:aws:sts::"+account+":assumed-role/"); ok {
+		role, _, _ := strings.Cut(rest, "/")
+		return entry == "arn:aws:iam::"+account+":role/"+role
+	}
+	return false
+}
+
+// accountOf returns the account ID of an ARN: its fifth part.
+func accountOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
+}
