@@ -41,6 +41,9 @@ type Account struct {
 	openShards atomic.Int64
 	live       usage // what the shards of every stream hold
 
+	access     *access // principals and keys (WithAccessControl); made on first use
+	accessOnce sync.Once
+
 	faults  faults         // injected by tests (InjectFault)
 	rates   rateBuckets    // control-plane call rates (Limits.ControlPlaneRates)
 	leases  LeaseStore     // the consumer groups' leases: memLeases, or journal
@@ -201,6 +204,9 @@ type CreateStreamInput struct {
 // exceeded or five streams are already CREATING.
 func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stream, error) {
 	if err := a.enter(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.authorizeResource(ctx, "CreateStream", a.StreamARN(in.StreamName)); err != nil {
 		return nil, err
 	}
 	if err := a.admit("CreateStream", in.StreamName, 0); err != nil {
@@ -393,6 +399,9 @@ func (a *Account) DeleteStream(ctx context.Context, in DeleteStreamInput) error 
 	if err := a.enter(ctx); err != nil {
 		return err
 	}
+	if err := a.authorizeRef(ctx, "DeleteStream", in.StreamRef); err != nil {
+		return err
+	}
 	s, err := a.Stream(in.StreamRef)
 	if err != nil {
 		return err
@@ -437,6 +446,9 @@ type ListStreamsOutput struct {
 // ListStreams lists the account's streams in name order, a page at a time.
 func (a *Account) ListStreams(ctx context.Context, in ListStreamsInput) (ListStreamsOutput, error) {
 	if err := a.enter(ctx); err != nil {
+		return ListStreamsOutput{}, err
+	}
+	if err := a.authorizeResource(ctx, "ListStreams", "*"); err != nil {
 		return ListStreamsOutput{}, err
 	}
 	if err := a.admit("ListStreams", "", 0); err != nil {

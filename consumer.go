@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shardlog/shardlog/iam"
 	"github.com/shardlog/shardlog/internal/token"
 )
 
@@ -45,6 +46,7 @@ type consumer struct {
 	deleted time.Time // zero unless deregistered
 	subs    map[uint32]*Subscription
 	last    map[uint32]time.Time // when each shard was last subscribed to
+	policy  *iam.Policy          // the resource-based policy; nil for none
 }
 
 func (c *consumer) statusAt(now time.Time, d Delays) ConsumerStatus {
@@ -77,6 +79,9 @@ func (s *Stream) describeConsumer(c *consumer, now time.Time) Consumer {
 // Errors: ErrValidation for a bad name, ErrResourceInUse if the name is
 // taken, ErrLimitExceeded past 20 consumers or 5 CREATING at once.
 func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consumer, error) {
+	if err := s.authorize(ctx, "RegisterStreamConsumer"); err != nil {
+		return Consumer{}, err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return Consumer{}, err
@@ -220,7 +225,7 @@ func (a *Account) DescribeStreamConsumer(ctx context.Context, ref ConsumerRef) (
 		return Consumer{}, err
 	}
 	now := a.cfg.clock.Now()
-	s, c, _, err := a.consumer(ref, now)
+	s, c, _, err := a.authorizedConsumer(ctx, "DescribeStreamConsumer", ref, now)
 	if err != nil {
 		return Consumer{}, err
 	}
@@ -240,7 +245,7 @@ func (a *Account) DeregisterStreamConsumer(ctx context.Context, ref ConsumerRef)
 		return err
 	}
 	now := a.cfg.clock.Now()
-	s, c, _, err := a.consumer(ref, now)
+	s, c, _, err := a.authorizedConsumer(ctx, "DeregisterStreamConsumer", ref, now)
 	if err != nil {
 		return err
 	}
@@ -277,6 +282,9 @@ type ListStreamConsumersOutput struct {
 
 // ListStreamConsumers lists the stream's consumers, a page at a time.
 func (s *Stream) ListStreamConsumers(ctx context.Context, in ListStreamConsumersInput) (ListStreamConsumersOutput, error) {
+	if err := s.authorize(ctx, "ListStreamConsumers"); err != nil {
+		return ListStreamConsumersOutput{}, err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return ListStreamConsumersOutput{}, err

@@ -238,6 +238,9 @@ func (s *Stream) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	if _, err := s.enter(context.Background()); err != nil {
 		return err
 	}
+	if err := s.authorize(ctx, "GetRecords"); err != nil {
+		return err
+	}
 	if cfg.Leases == nil {
 		cfg.Leases = s.acct.LeaseStore()
 	}

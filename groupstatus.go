@@ -20,6 +20,9 @@ type GroupShard struct {
 // the stream, by shard, with each shard's lag: who processes what, and how
 // far behind. leases is the group's LeaseStore; nil means the account's.
 func (s *Stream) DescribeGroup(ctx context.Context, application string, leases LeaseStore) ([]GroupShard, error) {
+	if err := s.authorize(ctx, "DescribeStream"); err != nil {
+		return nil, err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return nil, err
@@ -56,6 +59,9 @@ func (s *Stream) DescribeGroup(ctx context.Context, application string, leases L
 // the stream in the account's LeaseStore, sorted. (Groups with a store of
 // their own are known to it alone.)
 func (s *Stream) ListGroups(ctx context.Context) ([]string, error) {
+	if err := s.authorize(ctx, "DescribeStream"); err != nil {
+		return nil, err
+	}
 	if _, err := s.enter(ctx); err != nil {
 		return nil, err
 	}

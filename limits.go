@@ -237,6 +237,9 @@ func (a *Account) DescribeLimits(ctx context.Context) (AccountLimits, error) {
 	if err := a.enter(ctx); err != nil {
 		return AccountLimits{}, err
 	}
+	if err := a.authorizeResource(ctx, "DescribeLimits", "*"); err != nil {
+		return AccountLimits{}, err
+	}
 	if err := a.admit("DescribeLimits", "", 0); err != nil {
 		return AccountLimits{}, err
 	}

@@ -126,6 +126,9 @@ func (s *Stream) lineageSeq(ctx context.Context, from Position, p *StartingPosit
 // newLineageReader starts a read from a saved position, or from where p
 // points now if from is nil.
 func (s *Stream) newLineageReader(ctx context.Context, from Position, p *StartingPosition) (*lineageReader, error) {
+	if err := s.authorize(ctx, "GetRecords"); err != nil {
+		return nil, err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return nil, err

@@ -78,6 +78,15 @@ func (a *Account) ListShards(ctx context.Context, in ListShardsInput) (ListShard
 	} else if in.StreamName == "" && in.StreamARN == "" {
 		return ListShardsOutput{}, newError(ErrInvalidArgument, "Either NextToken or StreamName should be provided.")
 	}
+	if a.cfg.access {
+		name, err := a.resolveName(ref)
+		if err != nil {
+			return ListShardsOutput{}, err
+		}
+		if ctx, err = a.Authorize(ctx, "kinesis:ListShards", a.StreamARN(name)); err != nil {
+			return ListShardsOutput{}, err
+		}
+	}
 	s, err := a.Stream(ref)
 	if err != nil {
 		return ListShardsOutput{}, err
@@ -110,6 +119,9 @@ func (a *Account) openShardPage(tok string) (shardPage, error) {
 // ListShards is [Account.ListShards] for this stream; the StreamRef in the
 // input is ignored, and a NextToken of another stream is rejected.
 func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShardsOutput, error) {
+	if err := s.authorize(ctx, "ListShards"); err != nil {
+		return ListShardsOutput{}, err
+	}
 	if err := s.acct.fault(ctx, "ListShards", s.name, -1); err != nil {
 		return ListShardsOutput{}, err
 	}

@@ -38,6 +38,7 @@ type config struct {
 	segmentSize   int        // durable: the largest segment file
 	log           *slog.Logger
 	fs            vfs.FS
+	access        bool // WithAccessControl
 }
 
 func defaultConfig() config {

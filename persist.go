@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/btree"
+	"github.com/shardlog/shardlog/iam"
 	"github.com/shardlog/shardlog/internal/hashkey"
 	"github.com/shardlog/shardlog/internal/manifest"
 	"github.com/shardlog/shardlog/internal/token"
@@ -75,7 +76,14 @@ func (s *Stream) metaLocked(closing time.Time) *manifest.Stream {
 		m.Shards = append(m.Shards, ms)
 	}
 	for _, c := range s.consumers {
-		m.Consumers = append(m.Consumers, manifest.Consumer{Name: c.name, ARN: c.arn, Created: nanos(c.created), Deleted: nanos(c.deleted)})
+		mc := manifest.Consumer{Name: c.name, ARN: c.arn, Created: nanos(c.created), Deleted: nanos(c.deleted)}
+		if c.policy != nil {
+			mc.Policy = c.policy.Document
+		}
+		m.Consumers = append(m.Consumers, mc)
+	}
+	if p := s.policy.Load(); p != nil {
+		m.Policy = p.Document
 	}
 	slices.SortFunc(m.Consumers, func(a, b manifest.Consumer) int { return cmpStrings(a.Name, b.Name) })
 	return m
@@ -261,12 +269,36 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 		if s.consumers == nil {
 			s.consumers = map[string]*consumer{}
 		}
-		s.consumers[mc.Name] = &consumer{
+		c := &consumer{
 			name: mc.Name, arn: mc.ARN, created: fromNanos(mc.Created), deleted: fromNanos(mc.Deleted),
 			subs: map[uint32]*Subscription{}, last: map[uint32]time.Time{},
 		}
+		var err error
+		if c.policy, err = restorePolicy(mc.Policy, mc.ARN); err != nil {
+			return nil, err
+		}
+		s.consumers[mc.Name] = c
 	}
+	p, err := restorePolicy(ms.Policy, s.arn)
+	if err != nil {
+		return nil, err
+	}
+	s.policy.Store(p)
 	return s, nil
+}
+
+// restorePolicy parses a resource-based policy kept in the manifest; nil
+// for none.
+func restorePolicy(doc, arn string) (*iam.Policy, error) {
+	if doc == "" {
+		return nil, nil
+	}
+	p, err := iam.Parse(doc, true)
+	if err != nil {
+		return nil, fmt.Errorf("the resource policy of %s: %w", arn, err)
+	}
+	p.Name = "resource policy of " + arn
+	return p, nil
 }
 
 // afterRestore sets a restored shard's time bookkeeping from its records.

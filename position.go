@@ -37,6 +37,9 @@ func (p Position) Advance(r Record) { p[r.ShardID] = r.SequenceNumber }
 // Errors: ErrInvalidArgument for another type or a bad timestamp,
 // ErrResourceNotFound if the stream is gone.
 func (s *Stream) Position(ctx context.Context, p StartingPosition) (Position, error) {
+	if err := s.authorize(ctx, "GetShardIterator"); err != nil {
+		return nil, err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return nil, err

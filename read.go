@@ -62,6 +62,9 @@ const maxGetRecords = 10000
 // ErrResourceNotFound for a missing stream or shard, ErrInvalidArgument for
 // a position that does not fit the type or the shard.
 func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p StartingPosition) (string, error) {
+	if err := s.authorize(ctx, "GetShardIterator"); err != nil {
+		return "", err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return "", err
@@ -297,6 +300,9 @@ func (a *Account) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *G
 	if err != nil {
 		return err
 	}
+	if err := a.authorizeResource(ctx, "GetRecords", a.StreamARN(it.stream)); err != nil {
+		return err
+	}
 	s, err := a.Stream(StreamRef{StreamName: it.stream})
 	if err != nil {
 		return err
@@ -320,6 +326,9 @@ func (s *Stream) GetRecords(ctx context.Context, in GetRecordsInput) (GetRecords
 
 // GetRecordsInto is [Account.GetRecordsInto] for an iterator of this stream.
 func (s *Stream) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *GetRecordsOutput) error {
+	if err := s.authorize(ctx, "GetRecords"); err != nil {
+		return err
+	}
 	buf := out.Records[:0]
 	*out = GetRecordsOutput{}
 	now, err := s.enter(ctx)
@@ -485,6 +494,9 @@ type shardReader struct {
 var errEnd = errors.New("shardlog: end of the records")
 
 func (s *Stream) newShardReader(ctx context.Context, shardID string, p StartingPosition, follow bool) (*shardReader, error) {
+	if err := s.authorize(ctx, "GetRecords"); err != nil {
+		return nil, err
+	}
 	r := &shardReader{s: s, ctx: ctx, follow: follow}
 	now, err := s.enter(ctx)
 	if err != nil {

@@ -21,6 +21,9 @@ import (
 // if the shard does not exist or is closed, ErrInvalidArgument unless
 // start+1 < key < end, ErrLimitExceeded past the account's shard limit.
 func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKey string) ([]string, error) {
+	if err := s.authorize(ctx, "SplitShard"); err != nil {
+		return nil, err
+	}
 	if err := checkName("shardToSplit", shardToSplit); err != nil {
 		return nil, err
 	}
@@ -66,6 +69,9 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 // if a shard does not exist or is closed, ErrInvalidArgument if the ranges
 // are not adjacent.
 func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) (string, error) {
+	if err := s.authorize(ctx, "MergeShards"); err != nil {
+		return "", err
+	}
 	if err := checkName("shardToMerge", shardToMerge); err != nil {
 		return "", err
 	}
@@ -132,6 +138,9 @@ type UpdateShardCountOutput struct {
 // target above twice or below half the open shard count, above 10000, past
 // the account's shard limit, or after 10 calls in a rolling 24 hours.
 func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling ScalingType) (UpdateShardCountOutput, error) {
+	if err := s.authorize(ctx, "UpdateShardCount"); err != nil {
+		return UpdateShardCountOutput{}, err
+	}
 	if target < 1 {
 		return UpdateShardCountOutput{}, validation("targetShardCount", strconv.Itoa(target), "have value greater than or equal to 1")
 	}

@@ -31,6 +31,9 @@ func (s *Stream) retentionHours() int { return int((s.retention() + time.Hour - 
 // Errors: ErrInvalidArgument for hours out of range or below the current
 // period; ErrResourceInUse unless the stream is ACTIVE.
 func (s *Stream) IncreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
+	if err := s.authorize(ctx, "IncreaseStreamRetentionPeriod"); err != nil {
+		return err
+	}
 	return s.changeRetention(ctx, hours, true)
 }
 
@@ -40,6 +43,9 @@ func (s *Stream) IncreaseStreamRetentionPeriod(ctx context.Context, hours int) e
 // Errors: ErrInvalidArgument for hours out of range or above the current
 // period; ErrResourceInUse unless the stream is ACTIVE.
 func (s *Stream) DecreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
+	if err := s.authorize(ctx, "DecreaseStreamRetentionPeriod"); err != nil {
+		return err
+	}
 	return s.changeRetention(ctx, hours, false)
 }
 

@@ -33,6 +33,9 @@ type settings struct {
 // Errors: ErrValidation for another mode, ErrResourceInUse unless ACTIVE,
 // ErrLimitExceeded for a 51st ON_DEMAND stream in the account.
 func (s *Stream) UpdateStreamMode(ctx context.Context, mode StreamMode) error {
+	if err := s.authorize(ctx, "UpdateStreamMode"); err != nil {
+		return err
+	}
 	if mode != Provisioned && mode != OnDemand {
 		return validation("streamModeDetails.streamMode", string(mode), "satisfy enum value set: [PROVISIONED, ON_DEMAND]")
 	}
@@ -67,6 +70,9 @@ const (
 // Errors: ErrValidation unless encryptionType is KMS and keyID is 1 to
 // 2048 characters; ErrResourceInUse unless the stream is ACTIVE.
 func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
+	if err := s.authorize(ctx, "StartStreamEncryption"); err != nil {
+		return err
+	}
 	if err := checkEncryption(encryptionType, keyID); err != nil {
 		return err
 	}
@@ -79,6 +85,9 @@ func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyI
 
 // StopStreamEncryption records that the stream is no longer encrypted.
 func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
+	if err := s.authorize(ctx, "StopStreamEncryption"); err != nil {
+		return err
+	}
 	if err := checkEncryption(encryptionType, keyID); err != nil {
 		return err
 	}
@@ -119,12 +128,18 @@ type EnhancedMonitoringOutput struct {
 // EnableEnhancedMonitoring adds shard-level metrics ("ALL" means every
 // one). shardlog records and reports them; it does not publish metrics.
 func (s *Stream) EnableEnhancedMonitoring(ctx context.Context, metrics []string) (EnhancedMonitoringOutput, error) {
+	if err := s.authorize(ctx, "EnableEnhancedMonitoring"); err != nil {
+		return EnhancedMonitoringOutput{}, err
+	}
 	return s.changeMetrics(ctx, metrics, true)
 }
 
 // DisableEnhancedMonitoring removes shard-level metrics ("ALL" means every
 // one).
 func (s *Stream) DisableEnhancedMonitoring(ctx context.Context, metrics []string) (EnhancedMonitoringOutput, error) {
+	if err := s.authorize(ctx, "DisableEnhancedMonitoring"); err != nil {
+		return EnhancedMonitoringOutput{}, err
+	}
 	return s.changeMetrics(ctx, metrics, false)
 }
 

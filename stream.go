@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/btree"
+	"github.com/shardlog/shardlog/iam"
 	"github.com/shardlog/shardlog/internal/hashkey"
 	"github.com/shardlog/shardlog/internal/seqnum"
 )
@@ -44,8 +45,9 @@ type Stream struct {
 	route atomic.Pointer[router]      // the open shards; replaced under mu by a clone of openTree
 	gone  chan struct{}               // closed when the stream is deleted
 
-	keys atomic.Pointer[keyCache] // partition key → hash key; nil until the first put
-	kms  atomic.Bool              // settings.encryption is KMS; for the put and read paths
+	keys   atomic.Pointer[keyCache]   // partition key → hash key; nil until the first put
+	policy atomic.Pointer[iam.Policy] // the resource-based policy; nil for none (set under mu)
+	kms    atomic.Bool                // settings.encryption is KMS; for the put and read paths
 
 	retentionNanos atomic.Int64 // the retention period
 	live           usage        // what the stream's shards hold
@@ -351,6 +353,9 @@ type StreamDescriptionSummary struct {
 
 // DescribeStreamSummary describes the stream without listing its shards.
 func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSummary, error) {
+	if err := s.authorize(ctx, "DescribeStreamSummary"); err != nil {
+		return StreamDescriptionSummary{}, err
+	}
 	if err := s.acct.fault(ctx, "DescribeStreamSummary", s.name, -1); err != nil {
 		return StreamDescriptionSummary{}, err
 	}
@@ -399,6 +404,9 @@ type DescribeStreamInput struct {
 // DescribeStream describes the stream and a page of its shards. A
 // CREATING stream lists no shards.
 func (s *Stream) DescribeStream(ctx context.Context, in DescribeStreamInput) (StreamDescription, error) {
+	if err := s.authorize(ctx, "DescribeStream"); err != nil {
+		return StreamDescription{}, err
+	}
 	if err := s.acct.fault(ctx, "DescribeStream", s.name, -1); err != nil {
 		return StreamDescription{}, err
 	}
@@ -432,6 +440,9 @@ func (s *Stream) DescribeStream(ctx context.Context, in DescribeStreamInput) (St
 // ErrResourceNotFound if the stream does not exist or is still CREATING,
 // ErrProvisionedThroughputExceeded if the shard is over its write limit.
 func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
+	if err := s.authorize(ctx, "PutRecord"); err != nil {
+		return PutResult{}, err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return PutResult{}, err
@@ -534,6 +545,9 @@ func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult,
 // storage of out.Records: a producer that keeps one BatchResult across
 // calls puts without allocating. On error out is cleared.
 func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *BatchResult) error {
+	if err := s.authorize(ctx, "PutRecords"); err != nil {
+		return err
+	}
 	kept := out.Records[:0]
 	*out = BatchResult{}
 	now, err := s.enter(ctx)

@@ -177,6 +177,9 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 	if consumerARN == "" {
 		return nil, validation("consumerARN", "", "have length greater than or equal to 1")
 	}
+	if err := a.authorizeResource(ctx, "SubscribeToShard", consumerARN); err != nil {
+		return nil, err
+	}
 	now := a.cfg.clock.Now()
 	s, c, st, err := a.consumer(ConsumerRef{ConsumerARN: consumerARN}, now)
 	if err != nil {

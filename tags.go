@@ -84,6 +84,9 @@ func cloneTags(tags map[string]string) map[string]string {
 //
 // Errors: ErrInvalidArgument for invalid keys or values or too many tags.
 func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) error {
+	if err := s.authorize(ctx, "AddTagsToStream"); err != nil {
+		return err
+	}
 	if _, err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -125,6 +128,9 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 // RemoveTagsFromStream removes tags by key (1 to 50 keys); unknown keys are
 // ignored.
 func (s *Stream) RemoveTagsFromStream(ctx context.Context, keys []string) error {
+	if err := s.authorize(ctx, "RemoveTagsFromStream"); err != nil {
+		return err
+	}
 	if _, err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -168,6 +174,9 @@ type ListTagsForStreamInput struct {
 
 // ListTagsForStream lists a page of the stream's tags, in key order.
 func (s *Stream) ListTagsForStream(ctx context.Context, in ListTagsForStreamInput) (ListTagsForStreamOutput, error) {
+	if err := s.authorize(ctx, "ListTagsForStream"); err != nil {
+		return ListTagsForStreamOutput{}, err
+	}
 	limit, exclusiveStartTagKey := in.Limit, in.ExclusiveStartTagKey
 	if _, err := s.enter(ctx); err != nil {
 		return ListTagsForStreamOutput{}, err

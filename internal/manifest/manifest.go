@@ -19,8 +19,10 @@ import (
 	"hash/crc32"
 )
 
-// Version is the format version written and read.
-const Version = 1
+// Version is the format version written; every version up to it is read.
+// Version 2 added resource-based policies (a version 1 reader would drop
+// them on its next write).
+const Version = 2
 
 const headerSize = 20
 
@@ -65,6 +67,7 @@ type Stream struct {
 	NextShard      uint32            `json:"nextShard"`
 	Shards         []Shard           `json:"shards"`
 	Consumers      []Consumer        `json:"consumers,omitempty"`
+	Policy         string            `json:"policy,omitempty"` // resource-based policy document
 }
 
 // Shard is a shard's metadata; its records are in its own files.
@@ -84,6 +87,7 @@ type Consumer struct {
 	ARN     string `json:"arn"`
 	Created int64  `json:"created"`
 	Deleted int64  `json:"deleted,omitempty"`
+	Policy  string `json:"policy,omitempty"` // resource-based policy document
 }
 
 // Encode returns the file bytes of m.

@@ -1,0 +1,262 @@
+package shardlog
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shardlog/shardlog/iam"
+)
+
+// Access control (WithAccessControl): the account holds principals with
+// their identity-based policies and access keys; streams and consumers
+// hold resource-based policies; and the one core entry point of every
+// operation decides a caller's call with package iam before anything else,
+// so that a denied call changes nothing and learns nothing (not even
+// whether the stream exists).
+
+// WithAccessControl turns access control on: calls that carry a Caller
+// (WithCaller) are decided by the policies of its principal and of the
+// resource, as IAM decides them, and denied calls fail with
+// ErrAccessDenied in AWS's words. kinesisapi then requires every request
+// to be signed (SigV4) with an access key of the account (PutAccessKey),
+// and makes the key's principal the request's Caller. Calls without a
+// Caller — the application's own, in process — act as the account's root
+// user and are not checked. Off by default: any call is allowed.
+func WithAccessControl() Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.access = true
+		return nil
+	})
+}
+
+// Caller is who makes a call, as access control sees it.
+type Caller struct {
+	// PrincipalARN is the principal the call acts as: a user
+	// (arn:aws:iam::123456789012:user/alice), a role session
+	// (arn:aws:sts::123456789012:assumed-role/Writer/job) or an account's
+	// root (arn:aws:iam::123456789012:root).
+	PrincipalARN string
+	// SourceIP, if valid, is the call's aws:SourceIp.
+	SourceIP netip.Addr
+	// SecureTransport is aws:SecureTransport: the call came over TLS.
+	SecureTransport bool
+}
+
+type callerKey struct{}
+
+// callerValue is a Caller in a context, with the one call that Authorize
+// has decided for it already.
+type callerValue struct {
+	Caller
+	allowed string // action and resource, as allowedKey makes them
+}
+
+func allowedKey(action, resource string) string { return action + " " + resource }
+
+// WithCaller returns a context whose calls act as c: with access control
+// on, they are allowed only as far as c's policies allow.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, &callerValue{Caller: c})
+}
+
+// CallerFrom returns the Caller of ctx, if it has one.
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	v, ok := ctx.Value(callerKey{}).(*callerValue)
+	if !ok {
+		return Caller{}, false
+	}
+	return v.Caller, true
+}
+
+// access is an account's principals and keys.
+type access struct {
+	mu         sync.RWMutex
+	principals map[string][]*iam.Policy // identity-based policies by principal ARN
+	keys       map[string]accessKey     // by access key ID
+}
+
+type accessKey struct{ secret, principal string }
+
+func newAccess() *access {
+	return &access{principals: map[string][]*iam.Policy{}, keys: map[string]accessKey{}}
+}
+
+// PutPrincipal adds or replaces a principal and its identity-based policy
+// documents (JSON, as IAM takes them). It is what creating an IAM user or
+// role and attaching policies to it is on AWS; a role's sessions
+// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) are principals of their
+// own, with policies of their own. Principals are configuration: they are
+// not kept in a durable account's directory.
+//
+// Errors: ErrInvalidArgument for an ARN that names no IAM or STS principal
+// or a malformed policy (the message says why).
+func (a *Account) PutPrincipal(arn string, policies ...string) error {
+	if !strings.HasPrefix(arn, "arn:aws:iam::") && !strings.HasPrefix(arn, "arn:aws:sts::") || iamAccount(arn) == "" {
+		return newError(ErrInvalidArgument, "%q is not the ARN of an IAM user, role or role session.", arn)
+	}
+	parsed := make([]*iam.Policy, 0, len(policies))
+	for i, doc := range policies {
+		p, err := iam.Parse(doc, false)
+		if err != nil {
+			return newError(ErrInvalidArgument, "Policy %d of %s is malformed: %v.", i+1, arn, err)
+		}
+		p.Name = arn + "#" + strconv.Itoa(i+1)
+		parsed = append(parsed, p)
+	}
+	ac := a.accessControl()
+	ac.mu.Lock()
+	ac.principals[strings.Clone(arn)] = parsed
+	ac.mu.Unlock()
+	return nil
+}
+
+// PutAccessKey adds or replaces an access key of a principal that
+// PutPrincipal added: requests signed with it act as that principal.
+//
+// Errors: ErrInvalidArgument for an empty ID or secret, or an unknown
+// principal.
+func (a *Account) PutAccessKey(id, secret, principalARN string) error {
+	if id == "" || secret == "" {
+		return newError(ErrInvalidArgument, "An access key needs an ID and a secret.")
+	}
+	ac := a.accessControl()
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	if _, ok := ac.principals[principalARN]; !ok {
+		return newError(ErrInvalidArgument, "No principal %s: add it with PutPrincipal first.", principalARN)
+	}
+	ac.keys[strings.Clone(id)] = accessKey{secret: strings.Clone(secret), principal: strings.Clone(principalARN)}
+	return nil
+}
+
+// AccessKey returns the secret and principal of an access key, for a
+// server that verifies signatures (kinesisapi).
+func (a *Account) AccessKey(id string) (secret, principalARN string, ok bool) {
+	ac := a.accessControl()
+	ac.mu.RLock()
+	k, ok := ac.keys[id]
+	ac.mu.RUnlock()
+	return k.secret, k.principal, ok
+}
+
+// AccessControl reports whether the account checks its callers
+// (WithAccessControl).
+func (a *Account) AccessControl() bool { return a.cfg.access }
+
+// accessControl returns the account's principals and keys, made on first
+// use so that an account without access control pays nothing.
+func (a *Account) accessControl() *access {
+	a.accessOnce.Do(func() { a.access = newAccess() })
+	return a.access
+}
+
+// Authorize decides a call of ctx's Caller to action (e.g.
+// "kinesis:PutRecord") on resource (an ARN, or "*"), as the operation
+// itself would, and returns a context that carries the decision: the
+// operation, called with it, does not decide again. A server calls it
+// before it looks the resource up, so that a denied caller learns nothing
+// of it. Without access control or a Caller, every call is allowed.
+//
+// Errors: ErrAccessDenied, with AWS's explanation.
+func (a *Account) Authorize(ctx context.Context, action, resource string) (context.Context, error) {
+	v, ok := ctx.Value(callerKey{}).(*callerValue)
+	if !a.cfg.access || !ok {
+		return ctx, nil
+	}
+	if err := a.decide(v, action, resource, a.resourcePolicy(resource)); err != nil {
+		return ctx, err
+	}
+	checked := *v
+	checked.allowed = allowedKey(action, resource)
+	return context.WithValue(ctx, callerKey{}, &checked), nil
+}
+
+// authorize is Authorize at an operation's entry, with the resource's
+// policy at hand (nil for none). op is the Kinesis operation.
+func (a *Account) authorize(ctx context.Context, op, resource string, policy *iam.Policy) error {
+	v, ok := ctx.Value(callerKey{}).(*callerValue)
+	if !ok {
+		return nil
+	}
+	action := "kinesis:" + op
+	if v.allowed != "" && v.allowed == allowedKey(action, resource) {
+		return nil
+	}
+	return a.decide(v, action, resource, policy)
+}
+
+// decide evaluates a call and turns a denial into AccessDeniedException.
+func (a *Account) decide(v *callerValue, action, resource string, policy *iam.Policy) error {
+	req := a.request(v.Caller, action, resource)
+	var resourcePolicies []*iam.Policy
+	if policy != nil {
+		resourcePolicies = []*iam.Policy{policy}
+	}
+	d := iam.Evaluate(a.identityPolicies(v.PrincipalARN), resourcePolicies, req)
+	if !d.Allowed() {
+		return newError(ErrAccessDenied, "%s", d.Message(req))
+	}
+	return nil
+}
+
+// identityPolicies returns a principal's policies; none for one the
+// account does not know.
+func (a *Account) identityPolicies(arn string) []*iam.Policy {
+	ac := a.accessControl()
+	ac.mu.RLock()
+	defer ac.mu.RUnlock()
+	return ac.principals[arn]
+}
+
+// request is the iam.Request of a call, with the global condition keys
+// shardlog knows: aws:SourceIp, aws:SecureTransport, aws:CurrentTime,
+// aws:EpochTime and aws:RequestedRegion.
+func (a *Account) request(c Caller, action, resource string) iam.Request {
+	now := a.cfg.clock.Now().UTC()
+	ctx := map[string][]string{
+		"aws:SecureTransport": {strconv.FormatBool(c.SecureTransport)},
+		"aws:CurrentTime":     {now.Format(time.RFC3339)},
+		"aws:EpochTime":       {strconv.FormatInt(now.Unix(), 10)},
+		"aws:RequestedRegion": {a.cfg.region},
+	}
+	if c.SourceIP.IsValid() {
+		ctx["aws:SourceIp"] = []string{c.SourceIP.String()}
+	}
+	return iam.Request{Principal: c.PrincipalARN, Action: action, Resource: resource, Context: ctx}
+}
+
+// SimulatePolicy decides a request against the account's policies — the
+// principal's identity-based ones and the resource's resource-based one —
+// without making the call: the decision names the policy and statement
+// that decided. Condition keys in req.Context are taken as given; the
+// account adds aws:CurrentTime, aws:EpochTime and aws:RequestedRegion
+// where req lacks them. It works with access control off too, so that
+// policies can be unit-tested before they are enforced.
+func (a *Account) SimulatePolicy(req iam.Request) iam.Decision {
+	full := a.request(Caller{PrincipalARN: req.Principal}, req.Action, req.Resource)
+	for k, v := range req.Context {
+		full.Context[k] = v
+	}
+	delete(full.Context, "aws:SecureTransport")
+	if v, ok := req.Context["aws:SecureTransport"]; ok {
+		full.Context["aws:SecureTransport"] = v
+	}
+	var resourcePolicies []*iam.Policy
+	if p := a.resourcePolicy(req.Resource); p != nil {
+		resourcePolicies = []*iam.Policy{p}
+	}
+	return iam.Evaluate(a.identityPolicies(req.Principal), resourcePolicies, full)
+}
+
+// iamAccount returns the account ID of an IAM or STS ARN.
+func iamAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || len(parts[4]) != 12 || strings.Trim(parts[4], "0123456789") != "" || parts[5] == "" {
+		return ""
+	}
+	return parts[4]
+}
