@@ -12,7 +12,7 @@ type addTagsToStreamInput struct {
 }
 
 func addTagsToStream(ctx context.Context, a *shardlog.Account, in *addTagsToStreamInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package kinesisapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -144,8 +145,26 @@ type streamRef struct {
 	StreamARN  string `json:"StreamARN,omitempty"`
 }
 
-func (r streamRef) stream(a *shardlog.Account) (*shardlog.Stream, error) {
-	return a.Stream(shardlog.StreamRef{StreamName: r.StreamName, StreamARN: r.StreamARN})
+func (r streamRef) stream(ctx context.Context, a *shardlog.Account) (*shardlog.Stream, error) {
+	return lookup(ctx, a, shardlog.StreamRef{StreamName: r.StreamName, StreamARN: r.StreamARN})
+}
+
+// lookup finds a stream. With access control on, a stream that is not
+// there is, for a caller the operation's policies deny, AccessDenied
+// rather than not found: a denied caller learns nothing of it, as on AWS.
+// (A stream that is there is decided by the operation itself.)
+func lookup(ctx context.Context, a *shardlog.Account, ref shardlog.StreamRef) (*shardlog.Stream, error) {
+	s, err := a.Stream(ref)
+	if err != nil && a.AccessControl() && errors.Is(err, shardlog.ErrResourceNotFound) {
+		arn := ref.StreamARN
+		if arn == "" {
+			arn = a.StreamARN(ref.StreamName)
+		}
+		if _, denied := a.Authorize(ctx, "kinesis:"+operationOf(ctx), arn); denied != nil {
+			return nil, denied
+		}
+	}
+	return s, err
 }
 
 // shardMissing is how Kinesis answers an operation on shard id of a stream

@@ -7,7 +7,7 @@ import (
 )
 
 func decreaseStreamRetentionPeriod(ctx context.Context, a *shardlog.Account, in *retentionInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

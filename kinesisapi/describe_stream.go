@@ -31,7 +31,7 @@ type describeStreamOutput struct {
 }
 
 func describeStream(ctx context.Context, a *shardlog.Account, in *describeStreamInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

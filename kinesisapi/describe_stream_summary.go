@@ -43,7 +43,7 @@ type describeStreamSummaryOutput struct {
 }
 
 func describeStreamSummary(ctx context.Context, a *shardlog.Account, in *streamRef) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 func disableEnhancedMonitoring(ctx context.Context, a *shardlog.Account, in *monitoringInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ type monitoringOutput struct {
 }
 
 func enableEnhancedMonitoring(ctx context.Context, a *shardlog.Account, in *monitoringInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ type getShardIteratorOutput struct {
 }
 
 func getShardIterator(ctx context.Context, a *shardlog.Account, in *getShardIteratorInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		// Kinesis answers for the shard even when the stream is missing.
 		return nil, in.shardMissing(a, err, in.ShardId, true)

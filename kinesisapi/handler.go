@@ -15,7 +15,10 @@
 // listing every violation (up to ten) in AWS's order and words, before any
 // other check. Serialization errors (a value of the wrong type, base64 that
 // AWS would refuse) come first, as SerializationException.
-// Signatures are not checked (any credentials work). CBOR
+// Signatures are checked only with access control on
+// (shardlog.WithAccessControl): then every request must be signed (SigV4)
+// by one of the account's access keys, whose principal's policies decide
+// the call; otherwise any credentials work. CBOR
 // (application/x-amz-cbor-1.1), the Java SDK's and the Java KCL's default,
 // is served too: requests are transcoded to JSON by the operation's input
 // shape (byte strings to blobs, timestamps from milliseconds) and answers
@@ -45,8 +48,7 @@
 // below for the defaults; connections themselves are the http.Server's to
 // bound.
 //
-// Not supported, answered with UnknownOperationException: the resource
-// policy operations (Put/Get/DeleteResourcePolicy), TagResource,
+// Not supported, answered with UnknownOperationException: TagResource,
 // UntagResource and ListTagsForResource, Describe/UpdateAccountSettings,
 // UpdateMaxRecordSize, UpdateStreamWarmThroughput,
 // UpdateStreamRecordDistributionStrategy and the Channel operations.
@@ -182,6 +184,7 @@ var operations = map[string]operation{
 	"AddTagsToStream":               op(addTagsToStream),
 	"CreateStream":                  op(createStream),
 	"DecreaseStreamRetentionPeriod": op(decreaseStreamRetentionPeriod),
+	"DeleteResourcePolicy":          op(deleteResourcePolicy),
 	"DeleteStream":                  op(deleteStream),
 	"DeregisterStreamConsumer":      op(deregisterStreamConsumer),
 	"DescribeLimits":                op(describeLimits),
@@ -191,6 +194,7 @@ var operations = map[string]operation{
 	"DisableEnhancedMonitoring":     op(disableEnhancedMonitoring),
 	"EnableEnhancedMonitoring":      op(enableEnhancedMonitoring),
 	"GetRecords":                    op(getRecords),
+	"GetResourcePolicy":             op(getResourcePolicy),
 	"GetShardIterator":              op(getShardIterator),
 	"IncreaseStreamRetentionPeriod": op(increaseStreamRetentionPeriod),
 	"ListShards":                    op(listShards),
@@ -200,6 +204,7 @@ var operations = map[string]operation{
 	"MergeShards":                   op(mergeShards),
 	"PutRecord":                     op(putRecord),
 	"PutRecords":                    putRecords,
+	"PutResourcePolicy":             op(putResourcePolicy),
 	"RegisterStreamConsumer":        op(registerStreamConsumer),
 	"RemoveTagsFromStream":          op(removeTagsFromStream),
 	"SplitShard":                    op(splitShard),
@@ -211,7 +216,6 @@ var operations = map[string]operation{
 
 // unsupported lists Kinesis operations shardlog knows but does not serve.
 var unsupported = []string{
-	"DeleteResourcePolicy", "GetResourcePolicy", "PutResourcePolicy",
 	"TagResource", "UntagResource", "ListTagsForResource",
 	"DescribeAccountSettings", "UpdateAccountSettings", "UpdateMaxRecordSize",
 	"UpdateStreamWarmThroughput", "UpdateStreamRecordDistributionStrategy",
@@ -234,6 +238,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodPost {
+		if !h.signatureShapeOK(w, r) {
+			return
+		}
 		writeXMLError(w, http.StatusForbidden, "AccessDeniedException", "Unable to determine service/operation name to be authorized")
 		return
 	}
@@ -249,9 +256,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer func() { cw.finish() }()
 		w = cw
 	}
+	raw := body
 	name, f, body, ok := h.route(w, r, ct, body)
 	if !ok {
 		return
+	}
+	if h.acct.AccessControl() {
+		caller, serr := authenticate(h.acct, r, raw)
+		if serr != nil {
+			writeError(w, http.StatusBadRequest, serr.code, serr.message)
+			return
+		}
+		r = r.WithContext(withOperation(shardlog.WithCaller(r.Context(), caller), name))
 	}
 	if timed {
 		// No deadline from here on: the server's background read of an

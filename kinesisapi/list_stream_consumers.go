@@ -19,7 +19,7 @@ type listStreamConsumersOutput struct {
 }
 
 func listStreamConsumers(ctx context.Context, a *shardlog.Account, in *listStreamConsumersInput) (any, error) {
-	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
+	s, err := lookup(ctx, a, shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ type listTagsForStreamOutput struct {
 }
 
 func listTagsForStream(ctx context.Context, a *shardlog.Account, in *listTagsForStreamInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

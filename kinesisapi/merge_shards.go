@@ -13,7 +13,7 @@ type mergeShardsInput struct {
 }
 
 func mergeShards(ctx context.Context, a *shardlog.Account, in *mergeShardsInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		if e := in.shardMissing(a, err, in.ShardToMerge, false); e != err {
 			return nil, e

@@ -96,6 +96,9 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, ct string, body 
 		}
 		writeError(w, http.StatusBadRequest, code, "")
 	case ct != jsonType && ct != cborType && ct != deprecatedJSON:
+		if !h.signatureShapeOK(w, r) {
+			break
+		}
 		if service == "" || name == "" {
 			writeXMLError(w, http.StatusForbidden, "AccessDeniedException", "Unable to determine service/operation name to be authorized")
 		} else {

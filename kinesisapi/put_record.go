@@ -22,7 +22,7 @@ type putRecordOutput struct {
 }
 
 func putRecord(ctx context.Context, a *shardlog.Account, in *putRecordInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ type consumerOutput struct {
 }
 
 func registerStreamConsumer(ctx context.Context, a *shardlog.Account, in *registerStreamConsumerInput) (any, error) {
-	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
+	s, err := lookup(ctx, a, shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ type removeTagsFromStreamInput struct {
 }
 
 func removeTagsFromStream(ctx context.Context, a *shardlog.Account, in *removeTagsFromStreamInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -456,7 +456,7 @@ func TestUnknownAndMalformedRequests(t *testing.T) {
 		errType                         string
 	}{
 		{"unknown op", "Kinesis_20131202.Frobnicate", "application/x-amz-json-1.1", "{}", 400, "UnknownOperationException"},
-		{"unsupported op", "Kinesis_20131202.PutResourcePolicy", "application/x-amz-json-1.1", "{}", 400, "UnknownOperationException"},
+		{"unsupported op", "Kinesis_20131202.TagResource", "application/x-amz-json-1.1", "{}", 400, "UnknownOperationException"},
 		{"no target", "", "application/x-amz-json-1.1", "{}", 400, "UnknownOperationException"},
 		{"bad json", "Kinesis_20131202.ListStreams", "application/x-amz-json-1.1", "{", 400, "SerializationException"},
 		{"bad base64", "Kinesis_20131202.PutRecord", "application/x-amz-json-1.1", `{"StreamName":"s","PartitionKey":"k","Data":"!!"}`, 400, "SerializationException"},

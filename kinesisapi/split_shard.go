@@ -13,7 +13,7 @@ type splitShardInput struct {
 }
 
 func splitShard(ctx context.Context, a *shardlog.Account, in *splitShardInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, in.shardMissing(a, err, in.ShardToSplit, false)
 	}

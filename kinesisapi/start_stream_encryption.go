@@ -13,7 +13,7 @@ type encryptionInput struct {
 }
 
 func startStreamEncryption(ctx context.Context, a *shardlog.Account, in *encryptionInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

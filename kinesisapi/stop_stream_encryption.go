@@ -7,7 +7,7 @@ import (
 )
 
 func stopStreamEncryption(ctx context.Context, a *shardlog.Account, in *encryptionInput) (any, error) {
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

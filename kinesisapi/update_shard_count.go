@@ -25,7 +25,7 @@ func updateShardCount(ctx context.Context, a *shardlog.Account, in *updateShardC
 		v.required("targetShardCount", true)
 		return nil, v.err()
 	}
-	s, err := in.stream(a)
+	s, err := in.stream(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ func updateStreamMode(ctx context.Context, a *shardlog.Account, in *updateStream
 		v.required("streamModeDetails", true)
 		return nil, v.err()
 	}
-	s, err := a.Stream(shardlog.StreamRef{StreamARN: in.StreamARN})
+	s, err := lookup(ctx, a, shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {
 		return nil, err
 	}

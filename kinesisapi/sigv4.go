@@ -1,0 +1,345 @@
+package kinesisapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+// With access control on (shardlog.WithAccessControl), every request must
+// be signed with Signature Version 4 by an access key of the account, in
+// the Authorization header or in the query string (a presigned URL); the
+// key's principal becomes the call's shardlog.Caller. The checks and their
+// answers are AWS's: MissingAuthenticationTokenException for an unsigned
+// request, IncompleteSignatureException for a signature missing a part,
+// UnrecognizedClientException for an unknown key, and
+// InvalidSignatureException for a wrong scope, a time more than 15 minutes
+// off the account clock, an expired presigned URL, or a signature that
+// does not match — with the canonical request and string to sign the
+// server computed, as AWS shows them. Session tokens
+// (X-Amz-Security-Token) are signed like any header but not checked.
+
+const (
+	sigAlgorithm = "AWS4-HMAC-SHA256"
+	sigService   = "kinesis"
+	sigSkew      = 15 * time.Minute
+	amzDate      = "20060102T150405Z"
+)
+
+// sigError is a refused signature: the exception and its message.
+type sigError struct{ code, message string }
+
+func (e *sigError) Error() string { return e.code + ": " + e.message }
+
+func missingToken() *sigError {
+	return &sigError{"MissingAuthenticationTokenException", "Missing Authentication Token"}
+}
+
+// signature is what a request says of its signature, from the header or
+// the query string.
+type signature struct {
+	presigned     bool
+	algorithm     string
+	credential    string // keyid/date/region/service/aws4_request
+	signedHeaders string
+	sig           string
+	date          string // X-Amz-Date (or the Date header)
+	expires       string // presigned only
+}
+
+// parseSignature reads the signature's parts and checks that none is
+// missing, in AWS's words.
+func parseSignature(r *http.Request) (signature, *sigError) {
+	auth := r.Header.Get("Authorization")
+	query := r.URL.Query()
+	_, presigned := query["X-Amz-Algorithm"]
+	switch {
+	case auth != "" && presigned:
+		return signature{}, &sigError{"InvalidSignatureException", "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."}
+	case auth == "" && !presigned:
+		return signature{}, missingToken()
+	case presigned:
+		s := signature{presigned: true, algorithm: query.Get("X-Amz-Algorithm"), credential: query.Get("X-Amz-Credential"),
+			signedHeaders: query.Get("X-Amz-SignedHeaders"), sig: query.Get("X-Amz-Signature"),
+			date: query.Get("X-Amz-Date"), expires: query.Get("X-Amz-Expires")}
+		var msg strings.Builder
+		for _, p := range []struct{ name, v string }{{"X-Amz-Algorithm", s.algorithm}, {"X-Amz-Credential", s.credential},
+			{"X-Amz-Signature", s.sig}, {"X-Amz-SignedHeaders", s.signedHeaders}, {"X-Amz-Date", s.date}} {
+			if p.v == "" {
+				msg.WriteString("AWS query-string parameters must include '" + p.name + "'. ")
+			}
+		}
+		if msg.Len() > 0 {
+			return s, &sigError{"IncompleteSignatureException", msg.String() + "Re-examine the query-string parameters."}
+		}
+		return s, nil
+	}
+	s := signature{}
+	fields := strings.FieldsFunc(auth, func(c rune) bool { return c == ',' || c == ' ' })
+	if len(fields) > 0 {
+		s.algorithm = fields[0]
+		for _, f := range fields[1:] {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "Credential":
+				s.credential = v
+			case "SignedHeaders":
+				s.signedHeaders = v
+			case "Signature":
+				s.sig = v
+			}
+		}
+	}
+	s.date = r.Header.Get("X-Amz-Date")
+	if s.date == "" {
+		s.date = r.Header.Get("Date")
+	}
+	var msg strings.Builder
+	for _, p := range []struct{ name, v string }{{"Credential", s.credential}, {"Signature", s.sig}, {"SignedHeaders", s.signedHeaders}} {
+		if p.v == "" {
+			msg.WriteString("Authorization header requires '" + p.name + "' parameter. ")
+		}
+	}
+	if s.date == "" {
+		msg.WriteString("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ")
+	}
+	if msg.Len() > 0 {
+		return s, &sigError{"IncompleteSignatureException", msg.String() + "Authorization=" + auth}
+	}
+	return s, nil
+}
+
+// authenticate checks r's signature over body against the account's keys
+// and clock, and returns the caller it proves.
+func authenticate(acct *shardlog.Account, r *http.Request, body []byte) (shardlog.Caller, *sigError) {
+	s, serr := parseSignature(r)
+	if serr != nil {
+		return shardlog.Caller{}, serr
+	}
+	if s.algorithm != sigAlgorithm {
+		return shardlog.Caller{}, &sigError{"IncompleteSignatureException", "Unsupported AWS 'algorithm': '" + s.algorithm + "'"}
+	}
+	scope := strings.Split(s.credential, "/")
+	if len(scope) != 5 {
+		return shardlog.Caller{}, &sigError{"IncompleteSignatureException",
+			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + s.credential + "'"}
+	}
+	secret, principal, known := acct.AccessKey(scope[0])
+	if !known {
+		return shardlog.Caller{}, &sigError{"UnrecognizedClientException", "The security token included in the request is invalid."}
+	}
+	when, err := time.Parse(amzDate, s.date)
+	if err != nil && !s.presigned {
+		when, err = http.ParseTime(s.date)
+	}
+	if err != nil {
+		return shardlog.Caller{}, &sigError{"IncompleteSignatureException", "Date must be in ISO-8601 'basic format'. Got '" + s.date + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
+	}
+	now := acct.Clock().Now().UTC()
+	if serr := checkTime(s, when, now); serr != nil {
+		return shardlog.Caller{}, serr
+	}
+	switch {
+	case scope[1] != when.Format("20060102"):
+		return shardlog.Caller{}, &sigError{"InvalidSignatureException", fmt.Sprintf(
+			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
+			scope[1], when.Format("20060102"), when.Format(amzDate))}
+	case scope[2] != acct.Region():
+		return shardlog.Caller{}, &sigError{"InvalidSignatureException", "Credential should be scoped to a valid region, not '" + scope[2] + "'. "}
+	case scope[3] != sigService:
+		return shardlog.Caller{}, &sigError{"InvalidSignatureException", "Credential should be scoped to correct service: '" + sigService + "'. "}
+	case scope[4] != "aws4_request":
+		return shardlog.Caller{}, &sigError{"InvalidSignatureException", "Credential should be scoped with a valid terminator: 'aws4_request', not '" + scope[4] + "'. "}
+	}
+	canonical := canonicalRequest(r, s, body)
+	sum := sha256.Sum256([]byte(canonical))
+	toSign := sigAlgorithm + "\n" + s.date + "\n" + strings.Join(scope[1:], "/") + "\n" + hex.EncodeToString(sum[:])
+	key := signingKey(secret, scope[1], scope[2], scope[3])
+	want := hex.EncodeToString(hmacSHA256(key, toSign))
+	if !hmac.Equal([]byte(want), []byte(s.sig)) {
+		return shardlog.Caller{}, &sigError{"InvalidSignatureException",
+			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n" +
+				"The Canonical String for this request should have been\n'" + canonical + "'\n\n" +
+				"The String-to-Sign should have been\n'" + toSign + "'\n"}
+	}
+	c := shardlog.Caller{PrincipalARN: principal, SecureTransport: r.TLS != nil}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		c.SourceIP, _ = netip.ParseAddr(host)
+	}
+	return c, nil
+}
+
+// checkTime refuses a signature made more than 15 minutes from now, or a
+// presigned URL past its X-Amz-Expires.
+func checkTime(s signature, when, now time.Time) *sigError {
+	if s.presigned {
+		secs, err := strconv.Atoi(s.expires)
+		if err != nil || secs < 1 || secs > 604800 {
+			return &sigError{"InvalidSignatureException", "X-Amz-Expires must be a whole number of seconds from 1 to 604800, not '" + s.expires + "'."}
+		}
+		if end := when.Add(time.Duration(secs) * time.Second); now.After(end) {
+			return &sigError{"InvalidSignatureException", fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %d sec.)",
+				when.Format(amzDate), now.Add(-time.Duration(secs)*time.Second).Format(amzDate), now.Format(amzDate), secs)}
+		}
+	} else if when.Before(now.Add(-sigSkew)) {
+		return &sigError{"InvalidSignatureException", fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 15 min.)",
+			when.Format(amzDate), now.Add(-sigSkew).Format(amzDate), now.Format(amzDate))}
+	}
+	if when.After(now.Add(sigSkew)) {
+		return &sigError{"InvalidSignatureException", fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 15 min.)",
+			when.Format(amzDate), now.Add(sigSkew).Format(amzDate), now.Format(amzDate))}
+	}
+	return nil
+}
+
+// canonicalRequest is SigV4's canonical form of r.
+func canonicalRequest(r *http.Request, s signature, body []byte) string {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte('\n')
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	b.WriteString(uriEncode(path, false))
+	b.WriteByte('\n')
+	b.WriteString(canonicalQuery(r.URL.Query()))
+	b.WriteByte('\n')
+	names := strings.Split(s.signedHeaders, ";")
+	for _, name := range names {
+		b.WriteString(name)
+		b.WriteByte(':')
+		b.WriteString(headerValue(r, name))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	b.WriteString(s.signedHeaders)
+	b.WriteByte('\n')
+	sum := sha256.Sum256(body)
+	b.WriteString(hex.EncodeToString(sum[:]))
+	return b.String()
+}
+
+// headerValue is a signed header's canonical value: its values, trimmed,
+// runs of spaces made one, joined by commas.
+func headerValue(r *http.Request, name string) string {
+	var values []string
+	switch name {
+	case "host":
+		values = []string{r.Host}
+	case "content-length":
+		values = []string{strconv.FormatInt(r.ContentLength, 10)}
+	default:
+		values = r.Header.Values(name)
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = strings.Join(strings.Fields(v), " ")
+	}
+	return strings.Join(out, ",")
+}
+
+// canonicalQuery sorts the query string's parameters (without the
+// signature) and encodes them as SigV4 does.
+func canonicalQuery(q url.Values) string {
+	type pair struct{ k, v string }
+	var pairs []pair
+	for k, vs := range q {
+		if k == "X-Amz-Signature" {
+			continue
+		}
+		for _, v := range vs {
+			pairs = append(pairs, pair{uriEncode(k, true), uriEncode(v, true)})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := strings.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return strings.Compare(a.v, b.v)
+	})
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p.k)
+		b.WriteByte('=')
+		b.WriteString(p.v)
+	}
+	return b.String()
+}
+
+// uriEncode percent-encodes all but the unreserved characters (and, in a
+// path, slashes), as SigV4 requires.
+func uriEncode(s string, encodeSlash bool) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		case c == '/' && !encodeSlash:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
+}
+
+func signingKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, "aws4_request")
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// opKey carries the operation a request calls, for lookups that answer a
+// denied caller before a missing resource.
+type opKey struct{}
+
+func withOperation(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, opKey{}, name)
+}
+
+func operationOf(ctx context.Context) string {
+	name, _ := ctx.Value(opKey{}).(string)
+	return name
+}
+
+// signatureShapeOK answers, with access control on, a request AWS's front
+// end refuses before it routes it (another method or content type) for
+// its signature's shape: in XML, with HTTP 403, as AWS does. It reports
+// whether the request may go on to be answered otherwise.
+func (h *handler) signatureShapeOK(w http.ResponseWriter, r *http.Request) bool {
+	if !h.acct.AccessControl() {
+		return true
+	}
+	if _, serr := parseSignature(r); serr != nil {
+		writeXMLError(w, http.StatusForbidden, serr.code, serr.message)
+		return false
+	}
+	return true
+}
