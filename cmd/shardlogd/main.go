@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&tlsf.key, "tls-key", "", "PEM private key file of -tls-cert")
 	fs.BoolVar(&tlsf.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost, loopback IPs and -allow-host names, and print its SHA-256 fingerprint; with -tls-cert and -tls-key, write it there for clients to trust")
 	maxStreams := fs.Int("max-streams-per-conn", 100, "HTTP/2 requests one connection may have in flight")
+	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,6 +142,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *data != "" {
 		opts = append(opts, shardlog.WithDir(*data), shardlog.WithSync(syncPolicy), shardlog.WithLogger(log))
 	}
+	if *iamPath != "" {
+		opts = append(opts, shardlog.WithAccessControl())
+	}
 	acct, err := shardlog.NewAccount(opts...)
 	if err != nil {
 		return err
@@ -148,6 +152,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer acct.Close()
 	if *data != "" {
 		logRecovery(log, *data, acct.Recovery())
+	}
+	if *iamPath != "" {
+		if err := loadIAM(acct, *iamPath); err != nil {
+			return err
+		}
 	}
 
 	tcp, err := net.Listen("tcp", *addr)
