@@ -213,20 +213,27 @@ func (a *Account) identityPolicies(arn string) []*iam.Policy {
 }
 
 // request is the iam.Request of a call, with the global condition keys
-// shardlog knows: aws:SourceIp, aws:SecureTransport, aws:CurrentTime,
-// aws:EpochTime and aws:RequestedRegion.
+// shardlog knows, made when a condition asks for them: aws:SourceIp,
+// aws:SecureTransport, aws:CurrentTime, aws:EpochTime and
+// aws:RequestedRegion.
 func (a *Account) request(c Caller, action, resource string) iam.Request {
-	now := a.cfg.clock.Now().UTC()
-	ctx := map[string][]string{
-		"aws:SecureTransport": {strconv.FormatBool(c.SecureTransport)},
-		"aws:CurrentTime":     {now.Format(time.RFC3339)},
-		"aws:EpochTime":       {strconv.FormatInt(now.Unix(), 10)},
-		"aws:RequestedRegion": {a.cfg.region},
-	}
-	if c.SourceIP.IsValid() {
-		ctx["aws:SourceIp"] = []string{c.SourceIP.String()}
-	}
-	return iam.Request{Principal: c.PrincipalARN, Action: action, Resource: resource, Context: ctx}
+	return iam.Request{Principal: c.PrincipalARN, Action: action, Resource: resource, Values: func(key string) []string {
+		switch strings.ToLower(key) {
+		case "aws:sourceip":
+			if c.SourceIP.IsValid() {
+				return []string{c.SourceIP.String()}
+			}
+		case "aws:securetransport":
+			return []string{strconv.FormatBool(c.SecureTransport)}
+		case "aws:currenttime":
+			return []string{a.cfg.clock.Now().UTC().Format(time.RFC3339)}
+		case "aws:epochtime":
+			return []string{strconv.FormatInt(a.cfg.clock.Now().Unix(), 10)}
+		case "aws:requestedregion":
+			return []string{a.cfg.region}
+		}
+		return nil
+	}}
 }
 
 // SimulatePolicy decides a request against the account's policies — the
@@ -238,12 +245,13 @@ func (a *Account) request(c Caller, action, resource string) iam.Request {
 // policies can be unit-tested before they are enforced.
 func (a *Account) SimulatePolicy(req iam.Request) iam.Decision {
 	full := a.request(Caller{PrincipalARN: req.Principal}, req.Action, req.Resource)
-	for k, v := range req.Context {
-		full.Context[k] = v
-	}
-	delete(full.Context, "aws:SecureTransport")
-	if v, ok := req.Context["aws:SecureTransport"]; ok {
-		full.Context["aws:SecureTransport"] = v
+	own := full.Values
+	full.Context = req.Context
+	full.Values = func(key string) []string {
+		if strings.EqualFold(key, "aws:SecureTransport") || strings.EqualFold(key, "aws:SourceIp") {
+			return nil // only as req gives them
+		}
+		return own(key)
 	}
 	var resourcePolicies []*iam.Policy
 	if p := a.resourcePolicy(req.Resource); p != nil {

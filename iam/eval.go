@@ -15,6 +15,10 @@ type Request struct {
 	// to case) and their values, e.g. aws:SourceIp. Evaluate adds
 	// aws:PrincipalArn and aws:PrincipalAccount from Principal.
 	Context map[string][]string
+	// Values, if set, gives the values of keys that Context lacks (nil
+	// for none), for callers that would rather not build a map for
+	// conditions that may never be asked.
+	Values func(key string) []string
 }
 
 // Reason says why a request was allowed or denied.
@@ -85,9 +89,6 @@ func (d Decision) Message(req Request) string {
 // a caller of another account needs an allow in both; otherwise the
 // request is implicitly denied.
 func Evaluate(identity, resource []*Policy, req Request) Decision {
-	if req.Context == nil {
-		req.Context = map[string][]string{}
-	}
 	ctx := facts{req: &req}
 	var allowID, allowRes *Decision
 	for _, set := range []struct {
@@ -187,6 +188,9 @@ func (c facts) values(key string) []string {
 		if strings.EqualFold(k, key) {
 			return v
 		}
+	}
+	if c.req.Values != nil {
+		return c.req.Values(key)
 	}
 	return nil
 }

@@ -242,6 +242,13 @@ func TestGlob(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, glob(tc.pattern, tc.s), "%q ~ %q", tc.pattern, tc.s)
 	}
+	require.True(t, globFold("Kinesis:PUT*", "kinesis:PutRecords"))
+	require.False(t, globFold("kinesis:Get*", "kinesis:PutRecords"))
+	require.True(t, matchARN("arn:aws:kinesis:*:1:stream/*", "arn:aws:kinesis:us-east-1:1:stream/s/consumer/c:1"))
+	require.False(t, matchARN("arn:aws:kinesis:*:1:stream/s", "arn:aws:kinesis:us-east-1:1:stream/s/consumer/c:1"))
+	require.False(t, matchARN("arn:aws:kinesis:*:1:*", "arn:aws:kinesis:us-east-1:2:stream/s"))
+	require.Equal(t, "123", accountOf("arn:aws:iam::123:user/x"))
+	require.Equal(t, "", accountOf("arn:aws:iam"))
 }
 
 // FuzzPolicy: no document makes Parse or Evaluate panic, and what Parse

@@ -6,14 +6,26 @@ import (
 
 // glob reports whether s matches pattern, where * matches any run of
 // characters and ? any one.
-func glob(pattern, s string) bool {
+func glob(pattern, s string) bool { return globWith(pattern, s, false) }
+
+// globFold is glob without regard to ASCII case.
+func globFold(pattern, s string) bool { return globWith(pattern, s, true) }
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func globWith(pattern, s string, fold bool) bool {
 	// Iterative, with one backtrack point: linear in practice, no
 	// recursion on hostile patterns.
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i] || fold && pattern[p] != '*' && lower(pattern[p]) == lower(s[i])):
 			p++
 			i++
 		case p < len(pattern) && pattern[p] == '*':
@@ -35,7 +47,7 @@ func glob(pattern, s string) bool {
 // matchAction reports whether an action pattern (service:action, with
 // wildcards, or *) matches action; both are case-insensitive.
 func matchAction(pattern, action string) bool {
-	return pattern == "*" || glob(strings.ToLower(pattern), strings.ToLower(action))
+	return pattern == "*" || globFold(pattern, action)
 }
 
 // matchARN reports whether an ARN pattern matches arn: "*" matches
@@ -45,17 +57,18 @@ func matchARN(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
 	}
-	pp := strings.SplitN(pattern, ":", 6)
-	ap := strings.SplitN(arn, ":", 6)
-	if len(pp) != 6 || len(ap) != 6 {
+	if strings.Count(pattern, ":") < 5 || strings.Count(arn, ":") < 5 {
 		return glob(pattern, arn)
 	}
-	for i := range pp {
-		if !glob(pp[i], ap[i]) {
+	for i := 0; i < 5; i++ {
+		var p, a string
+		p, pattern, _ = strings.Cut(pattern, ":")
+		a, arn, _ = strings.Cut(arn, ":")
+		if !glob(p, a) {
 			return false
 		}
 	}
-	return true
+	return glob(pattern, arn)
 }
 
 // matchPrincipal reports whether a Principal element's entry names the
@@ -82,9 +95,13 @@ func matchPrincipal(entry, caller string) bool {
 
 // accountOf returns the account ID of an ARN: its fifth part.
 func accountOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 || parts[0] != "arn" {
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	for i := 0; ok && i < 3; i++ {
+		_, rest, ok = strings.Cut(rest, ":")
+	}
+	account, _, found := strings.Cut(rest, ":")
+	if !ok || !found {
 		return ""
 	}
-	return parts[4]
+	return account
 }

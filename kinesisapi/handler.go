@@ -161,6 +161,7 @@ type handler struct {
 	idSeed       [8 + 54]byte    // request IDs: 8 random bytes and a counter; then x-amz-id-2's random tail
 	id2Tail      string          // base64 of idSeed[8:]
 	ids          atomic.Uint64
+	signingKeys  signingKeys // with access control on
 }
 
 // operation runs one Kinesis operation on a body of the input shape sh.
@@ -262,7 +263,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.acct.AccessControl() {
-		caller, serr := authenticate(h.acct, r, raw)
+		caller, serr := authenticate(h.acct, &h.signingKeys, r, raw)
 		if serr != nil {
 			writeError(w, http.StatusBadRequest, serr.code, serr.message)
 			return

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shardlog/shardlog"
@@ -63,7 +64,10 @@ type signature struct {
 // missing, in AWS's words.
 func parseSignature(r *http.Request) (signature, *sigError) {
 	auth := r.Header.Get("Authorization")
-	query := r.URL.Query()
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
 	_, presigned := query["X-Amz-Algorithm"]
 	switch {
 	case auth != "" && presigned:
@@ -122,8 +126,8 @@ func parseSignature(r *http.Request) (signature, *sigError) {
 }
 
 // authenticate checks r's signature over body against the account's keys
-// and clock, and returns the caller it proves.
-func authenticate(acct *shardlog.Account, r *http.Request, body []byte) (shardlog.Caller, *sigError) {
+// and clock, and returns the caller it proves. keys caches signing keys.
+func authenticate(acct *shardlog.Account, keys *signingKeys, r *http.Request, body []byte) (shardlog.Caller, *sigError) {
 	s, serr := parseSignature(r)
 	if serr != nil {
 		return shardlog.Caller{}, serr
@@ -166,7 +170,7 @@ func authenticate(acct *shardlog.Account, r *http.Request, body []byte) (shardlo
 	canonical := canonicalRequest(r, s, body)
 	sum := sha256.Sum256([]byte(canonical))
 	toSign := sigAlgorithm + "\n" + s.date + "\n" + strings.Join(scope[1:], "/") + "\n" + hex.EncodeToString(sum[:])
-	key := signingKey(secret, scope[1], scope[2], scope[3])
+	key := keys.get(secret, scope[1], scope[2], scope[3])
 	want := hex.EncodeToString(hmacSHA256(key, toSign))
 	if !hmac.Equal([]byte(want), []byte(s.sig)) {
 		return shardlog.Caller{}, &sigError{"InvalidSignatureException",
@@ -207,21 +211,26 @@ func checkTime(s signature, when, now time.Time) *sigError {
 // canonicalRequest is SigV4's canonical form of r.
 func canonicalRequest(r *http.Request, s signature, body []byte) string {
 	var b strings.Builder
+	b.Grow(256 + 2*len(s.signedHeaders))
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
+	switch path := r.URL.EscapedPath(); path {
+	case "", "/":
+		b.WriteByte('/')
+	default:
+		b.WriteString(uriEncode(path, false))
 	}
-	b.WriteString(uriEncode(path, false))
 	b.WriteByte('\n')
-	b.WriteString(canonicalQuery(r.URL.Query()))
+	if r.URL.RawQuery != "" {
+		b.WriteString(canonicalQuery(r.URL.Query()))
+	}
 	b.WriteByte('\n')
-	names := strings.Split(s.signedHeaders, ";")
-	for _, name := range names {
+	for names := s.signedHeaders; names != ""; {
+		var name string
+		name, names, _ = strings.Cut(names, ";")
 		b.WriteString(name)
 		b.WriteByte(':')
-		b.WriteString(headerValue(r, name))
+		writeHeaderValue(&b, r, name)
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
@@ -232,23 +241,46 @@ func canonicalRequest(r *http.Request, s signature, body []byte) string {
 	return b.String()
 }
 
-// headerValue is a signed header's canonical value: its values, trimmed,
-// runs of spaces made one, joined by commas.
-func headerValue(r *http.Request, name string) string {
-	var values []string
+// writeHeaderValue writes a signed header's canonical value: its values,
+// trimmed, runs of spaces made one, joined by commas.
+func writeHeaderValue(b *strings.Builder, r *http.Request, name string) {
 	switch name {
 	case "host":
-		values = []string{r.Host}
+		writeTrimmed(b, r.Host)
+		return
 	case "content-length":
-		values = []string{strconv.FormatInt(r.ContentLength, 10)}
-	default:
-		values = r.Header.Values(name)
+		b.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		return
 	}
-	out := make([]string, len(values))
-	for i, v := range values {
-		out[i] = strings.Join(strings.Fields(v), " ")
+	for key, values := range r.Header {
+		if !strings.EqualFold(key, name) {
+			continue
+		}
+		for i, v := range values {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeTrimmed(b, v)
+		}
 	}
-	return strings.Join(out, ",")
+}
+
+// writeTrimmed writes v without leading and trailing spaces, each run of
+// spaces inside made one.
+func writeTrimmed(b *strings.Builder, v string) {
+	space, started := false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == ' ' || c == '\t' {
+			space = true
+			continue
+		}
+		if space && started {
+			b.WriteByte(' ')
+		}
+		space, started = false, true
+		b.WriteByte(c)
+	}
 }
 
 // canonicalQuery sorts the query string's parameters (without the
@@ -301,6 +333,29 @@ func uriEncode(s string, encodeSlash bool) string {
 		}
 	}
 	return b.String()
+}
+
+// signingKeys caches signing keys, which change once a day per access
+// key: deriving one takes four HMACs.
+type signingKeys struct {
+	mu   sync.Mutex
+	keys map[string][]byte // by secret, date, region and service
+}
+
+// get returns the signing key of secret for a day, region and service.
+func (k *signingKeys) get(secret, date, region, service string) []byte {
+	id := secret + "/" + date + "/" + region + "/" + service
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if key, ok := k.keys[id]; ok {
+		return key
+	}
+	if k.keys == nil || len(k.keys) >= 1024 { // bounded: start over
+		k.keys = map[string][]byte{}
+	}
+	key := signingKey(secret, date, region, service)
+	k.keys[id] = key
+	return key
 }
 
 func signingKey(secret, date, region, service string) []byte {

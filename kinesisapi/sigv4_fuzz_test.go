@@ -36,8 +36,18 @@ func FuzzAuthenticate(f *testing.F) {
 		if date != "" {
 			r.Header.Set("X-Amz-Date", date)
 		}
-		if _, serr := authenticate(acct, r, []byte(body)); serr == nil {
+		if _, serr := authenticate(acct, &signingKeys{}, r, []byte(body)); serr == nil {
 			t.Fatalf("accepted a forged signature: %q %q", auth, query)
 		}
 	})
+}
+
+func TestWriteTrimmed(t *testing.T) {
+	for in, want := range map[string]string{"": "", "a": "a", "  a  b\t c ": "a b c", "a : b": "a : b", "\t": ""} {
+		var b strings.Builder
+		writeTrimmed(&b, in)
+		if b.String() != want {
+			t.Errorf("%q: got %q, want %q", in, b.String(), want)
+		}
+	}
 }

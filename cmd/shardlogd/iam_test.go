@@ -48,6 +48,7 @@ func TestIAMFile(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, body, "MissingAuthenticationTokenException")
 	status, body = call("CreateStream", `{"StreamName":"s","ShardCount":1}`, "AKIDLISTER", "lister-secret")
+	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, body, "AccessDeniedException")
 	require.Contains(t, body, "User: arn:aws:iam::000000000000:user/lister is not authorized to perform: kinesis:CreateStream")
 	status, body = call("CreateStream", `{"StreamName":"s","ShardCount":1}`, "AKIDADMIN", "admin-secret")
