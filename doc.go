@@ -65,6 +65,17 @@
 // group on any [StreamAPI] — Amazon Kinesis through the aws module, whose
 // LeaseStore keeps the leases in DynamoDB in the KCL's schema.
 //
+// # Access control
+//
+// [WithAccessControl] makes the account decide calls as IAM does: calls
+// carrying a [Caller] ([WithCaller]; kinesisapi makes one from each
+// request's SigV4 signature) are allowed only as far as the principal's
+// policies ([Account.PutPrincipal]) and the resource's resource-based
+// policy ([Account.PutResourcePolicy]) allow, and denied calls fail with
+// [ErrAccessDenied] in AWS's words before they touch anything. Package
+// iam evaluates the policies and has ready-made least-privilege roles;
+// [Account.SimulatePolicy] answers without calling.
+//
 // # An embedded log
 //
 // [EmbeddedLog] sets an account up as a service's own event log: no
