@@ -142,6 +142,7 @@ func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
 		bodyTimeout:  DefaultBodyTimeout,
 		writeTimeout: DefaultWriteTimeout,
 		hosts:        map[string]bool{},
+		drain:        context.Background(),
 	}
 	_, _ = rand.Read(h.idSeed[:])
 	h.id2Tail = base64.StdEncoding.EncodeToString(h.idSeed[8:])
@@ -162,6 +163,8 @@ type handler struct {
 	id2Tail      string          // base64 of idSeed[8:]
 	ids          atomic.Uint64
 	signingKeys  signingKeys // with access control on
+	requestLog   func(RequestLog)
+	drain        context.Context // done: SubscribeToShard streams end
 }
 
 // operation runs one Kinesis operation on a body of the input shape sh.
@@ -175,6 +178,7 @@ func op[In any](f func(ctx context.Context, a *shardlog.Account, in *In) (any, e
 		if err := decodeValid(body, in, sh); err != nil {
 			return nil, err
 		}
+		noteStream(ctx, in)
 		return f(ctx, a, in)
 	}
 }
@@ -226,6 +230,8 @@ var unsupported = []string{
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The body must arrive within the body timeout, even when the request
 	// is refused before it is read: the server then drains some of it.
+	w, r, logDone := h.logged(w, r)
+	defer logDone()
 	rc := http.NewResponseController(w)
 	timed := h.bodyTimeout > 0 && rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil
 	h.setRequestHeaders(w, r)
@@ -262,6 +268,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	noteOperation(r.Context(), name)
 	if h.acct.AccessControl() {
 		caller, serr := authenticate(h.acct, &h.signingKeys, r, raw)
 		if serr != nil {

@@ -1,6 +1,7 @@
 package kinesisapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -81,6 +82,7 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		writeCoreError(w, err)
 		return
 	}
+	noteStream(r.Context(), &in)
 	p := in.StartingPosition
 	start := wire.StartingPosition(p.Type, p.SequenceNumber, ts(p.Timestamp)).(shardlog.StartingPosition)
 	sub, err := h.acct.SubscribeToShard(r.Context(), in.ConsumerARN, in.ShardId, start)
@@ -90,6 +92,8 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		return
 	}
 	defer sub.Close()
+	stopDrain := context.AfterFunc(h.drain, func() { sub.Close() }) // a clean end
+	defer stopDrain()
 
 	rc := http.NewResponseController(w)
 	var mu sync.Mutex // guards ending and orders the deadlines set below
