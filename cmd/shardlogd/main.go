@@ -55,6 +55,11 @@ func main() {
 // run serves until ctx is done, printing the endpoint to stdout when ready
 // (and, for a self-signed certificate, its fingerprint on the next line).
 func run(ctx context.Context, args []string, stdout io.Writer) error {
+	return runLogging(ctx, args, stdout, os.Stderr)
+}
+
+// runLogging is run with the log going to stderr.
+func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("shardlogd", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:4567", "address to listen on")
 	region := fs.String("region", envOr("AWS_REGION", "us-east-1"), "region in ARNs")
@@ -70,7 +75,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	maxRecord := fs.Int("max-record-size", 1<<20, "largest record in bytes, data plus partition key (1 MiB to 10 MiB)")
 	heartbeat := fs.Duration("heartbeat", 5*time.Second, "interval of empty SubscribeToShard events while idle")
 	janitor := fs.Duration("janitor", time.Minute, "how often idle shards drop expired records (0: only when used)")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logLevel := fs.String("log-level", "info", "debug (every request), info (requests sampled), warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	logRate := fs.Int("log-requests", 100, "requests logged per second at info level (more are counted, not logged)")
+	pprofOn := fs.Bool("pprof", false, "serve Go's profiler at /debug/pprof/ (GET)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "time in-flight requests have to finish on shutdown")
 	data := fs.String("data", "", "directory that keeps the account across restarts (empty: memory only)")
 	syncPolicy := shardlog.SyncAlways
 	fs.TextVar(&syncPolicy, "sync", shardlog.SyncAlways, "with -data, when writes reach stable storage: always (before they are acknowledged), none (left to the system), or a duration such as 100ms (in the background, at most that far apart)")
@@ -101,7 +110,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var log *slog.Logger
+	switch *logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	default:
+		return fmt.Errorf("-log-format %q: want text or json", *logFormat)
+	}
+	if *logRate < 0 {
+		return fmt.Errorf("-log-requests %d is negative", *logRate)
+	}
 
 	opts := []shardlog.Option{
 		shardlog.WithRegion(*region),
@@ -139,8 +159,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	opts = append(opts, shardlog.WithLogger(log))
 	if *data != "" {
-		opts = append(opts, shardlog.WithDir(*data), shardlog.WithSync(syncPolicy), shardlog.WithLogger(log))
+		opts = append(opts, shardlog.WithDir(*data), shardlog.WithSync(syncPolicy))
 	}
 	if *iamPath != "" {
 		opts = append(opts, shardlog.WithAccessControl())
@@ -165,14 +186,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	conns := fitOpenFileLimit(*maxConns)
 	ln := newLimitListener(tcp, conns)
+	probes := &ops{pprof: *pprofOn}
+	drain, startDrain := context.WithCancel(context.Background())
+	defer startDrain()
 	handler := kinesisapi.NewHandler(acct,
+		kinesisapi.WithDrain(drain),
+		kinesisapi.WithRequestLog(requestLogger(log, *logRate)),
 		kinesisapi.WithMaxRequestBytes(*maxRequest),
 		kinesisapi.WithMaxRequestMemory(*requestMemory),
 		kinesisapi.WithBodyTimeout(*bodyTimeout),
 		kinesisapi.WithWriteTimeout(*writeTimeout),
 		kinesisapi.WithAllowedHosts(hosts...))
 	srv := &http.Server{
-		Handler:           logRequests(log, handler),
+		Handler:           probes.wrap(handler),
 		ReadHeaderTimeout: *headerTimeout,
 		IdleTimeout:       *idleTimeout,
 		MaxHeaderBytes:    64 << 10,
@@ -212,18 +238,33 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "self-signed certificate SHA-256 fingerprint:", fingerprint(tlsConfig))
 	}
 
+	probes.ready.Store(true)
+
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	acct.Close() // ends open subscriptions so Shutdown need not wait for them
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Gracefully: not ready any more; subscriptions end cleanly (clients
+	// subscribe again elsewhere); in-flight requests finish; then the
+	// account syncs and closes its store.
+	log.Info("shutting down", "timeout", *shutdownTimeout)
+	probes.ready.Store(false)
+	startDrain()
+	shutdown, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(shutdown)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("requests still in flight at the shutdown timeout: closing their connections")
+		err = srv.Close()
+	}
+	if cerr := acct.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	log.Info("stopped")
 	return nil
 }
 
@@ -253,35 +294,4 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// logRequests logs each request's operation, status and duration at debug
-// level.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		log.Debug("request", "op", r.Header.Get("X-Amz-Target"), "status", rec.status, "took", time.Since(start))
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// Unwrap lets http.ResponseController reach the connection's deadlines.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// Flush passes flushes through, which SubscribeToShard needs.
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// serveLogged runs shardlogd with args, its log in the returned buffer;
+// stop shuts it down gracefully and returns run's error.
+func serveLogged(t *testing.T, args ...string) (endpoint string, log *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	log = &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() {
+		err := runLogging(ctx, append([]string{"-addr", "127.0.0.1:0", "-limits=false"}, args...), pw, log)
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			http.DefaultClient.CloseIdleConnections()
+			cancel()
+			runErr = <-errc
+		})
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return strings.TrimSpace(line), log, stop
+}
+
+func get(t *testing.T, url string) (int, string) {
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func sdkClient(endpoint string) *kinesis.Client {
+	return kinesis.New(kinesis.Options{BaseEndpoint: aws.String(endpoint), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""), RetryMaxAttempts: 1})
+}
+
+// TestHealthAndProfiler: /healthz and /readyz answer GETs beside the
+// Kinesis API; the profiler only with -pprof.
+func TestHealthAndProfiler(t *testing.T) {
+	endpoint, _, _ := serveLogged(t, "-log-level", "error")
+	status, body := get(t, endpoint+"/healthz")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "ok\n", body)
+	status, body = get(t, endpoint+"/readyz")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "ready\n", body)
+	status, _ = get(t, endpoint+"/debug/pprof/")
+	require.Equal(t, http.StatusForbidden, status, "answered as Kinesis answers a GET")
+	require.NoError(t, errOf(sdkClient(endpoint).ListStreams(context.Background(), &kinesis.ListStreamsInput{})))
+
+	endpoint, _, _ = serveLogged(t, "-log-level", "error", "-pprof")
+	status, body = get(t, endpoint+"/debug/pprof/")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, "goroutine")
+}
+
+// TestRequestLogsInJSON: -log-format json writes one JSON object per line;
+// at debug level every request is there with its operation and stream.
+func TestRequestLogsInJSON(t *testing.T) {
+	endpoint, log, stop := serveLogged(t, "-log-level", "debug", "-log-format", "json")
+	c := sdkClient(endpoint)
+	_, err := c.CreateStream(context.Background(), &kinesis.CreateStreamInput{StreamName: aws.String("orders"), ShardCount: aws.Int32(1)})
+	require.NoError(t, err)
+	_, err = c.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("nope"), PartitionKey: aws.String("k"), Data: []byte("x")})
+	require.Error(t, err)
+	require.NoError(t, stop())
+	var requests []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		if m["msg"] == "request" {
+			requests = append(requests, m)
+		}
+	}
+	require.Len(t, requests, 2)
+	require.Equal(t, "CreateStream", requests[0]["op"])
+	require.Equal(t, "orders", requests[0]["stream"])
+	require.EqualValues(t, 200, requests[0]["status"])
+	require.Equal(t, "PutRecord", requests[1]["op"])
+	require.Equal(t, "ResourceNotFoundException", requests[1]["error"])
+	require.EqualValues(t, 400, requests[1]["status"])
+}
+
+// TestRequestLogsAreSampled: at info level a flood of requests is logged
+// at most -log-requests a second.
+func TestRequestLogsAreSampled(t *testing.T) {
+	endpoint, log, stop := serveLogged(t, "-log-level", "info", "-log-requests", "1")
+	c := sdkClient(endpoint)
+	for range 20 {
+		require.NoError(t, errOf(c.ListStreams(context.Background(), &kinesis.ListStreamsInput{})))
+	}
+	require.NoError(t, stop())
+	n := strings.Count(log.String(), "msg=request")
+	require.GreaterOrEqual(t, n, 1)
+	require.Less(t, n, 20, "sampled")
+}
+
+// TestGracefulShutdown: shutting down ends an open subscription cleanly,
+// lets the server stop at once rather than after the subscription's five
+// minutes, and says so in the log.
+func TestGracefulShutdown(t *testing.T) {
+	endpoint, log, stop := serveLogged(t, "-log-level", "info", "-data", t.TempDir())
+	c := sdkClient(endpoint)
+	ctx := context.Background()
+	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(1)})
+	require.NoError(t, err)
+	d, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("s")})
+	require.NoError(t, err)
+	reg, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: d.StreamDescriptionSummary.StreamARN, ConsumerName: aws.String("app")})
+	require.NoError(t, err)
+	out, err := kinesis.New(c.Options()).SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{ConsumerARN: reg.Consumer.ConsumerARN,
+		ShardId: aws.String("shardId-000000000000"), StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}})
+	require.NoError(t, err)
+	stream := out.GetStream()
+	defer stream.Close()
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	deadline := time.After(9 * time.Second) // below the shutdown timeout
+	for open := true; open; {
+		select {
+		case _, open = <-stream.Events():
+		case <-deadline:
+			t.Fatal("the subscription did not end")
+		}
+	}
+	require.NoError(t, stream.Err(), "a clean end")
+	select {
+	case err := <-stopped:
+		require.NoError(t, err)
+	case <-deadline:
+		t.Fatal("the server did not stop")
+	}
+	require.Contains(t, log.String(), "msg=\"shutting down\"")
+	require.Contains(t, log.String(), "msg=stopped")
+}
+
+func errOf[T any](_ T, err error) error { return err }
