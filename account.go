@@ -279,6 +279,7 @@ func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stre
 		}
 	}
 	a.streams[in.StreamName] = s
+	a.cfg.log.Info("shardlog: created a stream", "stream", s.name, "shards", in.ShardCount, "mode", in.Mode)
 	return s, nil
 }
 
@@ -416,6 +417,7 @@ func (a *Account) DeleteStream(ctx context.Context, in DeleteStreamInput) error 
 		return err
 	}
 	a.purgeLocked(now)
+	a.cfg.log.Info("shardlog: deleted a stream", "stream", s.name)
 	return nil
 }
 

@@ -130,6 +130,7 @@ func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consu
 		delete(s.consumers, name)
 		return Consumer{}, err
 	}
+	s.acct.cfg.log.Info("shardlog: registered a consumer", "stream", s.name, "consumer", name)
 	return s.describeConsumer(c, now), nil
 }
 
@@ -264,6 +265,7 @@ func (a *Account) DeregisterStreamConsumer(ctx context.Context, ref ConsumerRef)
 	}
 	c.endSubscriptions(newError(ErrResourceNotFound, "Consumer %s was deregistered.", c.arn))
 	s.purgeConsumersLocked(now)
+	a.cfg.log.Info("shardlog: deregistered a consumer", "stream", s.name, "consumer", c.name)
 	return nil
 }
 

@@ -57,6 +57,7 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 	if err != nil {
 		return nil, err
 	}
+	s.acct.cfg.log.Info("shardlog: split a shard", "stream", s.name, "shard", shardToSplit, "children", children)
 	return children, nil
 }
 
@@ -103,6 +104,7 @@ func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToM
 	if err != nil {
 		return "", err
 	}
+	s.acct.cfg.log.Info("shardlog: merged shards", "stream", s.name, "shards", []string{shardToMerge, adjacentShardToMerge}, "child", child)
 	return child, nil
 }
 
@@ -179,6 +181,7 @@ func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling Scali
 	if err != nil {
 		return UpdateShardCountOutput{}, err
 	}
+	s.acct.cfg.log.Info("shardlog: updated a stream's shard count", "stream", s.name, "from", current, "to", target)
 	return UpdateShardCountOutput{StreamName: s.name, StreamARN: s.arn, CurrentShardCount: current, TargetShardCount: target}, nil
 }
 

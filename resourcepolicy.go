@@ -98,13 +98,14 @@ func (a *Account) setResourcePolicy(ctx context.Context, op, resourceARN string,
 			c.policy = old
 			return err
 		}
-		return nil
+	} else {
+		old := s.policy.Swap(p)
+		if err := s.persistLocked(); err != nil {
+			s.policy.Store(old)
+			return err
+		}
 	}
-	old := s.policy.Swap(p)
-	if err := s.persistLocked(); err != nil {
-		s.policy.Store(old)
-		return err
-	}
+	a.cfg.log.Info("shardlog: changed a resource policy", "op", op, "resource", resourceARN)
 	return nil
 }
 

@@ -76,7 +76,10 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 		for _, sh := range s.shards {
 			sh.resetTrimAt()
 		}
-		s.onCommit = append(s.onCommit, func() { s.expireShardsLocked(now) })
+		s.onCommit = append(s.onCommit, func() {
+			s.expireShardsLocked(now)
+			s.acct.cfg.log.Info("shardlog: changed a stream's retention period", "stream", s.name, "hours", hours)
+		})
 		return nil
 	})
 }

@@ -185,7 +185,17 @@ func (s *Stream) changeMetrics(ctx context.Context, metrics []string, enable boo
 // updateSettings changes the stream's settings if it is ACTIVE, and marks
 // it UPDATING for the update delay.
 func (s *Stream) updateSettings(ctx context.Context, change func(*settings) error) error {
-	return s.update(ctx, func(time.Time) error { return change(&s.settings) })
+	return s.update(ctx, func(time.Time) error {
+		if err := change(&s.settings); err != nil {
+			return err
+		}
+		st := s.settings
+		s.onCommit = append(s.onCommit, func() {
+			s.acct.cfg.log.Info("shardlog: changed a stream's settings", "stream", s.name,
+				"mode", st.mode, "encryption", st.encryption, "metrics", st.metrics)
+		})
+		return nil
+	})
 }
 
 // encryptionType returns "KMS" or "NONE" without taking the stream's lock,
