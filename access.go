@@ -212,12 +212,19 @@ func (a *Account) identityPolicies(arn string) []*iam.Policy {
 	return ac.principals[arn]
 }
 
-// request is the iam.Request of a call, with the global condition keys
-// shardlog knows, made when a condition asks for them: aws:SourceIp,
-// aws:SecureTransport, aws:CurrentTime, aws:EpochTime and
-// aws:RequestedRegion.
+// request is the iam.Request of a call, with the condition keys shardlog
+// knows, made when a condition asks for them: aws:SourceIp,
+// aws:SecureTransport, aws:CurrentTime, aws:EpochTime,
+// aws:RequestedRegion, and aws:ResourceTag/<key> (the tags of the stream
+// the resource is or belongs to).
 func (a *Account) request(c Caller, action, resource string) iam.Request {
 	return iam.Request{Principal: c.PrincipalARN, Action: action, Resource: resource, Values: func(key string) []string {
+		if tag, ok := cutPrefixFold(key, "aws:ResourceTag/"); ok {
+			if v, ok := a.resourceTag(resource, tag); ok {
+				return []string{v}
+			}
+			return nil
+		}
 		switch strings.ToLower(key) {
 		case "aws:sourceip":
 			if c.SourceIP.IsValid() {
@@ -267,4 +274,34 @@ func iamAccount(arn string) string {
 		return ""
 	}
 	return parts[4]
+}
+
+// cutPrefixFold is strings.CutPrefix without regard to case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// resourceTag returns the value of tag key on the stream a stream or
+// consumer ARN names.
+func (a *Account) resourceTag(arn, key string) (string, bool) {
+	if streamARN, _, isConsumer := splitConsumerARN(arn); isConsumer {
+		arn = streamARN
+	}
+	name, err := a.nameFromARN(arn)
+	if err != nil {
+		return "", false
+	}
+	a.mu.RLock()
+	s := a.streams[name]
+	a.mu.RUnlock()
+	if s == nil {
+		return "", false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.tags[key]
+	return v, ok
 }

@@ -382,3 +382,21 @@ func TestPutPrincipalRefuses(t *testing.T) {
 	require.True(t, strings.HasPrefix(userARN("a"), "arn:aws:iam::"))
 	require.False(t, errors.Is(nil, shardlog.ErrAccessDenied))
 }
+
+// TestAccessByResourceTag: aws:ResourceTag conditions see the stream's
+// tags, for the stream and its consumers (attribute-based access).
+func TestAccessByResourceTag(t *testing.T) {
+	a, _ := newAccount(t, shardlog.WithAccessControl(), shardlog.WithAccountID(accountID))
+	s := newStream(t, a, "s", 1)
+	require.NoError(t, a.PutPrincipal(userARN("team"), `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["kinesis:PutRecord","kinesis:RegisterStreamConsumer"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"payments"}}}]}`))
+	put := func() error {
+		return errOf(s.Put(as("team"), shardlog.PutInput{PartitionKey: "k", Data: []byte("x")}))
+	}
+	require.ErrorIs(t, put(), shardlog.ErrAccessDenied, "untagged")
+	require.NoError(t, s.AddTagsToStream(ctx, map[string]string{"team": "payments"}))
+	require.NoError(t, put())
+	require.NoError(t, errOf(s.RegisterStreamConsumer(as("team"), "c")))
+	require.NoError(t, s.AddTagsToStream(ctx, map[string]string{"team": "search"}))
+	require.ErrorIs(t, put(), shardlog.ErrAccessDenied, "another team's now")
+}
