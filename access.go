@@ -3,6 +3,7 @@ package shardlog
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,7 +168,7 @@ func (a *Account) Authorize(ctx context.Context, action, resource string) (conte
 	if !a.cfg.access || !ok {
 		return ctx, nil
 	}
-	if err := a.decide(v, action, resource, a.resourcePolicy(resource)); err != nil {
+	if err := a.decide(v, action, resource, a.resourcePolicy(resource), nil); err != nil {
 		return ctx, err
 	}
 	checked := *v
@@ -186,12 +187,47 @@ func (a *Account) authorize(ctx context.Context, op, resource string, policy *ia
 	if v.allowed != "" && v.allowed == allowedKey(action, resource) {
 		return nil
 	}
-	return a.decide(v, action, resource, policy)
+	return a.decide(v, action, resource, policy, nil)
+}
+
+// requestTags are the tags a call brings, for the aws:RequestTag/<key> and
+// aws:TagKeys condition keys: those it sets, or the keys it removes.
+type requestTags struct {
+	tags map[string]string
+	keys []string
+}
+
+// authorizeTagging is authorize for a call that brings tags.
+func (a *Account) authorizeTagging(ctx context.Context, op, resource string, policy *iam.Policy, rt requestTags) error {
+	v, ok := ctx.Value(callerKey{}).(*callerValue)
+	if !a.cfg.access || !ok {
+		return nil
+	}
+	return a.decide(v, "kinesis:"+op, resource, policy, &rt)
 }
 
 // decide evaluates a call and turns a denial into AccessDeniedException.
-func (a *Account) decide(v *callerValue, action, resource string, policy *iam.Policy) error {
+func (a *Account) decide(v *callerValue, action, resource string, policy *iam.Policy, rt *requestTags) error {
 	req := a.request(v.Caller, action, resource)
+	if rt != nil {
+		own := req.Values
+		req.Values = func(key string) []string {
+			if k, ok := cutPrefixFold(key, "aws:RequestTag/"); ok {
+				if v, ok := rt.tags[k]; ok {
+					return []string{v}
+				}
+				return nil
+			}
+			if strings.EqualFold(key, "aws:TagKeys") {
+				keys := slices.Clone(rt.keys)
+				for k := range rt.tags {
+					keys = append(keys, k)
+				}
+				return keys
+			}
+			return own(key)
+		}
+	}
 	var resourcePolicies []*iam.Policy
 	if policy != nil {
 		resourcePolicies = []*iam.Policy{policy}

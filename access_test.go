@@ -400,3 +400,22 @@ func TestAccessByResourceTag(t *testing.T) {
 	require.NoError(t, s.AddTagsToStream(ctx, map[string]string{"team": "search"}))
 	require.ErrorIs(t, put(), shardlog.ErrAccessDenied, "another team's now")
 }
+
+// TestAccessByRequestTags: aws:RequestTag and aws:TagKeys conditions see
+// the tags a call sets or removes.
+func TestAccessByRequestTags(t *testing.T) {
+	a, _ := newAccount(t, shardlog.WithAccessControl())
+	s := newStream(t, a, "s", 1)
+	require.NoError(t, a.PutPrincipal(userARN("tagger"), `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["kinesis:AddTagsToStream","kinesis:RemoveTagsFromStream","kinesis:CreateStream"],"Resource":"*",
+		 "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["env","team"]}}},
+		{"Effect":"Deny","Action":"kinesis:AddTagsToStream","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/env":"prod"}}}]}`))
+	tagger := as("tagger")
+	require.NoError(t, s.AddTagsToStream(tagger, map[string]string{"env": "dev", "team": "a"}))
+	require.ErrorIs(t, s.AddTagsToStream(tagger, map[string]string{"owner": "me"}), shardlog.ErrAccessDenied, "a key outside the set")
+	require.ErrorIs(t, s.AddTagsToStream(tagger, map[string]string{"env": "prod"}), shardlog.ErrAccessDenied, "a denied value")
+	require.NoError(t, s.RemoveTagsFromStream(tagger, []string{"team"}))
+	require.ErrorIs(t, s.RemoveTagsFromStream(tagger, []string{"owner"}), shardlog.ErrAccessDenied)
+	require.NoError(t, errOf(a.CreateStream(tagger, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1, Tags: map[string]string{"team": "a"}})))
+	require.ErrorIs(t, errOf(a.CreateStream(tagger, shardlog.CreateStreamInput{StreamName: "u", ShardCount: 1, Tags: map[string]string{"cost": "1"}})), shardlog.ErrAccessDenied)
+}

@@ -206,7 +206,7 @@ func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stre
 	if err := a.enter(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.authorizeResource(ctx, "CreateStream", a.StreamARN(in.StreamName)); err != nil {
+	if err := a.authorizeTagging(ctx, "CreateStream", a.StreamARN(in.StreamName), nil, requestTags{tags: in.Tags}); err != nil {
 		return nil, err
 	}
 	if err := a.admit("CreateStream", in.StreamName, 0); err != nil {

@@ -84,7 +84,7 @@ func cloneTags(tags map[string]string) map[string]string {
 //
 // Errors: ErrInvalidArgument for invalid keys or values or too many tags.
 func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) error {
-	if err := s.authorize(ctx, "AddTagsToStream"); err != nil {
+	if err := s.acct.authorizeTagging(ctx, "AddTagsToStream", s.arn, s.policy.Load(), requestTags{tags: tags}); err != nil {
 		return err
 	}
 	if _, err := s.enter(ctx); err != nil {
@@ -128,7 +128,7 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 // RemoveTagsFromStream removes tags by key (1 to 50 keys); unknown keys are
 // ignored.
 func (s *Stream) RemoveTagsFromStream(ctx context.Context, keys []string) error {
-	if err := s.authorize(ctx, "RemoveTagsFromStream"); err != nil {
+	if err := s.acct.authorizeTagging(ctx, "RemoveTagsFromStream", s.arn, s.policy.Load(), requestTags{keys: keys}); err != nil {
 		return err
 	}
 	if _, err := s.enter(ctx); err != nil {
