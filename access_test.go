@@ -306,6 +306,8 @@ func TestResourcePolicies(t *testing.T) {
 		require.ErrorIs(t, err, shardlog.ErrInvalidArgument, bad)
 	}
 	require.ErrorIs(t, a.PutResourcePolicy(admin, a.StreamARN("missing"), grant), shardlog.ErrResourceNotFound)
+	big := `{"Version":"2012-10-17","Statement":{"Sid":"` + strings.Repeat("x", 20<<10) + `","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}}`
+	require.ErrorIs(t, a.PutResourcePolicy(admin, s.ARN(), big), shardlog.ErrInvalidArgument, "over 20 KiB")
 }
 
 // TestResourcePoliciesSurviveARestart: a durable account keeps them.

@@ -8,6 +8,10 @@ import (
 	"github.com/shardlog/shardlog/iam"
 )
 
+// maxResourcePolicy bounds a resource-based policy, as Kinesis does (20
+// KiB): every call on the resource evaluates it.
+const maxResourcePolicy = 20 << 10
+
 // PutResourcePolicy attaches a resource-based policy document (JSON, as IAM
 // takes it) to a stream or a registered consumer, named by its ARN,
 // replacing the one it had. Access control weighs it beside the caller's
@@ -20,6 +24,9 @@ import (
 // ErrInvalidArgument for a malformed policy (the message says why),
 // ErrAccessDenied.
 func (a *Account) PutResourcePolicy(ctx context.Context, resourceARN, policy string) error {
+	if len(policy) > maxResourcePolicy {
+		return newError(ErrInvalidArgument, "The policy is %d bytes; a resource-based policy may have at most %d.", len(policy), maxResourcePolicy)
+	}
 	p, err := iam.Parse(policy, true)
 	if err != nil {
 		return newError(ErrInvalidArgument, "Invalid policy: %v.", err)

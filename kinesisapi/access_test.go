@@ -346,6 +346,11 @@ func TestSignatures(t *testing.T) {
 			sign(t, r, body, id, secret, "us-east-1", now)
 			r.Header.Set("X-Amz-Target", "Kinesis_20131202.DescribeLimits")
 		}, 400, "InvalidSignatureException", "The request signature we calculated does not match"},
+		{"too many signed headers", func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+id+"/"+now.Format("20060102")+"/us-east-1/kinesis/aws4_request, SignedHeaders="+
+				strings.Repeat("x-a;", 100)+"host, Signature=00")
+		}, 400, "InvalidSignatureException", "A request may sign at most 64 headers."},
 		{"both forms", func(r *http.Request) {
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x")
 			r.URL.RawQuery = "X-Amz-Algorithm=AWS4-HMAC-SHA256"

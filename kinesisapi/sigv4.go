@@ -37,6 +37,8 @@ const (
 	sigService   = "kinesis"
 	sigSkew      = 15 * time.Minute
 	amzDate      = "20060102T150405Z"
+	// maxSignedHeaders bounds the headers a signature may cover.
+	maxSignedHeaders = 64
 )
 
 // sigError is a refused signature: the exception and its message.
@@ -131,6 +133,11 @@ func authenticate(acct *shardlog.Account, keys *signingKeys, r *http.Request, bo
 	s, serr := parseSignature(r)
 	if serr != nil {
 		return shardlog.Caller{}, serr
+	}
+	if strings.Count(s.signedHeaders, ";") >= maxSignedHeaders {
+		// Each one is looked for among the request's headers: bound the work
+		// a hostile request can ask for. SDKs sign a handful.
+		return shardlog.Caller{}, &sigError{"InvalidSignatureException", fmt.Sprintf("A request may sign at most %d headers.", maxSignedHeaders)}
 	}
 	if s.algorithm != sigAlgorithm {
 		return shardlog.Caller{}, &sigError{"IncompleteSignatureException", "Unsupported AWS 'algorithm': '" + s.algorithm + "'"}
