@@ -54,6 +54,14 @@ var (
 	ErrExpiredNextToken = &Error{Code: "ExpiredNextTokenException"}
 	// ErrAccessDenied: the caller may not perform the operation.
 	ErrAccessDenied = &Error{Code: "AccessDeniedException"}
+	// ErrKMSNotFound: the KMS key of an encrypted stream is not in the
+	// account's key ring (WithKeyRing).
+	ErrKMSNotFound = &Error{Code: "KMSNotFoundException"}
+	// ErrKMSDisabled: the KMS key of an encrypted stream is disabled.
+	ErrKMSDisabled = &Error{Code: "KMSDisabledException"}
+	// ErrKMSInvalidState: the KMS key cannot open what it wrapped (another
+	// key under the same ID).
+	ErrKMSInvalidState = &Error{Code: "KMSInvalidStateException"}
 	// ErrInternalFailure: a failure inside shardlog; a bug worth reporting.
 	ErrInternalFailure = &Error{Code: "InternalFailureException", Retryable: true}
 )

@@ -88,8 +88,15 @@ func (s *Stream) lineageSeq(ctx context.Context, from Position, p *StartingPosit
 				tail, final := a.sh.tail()
 				for a.c.Pos() < tail && a.c.Next(&rec) {
 					progressed = true
-					if rec.Pos != a.next && !yield(Record{}, a.lost(rec.Pos)) ||
-						!yield(a.sh.record(&rec), nil) {
+					if rec.Pos != a.next && !yield(Record{}, a.lost(rec.Pos)) {
+						return
+					}
+					out, err := a.sh.record(&rec)
+					if err != nil {
+						yield(Record{}, err)
+						return
+					}
+					if !yield(out, nil) {
 						return
 					}
 					a.next = rec.Pos + 1

@@ -38,7 +38,8 @@ type config struct {
 	segmentSize   int        // durable: the largest segment file
 	log           *slog.Logger
 	fs            vfs.FS
-	access        bool // WithAccessControl
+	access        bool     // WithAccessControl
+	keyRing       *KeyRing // WithKeyRing; nil: encryption is a setting only
 }
 
 func defaultConfig() config {

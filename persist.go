@@ -85,6 +85,12 @@ func (s *Stream) metaLocked(closing time.Time) *manifest.Stream {
 	if p := s.policy.Load(); p != nil {
 		m.Policy = p.Document
 	}
+	for _, d := range s.crypto.byGen.Load() {
+		m.DataKeys = append(m.DataKeys, manifest.DataKey{Gen: int(d.gen), KeyID: d.keyID, Wrapped: d.wrapped})
+	}
+	if d := s.crypto.current.Load(); d != nil {
+		m.EncryptionGen = int(d.gen)
+	}
 	slices.SortFunc(m.Consumers, func(a, b manifest.Consumer) int { return cmpStrings(a.Name, b.Name) })
 	return m
 }
@@ -112,6 +118,8 @@ func (s *Stream) persistLocked() error {
 // if the change cannot be persisted.
 type streamSave struct {
 	settings   settings
+	current    *dataKey   // the data key new records are sealed with
+	keys       []*dataKey // every data key
 	tags       map[string]string
 	retention  int64
 	scalingOps []time.Time
@@ -125,6 +133,8 @@ func (s *Stream) saveLocked() streamSave {
 	st.metrics = slices.Clone(st.metrics)
 	return streamSave{
 		settings:   st,
+		current:    s.crypto.current.Load(),
+		keys:       s.crypto.byGen.Load(),
 		tags:       maps.Clone(s.tags),
 		retention:  s.retentionNanos.Load(),
 		scalingOps: slices.Clone(s.scalingOps),
@@ -137,6 +147,8 @@ func (s *Stream) saveLocked() streamSave {
 func (s *Stream) restoreLocked(v streamSave) {
 	s.settings, s.tags, s.scalingOps = v.settings, v.tags, v.scalingOps
 	s.kms.Store(v.settings.encryption == EncryptionKMS)
+	s.crypto.current.Store(v.current)
+	s.crypto.byGen.Store(v.keys)
 	for _, sh := range s.shards {
 		sh.retiring = false
 	}
@@ -284,6 +296,20 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 		return nil, err
 	}
 	s.policy.Store(p)
+	var keys []*dataKey
+	for i, k := range ms.DataKeys {
+		if k.Gen != i+1 {
+			return nil, fmt.Errorf("data key %d of %d: bad manifest entry", k.Gen, len(ms.DataKeys))
+		}
+		keys = append(keys, s.restoreDataKey(uint8(k.Gen), k.KeyID, k.Wrapped))
+	}
+	s.crypto.byGen.Store(keys)
+	if g := ms.EncryptionGen; g > 0 {
+		if g > len(keys) {
+			return nil, fmt.Errorf("encryption generation %d of %d: bad manifest entry", g, len(keys))
+		}
+		s.crypto.current.Store(keys[g-1])
+	}
 	return s, nil
 }
 

@@ -379,15 +379,19 @@ func (s *Stream) getRecords(now time.Time, it iterator, limit int, streamARN str
 	if !sh.read.begin(now) {
 		return sh.throttleError()
 	}
-	n := s.readBatch(sh, now, it.pos, limit, buf, out)
+	n, err := s.readBatch(sh, now, it.pos, limit, buf, out)
 	sh.read.charge(now, n)
+	if err != nil {
+		*out = GetRecordsOutput{}
+		return err
+	}
 	out.EncryptionType = s.encryptionType()
 	return nil
 }
 
 // readBatch reads from pos in sh into buf and builds a GetRecords result in
 // out; it returns the bytes read.
-func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf []Record, out *GetRecordsOutput) int {
+func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf []Record, out *GetRecordsOutput) (int, error) {
 	tail, final := sh.tail()
 	c := sh.seg.Cursor(pos)
 	bytes := 0
@@ -400,34 +404,58 @@ func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf 
 		out.Records = []Record{}
 	}
 	for len(out.Records) < limit && c.Pos() < tail && c.Next(&r) {
-		size := len(r.Key) + len(r.Data)
+		size := recordSize(&r)
 		if len(out.Records) > 0 && bytes+size > maxReadBytes {
 			c.Seek(r.Pos)
 			break
 		}
 		bytes += size
-		out.Records = append(out.Records, sh.record(&r))
+		rec, err := sh.record(&r)
+		if err != nil {
+			return bytes, err
+		}
+		out.Records = append(out.Records, rec)
 	}
 	next := c.Pos()
 	if final && len(out.Records) == 0 && next >= tail {
 		out.ChildShards = sh.childShards()
-		return bytes
+		return bytes, nil
 	}
 	if ms, ok := sh.seg.Millis(next); ok && next < tail {
 		out.MillisBehindLatest = max(0, now.UnixMilli()-ms)
 	}
 	out.NextShardIterator = s.iteratorToken(sh, next, now)
-	return bytes
+	return bytes, nil
 }
 
-func (sh *shard) record(r *segment.Record) Record {
-	return Record{
+// record makes a Record of a stored one, opening its data if it was sealed
+// (see encryption.go): then it fails with the KMS error of an unusable key,
+// or InternalFailure for data that was altered.
+func (sh *shard) record(r *segment.Record) (Record, error) {
+	rec := Record{
 		SequenceNumber:              sh.seq(r.Pos),
 		ShardID:                     sh.id,
 		PartitionKey:                r.Key,
 		Data:                        r.Data,
 		ApproximateArrivalTimestamp: time.UnixMilli(r.Millis).UTC(),
 	}
+	if r.Gen != 0 {
+		data, err := sh.crypto.openRecord(r.Gen, sh.index, r.Pos, r.Key, r.Data)
+		if err != nil {
+			return Record{}, err
+		}
+		rec.Data = data
+	}
+	return rec, nil
+}
+
+// recordSize is the bytes a stored record counts for in read limits: its
+// key and data as they were put.
+func recordSize(r *segment.Record) int {
+	if r.Gen != 0 {
+		return len(r.Key) + len(r.Data) - sealOverhead
+	}
+	return len(r.Key) + len(r.Data)
 }
 
 // Records returns an iterator over shardID's records from p up to the
@@ -459,8 +487,15 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 		r, err := s.newShardReader(ctx, shardID, p, follow)
 		for err == nil {
 			for r.c.Pos() < r.stop && r.c.Next(&r.rec) {
-				if r.rec.Pos != r.next && !yield(Record{}, r.lost(r.rec.Pos)) ||
-					!yield(r.sh.record(&r.rec), nil) {
+				if r.rec.Pos != r.next && !yield(Record{}, r.lost(r.rec.Pos)) {
+					r.close()
+					return
+				}
+				rec, err := r.sh.record(&r.rec)
+				if err != nil || !yield(rec, nil) {
+					if err != nil {
+						yield(Record{}, err)
+					}
 					r.close()
 					return
 				}

@@ -63,12 +63,18 @@ const (
 	EncryptionKMS  = "KMS"
 )
 
-// StartStreamEncryption records that the stream is encrypted with the KMS
-// key keyID. shardlog stores records as they are; EncryptionType becomes
-// KMS in the stream's description and in put and read results.
+// StartStreamEncryption encrypts the records put to the stream from now on
+// with the KMS key keyID (a key ID, an alias such as alias/aws/kinesis, or
+// the ARN of either): with a key ring (WithKeyRing), each record's data is
+// sealed with AES-256-GCM under a data key that the ring's master key for
+// keyID wraps; without one, records are stored as they are. Either way
+// EncryptionType becomes KMS in the stream's description and in put and
+// read results. Records written before stay readable as they were.
 //
 // Errors: ErrValidation unless encryptionType is KMS and keyID is 1 to
-// 2048 characters; ErrResourceInUse unless the stream is ACTIVE.
+// 2048 characters; ErrResourceInUse unless the stream is ACTIVE;
+// ErrKMSNotFound for a key the ring lacks, ErrKMSDisabled for a disabled
+// one.
 func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
 	if err := s.authorize(ctx, "StartStreamEncryption"); err != nil {
 		return err
@@ -76,7 +82,24 @@ func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyI
 	if err := checkEncryption(encryptionType, keyID); err != nil {
 		return err
 	}
+	var master *masterKey
+	if ring := s.acct.cfg.keyRing; ring != nil {
+		var err error
+		if master, err = ring.resolve(keyID); err != nil {
+			return err
+		}
+		if err := master.usable(); err != nil {
+			return err
+		}
+	}
 	return s.updateSettings(ctx, func(st *settings) error {
+		if master != nil {
+			d, err := s.keyForLocked(master)
+			if err != nil {
+				return err
+			}
+			s.crypto.current.Store(d)
+		}
 		st.encryption, st.keyID = EncryptionKMS, strings.Clone(keyID)
 		s.kms.Store(true)
 		return nil
@@ -94,6 +117,7 @@ func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID
 	return s.updateSettings(ctx, func(st *settings) error {
 		st.encryption, st.keyID = EncryptionNone, ""
 		s.kms.Store(false)
+		s.crypto.current.Store(nil)
 		return nil
 	})
 }

@@ -31,6 +31,7 @@ type shard struct {
 	parents []string // ParentShardId, then AdjacentParentShardId if any; fixed at birth
 
 	retention   *atomic.Int64 // the stream's retention period, in nanoseconds
+	crypto      *streamCrypto // the stream's data keys
 	usage       [2]*usage     // the stream's and the account's, if they are bounded
 	throttleMsg string        // the ProvisionedThroughputExceeded message
 
@@ -57,6 +58,7 @@ type shard struct {
 	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
 	durability durability // SyncAlways's group commit
+	sealBuf    []byte     // scratch: a record's data as sealed (encrypted streams)
 }
 
 func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents ...string) *shard {
@@ -70,6 +72,7 @@ func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents .
 		created:     now,
 		parents:     parents,
 		retention:   &s.retentionNanos,
+		crypto:      &s.crypto,
 		usage:       [2]*usage{counted(&s.live, cfg.bound), counted(&s.acct.live, cfg.accountBound)},
 		throttleMsg: "Rate exceeded for shard " + id + " in stream " + s.name + " under account " + cfg.accountID + ".",
 		read:        newReadLimiter(cfg.limits),
@@ -173,7 +176,12 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	}
 	ms := max(now.UnixMilli(), sh.lastMillis)
 	sh.expireLocked(ms)
-	pos, err := sh.seg.Add(key, data, ms)
+	var gen uint8
+	if d := sh.crypto.current.Load(); d != nil {
+		sh.sealBuf = d.seal(sh.sealBuf[:0], sh.index, sh.seg.Written(), key, data)
+		data, gen = sh.sealBuf, d.gen
+	}
+	pos, err := sh.seg.Add(key, data, ms, gen)
 	if err != nil {
 		return 0, failed, sh.storageError(err)
 	}

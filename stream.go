@@ -48,6 +48,7 @@ type Stream struct {
 	keys   atomic.Pointer[keyCache]   // partition key → hash key; nil until the first put
 	policy atomic.Pointer[iam.Policy] // the resource-based policy; nil for none (set under mu)
 	kms    atomic.Bool                // settings.encryption is KMS; for the put and read paths
+	crypto streamCrypto               // data keys (WithKeyRing)
 
 	retentionNanos atomic.Int64 // the retention period
 	live           usage        // what the stream's shards hold
@@ -454,6 +455,9 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	if err := s.usable(now); err != nil {
 		return PutResult{}, err
 	}
+	if err := s.crypto.writable(); err != nil {
+		return PutResult{}, err
+	}
 	var after seqnum.Number
 	ordering := in.orderingNumber()
 	if ordering != "" {
@@ -575,6 +579,9 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 		return newError(ErrInvalidArgument, "Records size exceeds %d MB limit", cfg.maxBatchSize>>20)
 	}
 	if err := s.usable(now); err != nil {
+		return err
+	}
+	if err := s.crypto.writable(); err != nil {
 		return err
 	}
 	failing, err := s.acct.failedRecords(ctx, s.name)

@@ -286,7 +286,11 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 		now := clock.Now()
 		sh.expire(now)
 		tail, final := sh.tail()
-		ev, bytes := sub.batch(&c, tail, now, turn)
+		ev, bytes, err := sub.batch(&c, tail, now, turn)
+		if err != nil {
+			sub.end(err)
+			return
+		}
 		atEnd := final && c.Pos() >= tail
 		if len(ev.Records) == 0 && !atEnd {
 			if !sh.await(c.Pos(), sub.wake) {
@@ -332,7 +336,7 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 
 // batch reads the records available from c, up to an event's size, into
 // the event slice of the given turn.
-func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, turn int) (SubscribeToShardEvent, int) {
+func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, turn int) (SubscribeToShardEvent, int, error) {
 	sh := sub.sh
 	ev := SubscribeToShardEvent{Records: sub.records[turn][:0]}
 	if need := min(maxEventRecords, tail-min(c.Pos(), tail)); ev.Records == nil || uint64(cap(ev.Records)) < need {
@@ -341,13 +345,17 @@ func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, tu
 	bytes := 0
 	var r segment.Record
 	for len(ev.Records) < maxEventRecords && c.Pos() < tail && c.Next(&r) {
-		size := len(r.Key) + len(r.Data)
+		size := recordSize(&r)
 		if len(ev.Records) > 0 && bytes+size > maxEventBytes {
 			c.Seek(r.Pos)
 			break
 		}
 		bytes += size
-		ev.Records = append(ev.Records, sh.record(&r))
+		rec, err := sh.record(&r)
+		if err != nil {
+			return ev, bytes, err
+		}
+		ev.Records = append(ev.Records, rec)
 	}
 	if cap(ev.Records) <= keepRecords {
 		sub.records[turn] = ev.Records
@@ -358,7 +366,7 @@ func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, tu
 	if ms, ok := sh.seg.Millis(next); ok && next < tail {
 		ev.MillisBehindLatest = max(0, now.UnixMilli()-ms)
 	}
-	return ev, bytes
+	return ev, bytes, nil
 }
 
 // reserve takes n tokens from l at now, in burst-sized pieces when n is

@@ -249,13 +249,21 @@ func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInp
 			}
 			in.Lost, c.pos = sh.lost(c.pos, r.Pos), r.Pos
 		}
-		size := len(r.Key) + len(r.Data)
+		size := recordSize(&r)
 		if len(c.batch) > 0 && bytes+size > maxReadBytes {
 			c.cur.Seek(r.Pos)
 			break
 		}
+		rec, err := sh.record(&r)
+		if err != nil {
+			// An unusable key: try again later, from this record.
+			c.w.cfg.Logger.Warn("shardlog: a group could not read a record", "shard", sh.id, "err", err)
+			c.cur.Seek(r.Pos)
+			failed = true
+			break
+		}
 		bytes += size
-		c.batch = append(c.batch, sh.record(&r))
+		c.batch = append(c.batch, rec)
 		c.pos = r.Pos + 1
 	}
 	if len(c.batch) == 0 && c.cur.Pos() > c.pos {

@@ -20,8 +20,8 @@ import (
 )
 
 // Version is the format version written; every version up to it is read.
-// Version 2 added resource-based policies (a version 1 reader would drop
-// them on its next write).
+// Version 2 added resource-based policies and data keys (a version 1
+// reader would drop them on its next write).
 const Version = 2
 
 const headerSize = 20
@@ -68,6 +68,17 @@ type Stream struct {
 	Shards         []Shard           `json:"shards"`
 	Consumers      []Consumer        `json:"consumers,omitempty"`
 	Policy         string            `json:"policy,omitempty"` // resource-based policy document
+	DataKeys       []DataKey         `json:"dataKeys,omitempty"`
+	EncryptionGen  int               `json:"encryptionGen,omitempty"` // the data key new records are sealed with; 0: none
+}
+
+// DataKey is a stream's data key of one generation, wrapped by the KMS
+// master key KeyID (nonce, sealed key and tag of AES-256-GCM): never in
+// the clear.
+type DataKey struct {
+	Gen     int    `json:"gen"`
+	KeyID   string `json:"keyId"`
+	Wrapped []byte `json:"wrapped"`
 }
 
 // Shard is a shard's metadata; its records are in its own files.

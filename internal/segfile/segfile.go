@@ -8,7 +8,8 @@
 //	         incarnation, shard index, file number, first position,
 //	         creation time, CRC-32C
 //	         frames, one per record: CRC-32C of the rest of the frame, data
-//	         length, key length, position, arrival time (Unix ms), key, data
+//	         length, key length (10 bits) and encryption key generation (6
+//	         bits), position, arrival time (Unix ms), key, data
 //	index    records, one per sealed file (or deleted file): length, file
 //	         number, first position, record count, end of the frames, CRC-32C
 //	         of the frames, 12 bytes per record (data length, key length,
@@ -29,9 +30,27 @@ import (
 	"math"
 )
 
-// Version is the format version this package writes and reads. A file of a
-// newer version is refused with ErrNewer.
-const Version = 1
+// Version is the format version this package writes; it reads every
+// version up to it. A file of a newer version is refused with ErrNewer.
+// Version 2 added the key generation of encrypted records (the high bits
+// of a frame's key length).
+const Version = 2
+
+// A frame's and an entry's key length field holds the key length in its
+// low KeyBits bits (a partition key has at most 256 UTF-16 code units: 768
+// bytes of UTF-8) and, above them, the generation of the data key the
+// record's data is sealed with (0: not encrypted).
+const (
+	KeyBits = 10
+	keyMask = 1<<KeyBits - 1
+	// MaxGen is the highest key generation a frame can name.
+	MaxGen = 1<<(16-KeyBits) - 1
+)
+
+// splitKey splits a key length field.
+func splitKey(field uint16) (keyLen uint16, gen uint8) {
+	return field & keyMask, uint8(field >> KeyBits)
+}
 
 // Sizes of the fixed parts.
 const (
@@ -105,13 +124,14 @@ func ParseHeader(b []byte) (Header, error) {
 func FrameSize(keyLen, dataLen int) int { return FrameHeader + keyLen + dataLen }
 
 // PutFrame writes a record's frame at the start of b, which must have room
-// for it, and returns its size.
-func PutFrame(b []byte, pos uint64, millis int64, key string, data []byte) int {
+// for it, and returns its size. gen is the generation of the data key the
+// data is sealed with, 0 for none.
+func PutFrame(b []byte, pos uint64, millis int64, key string, data []byte, gen uint8) int {
 	n := FrameSize(len(key), len(data))
 	_ = b[n-1]
 	le := binary.LittleEndian
 	le.PutUint32(b[4:], uint32(len(data)))
-	le.PutUint16(b[8:], uint16(len(key)))
+	le.PutUint16(b[8:], uint16(len(key))|uint16(gen)<<KeyBits)
 	le.PutUint64(b[10:], pos)
 	le.PutUint64(b[18:], uint64(millis))
 	copy(b[FrameHeader:], key)
@@ -125,6 +145,7 @@ type Entry struct {
 	KeyOff uint32 // offset of the key in the file; the data follows it
 	Data   uint32 // data length
 	Key    uint16 // key length
+	Gen    uint8  // the data key's generation; 0: not encrypted
 	Millis int64  // arrival time, Unix ms
 }
 
@@ -140,15 +161,16 @@ func Scan(b []byte, off int, first uint64, f func(Entry)) (end int, n uint64) {
 			return off, n
 		}
 		h := b[off : off+FrameHeader]
-		data, key := int(le.Uint32(h[4:])), int(le.Uint16(h[8:]))
-		size := FrameSize(key, data)
+		key, gen := splitKey(le.Uint16(h[8:]))
+		data := int(le.Uint32(h[4:]))
+		size := FrameSize(int(key), data)
 		if size > len(b)-off || le.Uint64(h[10:]) != first+n {
 			return off, n
 		}
 		if le.Uint32(h[0:]) != Checksum(b[off+4:off+size]) {
 			return off, n
 		}
-		f(Entry{KeyOff: uint32(off + FrameHeader), Data: uint32(data), Key: uint16(key), Millis: int64(le.Uint64(h[18:]))})
+		f(Entry{KeyOff: uint32(off + FrameHeader), Data: uint32(data), Key: key, Gen: gen, Millis: int64(le.Uint64(h[18:]))})
 		off += size
 		n++
 	}
@@ -175,7 +197,7 @@ func ClampMillis(millis int64) int64 { return min(max(millis, -maxMillis-1), max
 func (es Entries) Append(e Entry) Entries {
 	le := binary.LittleEndian
 	b := le.AppendUint32([]byte(es), e.Data)
-	b = le.AppendUint16(b, e.Key)
+	b = le.AppendUint16(b, e.Key|uint16(e.Gen)<<KeyBits)
 	m := uint64(e.Millis)
 	return append(b, byte(m), byte(m>>8), byte(m>>16), byte(m>>24), byte(m>>32), byte(m>>40))
 }
@@ -202,7 +224,8 @@ func (es Entries) End() uint64 {
 	le := binary.LittleEndian
 	end := uint64(HeaderSize)
 	for i := 0; i+EntrySize <= len(es); i += EntrySize {
-		end += FrameHeader + uint64(le.Uint32(es[i:])) + uint64(le.Uint16(es[i+4:]))
+		key, _ := splitKey(le.Uint16(es[i+4:]))
+		end += FrameHeader + uint64(le.Uint32(es[i:])) + uint64(key)
 	}
 	return end
 }
@@ -210,7 +233,8 @@ func (es Entries) End() uint64 {
 func decodeEntry(b []byte, keyOff uint32) Entry {
 	le := binary.LittleEndian
 	m := uint64(b[6]) | uint64(b[7])<<8 | uint64(b[8])<<16 | uint64(b[9])<<24 | uint64(b[10])<<32 | uint64(b[11])<<40
-	return Entry{KeyOff: keyOff, Data: le.Uint32(b), Key: le.Uint16(b[4:]), Millis: int64(m<<16) >> 16}
+	key, gen := splitKey(le.Uint16(b[4:]))
+	return Entry{KeyOff: keyOff, Data: le.Uint32(b), Key: key, Gen: gen, Millis: int64(m<<16) >> 16}
 }
 
 // Prefix returns the first n entries.
@@ -295,12 +319,13 @@ func Walk(b []byte, off int, f func(Entry)) uint64 {
 	var n uint64
 	for len(b)-off >= FrameHeader {
 		h := b[off : off+FrameHeader]
-		data, key := int(le.Uint32(h[4:])), int(le.Uint16(h[8:]))
-		size := FrameSize(key, data)
+		key, gen := splitKey(le.Uint16(h[8:]))
+		data := int(le.Uint32(h[4:]))
+		size := FrameSize(int(key), data)
 		if size > len(b)-off {
 			break
 		}
-		f(Entry{KeyOff: uint32(off + FrameHeader), Data: uint32(data), Key: uint16(key), Millis: int64(le.Uint64(h[18:]))})
+		f(Entry{KeyOff: uint32(off + FrameHeader), Data: uint32(data), Key: key, Gen: gen, Millis: int64(le.Uint64(h[18:]))})
 		off += size
 		n++
 	}

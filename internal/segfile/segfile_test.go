@@ -15,8 +15,12 @@ func TestFramesRoundTrip(t *testing.T) {
 		t.Fatalf("header %+v %v", h, err)
 	}
 	off := HeaderSize
-	for i, r := range []struct{ key, data string }{{"k", "hello"}, {"", ""}, {"key2", "x"}} {
-		off += PutFrame(b[off:], 100+uint64(i), int64(1000+i), r.key, []byte(r.data))
+	long := string(bytes.Repeat([]byte("K"), 768)) // the longest key, with the highest generation
+	for i, r := range []struct {
+		key, data string
+		gen       uint8
+	}{{"k", "hello", 0}, {"", "", 0}, {long, "x", MaxGen}} {
+		off += PutFrame(b[off:], 100+uint64(i), int64(1000+i), r.key, []byte(r.data), r.gen)
 	}
 	var got []Entry
 	var entries Entries
@@ -26,6 +30,12 @@ func TestFramesRoundTrip(t *testing.T) {
 	}
 	if k := got[0]; string(b[k.KeyOff:k.KeyOff+uint32(k.Key)]) != "k" || string(b[k.KeyOff+1:k.KeyOff+1+k.Data]) != "hello" || k.Millis != 1000 {
 		t.Fatalf("first entry %+v", k)
+	}
+	if k := got[2]; k.Key != 768 || k.Gen != MaxGen || string(b[k.KeyOff+768:k.KeyOff+768+k.Data]) != "x" {
+		t.Fatalf("third entry %+v", k)
+	}
+	if decoded := slices.Collect(entries.All()); !slices.Equal(decoded, got) || entries.End() != uint64(off) {
+		t.Fatalf("entries %+v, want %+v; end %d, want %d", decoded, got, entries.End(), off)
 	}
 	// The wrong first position, a flipped bit: the scan stops there.
 	if _, n := Scan(b, HeaderSize, 99, func(Entry) {}); n != 0 {
@@ -67,7 +77,7 @@ func TestFramesRoundTrip(t *testing.T) {
 func FuzzScan(f *testing.F) {
 	b := make([]byte, 256)
 	PutHeader(b, Header{First: 5})
-	n := PutFrame(b[HeaderSize:], 5, 9, "key", []byte("data"))
+	n := PutFrame(b[HeaderSize:], 5, 9, "key", []byte("data"), 0)
 	f.Add(b[:HeaderSize+n], uint64(5))
 	f.Add(bytes.Repeat([]byte{0xff}, 100), uint64(0))
 	f.Fuzz(func(t *testing.T, b []byte, first uint64) {
@@ -100,7 +110,7 @@ func TestEntriesRoundTrip(t *testing.T) {
 	in := []Entry{
 		{Data: 5, Key: 1, Millis: 1_800_000_000_000},
 		{Data: 0, Key: 0, Millis: -1},
-		{Data: 1 << 20, Key: 65535, Millis: ClampMillis(math.MaxInt64)},
+		{Data: 1 << 20, Key: 768, Gen: MaxGen, Millis: ClampMillis(math.MaxInt64)},
 		{Data: 7, Key: 2, Millis: ClampMillis(math.MinInt64)},
 	}
 	var es Entries

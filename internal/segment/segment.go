@@ -70,8 +70,8 @@ type entry struct {
 	off    uint32 // offset of the key within the slab; the data follows it
 	data   uint32 // data length
 	key    uint16 // key length
-	_      uint16
-	millis int64 // arrival time, Unix milliseconds
+	gen    uint8  // the data key's generation; 0: not encrypted
+	millis int64  // arrival time, Unix milliseconds
 }
 
 type chunk [chunkLen]entry
@@ -181,7 +181,7 @@ func (s *Segment) Bytes() int64 { return s.bytes.Load() }
 // Append stores a record in an in-memory segment, publishes it to readers,
 // and returns its position.
 func (s *Segment) Append(key string, data []byte, millis int64) uint64 {
-	pos, err := s.Add(key, data, millis)
+	pos, err := s.Add(key, data, millis, 0)
 	if err != nil {
 		panic("segment: Append on a durable segment: " + err.Error())
 	}
@@ -218,7 +218,10 @@ func (s *Segment) PublishTo(n uint64) {
 // copied; len(key) must be below 65536 and len(data) below 2^32 - 65536. A
 // durable segment writes the record into its file's mapping too (if the
 // storage maps it), and fails if it needs a new file and cannot make one.
-func (s *Segment) Add(key string, data []byte, millis int64) (uint64, error) {
+//
+// gen, if not 0, is the generation of the data key data is sealed with:
+// the segment keeps it with the record (see Record.Gen).
+func (s *Segment) Add(key string, data []byte, millis int64, gen uint8) (uint64, error) {
 	pos := s.wlen
 	size := len(key) + len(data)
 	need := s.frame + size
@@ -230,7 +233,7 @@ func (s *Segment) Add(key string, data []byte, millis int64) (uint64, error) {
 	off := s.used
 	if s.frame != 0 {
 		millis = segfile.ClampMillis(millis) // what the file's index can hold
-		n := segfile.PutFrame(s.cur[off:], pos, millis, key, data)
+		n := segfile.PutFrame(s.cur[off:], pos, millis, key, data, gen)
 		if s.mirror != nil {
 			copy(s.mirror[off:off+n], s.cur[off:off+n])
 		}
@@ -254,6 +257,7 @@ func (s *Segment) Add(key string, data []byte, millis int64) (uint64, error) {
 		off:    uint32(off + s.frame),
 		data:   uint32(len(data)),
 		key:    uint16(len(key)),
+		gen:    gen,
 		millis: millis,
 	}
 	s.wbytes += int64(size)
@@ -507,6 +511,7 @@ type Record struct {
 	Key    string
 	Data   []byte
 	Millis int64
+	Gen    uint8 // the generation of the data key Data is sealed with; 0: not encrypted
 }
 
 // Cursor reads records in position order. It caches the chunk and slab it is
@@ -567,7 +572,7 @@ func (c *Cursor) Next(r *Record) bool {
 			r.Key = unsafe.String(&c.slab[e.off], int(e.key))
 		}
 		r.Data = c.slab[kend:end:end]
-		r.Millis = e.millis
+		r.Millis, r.Gen = e.millis, e.gen
 		c.pos++
 		return true
 	}
@@ -699,7 +704,7 @@ func (s *Segment) RestoreSlab(n uint32, entries segfile.Entries) {
 			s.chunks.push(s.wchunk)
 			s.mu.Unlock()
 		}
-		s.wchunk[pos&(chunkLen-1)] = entry{slab: n, off: e.KeyOff, data: e.Data, key: e.Key, millis: e.Millis}
+		s.wchunk[pos&(chunkLen-1)] = entry{slab: n, off: e.KeyOff, data: e.Data, key: e.Key, gen: e.Gen, millis: e.Millis}
 		s.wbytes += int64(e.Key) + int64(e.Data)
 		s.wlen++
 	}

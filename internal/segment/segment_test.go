@@ -230,7 +230,7 @@ func TestAddIsInvisibleUntilPublish(t *testing.T) {
 	var r Record
 	require.True(t, c.Next(&r))
 	add := func(data string) uint64 {
-		pos, err := s.Add("k", []byte(data), 0)
+		pos, err := s.Add("k", []byte(data), 0, 0)
 		require.NoError(t, err)
 		return pos
 	}
@@ -280,7 +280,7 @@ func TestRestoreAtAnyPosition(t *testing.T) {
 		s.Init(Options{Storage: &memStorage{slabs: map[uint32][]byte{}}})
 		s.Restore(first, 9)
 		for i := range 3 {
-			pos, err := s.Add("k", payload(i), 1)
+			pos, err := s.Add("k", payload(i), 1, 0)
 			require.NoError(t, err)
 			require.Equal(t, first+uint64(i), pos)
 		}

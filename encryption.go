@@ -1,0 +1,197 @@
+package shardlog
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/shardlog/shardlog/internal/segfile"
+)
+
+// Encryption at rest (WithKeyRing): a stream encrypted with
+// StartStreamEncryption seals each record's data with AES-256-GCM under a
+// data key of its own, made for the stream and the master key the KMS key
+// ID names, and wrapped by that master key. The data key's generation
+// (1 to 63) is stored with every record (see internal/segfile), so that
+// records written before, during and after encryption, or under different
+// keys, read back alike. The nonce is the shard's index and the record's
+// position, unique under a data key, which belongs to one stream; the
+// partition key is authenticated too, so a record moved or altered on disk
+// fails to open rather than read wrong.
+
+// WithKeyRing makes StartStreamEncryption really encrypt: records put to an
+// encrypted stream are sealed with a data key that a master key of ring
+// wraps, in memory and in a durable account's files alike, and a missing,
+// disabled or wrong key fails puts and reads with the KMS exceptions. A
+// durable account keeps the wrapped data keys, never the master keys: give
+// it the same ring (LoadKeyRing) each time it opens. Without a key ring,
+// encryption is a setting only: records are stored in the clear.
+func WithKeyRing(ring *KeyRing) Option {
+	return optionFunc(func(cfg *config) error {
+		if ring == nil {
+			return fmt.Errorf("shardlog: WithKeyRing(nil)")
+		}
+		cfg.keyRing = ring
+		return nil
+	})
+}
+
+// sealOverhead is what sealing adds to a record's data.
+const sealOverhead = 16
+
+// dataKey is one generation of a stream's data keys.
+type dataKey struct {
+	gen     uint8
+	keyID   string     // the master key's ID
+	master  *masterKey // nil if the ring lacks it
+	wrapped []byte     // as the manifest keeps it
+	aead    cipher.AEAD
+	err     error // why it cannot be used (the master key is missing)
+}
+
+// usable reports whether the data key may seal and open now.
+func (d *dataKey) usable() error {
+	if d.err != nil {
+		return d.err
+	}
+	return d.master.usable()
+}
+
+// seal appends to dst data sealed for the record at pos of shard index,
+// under partition key key.
+func (d *dataKey) seal(dst []byte, index uint32, pos uint64, key string, data []byte) []byte {
+	var nonce [12]byte
+	binary.BigEndian.PutUint32(nonce[:], index)
+	binary.BigEndian.PutUint64(nonce[4:], pos)
+	return d.aead.Seal(dst, nonce[:], data, []byte(key))
+}
+
+// open returns a new slice holding the data seal sealed.
+func (d *dataKey) open(index uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
+	var nonce [12]byte
+	binary.BigEndian.PutUint32(nonce[:], index)
+	binary.BigEndian.PutUint64(nonce[4:], pos)
+	return d.aead.Open(make([]byte, 0, max(len(sealed)-sealOverhead, 0)), nonce[:], sealed, []byte(key))
+}
+
+// streamCrypto is a stream's data keys and the one new records are sealed
+// with. Shards reach it through a pointer: the put and read paths read it
+// without the stream's lock.
+type streamCrypto struct {
+	current atomic.Pointer[dataKey] // nil: records are stored in the clear
+	byGen   keyList                 // every generation, by gen-1; replaced whole under the stream's mu
+}
+
+// keyList is a list of data keys read without a lock.
+type keyList struct{ p atomic.Pointer[[]*dataKey] }
+
+func (l *keyList) Load() []*dataKey {
+	if p := l.p.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (l *keyList) Store(keys []*dataKey) { l.p.Store(&keys) }
+
+// keyAAD binds a wrapped data key to its stream and generation.
+func keyAAD(arn string, inc uint32, gen uint8) []byte {
+	return []byte(arn + "#" + strconv.FormatUint(uint64(inc), 10) + "#" + strconv.Itoa(int(gen)))
+}
+
+// newDataKey makes generation gen of the stream's data keys, wrapped by
+// master.
+func (s *Stream) newDataKey(gen uint8, master *masterKey) (*dataKey, error) {
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	aead, err := gcm(raw[:])
+	if err != nil {
+		return nil, err
+	}
+	return &dataKey{gen: gen, keyID: master.id, master: master, aead: aead,
+		wrapped: master.wrap(raw[:], keyAAD(s.arn, s.inc, gen))}, nil
+}
+
+// restoreDataKey unwraps a data key kept in the manifest; without its
+// master key, it can be neither used nor read, as on AWS.
+func (s *Stream) restoreDataKey(gen uint8, keyID string, wrapped []byte) *dataKey {
+	d := &dataKey{gen: gen, keyID: keyID, wrapped: wrapped}
+	ring := s.acct.cfg.keyRing
+	if ring == nil {
+		d.err = newError(ErrKMSNotFound, "Key '%s' does not exist: the account has no key ring.", keyID)
+		return d
+	}
+	master, err := ring.resolve(keyID)
+	if err != nil {
+		d.err = err
+		return d
+	}
+	raw, err := master.unwrap(wrapped, keyAAD(s.arn, s.inc, gen))
+	if err == nil {
+		d.aead, err = gcm(raw)
+	}
+	if err != nil {
+		d.err = newError(ErrKMSInvalidState, "The data key of generation %d of stream %s does not open with key %s.", gen, s.name, keyID)
+		return d
+	}
+	d.master = master
+	return d
+}
+
+func gcm(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// keyFor returns the stream's data key for master, making the next
+// generation if it has none. s.mu is held; the caller persists the change.
+func (s *Stream) keyForLocked(master *masterKey) (*dataKey, error) {
+	keys := s.crypto.byGen.Load()
+	for _, d := range keys {
+		if d.keyID == master.id {
+			return d, nil
+		}
+	}
+	if len(keys) >= segfile.MaxGen {
+		return nil, newError(ErrLimitExceeded, "Stream %s has been encrypted with %d keys, the most it can have.", s.name, segfile.MaxGen)
+	}
+	d, err := s.newDataKey(uint8(len(keys)+1), master)
+	if err != nil {
+		return nil, err
+	}
+	s.crypto.byGen.Store(append(keys[:len(keys):len(keys)], d))
+	return d, nil
+}
+
+// openRecord returns the data of a record sealed under generation gen.
+func (c *streamCrypto) openRecord(gen uint8, index uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
+	keys := c.byGen.Load()
+	if int(gen) > len(keys) {
+		return nil, newError(ErrInternalFailure, "A record of shard %d at position %d names data key %d, which the stream does not have.", index, pos, gen)
+	}
+	d := keys[gen-1]
+	if err := d.usable(); err != nil {
+		return nil, err
+	}
+	data, err := d.open(index, pos, key, sealed)
+	if err != nil {
+		return nil, newError(ErrInternalFailure, "A record of shard %d at position %d does not open with its data key: it was altered.", index, pos)
+	}
+	return data, nil
+}
+
+// writable reports whether records put now can be sealed: the master key
+// of the current data key is there and enabled (or nothing is sealed).
+func (c *streamCrypto) writable() error {
+	if d := c.current.Load(); d != nil {
+		return d.usable()
+	}
+	return nil
+}

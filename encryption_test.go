@@ -1,0 +1,250 @@
+package shardlog_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/segfile"
+	"github.com/stretchr/testify/require"
+)
+
+const masterKeyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+// keyRingFile writes a key ring with one key (aliases alias/aws/kinesis and
+// alias/orders) and returns its path and the key's bytes.
+func keyRingFile(t *testing.T) (string, []byte) {
+	key := bytes.Repeat([]byte{0x5a, 0xa5, 0x3c, 0xc3}, 8)
+	path := filepath.Join(t.TempDir(), "keys.json")
+	doc := fmt.Sprintf(`{"keys":[{"id":%q,"aliases":["alias/aws/kinesis","alias/orders"],"key":%q}]}`, masterKeyID, base64.StdEncoding.EncodeToString(key))
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o600))
+	return path, key
+}
+
+// filesContain reports whether any file under dir holds b.
+func filesContain(t *testing.T, dir string, b []byte) bool {
+	found := false
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := os.ReadFile(path)
+		if err == nil && bytes.Contains(content, b) {
+			found = true
+		}
+		return err
+	}))
+	return found
+}
+
+// readShard0 returns the data of shard 0's records, or the first error.
+func readShard0(s *shardlog.Stream) ([]string, error) {
+	var out []string
+	for r, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(r.Data))
+	}
+	return out, nil
+}
+
+// TestEncryptionAtRest: with a key ring, the records put while a stream is
+// encrypted reach the files sealed (no plaintext, no master key there),
+// read back alike before, during and after encryption, and across a
+// restart with the same ring; without the key they cannot be read.
+func TestEncryptionAtRest(t *testing.T) {
+	dir := t.TempDir()
+	ringPath, masterKey := keyRingFile(t)
+	open := func(withRing bool) (*shardlog.Account, *shardlog.Stream) {
+		opts := []shardlog.Option{shardlog.WithDir(dir), shardlog.WithoutLimits()}
+		if withRing {
+			ring, err := shardlog.LoadKeyRing(ringPath)
+			require.NoError(t, err)
+			opts = append(opts, shardlog.WithKeyRing(ring))
+		}
+		a, err := shardlog.NewAccount(opts...)
+		require.NoError(t, err)
+		s, err := a.Stream(shardlog.StreamRef{StreamName: "s"})
+		if err != nil {
+			s = newStream(t, a, "s", 1)
+		}
+		return a, s
+	}
+	a, s := open(true)
+	put(t, s, "k", "plain-before-AAAA")
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/orders"))
+	r := put(t, s, "k", "secret-during-BBBB")
+	require.Equal(t, shardlog.EncryptionKMS, r.EncryptionType)
+	require.NoError(t, s.StopStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/orders"))
+	put(t, s, "k", "plain-after-CCCC")
+	want := []string{"plain-before-AAAA", "secret-during-BBBB", "plain-after-CCCC"}
+	got, err := readShard0(s)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.NoError(t, a.Close())
+
+	require.True(t, filesContain(t, dir, []byte("plain-before-AAAA")), "unencrypted records are stored as they are")
+	require.False(t, filesContain(t, dir, []byte("secret-during-BBBB")), "an encrypted record's plaintext is nowhere")
+	require.False(t, filesContain(t, dir, masterKey), "the master key is nowhere")
+
+	a, s = open(true)
+	got, err = readShard0(s)
+	require.NoError(t, err)
+	require.Equal(t, want, got, "after a restart with the ring")
+	require.NoError(t, a.Close())
+
+	a, s = open(false)
+	defer a.Close()
+	got, err = readShard0(s)
+	require.ErrorIs(t, err, shardlog.ErrKMSNotFound, "without the key")
+	require.Equal(t, want[:1], got, "the records before it read")
+}
+
+// TestEncryptionKeyErrors: unknown and disabled keys fail as KMS does, on
+// StartStreamEncryption, puts and reads alike, and work again once the key
+// is enabled.
+func TestEncryptionKeyErrors(t *testing.T) {
+	ring := shardlog.NewKeyRing()
+	require.NoError(t, ring.AddKey(masterKeyID, bytes.Repeat([]byte{1}, 32), "alias/orders"))
+	a, _ := newAccount(t, shardlog.WithKeyRing(ring))
+	s := newStream(t, a, "s", 1)
+	require.ErrorIs(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/missing"), shardlog.ErrKMSNotFound)
+	require.ErrorIs(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "arn:aws:kms:us-east-1:123456789012:key/nope"), shardlog.ErrKMSNotFound)
+	require.NoError(t, ring.DisableKey(masterKeyID))
+	require.ErrorIs(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, masterKeyID), shardlog.ErrKMSDisabled)
+	require.NoError(t, ring.EnableKey(masterKeyID))
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "arn:aws:kms:us-east-1:123456789012:key/"+masterKeyID))
+	put(t, s, "k", "one")
+
+	require.NoError(t, ring.DisableKey(masterKeyID))
+	_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("two")})
+	require.ErrorIs(t, err, shardlog.ErrKMSDisabled)
+	_, err = s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: "k", Data: []byte("two")}})
+	require.ErrorIs(t, err, shardlog.ErrKMSDisabled)
+	it, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	require.NoError(t, err)
+	_, err = s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+	require.ErrorIs(t, err, shardlog.ErrKMSDisabled)
+
+	require.NoError(t, ring.EnableKey(masterKeyID))
+	put(t, s, "k", "two")
+	out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+	require.NoError(t, err)
+	require.Len(t, out.Records, 2)
+	require.Equal(t, "one", string(out.Records[0].Data))
+	require.Equal(t, "two", string(out.Records[1].Data))
+}
+
+// TestEncryptionDetectsTampering: a sealed record altered in its file,
+// its frame's checksum fixed to match, is refused when read, never
+// returned altered.
+func TestEncryptionDetectsTampering(t *testing.T) {
+	dir := t.TempDir()
+	ringPath, _ := keyRingFile(t)
+	ring, err := shardlog.LoadKeyRing(ringPath)
+	require.NoError(t, err)
+	a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
+	require.NoError(t, err)
+	s := newStream(t, a, "s", 1)
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+	put(t, s, "k", "pay 100 to alice")
+	require.NoError(t, a.Close())
+
+	var segment string
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".seg") {
+			segment = path
+		}
+		return err
+	}))
+	require.NotEmpty(t, segment)
+	b, err := os.ReadFile(segment)
+	require.NoError(t, err)
+	frame := b[segfile.HeaderSize:]
+	dataLen := int(binary.LittleEndian.Uint32(frame[4:]))
+	keyLen := int(binary.LittleEndian.Uint16(frame[8:]) & (1<<segfile.KeyBits - 1))
+	require.Equal(t, len("pay 100 to alice")+16, dataLen, "sealed: the data and a tag")
+	frame[segfile.FrameHeader+keyLen+4] ^= 0x01 // "pay 000": a forged amount
+	size := segfile.FrameSize(keyLen, dataLen)
+	binary.LittleEndian.PutUint32(frame[0:], segfile.Checksum(frame[4:size]))
+	require.NoError(t, os.WriteFile(segment, b, 0o600))
+	// The index's checksum of the file's frames must match too: rewrite it.
+	indexPath := filepath.Join(filepath.Dir(segment), "index")
+	index, err := os.ReadFile(indexPath)
+	require.NoError(t, err)
+	var rewritten []byte
+	segfile.ReadIndex(index, func(r segfile.IndexRecord) {
+		r.FramesCRC = segfile.Checksum(b[segfile.HeaderSize:r.FramesEnd])
+		rewritten = segfile.AppendIndexRecord(rewritten, r)
+	})
+	require.NotEmpty(t, rewritten)
+	require.NoError(t, os.WriteFile(indexPath, rewritten, 0o600))
+
+	a, err = shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
+	require.NoError(t, err)
+	defer a.Close()
+	s, err = a.Stream(shardlog.StreamRef{StreamName: "s"})
+	require.NoError(t, err)
+	got, err := readShard0(s)
+	require.ErrorIs(t, err, shardlog.ErrInternalFailure)
+	require.Contains(t, err.Error(), "altered")
+	require.Empty(t, got)
+}
+
+// TestEncryptionWithoutKeyRing: without a key ring encryption is a
+// setting only, as before: records read back, reported as KMS.
+func TestEncryptionWithoutKeyRing(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/anything"))
+	require.Equal(t, shardlog.EncryptionKMS, put(t, s, "k", "x").EncryptionType)
+	got, err := readShard0(s)
+	require.NoError(t, err)
+	require.Equal(t, []string{"x"}, got)
+}
+
+// TestEncryptionWhileWriting: puts racing StartStreamEncryption and
+// StopStreamEncryption all read back intact, whichever way each was
+// stored.
+func TestEncryptionWhileWriting(t *testing.T) {
+	a, _ := newAccount(t, shardlog.WithKeyRing(shardlog.NewKeyRing()))
+	s := newStream(t, a, "s", 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			var err error
+			if i%2 == 0 {
+				err = s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey)
+			} else {
+				err = s.StopStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	var want []string
+	for i := range 500 {
+		d := fmt.Sprintf("record-%03d", i)
+		if i%2 == 0 {
+			put(t, s, "k", d)
+		} else {
+			_, err := s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: "k", Data: []byte(d)}})
+			require.NoError(t, err)
+		}
+		want = append(want, d)
+	}
+	<-done
+	got, err := readShard0(s)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}
