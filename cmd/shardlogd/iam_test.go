@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/stretchr/testify/require"
 )
 
@@ -76,4 +78,27 @@ func TestIAMFileRefused(t *testing.T) {
 		require.Error(t, run(context.Background(), []string{"-addr", "127.0.0.1:0", "-iam", path}, io.Discard), name)
 	}
 	require.Error(t, run(context.Background(), []string{"-addr", "127.0.0.1:0", "-iam", filepath.Join(dir, "missing.json")}, io.Discard))
+}
+
+// TestKMSKeys: with -kms-keys, encrypting a stream with a key of the file
+// works, and with a key it lacks fails as KMS does.
+func TestKMSKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"keys":[{"id":"k1","aliases":["alias/aws/kinesis"],"key":"`+
+		strings.Repeat("A", 43)+`="}]}`), 0o600))
+	endpoint := start(t, "-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error", "-kms-keys", path)
+	c := sdkClient(endpoint)
+	ctx := context.Background()
+	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(1)})
+	require.NoError(t, err)
+	_, err = c.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String("s"), EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/other")})
+	var notFound *types.KMSNotFoundException
+	require.ErrorAs(t, err, &notFound)
+	_, err = c.StartStreamEncryption(ctx, &kinesis.StartStreamEncryptionInput{StreamName: aws.String("s"), EncryptionType: types.EncryptionTypeKms, KeyId: aws.String("alias/aws/kinesis")})
+	require.NoError(t, err)
+	out, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: []byte("x")})
+	require.NoError(t, err)
+	require.Equal(t, types.EncryptionTypeKms, out.EncryptionType)
+
+	require.Error(t, run(ctx, []string{"-addr", "127.0.0.1:0", "-kms-keys", filepath.Join(t.TempDir(), "missing.json")}, io.Discard))
 }

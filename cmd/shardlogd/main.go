@@ -102,6 +102,7 @@ func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&tlsf.key, "tls-key", "", "PEM private key file of -tls-cert")
 	fs.BoolVar(&tlsf.selfSigned, "tls-self-signed", false, "serve HTTPS with a new self-signed certificate for localhost, loopback IPs and -allow-host names, and print its SHA-256 fingerprint; with -tls-cert and -tls-key, write it there for clients to trust")
 	maxStreams := fs.Int("max-streams-per-conn", 100, "HTTP/2 requests one connection may have in flight")
+	kmsKeys := fs.String("kms-keys", os.Getenv("SHARDLOG_KMS_KEYS"), "JSON file of KMS master keys (see shardlog.LoadKeyRing): with it, StartStreamEncryption seals records at rest; default $SHARDLOG_KMS_KEYS")
 	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -165,6 +166,13 @@ func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *iamPath != "" {
 		opts = append(opts, shardlog.WithAccessControl())
+	}
+	if *kmsKeys != "" {
+		ring, err := shardlog.LoadKeyRing(*kmsKeys)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, shardlog.WithKeyRing(ring))
 	}
 	acct, err := shardlog.NewAccount(opts...)
 	if err != nil {
