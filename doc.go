@@ -76,6 +76,11 @@
 // iam evaluates the policies and has ready-made least-privilege roles;
 // [Account.SimulatePolicy] answers without calling.
 //
+// With a [KeyRing] ([WithKeyRing]), [Stream.StartStreamEncryption] seals
+// the records put from then on with AES-256-GCM under a data key wrapped by
+// the KMS key's master key, in memory and on disk; without one, encryption
+// is a setting only.
+//
 // # An embedded log
 //
 // [EmbeddedLog] sets an account up as a service's own event log: no
@@ -238,9 +243,10 @@
 // event has no ContinuationSequenceNumber and lists the ChildShards.
 //
 // Tags, encryption (StartStreamEncryption), enhanced monitoring and the
-// stream mode (UpdateStreamMode) are kept and reported; records are not
-// encrypted, no metrics are published, and an ON_DEMAND stream refuses
-// manual resharding but does not scale by itself.
+// stream mode (UpdateStreamMode) are kept and reported; records are
+// encrypted only with a key ring (WithKeyRing), no metrics are published,
+// and an ON_DEMAND stream refuses manual resharding but does not scale by
+// itself.
 //
 // The wire protocol is in package kinesisapi: an http.Handler for AWS
 // SDKs, and the shardlogd command.
