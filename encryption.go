@@ -61,21 +61,33 @@ func (d *dataKey) usable() error {
 	return d.master.usable()
 }
 
-// seal appends to dst data sealed for the record at pos of shard index,
-// under partition key key.
-func (d *dataKey) seal(dst []byte, index uint32, pos uint64, key string, data []byte) []byte {
-	var nonce [12]byte
-	binary.BigEndian.PutUint32(nonce[:], index)
-	binary.BigEndian.PutUint64(nonce[4:], pos)
-	return d.aead.Seal(dst, nonce[:], data, []byte(key))
+// sealer is a shard's scratch space for sealing, reused under its lock:
+// what an AEAD is given escapes, and would be allocated per record.
+type sealer struct {
+	nonce [12]byte
+	aad   []byte
+	out   []byte
 }
 
-// open returns a new slice holding the data seal sealed.
+// seal returns data sealed for the record at pos of shard index, under
+// partition key key, in space of sl's that the next call reuses.
+func (sl *sealer) seal(d *dataKey, index uint32, pos uint64, key string, data []byte) []byte {
+	binary.BigEndian.PutUint32(sl.nonce[:], index)
+	binary.BigEndian.PutUint64(sl.nonce[4:], pos)
+	sl.aad = append(sl.aad[:0], key...)
+	sl.out = d.aead.Seal(sl.out[:0], sl.nonce[:], data, sl.aad)
+	return sl.out
+}
+
+// open returns the data seal sealed, in one new allocation that also holds
+// the nonce and additional data it is opened with.
 func (d *dataKey) open(index uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
-	var nonce [12]byte
-	binary.BigEndian.PutUint32(nonce[:], index)
-	binary.BigEndian.PutUint64(nonce[4:], pos)
-	return d.aead.Open(make([]byte, 0, max(len(sealed)-sealOverhead, 0)), nonce[:], sealed, []byte(key))
+	buf := make([]byte, 12+len(key), 12+len(key)+max(len(sealed)-sealOverhead, 0))
+	binary.BigEndian.PutUint32(buf, index)
+	binary.BigEndian.PutUint64(buf[4:], pos)
+	copy(buf[12:], key)
+	out, err := d.aead.Open(buf[len(buf):], buf[:12], sealed, buf[12:])
+	return out[:len(out):len(out)], err
 }
 
 // streamCrypto is a stream's data keys and the one new records are sealed

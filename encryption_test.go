@@ -248,3 +248,46 @@ func TestEncryptionWhileWriting(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 }
+
+// BenchmarkEncryption puts 100-byte records to a stream, and reads them
+// back with Records, in the clear and sealed (WithKeyRing and
+// StartStreamEncryption): the cost of encryption at rest per record.
+func BenchmarkEncryption(b *testing.B) {
+	for _, sealed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sealed=%v", sealed), func(b *testing.B) {
+			s, err := shardlog.NewStream("bench", 1, shardlog.WithoutLimits(), shardlog.WithKeyRing(shardlog.NewKeyRing()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if sealed {
+				if err := s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey); err != nil {
+					b.Fatal(err)
+				}
+			}
+			data := make([]byte, 100)
+			b.Run("put", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: data}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("read", func(b *testing.B) {
+				b.ReportAllocs()
+				n := 0
+				for n < b.N {
+					for _, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+						if err != nil {
+							b.Fatal(err)
+						}
+						if n++; n == b.N {
+							break
+						}
+					}
+				}
+			})
+		})
+	}
+}

@@ -58,7 +58,7 @@ type shard struct {
 	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
 	durability durability // SyncAlways's group commit
-	sealBuf    []byte     // scratch: a record's data as sealed (encrypted streams)
+	sealing    sealer     // scratch for sealing records (encrypted streams)
 }
 
 func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents ...string) *shard {
@@ -178,8 +178,7 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	sh.expireLocked(ms)
 	var gen uint8
 	if d := sh.crypto.current.Load(); d != nil {
-		sh.sealBuf = d.seal(sh.sealBuf[:0], sh.index, sh.seg.Written(), key, data)
-		data, gen = sh.sealBuf, d.gen
+		data, gen = sh.sealing.seal(d, sh.index, sh.seg.Written(), key, data), d.gen
 	}
 	pos, err := sh.seg.Add(key, data, ms, gen)
 	if err != nil {
