@@ -3,10 +3,13 @@ package shardlog
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/shardlog/shardlog/internal/segfile"
@@ -14,12 +17,14 @@ import (
 
 // Encryption at rest (WithKeyRing): a stream encrypted with
 // StartStreamEncryption seals each record's data with AES-256-GCM under a
-// data key of its own, made for the stream and the master key the KMS key
-// ID names, and wrapped by that master key. The data key's generation
-// (1 to 63) is stored with every record (see internal/segfile), so that
-// records written before, during and after encryption, or under different
-// keys, read back alike. The nonce is the shard's index and the record's
-// position, unique under a data key, which belongs to one stream; the
+// data key of its segment (the slab, or a durable shard's file, that holds
+// it). Segment keys are derived (HKDF-SHA256, over the shard's index and
+// the segment's number) from a root key made for the stream and the master
+// key that the KMS key ID names, and kept only wrapped by that master key.
+// The root key's generation (1 to 63) is stored with every record (see
+// internal/segfile), so that records written before, during and after
+// encryption, or under different KMS keys, read back alike. The nonce is
+// the shard's index and the record's position, unique under a key; the
 // partition key is authenticated too, so a record moved or altered on disk
 // fails to open rather than read wrong.
 
@@ -43,14 +48,27 @@ func WithKeyRing(ring *KeyRing) Option {
 // sealOverhead is what sealing adds to a record's data.
 const sealOverhead = 16
 
-// dataKey is one generation of a stream's data keys.
+// dataKey is one generation of a stream's root data keys.
 type dataKey struct {
 	gen     uint8
 	keyID   string     // the master key's ID
 	master  *masterKey // nil if the ring lacks it
 	wrapped []byte     // as the manifest keeps it
-	aead    cipher.AEAD
-	err     error // why it cannot be used (the master key is missing)
+	root    []byte     // the key segment keys derive from; nil if err
+	err     error      // why it cannot be used (the master key is missing)
+}
+
+// segmentKey derives the AES-256-GCM key of segment slab of shard index.
+func (d *dataKey) segmentKey(index, slab uint32) (cipher.AEAD, error) {
+	var info [4 + 4 + 16]byte
+	copy(info[8:], "shardlog segment")
+	binary.BigEndian.PutUint32(info[:], index)
+	binary.BigEndian.PutUint32(info[4:], slab)
+	key, err := hkdf.Key(sha256.New, d.root, nil, string(info[:]), 32)
+	if err != nil {
+		return nil, err
+	}
+	return gcm(key)
 }
 
 // usable reports whether the data key may seal and open now.
@@ -61,32 +79,44 @@ func (d *dataKey) usable() error {
 	return d.master.usable()
 }
 
-// sealer is a shard's scratch space for sealing, reused under its lock:
-// what an AEAD is given escapes, and would be allocated per record.
+// sealer is a shard's sealing state, used under its lock: the key of the
+// segment it seals into, and scratch space (what an AEAD is given escapes,
+// and would be allocated per record).
 type sealer struct {
+	key   *dataKey // aead is of this root key's...
+	slab  uint32   // ...segment
+	aead  cipher.AEAD
 	nonce [12]byte
 	aad   []byte
 	out   []byte
 }
 
-// seal returns data sealed for the record at pos of shard index, under
-// partition key key, in space of sl's that the next call reuses.
-func (sl *sealer) seal(d *dataKey, index uint32, pos uint64, key string, data []byte) []byte {
+// seal returns data sealed for the record at pos of shard index, in
+// segment slab, under partition key key, in space of sl's that the next
+// call reuses.
+func (sl *sealer) seal(d *dataKey, index, slab uint32, pos uint64, key string, data []byte) ([]byte, error) {
+	if sl.aead == nil || sl.key != d || sl.slab != slab {
+		aead, err := d.segmentKey(index, slab)
+		if err != nil {
+			return nil, err
+		}
+		sl.key, sl.slab, sl.aead = d, slab, aead
+	}
 	binary.BigEndian.PutUint32(sl.nonce[:], index)
 	binary.BigEndian.PutUint64(sl.nonce[4:], pos)
 	sl.aad = append(sl.aad[:0], key...)
-	sl.out = d.aead.Seal(sl.out[:0], sl.nonce[:], data, sl.aad)
-	return sl.out
+	sl.out = sl.aead.Seal(sl.out[:0], sl.nonce[:], data, sl.aad)
+	return sl.out, nil
 }
 
-// open returns the data seal sealed, in one new allocation that also holds
-// the nonce and additional data it is opened with.
-func (d *dataKey) open(index uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
+// open returns the data sealed under aead, in one new allocation that also
+// holds the nonce and additional data it is opened with.
+func open(aead cipher.AEAD, index uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
 	buf := make([]byte, 12+len(key), 12+len(key)+max(len(sealed)-sealOverhead, 0))
 	binary.BigEndian.PutUint32(buf, index)
 	binary.BigEndian.PutUint64(buf[4:], pos)
 	copy(buf[12:], key)
-	out, err := d.aead.Open(buf[len(buf):], buf[:12], sealed, buf[12:])
+	out, err := aead.Open(buf[len(buf):], buf[:12], sealed, buf[12:])
 	return out[:len(out):len(out)], err
 }
 
@@ -96,6 +126,42 @@ func (d *dataKey) open(index uint32, pos uint64, key string, sealed []byte) ([]b
 type streamCrypto struct {
 	current atomic.Pointer[dataKey] // nil: records are stored in the clear
 	byGen   keyList                 // every generation, by gen-1; replaced whole under the stream's mu
+
+	mu       sync.Mutex // guards segments
+	segments map[segmentID]cipher.AEAD
+}
+
+// segmentID names a segment key.
+type segmentID struct {
+	gen   uint8
+	index uint32
+	slab  uint32
+}
+
+// maxSegmentKeys bounds the segment keys a stream's readers keep: a
+// reader moves from segment to segment, and a key is quick to derive again.
+const maxSegmentKeys = 256
+
+// segmentKey returns the key of a segment, for reading.
+func (c *streamCrypto) segmentKey(d *dataKey, index, slab uint32) (cipher.AEAD, error) {
+	id := segmentID{d.gen, index, slab}
+	c.mu.Lock()
+	aead, ok := c.segments[id]
+	c.mu.Unlock()
+	if ok {
+		return aead, nil
+	}
+	aead, err := d.segmentKey(index, slab)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.segments == nil || len(c.segments) >= maxSegmentKeys {
+		c.segments = map[segmentID]cipher.AEAD{}
+	}
+	c.segments[id] = aead
+	c.mu.Unlock()
+	return aead, nil
 }
 
 // keyList is a list of data keys read without a lock.
@@ -118,14 +184,10 @@ func keyAAD(arn string, inc uint32, gen uint8) []byte {
 // newDataKey makes generation gen of the stream's data keys, wrapped by
 // master.
 func (s *Stream) newDataKey(gen uint8, master *masterKey) (*dataKey, error) {
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	aead, err := gcm(raw[:])
-	if err != nil {
-		return nil, err
-	}
-	return &dataKey{gen: gen, keyID: master.id, master: master, aead: aead,
-		wrapped: master.wrap(raw[:], keyAAD(s.arn, s.inc, gen))}, nil
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	return &dataKey{gen: gen, keyID: master.id, master: master, root: raw,
+		wrapped: master.wrap(raw, keyAAD(s.arn, s.inc, gen))}, nil
 }
 
 // restoreDataKey unwraps a data key kept in the manifest; without its
@@ -143,14 +205,11 @@ func (s *Stream) restoreDataKey(gen uint8, keyID string, wrapped []byte) *dataKe
 		return d
 	}
 	raw, err := master.unwrap(wrapped, keyAAD(s.arn, s.inc, gen))
-	if err == nil {
-		d.aead, err = gcm(raw)
-	}
-	if err != nil {
+	if err != nil || len(raw) != 32 {
 		d.err = newError(ErrKMSInvalidState, "The data key of generation %d of stream %s does not open with key %s.", gen, s.name, keyID)
 		return d
 	}
-	d.master = master
+	d.master, d.root = master, raw
 	return d
 }
 
@@ -182,8 +241,9 @@ func (s *Stream) keyForLocked(master *masterKey) (*dataKey, error) {
 	return d, nil
 }
 
-// openRecord returns the data of a record sealed under generation gen.
-func (c *streamCrypto) openRecord(gen uint8, index uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
+// openRecord returns the data of a record of segment slab sealed under
+// generation gen.
+func (c *streamCrypto) openRecord(gen uint8, index, slab uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
 	keys := c.byGen.Load()
 	if int(gen) > len(keys) {
 		return nil, newError(ErrInternalFailure, "A record of shard %d at position %d names data key %d, which the stream does not have.", index, pos, gen)
@@ -192,7 +252,11 @@ func (c *streamCrypto) openRecord(gen uint8, index uint32, pos uint64, key strin
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
-	data, err := d.open(index, pos, key, sealed)
+	aead, err := c.segmentKey(d, index, slab)
+	if err != nil {
+		return nil, err
+	}
+	data, err := open(aead, index, pos, key, sealed)
 	if err != nil {
 		return nil, newError(ErrInternalFailure, "A record of shard %d at position %d does not open with its data key: it was altered.", index, pos)
 	}

@@ -291,3 +291,41 @@ func BenchmarkEncryption(b *testing.B) {
 		})
 	}
 }
+
+// TestEncryptionAcrossSegments: records sealed under the keys of many
+// segments (files) read back, before and after a restart.
+func TestEncryptionAcrossSegments(t *testing.T) {
+	dir := t.TempDir()
+	ringPath, _ := keyRingFile(t)
+	ring, err := shardlog.LoadKeyRing(ringPath)
+	require.NoError(t, err)
+	open := func() *shardlog.Account {
+		a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring), shardlog.WithSegmentSize(64<<10))
+		require.NoError(t, err)
+		return a
+	}
+	a := open()
+	s := newStream(t, a, "s", 1)
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+	var want []string
+	for i := range 2000 {
+		d := fmt.Sprintf("%04d-%s", i, strings.Repeat("x", 100))
+		put(t, s, "k", d)
+		want = append(want, d)
+	}
+	got, err := readShard0(s)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.NoError(t, a.Close())
+	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0", "*.seg"))
+	require.NoError(t, err)
+	require.Greater(t, len(files), 2, "many segment files")
+
+	a = open()
+	defer a.Close()
+	s, err = a.Stream(shardlog.StreamRef{StreamName: "s"})
+	require.NoError(t, err)
+	got, err = readShard0(s)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}

@@ -440,7 +440,7 @@ func (sh *shard) record(r *segment.Record) (Record, error) {
 		ApproximateArrivalTimestamp: time.UnixMilli(r.Millis).UTC(),
 	}
 	if r.Gen != 0 {
-		data, err := sh.crypto.openRecord(r.Gen, sh.index, r.Pos, r.Key, r.Data)
+		data, err := sh.crypto.openRecord(r.Gen, sh.index, r.Slab, r.Pos, r.Key, r.Data)
 		if err != nil {
 			return Record{}, err
 		}

@@ -178,7 +178,12 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	sh.expireLocked(ms)
 	var gen uint8
 	if d := sh.crypto.current.Load(); d != nil {
-		data, gen = sh.sealing.seal(d, sh.index, sh.seg.Written(), key, data), d.gen
+		slab := sh.seg.SlabFor(len(key) + len(data) + sealOverhead)
+		sealed, err := sh.sealing.seal(d, sh.index, slab, sh.seg.Written(), key, data)
+		if err != nil {
+			return 0, failed, newError(ErrInternalFailure, "Could not seal a record: %v.", err)
+		}
+		data, gen = sealed, d.gen
 	}
 	pos, err := sh.seg.Add(key, data, ms, gen)
 	if err != nil {

@@ -172,6 +172,15 @@ func (s *Segment) Len() uint64 { return s.length.Load() }
 // Written returns the number of records added, published or not.
 func (s *Segment) Written() uint64 { return s.wlen }
 
+// SlabFor returns the number of the slab the next Add of a record of size
+// bytes (key and data) writes to.
+func (s *Segment) SlabFor(size int) uint32 {
+	if s.cur == nil || len(s.cur)-s.used < s.frame+size {
+		return s.slabNext
+	}
+	return s.slabNext - 1
+}
+
 // Head returns the first position not trimmed.
 func (s *Segment) Head() uint64 { return s.head.Load() }
 
@@ -511,7 +520,8 @@ type Record struct {
 	Key    string
 	Data   []byte
 	Millis int64
-	Gen    uint8 // the generation of the data key Data is sealed with; 0: not encrypted
+	Gen    uint8  // the generation of the data key Data is sealed with; 0: not encrypted
+	Slab   uint32 // the number of the slab (a durable segment's file) that holds it
 }
 
 // Cursor reads records in position order. It caches the chunk and slab it is
@@ -572,7 +582,7 @@ func (c *Cursor) Next(r *Record) bool {
 			r.Key = unsafe.String(&c.slab[e.off], int(e.key))
 		}
 		r.Data = c.slab[kend:end:end]
-		r.Millis, r.Gen = e.millis, e.gen
+		r.Millis, r.Gen, r.Slab = e.millis, e.gen, e.slab
 		c.pos++
 		return true
 	}

@@ -1,0 +1,33 @@
+package shardlog
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSegmentKeys: each segment of each shard seals under a key of its
+// own: what one sealed, no other segment's key opens.
+func TestSegmentKeys(t *testing.T) {
+	d := &dataKey{gen: 1, root: bytes.Repeat([]byte{7}, 32)}
+	var sl sealer
+	sealed, err := sl.seal(d, 3, 10, 42, "k", []byte("payload"))
+	require.NoError(t, err)
+	sealed = bytes.Clone(sealed)
+	own, err := d.segmentKey(3, 10)
+	require.NoError(t, err)
+	got, err := open(own, 3, 42, "k", sealed)
+	require.NoError(t, err)
+	require.Equal(t, "payload", string(got))
+	for _, other := range [][2]uint32{{3, 11}, {4, 10}} {
+		aead, err := d.segmentKey(other[0], other[1])
+		require.NoError(t, err)
+		_, err = open(aead, 3, 42, "k", sealed)
+		require.Error(t, err, "segment %v", other)
+	}
+	_, err = open(own, 3, 43, "k", sealed)
+	require.Error(t, err, "another position")
+	_, err = open(own, 3, 42, "other key", sealed)
+	require.Error(t, err, "another partition key")
+}
