@@ -172,3 +172,28 @@ func TestSubscribeAfterTheConsumerWasRegisteredAgain(t *testing.T) {
 	}
 	subscribe()
 }
+
+// TestKMSErrorsMapToSentinels: a put to a stream whose KMS key is disabled
+// fails with shardlog.ErrKMSDisabled through the SDK too.
+func TestKMSErrorsMapToSentinels(t *testing.T) {
+	ring := shardlog.NewKeyRing()
+	if err := ring.AddKey("k1", make([]byte, 32), "alias/orders"); err != nil {
+		t.Fatal(err)
+	}
+	client, acct := serve(t, shardlog.WithKeyRing(ring))
+	s := open(t, client, acct, 1)
+	embedded, err := acct.Stream(shardlog.StreamRef{StreamName: s.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := embedded.StartStreamEncryption(t.Context(), shardlog.EncryptionKMS, "alias/orders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.DisableKey("k1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Put(t.Context(), shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})
+	if !errors.Is(err, shardlog.ErrKMSDisabled) {
+		t.Fatalf("a put with a disabled key: %v", err)
+	}
+}
