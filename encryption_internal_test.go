@@ -2,8 +2,10 @@ package shardlog
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
+	"github.com/shardlog/shardlog/internal/vfs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,4 +32,40 @@ func TestSegmentKeys(t *testing.T) {
 	require.Error(t, err, "another position")
 	_, err = open(own, 3, 42, "other key", sealed)
 	require.Error(t, err, "another partition key")
+}
+
+// TestEncryptedRecordsSurviveAPowerCut: under SyncAlways, every sealed
+// record a put acknowledged is there, and opens, after a power cut; and
+// the encryption setting and its data key with it.
+func TestEncryptedRecordsSurviveAPowerCut(t *testing.T) {
+	fs := vfs.NewMemFS()
+	clk := NewManualClock(tStart)
+	ring := NewKeyRing()
+	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10), WithKeyRing(ring))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
+	s := mustStream(t, a, "s")
+	require.NoError(t, s.StartStreamEncryption(bg, EncryptionKMS, DefaultKMSKey))
+	var want []string
+	for round := 0; round < 3; round++ {
+		batch := make([]PutInput, 20)
+		for i := range batch {
+			d := fmt.Sprintf("round %d record %d %s", round, i, make([]byte, 9000))
+			batch[i] = PutInput{PartitionKey: "k", Data: []byte(d)}
+			want = append(want, d)
+		}
+		res, err := s.PutBatch(bg, batch)
+		require.NoError(t, err)
+		require.Zero(t, res.FailedRecordCount)
+	}
+	fs.Crash()
+	b := durable(t, fs.Process(), clk, WithKeyRing(ring))
+	var got []string
+	for r, err := range mustStream(t, b, "s").Records(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon}) {
+		require.NoError(t, err)
+		got = append(got, string(r.Data))
+	}
+	require.Equal(t, want, got)
+	r, err := mustStream(t, b, "s").Put(bg, PutInput{PartitionKey: "k", Data: []byte("after")})
+	require.NoError(t, err)
+	require.Equal(t, EncryptionKMS, r.EncryptionType, "still encrypted")
 }
