@@ -421,3 +421,41 @@ func TestAccessByRequestTags(t *testing.T) {
 	require.NoError(t, errOf(a.CreateStream(tagger, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 1, Tags: map[string]string{"team": "a"}})))
 	require.ErrorIs(t, errOf(a.CreateStream(tagger, shardlog.CreateStreamInput{StreamName: "u", ShardCount: 1, Tags: map[string]string{"cost": "1"}})), shardlog.ErrAccessDenied)
 }
+
+// TestKMSAccess: with access control, a stream encrypted with a
+// customer-managed key needs kms:GenerateDataKey to put and kms:Decrypt
+// to read; Kinesis's own key (alias/aws/kinesis) needs neither.
+func TestKMSAccess(t *testing.T) {
+	ring := shardlog.NewKeyRing()
+	require.NoError(t, ring.AddKey("cmk-1", make([]byte, 32), "alias/orders"))
+	a, _ := newAccount(t, shardlog.WithAccessControl(), shardlog.WithKeyRing(ring))
+	s := newStream(t, a, "s", 1)
+	streams := "arn:aws:kinesis:us-east-1:" + accountID + ":stream/*"
+	key := "arn:aws:kms:us-east-1:" + accountID + ":key/cmk-1"
+	require.NoError(t, a.PutPrincipal(userARN("writer"), iam.Producer.Document(streams),
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:GenerateDataKey","Resource":"`+key+`"}}`))
+	require.NoError(t, a.PutPrincipal(userARN("reader"), iam.Consumer.Document(streams)))
+	require.NoError(t, a.PutPrincipal(userARN("plain"), iam.Producer.Document(streams)))
+	putAs := func(who string) error {
+		return errOf(s.Put(as(who), shardlog.PutInput{PartitionKey: "k", Data: []byte("x")}))
+	}
+	readAs := func(who string) error {
+		it, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+		require.NoError(t, err)
+		return errOf(s.GetRecords(as(who), shardlog.GetRecordsInput{ShardIterator: it}))
+	}
+
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+	require.NoError(t, putAs("plain"), "Kinesis's own key")
+	require.NoError(t, readAs("reader"))
+
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/orders"))
+	err := putAs("plain")
+	require.ErrorIs(t, err, shardlog.ErrKMSAccessDenied)
+	require.Contains(t, err.Error(), "is not authorized to perform: kms:GenerateDataKey on resource: "+key)
+	require.NoError(t, putAs("writer"))
+	require.ErrorIs(t, readAs("reader"), shardlog.ErrKMSAccessDenied, "kms:Decrypt")
+	require.NoError(t, a.PutPrincipal(userARN("reader"), iam.Consumer.Document(streams),
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}}`))
+	require.NoError(t, readAs("reader"))
+}

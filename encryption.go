@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shardlog/shardlog/iam"
 	"github.com/shardlog/shardlog/internal/segfile"
 )
 
@@ -270,4 +272,47 @@ func (c *streamCrypto) writable() error {
 		return d.usable()
 	}
 	return nil
+}
+
+// authorizeKMS decides, with access control on, a caller's use of the
+// customer-managed KMS key of a data key: action is kms:GenerateDataKey to
+// put, kms:Decrypt to read. Kinesis's own key (alias/aws/kinesis) needs no
+// permission, as its key policy lets the account use it through Kinesis;
+// other keys are decided by the caller's identity-based policies, as a
+// key policy that enables IAM policies does.
+func (a *Account) authorizeKMS(ctx context.Context, action string, d *dataKey) error {
+	if !a.cfg.access || d == nil || d.master == nil || d.master.awsManaged {
+		return nil
+	}
+	v, ok := ctx.Value(callerKey{}).(*callerValue)
+	if !ok {
+		return nil
+	}
+	req := a.request(v.Caller, action, "arn:aws:kms:"+a.cfg.region+":"+a.cfg.accountID+":key/"+d.master.id)
+	if dec := iam.Evaluate(a.identityPolicies(v.PrincipalARN), nil, req); !dec.Allowed() {
+		return newError(ErrKMSAccessDenied, "%s", dec.Message(req))
+	}
+	return nil
+}
+
+// authorizeDecrypt decides kms:Decrypt for the data keys of the
+// generations in gens (bit g-1 for generation g).
+func (s *Stream) authorizeDecrypt(ctx context.Context, gens uint64) error {
+	if gens == 0 || !s.acct.cfg.access {
+		return nil
+	}
+	for i, d := range s.crypto.byGen.Load() {
+		if gens&(1<<i) != 0 {
+			if err := s.acct.authorizeKMS(ctx, "kms:Decrypt", d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// allGens is the mask of every generation the stream has: what a reader
+// that starts now may open.
+func (c *streamCrypto) allGens() uint64 {
+	return 1<<len(c.byGen.Load()) - 1
 }

@@ -57,6 +57,10 @@ var (
 	// ErrKMSNotFound: the KMS key of an encrypted stream is not in the
 	// account's key ring (WithKeyRing).
 	ErrKMSNotFound = &Error{Code: "KMSNotFoundException"}
+	// ErrKMSAccessDenied: with access control, the caller may not use the
+	// customer-managed KMS key of an encrypted stream (kms:GenerateDataKey
+	// to put, kms:Decrypt to read).
+	ErrKMSAccessDenied = &Error{Code: "KMSAccessDeniedException"}
 	// ErrKMSDisabled: the KMS key of an encrypted stream is disabled.
 	ErrKMSDisabled = &Error{Code: "KMSDisabledException"}
 	// ErrKMSInvalidState: the KMS key cannot open what it wrapped (another

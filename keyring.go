@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,9 +27,10 @@ type KeyRing struct {
 
 // masterKey is a KMS key's stand-in: AES-256-GCM over its 32 bytes.
 type masterKey struct {
-	id       string
-	aead     cipher.AEAD
-	disabled atomic.Bool
+	id         string
+	aead       cipher.AEAD
+	awsManaged bool // alias/aws/kinesis: Kinesis's own key, usable without kms: permissions
+	disabled   atomic.Bool
 }
 
 // DefaultKMSKey is the alias of the AWS-managed key Kinesis uses when a
@@ -116,7 +118,7 @@ func (r *KeyRing) AddKey(id string, key []byte, aliases ...string) error {
 			return fmt.Errorf("alias %s is in the ring already", a)
 		}
 	}
-	r.keys[id] = &masterKey{id: id, aead: aead}
+	r.keys[id] = &masterKey{id: id, aead: aead, awsManaged: slices.Contains(aliases, DefaultKMSKey)}
 	for _, a := range aliases {
 		r.aliases[a] = id
 	}

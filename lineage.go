@@ -136,6 +136,9 @@ func (s *Stream) newLineageReader(ctx context.Context, from Position, p *Startin
 	if err := s.authorize(ctx, "GetRecords"); err != nil {
 		return nil, err
 	}
+	if err := s.authorizeDecrypt(ctx, s.crypto.allGens()); err != nil {
+		return nil, err
+	}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return nil, err

@@ -313,7 +313,7 @@ func (a *Account) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *G
 	if err := a.fault(ctx, "GetRecords", s.name, int64(it.shard)); err != nil {
 		return err
 	}
-	return s.getRecords(now, it, limit, in.StreamARN, buf, out)
+	return s.getRecords(ctx, now, it, limit, in.StreamARN, buf, out)
 }
 
 // GetRecords is [Account.GetRecords] for an iterator of this stream; an
@@ -349,7 +349,7 @@ func (s *Stream) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *Ge
 	if err := s.acct.fault(ctx, "GetRecords", s.name, int64(it.shard)); err != nil {
 		return err
 	}
-	return s.getRecords(now, it, limit, in.StreamARN, buf, out)
+	return s.getRecords(ctx, now, it, limit, in.StreamARN, buf, out)
 }
 
 // getRecordsLimit applies GetRecords' Limit: 0 means the most, 10 000.
@@ -367,7 +367,7 @@ func getRecordsLimit(n int) (int, error) {
 
 // getRecords is GetRecords once its iterator is open: find the shard, apply
 // retention and the read limits, read a batch into buf and out.
-func (s *Stream) getRecords(now time.Time, it iterator, limit int, streamARN string, buf []Record, out *GetRecordsOutput) error {
+func (s *Stream) getRecords(ctx context.Context, now time.Time, it iterator, limit int, streamARN string, buf []Record, out *GetRecordsOutput) error {
 	if streamARN != "" && streamARN != s.arn {
 		return newError(ErrInvalidArgument, "StreamARN %s does not match the stream of the shard iterator.", streamARN)
 	}
@@ -379,8 +379,11 @@ func (s *Stream) getRecords(now time.Time, it iterator, limit int, streamARN str
 	if !sh.read.begin(now) {
 		return sh.throttleError()
 	}
-	n, err := s.readBatch(sh, now, it.pos, limit, buf, out)
+	n, gens, err := s.readBatch(sh, now, it.pos, limit, buf, out)
 	sh.read.charge(now, n)
+	if err == nil {
+		err = s.authorizeDecrypt(ctx, gens)
+	}
 	if err != nil {
 		*out = GetRecordsOutput{}
 		return err
@@ -390,8 +393,9 @@ func (s *Stream) getRecords(now time.Time, it iterator, limit int, streamARN str
 }
 
 // readBatch reads from pos in sh into buf and builds a GetRecords result in
-// out; it returns the bytes read.
-func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf []Record, out *GetRecordsOutput) (int, error) {
+// out; it returns the bytes read and the generations of the data keys the
+// records were sealed with (bit g-1 for generation g).
+func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf []Record, out *GetRecordsOutput) (n int, gens uint64, err error) {
 	tail, final := sh.tail()
 	c := sh.seg.Cursor(pos)
 	bytes := 0
@@ -412,20 +416,23 @@ func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf 
 		bytes += size
 		rec, err := sh.record(&r)
 		if err != nil {
-			return bytes, err
+			return bytes, gens, err
+		}
+		if r.Gen != 0 {
+			gens |= 1 << (r.Gen - 1)
 		}
 		out.Records = append(out.Records, rec)
 	}
 	next := c.Pos()
 	if final && len(out.Records) == 0 && next >= tail {
 		out.ChildShards = sh.childShards()
-		return bytes, nil
+		return bytes, gens, nil
 	}
 	if ms, ok := sh.seg.Millis(next); ok && next < tail {
 		out.MillisBehindLatest = max(0, now.UnixMilli()-ms)
 	}
 	out.NextShardIterator = s.iteratorToken(sh, next, now)
-	return bytes, nil
+	return bytes, gens, nil
 }
 
 // record makes a Record of a stored one, opening its data if it was sealed
@@ -530,6 +537,9 @@ var errEnd = errors.New("shardlog: end of the records")
 
 func (s *Stream) newShardReader(ctx context.Context, shardID string, p StartingPosition, follow bool) (*shardReader, error) {
 	if err := s.authorize(ctx, "GetRecords"); err != nil {
+		return nil, err
+	}
+	if err := s.authorizeDecrypt(ctx, s.crypto.allGens()); err != nil {
 		return nil, err
 	}
 	r := &shardReader{s: s, ctx: ctx, follow: follow}

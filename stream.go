@@ -458,6 +458,9 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	if err := s.crypto.writable(); err != nil {
 		return PutResult{}, err
 	}
+	if err := s.acct.authorizeKMS(ctx, "kms:GenerateDataKey", s.crypto.current.Load()); err != nil {
+		return PutResult{}, err
+	}
 	var after seqnum.Number
 	ordering := in.orderingNumber()
 	if ordering != "" {
@@ -582,6 +585,9 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 		return err
 	}
 	if err := s.crypto.writable(); err != nil {
+		return err
+	}
+	if err := s.acct.authorizeKMS(ctx, "kms:GenerateDataKey", s.crypto.current.Load()); err != nil {
 		return err
 	}
 	failing, err := s.acct.failedRecords(ctx, s.name)

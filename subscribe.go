@@ -188,6 +188,9 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 	if st != ConsumerActive {
 		return nil, newError(ErrResourceInUse, "Consumer %s is not in ACTIVE state, instead in state %s.", consumerARN, st)
 	}
+	if err := s.authorizeDecrypt(ctx, s.crypto.allGens()); err != nil {
+		return nil, err
+	}
 	if err := a.fault(ctx, "SubscribeToShard", s.name, shardIndexOr(shardID)); err != nil {
 		return nil, err
 	}
