@@ -17,7 +17,7 @@ func init() {
 		shardlog.ErrResourceNotFound, shardlog.ErrResourceInUse, shardlog.ErrInvalidArgument, shardlog.ErrValidation,
 		shardlog.ErrLimitExceeded, shardlog.ErrProvisionedThroughputExceeded, shardlog.ErrExpiredIterator,
 		shardlog.ErrExpiredNextToken, shardlog.ErrInternalFailure, shardlog.ErrAccessDenied,
-		shardlog.ErrKMSNotFound, shardlog.ErrKMSDisabled, shardlog.ErrKMSInvalidState,
+		shardlog.ErrKMSNotFound, shardlog.ErrKMSDisabled, shardlog.ErrKMSInvalidState, shardlog.ErrKMSAccessDenied,
 	} {
 		sentinels[e.Code] = e
 	}
