@@ -91,12 +91,13 @@ func (s *Stream) lineageSeq(ctx context.Context, from Position, p *StartingPosit
 					if rec.Pos != a.next && !yield(Record{}, a.lost(rec.Pos)) {
 						return
 					}
-					out, err := a.sh.record(&rec)
-					if err != nil {
-						yield(Record{}, err)
-						return
-					}
-					if !yield(out, nil) {
+					// A record that does not open (its key is unusable) is
+					// the last pair.
+					if rec.Gen == 0 {
+						if !yield(a.sh.plainRecord(&rec), nil) {
+							return
+						}
+					} else if out, err := a.sh.sealedRecord(&rec); !yield(out, err) || err != nil {
 						return
 					}
 					a.next = rec.Pos + 1

@@ -414,13 +414,15 @@ func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf 
 			break
 		}
 		bytes += size
-		rec, err := sh.record(&r)
+		if r.Gen == 0 {
+			out.Records = append(out.Records, sh.plainRecord(&r))
+			continue
+		}
+		rec, err := sh.sealedRecord(&r)
 		if err != nil {
 			return bytes, gens, err
 		}
-		if r.Gen != 0 {
-			gens |= 1 << (r.Gen - 1)
-		}
+		gens |= 1 << (r.Gen - 1)
 		out.Records = append(out.Records, rec)
 	}
 	next := c.Pos()
@@ -439,21 +441,37 @@ func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf 
 // (see encryption.go): then it fails with the KMS error of an unusable key,
 // or InternalFailure for data that was altered.
 func (sh *shard) record(r *segment.Record) (Record, error) {
-	rec := Record{
+	if r.Gen != 0 {
+		return sh.sealedRecord(r)
+	}
+	return sh.plainRecord(r), nil
+}
+
+// plainRecord is record for a record stored as it was put: the read loops
+// call it directly, a single result being cheaper to return.
+func (sh *shard) plainRecord(r *segment.Record) Record {
+	return Record{
 		SequenceNumber:              sh.seq(r.Pos),
 		ShardID:                     sh.id,
 		PartitionKey:                r.Key,
 		Data:                        r.Data,
 		ApproximateArrivalTimestamp: time.UnixMilli(r.Millis).UTC(),
 	}
-	if r.Gen != 0 {
-		data, err := sh.crypto.openRecord(r.Gen, sh.index, r.Slab, r.Pos, r.Key, r.Data)
-		if err != nil {
-			return Record{}, err
-		}
-		rec.Data = data
+}
+
+// sealedRecord is record for a sealed record.
+func (sh *shard) sealedRecord(r *segment.Record) (Record, error) {
+	data, err := sh.crypto.openRecord(r.Gen, sh.index, r.Slab, r.Pos, r.Key, r.Data)
+	if err != nil {
+		return Record{}, err
 	}
-	return rec, nil
+	return Record{
+		SequenceNumber:              sh.seq(r.Pos),
+		ShardID:                     sh.id,
+		PartitionKey:                r.Key,
+		Data:                        data,
+		ApproximateArrivalTimestamp: time.UnixMilli(r.Millis).UTC(),
+	}, nil
 }
 
 // recordSize is the bytes a stored record counts for in read limits: its
@@ -494,15 +512,9 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 		r, err := s.newShardReader(ctx, shardID, p, follow)
 		for err == nil {
 			for r.c.Pos() < r.stop && r.c.Next(&r.rec) {
-				if r.rec.Pos != r.next && !yield(Record{}, r.lost(r.rec.Pos)) {
-					r.close()
-					return
-				}
-				rec, err := r.sh.record(&r.rec)
-				if err != nil || !yield(rec, nil) {
-					if err != nil {
-						yield(Record{}, err)
-					}
+				// A record that does not open (its key is unusable) is
+				// the last pair.
+				if r.rec.Pos != r.next && !yield(Record{}, r.lost(r.rec.Pos)) || !yield(r.record()) || r.openErr != nil {
 					r.close()
 					return
 				}
@@ -524,12 +536,31 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 // shardReader is the state of a Records or Tail iteration.
 type shardReader struct {
 	cursorOn
-	s      *Stream
-	ctx    context.Context
-	stop   uint64
-	follow bool
-	wake   chan struct{} // made when a Tail first waits
-	rec    segment.Record
+	s       *Stream
+	ctx     context.Context
+	stop    uint64
+	follow  bool
+	wake    chan struct{} // made when a Tail first waits
+	rec     segment.Record
+	openErr error // why the last record did not open (see record)
+}
+
+// record returns the record at r.rec, or why it does not open (noted in
+// openErr too). It is plainRecord's body, not a call to it: one call per
+// record, not two, in the loop it serves.
+func (r *shardReader) record() (Record, error) {
+	if r.rec.Gen != 0 {
+		rec, err := r.sh.sealedRecord(&r.rec)
+		r.openErr = err
+		return rec, err
+	}
+	return Record{
+		SequenceNumber:              r.sh.seq(r.rec.Pos),
+		ShardID:                     r.sh.id,
+		PartitionKey:                r.rec.Key,
+		Data:                        r.rec.Data,
+		ApproximateArrivalTimestamp: time.UnixMilli(r.rec.Millis).UTC(),
+	}, nil
 }
 
 // errEnd ends an iteration without an error.

@@ -354,7 +354,11 @@ func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, tu
 			break
 		}
 		bytes += size
-		rec, err := sh.record(&r)
+		if r.Gen == 0 {
+			ev.Records = append(ev.Records, sh.plainRecord(&r))
+			continue
+		}
+		rec, err := sh.sealedRecord(&r)
 		if err != nil {
 			return ev, bytes, err
 		}
