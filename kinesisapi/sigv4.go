@@ -252,7 +252,7 @@ func canonicalRequest(r *http.Request, s signature, body []byte) string {
 // trimmed, runs of spaces made one, joined by commas.
 func writeHeaderValue(b *strings.Builder, r *http.Request, name string) {
 	switch name {
-	case "host":
+	case "host", ":authority": // the JavaScript SDK signs HTTP/2's pseudo-header
 		writeTrimmed(b, r.Host)
 		return
 	case "content-length":

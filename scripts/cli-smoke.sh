@@ -35,4 +35,30 @@ k add-tags-to-stream --stream-name myStream --tags team=core
 k list-tags-for-stream --stream-name myStream --query 'Tags[0].Value' --output text | grep -qx core
 k delete-stream --stream-name myStream
 k list-streams --query 'length(StreamNames)' | grep -qx 0
+
+# Again with signatures and policies checked (-iam): the CLI's SigV4 is
+# accepted, a producer may write but not delete, a wrong secret is refused.
+kill $pid
+wait $pid 2>/dev/null || true
+iam=$(mktemp)
+trap 'kill $pid 2>/dev/null || true; rm -f "$iam"' EXIT
+cat >"$iam" <<'JSON'
+{"principals": [
+  {"arn": "arn:aws:iam::000000000000:user/admin", "roles": ["administrator"], "accessKeys": [{"id": "AKIDADMIN", "secret": "admin-secret"}]},
+  {"arn": "arn:aws:iam::000000000000:user/writer", "roles": ["producer"], "accessKeys": [{"id": "AKIDWRITER", "secret": "writer-secret"}]}]}
+JSON
+/tmp/shardlogd.smoke -addr "127.0.0.1:$port" -log-level warn -iam "$iam" >/dev/null &
+pid=$!
+for _ in $(seq 50); do
+  curl -s -o /dev/null "$endpoint" && break
+  sleep 0.1
+done
+as() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "$endpoint" kinesis "${@:3}"; }
+as AKIDADMIN admin-secret create-stream --stream-name signed --shard-count 1
+as AKIDWRITER writer-secret put-record --stream-name signed --partition-key k --data hello "${data_flag[@]}" >/dev/null
+out=$(as AKIDWRITER writer-secret delete-stream --stream-name signed 2>&1) && { echo "a producer deleted a stream"; exit 1; }
+echo "$out" | grep -q AccessDeniedException || { echo "delete-stream as a producer: $out"; exit 1; }
+out=$(as AKIDWRITER wrong list-shards --stream-name signed 2>&1) && { echo "a wrong secret was accepted"; exit 1; }
+echo "$out" | grep -q InvalidSignatureException || { echo "list-shards with a wrong secret: $out"; exit 1; }
+as AKIDADMIN admin-secret delete-stream --stream-name signed
 echo "AWS CLI smoke test passed"

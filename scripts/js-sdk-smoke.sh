@@ -14,11 +14,22 @@ cp scripts/js-sdk-smoke.mjs "$dir/smoke.mjs"
 
 port=${PORT:-45672}
 go build -o /tmp/shardlogd.js-smoke ./cmd/shardlogd
-/tmp/shardlogd.js-smoke -addr "127.0.0.1:$port" -log-level warn >/dev/null &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -s -o /dev/null "http://127.0.0.1:$port" && break
-  sleep 0.1
+# Twice: with any credentials accepted, then with every request's SigV4
+# signature checked (-iam; the smoke signs as test/test, an administrator).
+iam=$(mktemp)
+pid=""
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -f "$iam"' EXIT
+echo '{"principals": [{"arn": "arn:aws:iam::000000000000:user/smoke", "roles": ["administrator"], "accessKeys": [{"id": "test", "secret": "test"}]}]}' >"$iam"
+for flags in "" "-iam $iam"; do
+  # shellcheck disable=SC2086 # flags is split on purpose
+  /tmp/shardlogd.js-smoke -addr "127.0.0.1:$port" -log-level warn $flags >/dev/null &
+  pid=$!
+  for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$port" && break
+    sleep 0.1
+  done
+  ENDPOINT="http://127.0.0.1:$port" timeout 60 node --no-warnings "$dir/smoke.mjs"
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=""
 done
-ENDPOINT="http://127.0.0.1:$port" timeout 60 node --no-warnings "$dir/smoke.mjs"
