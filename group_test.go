@@ -698,6 +698,9 @@ func TestGroupFanOutStealEndsTheOldSubscription(t *testing.T) {
 	for range 2 {
 		require.Equal(t, "init", g.next().kind)
 	}
+	// A's subscriptions are open (two timers each, beside its pass): B's
+	// comes second, as the test means it to.
+	require.NoError(t, clk.BlockUntil(ctx, 1+2*2))
 	g.start("B")
 	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000001", seq: g.initSeq(s, 1)}, g.next())
 	// B's subscription waits out the five-second rule: it sleeps on the
