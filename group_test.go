@@ -713,3 +713,41 @@ func TestGroupFanOutStealEndsTheOldSubscription(t *testing.T) {
 	e := g.next()
 	require.Equal(t, []string{"after"}, e.data)
 }
+
+// TestGroupFanOutLoserStopsAtOnce: a worker whose subscription comes
+// second because the worker that stole its lease subscribed first stops
+// at once, rather than take the shard back five seconds later.
+func TestGroupFanOutLoserStopsAtOnce(t *testing.T) {
+	for _, api := range []bool{false, true} {
+		t.Run(fmt.Sprint("api=", api), func(t *testing.T) { testFanOutLoser(t, api) })
+	}
+}
+
+func testFanOutLoser(t *testing.T, api bool) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	// A's first subscription to shard 1 fails: A backs off a second.
+	_, err := a.InjectFault(shardlog.Fault{Operation: "SubscribeToShard", StreamName: "s", ShardID: "shardId-000000000001",
+		Err: shardlog.ErrInternalFailure})
+	require.NoError(t, err)
+	cfg := shardlog.WorkerConfig{EnhancedFanOut: true, FailoverTime: 30 * time.Second}
+	g := newGroup(t, s, cfg)
+	if api {
+		g = newAPIGroup(t, s, clk, cfg)
+	}
+	g.start("A")
+	for range 2 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	// A's pass, its subscription to shard 0 (two timers), its back-off.
+	require.NoError(t, clk.BlockUntil(ctx, 1+2+1))
+	g.start("B") // steals shard 1 and subscribes to it first
+	start := g.initSeq(s, 1)
+	if api {
+		start = shardlog.SequenceNumber{} // a KCL start, not a number
+	}
+	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000001", seq: start}, g.next())
+	require.NoError(t, clk.BlockUntil(ctx, 1+2+1+1+2)) // and B's pass and subscription
+	clk.Advance(time.Second)                            // A tries again: ResourceInUse, and the lease is B's
+	require.Equal(t, event{kind: "leaselost", worker: "A", shard: "shardId-000000000001"}, g.next())
+}

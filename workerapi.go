@@ -303,6 +303,10 @@ func (r *apiReader) nextEvent() (in ProcessRecordsInput, more bool) {
 	for !r.ended && !stopped(r.h) {
 		if r.sub == nil {
 			sub, err := r.a.stream.SubscribeToShard(w.ctx, w.cfg.Application, r.h.key, r.position())
+			if errors.Is(err, ErrResourceInUse) && !w.stillHolds(r.h) {
+				w.loseLease(r.h) // see shardConsumer.readFanOut
+				return in, true
+			}
 			if err != nil {
 				if !r.backOff("subscribe to a shard", err) {
 					break

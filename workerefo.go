@@ -56,6 +56,13 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 		if c.sub == nil {
 			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos)}
 			sub, err := c.s.acct.SubscribeToShard(w.ctx, w.consumerARN, sh.id, p)
+			if errors.Is(err, ErrResourceInUse) && !w.stillHolds(c.h) {
+				// Another worker subscribed within five seconds: the one
+				// that took the lease. Stop now rather than take the
+				// shard back from it in five.
+				w.loseLease(c.h)
+				return in, true
+			}
 			if err != nil {
 				// Too soon after the last one, or the consumer is gone: try
 				// again after a while, unless told to stop.
