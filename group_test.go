@@ -748,6 +748,6 @@ func testFanOutLoser(t *testing.T, api bool) {
 	}
 	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000001", seq: start}, g.next())
 	require.NoError(t, clk.BlockUntil(ctx, 1+2+1+1+2)) // and B's pass and subscription
-	clk.Advance(time.Second)                            // A tries again: ResourceInUse, and the lease is B's
+	clk.Advance(time.Second)                           // A tries again: ResourceInUse, and the lease is B's
 	require.Equal(t, event{kind: "leaselost", worker: "A", shard: "shardId-000000000001"}, g.next())
 }
