@@ -25,9 +25,11 @@
 // with its own backoff wants. PutBatch's per-record failures are not
 // retried by the SDK: they come back in BatchResult, as from PutRecords.
 //
-// [LeaseStore] keeps consumer-group leases and checkpoints in DynamoDB, in
-// the Java KCL's lease-table schema, with the KCL's conditional writes; a
-// group takes it as WorkerConfig.Leases. Its tests need a DynamoDB
-// emulator: run them with scripts/dynalite.sh (node and npm), or they
-// skip.
+// Consumer groups run on a *Stream too: shardlog.RunWorker(ctx, s, cfg)
+// reads it with GetRecords or SubscribeToShard. [LeaseStore] keeps their
+// leases and checkpoints in DynamoDB, in the Java KCL's lease-table schema,
+// checkpoint sentinels and conditional updates, so that a Go group and a
+// Java KCL application can share a table; a group takes it as
+// WorkerConfig.Leases. Its tests need a DynamoDB emulator: run them with
+// scripts/dynalite.sh (node and npm), or they skip.
 package aws
