@@ -306,7 +306,7 @@ func (a *Account) SimulatePolicy(req iam.Request) iam.Decision {
 // iamAccount returns the account ID of an IAM or STS ARN.
 func iamAccount(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || len(parts[4]) != 12 || strings.Trim(parts[4], "0123456789") != "" || parts[5] == "" {
+	if len(parts) != 6 || len(parts[4]) != 12 || !allDigits(parts[4]) || parts[5] == "" {
 		return ""
 	}
 	return parts[4]

@@ -223,7 +223,7 @@ func gcm(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// keyFor returns the stream's data key for master, making the next
+// keyForLocked returns the stream's data key for master, making the next
 // generation if it has none. s.mu is held; the caller persists the change.
 func (s *Stream) keyForLocked(master *masterKey) (*dataKey, error) {
 	keys := s.crypto.byGen.Load()
@@ -265,13 +265,18 @@ func (c *streamCrypto) openRecord(gen uint8, index, slab uint32, pos uint64, key
 	return data, nil
 }
 
-// writable reports whether records put now can be sealed: the master key
-// of the current data key is there and enabled (or nothing is sealed).
-func (c *streamCrypto) writable() error {
-	if d := c.current.Load(); d != nil {
-		return d.usable()
+// sealable reports whether records put now can be sealed: the master key
+// of the current data key is there and enabled, and the caller may use it
+// (or nothing is sealed).
+func (s *Stream) sealable(ctx context.Context) error {
+	d := s.crypto.current.Load()
+	if d == nil {
+		return nil
 	}
-	return nil
+	if err := d.usable(); err != nil {
+		return err
+	}
+	return s.acct.authorizeKMS(ctx, "kms:GenerateDataKey", d)
 }
 
 // authorizeKMS decides, with access control on, a caller's use of the

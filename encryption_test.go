@@ -329,3 +329,32 @@ func TestEncryptionAcrossSegments(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 }
+
+// TestLoadKeyRingRefuses: a key ring file with a mistake is refused, with
+// what is wrong.
+func TestLoadKeyRingRefuses(t *testing.T) {
+	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	for name, doc := range map[string]string{
+		"not json":        `{`,
+		"unknown field":   `{"keys":[],"extra":1}`,
+		"short key":       `{"keys":[{"id":"a","key":"AAAA"}]}`,
+		"id with a slash": `{"keys":[{"id":"a/b","key":"` + key + `"}]}`,
+		"twice the id":    `{"keys":[{"id":"a","key":"` + key + `"},{"id":"a","key":"` + key + `"}]}`,
+		"twice the alias": `{"keys":[{"id":"a","aliases":["alias/x"],"key":"` + key + `"},{"id":"b","aliases":["alias/x"],"key":"` + key + `"}]}`,
+		"bad alias":       `{"keys":[{"id":"a","aliases":["x"],"key":"` + key + `"}]}`,
+	} {
+		path := filepath.Join(t.TempDir(), "keys.json")
+		require.NoError(t, os.WriteFile(path, []byte(doc), 0o600))
+		_, err := shardlog.LoadKeyRing(path)
+		require.Error(t, err, name)
+	}
+	_, err := shardlog.LoadKeyRing(filepath.Join(t.TempDir(), "missing.json"))
+	require.Error(t, err)
+
+	path := filepath.Join(t.TempDir(), "keys.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"keys":[{"id":"a","aliases":["alias/x"],"key":"`+key+`","enabled":false}]}`), 0o600))
+	ring, err := shardlog.LoadKeyRing(path)
+	require.NoError(t, err)
+	a, _ := newAccount(t, shardlog.WithKeyRing(ring))
+	require.ErrorIs(t, newStream(t, a, "s", 1).StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/x"), shardlog.ErrKMSDisabled, "loaded disabled")
+}

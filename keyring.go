@@ -2,7 +2,6 @@ package shardlog
 
 import (
 	"bytes"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/json"
@@ -97,11 +96,7 @@ func (r *KeyRing) AddKey(id string, key []byte, aliases ...string) error {
 	if len(key) != 32 {
 		return fmt.Errorf("key %s has %d bytes, not 32", id, len(key))
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := gcm(key)
 	if err != nil {
 		return err
 	}

@@ -455,10 +455,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	if err := s.usable(now); err != nil {
 		return PutResult{}, err
 	}
-	if err := s.crypto.writable(); err != nil {
-		return PutResult{}, err
-	}
-	if err := s.acct.authorizeKMS(ctx, "kms:GenerateDataKey", s.crypto.current.Load()); err != nil {
+	if err := s.sealable(ctx); err != nil {
 		return PutResult{}, err
 	}
 	var after seqnum.Number
@@ -584,10 +581,7 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	if err := s.usable(now); err != nil {
 		return err
 	}
-	if err := s.crypto.writable(); err != nil {
-		return err
-	}
-	if err := s.acct.authorizeKMS(ctx, "kms:GenerateDataKey", s.crypto.current.Load()); err != nil {
+	if err := s.sealable(ctx); err != nil {
 		return err
 	}
 	failing, err := s.acct.failedRecords(ctx, s.name)

@@ -346,6 +346,29 @@ func TestSignatures(t *testing.T) {
 			sign(t, r, body, id, secret, "us-east-1", now)
 			r.Header.Set("X-Amz-Target", "Kinesis_20131202.DescribeLimits")
 		}, 400, "InvalidSignatureException", "The request signature we calculated does not match"},
+		{"another algorithm", func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA1 Credential="+id+"/"+now.Format("20060102")+"/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00")
+		}, 400, "IncompleteSignatureException", "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA1'"},
+		{"a short credential", func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+id+"/us-east-1, SignedHeaders=host, Signature=00")
+		}, 400, "IncompleteSignatureException", "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + id + "/us-east-1'"},
+		{"a bad date", func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", "yesterday")
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+id+"/"+now.Format("20060102")+"/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00")
+		}, 400, "IncompleteSignatureException", "Date must be in ISO-8601 'basic format'. Got 'yesterday'."},
+		{"a scope of another day", func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+id+"/20000101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00")
+		}, 400, "InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20000101' != '" + now.Format("20060102") + "'"},
+		{"another service", func(r *http.Request) { sign(t, r, body, id, secret, "us-east-1", now); scope(r, "kinesis", "dynamodb") }, 400,
+			"InvalidSignatureException", "Credential should be scoped to correct service: 'kinesis'. "},
+		{"another terminator", func(r *http.Request) {
+			sign(t, r, body, id, secret, "us-east-1", now)
+			scope(r, "aws4_request", "aws5_request")
+		}, 400,
+			"InvalidSignatureException", "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'. "},
 		{"too many signed headers", func(r *http.Request) {
 			r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+id+"/"+now.Format("20060102")+"/us-east-1/kinesis/aws4_request, SignedHeaders="+
@@ -390,6 +413,9 @@ func TestSignatures(t *testing.T) {
 		_, code, msg := send(t, presign(now.Add(-10*time.Minute), "300"))
 		require.Equal(t, "InvalidSignatureException", code)
 		require.Contains(t, msg, "Signature expired")
+		_, code, msg = send(t, presign(now, "604801"))
+		require.Equal(t, "InvalidSignatureException", code)
+		require.Contains(t, msg, "X-Amz-Expires must be a whole number of seconds from 1 to 604800")
 		r := s.rawRequest(body)
 		r.URL.RawQuery = "X-Amz-Algorithm=AWS4-HMAC-SHA256"
 		_, code, msg = send(t, r)
@@ -426,4 +452,9 @@ func mustAccount(t *testing.T) *shardlog.Account {
 	require.NoError(t, err)
 	t.Cleanup(func() { a.Close() })
 	return a
+}
+
+// scope rewrites a part of a signed request's credential scope.
+func scope(r *http.Request, from, to string) {
+	r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/"+from, "/"+to, 1))
 }

@@ -55,7 +55,7 @@ func putRecords(ctx context.Context, a *shardlog.Account, body []byte, sh *shape
 			st.batch = append(st.batch, shardlog.PutInput{PartitionKey: r.PartitionKey, Data: r.Data, ExplicitHashKey: r.ExplicitHashKey})
 		}
 	}
-	noteStream(ctx, st.ref)
+	noteStream(ctx, &st.ref)
 	s, err := st.ref.stream(ctx, a)
 	if err != nil {
 		return nil, err
