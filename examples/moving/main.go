@@ -4,6 +4,11 @@
 // customer's orders arrive in the order they were placed. Only the
 // constructors of the stream and of the group's lease store differ.
 //
+// Kinesis delivers every record at least once, not exactly once: an SDK
+// that retries a PutRecords whose answer it lost writes its records
+// twice. The application skips an order it has already processed, as the
+// Kinesis Client Library's guide advises, and counts it.
+//
 //	go run .                                        # embedded, in memory
 //	go run . -endpoint http://127.0.0.1:4567 -leases memory     # any Kinesis endpoint (shardlogd here)
 //	go run . -endpoint https://kinesis.us-east-1.amazonaws.com   # AWS (credentials from the environment)
@@ -115,32 +120,35 @@ func ensureStream(ctx context.Context, client *kinesis.Client, name string) erro
 // group and checks each customer's orders are in order. It returns the
 // orders processed, by customer.
 func run(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, n int, out io.Writer) (map[string][]string, error) {
+	if err := write(ctx, s, n); err != nil {
+		return nil, err
+	}
+	p, err := process(ctx, s, leases, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "%d orders of %d customers processed, each customer's in order (%d duplicates skipped)\n",
+		p.n, len(p.byCustomer), p.duplicates)
+	return p.byCustomer, nil
+}
+
+// write puts n orders for ten customers, in batches of 500.
+func write(ctx context.Context, s shardlog.StreamAPI, n int) error {
 	var batch []shardlog.PutInput
 	for i := 0; i < n; i++ {
 		customer := fmt.Sprint("customer-", i%10)
 		batch = append(batch, shardlog.PutInput{PartitionKey: customer, Data: []byte(fmt.Sprintf("%s order %04d", customer, i))})
 		if len(batch) == 500 || i == n-1 {
 			if err := putAll(ctx, s, batch); err != nil {
-				return nil, err
+				return err
 			}
 			batch = batch[:0]
 		}
 	}
-	read, err := process(ctx, s, leases, n)
-	if err != nil {
-		return nil, err
-	}
-	total := 0
-	for customer, orders := range read {
-		for i := 1; i < len(orders); i++ {
-			if orders[i] <= orders[i-1] {
-				return nil, fmt.Errorf("%s: %q came after %q", customer, orders[i], orders[i-1])
-			}
-		}
-		total += len(orders)
-	}
-	fmt.Fprintf(out, "%d orders of %d customers processed, each customer's in order\n", total, len(read))
-	return read, nil
+	return nil
 }
 
 // putAll writes a batch, putting again the records that were throttled.
@@ -165,11 +173,11 @@ func putAll(ctx context.Context, s shardlog.StreamAPI, batch []shardlog.PutInput
 }
 
 // process runs a worker of the consumer group "moving" until it has
-// processed n orders, and returns them by customer.
-func process(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, n int) (map[string][]string, error) {
+// processed n distinct orders.
+func process(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, n int) (*orders, error) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	p := &orders{byCustomer: map[string][]string{}, want: n, done: stop}
+	p := &orders{byCustomer: map[string][]string{}, seen: map[string]bool{}, want: n, done: stop}
 	err := shardlog.RunWorker(ctx, s, shardlog.WorkerConfig{
 		Application:  "moving",
 		NewProcessor: func(string) shardlog.RecordProcessor { return p },
@@ -184,16 +192,33 @@ func process(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseSto
 	if p.n < n {
 		return nil, fmt.Errorf("processed %d of %d orders: %w", p.n, n, context.Cause(ctx))
 	}
-	return p.byCustomer, nil
+	return p, nil
 }
 
 // orders is the group's processor, shared by its shards: it collects each
-// customer's orders and checkpoints after every batch.
+// customer's orders, skipping those it has seen, and checkpoints after
+// every batch.
 type orders struct {
 	mu         sync.Mutex
 	byCustomer map[string][]string
+	seen       map[string]bool
 	n, want    int
+	duplicates int
 	done       func() // called once want orders were processed
+}
+
+// check reports an order processed before one placed earlier.
+func (o *orders) check() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for customer, orders := range o.byCustomer {
+		for i := 1; i < len(orders); i++ {
+			if orders[i] < orders[i-1] {
+				return fmt.Errorf("%s: %q came after %q", customer, orders[i], orders[i-1])
+			}
+		}
+	}
+	return nil
 }
 
 func (o *orders) Initialize(shardlog.InitializeInput) {}
@@ -201,7 +226,13 @@ func (o *orders) Initialize(shardlog.InitializeInput) {}
 func (o *orders) ProcessRecords(in shardlog.ProcessRecordsInput) {
 	o.mu.Lock()
 	for _, r := range in.Records {
-		o.byCustomer[r.PartitionKey] = append(o.byCustomer[r.PartitionKey], string(r.Data))
+		order := string(r.Data)
+		if o.seen[order] {
+			o.duplicates++
+			continue
+		}
+		o.seen[order] = true
+		o.byCustomer[r.PartitionKey] = append(o.byCustomer[r.PartitionKey], order)
 		o.n++
 	}
 	if o.n >= o.want {

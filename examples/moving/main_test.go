@@ -60,3 +60,38 @@ func TestSameOnBoth(t *testing.T) {
 		t.Fatalf("read %d customers, %d orders of customer-3", len(got), len(got["customer-3"]))
 	}
 }
+
+// TestDuplicatesSkipped: orders written twice, as by an SDK that retried a
+// PutRecords whose answer it lost, are processed once and in order.
+func TestDuplicatesSkipped(t *testing.T) {
+	ctx := context.Background()
+	s, _, closeStream, err := openStream(ctx, "", "orders", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStream()
+	for range 2 {
+		if err := write(ctx, s, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := process(ctx, s, nil, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.check(); err != nil {
+		t.Fatal(err)
+	}
+	if p.n != 100 || p.duplicates == 0 || len(p.byCustomer["customer-3"]) != 10 {
+		t.Fatalf("processed %d orders, skipped %d duplicates, %d orders of customer-3", p.n, p.duplicates, len(p.byCustomer["customer-3"]))
+	}
+}
+
+// TestOutOfOrder: an order processed after a later one of its customer is
+// reported.
+func TestOutOfOrder(t *testing.T) {
+	p := &orders{byCustomer: map[string][]string{"customer-1": {"customer-1 order 0011", "customer-1 order 0001"}}}
+	if err := p.check(); err == nil {
+		t.Fatal("no error for orders out of order")
+	}
+}
