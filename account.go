@@ -133,13 +133,7 @@ func (a *Account) closeStore() error {
 			first = err
 		}
 	}
-	a.mu.RLock()
-	streams := make([]*Stream, 0, len(a.streams))
-	for _, s := range a.streams {
-		streams = append(streams, s)
-	}
-	a.mu.RUnlock()
-	for _, s := range streams {
+	for _, s := range a.streamList() {
 		s.mu.Lock()
 		for _, sh := range s.shards {
 			s.mu.Unlock()
@@ -551,3 +545,14 @@ func (a *Account) openPage(kind token.Kind, tok string, now time.Time) (*token.R
 }
 
 func invalidToken() *Error { return newError(ErrInvalidArgument, "Invalid NextToken.") }
+
+// streamList returns the account's streams, DELETING ones too.
+func (a *Account) streamList() []*Stream {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	streams := make([]*Stream, 0, len(a.streams))
+	for _, s := range a.streams {
+		streams = append(streams, s)
+	}
+	return streams
+}

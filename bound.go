@@ -121,14 +121,8 @@ func (s *Stream) held() (bytes, records int64) {
 
 // allShards returns the shards of every stream of the account.
 func (a *Account) allShards() []*shard {
-	a.mu.RLock()
-	streams := make([]*Stream, 0, len(a.streams))
-	for _, s := range a.streams {
-		streams = append(streams, s)
-	}
-	a.mu.RUnlock()
 	var out []*shard
-	for _, s := range streams {
+	for _, s := range a.streamList() {
 		out = append(out, s.shardList()...)
 	}
 	return out

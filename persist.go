@@ -147,6 +147,7 @@ func (s *Stream) saveLocked() streamSave {
 func (s *Stream) restoreLocked(v streamSave) {
 	s.settings, s.tags, s.scalingOps = v.settings, v.tags, v.scalingOps
 	s.kms.Store(v.settings.encryption == EncryptionKMS)
+	s.enhanced.Store(monitorBits(v.settings.metrics))
 	s.crypto.current.Store(v.current)
 	s.crypto.byGen.Store(v.keys)
 	for _, sh := range s.shards {
@@ -236,6 +237,7 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 	s.retentionNanos.Store(int64(time.Duration(ms.RetentionHours)*time.Hour) + ms.RetentionRest)
 	s.settings = settings{mode: StreamMode(ms.Mode), encryption: ms.Encryption, keyID: ms.KeyID, metrics: ms.Metrics}
 	s.kms.Store(ms.Encryption == EncryptionKMS)
+	s.enhanced.Store(monitorBits(ms.Metrics))
 	if len(ms.Tags) > 0 {
 		s.tags = ms.Tags
 	}

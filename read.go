@@ -377,6 +377,7 @@ func (s *Stream) getRecords(ctx context.Context, now time.Time, it iterator, lim
 	}
 	sh.expire(now)
 	if !sh.read.begin(now) {
+		sh.meterRead(now, nil, true, 0, 0, 0, 0)
 		return sh.throttleError()
 	}
 	n, gens, err := s.readBatch(sh, now, it.pos, limit, buf, out)
@@ -385,10 +386,19 @@ func (s *Stream) getRecords(ctx context.Context, now time.Time, it iterator, lim
 		err = s.authorizeDecrypt(ctx, gens)
 	}
 	if err != nil {
+		sh.meterRead(now, err, false, 0, 0, 0, 0)
 		*out = GetRecordsOutput{}
 		return err
 	}
 	out.EncryptionType = s.encryptionType()
+	// The iterator's age: that of the last record read, else how far
+	// behind the tip the iterator is (0 at the tip).
+	age := out.MillisBehindLatest
+	if k := len(out.Records); k > 0 {
+		age = max(0, now.UnixMilli()-out.Records[k-1].ApproximateArrivalTimestamp.UnixMilli())
+	}
+	// Reads from memory take no measurable time; reads from files may.
+	sh.meterRead(now, nil, false, n, len(out.Records), age, s.waited(now, s.acct.store != nil))
 	return nil
 }
 

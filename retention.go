@@ -167,6 +167,7 @@ func (s *Stream) expireShardsLocked(now time.Time) {
 			}
 			continue
 		}
+		sh.foldMeters() // its last minute's metrics outlive it
 		sh.mu.Lock()
 		sh.trimTo(sh.seg.Len(), sh.seg.Len()-sh.seg.Head())
 		if st := s.acct.store; st != nil {
@@ -194,14 +195,8 @@ func (a *Account) ApplyRetention(ctx context.Context) error {
 	if err := a.enter(ctx); err != nil {
 		return err
 	}
-	a.mu.RLock()
-	streams := make([]*Stream, 0, len(a.streams))
-	for _, s := range a.streams {
-		streams = append(streams, s)
-	}
-	a.mu.RUnlock()
 	now := a.cfg.clock.Now()
-	for _, s := range streams {
+	for _, s := range a.streamList() {
 		s.mu.Lock()
 		s.expireShardsLocked(now)
 		s.mu.Unlock()

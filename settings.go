@@ -194,6 +194,7 @@ func (s *Stream) changeMetrics(ctx context.Context, metrics []string, enable boo
 			}
 		}
 		st.metrics = next
+		s.enhanced.Store(monitorBits(next))
 		out.DesiredShardLevelMetrics = slices.Clone(next)
 		return nil
 	})

@@ -59,6 +59,10 @@ type shard struct {
 	write      writeLimiter
 	durability durability // SyncAlways's group commit
 	sealing    sealer     // scratch for sealing records (encrypted streams)
+	wmeter     writeMeter // this minute's writes, for the metrics
+
+	rmeter readMeter   // this minute's reads, for the metrics
+	meters shardMeters // where the meters fold to
 }
 
 func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents ...string) *shard {
@@ -77,6 +81,7 @@ func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents .
 		throttleMsg: "Rate exceeded for shard " + id + " in stream " + s.name + " under account " + cfg.accountID + ".",
 		read:        newReadLimiter(cfg.limits),
 		write:       newWriteLimiter(cfg.limits, cfg.maxRecordSize),
+		meters:      shardMeters{history: &s.metrics, enhanced: &s.enhanced},
 	}
 	sh.trimAt.Store(never)
 	if st := s.acct.store; st != nil {

@@ -53,6 +53,9 @@ type Stream struct {
 	retentionNanos atomic.Int64 // the retention period
 	live           usage        // what the stream's shards hold
 
+	metrics  metricsHistory // CloudWatch's metrics (metrics.go)
+	enhanced atomic.Uint32  // the shard-level metrics on: monitorBits(settings.metrics)
+
 	mu sync.RWMutex // guards the fields below and writes to times and route
 	// shards holds the shards not expired, in index order. No element a
 	// reader may have seen is changed in place (expiry builds a new slice;
@@ -465,11 +468,14 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 			return PutResult{}, err
 		}
 	}
+	timed := false // the call may wait: measure its latency
 	if s.acct.faults.active.Load() != 0 {
 		if err := s.acct.fault(ctx, "PutRecord", s.name, int64(s.route.Load().find(h).index)); err != nil {
 			return PutResult{}, err
 		}
+		timed = true
 	}
+	size := len(in.PartitionKey) + len(in.Data)
 	for {
 		sh := s.route.Load().find(h)
 		if after.Shard > sh.index {
@@ -479,11 +485,19 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 		pos, st, err := sh.appendLocked(now, in.PartitionKey, in.Data)
 		sh.flushLocked()
 		epoch := sh.durability.epoch
+		syncing := st == appended && sh.sync == syncAlways
+		if st != closed && !syncing {
+			sh.meterPutLocked(now, st, size, s.waited(now, timed))
+		}
 		sh.mu.Unlock()
 		switch st {
 		case appended:
-			if sh.sync == syncAlways {
-				if err := sh.awaitDurable(pos, epoch); err != nil {
+			if syncing {
+				err := sh.awaitDurable(pos, epoch)
+				sh.mu.Lock()
+				sh.meterPutLocked(now, statusOf(err), size, s.waited(now, true))
+				sh.mu.Unlock()
+				if err != nil {
 					return PutResult{}, err
 				}
 			}
@@ -601,6 +615,13 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	// a batch spread over many shards from costing a wake-up per record.
 	var unflushedBuf [16]*shard
 	unflushed := unflushedBuf[:0]
+	// Each shard's share of the call, for enhanced monitoring only.
+	var tallyBuf [16]batchTally
+	var tallies []batchTally
+	if s.monitored() != 0 {
+		tallies = tallyBuf[:0]
+	}
+	tally := 0 // tallies[tally] is held's
 	release := func() {
 		if held != nil {
 			if !slices.Contains(unflushed, held) {
@@ -625,6 +646,9 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 				release()
 				held, heldLast = sh, -1
 				sh.mu.Lock()
+				if tallies != nil {
+					tallies, tally = tallyOf(tallies, sh)
+				}
 			}
 			pos, st, err := sh.appendLocked(now, records[i].PartitionKey, records[i].Data)
 			if st == closed {
@@ -643,6 +667,9 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 			case failed:
 				e.ErrorCode, e.ErrorMessage = internalFailure(err)
 				out.FailedRecordCount++
+			}
+			if tallies != nil {
+				tallies[tally].add(st, len(records[i].PartitionKey)+len(records[i].Data))
 			}
 			break
 		}
@@ -666,6 +693,13 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 			}
 		}
 	}
+	for i := range tallies {
+		sh := tallies[i].sh
+		sh.mu.Lock()
+		sh.meterBatchLocked(now, &tallies[i])
+		sh.mu.Unlock()
+	}
+	s.meterPutBatch(now, records, out, s.waited(now, failing != nil || len(touched) > 0))
 	s.enforceBounds()
 	return nil
 }

@@ -66,6 +66,8 @@ type Subscription struct {
 	beatMu    sync.Mutex // guards beatTimer
 	beatTimer Timer      // checks, every heartbeat interval, whether a heartbeat is due
 	tick      func()     // sub.beatTick, made once
+
+	meter eventMeter // this minute's events, for the metrics
 }
 
 // keepRecords is the capacity of event slices kept for reuse; larger
@@ -170,7 +172,7 @@ func (c *consumer) endSubscriptions(err error) {
 // shard less than five seconds ago (five seconds or more later, the new
 // subscription takes over and the old one ends with ErrResourceInUse);
 // ErrInvalidArgument or ErrValidation for a bad position.
-func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID string, p StartingPosition) (*Subscription, error) {
+func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID string, p StartingPosition) (sub *Subscription, err error) {
 	if err := a.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -185,6 +187,8 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 	if err != nil {
 		return nil, err
 	}
+	rateExceeded := false
+	defer func() { s.meterSubscribe(now, c.name, err, rateExceeded) }()
 	if st != ConsumerActive {
 		return nil, newError(ErrResourceInUse, "Consumer %s is not in ACTIVE state, instead in state %s.", consumerARN, st)
 	}
@@ -199,7 +203,7 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 		return nil, err
 	}
 	pos = max(pos, sh.seg.Head())
-	sub := &Subscription{
+	sub = &Subscription{
 		stream:   s,
 		consumer: c,
 		sh:       sh,
@@ -220,6 +224,7 @@ func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID str
 	}
 	if last, ok := c.last[sh.index]; ok && now.Sub(last) < resubscribeAfter {
 		s.mu.Unlock()
+		rateExceeded = true
 		return nil, newError(ErrResourceInUse, "Another subscription of consumer %s to shard %s started less than %d seconds ago.", consumerARN, sh.id, int(resubscribeAfter/time.Second))
 	}
 	old := c.subs[sh.index]
@@ -266,7 +271,8 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 	a := s.acct
 	clock := a.cfg.clock
 	defer close(sub.done)
-	defer sub.end(nil) // fixes Err before done closes, however run ended
+	defer sub.foldEvents() // its stream's queries no longer see it
+	defer sub.end(nil)     // fixes Err before done closes, however run ended
 	defer close(sub.events)
 	defer sub.stopTimers()
 	defer sh.unawait(sub.wake)
@@ -327,6 +333,7 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 		}
 		select {
 		case sub.events <- ev:
+			sub.meterEvent(now, bytes, len(ev.Records), ev.MillisBehindLatest)
 		case <-sub.stop:
 			return
 		}
