@@ -194,7 +194,7 @@ func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	conns := fitOpenFileLimit(*maxConns)
 	ln := newLimitListener(tcp, conns)
-	probes := &ops{pprof: *pprofOn}
+	probes := &ops{pprof: *pprofOn, metrics: metricsHandler(acct, log)}
 	drain, startDrain := context.WithCancel(context.Background())
 	defer startDrain()
 	handler := kinesisapi.NewHandler(acct,

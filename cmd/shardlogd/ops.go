@@ -15,12 +15,13 @@ import (
 
 // ops serves the operations endpoints beside the Kinesis API: GET
 // /healthz (live: the process serves), GET /readyz (ready: the account is
-// open and its recovery done; not while shutting down) and, with -pprof,
-// /debug/pprof/. Kinesis ignores the path of its POSTs, so these take only
+// open and its recovery done; not while shutting down), GET /metrics
+// (Prometheus) and, with -pprof, /debug/pprof/. Kinesis ignores the path of its POSTs, so these take only
 // GETs.
 type ops struct {
-	ready atomic.Bool
-	pprof bool
+	ready   atomic.Bool
+	pprof   bool
+	metrics http.Handler // GET /metrics
 }
 
 func (o *ops) wrap(next http.Handler) http.Handler {
@@ -33,6 +34,9 @@ func (o *ops) wrap(next http.Handler) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	if o.metrics != nil {
+		mux.Handle("GET /metrics", o.metrics)
+	}
 	if o.pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

@@ -80,8 +80,8 @@ func sdkClient(endpoint string) *kinesis.Client {
 		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""), RetryMaxAttempts: 1})
 }
 
-// TestHealthAndProfiler: /healthz and /readyz answer GETs beside the
-// Kinesis API; the profiler only with -pprof.
+// TestHealthAndProfiler: /healthz, /readyz and /metrics answer GETs
+// beside the Kinesis API; the profiler only with -pprof.
 func TestHealthAndProfiler(t *testing.T) {
 	endpoint, _, _ := serveLogged(t, "-log-level", "error")
 	status, body := get(t, endpoint+"/healthz")
@@ -90,6 +90,15 @@ func TestHealthAndProfiler(t *testing.T) {
 	status, body = get(t, endpoint+"/readyz")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "ready\n", body)
+	client := sdkClient(endpoint)
+	_, err := client.CreateStream(context.Background(), &kinesis.CreateStreamInput{StreamName: aws.String("s"), ShardCount: aws.Int32(1)})
+	require.NoError(t, err)
+	_, err = client.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("k"), Data: []byte("v")})
+	require.NoError(t, err)
+	status, body = get(t, endpoint+"/metrics")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `shardlog_put_record_success_sum{stream="s"} 1`)
+	require.Contains(t, body, "go_goroutines")
 	status, _ = get(t, endpoint+"/debug/pprof/")
 	require.Equal(t, http.StatusForbidden, status, "answered as Kinesis answers a GET")
 	require.NoError(t, errOf(sdkClient(endpoint).ListStreams(context.Background(), &kinesis.ListStreamsInput{})))

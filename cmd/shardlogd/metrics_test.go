@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
+)
+
+// firstOnly processes a shard's first batch, checkpoints at its first
+// record, and says so.
+type firstOnly struct{ done chan struct{} }
+
+func (p *firstOnly) Initialize(shardlog.InitializeInput) {}
+func (p *firstOnly) ProcessRecords(in shardlog.ProcessRecordsInput) {
+	if len(in.Records) == 0 {
+		return
+	}
+	if err := in.Checkpointer.CheckpointAt(context.Background(), in.Records[0].SequenceNumber); err != nil {
+		panic(err)
+	}
+	select {
+	case p.done <- struct{}{}:
+	default:
+	}
+}
+func (p *firstOnly) LeaseLost(shardlog.LeaseLostInput)                 {}
+func (p *firstOnly) ShardEnded(shardlog.ShardEndedInput)               {}
+func (p *firstOnly) ShutdownRequested(shardlog.ShutdownRequestedInput) {}
+
+// scrape GETs /metrics from h and parses it with Prometheus's own parser.
+func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	return families
+}
+
+// series returns the metric of family name whose labels are labels.
+func series(t *testing.T, families map[string]*dto.MetricFamily, name string, labels map[string]string) *dto.Metric {
+	t.Helper()
+	f := families[name]
+	require.NotNil(t, f, name)
+	for _, m := range f.Metric {
+		got := map[string]string{}
+		for _, l := range m.Label {
+			got[l.GetName()] = l.GetValue()
+		}
+		if assert.ObjectsAreEqual(labels, got) {
+			return m
+		}
+	}
+	t.Fatalf("%s has no series %v", name, labels)
+	return nil
+}
+
+// TestPrometheusMetrics: after puts, reads, enhanced monitoring and a
+// consumer group's checkpoint, /metrics holds the Kinesis metrics as
+// summaries, the group's lag as gauges and the Go runtime's metrics, in a
+// text Prometheus's parser reads.
+func TestPrometheusMetrics(t *testing.T) {
+	ctx := context.Background()
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
+	require.NoError(t, err)
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1})
+	require.NoError(t, err)
+	_, err = s.EnableEnhancedMonitoring(ctx, []string{"IncomingBytes"})
+	require.NoError(t, err)
+	for _, data := range []string{"one", "two", "three"} {
+		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte(data)})
+		require.NoError(t, err)
+	}
+	_, err = s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: "k", Data: []byte("four")}})
+	require.NoError(t, err)
+	it, err := s.GetShardIterator(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	require.NoError(t, err)
+	_, err = s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+	require.NoError(t, err)
+
+	wctx, stop := context.WithCancel(ctx)
+	processed := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.RunWorker(wctx, shardlog.WorkerConfig{
+			Application:  "billing",
+			NewProcessor: func(string) shardlog.RecordProcessor { return &firstOnly{done: processed} },
+		})
+	}()
+	select {
+	case <-processed:
+	case <-time.After(time.Minute):
+		t.Fatal("the group processed nothing")
+	}
+	stop()
+	require.NoError(t, <-done)
+
+	families := scrape(t, metricsHandler(acct, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	stream := map[string]string{"stream": "orders"}
+	m := series(t, families, "shardlog_incoming_records", stream)
+	assert.Equal(t, dto.MetricType_SUMMARY, families["shardlog_incoming_records"].GetType())
+	assert.Equal(t, 4.0, m.GetSummary().GetSampleSum(), "records put")
+	assert.Equal(t, uint64(4), m.GetSummary().GetSampleCount(), "put calls")
+	m = series(t, families, "shardlog_put_records_total_records", stream)
+	assert.Equal(t, 1.0, m.GetSummary().GetSampleSum())
+	m = series(t, families, "shardlog_shard_incoming_bytes", map[string]string{"stream": "orders", "shard": "shardId-000000000000"})
+	assert.Equal(t, float64(4*len("k")+len("onetwothreefour")), m.GetSummary().GetSampleSum())
+	m = series(t, families, "shardlog_get_records_success", stream)
+	assert.Equal(t, 1.0, m.GetSummary().GetSampleSum())
+	assert.NotContains(t, families, "shardlog_shard_outgoing_bytes", "not turned on")
+
+	group := map[string]string{"stream": "orders", "group": "billing", "shard": "shardId-000000000000"}
+	assert.Equal(t, 3.0, series(t, families, "shardlog_group_records_behind", group).GetGauge().GetValue())
+	assert.Equal(t, dto.MetricType_GAUGE, families["shardlog_group_millis_behind"].GetType())
+	assert.Contains(t, families, "go_goroutines")
+	assert.Contains(t, families, "go_memstats_heap_alloc_bytes")
+}
+
+func TestSnake(t *testing.T) {
+	for in, want := range map[string]string{
+		"IncomingBytes":                            "incoming_bytes",
+		"PutRecords.ThrottledRecords":              "put_records_throttled_records",
+		"GetRecords.IteratorAgeMilliseconds":       "get_records_iterator_age_milliseconds",
+		"SubscribeToShardEvent.MillisBehindLatest": "subscribe_to_shard_event_millis_behind_latest",
+	} {
+		assert.Equal(t, want, snake(in))
+	}
+}
