@@ -102,6 +102,17 @@
 // buffered on its behalf. Delivering an event allocates nothing: an event's
 // Records slice is reused, and is valid until the next receive.
 //
+// # Metrics
+//
+// Every stream publishes the metrics Kinesis publishes to CloudWatch
+// (IncomingBytes, PutRecords.ThrottledRecords,
+// GetRecords.IteratorAgeMilliseconds, SubscribeToShardEvent.MillisBehindLatest
+// per consumer, the shard-level metrics that enhanced monitoring turns on,
+// …). [Account.GetMetricStatistics] reads them in one-minute buckets on the
+// account clock, so a test on a [ManualClock] can assert them exactly;
+// [Account.MetricTotals] gives running totals for exporters. The hot paths
+// tally them where they already hold a lock, without allocating.
+//
 // # Time and clocks
 //
 // Every time rule — stream status delays, iterator and NextToken expiry,

@@ -150,7 +150,8 @@ type EnhancedMonitoringOutput struct {
 }
 
 // EnableEnhancedMonitoring adds shard-level metrics ("ALL" means every
-// one). shardlog records and reports them; it does not publish metrics.
+// one): from then on the stream publishes them per shard, as CloudWatch
+// does (see [Account.GetMetricStatistics]).
 func (s *Stream) EnableEnhancedMonitoring(ctx context.Context, metrics []string) (EnhancedMonitoringOutput, error) {
 	if err := s.authorize(ctx, "EnableEnhancedMonitoring"); err != nil {
 		return EnhancedMonitoringOutput{}, err
