@@ -598,6 +598,7 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	if err := s.sealable(ctx); err != nil {
 		return err
 	}
+	timed := s.acct.faults.active.Load() != 0 // the call may wait: measure its latency
 	failing, err := s.acct.failedRecords(ctx, s.name)
 	if err != nil {
 		return err
@@ -699,7 +700,7 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 		sh.meterBatchLocked(now, &tallies[i])
 		sh.mu.Unlock()
 	}
-	s.meterPutBatch(now, records, out, s.waited(now, failing != nil || len(touched) > 0))
+	s.meterPutBatch(now, records, out, s.waited(now, timed || len(touched) > 0))
 	s.enforceBounds()
 	return nil
 }
