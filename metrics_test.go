@@ -55,11 +55,13 @@ func TestMetricsOfWritesAndReads(t *testing.T) {
 		WriteBytesPerSecond: 1 << 20, WriteRecordsPerSecond: 2, ReadCallsPerSecond: 1, ReadBytesPerSecond: 2 << 20,
 	}))
 	s := newStream(t, a, "orders", 1)
+	_, err := s.EnableEnhancedMonitoring(ctx, []string{"ALL"})
+	require.NoError(t, err)
 	rec := shardlog.PutInput{PartitionKey: "key", Data: []byte("abcd")} // 7 bytes
 
 	put(t, s, rec.PartitionKey, "abcd")
 	put(t, s, rec.PartitionKey, "abcd")
-	_, err := s.Put(ctx, rec)
+	_, err = s.Put(ctx, rec)
 	require.ErrorIs(t, err, shardlog.ErrProvisionedThroughputExceeded)
 	res, err := s.PutBatch(ctx, []shardlog.PutInput{rec, rec, rec})
 	require.NoError(t, err)
@@ -107,6 +109,45 @@ func TestMetricsOfWritesAndReads(t *testing.T) {
 	assert.Equal(t, "Bytes", only(t, a, "IncomingBytes").Unit)
 	assert.Equal(t, "Milliseconds", only(t, a, "GetRecords.IteratorAgeMilliseconds").Unit)
 	assert.Equal(t, t0.Truncate(time.Hour).Add(4*time.Minute), only(t, a, "IncomingBytes").Timestamp, "the period starts at StartTime's minute")
+
+	// The same, shard by shard (a call's share of the shard is a sample).
+	shard := shardlog.Dimension{Name: "ShardId", Value: "shardId-000000000000"}
+	requireStats(t, only(t, a, "IncomingBytes", shard), 28, 3, 7, 14, "shard IncomingBytes")
+	requireStats(t, only(t, a, "IncomingRecords", shard), 4, 3, 1, 2, "shard IncomingRecords")
+	requireStats(t, only(t, a, "WriteProvisionedThroughputExceeded", shard), 5, 5, 0, 3, "shard WriteProvisionedThroughputExceeded")
+	requireStats(t, only(t, a, "ReadProvisionedThroughputExceeded", shard), 1, 2, 0, 1, "shard ReadProvisionedThroughputExceeded")
+	requireStats(t, only(t, a, "OutgoingRecords", shard), 4, 1, 4, 4, "shard OutgoingRecords")
+	requireStats(t, only(t, a, "OutgoingBytes", shard), 28, 1, 28, 28, "shard OutgoingBytes")
+	requireStats(t, only(t, a, "IteratorAgeMilliseconds", shard), 10000, 1, 10000, 10000, "shard IteratorAgeMilliseconds")
+}
+
+// TestMetricsAcrossAReshard: a parent's shard-level metrics stay after it
+// closes, its children's start with their first records, and the stream
+// level counts every record once.
+func TestMetricsAcrossAReshard(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "orders", 1)
+	_, err := s.EnableEnhancedMonitoring(ctx, []string{"IncomingRecords"})
+	require.NoError(t, err)
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for _, k := range keys {
+		put(t, s, k, "before")
+	}
+	require.NoError(t, errOf(s.SplitShard(ctx, "shardId-000000000000", "170141183460469231731687303715884105728")))
+	children := map[string]float64{}
+	for _, k := range keys {
+		children[put(t, s, k, "after").ShardID]++
+	}
+	require.Len(t, children, 2, "the keys fall on both children")
+	byShard := func(id string) float64 {
+		dp := only(t, a, "IncomingRecords", shardlog.Dimension{Name: "ShardId", Value: id})
+		return dp.Sum
+	}
+	assert.Equal(t, 6.0, byShard("shardId-000000000000"), "the parent's records")
+	for id, n := range children {
+		assert.Equal(t, n, byShard(id), id)
+	}
+	requireStats(t, only(t, a, "IncomingRecords"), 12, 12, 1, 1, "stream IncomingRecords")
 }
 
 // TestMetricsBuckets: samples fall in minutes of the account clock; a
