@@ -140,6 +140,7 @@ func (s *Stream) purgeConsumersLocked(now time.Time) {
 	for name, c := range s.consumers {
 		if c.statusAt(now, s.acct.cfg.delays) == consumerGone {
 			delete(s.consumers, name)
+			s.metrics.forget(func(t *minuteRecord) { delete(t.consumers, name) })
 		}
 	}
 }

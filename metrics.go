@@ -300,6 +300,14 @@ func (h *metricsHistory) pruneLocked() {
 	}
 }
 
+// forget removes from the totals what f deletes: the series of a shard or
+// a consumer that is gone, so that they do not pile up.
+func (h *metricsHistory) forget(f func(*minuteRecord)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f(&h.total)
+}
+
 func (h *metricsHistory) record(m int64, f func(*minuteRecord)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -2,6 +2,7 @@ package shardlog_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -436,4 +437,56 @@ func TestMetricsUnderConcurrency(t *testing.T) {
 		}
 	}
 	assert.Equal(t, total, shardTotal, "the shards' records add up to the stream's")
+}
+
+// TestMetricTotalsForgetWhatIsGone: the totals of a shard that expired and
+// of a consumer that was deregistered leave MetricTotals (their minutes
+// stay readable); the others stay.
+func TestMetricTotalsForgetWhatIsGone(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "orders", 1)
+	_, err := s.EnableEnhancedMonitoring(ctx, []string{"IncomingRecords"})
+	require.NoError(t, err)
+	c, err := s.RegisterStreamConsumer(ctx, "app")
+	require.NoError(t, err)
+	put(t, s, "k", "v")
+	sub, err := a.SubscribeToShard(ctx, c.ConsumerARN, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	require.NoError(t, err)
+	<-sub.Events()
+	require.NoError(t, sub.Close())
+	require.NoError(t, errOf(s.SplitShard(ctx, "shardId-000000000000", "170141183460469231731687303715884105728")))
+	put(t, s, "k", "v")
+
+	series := func() map[string]bool {
+		totals, err := a.MetricTotals(ctx)
+		require.NoError(t, err)
+		out := map[string]bool{}
+		for _, m := range totals {
+			out[fmt.Sprintf("%s %v", m.MetricName, m.Dimensions[1:])] = true
+		}
+		return out
+	}
+	before := series()
+	require.True(t, before["IncomingRecords [{ShardId shardId-000000000000}]"])
+	require.True(t, before["SubscribeToShardEvent.Records [{ConsumerName app}]"])
+
+	require.NoError(t, a.DeregisterStreamConsumer(ctx, shardlog.ConsumerRef{ConsumerARN: c.ConsumerARN}))
+	clk.Advance(25 * time.Hour) // past the retention period: the closed parent expires
+	require.NoError(t, a.ApplyRetention(ctx))
+	_, err = s.RegisterStreamConsumer(ctx, "other") // forgets the deregistered one
+	require.NoError(t, err)
+	after := series()
+	assert.False(t, after["IncomingRecords [{ShardId shardId-000000000000}]"], "the expired shard")
+	assert.False(t, after["SubscribeToShardEvent.Records [{ConsumerName app}]"], "the deregistered consumer")
+	assert.True(t, after["IncomingRecords []"], "the stream")
+	n := 0
+	for k := range after {
+		if strings.HasPrefix(k, "IncomingRecords [{ShardId ") {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "the child that was written")
+	dps := metric(t, a, "IncomingRecords", t0.Add(-time.Hour), t0.Add(time.Hour), time.Hour,
+		shardlog.Dimension{Name: "ShardId", Value: "shardId-000000000000"})
+	assert.Len(t, dps, 1, "the expired shard's minutes are still there")
 }

@@ -167,7 +167,8 @@ func (s *Stream) expireShardsLocked(now time.Time) {
 			}
 			continue
 		}
-		sh.foldMeters() // its last minute's metrics outlive it
+		sh.foldMeters() // its last minutes' metrics outlive it, its totals do not
+		s.metrics.forget(func(t *minuteRecord) { delete(t.shards, sh.index) })
 		sh.mu.Lock()
 		sh.trimTo(sh.seg.Len(), sh.seg.Len()-sh.seg.Head())
 		if st := s.acct.store; st != nil {
