@@ -1,27 +1,26 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/prom"
 )
 
 // metricsHandler serves GET /metrics in Prometheus's text format: the
-// account's Kinesis metrics, its consumer groups' lag, and the Go runtime's
-// and the process's metrics.
+// account's Kinesis metrics and consumer-group lag (package prom), and the
+// Go runtime's and the process's metrics. Scrapes are bounded: two at a
+// time, ten seconds each.
 func metricsHandler(acct *shardlog.Account, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		kinesisCollector{acct: acct, log: log},
+		prom.NewCollector(acct),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -30,120 +29,4 @@ func metricsHandler(acct *shardlog.Account, log *slog.Logger) http.Handler {
 		MaxRequestsInFlight: 2,
 		Timeout:             10 * time.Second,
 	})
-}
-
-// kinesisCollector exports each CloudWatch metric of [Account.MetricTotals]
-// as a Prometheus summary (a sum and a count, no quantiles) named after
-// it: IncomingBytes is shardlog_incoming_bytes{stream}, its shard-level
-// twin shardlog_shard_incoming_bytes{stream,shard}, and
-// SubscribeToShardEvent.MillisBehindLatest
-// shardlog_subscribe_to_shard_event_millis_behind_latest{stream,consumer}.
-// rate(…_sum) is the metric's Sum per second; …_sum / …_count its Average.
-// Consumer groups that keep their leases in the account report
-// shardlog_group_records_behind and shardlog_group_millis_behind per shard.
-type kinesisCollector struct {
-	acct *shardlog.Account
-	log  *slog.Logger
-}
-
-// Describe sends nothing: the series come and go with streams, shards and
-// consumers, so the collector is unchecked.
-func (kinesisCollector) Describe(chan<- *prometheus.Desc) {}
-
-func (c kinesisCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx := context.Background()
-	totals, err := c.acct.MetricTotals(ctx)
-	if err != nil {
-		c.log.Warn("metrics: could not read the totals", "err", err)
-		return
-	}
-	descs := map[string]*prometheus.Desc{}
-	for _, m := range totals {
-		name, labels, values := promSeries(m)
-		d := descs[name]
-		if d == nil {
-			d = prometheus.NewDesc(name, "Kinesis's CloudWatch metric "+m.MetricName+" ("+m.Unit+"): the sum and the number of its samples.", labels, nil)
-			descs[name] = d
-		}
-		ch <- prometheus.MustNewConstSummary(d, uint64(m.SampleCount), m.Sum, nil, values...)
-	}
-	c.collectGroups(ctx, ch)
-}
-
-var (
-	groupRecordsBehind = prometheus.NewDesc("shardlog_group_records_behind",
-		"Records of the shard after the consumer group's checkpoint.", []string{"stream", "group", "shard"}, nil)
-	groupMillisBehind = prometheus.NewDesc("shardlog_group_millis_behind",
-		"Age in milliseconds of the oldest record after the consumer group's checkpoint (0 when none).", []string{"stream", "group", "shard"}, nil)
-)
-
-func (c kinesisCollector) collectGroups(ctx context.Context, ch chan<- prometheus.Metric) {
-	var names []string
-	for in := (shardlog.ListStreamsInput{Limit: 10000}); ; {
-		page, err := c.acct.ListStreams(ctx, in)
-		if err != nil {
-			return
-		}
-		names = append(names, page.StreamNames...)
-		if !page.HasMoreStreams {
-			break
-		}
-		in = shardlog.ListStreamsInput{Limit: 10000, NextToken: page.NextToken}
-	}
-	for _, name := range names {
-		s, err := c.acct.Stream(shardlog.StreamRef{StreamName: name})
-		if err != nil {
-			continue
-		}
-		groups, err := s.ListGroups(ctx)
-		if err != nil {
-			continue
-		}
-		for _, g := range groups {
-			shards, err := s.DescribeGroup(ctx, g, nil)
-			if err != nil {
-				continue
-			}
-			for _, sh := range shards {
-				ch <- prometheus.MustNewConstMetric(groupRecordsBehind, prometheus.GaugeValue, float64(sh.RecordsBehind), name, g, sh.Key)
-				ch <- prometheus.MustNewConstMetric(groupMillisBehind, prometheus.GaugeValue, float64(sh.MillisBehind), name, g, sh.Key)
-			}
-		}
-	}
-}
-
-// promSeries names a CloudWatch series in Prometheus's words.
-func promSeries(m shardlog.MetricTotal) (name string, labels, values []string) {
-	name = "shardlog_" + snake(m.MetricName)
-	for _, d := range m.Dimensions {
-		switch d.Name {
-		case "StreamName":
-			labels, values = append(labels, "stream"), append(values, d.Value)
-		case "ShardId":
-			name = "shardlog_shard_" + snake(m.MetricName)
-			labels, values = append(labels, "shard"), append(values, d.Value)
-		case "ConsumerName":
-			labels, values = append(labels, "consumer"), append(values, d.Value)
-		}
-	}
-	return name, labels, values
-}
-
-// snake turns "PutRecords.ThrottledRecords" into "put_records_throttled_records".
-func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == '.':
-			b.WriteByte('_')
-		case unicode.IsUpper(r):
-			if i > 0 && s[i-1] != '.' {
-				b.WriteByte('_')
-			}
-			b.WriteRune(unicode.ToLower(r))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

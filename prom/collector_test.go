@@ -1,14 +1,14 @@
-package main
+package prom
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -39,10 +39,13 @@ func (p *firstOnly) LeaseLost(shardlog.LeaseLostInput)                 {}
 func (p *firstOnly) ShardEnded(shardlog.ShardEndedInput)               {}
 func (p *firstOnly) ShutdownRequested(shardlog.ShutdownRequestedInput) {}
 
-// scrape GETs /metrics from h and parses it with Prometheus's own parser.
-func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+// scrape GETs the metrics of a registry holding c, and parses them with
+// Prometheus's own text parser.
+func scrape(t *testing.T, c prometheus.Collector) map[string]*dto.MetricFamily {
 	t.Helper()
-	srv := httptest.NewServer(h)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
 	require.NoError(t, err)
@@ -54,8 +57,8 @@ func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
 	return families
 }
 
-// series returns the metric of family name whose labels are labels.
-func series(t *testing.T, families map[string]*dto.MetricFamily, name string, labels map[string]string) *dto.Metric {
+// find returns the metric of family name whose labels are labels.
+func find(t *testing.T, families map[string]*dto.MetricFamily, name string, labels map[string]string) *dto.Metric {
 	t.Helper()
 	f := families[name]
 	require.NotNil(t, f, name)
@@ -72,11 +75,11 @@ func series(t *testing.T, families map[string]*dto.MetricFamily, name string, la
 	return nil
 }
 
-// TestPrometheusMetrics: after puts, reads, enhanced monitoring and a
-// consumer group's checkpoint, /metrics holds the Kinesis metrics as
-// summaries, the group's lag as gauges and the Go runtime's metrics, in a
-// text Prometheus's parser reads.
-func TestPrometheusMetrics(t *testing.T) {
+// TestCollector: after puts, reads, enhanced monitoring and a consumer
+// group's checkpoint, the collector reports the Kinesis metrics as
+// summaries and the group's lag as gauges, in a text Prometheus's parser
+// reads.
+func TestCollector(t *testing.T) {
 	ctx := context.Background()
 	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
 	require.NoError(t, err)
@@ -113,25 +116,35 @@ func TestPrometheusMetrics(t *testing.T) {
 	stop()
 	require.NoError(t, <-done)
 
-	families := scrape(t, metricsHandler(acct, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	families := scrape(t, NewCollector(acct))
 	stream := map[string]string{"stream": "orders"}
-	m := series(t, families, "shardlog_incoming_records", stream)
+	m := find(t, families, "shardlog_incoming_records", stream)
 	assert.Equal(t, dto.MetricType_SUMMARY, families["shardlog_incoming_records"].GetType())
 	assert.Equal(t, 4.0, m.GetSummary().GetSampleSum(), "records put")
 	assert.Equal(t, uint64(4), m.GetSummary().GetSampleCount(), "put calls")
-	m = series(t, families, "shardlog_put_records_total_records", stream)
+	m = find(t, families, "shardlog_put_records_total_records", stream)
 	assert.Equal(t, 1.0, m.GetSummary().GetSampleSum())
-	m = series(t, families, "shardlog_shard_incoming_bytes", map[string]string{"stream": "orders", "shard": "shardId-000000000000"})
+	m = find(t, families, "shardlog_shard_incoming_bytes", map[string]string{"stream": "orders", "shard": "shardId-000000000000"})
 	assert.Equal(t, float64(4*len("k")+len("onetwothreefour")), m.GetSummary().GetSampleSum())
-	m = series(t, families, "shardlog_get_records_success", stream)
+	m = find(t, families, "shardlog_get_records_success", stream)
 	assert.Equal(t, 1.0, m.GetSummary().GetSampleSum())
 	assert.NotContains(t, families, "shardlog_shard_outgoing_bytes", "not turned on")
 
 	group := map[string]string{"stream": "orders", "group": "billing", "shard": "shardId-000000000000"}
-	assert.Equal(t, 3.0, series(t, families, "shardlog_group_records_behind", group).GetGauge().GetValue())
+	assert.Equal(t, 3.0, find(t, families, "shardlog_group_records_behind", group).GetGauge().GetValue())
 	assert.Equal(t, dto.MetricType_GAUGE, families["shardlog_group_millis_behind"].GetType())
-	assert.Contains(t, families, "go_goroutines")
-	assert.Contains(t, families, "go_memstats_heap_alloc_bytes")
+}
+
+// TestCollectorOfAClosedAccount: a scrape of a closed account fails
+// rather than reporting nothing.
+func TestCollectorOfAClosedAccount(t *testing.T) {
+	acct, err := shardlog.NewAccount()
+	require.NoError(t, err)
+	require.NoError(t, acct.Close())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(acct))
+	_, err = reg.Gather()
+	require.ErrorIs(t, err, shardlog.ErrClosed)
 }
 
 func TestSnake(t *testing.T) {

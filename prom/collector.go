@@ -1,0 +1,135 @@
+// Package prom exports an account's metrics to Prometheus: register
+// [NewCollector] with a registry, as shardlogd does for its GET /metrics.
+//
+// Each CloudWatch metric of [shardlog.Account.MetricTotals] becomes a
+// summary (a sum and a count, no quantiles) named after it: IncomingBytes
+// is shardlog_incoming_bytes{stream}, its shard-level twin (while enhanced
+// monitoring has it on) shardlog_shard_incoming_bytes{stream,shard}, and
+// SubscribeToShardEvent.MillisBehindLatest is
+// shardlog_subscribe_to_shard_event_millis_behind_latest{stream,consumer}.
+// rate() of a …_sum is the metric's CloudWatch Sum per second, …_sum over
+// …_count its Average. Consumer groups that keep their leases in the
+// account report shardlog_group_records_behind and
+// shardlog_group_millis_behind, gauges per stream, group and shard.
+package prom
+
+import (
+	"context"
+	"strings"
+	"unicode"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardlog/shardlog"
+)
+
+// NewCollector returns a collector of acct's metrics. It reads them at
+// every scrape; series come and go with streams, shards and consumers, so
+// it describes none in advance (an unchecked collector).
+func NewCollector(acct *shardlog.Account) prometheus.Collector {
+	return collector{acct: acct}
+}
+
+type collector struct{ acct *shardlog.Account }
+
+var (
+	groupRecordsBehind = prometheus.NewDesc("shardlog_group_records_behind",
+		"Records of the shard after the consumer group's checkpoint.", []string{"stream", "group", "shard"}, nil)
+	groupMillisBehind = prometheus.NewDesc("shardlog_group_millis_behind",
+		"Age in milliseconds of the oldest record after the consumer group's checkpoint (0 when none).", []string{"stream", "group", "shard"}, nil)
+	failed = prometheus.NewDesc("shardlog_metrics_unavailable", "The account's metrics could not be read.", nil, nil)
+)
+
+func (collector) Describe(chan<- *prometheus.Desc) {}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	totals, err := c.acct.MetricTotals(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(failed, err)
+		return
+	}
+	descs := map[string]*prometheus.Desc{}
+	for _, m := range totals {
+		name, labels, values := series(m)
+		d := descs[name]
+		if d == nil {
+			d = prometheus.NewDesc(name, "Kinesis's CloudWatch metric "+m.MetricName+" ("+m.Unit+"): the sum and the number of its samples.", labels, nil)
+			descs[name] = d
+		}
+		ch <- prometheus.MustNewConstSummary(d, uint64(m.SampleCount), m.Sum, nil, values...)
+	}
+	c.collectGroups(ctx, ch)
+}
+
+// collectGroups reports the lag of every group on every stream.
+func (c collector) collectGroups(ctx context.Context, ch chan<- prometheus.Metric) {
+	var names []string
+	for in := (shardlog.ListStreamsInput{Limit: 10000}); ; {
+		page, err := c.acct.ListStreams(ctx, in)
+		if err != nil {
+			return
+		}
+		names = append(names, page.StreamNames...)
+		if !page.HasMoreStreams {
+			break
+		}
+		in = shardlog.ListStreamsInput{Limit: 10000, NextToken: page.NextToken}
+	}
+	for _, name := range names {
+		s, err := c.acct.Stream(shardlog.StreamRef{StreamName: name})
+		if err != nil {
+			continue // deleted since it was listed
+		}
+		groups, err := s.ListGroups(ctx)
+		if err != nil {
+			continue
+		}
+		for _, g := range groups {
+			shards, err := s.DescribeGroup(ctx, g, nil)
+			if err != nil {
+				continue
+			}
+			for _, sh := range shards {
+				ch <- prometheus.MustNewConstMetric(groupRecordsBehind, prometheus.GaugeValue, float64(sh.RecordsBehind), name, g, sh.Key)
+				ch <- prometheus.MustNewConstMetric(groupMillisBehind, prometheus.GaugeValue, float64(sh.MillisBehind), name, g, sh.Key)
+			}
+		}
+	}
+}
+
+// series names a CloudWatch series in Prometheus's words.
+func series(m shardlog.MetricTotal) (name string, labels, values []string) {
+	name = "shardlog_" + snake(m.MetricName)
+	for _, d := range m.Dimensions {
+		switch d.Name {
+		case "StreamName":
+			labels, values = append(labels, "stream"), append(values, d.Value)
+		case "ShardId":
+			name = "shardlog_shard_" + snake(m.MetricName)
+			labels, values = append(labels, "shard"), append(values, d.Value)
+		case "ConsumerName":
+			labels, values = append(labels, "consumer"), append(values, d.Value)
+		}
+	}
+	return name, labels, values
+}
+
+// snake turns "PutRecords.ThrottledRecords" into "put_records_throttled_records".
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '.':
+			b.WriteByte('_')
+		case unicode.IsUpper(r):
+			if i > 0 && s[i-1] != '.' {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
