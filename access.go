@@ -190,6 +190,16 @@ func (a *Account) authorize(ctx context.Context, op, resource string, policy *ia
 	return a.decide(v, action, resource, policy, nil)
 }
 
+// authorizeCloudWatch decides a read of the metrics, which CloudWatch
+// governs: the action cloudwatch:<op> on every resource.
+func (a *Account) authorizeCloudWatch(ctx context.Context, op string) error {
+	v, ok := ctx.Value(callerKey{}).(*callerValue)
+	if !a.cfg.access || !ok {
+		return nil
+	}
+	return a.decide(v, "cloudwatch:"+op, "", nil, nil)
+}
+
 // requestTags are the tags a call brings, for the aws:RequestTag/<key> and
 // aws:TagKeys condition keys: those it sets, or the keys it removes.
 type requestTags struct {

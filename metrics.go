@@ -704,11 +704,15 @@ type MetricStatisticsOutput struct {
 // hours. Latencies count only the time a call waited (for a sync, a
 // fault): a call in memory takes no measurable time.
 //
-// A stream that does not exist has no datapoints. Errors: ErrInvalidArgument
-// for an unknown metric, dimensions that do not fit it, or a bad period
-// or time range.
+// A stream that does not exist has no datapoints. A caller acting as a
+// principal ([WithCaller]) needs cloudwatch:GetMetricStatistics, as on
+// AWS. Errors: ErrInvalidArgument for an unknown metric, dimensions that do
+// not fit it, or a bad period or time range; ErrAccessDenied.
 func (a *Account) GetMetricStatistics(ctx context.Context, in MetricStatisticsInput) (MetricStatisticsOutput, error) {
 	if err := a.enter(ctx); err != nil {
+		return MetricStatisticsOutput{}, err
+	}
+	if err := a.authorizeCloudWatch(ctx, "GetMetricStatistics"); err != nil {
 		return MetricStatisticsOutput{}, err
 	}
 	q, err := parseMetricQuery(in)
@@ -844,9 +848,13 @@ type MetricTotal struct {
 }
 
 // MetricTotals returns the totals of every metric of every stream that
-// has samples, by stream, then shard-level and consumer metrics.
+// has samples, by stream, then shard-level and consumer metrics. A caller
+// acting as a principal needs cloudwatch:GetMetricData.
 func (a *Account) MetricTotals(ctx context.Context) ([]MetricTotal, error) {
 	if err := a.enter(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.authorizeCloudWatch(ctx, "GetMetricData"); err != nil {
 		return nil, err
 	}
 	var out []MetricTotal

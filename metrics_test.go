@@ -490,3 +490,27 @@ func TestMetricTotalsForgetWhatIsGone(t *testing.T) {
 		shardlog.Dimension{Name: "ShardId", Value: "shardId-000000000000"})
 	assert.Len(t, dps, 1, "the expired shard's minutes are still there")
 }
+
+// TestMetricsAccess: with access control on, reading metrics takes
+// CloudWatch's permission, which Kinesis roles do not grant.
+func TestMetricsAccess(t *testing.T) {
+	a, _, _ := roleAccount(t)
+	require.NoError(t, a.PutPrincipal(userARN("watcher"), `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["cloudwatch:GetMetricStatistics","cloudwatch:GetMetricData"],"Resource":"*"}]}`))
+	in := shardlog.MetricStatisticsInput{
+		MetricName: "IncomingBytes",
+		Dimensions: []shardlog.Dimension{{Name: "StreamName", Value: "s"}},
+		StartTime:  t0, EndTime: t0.Add(time.Hour), Period: time.Minute,
+	}
+	_, err := a.GetMetricStatistics(as("administrator"), in)
+	require.ErrorIs(t, err, shardlog.ErrAccessDenied)
+	require.ErrorContains(t, err, "is not authorized to perform: cloudwatch:GetMetricStatistics because no identity-based policy allows")
+	_, err = a.MetricTotals(as("administrator"))
+	require.ErrorIs(t, err, shardlog.ErrAccessDenied)
+	_, err = a.GetMetricStatistics(as("watcher"), in)
+	require.NoError(t, err)
+	_, err = a.MetricTotals(as("watcher"))
+	require.NoError(t, err)
+	_, err = a.GetMetricStatistics(ctx, in)
+	require.NoError(t, err, "the Go API without a caller is the account's owner")
+}

@@ -10,7 +10,10 @@ import (
 type Request struct {
 	Principal string // the caller's ARN: a user, a role session, an account's root
 	Action    string // service:action, e.g. kinesis:PutRecord
-	Resource  string // an ARN, or * for actions on no resource (ListStreams)
+	// Resource is an ARN; * for actions on every resource (ListStreams);
+	// empty for actions that take no resource (CloudWatch's reads), whose
+	// denial names none.
+	Resource string
 	// Context holds the request's condition keys (matched without regard
 	// to case) and their values, e.g. aws:SourceIp. Evaluate adds
 	// aws:PrincipalArn and aws:PrincipalAccount from Principal.
@@ -69,6 +72,9 @@ func (d Decision) Allowed() bool { return d.Reason == Allowed }
 // and so on). An allowed request has none.
 func (d Decision) Message(req Request) string {
 	head := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s ", req.Principal, req.Action, req.Resource)
+	if req.Resource == "" {
+		head = fmt.Sprintf("User: %s is not authorized to perform: %s ", req.Principal, req.Action)
+	}
 	kind, article := "identity-based", "an"
 	if d.ResourceBased || d.MissingResourcePolicy {
 		kind, article = "resource-based", "a"

@@ -275,3 +275,13 @@ func FuzzPolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestMessageWithoutResource: an action that takes no resource is denied
+// without naming one, as CloudWatch's are.
+func TestMessageWithoutResource(t *testing.T) {
+	req := Request{Principal: "arn:aws:iam::123456789012:user/u", Action: "cloudwatch:GetMetricData"}
+	d := Evaluate(nil, nil, req)
+	if got, want := d.Message(req), "User: arn:aws:iam::123456789012:user/u is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows the cloudwatch:GetMetricData action"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
