@@ -178,6 +178,7 @@ func (s *Stream) expireShardsLocked(now time.Time) {
 			}
 		}
 		sh.mu.Unlock()
+		s.acct.cfg.log.Info("shardlog: a closed shard expired", "stream", s.name, "shard", sh.id)
 		if live == nil {
 			live = append(make([]*shard, 0, len(s.shards)), s.shards[:i]...)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,7 @@ func (m *messages) Handle(_ context.Context, r slog.Record) error {
 // change of a stream's state.
 func TestStateChangesAreLogged(t *testing.T) {
 	log := &messages{}
-	a, _ := newAccount(t, shardlog.WithLogger(slog.New(log)))
+	a, clk := newAccount(t, shardlog.WithLogger(slog.New(log)))
 	s := newStream(t, a, "s", 2)
 	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
 	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003")))
@@ -49,6 +50,8 @@ func TestStateChangesAreLogged(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, a.PutResourcePolicy(ctx, s.ARN(), `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"kinesis:DeleteStream","Resource":"*"}}`))
 	require.NoError(t, a.DeregisterStreamConsumer(ctx, shardlog.ConsumerRef{ConsumerARN: c.ConsumerARN}))
+	clk.Advance(49 * time.Hour) // past the retention period: the closed shards expire
+	require.NoError(t, a.ApplyRetention(ctx))
 	require.NoError(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}))
 	log.mu.Lock()
 	defer log.mu.Unlock()
@@ -62,6 +65,7 @@ func TestStateChangesAreLogged(t *testing.T) {
 		"shardlog: registered a consumer s",
 		"shardlog: changed a resource policy ",
 		"shardlog: deregistered a consumer s",
+		"shardlog: a closed shard expired s",
 		"shardlog: deleted a stream s",
 	} {
 		require.True(t, slices.Contains(log.seen, want), "%q in %q", want, log.seen)
