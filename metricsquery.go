@@ -1,0 +1,256 @@
+package shardlog
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Datapoint is the statistics of one period's samples, as CloudWatch's
+// GetMetricStatistics returns them (every statistic filled in).
+type Datapoint struct {
+	Timestamp   time.Time // the start of the period
+	SampleCount float64
+	Sum         float64
+	Average     float64
+	Minimum     float64
+	Maximum     float64
+	Unit        string // Bytes, Count or Milliseconds
+}
+
+// Dimension narrows a metric to a stream, a shard or a consumer.
+type Dimension struct {
+	Name  string // StreamName, ShardId or ConsumerName
+	Value string
+}
+
+// MetricStatisticsInput asks for a metric's statistics, as CloudWatch's
+// GetMetricStatistics does.
+type MetricStatisticsInput struct {
+	// Namespace is "AWS/Kinesis"; empty means it.
+	Namespace  string
+	MetricName string
+	// Dimensions name the stream (StreamName), and for shard-level
+	// metrics the shard (ShardId), for enhanced fan-out metrics the
+	// consumer (ConsumerName); in any order.
+	Dimensions []Dimension
+	// StartTime (inclusive) and EndTime (exclusive) bound the samples; the
+	// periods begin at StartTime's minute.
+	StartTime, EndTime time.Time
+	// Period is a positive multiple of a minute.
+	Period time.Duration
+}
+
+// MetricStatisticsOutput holds one datapoint per period that has samples,
+// in time order.
+type MetricStatisticsOutput struct {
+	Label      string
+	Datapoints []Datapoint
+}
+
+// GetMetricStatistics returns a stream's metric, summarized per period, as
+// CloudWatch's GetMetricStatistics does for Kinesis. The metrics are
+// CloudWatch's: stream-level (IncomingBytes, PutRecords.ThrottledRecords,
+// GetRecords.IteratorAgeMilliseconds, …) always, shard-level
+// (IncomingBytes, OutgoingRecords, IteratorAgeMilliseconds, … with a
+// ShardId) while [Stream.EnableEnhancedMonitoring] has them on, and the
+// enhanced fan-out metrics of each consumer (SubscribeToShard.Success,
+// SubscribeToShardEvent.MillisBehindLatest, …). Samples are per call, as
+// on AWS: IncomingRecords' Maximum is the most records one put stored,
+// ReadProvisionedThroughputExceeded's Average the share of GetRecords
+// calls throttled. Buckets are minutes of the account's clock, kept three
+// hours. Latencies count only the time a call waited (for a sync, a
+// fault): a call in memory takes no measurable time.
+//
+// A stream that does not exist has no datapoints. A caller acting as a
+// principal ([WithCaller]) needs cloudwatch:GetMetricStatistics, as on
+// AWS. Errors: ErrInvalidArgument for an unknown metric, dimensions that do
+// not fit it, or a bad period or time range; ErrAccessDenied.
+func (a *Account) GetMetricStatistics(ctx context.Context, in MetricStatisticsInput) (MetricStatisticsOutput, error) {
+	if err := a.enter(ctx); err != nil {
+		return MetricStatisticsOutput{}, err
+	}
+	if err := a.authorizeCloudWatch(ctx, "GetMetricStatistics"); err != nil {
+		return MetricStatisticsOutput{}, err
+	}
+	q, err := parseMetricQuery(in)
+	if err != nil {
+		return MetricStatisticsOutput{}, err
+	}
+	out := MetricStatisticsOutput{Label: in.MetricName}
+	s, err := a.Stream(StreamRef{StreamName: q.stream})
+	if err != nil {
+		return out, nil
+	}
+	s.foldMeters()
+	start, end := minuteOf(in.StartTime), minuteOf(in.EndTime.Add(-time.Nanosecond))
+	if in.EndTime.Add(-time.Nanosecond).Before(in.StartTime) {
+		return out, nil
+	}
+	step := int64(in.Period / time.Minute)
+	h := &s.metrics
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var cur *Datapoint
+	var acc stat
+	flush := func() {
+		if cur != nil && acc.n > 0 {
+			cur.SampleCount, cur.Sum, cur.Minimum, cur.Maximum = float64(acc.n), acc.sum, acc.min, acc.max
+			cur.Average = acc.sum / float64(acc.n)
+			out.Datapoints = append(out.Datapoints, *cur)
+		}
+		cur, acc = nil, stat{}
+	}
+	var period int64 = -1
+	for _, r := range h.minutes {
+		if r.minute < start || r.minute > end {
+			continue
+		}
+		st, ok := q.stat(r)
+		if !ok || st.n == 0 {
+			continue
+		}
+		if p := (r.minute - start) / step; p != period {
+			flush()
+			period = p
+			cur = &Datapoint{Timestamp: time.Unix((start+p*step)*60, 0).UTC(), Unit: q.def.unit}
+		}
+		acc.merge(st)
+	}
+	flush()
+	return out, nil
+}
+
+// metricQuery is a validated MetricStatisticsInput's series.
+type metricQuery struct {
+	def      metricDef
+	level    int // 0 stream, 1 shard, 2 consumer
+	index    int // in the level's table
+	stream   string
+	shard    uint32
+	consumer string
+}
+
+func (q *metricQuery) stat(r *minuteRecord) (stat, bool) {
+	switch q.level {
+	case 1:
+		m, ok := r.shards[q.shard]
+		if !ok {
+			return stat{}, false
+		}
+		return m[q.index], true
+	case 2:
+		m, ok := r.consumers[q.consumer]
+		if !ok {
+			return stat{}, false
+		}
+		return m[q.index], true
+	}
+	return r.stream[q.index], true
+}
+
+func parseMetricQuery(in MetricStatisticsInput) (metricQuery, error) {
+	var q metricQuery
+	if in.Namespace != "" && in.Namespace != MetricsNamespace {
+		return q, newError(ErrInvalidArgument, "Namespace %s is not %s.", in.Namespace, MetricsNamespace)
+	}
+	if in.Period <= 0 || in.Period%time.Minute != 0 {
+		return q, newError(ErrInvalidArgument, "The parameter Period must be a multiple of 60 seconds; got %v.", in.Period)
+	}
+	if !in.StartTime.Before(in.EndTime) {
+		return q, newError(ErrInvalidArgument, "The parameter StartTime must be less than the parameter EndTime.")
+	}
+	dims := map[string]string{}
+	for _, d := range in.Dimensions {
+		if _, dup := dims[d.Name]; dup {
+			return q, newError(ErrInvalidArgument, "The dimension %s appears more than once.", d.Name)
+		}
+		dims[d.Name] = d.Value
+	}
+	q.stream = dims[dimStream]
+	if q.stream == "" {
+		return q, newError(ErrInvalidArgument, "Kinesis metrics need the dimension StreamName.")
+	}
+	var table []metricDef
+	switch {
+	case len(dims) == 1:
+		table = streamMetrics[:]
+	case len(dims) == 2 && dims[dimShard] != "":
+		i, ok := resolveShardID(dims[dimShard])
+		if !ok {
+			return q, newError(ErrInvalidArgument, "ShardId %s names no shard.", dims[dimShard])
+		}
+		q.level, q.shard, table = 1, i, shardMetrics[:]
+	case len(dims) == 2 && dims[dimConsumer] != "":
+		q.level, q.consumer, table = 2, dims[dimConsumer], consumerMetrics[:]
+	default:
+		return q, newError(ErrInvalidArgument, "Kinesis metrics have the dimensions StreamName, StreamName and ShardId, or StreamName and ConsumerName.")
+	}
+	q.index = slices.IndexFunc(table, func(d metricDef) bool { return d.name == in.MetricName })
+	if q.index < 0 {
+		return q, newError(ErrInvalidArgument, "Kinesis has no metric %s with those dimensions.", in.MetricName)
+	}
+	q.def = table[q.index]
+	return q, nil
+}
+
+// MetricTotal is a metric's sum and sample count since its stream was
+// created (or, in a durable account, opened): a counter that only grows,
+// for exporters such as Prometheus.
+type MetricTotal struct {
+	MetricName  string
+	Dimensions  []Dimension // StreamName first, then ShardId or ConsumerName
+	Unit        string
+	Sum         float64
+	SampleCount int64
+}
+
+// MetricTotals returns the totals of every metric of every stream that
+// has samples, by stream, then shard-level and consumer metrics. A caller
+// acting as a principal needs cloudwatch:GetMetricData.
+func (a *Account) MetricTotals(ctx context.Context) ([]MetricTotal, error) {
+	if err := a.enter(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.authorizeCloudWatch(ctx, "GetMetricData"); err != nil {
+		return nil, err
+	}
+	var out []MetricTotal
+	streams := a.streamList()
+	slices.SortFunc(streams, func(x, y *Stream) int { return strings.Compare(x.name, y.name) })
+	for _, s := range streams {
+		s.foldMeters()
+		out = s.appendTotals(out)
+	}
+	return out, nil
+}
+
+// appendTotals appends the stream's series that have samples: its own,
+// then its shards', then its consumers'.
+func (s *Stream) appendTotals(out []MetricTotal) []MetricTotal {
+	h := &s.metrics
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := &h.total
+	stream := Dimension{dimStream, s.name}
+	out = appendSeries(out, streamMetrics[:], t.stream[:], stream)
+	for _, i := range slices.Sorted(maps.Keys(t.shards)) {
+		out = appendSeries(out, shardMetrics[:], t.shards[i][:], stream, Dimension{dimShard, shardID(i)})
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.consumers)) {
+		out = appendSeries(out, consumerMetrics[:], t.consumers[name][:], stream, Dimension{dimConsumer, name})
+	}
+	return out
+}
+
+// appendSeries appends a MetricTotal for each of stats that has samples.
+func appendSeries(out []MetricTotal, defs []metricDef, stats []stat, dims ...Dimension) []MetricTotal {
+	for i, st := range stats {
+		if st.n > 0 {
+			out = append(out, MetricTotal{defs[i].name, slices.Clone(dims), defs[i].unit, st.sum, st.n})
+		}
+	}
+	return out
+}
