@@ -86,24 +86,12 @@ func (a *Account) GetMetricStatistics(ctx context.Context, in MetricStatisticsIn
 	}
 	s.foldMeters()
 	start, end := minuteOf(in.StartTime), minuteOf(in.EndTime.Add(-time.Nanosecond))
-	if in.EndTime.Add(-time.Nanosecond).Before(in.StartTime) {
-		return out, nil
-	}
 	step := int64(in.Period / time.Minute)
 	h := &s.metrics
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var cur *Datapoint
-	var acc stat
-	flush := func() {
-		if cur != nil && acc.n > 0 {
-			cur.SampleCount, cur.Sum, cur.Minimum, cur.Maximum = float64(acc.n), acc.sum, acc.min, acc.max
-			cur.Average = acc.sum / float64(acc.n)
-			out.Datapoints = append(out.Datapoints, *cur)
-		}
-		cur, acc = nil, stat{}
-	}
-	var period int64 = -1
+	var sums []stat // of out.Datapoints' periods
+	var period int64
 	for _, r := range h.minutes {
 		if r.minute < start || r.minute > end {
 			continue
@@ -112,14 +100,18 @@ func (a *Account) GetMetricStatistics(ctx context.Context, in MetricStatisticsIn
 		if !ok || st.n == 0 {
 			continue
 		}
-		if p := (r.minute - start) / step; p != period {
-			flush()
+		if p := (r.minute - start) / step; len(sums) == 0 || p != period {
 			period = p
-			cur = &Datapoint{Timestamp: time.Unix((start+p*step)*60, 0).UTC(), Unit: q.def.unit}
+			out.Datapoints = append(out.Datapoints, Datapoint{Timestamp: time.Unix((start+p*step)*60, 0).UTC(), Unit: q.def.unit})
+			sums = append(sums, stat{})
 		}
-		acc.merge(st)
+		sums[len(sums)-1].merge(st)
 	}
-	flush()
+	for i, st := range sums {
+		dp := &out.Datapoints[i]
+		dp.SampleCount, dp.Sum, dp.Minimum, dp.Maximum = float64(st.n), st.sum, st.min, st.max
+		dp.Average = st.sum / float64(st.n)
+	}
 	return out, nil
 }
 
