@@ -60,8 +60,9 @@ type MetricStatisticsOutput struct {
 // SubscribeToShardEvent.MillisBehindLatest, …). Samples are per call, as
 // on AWS: IncomingRecords' Maximum is the most records one put stored,
 // ReadProvisionedThroughputExceeded's Average the share of GetRecords
-// calls throttled. Buckets are minutes of the account's clock, kept three
-// hours. Latencies count only the time a call waited (for a sync, a
+// calls throttled. A record's bytes are its data and partition key, as the
+// shard limits count them. Buckets are minutes of the account's clock,
+// kept three hours. Latencies count only the time a call waited (for a sync, a
 // fault): a call in memory takes no measurable time.
 //
 // A stream that does not exist has no datapoints. A caller acting as a
