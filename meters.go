@@ -199,6 +199,17 @@ func (sh *shard) meterRead(now time.Time, err error, throttled bool, bytes, reco
 	}
 }
 
+// meterExpired counts a GetRecords call refused for its expired iterator
+// as a failed call on the iterator's shard, if it is one of this stream's.
+func (s *Stream) meterExpired(it iterator, now time.Time, err error) {
+	if it.inc != s.inc || it.stream != s.name {
+		return
+	}
+	if sh := s.shardAt(it.shard); sh != nil {
+		sh.meterRead(now, err, false, 0, 0, 0, 0)
+	}
+}
+
 // foldReadsLocked moves the read meter into the stream's history.
 // sh.rmeter.mu is held.
 func (sh *shard) foldReadsLocked() {

@@ -514,3 +514,20 @@ func TestMetricsAccess(t *testing.T) {
 	_, err = a.GetMetricStatistics(ctx, in)
 	require.NoError(t, err, "the Go API without a caller is the account's owner")
 }
+
+// TestExpiredIteratorCounts: a GetRecords refused for an expired iterator
+// is a failed GetRecords of its stream, through the stream and through the
+// account alike.
+func TestExpiredIteratorCounts(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "orders", 1)
+	it, err := s.GetShardIterator(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	require.NoError(t, err)
+	clk.Advance(6 * time.Minute)
+	_, err = s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+	require.ErrorIs(t, err, shardlog.ErrExpiredIterator)
+	_, err = a.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+	require.ErrorIs(t, err, shardlog.ErrExpiredIterator)
+	requireStats(t, only(t, a, "GetRecords.Success"), 0, 2, 0, 0, "GetRecords.Success")
+	requireStats(t, only(t, a, "ReadProvisionedThroughputExceeded"), 0, 2, 0, 0, "ReadProvisionedThroughputExceeded")
+}

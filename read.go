@@ -236,7 +236,7 @@ func (a *Account) openIterator(tok string, now time.Time) (iterator, error) {
 	}
 	if now.Sub(it.issued) > iteratorTTL {
 		const javaDate = "Mon Jan 02 15:04:05 MST 2006"
-		return iterator{}, newError(ErrExpiredIterator,
+		return it, newError(ErrExpiredIterator, // it: for the metrics of its shard
 			"Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.",
 			it.issued.UTC().Format(javaDate), now.UTC().Format(javaDate), iteratorTTL.Milliseconds())
 	}
@@ -297,6 +297,11 @@ func (a *Account) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *G
 		return err
 	}
 	it, err := a.openIterator(in.ShardIterator, now)
+	if errors.Is(err, ErrExpiredIterator) && a.authorizeResource(ctx, "GetRecords", a.StreamARN(it.stream)) == nil {
+		if s, _ := a.Stream(StreamRef{StreamName: it.stream}); s != nil {
+			s.meterExpired(it, now, err)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -340,6 +345,9 @@ func (s *Stream) GetRecordsInto(ctx context.Context, in GetRecordsInput, out *Ge
 		return err
 	}
 	it, err := s.acct.openIterator(in.ShardIterator, now)
+	if errors.Is(err, ErrExpiredIterator) {
+		s.meterExpired(it, now, err)
+	}
 	if err != nil {
 		return err
 	}
