@@ -120,7 +120,7 @@ func (sub *Subscription) Done() <-chan struct{} { return sub.done }
 // the context's error when it was cancelled.
 func (sub *Subscription) Err() error {
 	select {
-	case <-sub.done:
+	case <-sub.stop: // stopErr is written before stop closes, and stop before Events
 		return sub.stopErr
 	default:
 		return nil
@@ -271,9 +271,9 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 	a := s.acct
 	clock := a.cfg.clock
 	defer close(sub.done)
-	defer sub.foldEvents() // its stream's queries no longer see it
-	defer sub.end(nil)     // fixes Err before done closes, however run ended
 	defer close(sub.events)
+	defer sub.end(nil)     // fixes Err before Events closes, however run ended
+	defer sub.foldEvents() // its stream's queries no longer see it
 	defer sub.stopTimers()
 	defer sh.unawait(sub.wake)
 	defer func() {
