@@ -3,6 +3,7 @@ package kinesisapi
 import (
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -83,27 +84,55 @@ func (p *scanner) byte(c byte) bool {
 	return false
 }
 
-// str reads a string without escapes or control characters.
+// str reads a string without escapes or control characters. Most of a
+// request's bytes are the base64 of its records' data, so the closing
+// quote is found with IndexByte and the string checked eight bytes at a
+// time.
 func (p *scanner) str() (string, bool) {
 	if !p.byte('"') {
 		return "", false
 	}
-	start, ascii := p.i, true
-	for p.i < len(p.s) {
-		switch c := p.s[p.i]; {
-		case c == '"':
-			p.i++
-			v := p.s[start : p.i-1]
-			// encoding/json replaces invalid UTF-8; leave that to it.
-			return v, ascii || utf8.ValidString(v)
+	n := strings.IndexByte(p.s[p.i:], '"')
+	if n < 0 {
+		return "", false
+	}
+	v := p.s[p.i : p.i+n]
+	plain, ascii := plainString(v)
+	if !plain {
+		return "", false
+	}
+	p.i += n + 1
+	// encoding/json replaces invalid UTF-8; leave that to it.
+	return v, ascii || utf8.ValidString(v)
+}
+
+// plainString reports whether s has no backslash and no control
+// character, and whether it is ASCII.
+func plainString(s string) (plain, ascii bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	var high, bad uint64
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		y := x ^ ones*'\\'
+		high |= x
+		bad |= (x-ones*0x20)&^x | (y-ones)&^y // a byte below 0x20; a backslash
+	}
+	if (high|bad)&highs != 0 {
+		// The word tests are exact only as a whole: look at each byte.
+		i = 0
+	}
+	ascii = true
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
 		case c == '\\' || c < 0x20:
-			return "", false
+			return false, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
-		p.i++
 	}
-	return "", false
+	return true, ascii
 }
 
 // records reads the Records array; the data of every record is decoded

@@ -82,3 +82,26 @@ func TestAppendPutRecordsOutputMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlainString: the word-at-a-time check agrees with a byte-by-byte
+// one on every string.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{"", "abc", "AAAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAA\\AAAAAAAA", "AAAAAAAAAAAAAAA\x1f", "AAAAAAAA\x7fé", "\x00", "ab\"cdefghij"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		wantPlain, wantASCII := true, true
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case c == '\\' || c < 0x20:
+				wantPlain = false
+			case c >= 0x80:
+				wantASCII = false
+			}
+		}
+		plain, ascii := plainString(s)
+		if plain != wantPlain || plain && ascii != wantASCII {
+			t.Fatalf("plainString(%q) = %v, %v; want %v, %v", s, plain, ascii, wantPlain, wantASCII)
+		}
+	})
+}
