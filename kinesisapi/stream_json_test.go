@@ -3,6 +3,7 @@ package kinesisapi
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,4 +161,22 @@ func TestStreamedEventFrameDecodes(t *testing.T) {
 	if got := msg.Headers.Get(":event-type"); got == nil || got.String() != "SubscribeToShardEvent" {
 		t.Fatalf("event type %v", got)
 	}
+}
+
+// FuzzEpoch: the integer formatting of a wire timestamp writes what
+// formatting the float would.
+func FuzzEpoch(f *testing.F) {
+	for _, ms := range []int64{0, 1, 999, 1000, 1001, -1, -999, -1000, -1500, 1767322245123, 1767322245100, -62135596800000} {
+		f.Add(ms)
+	}
+	f.Fuzz(func(t *testing.T, ms int64) {
+		ms %= 1 << 44 // five centuries either side of 1970, where the float formats exactly
+		want := strconv.AppendFloat(nil, float64(ms)/1000, 'f', 3, 64)
+		if ms%1000 == 0 {
+			want = strconv.AppendInt(nil, ms/1000, 10)
+		}
+		if got := appendEpoch(nil, time.UnixMilli(ms)); string(got) != string(want) {
+			t.Fatalf("appendEpoch(%d ms) = %s, want %s", ms, got, want)
+		}
+	})
 }
