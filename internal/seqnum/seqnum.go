@@ -18,7 +18,6 @@ package seqnum
 
 import (
 	"errors"
-	"strconv"
 )
 
 // Len is the number of digits of an encoded sequence number.
@@ -76,13 +75,16 @@ func (n Number) String() string {
 	return string(n.Append(buf[:0]))
 }
 
+// appendPadded appends v in width digits, zeros first; width holds every
+// value of the field's type (10 digits for 32 bits, 20 for 64).
 func appendPadded(b []byte, v uint64, width int) []byte {
-	var tmp [20]byte
-	d := strconv.AppendUint(tmp[:0], v, 10)
-	for i := len(d); i < width; i++ {
-		b = append(b, '0')
+	n := len(b)
+	b = append(b, "00000000000000000000"[:width]...)
+	for i := n + width - 1; v > 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
 	}
-	return append(b, d...)
+	return b
 }
 
 // ErrSyntax reports a string that is not a sequence number this package issued.
