@@ -25,8 +25,13 @@ type putRecordsEntryInput struct {
 type putRecordsState struct {
 	ref    streamRef
 	batch  []shardlog.PutInput
+	data   []byte // the records' decoded data (the core copies it)
 	result shardlog.BatchResult
 }
+
+// maxPooledData is the largest data buffer a pooled state keeps: a typical
+// batch's, not the 5 MiB of the largest.
+const maxPooledData = 1 << 20
 
 var putRecordsPool = sync.Pool{New: func() any { return new(putRecordsState) }}
 
@@ -37,9 +42,12 @@ func putRecords(ctx context.Context, a *shardlog.Account, body []byte, sh *shape
 	defer func() {
 		clear(st.batch) // drop the views of this request's body
 		st.batch, st.ref = st.batch[:0], streamRef{}
+		if cap(st.data) > maxPooledData {
+			st.data = nil
+		}
 		putRecordsPool.Put(st)
 	}()
-	if fastPutRecords(body, &st.ref, &st.batch) {
+	if fastPutRecords(body, &st.ref, &st.batch, &st.data) {
 		if !putRecordsValid(&st.ref, st.batch) {
 			if err := validateBody(body, sh); err != nil {
 				return nil, err

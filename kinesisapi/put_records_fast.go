@@ -19,10 +19,12 @@ import (
 // copying the body: strings (keys, the stream name) are views of it, so body
 // must not change while in is in use, and whatever keeps one of them beyond
 // the request must copy it (the core does). Every record's data is decoded
-// into one buffer. Past 500 records it stops and reports false: the slow
+// into one buffer, *data, reused if it is large enough and left there for
+// the next call. Past 500 records it stops and reports false: the slow
 // path then answers with AWS's error, without decoding the rest.
-func fastPutRecords(body []byte, ref *streamRef, records *[]shardlog.PutInput) bool {
-	p := scanner{s: unsafe.String(unsafe.SliceData(body), len(body))}
+func fastPutRecords(body []byte, ref *streamRef, records *[]shardlog.PutInput, data *[]byte) bool {
+	p := scanner{s: unsafe.String(unsafe.SliceData(body), len(body)), data: *data}
+	defer func() { *data = p.data }()
 	if !p.byte('{') {
 		return false
 	}
@@ -64,8 +66,9 @@ func fastPutRecords(body []byte, ref *streamRef, records *[]shardlog.PutInput) b
 var strictBase64 = base64.StdEncoding.Strict()
 
 type scanner struct {
-	s string
-	i int
+	s    string
+	i    int
+	data []byte // for the records' data
 }
 
 func (p *scanner) space() {
@@ -141,10 +144,14 @@ func (p *scanner) records(out *[]shardlog.PutInput) bool {
 	if !p.byte('[') {
 		return false
 	}
-	// Decoded data is at most 3/4 of the rest of the body.
-	buf := make([]byte, 0, (len(p.s)-p.i)*3/4+1)
+	// Decoded data is at most 3/4 of the rest of the body: appends never
+	// move buf, so the records' views of it stay valid.
+	buf := p.data[:0]
+	if need := (len(p.s)-p.i)*3/4 + 1; cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
 	recs := (*out)[:0]
-	defer func() { *out = recs }()
+	defer func() { *out, p.data = recs, buf[:0] }()
 	for first := true; ; first = false {
 		if p.byte(']') {
 			return true

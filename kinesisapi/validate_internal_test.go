@@ -49,7 +49,8 @@ func FuzzValidate(f *testing.F) {
 		}
 		var ref streamRef
 		var recs []shardlog.PutInput
-		if fastPutRecords([]byte(body), &ref, &recs) && putRecordsValid(&ref, recs) {
+		var data []byte
+		if fastPutRecords([]byte(body), &ref, &recs, &data) && putRecordsValid(&ref, recs) {
 			if err := validateBody([]byte(body), shapePutRecordsInput); err != nil {
 				t.Fatalf("prechecked as valid, but: %v", err)
 			}
