@@ -3,12 +3,12 @@ package kinesisapi
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"math"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -160,8 +160,11 @@ func jsonToCBOR(body []byte, s *shape) ([]byte, error) {
 func toCBOR(v any, s *shape) any {
 	switch v := v.(type) {
 	case string:
-		if s != nil && s.kind == kindBlob {
-			if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+		// Only base64 that encodes back to itself: the decoder would
+		// skip line breaks and loose padding bits, and the round trip
+		// would change the text.
+		if s != nil && s.kind == kindBlob && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+			if b, err := strictBase64.DecodeString(v); err == nil {
 				return b
 			}
 		}
@@ -170,7 +173,7 @@ func toCBOR(v any, s *shape) any {
 			f, _ := v.Float64()
 			return cbor.Tag{Number: 1, Content: int64(math.Round(f * 1000))}
 		}
-		if n, err := v.Int64(); err == nil {
+		if n, err := v.Int64(); err == nil && (n != 0 || v[0] != '-') { // -0 stays a float
 			return n
 		}
 		f, _ := v.Float64()
