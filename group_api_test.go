@@ -15,6 +15,24 @@ import (
 // Amazon Kinesis, with ListShards, GetRecords and SubscribeToShard.
 type apiOnly struct{ shardlog.StreamAPI }
 
+// iteratorWatch is a StreamAPI that reports the shard of every iterator it
+// hands out, once it has.
+type iteratorWatch struct {
+	shardlog.StreamAPI
+	taken chan string
+}
+
+func (w iteratorWatch) GetShardIterator(ctx context.Context, shardID string, p shardlog.StartingPosition) (string, error) {
+	it, err := w.StreamAPI.GetShardIterator(ctx, shardID, p)
+	if err == nil {
+		select {
+		case w.taken <- shardID:
+		default: // the test has seen enough
+		}
+	}
+	return it, err
+}
+
 // newAPIGroup runs a group on s through its StreamAPI, on the account's
 // clock, with leases in memory unless cfg names a store.
 func newAPIGroup(t *testing.T, s *shardlog.Stream, clk *shardlog.ManualClock, cfg shardlog.WorkerConfig) *group {
@@ -28,8 +46,10 @@ func newAPIGroup(t *testing.T, s *shardlog.Stream, clk *shardlog.ManualClock, cf
 }
 
 // poll collects events until n records have been processed, advancing the
-// clock by a poll interval whenever a shard consumer waits for its next
-// poll (beside the worker's pass timer).
+// clock by a poll interval whenever g.idle timers wait (by default, a
+// shard consumer's next poll beside the worker's pass timer). A consumer
+// that the clock leaves behind can see time leap: set g.idle when that
+// matters.
 func (g *group) poll(clk *shardlog.ManualClock, n int) []event {
 	g.t.Helper()
 	var out []event
@@ -43,7 +63,7 @@ func (g *group) poll(clk *shardlog.ManualClock, n int) []event {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := clk.BlockUntil(ctx, 2)
+		err := clk.BlockUntil(ctx, max(g.idle, 2))
 		cancel()
 		require.NoError(g.t, err, "no shard consumer polls; %d of %d records seen", got, n)
 		clk.Advance(time.Second)
@@ -134,11 +154,26 @@ func TestGroupOnStreamAPIStartsAtLatest(t *testing.T) {
 	put(t, s, "k", "old too")
 	store := shardlog.NewMemoryLeaseStore()
 	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{Leases: store, InitialPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
+	watch := iteratorWatch{StreamAPI: s, taken: make(chan string, 16)}
+	g.api = watch
 	g.start("w")
 	for range 2 {
 		require.Equal(t, "init", g.next().kind)
 	}
-	require.NoError(t, clk.BlockUntil(ctx, 3), "both children polled once")
+	// LATEST is where a shard is when its first iterator is taken: wait for
+	// both children's before writing.
+	for taken := map[string]bool{}; len(taken) < 2; {
+		select {
+		case id := <-watch.taken:
+			taken[id] = true
+		case <-time.After(time.Minute):
+			t.Fatalf("iterators taken for %v only", taken)
+		}
+	}
+	// From here the clock moves only while the worker and both children
+	// wait: one runnable but not yet running would otherwise see time leap
+	// past its iterator's five minutes and start again at LATEST, past "new".
+	g.idle = 3
 	leases := leasesOf(t, store, "s/app")
 	require.True(t, leases["shardId-000000000000"].ShardEnd, "the parent closed before the group began")
 	require.Equal(t, shardlog.Latest, leases["shardId-000000000001"].Start)

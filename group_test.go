@@ -86,6 +86,10 @@ type group struct {
 	stops  map[string]func()
 	// api, if set, is the stream the workers read, through RunWorker.
 	api shardlog.StreamAPI
+	// idle is how many clock timers are pending when the worker and every
+	// shard consumer wait (poll's test before it moves the clock); 0
+	// means 2.
+	idle int
 }
 
 func newGroup(t *testing.T, s *shardlog.Stream, cfg shardlog.WorkerConfig) *group {
