@@ -2,7 +2,6 @@ package shardlog
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 
 	"github.com/shardlog/shardlog/internal/vfs"
@@ -45,26 +44,10 @@ func TestEncryptedRecordsSurviveAPowerCut(t *testing.T) {
 	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	s := mustStream(t, a, "s")
 	require.NoError(t, s.StartStreamEncryption(bg, EncryptionKMS, DefaultKMSKey))
-	var want []string
-	for round := 0; round < 3; round++ {
-		batch := make([]PutInput, 20)
-		for i := range batch {
-			d := fmt.Sprintf("round %d record %d %s", round, i, make([]byte, 9000))
-			batch[i] = PutInput{PartitionKey: "k", Data: []byte(d)}
-			want = append(want, d)
-		}
-		res, err := s.PutBatch(bg, batch)
-		require.NoError(t, err)
-		require.Zero(t, res.FailedRecordCount)
-	}
+	want := putAcrossSegments(t, s)
 	fs.Crash()
 	b := durable(t, fs.Process(), clk, WithKeyRing(ring))
-	var got []string
-	for r, err := range mustStream(t, b, "s").Records(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon}) {
-		require.NoError(t, err)
-		got = append(got, string(r.Data))
-	}
-	require.Equal(t, want, got)
+	require.Equal(t, want, shardData(t, mustStream(t, b, "s")))
 	r, err := mustStream(t, b, "s").Put(bg, PutInput{PartitionKey: "k", Data: []byte("after")})
 	require.NoError(t, err)
 	require.Equal(t, EncryptionKMS, r.EncryptionType, "still encrypted")

@@ -232,7 +232,7 @@ type metricsHistory struct {
 func (h *metricsHistory) recordLocked(m int64, f func(*minuteRecord)) {
 	i, found := slices.BinarySearchFunc(h.minutes, m, func(r *minuteRecord, m int64) int { return cmp.Compare(r.minute, m) })
 	if !found {
-		if len(h.minutes) > 0 && m < h.minutes[len(h.minutes)-1].minute-int64(metricsWindow/time.Minute) {
+		if len(h.minutes) > 0 && m <= h.minutes[len(h.minutes)-1].minute-int64(metricsWindow/time.Minute) {
 			f(&h.total) // older than the window: counts in the totals only
 			return
 		}

@@ -119,7 +119,17 @@ func TestBatchAcrossSegmentsIsDurable(t *testing.T) {
 	clk := NewManualClock(tStart)
 	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
 	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
-	s := mustStream(t, a, "s")
+	want := putAcrossSegments(t, mustStream(t, a, "s"))
+	fs.Crash()
+	b := durable(t, fs.Process(), clk)
+	require.Equal(t, want, shardData(t, mustStream(t, b, "s")))
+}
+
+// putAcrossSegments puts three batches of twenty 9 KB records into shard 0
+// of s, so that with 64 KiB segments each batch spans files, and returns
+// their data in order.
+func putAcrossSegments(t *testing.T, s *Stream) []string {
+	t.Helper()
 	var want []string
 	for round := 0; round < 3; round++ {
 		batch := make([]PutInput, 20)
@@ -132,14 +142,18 @@ func TestBatchAcrossSegmentsIsDurable(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, res.FailedRecordCount)
 	}
-	fs.Crash()
-	b := durable(t, fs.Process(), clk)
+	return want
+}
+
+// shardData returns the data of shard 0's records, in order.
+func shardData(t *testing.T, s *Stream) []string {
+	t.Helper()
 	var got []string
-	for r, err := range mustStream(t, b, "s").Records(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon}) {
+	for r, err := range s.Records(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon}) {
 		require.NoError(t, err)
 		got = append(got, string(r.Data))
 	}
-	require.Equal(t, want, got)
+	return got
 }
 
 func TestSyncPolicyText(t *testing.T) {
