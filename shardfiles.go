@@ -93,11 +93,13 @@ func (sf *shardFiles) fileName(n uint32) string {
 // the memory of its heap copy, and has the one after it made ready in the
 // background.
 func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) (mirror, heap []byte, err error) {
-	f, mem, heap := sf.takeSpare(n, size)
-	if f == nil {
-		if f, mem, err = sf.createFile(n, size); err != nil {
-			return nil, nil, err
-		}
+	var f vfs.File
+	var mem []byte
+	entered := false // the file and its directory entry are durable
+	if sp := sf.takeSpare(n, size); sp != nil {
+		f, mem, heap, entered = sp.f, sp.mem, sp.heap, sp.written
+	} else if f, mem, err = sf.createFile(n, size); err != nil {
+		return nil, nil, err
 	}
 	if mem == nil { // not mapped (see mapped): syncs write from the heap copy
 		if heap == nil {
@@ -110,7 +112,7 @@ func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) (mirror, heap []
 	segfile.PutHeader(mem, h)
 	sf.sealing = sf.active // the segment seals it next
 	sf.active = &openFile{n: n, f: f, mem: mem}
-	sf.dirDirty = true
+	sf.dirDirty = sf.dirDirty || !entered
 	sf.prepare(n+1, min(2*size, sf.st.segmentSize)) // the size the segment asks for next
 	return mem, heap, nil
 }
@@ -156,6 +158,8 @@ type spareFile struct {
 	mem  []byte
 	heap []byte // the segment's copy of the file, faulted in (about 1 ms a MiB here)
 	err  error
+
+	written bool // its blocks hold zeros, synced with the directory (see prewrite)
 }
 
 // prepare starts creating file n of size bytes in the background, unless
@@ -168,6 +172,14 @@ func (sf *shardFiles) prepare(n uint32, size int) {
 	sp := &spareFile{n: n, size: size, done: make(chan struct{})}
 	if sf.st.background(func() {
 		sp.f, sp.mem, sp.err = sf.createFile(n, size)
+		if sp.err == nil && !sf.mapped() {
+			if sp.err = sf.prewrite(sp.f, size); sp.err != nil {
+				sp.f.Close()
+				_ = sf.st.fs.Remove(sf.fileName(n))
+			} else {
+				sp.written = true
+			}
+		}
 		if sp.err == nil {
 			sp.heap = segment.Alloc(size)
 		}
@@ -177,22 +189,43 @@ func (sf *shardFiles) prepare(n uint32, size int) {
 	}
 }
 
-// takeSpare returns the spare file, its mapping and the memory of its
-// heap copy if it is file n of size bytes, waiting for it if need be;
-// otherwise it deletes it and returns nils.
-func (sf *shardFiles) takeSpare(n uint32, size int) (vfs.File, []byte, []byte) {
+// takeSpare returns the spare file if it is file n of size bytes, waiting
+// for it if need be; otherwise it deletes it and returns nil.
+func (sf *shardFiles) takeSpare(n uint32, size int) *spareFile {
 	sp := sf.spare
 	if sp == nil {
-		return nil, nil, nil
+		return nil
 	}
 	sf.spare = nil
 	<-sp.done
 	if sp.err == nil && sp.n == n && sp.size == size {
-		return sp.f, sp.mem, sp.heap
+		return sp
 	}
 	sf.discard(sp)
-	return nil, nil, nil
+	return nil
 }
+
+// prewrite writes zeros over a new file's reserved blocks and syncs them,
+// then the directory's entry for the file. Under SyncAlways every later
+// sync then overwrites written blocks, which fdatasync flushes alone:
+// blocks reserved by fallocate are unwritten extents (ext4, XFS), and the
+// first write to one changes the file's extent tree, which the sync must
+// commit to the journal as well (measured on this VM: 507 µs a sync of
+// 63 KB over written blocks, 868 µs over reserved ones). The price is
+// writing each file twice, off the writer's path.
+func (sf *shardFiles) prewrite(f vfs.File, size int) error {
+	for off := 0; off < size; off += len(zeros) {
+		if _, err := f.WriteAt(zeros[:min(len(zeros), size-off)], int64(off)); err != nil {
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return sf.st.fs.SyncDir(sf.dir)
+}
+
+var zeros [64 << 10]byte
 
 // discard deletes a spare file that will not be used.
 func (sf *shardFiles) discard(sp *spareFile) {
