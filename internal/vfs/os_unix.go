@@ -114,7 +114,10 @@ func (o *osFile) SyncMapped(off, n int) error {
 		return errors.New("vfs: SyncMapped outside the mapping")
 	}
 	page := syscall.Getpagesize()
-	start := off &^ (page - 1)
+	start, whole := off&^(page-1), (off+n)&^(page-1)
+	if whole > start {
+		unmapPages(o.mem[start:whole])
+	}
 	return msync(o.mem[start : off+n])
 }
 

@@ -62,7 +62,9 @@ type File interface {
 	// lasts until Close; at most one per file.
 	Map(size int) ([]byte, error)
 	// SyncMapped makes [off, off+n) of the mapping durable (msync), as
-	// Sync would. Writes elsewhere in the mapping may go on meanwhile.
+	// Sync would. Writes elsewhere in the mapping may go on meanwhile. The
+	// pages it covers wholly may leave the mapping, to be mapped again if
+	// touched: it suits appends, which have moved past them.
 	SyncMapped(off, n int) error
 	// Close unmaps the file and closes it.
 	Close() error

@@ -280,3 +280,38 @@ func TestLocksDieWithTheirHolder(t *testing.T) {
 	_, err = m.Lock("/LOCK")
 	require.NoError(t, err, "a crash releases every lock")
 }
+
+func TestMappingOutlivesSyncMapped(t *testing.T) {
+	for name, fsys := range map[string]func(t *testing.T) (FS, string){
+		"os":  func(t *testing.T) (FS, string) { return OS{}, t.TempDir() },
+		"mem": func(t *testing.T) (FS, string) { return NewMemFS(), "/" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fsys, dir := fsys(t)
+			f, err := fsys.Create(path.Join(dir, "f"))
+			require.NoError(t, err)
+			defer f.Close()
+			const size = 3 << 12
+			require.NoError(t, f.Allocate(size))
+			mem, err := f.Map(size)
+			require.NoError(t, err)
+			for i := range size * 5 / 6 {
+				mem[i] = byte(i % 251)
+			}
+			// The OS drops the two pages this sync covers wholly from the
+			// mapping; they must read and write as before.
+			require.NoError(t, f.SyncMapped(100, size*5/6-100))
+			for i := range size * 5 / 6 {
+				require.Equal(t, byte(i%251), mem[i], "byte %d after the sync", i)
+			}
+			copy(mem[10:], "written again")
+			copy(mem[size*5/6:], "and after")
+			require.NoError(t, f.SyncMapped(0, size))
+			got := make([]byte, size)
+			_, err = f.ReadAt(got, 0)
+			require.NoError(t, err)
+			require.Equal(t, mem, got)
+			require.Equal(t, "written again", string(got[10:23]))
+		})
+	}
+}
