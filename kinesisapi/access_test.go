@@ -81,7 +81,7 @@ func (s *secured) client(id, secret string) *kinesis.Client {
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider(id, secret, ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       s.srv.Client(),
+		HTTPClient:       sdkClient(s.srv.Client()),
 	})
 }
 

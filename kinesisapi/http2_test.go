@@ -62,7 +62,7 @@ func TestHTTP2(t *testing.T) {
 				Region:           "us-east-1",
 				Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 				RetryMaxAttempts: 1,
-				HTTPClient:       &http.Client{Transport: transport},
+				HTTPClient:       sdkClient(&http.Client{Transport: transport}),
 			})
 
 			create(t, c, "s", 1)

@@ -38,7 +38,7 @@ func logServer(t *testing.T) (*kinesis.Client, *shardlog.Account, func() []kines
 		acct.Close()
 	})
 	client := kinesis.New(kinesis.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""), RetryMaxAttempts: 1, HTTPClient: srv.Client()})
+		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""), RetryMaxAttempts: 1, HTTPClient: sdkClient(srv.Client())})
 	return client, acct, func() []kinesisapi.RequestLog {
 		mu.Lock()
 		defer mu.Unlock()

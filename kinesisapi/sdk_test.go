@@ -45,7 +45,7 @@ func setup(t testing.TB, opts ...shardlog.Option) (*kinesis.Client, *shardlog.Ac
 		Region:           "us-east-1",
 		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       srv.Client(),
+		HTTPClient:       sdkClient(srv.Client()),
 	})
 	return client, acct, clk
 }
