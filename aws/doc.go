@@ -25,6 +25,15 @@
 // with its own backoff wants. PutBatch's per-record failures are not
 // retried by the SDK: they come back in BatchResult, as from PutRecords.
 //
+// Every call hands the client's HTTP client a request body whose only
+// methods are Read and Close. The SDK closes a request's body once the
+// response has come, after which the body's WriteTo reports io.EOF as an
+// error; net/http's last read of a body it has sent goes through WriteTo,
+// and on that error it closes the connection under the response. Against
+// a near endpoint (shardlogd on loopback) the response can come first:
+// a subscription died with "use of closed network connection", and other
+// calls were retried although they had taken effect.
+//
 // Consumer groups run on a *Stream too: shardlog.RunWorker(ctx, s, cfg)
 // reads it with GetRecords or SubscribeToShard. [LeaseStore] keeps their
 // leases and checkpoints in DynamoDB, in the Java KCL's lease-table schema,

@@ -66,7 +66,7 @@ func (l *LeaseStore) Leases(ctx context.Context, table string) ([]shardlog.Lease
 	var out []shardlog.Lease
 	p := dynamodb.NewScanPaginator(l.client, &dynamodb.ScanInput{TableName: sdk.String(tableName(table)), ConsistentRead: sdk.Bool(true)})
 	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+		page, err := p.NextPage(ctx, guardDynamoDB)
 		var missing *types.ResourceNotFoundException
 		if errors.As(err, &missing) {
 			return nil, nil
@@ -97,16 +97,16 @@ func (l *LeaseStore) Swap(ctx context.Context, table string, old *shardlog.Lease
 	if old == nil {
 		in := &dynamodb.PutItemInput{TableName: name, Item: toItem(lease),
 			ConditionExpression: sdk.String("attribute_not_exists(" + attrKey + ")")}
-		_, err = l.client.PutItem(ctx, in)
+		_, err = l.client.PutItem(ctx, in, guardDynamoDB)
 		var missing *types.ResourceNotFoundException
 		if errors.As(err, &missing) {
 			if err := l.createTable(ctx, *name); err != nil {
 				return err
 			}
-			_, err = l.client.PutItem(ctx, in)
+			_, err = l.client.PutItem(ctx, in, guardDynamoDB)
 		}
 	} else {
-		_, err = l.client.UpdateItem(ctx, update(name, old, lease))
+		_, err = l.client.UpdateItem(ctx, update(name, old, lease), guardDynamoDB)
 	}
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
@@ -167,13 +167,14 @@ func (l *LeaseStore) createTable(ctx context.Context, name string) error {
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: sdk.String(attrKey), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: sdk.String(attrKey), KeyType: types.KeyTypeHash}},
 		BillingMode:          types.BillingModePayPerRequest,
-	})
+	}, guardDynamoDB)
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return err
 	}
 	return dynamodb.NewTableExistsWaiter(l.client, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
+		o.ClientOptions = append(o.ClientOptions, guardDynamoDB)
 	}).Wait(ctx, &dynamodb.DescribeTableInput{TableName: sdk.String(name)}, 2*time.Minute)
 }
 

@@ -37,7 +37,7 @@ func Open(ctx context.Context, client *kinesis.Client, ref shardlog.StreamRef) (
 	} else {
 		in.StreamName = sdk.String(ref.StreamName)
 	}
-	out, err := client.DescribeStreamSummary(ctx, in)
+	out, err := client.DescribeStreamSummary(ctx, in, guardKinesis)
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -60,7 +60,7 @@ func (s *Stream) Put(ctx context.Context, in shardlog.PutInput) (shardlog.PutRes
 	if !in.SequenceNumberForOrdering.IsZero() {
 		req.SequenceNumberForOrdering = sdk.String(in.SequenceNumberForOrdering.String())
 	}
-	out, err := s.client.PutRecord(ctx, req)
+	out, err := s.client.PutRecord(ctx, req, guardKinesis)
 	if err != nil {
 		return shardlog.PutResult{}, mapError(err)
 	}
@@ -79,7 +79,7 @@ func (s *Stream) PutBatch(ctx context.Context, records []shardlog.PutInput) (sha
 			entries[i].ExplicitHashKey = sdk.String(r.ExplicitHashKey)
 		}
 	}
-	out, err := s.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &s.arn, Records: entries})
+	out, err := s.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &s.arn, Records: entries}, guardKinesis)
 	if err != nil {
 		return shardlog.BatchResult{}, mapError(err)
 	}
@@ -123,7 +123,7 @@ func (s *Stream) ListShards(ctx context.Context, in shardlog.ListShardsInput) (s
 	if in.MaxResults != 0 {
 		req.MaxResults = sdk.Int32(int32(in.MaxResults))
 	}
-	out, err := s.client.ListShards(ctx, req)
+	out, err := s.client.ListShards(ctx, req, guardKinesis)
 	if err != nil {
 		return shardlog.ListShardsOutput{}, mapError(err)
 	}
@@ -155,7 +155,7 @@ func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p shardlo
 	if !p.Timestamp.IsZero() {
 		req.Timestamp = sdk.Time(p.Timestamp)
 	}
-	out, err := s.client.GetShardIterator(ctx, req)
+	out, err := s.client.GetShardIterator(ctx, req, guardKinesis)
 	if err != nil {
 		return "", mapError(err)
 	}
@@ -168,7 +168,7 @@ func (s *Stream) GetRecords(ctx context.Context, in shardlog.GetRecordsInput) (s
 	if in.Limit != 0 {
 		req.Limit = sdk.Int32(int32(in.Limit))
 	}
-	out, err := s.client.GetRecords(ctx, req)
+	out, err := s.client.GetRecords(ctx, req, guardKinesis)
 	if err != nil {
 		return shardlog.GetRecordsOutput{}, mapError(err)
 	}
@@ -179,7 +179,7 @@ func (s *Stream) GetRecords(ctx context.Context, in shardlog.GetRecordsInput) (s
 
 // RegisterStreamConsumer registers an enhanced fan-out consumer.
 func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (shardlog.Consumer, error) {
-	out, err := s.client.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: &s.arn, ConsumerName: sdk.String(name)})
+	out, err := s.client.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: &s.arn, ConsumerName: sdk.String(name)}, guardKinesis)
 	if err != nil {
 		return shardlog.Consumer{}, mapError(err)
 	}
@@ -190,7 +190,7 @@ func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (shard
 
 // DescribeStreamConsumer describes the consumer registered as name.
 func (s *Stream) DescribeStreamConsumer(ctx context.Context, name string) (shardlog.Consumer, error) {
-	out, err := s.client.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{StreamARN: &s.arn, ConsumerName: sdk.String(name)})
+	out, err := s.client.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{StreamARN: &s.arn, ConsumerName: sdk.String(name)}, guardKinesis)
 	if err != nil {
 		return shardlog.Consumer{}, mapError(err)
 	}
@@ -215,7 +215,7 @@ func (s *Stream) consumerARN(ctx context.Context, name string) (string, error) {
 // DeregisterStreamConsumer deregisters the consumer registered as name.
 func (s *Stream) DeregisterStreamConsumer(ctx context.Context, name string) error {
 	s.consumers.Delete(name)
-	_, err := s.client.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{StreamARN: &s.arn, ConsumerName: sdk.String(name)})
+	_, err := s.client.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{StreamARN: &s.arn, ConsumerName: sdk.String(name)}, guardKinesis)
 	return mapError(err)
 }
 
@@ -229,7 +229,7 @@ func (s *Stream) subscribe(ctx context.Context, consumerName, shardID string, po
 	}
 	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stopCancelling := context.AfterFunc(ctx, cancel)
-	out, err := s.client.SubscribeToShard(streamCtx, &kinesis.SubscribeToShardInput{ConsumerARN: sdk.String(arn), ShardId: sdk.String(shardID), StartingPosition: pos}, ownCodec)
+	out, err := s.client.SubscribeToShard(streamCtx, &kinesis.SubscribeToShardInput{ConsumerARN: sdk.String(arn), ShardId: sdk.String(shardID), StartingPosition: pos}, ownCodec, guardKinesis)
 	stopCancelling()
 	if err != nil {
 		cancel()
