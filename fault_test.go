@@ -126,3 +126,41 @@ func requireCode(t testing.TB, err error, sentinel *Error) {
 	t.Helper()
 	require.ErrorIs(t, err, sentinel)
 }
+
+// TestSpareFileWrittenAhead: under SyncAlways the next segment file is
+// written with zeros and synced ahead, with its directory entry, so that a
+// power cut keeps it; one whose zeroing or syncing fails is deleted (the
+// writer then makes its own file).
+func TestSpareFileWrittenAhead(t *testing.T) {
+	fs := vfs.NewMemFS()
+	a := durable(t, fs, NewManualClock(tStart), WithSegmentSize(64<<10))
+	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
+	s := mustStream(t, a, "s")
+	_, err := s.Put(bg, PutInput{PartitionKey: "k", Data: []byte("x")})
+	require.NoError(t, err)
+	sh := s.shard("shardId-000000000000")
+	sh.mu.Lock() // no Add meanwhile: the spare file is the test's
+	defer sh.mu.Unlock()
+	sf := sh.files
+	sf.takeSpare(0, 0) // the one the Put had made: deleted
+	const n, size = 100, 64 << 10
+
+	for _, op := range []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpSyncDir} {
+		fs.Fail(op, 0, syscall.EIO)
+		sf.prepare(n, size)
+		require.NotNil(t, sf.spare, "made in the background")
+		require.True(t, sf.takeSpare(n, size) == nil, "op %v failed, yet the spare is kept", op)
+		_, err := fs.Open(sf.fileName(n))
+		require.ErrorIs(t, err, errNotExist, "the failed spare is deleted")
+	}
+
+	sf.prepare(n, size)
+	sp := sf.takeSpare(n, size)
+	require.NotNil(t, sp)
+	require.True(t, sp.written)
+	require.NoError(t, sp.f.Close())
+	fs.Crash()
+	b, err := readFile(fs, sf.fileName(n))
+	require.NoError(t, err, "the file and its entry were synced")
+	require.Equal(t, make([]byte, size), b)
+}

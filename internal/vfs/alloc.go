@@ -11,13 +11,5 @@ func allocateByWriting(f *os.File, size int64) error {
 	if err != nil {
 		return err
 	}
-	zeros := make([]byte, 64<<10)
-	for off := fi.Size(); off < size; {
-		n := min(int64(len(zeros)), size-off)
-		if _, err := f.WriteAt(zeros[:n], off); err != nil {
-			return err
-		}
-		off += n
-	}
-	return nil
+	return WriteZeros(f, fi.Size(), size)
 }
