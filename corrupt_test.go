@@ -2,8 +2,10 @@ package shardlog
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,21 +18,35 @@ import (
 // closedStore writes 400 records of about 500 bytes to one shard (about
 // four 64 KiB segment files), closes the account, and returns the file
 // system, the records in order, and the shard's directory.
-func closedStore(t *testing.T) (*vfs.MemFS, []string, string) {
+func closedStore(t *testing.T) (*vfs.MemFS, []string, string) { return writtenStore(t, false) }
+
+// crashedStore is closedStore with 460 records and a power cut instead of
+// Close: the newest file is not indexed, its records are found by a scan.
+func crashedStore(t *testing.T) (*vfs.MemFS, []string, string) { return writtenStore(t, true) }
+
+func writtenStore(t *testing.T, crash bool) (*vfs.MemFS, []string, string) {
 	fs := vfs.NewMemFS()
 	clk := NewManualClock(tStart)
 	a := durable(t, fs.Process(), clk, WithSegmentSize(64<<10))
 	require.NoError(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "s", ShardCount: 1})))
 	s := mustStream(t, a, "s")
 	var want []string
-	for i := 0; i < 400; i++ {
+	n := 400
+	if crash {
+		n = 460 // a newest file long enough for its sync mark to have moved
+	}
+	for i := 0; i < n; i++ {
 		d := fmt.Sprintf("record %03d %s", i, strings.Repeat("x", 480))
 		_, err := s.Put(bg, PutInput{PartitionKey: "k", Data: []byte(d)})
 		require.NoError(t, err)
 		want = append(want, d)
 	}
 	dir := s.shardAt(0).files.dir
-	require.NoError(t, a.Close())
+	if crash {
+		fs.Crash()
+	} else {
+		require.NoError(t, a.Close())
+	}
 	return fs, want, dir
 }
 
@@ -55,6 +71,31 @@ func readShard0(t *testing.T, a *Account) ([]string, error) {
 	return got, nil
 }
 
+// readPast reads the whole shard, going on past damage: the records by
+// position, and the positions reported damaged.
+func readPast(t *testing.T, a *Account) (map[uint64]string, []uint64) {
+	t.Helper()
+	got := map[uint64]string{}
+	var damaged []uint64
+	for r, err := range mustStream(t, a, "s").Records(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon}) {
+		if err != nil {
+			var d *DamagedRecordsError
+			require.ErrorAs(t, err, &d)
+			require.ErrorIs(t, err, ErrRecordsDamaged)
+			require.ErrorIs(t, err, ErrInternalFailure)
+			require.Equal(t, d.Count, d.Last.n.Counter-d.First.n.Counter+1)
+			for c := d.First.n.Counter; c <= d.Last.n.Counter; c++ {
+				damaged = append(damaged, c-1)
+			}
+			continue
+		}
+		pos := r.SequenceNumber.n.Counter - 1
+		require.NotContains(t, got, pos)
+		got[pos] = string(r.Data)
+	}
+	return got, damaged
+}
+
 func segFile(dir string, n int) string { return path.Join(dir, fmt.Sprintf("%010d.seg", n)) }
 
 func flip(t *testing.T, fs *vfs.MemFS, name string, off int64) {
@@ -69,33 +110,158 @@ func flip(t *testing.T, fs *vfs.MemFS, name string, off int64) {
 	require.NoError(t, err)
 }
 
+func truncate(t *testing.T, fs *vfs.MemFS, name string, size int64) {
+	f, err := fs.Open(name)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(size))
+	require.NoError(t, f.Close())
+}
+
+// fileRecords returns the positions of the records in each segment file
+// of dir, from their frames, in a copy of the file system.
+func fileRecords(t *testing.T, fs *vfs.MemFS, dir string) [][]uint64 {
+	t.Helper()
+	var out [][]uint64
+	for n := 0; ; n++ {
+		b, err := readFile(fs, segFile(dir, n))
+		if errors.Is(err, errNotExist) {
+			return out
+		}
+		require.NoError(t, err)
+		h, err := segfile.ParseHeader(b)
+		if err != nil && zeroBytes(b) {
+			return out // made ahead, never written
+		}
+		require.NoError(t, err)
+		var ps []uint64
+		for _, r := range segfile.Recover(b, segfile.HeaderSize, h.First, true).Runs {
+			for i := range r.Entries.Len() {
+				ps = append(ps, r.First+uint64(i))
+			}
+		}
+		out = append(out, ps)
+	}
+}
+
+// frameAt returns the offset in its file of the frame of the record at pos.
+func frameAt(t *testing.T, fs *vfs.MemFS, dir string, file int, pos uint64) int64 {
+	t.Helper()
+	b, err := readFile(fs, segFile(dir, file))
+	require.NoError(t, err)
+	h, err := segfile.ParseHeader(b)
+	require.NoError(t, err)
+	for _, r := range segfile.Recover(b, segfile.HeaderSize, h.First, true).Runs {
+		p := r.First
+		for e := range r.Entries.From(uint32(r.Off)) {
+			if p == pos {
+				return int64(e.KeyOff) - segfile.FrameHeader
+			}
+			p++
+		}
+	}
+	t.Fatalf("no record %d in file %d", pos, file)
+	return 0
+}
+
 // TestCorruptionIsReportedNeverReturned: flipped bits, truncated and
-// deleted files in a closed store are found (when opening or when read
-// back) and reported; no record is ever returned wrong, and nothing panics.
+// deleted files in a closed or crashed store are found (when opening or
+// when read back) and reported; every intact record is returned, with its
+// own sequence number; reading a damaged one fails with a
+// DamagedRecordsError naming exactly the records lost; the shard's end
+// never moves back (new records get new sequence numbers), and no file
+// with an intact record is deleted.
 func TestCorruptionIsReportedNeverReturned(t *testing.T) {
+	type store func(t *testing.T) (*vfs.MemFS, []string, string)
 	for _, tc := range []struct {
-		name      string
-		damage    func(t *testing.T, fs *vfs.MemFS, dir string)
-		atOpen    bool // reported when opening (otherwise when read back)
-		readable  int  // records returned before the damage (-1: all of them)
-		readError bool // reading reaches the damage and fails
+		name   string
+		store  store
+		damage func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 // the records it damages
+		atOpen bool                                                                     // reported when opening (otherwise when read back)
+		gone   int                                                                      // the file the damage deleted, if any (-1: none)
 	}{
-		{"bit flipped in records", func(t *testing.T, fs *vfs.MemFS, dir string) { flip(t, fs, segFile(dir, 2), 9000) }, false, 0, true},
-		{"bit flipped in a header", func(t *testing.T, fs *vfs.MemFS, dir string) { flip(t, fs, segFile(dir, 2), 20) }, true, 0, false},
-		{"file truncated", func(t *testing.T, fs *vfs.MemFS, dir string) {
-			f, err := fs.Open(segFile(dir, 2))
+		{"bit flipped in a sealed file's record", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			p := files[2][17]
+			flip(t, fs, segFile(dir, 2), frameAt(t, fs, dir, 2, p)+40)
+			return []uint64{p}
+		}, false, -1},
+		{"bit flipped in a sealed file's header", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, _ [][]uint64) []uint64 {
+			flip(t, fs, segFile(dir, 2), 20)
+			return nil
+		}, true, -1},
+		{"sealed file truncated mid-frame", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			truncate(t, fs, segFile(dir, 2), frameAt(t, fs, dir, 2, files[2][30])+100)
+			return files[2][30:]
+		}, true, -1},
+		{"file in the middle deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			require.NoError(t, fs.Remove(segFile(dir, 2)))
+			return files[2]
+		}, true, 2},
+		{"first file deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			require.NoError(t, fs.Remove(segFile(dir, 0)))
+			return files[0]
+		}, true, 0},
+		{"newest file deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			require.NoError(t, fs.Remove(segFile(dir, len(files)-1)))
+			return files[len(files)-1]
+		}, true, 3},
+		{"bit flipped in the index", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, _ [][]uint64) []uint64 {
+			flip(t, fs, path.Join(dir, "index"), 100)
+			return nil
+		}, false, -1},
+		{"index deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, _ [][]uint64) []uint64 {
+			require.NoError(t, fs.Remove(path.Join(dir, "index")))
+			return nil
+		}, false, -1},
+		{"index and a file in the middle deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			require.NoError(t, fs.Remove(path.Join(dir, "index")))
+			require.NoError(t, fs.Remove(segFile(dir, 1)))
+			return files[1]
+		}, true, 1},
+		{"index deleted, a file in the middle truncated mid-frame", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			require.NoError(t, fs.Remove(path.Join(dir, "index")))
+			truncate(t, fs, segFile(dir, 1), frameAt(t, fs, dir, 1, files[1][40])+10)
+			return files[1][40:]
+		}, true, -1},
+		{"bit flipped in the middle of the newest file, not indexed", crashedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			last := len(files) - 1
+			p := files[last][len(files[last])/2]
+			flip(t, fs, segFile(dir, last), frameAt(t, fs, dir, last, p)+40)
+			return []uint64{p}
+		}, true, -1},
+		{"length flipped in the middle of the newest file, not indexed", crashedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			last := len(files) - 1
+			p := files[last][len(files[last])/2]
+			flip(t, fs, segFile(dir, last), frameAt(t, fs, dir, last, p)+6)
+			return []uint64{p}
+		}, true, -1},
+		{"bit flipped in the newest file's header, not indexed", crashedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			flip(t, fs, segFile(dir, len(files)-1), 20)
+			return nil
+		}, true, -1},
+		{"newest file cut short below its sync mark", crashedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			// The mark trails the syncs: the records below it are damage;
+			// nothing tells whether any record followed it.
+			last := len(files) - 1
+			b, err := readFile(fs, segFile(dir, last))
 			require.NoError(t, err)
-			require.NoError(t, f.Truncate(20000))
-			require.NoError(t, f.Close())
-		}, true, 0, false},
-		{"file in the middle deleted", func(t *testing.T, fs *vfs.MemFS, dir string) { require.NoError(t, fs.Remove(segFile(dir, 2))) }, true, 0, false},
-		{"first file deleted", func(t *testing.T, fs *vfs.MemFS, dir string) { require.NoError(t, fs.Remove(segFile(dir, 0))) }, true, -2, false},
-		{"bit flipped in the index", func(t *testing.T, fs *vfs.MemFS, dir string) { flip(t, fs, path.Join(dir, "index"), 100) }, false, -1, false},
-		{"index deleted", func(t *testing.T, fs *vfs.MemFS, dir string) { require.NoError(t, fs.Remove(path.Join(dir, "index"))) }, false, -1, false},
+			mark, ok := segfile.ParseMark(b)
+			require.True(t, ok)
+			require.Greater(t, mark.Pos, files[last][0]+5)
+			truncate(t, fs, segFile(dir, last), frameAt(t, fs, dir, last, mark.Pos-5)+10)
+			return []uint64{mark.Pos - 5, mark.Pos - 4, mark.Pos - 3, mark.Pos - 2, mark.Pos - 1}
+		}, true, -1},
+		{"bit flipped in the last record of a closed store", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
+			last := len(files) - 1
+			p := files[last][len(files[last])-1]
+			flip(t, fs, segFile(dir, last), frameAt(t, fs, dir, last, p)+40)
+			return []uint64{p}
+		}, false, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs, want, dir := closedStore(t)
-			tc.damage(t, fs, dir)
+			fs, want, dir := tc.store(t)
+			files := fileRecords(t, fs, dir)
+			require.Len(t, files, 4)
+			damaged := tc.damage(t, fs, dir, files)
 			a, err := reopen(t, fs)
 			require.NoError(t, err, "damage to records does not keep the account from opening")
 			if tc.atOpen {
@@ -103,23 +269,62 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 			} else {
 				require.Empty(t, a.Recovery().Corrupt)
 			}
-			got, err := readShard0(t, a)
-			if tc.readError {
-				requireCode(t, err, ErrInternalFailure)
+			require.Empty(t, a.Recovery().TornTails, "damage is not a torn tail")
+			if tc.name == "newest file cut short below its sync mark" {
+				want = want[:damaged[len(damaged)-1]+1] // above the mark: gone with no trace
+			}
+			got, bad := readPast(t, a)
+			require.Equal(t, damaged, bad, "exactly the damaged records are reported")
+			if len(damaged) > 0 {
 				require.NotEmpty(t, a.Recovery().Corrupt, "found when read back")
-			} else {
+			}
+			for i, d := range want {
+				if !slices.Contains(damaged, uint64(i)) {
+					require.Equal(t, d, got[uint64(i)], "record %d, intact, is returned with its sequence number", i)
+				}
+			}
+			require.Len(t, got, len(want)-len(damaged))
+
+			// GetRecords fails at the damage, after the records before it.
+			if len(damaged) > 0 {
+				s := mustStream(t, a, "s")
+				it, err := s.GetShardIterator(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
 				require.NoError(t, err)
+				n := 0
+				for {
+					out, err := s.GetRecords(bg, GetRecordsInput{ShardIterator: it})
+					if err != nil {
+						requireCode(t, err, ErrInternalFailure)
+						require.ErrorIs(t, err, ErrRecordsDamaged)
+						require.Equal(t, int(damaged[0]), n, "every record before the damage came first")
+						break
+					}
+					require.NotEmpty(t, out.Records, "never an empty answer while records remain")
+					n += len(out.Records)
+					it = out.NextShardIterator
+				}
 			}
-			switch tc.readable {
-			case -1:
-				require.Equal(t, want, got)
-			case -2: // the records after the damage
-				require.Equal(t, want[len(want)-len(got):], got)
-				require.Less(t, len(got), len(want))
-			default:
-				require.Equal(t, want[:len(got)], got, "a prefix, unchanged")
-				require.Less(t, len(got), len(want))
+
+			// New records go after everything the shard held.
+			s := mustStream(t, a, "s")
+			for i := range 20 {
+				r, err := s.Put(bg, PutInput{PartitionKey: "k", Data: []byte(fmt.Sprint("new ", i))})
+				require.NoError(t, err)
+				require.Equal(t, uint64(len(want)+i), r.SequenceNumber.n.Counter-1)
 			}
+			require.NoError(t, a.Close())
+			after, err := fs.ReadDir(dir)
+			require.NoError(t, err)
+			for n := range files {
+				if n != tc.gone {
+					require.Contains(t, after, path.Base(segFile(dir, n)), "a file with intact records is kept")
+				}
+			}
+			b, err := reopen(t, fs)
+			require.NoError(t, err)
+			got2, bad2 := readPast(t, b)
+			require.Equal(t, damaged, bad2, "the same damage, the next time")
+			require.Len(t, got2, len(got)+20)
 		})
 	}
 }

@@ -193,7 +193,7 @@ func (sh *shard) syncRoundLocked() error {
 	runtime.Gosched()
 	sh.mu.Lock()
 	target := sh.seg.Written()
-	job := sh.files.syncJobLocked(sh.seg.Used())
+	job := sh.files.syncJobLocked(sh.seg.Used(), target)
 	sh.mu.Unlock()
 	err := job.run()
 	sh.mu.Lock()

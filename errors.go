@@ -13,6 +13,8 @@ type Error struct {
 	Code      string // AWS exception name, e.g. "ResourceNotFoundException"
 	Message   string // human-readable, in AWS's wording where known
 	Retryable bool   // whether retrying the same call later can succeed
+
+	err error // the cause, if there is one worth matching (Unwrap)
 }
 
 // Error implements error.
@@ -28,6 +30,11 @@ func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
 }
+
+// Unwrap returns the cause of a failure inside shardlog, if known: a
+// *DamagedRecordsError, or the storage's error (errors.Is(err,
+// syscall.ENOSPC) holds for a full disk); nil otherwise.
+func (e *Error) Unwrap() error { return e.err }
 
 // Sentinels, one per AWS exception. errors.Is(err, ErrResourceNotFound) holds
 // for every error whose Code is "ResourceNotFoundException", whatever its

@@ -107,7 +107,11 @@ type ProcessRecordsInput struct {
 	UserRecords []UserRecord
 	// Lost, if not nil, reports records that retention or a size bound
 	// removed before they were read, just before Records.
-	Lost               *LostRecordsError
+	Lost *LostRecordsError
+	// Damaged, if not nil, reports records of a durable account that
+	// cannot be read back (see DamagedRecordsError), after Lost and before
+	// Records: the group moves past them.
+	Damaged            *DamagedRecordsError
 	MillisBehindLatest int64
 	Checkpointer       *Checkpointer
 }

@@ -105,6 +105,16 @@ func (s *Stream) lineageSeq(ctx context.Context, from Position, p *StartingPosit
 				if a.c.Pos() > a.next && !yield(Record{}, a.lost(a.c.Pos())) {
 					return
 				}
+				if d, to, ok := a.sh.damaged(a.c.Err()); ok {
+					if !yield(Record{}, d) {
+						return
+					}
+					a.c.Seek(to) // the loop goes on: past the damage
+					a.next = to
+					progressed = true
+					i--
+					continue
+				}
 				if err := a.c.Err(); err != nil {
 					yield(Record{}, a.sh.storageError(err))
 					return

@@ -66,6 +66,7 @@ func (s *Stream) metaLocked(closing time.Time) *manifest.Stream {
 			Parents: sh.parents,
 			Created: nanos(sh.created),
 			Head:    sh.seg.Head(),
+			Next:    sh.durableNext(),
 		}
 		switch {
 		case sh.closed.Load():
@@ -253,7 +254,8 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 			return nil, fmt.Errorf("shard %d: bad manifest entry", m.Index)
 		}
 		sh := newShard(s, m.Index, hashkey.Range{Start: start, End: end}, fromNanos(m.Created), m.Parents...)
-		if err := sh.files.recover(&sh.seg, m.Head, rep); err != nil {
+		ss := shardState{head: m.Head, next: m.Next, millis: sh.created.UnixMilli(), closed: m.ClosedAt != 0}
+		if err := sh.files.recover(&sh.seg, ss, rep); err != nil {
 			return nil, fmt.Errorf("shard %d: %w", m.Index, err)
 		}
 		sh.afterRestore()
@@ -327,6 +329,17 @@ func restorePolicy(doc, arn string) (*iam.Policy, error) {
 	}
 	p.Name = "resource policy of " + arn
 	return p, nil
+}
+
+// durableNext returns the position after the newest record known durable;
+// 0 in memory.
+func (sh *shard) durableNext() uint64 {
+	if sh.files == nil {
+		return 0
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.durability.synced
 }
 
 // afterRestore sets a restored shard's time bookkeeping from its records.

@@ -444,6 +444,11 @@ func (s *Stream) readBatch(sh *shard, now time.Time, pos uint64, limit int, buf 
 		out.Records = append(out.Records, rec)
 	}
 	next := c.Pos()
+	if err := c.Err(); err != nil && len(out.Records) == 0 {
+		// A read must not turn damage into an empty answer: it fails, for
+		// as long as the iterator points at it.
+		return bytes, gens, sh.readError(err)
+	}
 	if final && len(out.Records) == 0 && next >= tail {
 		out.ChildShards = sh.childShards()
 		return bytes, gens, nil
@@ -541,6 +546,15 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 			if r.c.Pos() > r.next && !yield(Record{}, r.lost(r.c.Pos())) {
 				r.close()
 				return
+			}
+			if d, to, ok := r.sh.damaged(r.c.Err()); ok {
+				if !yield(Record{}, d) {
+					r.close()
+					return
+				}
+				r.c.Seek(to) // the loop goes on: past the damage
+				r.next = to
+				continue
 			}
 			err = r.more()
 		}

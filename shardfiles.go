@@ -4,11 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"path"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -60,6 +57,8 @@ type openFile struct {
 	f      vfs.File
 	mem    []byte // its mapping
 	synced int    // bytes of it known durable
+	syncAt uint64 // the position of the record at synced (see segfile.Mark)
+	marked int    // the sync mark on disk (under SyncAlways): bytes below it durable
 	end    int    // bytes in use once sealed; 0 while being written
 	refs   int    // syncs in flight that use it; it is closed at 0 once done
 	done   bool   // sealed and synced (or given up): close at refs 0
@@ -69,10 +68,12 @@ type openFile struct {
 // fileInfo is what reading a sealed file back needs.
 type fileInfo struct {
 	first     uint64
-	count     uint64
+	count     uint64 // positions from first it holds, damaged ones too
 	framesEnd int64
 	framesCRC uint32
 	unwritten []byte // sealed, not mapped, not yet written (see mapped): its image
+	unsure    bool   // damaged: its records are checked one by one when read back
+	lost      error  // missing or unreadable: none of its records can be read
 }
 
 func (st *store) newShardFiles(s *Stream, sh *shard) *shardFiles {
@@ -111,11 +112,15 @@ func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) (mirror, heap []
 	h.File, h.First, h.Created = n, first, sf.st.clock.Now().UnixMilli()
 	segfile.PutHeader(mem, h)
 	sf.sealing = sf.active // the segment seals it next
-	sf.active = &openFile{n: n, f: f, mem: mem}
+	sf.active = &openFile{n: n, f: f, mem: mem, syncAt: first}
 	sf.dirDirty = sf.dirDirty || !entered
 	sf.prepare(n+1, min(2*size, sf.st.segmentSize)) // the size the segment asks for next
 	return mem, heap, nil
 }
+
+// markEvery is how far, in bytes, a SyncAlways file's sync mark may trail
+// what is durable before it is written again (see flush).
+const markEvery = 16 << 10
 
 // mapped reports whether records are written into a shared mapping of
 // their file as they are appended. Under SyncEvery and SyncNone they must
@@ -312,39 +317,55 @@ func (sf *shardFiles) firstOf(n uint32, image []byte) uint64 {
 	return h.First
 }
 
-// LoadSlab reads sealed file n back and checks it.
-func (sf *shardFiles) LoadSlab(n uint32) ([]byte, error) {
+// LoadSlab reads sealed file n back and checks it: against the checksum of
+// its frames as a whole, and if that fails (or the file is known damaged),
+// record by record (whole is then false, see segment.Storage). Damage found
+// is reported once per file.
+func (sf *shardFiles) LoadSlab(n uint32) (image []byte, whole bool, err error) {
 	sf.mu.Lock()
 	info, ok := sf.files[n]
 	sf.mu.Unlock()
 	name := sf.fileName(n)
-	if !ok {
-		return nil, fmt.Errorf("%s: not a sealed segment file", name)
-	}
-	if info.unwritten != nil {
-		return info.unwritten, nil
+	switch {
+	case !ok:
+		return nil, false, fmt.Errorf("%s: not a sealed segment file", name)
+	case info.unwritten != nil:
+		return info.unwritten, true, nil
+	case info.lost != nil:
+		return nil, false, info.lost
 	}
 	f, err := sf.st.fs.Open(name)
 	if err != nil {
-		return nil, err
+		sf.st.noteCorrupt(sf, name, err)
+		return nil, false, err
 	}
 	defer f.Close()
 	b := segment.Alloc(int(info.framesEnd))
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	k, err := f.ReadAt(b, 0)
+	switch {
+	case err == io.EOF:
+		clear(b[k:]) // cut short: the frames past its end fail their checks
+		err = fmt.Errorf("%w: %d bytes long, its records end at %d", segfile.ErrCorrupt, k, info.framesEnd)
+	case err != nil:
+		sf.st.noteCorrupt(sf, name, err)
+		return nil, false, err
 	}
-	h, err := segfile.ParseHeader(b)
-	if err == nil && (h.File != n || h.First != info.first || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard) {
+	h, herr := segfile.ParseHeader(b)
+	if herr == nil && (h.File != n || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard) {
 		err = fmt.Errorf("%w: header of another file", segfile.ErrCorrupt)
+		sf.st.noteCorrupt(sf, name, err)
+		return nil, false, err
 	}
-	if err == nil && segfile.Checksum(b[segfile.HeaderSize:]) != info.framesCRC {
+	if err == nil && herr != nil {
+		err = herr
+	}
+	if err == nil && !info.unsure && (h.First != info.first || segfile.Checksum(b[segfile.HeaderSize:]) != info.framesCRC) {
 		err = fmt.Errorf("%w: records do not match their checksum", segfile.ErrCorrupt)
 	}
 	if err != nil {
 		sf.st.noteCorrupt(sf, name, err)
-		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return b, nil
+	return b, err == nil && !info.unsure, nil
 }
 
 // DropSlab deletes file n.
@@ -433,12 +454,13 @@ type syncJob struct {
 	doomed     []uint32 // then these files are deleted
 	retired    []*openFile
 	active     *openFile
-	from, to   int // the active file's range to sync
+	from, to   int    // the active file's range to sync
+	toPos      uint64 // the position after its last record
 }
 
 // syncJobLocked prepares a sync of everything written: the directory if a
 // file was created, the retired files, and the active file up to used.
-func (sf *shardFiles) syncJobLocked(used int) syncJob {
+func (sf *shardFiles) syncJobLocked(used int, written uint64) syncJob {
 	j := syncJob{sf: sf, syncDir: sf.dirDirty}
 	sf.dirDirty = false
 	sf.imu.Lock()
@@ -453,7 +475,7 @@ func (sf *shardFiles) syncJobLocked(used int) syncJob {
 	}
 	if a := sf.active; a != nil && used > a.synced {
 		a.refs++
-		j.active, j.from, j.to = a, a.synced, used
+		j.active, j.from, j.to, j.toPos = a, a.synced, used, written
 	}
 	return j
 }
@@ -489,10 +511,24 @@ func (j *syncJob) run() error {
 	return nil
 }
 
-// flush makes bytes [from, to) of f durable.
+// flush makes bytes [from, to) of f durable. It writes the file's sync
+// mark first: the bytes below from are durable, as the last sync made
+// them. Under SyncAlways the mark is written with the data and synced with
+// it; in a mapping, it reaches the disk when the system writes its page
+// back (it is never ahead of what is durable either way).
 func (sf *shardFiles) flush(f *openFile, from, to int) error {
+	segfile.PutMark(f.mem, segfile.Mark{Off: uint32(from), Pos: f.syncAt})
 	if sf.mapped() {
 		return f.f.SyncMapped(from, to-from)
+	}
+	if from >= segfile.HeaderSize && (from-f.marked >= markEvery || to == f.end) {
+		// A second page to write costs a small sync a tenth more: the mark
+		// is written when it has moved markEvery, and when the file is
+		// sealed.
+		if _, err := f.f.WriteAt(f.mem[:segfile.HeaderSize], 0); err != nil {
+			return err
+		}
+		f.marked = from
 	}
 	if to > from {
 		if _, err := f.f.WriteAt(f.mem[from:to], int64(from)); err != nil {
@@ -532,8 +568,8 @@ func (sf *shardFiles) syncDoneLocked(j syncJob, err error) {
 	}
 	if a := j.active; a != nil {
 		a.refs--
-		if err == nil {
-			a.synced = max(a.synced, j.to)
+		if err == nil && j.to > a.synced {
+			a.synced, a.syncAt = j.to, j.toPos
 		}
 		sf.release(a)
 	}
@@ -651,318 +687,6 @@ var indexBufs = sync.Pool{New: func() any { return new(indexBuf) }}
 type indexRecord struct {
 	info    fileInfo
 	entries segfile.Entries
-}
-
-// recoveredFile is a segment file as opening found it.
-type recoveredFile struct {
-	n         uint32
-	info      fileInfo
-	entries   segfile.Entries
-	scanned   bool // scanned, not read from the index: its index record is written now
-	truncated bool // sealed, but shorter than its index says: corrupt, not torn
-}
-
-// recover opens the shard's files: sealed ones through the index, unsealed
-// ones (the last of a run that did not close) by reading their frames up to
-// the first torn or corrupt one. Files are cut where a later one starts
-// (after a failed sync, writing went on in a new file from an earlier
-// position), and a gap in positions (a deleted file) makes the shard start
-// after it. It restores seg and returns what it found wrong.
-func (sf *shardFiles) recover(seg *segment.Segment, head uint64, rep *RecoveryReport) error {
-	fs := sf.st.fs
-	names, err := fs.ReadDir(sf.dir)
-	if errors.Is(err, errNotExist) {
-		if err := fs.MkdirAll(sf.dir); err != nil {
-			return err
-		}
-		seg.Restore(head, 0)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	sf.removed = map[uint32]bool{} // what opening deletes, as it goes
-	defer func() { sf.removed = nil }()
-	var idx map[uint32]indexRecord
-	dropped := &droppedFiles{}
-	if slices.Contains(names, "index") {
-		b, err := readFile(fs, path.Join(sf.dir, "index"))
-		if err != nil {
-			return err
-		}
-		var end int
-		idx, dropped, end = readIndex(b)
-		if end < len(b) {
-			// A crash tore the last record written. Records appended after
-			// the torn one would never be read: cut it off first.
-			if err := sf.openIndex(int64(end)); err != nil {
-				return err
-			}
-			sf.st.log.Warn("shardlog: cut a torn segment index", "file", path.Join(sf.dir, "index"), "offset", end)
-		}
-	}
-	if slices.Contains(names, "index.tmp") { // a compaction the last run did not finish
-		if err := fs.Remove(path.Join(sf.dir, "index.tmp")); err != nil {
-			return err
-		}
-	}
-	var files []recoveredFile
-	for _, name := range names {
-		num, ok := strings.CutSuffix(name, ".seg")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseUint(num, 10, 32)
-		if err != nil {
-			continue
-		}
-		rf, err := sf.recoverFile(uint32(n), idx, rep)
-		if err == errUnwritten {
-			continue
-		}
-		if errors.Is(err, segfile.ErrNewer) {
-			return fmt.Errorf("%s: %w", sf.fileName(uint32(n)), err)
-		}
-		if err != nil {
-			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(uint32(n)), Err: err.Error()})
-			continue
-		}
-		if dropped.has(rf.n) {
-			// Deleted on purpose, though a power cut kept its name.
-			if err := sf.remove(rf.n); err != nil {
-				return err
-			}
-			continue
-		}
-		files = append(files, rf)
-	}
-	kept, err := sf.chain(files, head, dropped, rep)
-	if err != nil {
-		return err
-	}
-	if len(kept) > 0 && kept[0].info.first > head && !sf.allDropped(0, kept[0].n, dropped) {
-		// Every file numbered below the first must have been deleted on
-		// purpose, or records are missing from the start of the shard.
-		rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(kept[0].n),
-			Err: fmt.Sprintf("missing: the records before %d are lost", kept[0].info.first)})
-	}
-	// New files are numbered after every number ever used: the index may
-	// still hold records of deleted files, which a reused number would
-	// seem to match.
-	next := uint32(0)
-	for n := range idx {
-		next = max(next, n+1)
-	}
-	next = max(next, dropped.top)
-	for n := range sf.removed {
-		next = max(next, n+1)
-	}
-	if len(files) > 0 {
-		next = max(next, files[len(files)-1].n+1)
-	}
-	first, slab := head, next
-	if len(kept) > 0 {
-		first, slab = kept[0].info.first, kept[0].n
-	}
-	seg.Restore(first, slab)
-	synced := false
-	for _, rf := range kept {
-		seg.RestoreSlab(rf.n, rf.entries)
-		sf.files[rf.n] = rf.info
-		if rf.scanned {
-			// What a scan found may be only in the page cache (written before
-			// a process crash, or by a sync that failed): make it durable
-			// before anything is written after it, or a power cut could
-			// leave a gap before records acknowledged later.
-			if err := syncFile(sf.st.fs, sf.fileName(rf.n)); err != nil {
-				return err
-			}
-			if err := sf.appendIndex(indexRecordOf(rf.n, rf.info, rf.entries)); err != nil {
-				return err
-			}
-			synced = true
-		}
-		rep.Files++
-		rep.Records += int64(rf.info.count)
-	}
-	if synced || sf.indexDirty {
-		sf.indexDirty = false
-		if err := sf.index.Sync(); err != nil {
-			return err
-		}
-		if err := sf.st.fs.SyncDir(sf.dir); err != nil {
-			return err
-		}
-	}
-	// Files after the last kept one (all cut away) and before the first (a
-	// gap) are no longer part of the shard; the next file number follows
-	// every file there is, so that none is overwritten.
-	seg.SkipSlabs(next)
-	seg.TrimRestored(head)
-	sf.maybeCompactIndex()
-	return nil
-}
-
-// chain picks the files that make up the shard, newest first: a newer file
-// holds the positions from its first on (after a failed sync, writing went
-// on in a new file from an earlier position), so older ones are cut where
-// it starts, or dropped if they start no earlier. Then the positions must
-// run on from file to file. Where they do not, the positions that follow
-// were never acknowledged if the file before the gap was being written when
-// the last run ended (a power cut kept a later file but not the end of this
-// one): the later files go. They were trimmed if the gap's files were
-// deleted on purpose or the next file starts below the head: the earlier
-// files go (a fault or a power cut kept them). Otherwise a file is missing
-// or unreadable: the shard ends at the gap, reported as corruption.
-func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped *droppedFiles, rep *RecoveryReport) ([]recoveredFile, error) {
-	var kept []recoveredFile // newest first, then reversed
-	limit := uint64(math.MaxUint64)
-	for i := len(files) - 1; i >= 0; i-- {
-		rf := files[i]
-		if rf.info.first >= limit {
-			if err := sf.remove(rf.n); err != nil { // rewritten by a newer file
-				return nil, err
-			}
-			continue
-		}
-		if end := rf.info.first + rf.info.count; end > limit {
-			if err := sf.cut(&rf, limit-rf.info.first); err != nil {
-				return nil, err
-			}
-		}
-		kept = append(kept, rf)
-		limit = rf.info.first
-	}
-	slices.Reverse(kept)
-	for i := 1; i < len(kept); i++ {
-		prev, next := kept[i-1], kept[i]
-		end := prev.info.first + prev.info.count
-		if next.info.first == end {
-			continue
-		}
-		if next.info.first <= head || next.n > prev.n+1 && sf.allDropped(prev.n+1, next.n, dropped) {
-			// The files of the gap were deleted on purpose, or lay below
-			// the head: trimmed, as the files before them were meant to
-			// be (a fault or a power cut kept these).
-			for _, rf := range kept[:i] {
-				if err := sf.remove(rf.n); err != nil {
-					return nil, err
-				}
-			}
-			kept = kept[i:]
-			i = 0
-			continue
-		}
-		if prev.scanned && !prev.truncated {
-			for _, rf := range kept[i:] {
-				if err := sf.remove(rf.n); err != nil {
-					return nil, err
-				}
-			}
-		} else {
-			rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(next.n),
-				Err: fmt.Sprintf("records %d to %d are missing; the shard ends before them", end, next.info.first-1)})
-		}
-		kept = kept[:i]
-		break
-	}
-	return kept, nil
-}
-
-// allDropped reports whether every file numbered from..to-1 was deleted
-// on purpose.
-func (sf *shardFiles) allDropped(from, to uint32, dropped *droppedFiles) bool {
-	for n := from; n < to; n++ {
-		if !dropped.has(n) && !sf.removed[n] {
-			return false
-		}
-	}
-	return true
-}
-
-// recoverFile opens file n: through its index record if it has one that
-// fits, otherwise by scanning its frames.
-func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *RecoveryReport) (recoveredFile, error) {
-	name := sf.fileName(n)
-	f, err := sf.st.fs.Open(name)
-	if err != nil {
-		return recoveredFile{}, err
-	}
-	defer f.Close()
-	size, err := f.Size()
-	if err != nil {
-		return recoveredFile{}, err
-	}
-	hb := make([]byte, segfile.HeaderSize)
-	_, rerr := f.ReadAt(hb, 0)
-	h, err := segfile.ParseHeader(hb)
-	if rerr != nil || err != nil {
-		if errors.Is(err, segfile.ErrNewer) {
-			return recoveredFile{}, err
-		}
-		if _, sealed := idx[n]; sealed {
-			return recoveredFile{}, fmt.Errorf("%w: %v", segfile.ErrCorrupt, errors.Join(rerr, err))
-		}
-		// Created by the last run and never synced whole: it holds nothing
-		// that was acknowledged. It goes.
-		if slices.ContainsFunc(hb, func(b byte) bool { return b != 0 }) {
-			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name})
-		}
-		if err := sf.remove(n); err != nil {
-			return recoveredFile{}, err
-		}
-		return recoveredFile{}, errUnwritten
-	}
-	if h.File != n || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard {
-		return recoveredFile{}, fmt.Errorf("%w: header of another file", segfile.ErrCorrupt)
-	}
-	r, sealed := idx[n]
-	if sealed && r.info.first == h.First && r.info.framesEnd <= size {
-		return recoveredFile{n: n, info: r.info, entries: r.entries}, nil
-	}
-	if sealed {
-		rep.Corrupt = append(rep.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name,
-			Err: fmt.Sprintf("%d bytes long, its records end at %d: kept what is readable", size, r.info.framesEnd)})
-	}
-	// Not sealed: the file being written when the last run ended.
-	b := make([]byte, size)
-	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
-		return recoveredFile{}, err
-	}
-	var entries segfile.Entries
-	end, count := segfile.Scan(b, segfile.HeaderSize, h.First, func(e segfile.Entry) { entries = entries.Append(e) })
-	for i := end; i < len(b); i++ {
-		if b[i] != 0 { // not unwritten space: a torn or corrupt record
-			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name, Offset: int64(end), Records: count})
-			sf.st.log.Warn("shardlog: truncated a torn segment tail", "file", name, "offset", end, "records", count)
-			break
-		}
-	}
-	info := fileInfo{first: h.First, count: count, framesEnd: int64(end), framesCRC: segfile.Checksum(b[segfile.HeaderSize:end])}
-	return recoveredFile{n: n, info: info, entries: entries, scanned: true, truncated: sealed}, nil
-}
-
-// errUnwritten is a segment file that a crash left without its header.
-var errUnwritten = errors.New("shardlog: segment file never written")
-
-// cut keeps only the first count records of rf, whose file a later one
-// overlaps, and indexes it so.
-func (sf *shardFiles) cut(rf *recoveredFile, count uint64) error {
-	if count >= rf.info.count {
-		return nil
-	}
-	rf.entries = rf.entries.Prefix(int(count))
-	end := int64(rf.entries.End())
-	b, err := readFile(sf.st.fs, sf.fileName(rf.n))
-	if err != nil {
-		return err
-	}
-	if int64(len(b)) < end {
-		return fmt.Errorf("%w: %s is shorter than its records", segfile.ErrCorrupt, sf.fileName(rf.n))
-	}
-	rf.info = fileInfo{first: rf.info.first, count: count, framesEnd: end, framesCRC: segfile.Checksum(b[segfile.HeaderSize:end])}
-	rf.scanned = true // its index record changes
-	return nil
 }
 
 // syncFile makes a file's content durable.

@@ -116,12 +116,18 @@ type TornTail struct {
 }
 
 // Corruption is damage to stored records: a file that is missing, garbled
-// or does not match its checksum. Its records are never returned.
+// or does not match its checksum. Damaged records are never returned:
+// reading them fails with a [*DamagedRecordsError].
 type Corruption struct {
 	Stream  string
 	ShardID string
-	File    string
-	Err     string
+	File    string // the file, or the shard's directory
+	Err     string // what was found
+	// Records is how many records are damaged, First and Last their
+	// sequence numbers, if opening could tell (0 when the damage is found as
+	// they are read, or costs no record, as a garbled header may).
+	Records     uint64
+	First, Last SequenceNumber
 }
 
 // Recovery returns what opening the account found: empty for an account
@@ -157,8 +163,11 @@ type store struct {
 	region  string
 	account string
 
-	repMu  sync.Mutex // guards report
+	repMu  sync.Mutex // guards report and noted
 	report RecoveryReport
+	noted  map[string]bool // files whose damage reading found, reported once
+
+	readOnly bool // never write (WithReadOnly)
 }
 
 // background runs fn on a goroutine of its own, unless as many as there
@@ -192,12 +201,20 @@ func (st *store) streamDir(inc uint32) string {
 	return st.path("streams", strconv.FormatUint(uint64(inc), 10))
 }
 
-// noteCorrupt records damage found when reading records back.
+// noteCorrupt records damage found when reading records back, once per
+// file.
 func (st *store) noteCorrupt(sf *shardFiles, file string, err error) {
-	st.log.Error("shardlog: corrupt segment file", "file", file, "err", err)
 	st.repMu.Lock()
+	defer st.repMu.Unlock()
+	if st.noted[file] {
+		return
+	}
+	if st.noted == nil {
+		st.noted = map[string]bool{}
+	}
+	st.noted[file] = true
+	st.log.Error("shardlog: corrupt segment file", "file", file, "err", err)
 	st.report.Corrupt = append(st.report.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: file, Err: err.Error()})
-	st.repMu.Unlock()
 }
 
 // openStore locks the directory and reads its manifest, if any.
@@ -315,7 +332,9 @@ func (st *store) persist(inc uint32, m *manifest.Stream) error {
 // storageErr is the error a caller gets when the storage fails:
 // InternalFailure, which AWS clients retry.
 func storageErr(err error) *Error {
-	return newError(ErrInternalFailure, "Internal Service Failure: %v", err)
+	e := newError(ErrInternalFailure, "Internal Service Failure: %v", err)
+	e.err = err
+	return e
 }
 
 // storageError is storageErr for a shard's records.

@@ -374,6 +374,9 @@ func (sub *Subscription) batch(c *segment.Cursor, tail uint64, now time.Time, tu
 	if cap(ev.Records) <= keepRecords {
 		sub.records[turn] = ev.Records
 	}
+	if err := c.Err(); err != nil && len(ev.Records) == 0 {
+		return ev, bytes, sh.readError(err) // damage ends the subscription
+	}
 	next := c.Pos()
 	ev.EncryptionType = sub.stream.encryptionType()
 	ev.ContinuationSequenceNumber = SequenceNumber{n: seqnum.Number{Stream: sh.inc, Shard: sh.index, Counter: next}}

@@ -79,6 +79,11 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 			if !ok {
 				err := c.sub.Err()
 				c.sub = nil
+				var d *DamagedRecordsError
+				if errors.As(err, &d) {
+					c.pos = d.Last.n.Counter // reported, and passed
+					return ProcessRecordsInput{Damaged: d, Checkpointer: c.cp}, true
+				}
 				if errors.Is(err, ErrResourceInUse) && !w.stillHolds(c.h) {
 					// The worker that took the lease subscribed: stop now
 					// rather than at the next renewal, or the two would

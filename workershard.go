@@ -241,6 +241,7 @@ func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInp
 	c.batch = c.batch[:0]
 	bytes := 0
 	var r segment.Record
+read:
 	for len(c.batch) < c.w.cfg.MaxRecords && c.cur.Pos() < tail && c.cur.Next(&r) {
 		if r.Pos != c.pos {
 			if len(c.batch) > 0 { // report the gap with the next batch
@@ -266,8 +267,14 @@ func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInp
 		c.batch = append(c.batch, rec)
 		c.pos = r.Pos + 1
 	}
-	if len(c.batch) == 0 && c.cur.Pos() > c.pos {
+	if len(c.batch) == 0 && c.cur.Pos() > c.pos && in.Lost == nil {
 		in.Lost, c.pos = sh.lost(c.pos, c.cur.Pos()), c.cur.Pos()
+	}
+	if d, to, ok := sh.damaged(c.cur.Err()); ok && len(c.batch) == 0 && in.Damaged == nil && c.cur.Pos() == c.pos {
+		// Reported, and passed: the records after it follow in this batch.
+		in.Damaged, c.pos = d, to
+		c.cur.Seek(to)
+		goto read
 	}
 	if err := c.cur.Err(); err != nil {
 		c.w.cfg.Logger.Warn("shardlog: a group could not read a shard", "shard", sh.id, "err", err)

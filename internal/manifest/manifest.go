@@ -90,6 +90,7 @@ type Shard struct {
 	Created  int64    `json:"created"`
 	ClosedAt int64    `json:"closedAt,omitempty"` // 0 while open
 	Head     uint64   `json:"head,omitempty"`     // first live position, as last known
+	Next     uint64   `json:"next,omitempty"`     // the position after the newest record durable, as last known
 }
 
 // Consumer is a registered consumer.
@@ -121,7 +122,10 @@ func Decode(b []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: not a shardlog manifest", ErrCorrupt)
 	}
 	le := binary.LittleEndian
-	if v := le.Uint32(b[8:]); v > Version {
+	switch v := le.Uint32(b[8:]); {
+	case v == 0:
+		return nil, fmt.Errorf("%w: format version 0", ErrCorrupt)
+	case v > Version:
 		return nil, fmt.Errorf("%w (format version %d; this one reads %d)", ErrNewer, v, Version)
 	}
 	n := le.Uint32(b[12:])

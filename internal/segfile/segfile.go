@@ -6,7 +6,8 @@
 //
 //	segment  header, 64 bytes: magic "SHLGSEG\x00", version, stream
 //	         incarnation, shard index, file number, first position,
-//	         creation time, CRC-32C
+//	         creation time, CRC-32C; and the sync mark (how far the file
+//	         was durable when its last sync began), checksummed alone
 //	         frames, one per record: CRC-32C of the rest of the frame, data
 //	         length, key length (10 bits) and encryption key generation (6
 //	         bits), position, arrival time (Unix ms), key, data
@@ -31,10 +32,11 @@ import (
 )
 
 // Version is the format version this package writes; it reads every
-// version up to it. A file of a newer version is refused with ErrNewer.
-// Version 2 added the key generation of encrypted records (the high bits
-// of a frame's key length).
-const Version = 2
+// version from 1 up to it. A file of a newer version is refused with
+// ErrNewer. Version 2 added the key generation of encrypted records (the
+// high bits of a frame's key length); version 3 the sync mark, which the
+// header's checksum leaves out.
+const Version = 3
 
 // A frame's and an entry's key length field holds the key length in its
 // low KeyBits bits (a partition key has at most 256 UTF-16 code units: 768
@@ -84,7 +86,8 @@ type Header struct {
 	Created int64  // Unix ms
 }
 
-// PutHeader writes h into b[:HeaderSize].
+// PutHeader writes h into b[:HeaderSize], with a sync mark that says
+// nothing is durable yet.
 func PutHeader(b []byte, h Header) {
 	_ = b[HeaderSize-1]
 	clear(b[:HeaderSize])
@@ -96,20 +99,33 @@ func PutHeader(b []byte, h Header) {
 	le.PutUint32(b[20:], h.File)
 	le.PutUint64(b[24:], h.First)
 	le.PutUint64(b[32:], uint64(h.Created))
-	le.PutUint32(b[60:], Checksum(b[:60]))
+	le.PutUint32(b[60:], Checksum(b[:headerSum]))
+	PutMark(b, Mark{Off: HeaderSize, Pos: h.First})
 }
 
-// ParseHeader reads a header.
+// headerSum is how much of a version 3 header its checksum covers: the
+// sync mark after it changes as the file is written.
+const headerSum = 40
+
+// ParseHeader reads a header. The sync mark is read by ParseMark.
 func ParseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderSize || [8]byte(b[:8]) != headerMagic {
 		return Header{}, fmt.Errorf("%w: no segment header", ErrCorrupt)
 	}
 	le := binary.LittleEndian
-	if le.Uint32(b[60:]) != Checksum(b[:60]) {
+	v := le.Uint32(b[8:])
+	if v > Version { // its header may be laid out otherwise
+		return Header{}, fmt.Errorf("%w (format version %d; this one reads %d)", ErrNewer, v, Version)
+	}
+	sum := headerSum
+	if v < 3 {
+		sum = 60 // versions 1 and 2 checksum the reserved bytes too
+	}
+	if le.Uint32(b[60:]) != Checksum(b[:sum]) {
 		return Header{}, fmt.Errorf("%w: header checksum", ErrCorrupt)
 	}
-	if v := le.Uint32(b[8:]); v > Version {
-		return Header{}, fmt.Errorf("%w (format version %d; this one reads %d)", ErrNewer, v, Version)
+	if v == 0 {
+		return Header{}, fmt.Errorf("%w: format version 0", ErrCorrupt)
 	}
 	return Header{
 		Stream:  le.Uint32(b[12:]),
@@ -118,6 +134,40 @@ func ParseHeader(b []byte) (Header, error) {
 		First:   le.Uint64(b[24:]),
 		Created: int64(le.Uint64(b[32:])),
 	}, nil
+}
+
+// Mark is a segment file's sync mark: the bytes below Off (and so the
+// records below position Pos) were durable when the file's last sync
+// began. Each sync writes the mark of the one before it, so that the mark
+// is never ahead of what is on disk, whatever a power cut keeps: frames
+// below it that fail their checksum are damage, never a torn write.
+type Mark struct {
+	Off uint32 // offset in the file
+	Pos uint64 // position of the first record at or after Off
+}
+
+const markAt = 40 // offset of the mark: 4 bytes Off, 8 Pos, 4 CRC-32C of both
+
+// PutMark writes m into the header in b.
+func PutMark(b []byte, m Mark) {
+	le := binary.LittleEndian
+	le.PutUint32(b[markAt:], m.Off)
+	le.PutUint64(b[markAt+4:], m.Pos)
+	le.PutUint32(b[markAt+12:], Checksum(b[markAt:markAt+12]))
+}
+
+// ParseMark reads the sync mark of a version 3 header; it reports false if
+// there is none, or it is garbled (a torn write of it): then nothing is
+// known durable.
+func ParseMark(b []byte) (Mark, bool) {
+	if len(b) < HeaderSize || binary.LittleEndian.Uint32(b[8:]) < 3 {
+		return Mark{}, false
+	}
+	le := binary.LittleEndian
+	if le.Uint32(b[markAt+12:]) != Checksum(b[markAt:markAt+12]) {
+		return Mark{}, false
+	}
+	return Mark{Off: le.Uint32(b[markAt:]), Pos: le.Uint64(b[markAt+4:])}, true
 }
 
 // FrameSize returns the bytes a record's frame takes.
@@ -138,6 +188,21 @@ func PutFrame(b []byte, pos uint64, millis int64, key string, data []byte, gen u
 	copy(b[FrameHeader+len(key):], data)
 	le.PutUint32(b[0:], Checksum(b[4:n]))
 	return n
+}
+
+// CheckFrame reports whether b holds, at keyOff-FrameHeader, the intact
+// frame of the record at position pos with the given lengths: the
+// check of a record whose file failed its checksum as a whole.
+func CheckFrame(b []byte, keyOff uint32, key uint16, gen uint8, data uint32, pos uint64) bool {
+	start := int64(keyOff) - FrameHeader
+	end := int64(keyOff) + int64(key) + int64(data)
+	if start < 0 || end > int64(len(b)) {
+		return false
+	}
+	h := b[start:end]
+	le := binary.LittleEndian
+	return le.Uint32(h[4:]) == data && le.Uint16(h[8:]) == key|uint16(gen)<<KeyBits &&
+		le.Uint64(h[10:]) == pos && le.Uint32(h[0:]) == Checksum(h[4:])
 }
 
 // Entry locates a record in a file.
@@ -205,10 +270,13 @@ func (es Entries) Append(e Entry) Entries {
 // Len returns the number of entries.
 func (es Entries) Len() int { return len(es) / EntrySize }
 
-// All yields the entries in order, with where each record's key starts.
-func (es Entries) All() iter.Seq[Entry] {
+// All yields the entries in order, with where each record's key starts,
+// the first frame starting at HeaderSize.
+func (es Entries) All() iter.Seq[Entry] { return es.From(HeaderSize) }
+
+// From is All for entries whose first frame starts at off.
+func (es Entries) From(off uint32) iter.Seq[Entry] {
 	return func(yield func(Entry) bool) {
-		off := uint32(HeaderSize)
 		for i := 0; i+EntrySize <= len(es); i += EntrySize {
 			e := decodeEntry(es[i:i+EntrySize], off+FrameHeader)
 			if !yield(e) {

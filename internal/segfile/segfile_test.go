@@ -2,6 +2,8 @@ package segfile
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -90,6 +92,22 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("end %d past %d", end, len(b))
 		}
 		Walk(b, min(HeaderSize, len(b)), check)
+		for _, known := range []bool{true, false} {
+			f := Recover(b, min(HeaderSize, len(b)), first, known)
+			next := uint64(0)
+			for i, r := range f.Runs {
+				if i > 0 && r.First <= next || known && i == 0 && r.First != first {
+					t.Fatalf("run %d starts at %d after %d", i, r.First, next)
+				}
+				for e := range r.Entries.From(uint32(r.Off)) {
+					check(e)
+				}
+				next = r.Next()
+			}
+			if f.End > len(b) || f.Rest > len(b) {
+				t.Fatalf("end %d, rest %d past %d", f.End, f.Rest, len(b))
+			}
+		}
 		_, _ = ParseHeader(b)
 		ReadIndex(b, func(r IndexRecord) {
 			if uint64(r.Entries.Len()) != r.Count {
@@ -128,5 +146,124 @@ func TestEntriesRoundTrip(t *testing.T) {
 	}
 	if ClampMillis(math.MaxInt64) != 1<<47-1 || ClampMillis(-5) != -5 {
 		t.Fatal("ClampMillis")
+	}
+}
+
+// file returns an image of a segment file of n records at positions from
+// first, with 100 zero bytes of unwritten space after them, and the
+// offset of each frame.
+func file(n int, first uint64) ([]byte, []int) {
+	b := make([]byte, HeaderSize+n*60+100)
+	PutHeader(b, Header{First: first})
+	off := HeaderSize
+	var offs []int
+	for i := range n {
+		offs = append(offs, off)
+		off += PutFrame(b[off:], first+uint64(i), int64(i), "key", bytes.Repeat([]byte{byte('a' + i%26)}, 10+i%20), 0)
+	}
+	return b[:off+100], offs
+}
+
+// positions lists the positions of every run's records.
+func positions(f Found) []uint64 {
+	var out []uint64
+	for _, r := range f.Runs {
+		for i := range r.Entries.Len() {
+			out = append(out, r.First+uint64(i))
+		}
+	}
+	return out
+}
+
+func span(from, to uint64) []uint64 {
+	var out []uint64
+	for p := from; p < to; p++ {
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestRecoverFindsEveryIntactFrame: damage in the middle of a file costs
+// only the frames it hit, whether it hit their data, their lengths or the
+// file's header; junk at the end is reported as such; unwritten space is not.
+func TestRecoverFindsEveryIntactFrame(t *testing.T) {
+	const n = 20
+	clean, offs := file(n, 100)
+	for _, tc := range []struct {
+		name   string
+		damage func(b []byte)
+		known  bool
+		want   []uint64
+		rest   bool
+	}{
+		{"intact", func([]byte) {}, true, span(100, 120), false},
+		{"a data byte", func(b []byte) { b[offs[5]+FrameHeader+4] ^= 1 }, true, append(span(100, 105), span(106, 120)...), false},
+		{"a length field", func(b []byte) { b[offs[7]+5] ^= 0x40 }, true, append(span(100, 107), span(108, 120)...), false},
+		{"two frames' worth of zeros", func(b []byte) { clear(b[offs[3]:offs[5]]) }, true, append(span(100, 103), span(105, 120)...), false},
+		{"the last frame", func(b []byte) { b[offs[n-1]+FrameHeader+1] ^= 1 }, true, span(100, 119), true},
+		{"the header, position unknown", func(b []byte) { b[20] ^= 1 }, false, span(100, 120), false},
+		{"the header and the first frame", func(b []byte) { b[offs[0]+3] ^= 1 }, false, span(101, 120), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bytes.Clone(clean)
+			tc.damage(b)
+			f := Recover(b, HeaderSize, 100, tc.known)
+			if got := positions(f); !slices.Equal(got, tc.want) {
+				t.Fatalf("positions %v, want %v", got, tc.want)
+			}
+			if (f.Rest >= 0) != tc.rest {
+				t.Fatalf("rest %d", f.Rest)
+			}
+			for _, r := range f.Runs {
+				i := 0
+				for e := range r.Entries.From(uint32(r.Off)) {
+					if !CheckFrame(b, e.KeyOff, e.Key, e.Gen, e.Data, r.First+uint64(i)) {
+						t.Fatalf("run at %d: entry %d does not check", r.Off, i)
+					}
+					i++
+				}
+			}
+			if last := f.Runs[len(f.Runs)-1]; last.End() != f.End {
+				t.Fatalf("end %d, last run ends at %d", f.End, last.End())
+			}
+		})
+	}
+	if f := Recover(make([]byte, 4096), HeaderSize, 0, false); len(f.Runs) != 0 || f.Rest >= 0 {
+		t.Fatalf("unwritten file: %+v", f)
+	}
+}
+
+// TestSyncMark: a header's mark is outside its checksum, checked on its
+// own; version 2 headers have none, version 0 is refused.
+func TestSyncMark(t *testing.T) {
+	b := make([]byte, HeaderSize)
+	PutHeader(b, Header{First: 7, File: 1})
+	if m, ok := ParseMark(b); !ok || m != (Mark{Off: HeaderSize, Pos: 7}) {
+		t.Fatalf("new file's mark %+v %v", m, ok)
+	}
+	PutMark(b, Mark{Off: 4096, Pos: 90})
+	if _, err := ParseHeader(b); err != nil {
+		t.Fatalf("header after a new mark: %v", err)
+	}
+	if m, ok := ParseMark(b); !ok || m != (Mark{Off: 4096, Pos: 90}) {
+		t.Fatalf("mark %+v %v", m, ok)
+	}
+	b[markAt+2] ^= 1
+	if _, ok := ParseMark(b); ok {
+		t.Fatal("a torn mark accepted")
+	}
+	le := binary.LittleEndian
+	le.PutUint32(b[8:], 2)
+	le.PutUint32(b[60:], Checksum(b[:60]))
+	if _, err := ParseHeader(b); err != nil {
+		t.Fatalf("version 2: %v", err)
+	}
+	if _, ok := ParseMark(b); ok {
+		t.Fatal("a version 2 header has no mark")
+	}
+	le.PutUint32(b[8:], 0)
+	le.PutUint32(b[60:], Checksum(b[:60]))
+	if _, err := ParseHeader(b); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("version 0: %v", err)
 	}
 }

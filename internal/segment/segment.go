@@ -22,6 +22,7 @@ package segment
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -51,8 +52,12 @@ type Storage interface {
 	// image[segfile.HeaderSize:]. It may be called again for the same slab
 	// with fewer records (see Rollback).
 	SealSlab(n uint32, image []byte)
-	// LoadSlab reads sealed slab n back, frames checked, for a reader.
-	LoadSlab(n uint32) ([]byte, error)
+	// LoadSlab reads sealed slab n back for a reader. whole reports whether
+	// the image matched its file's checksum as a whole; if not, the segment
+	// checks each record's frame before returning the record, and a record
+	// whose frame fails is damaged. An error means none of the slab can be
+	// read: its records are damaged.
+	LoadSlab(n uint32) (image []byte, whole bool, err error)
 	// DropSlab says that slab n holds no live record any more.
 	DropSlab(n uint32)
 }
@@ -66,7 +71,7 @@ type Options struct {
 
 // entry locates one record. 24 bytes, no pointers.
 type entry struct {
-	slab   uint32 // absolute slab number
+	slab   uint32 // absolute slab number; noSlab: the record is lost (see RestoreLost)
 	off    uint32 // offset of the key within the slab; the data follows it
 	data   uint32 // data length
 	key    uint16 // key length
@@ -75,6 +80,11 @@ type entry struct {
 }
 
 type chunk [chunkLen]entry
+
+// noSlab is the slab number of a record that opening found damaged beyond
+// reading: its frame is gone (a missing file, garbled bytes), and only its
+// position is known.
+const noSlab = ^uint32(0)
 
 // deque is a slice with a movable front whose released slots are cleared, so
 // trimmed chunks become garbage at once.
@@ -140,11 +150,12 @@ type Segment struct {
 	maxSlab   int
 	trimmedTo uint64 // TrimBefore has run (a log that trims reuses memory)
 
-	mu     sync.RWMutex // guards the directories below and loaded
+	mu     sync.RWMutex // guards the directories below, loaded and unsure
 	chunks deque[*chunk]
-	slabs  deque[[]byte] // nil: a durable slab not in memory
-	loaded []uint32      // sealed slabs in memory, oldest first (durable)
-	loadMu sync.Mutex    // one load at a time
+	slabs  deque[[]byte]   // nil: a durable slab not in memory
+	loaded []uint32        // sealed slabs in memory, oldest first (durable)
+	unsure map[uint32]bool // slabs in memory whose records are checked one by one (see Storage.LoadSlab)
+	loadMu sync.Mutex      // one load at a time
 }
 
 // Init configures the segment; call it before the first Add.
@@ -253,13 +264,7 @@ func (s *Segment) Add(key string, data []byte, millis int64, gen uint8) (uint64,
 	s.used += need
 
 	if pos&(chunkLen-1) == 0 {
-		s.wchunk = new(chunk)
-		s.mu.Lock()
-		if s.chunks.count() == 0 {
-			s.chunks.base = pos >> chunkShift
-		}
-		s.chunks.push(s.wchunk)
-		s.mu.Unlock()
+		s.startChunk(pos)
 	}
 	s.wchunk[pos&(chunkLen-1)] = entry{
 		slab:   s.slabNext - 1,
@@ -272,6 +277,17 @@ func (s *Segment) Add(key string, data []byte, millis int64, gen uint8) (uint64,
 	s.wbytes += int64(size)
 	s.wlen = pos + 1
 	return pos, nil
+}
+
+// startChunk begins the index chunk that holds position pos.
+func (s *Segment) startChunk(pos uint64) {
+	s.wchunk = new(chunk)
+	s.mu.Lock()
+	if s.chunks.count() == 0 {
+		s.chunks.base = pos >> chunkShift
+	}
+	s.chunks.push(s.wchunk)
+	s.mu.Unlock()
 }
 
 func (s *Segment) newSlab(need int) error {
@@ -345,6 +361,7 @@ func (s *Segment) keepLocked(n uint32) {
 		if s.slabs.has(uint64(old)) {
 			s.slabs.set(uint64(old), nil) // readers holding its bytes keep them
 		}
+		delete(s.unsure, old)
 	}
 }
 
@@ -378,11 +395,13 @@ func (s *Segment) Rollback(to uint64) int64 {
 	for p := to; p < s.wlen; p++ {
 		freed += s.RecordSize(p)
 	}
-	var keep uint32 // slabs below keep hold records below to
-	if to > 0 {
-		keep = s.entryAt(to-1).slab + 1
-	}
 	first := s.entryAt(to).slab // the first slab with a discarded record
+	keep := first               // slabs below keep hold records below to
+	if to > 0 {
+		if n := s.entryAt(to - 1).slab; n != noSlab { // a lost record was restored: new ones follow in new slabs
+			keep = n + 1
+		}
+	}
 	s.mu.Lock()
 	if keep == first+1 {
 		// The slab of to-1 holds discarded records too: it ends shorter.
@@ -450,7 +469,13 @@ func (s *Segment) TrimBefore(pos uint64) int64 {
 		// the chunk the next append writes into.
 		dropSlab = uint64(s.slabNext) - 1
 	} else {
-		dropSlab = uint64(s.entryAt(pos).slab)
+		dropSlab = uint64(s.slabNext) - 1
+		for p := pos; p < s.wlen; p++ { // lost records have no slab: the first that has
+			if n := s.entryAt(p).slab; n != noSlab {
+				dropSlab = uint64(n)
+				break
+			}
+		}
 	}
 	s.mu.Lock()
 	s.head.Store(pos)
@@ -535,23 +560,48 @@ type Cursor struct {
 	chunkNo uint64
 	slab    []byte
 	slabNo  uint32
+	unsure  bool // check each record's frame in slab (see Storage.LoadSlab)
 	err     error
 }
 
 // Cursor returns a cursor positioned at pos.
 func (s *Segment) Cursor(pos uint64) Cursor {
-	return Cursor{seg: s, pos: pos, chunkNo: ^uint64(0), slabNo: ^uint32(0)}
+	return Cursor{seg: s, pos: pos, chunkNo: ^uint64(0), slabNo: noSlab}
 }
 
 // Pos returns the position the next call to Next reads.
 func (c *Cursor) Pos() uint64 { return c.pos }
 
-// Seek moves the cursor to pos.
-func (c *Cursor) Seek(pos uint64) { c.pos = pos }
+// Seek moves the cursor to pos, and forgets the last error.
+func (c *Cursor) Seek(pos uint64) { c.pos, c.err = pos, nil }
 
 // Err returns why Next last returned false if it was not the end of the
-// records: a durable slab that could not be read back.
+// records: a *DamageError for records that cannot be read. The cursor stays
+// at the first of them; Seek past them to read on.
 func (c *Cursor) Err() error { return c.err }
+
+// DamageError reports stored records that cannot be read back: their file
+// is missing or unreadable, their frames fail their checksums, or opening
+// found them gone.
+type DamageError struct {
+	From, To uint64 // the positions [From, To)
+	Err      error  // what is wrong with them
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("records %d to %d are damaged: %v", e.From, e.To-1, e.Err)
+}
+
+func (e *DamageError) Unwrap() error { return e.Err }
+
+// Causes of a DamageError, beside the storage's own errors.
+var (
+	// ErrLost: opening found the records' frames gone; only their
+	// positions are known.
+	ErrLost = errors.New("segment: records lost")
+	// ErrChecksum: the records' frames fail their checksums.
+	ErrChecksum = errors.New("segment: records fail their checksums")
+)
 
 // Next reads the record at the cursor's position and advances. A position
 // below Head is first moved up to Head (trimmed records are skipped). It
@@ -565,7 +615,7 @@ func (c *Cursor) Next(r *Record) bool {
 			}
 		}
 		e := &c.chunk[c.pos&(chunkLen-1)]
-		if e.slab != c.slabNo {
+		if e.slab != c.slabNo || e.slab == noSlab {
 			switch c.fetchSlab(e) {
 			case fetched:
 			case trimmed:
@@ -573,6 +623,10 @@ func (c *Cursor) Next(r *Record) bool {
 			default:
 				return false
 			}
+		}
+		if c.unsure && !c.intact(e, c.pos) {
+			c.damaged(ErrChecksum, func(e *entry, pos uint64) bool { return e.slab == c.slabNo && !c.intact(e, pos) })
+			return false
 		}
 		kend := e.off + uint32(e.key)
 		end := kend + e.data
@@ -586,6 +640,28 @@ func (c *Cursor) Next(r *Record) bool {
 		c.pos++
 		return true
 	}
+}
+
+// intact reports whether the frame of e, at pos, in the cursor's slab is
+// whole.
+func (c *Cursor) intact(e *entry, pos uint64) bool {
+	return segfile.CheckFrame(c.slab, e.off, e.key, e.gen, e.data, pos)
+}
+
+// damaged sets Err for the records from the cursor's position on that
+// same holds for (up to the length the cursor saw).
+func (c *Cursor) damaged(cause error, same func(*entry, uint64) bool) {
+	s := c.seg
+	to := c.pos + 1
+	s.mu.RLock()
+	for to < c.limit && to >= s.head.Load() && s.chunks.has(to>>chunkShift) {
+		if e := &s.chunks.get(to >> chunkShift)[to&(chunkLen-1)]; !same(e, to) {
+			break
+		}
+		to++
+	}
+	s.mu.RUnlock()
+	c.err = &DamageError{From: c.pos, To: to, Err: cause}
 }
 
 // settle refreshes the cursor's view: the length, the head, and the chunk
@@ -619,6 +695,11 @@ const (
 
 // fetchSlab makes the slab e points into the cursor's.
 func (c *Cursor) fetchSlab(e *entry) int {
+	c.err = nil
+	if e.slab == noSlab {
+		c.damaged(ErrLost, func(e *entry, _ uint64) bool { return e.slab == noSlab })
+		return failed
+	}
 	s := c.seg
 	s.mu.RLock()
 	if c.pos < s.head.Load() {
@@ -626,52 +707,59 @@ func (c *Cursor) fetchSlab(e *entry) int {
 		return trimmed
 	}
 	b := s.slabs.get(uint64(e.slab))
+	unsure := s.unsure[e.slab]
 	s.mu.RUnlock()
 	if b == nil {
 		var err error
-		if b, err = s.load(e.slab); err != nil {
+		if b, unsure, err = s.load(e.slab); err != nil {
 			if errors.Is(err, errTrimmed) {
 				return trimmed
 			}
-			c.err = err
+			n := e.slab
+			c.damaged(err, func(e *entry, _ uint64) bool { return e.slab == n })
 			return failed
 		}
 	}
-	c.slab, c.slabNo = b, e.slab
+	c.slab, c.slabNo, c.unsure = b, e.slab, unsure
 	return fetched
 }
 
 var errTrimmed = errors.New("segment: trimmed meanwhile")
 
 // load reads durable slab n back into memory, where it stays until newer
-// loads push it out.
-func (s *Segment) load(n uint32) ([]byte, error) {
+// loads push it out. unsure says its records must be checked one by one.
+func (s *Segment) load(n uint32) (b []byte, unsure bool, err error) {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
 	s.mu.RLock()
 	live := s.slabs.has(uint64(n))
-	var b []byte
 	if live {
-		b = s.slabs.get(uint64(n))
+		b, unsure = s.slabs.get(uint64(n)), s.unsure[n]
 	}
 	s.mu.RUnlock()
 	switch {
 	case !live:
-		return nil, errTrimmed
+		return nil, false, errTrimmed
 	case b != nil:
-		return b, nil // loaded meanwhile
+		return b, unsure, nil // loaded meanwhile
 	}
-	b, err := s.opt.Storage.LoadSlab(n)
+	b, whole, err := s.opt.Storage.LoadSlab(n)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.mu.Lock()
 	if s.slabs.has(uint64(n)) {
 		s.slabs.set(uint64(n), b)
+		if !whole {
+			if s.unsure == nil {
+				s.unsure = map[uint32]bool{}
+			}
+			s.unsure[n] = true
+		}
 		s.keepLocked(n)
 	}
 	s.mu.Unlock()
-	return b, nil
+	return b, !whole, nil
 }
 
 // Entry describes a stored record for Restore.
@@ -694,32 +782,43 @@ func (s *Segment) Restore(first uint64, slab uint32) {
 	s.mu.Unlock()
 }
 
-// RestoreSlab appends the records of sealed slab n (a number above every
-// slab so far) as they are on disk, and publishes them. The slab is read
-// back when a reader needs it.
-func (s *Segment) RestoreSlab(n uint32, entries segfile.Entries) {
+// RestoreSlab appends the records of sealed slab n, whose first frame
+// starts at off, as they are on disk, and publishes them. n is at least
+// every slab so far (a slab whose frames are damaged in the middle is
+// restored in runs, with RestoreLost between them). The slab is read back
+// when a reader needs it.
+func (s *Segment) RestoreSlab(n uint32, off uint32, entries segfile.Entries) {
 	s.mu.Lock()
 	for s.slabs.base+uint64(s.slabs.count()) <= uint64(n) {
 		s.slabs.push(nil) // numbers with no file (dropped by a rollback) stay empty
 	}
 	s.mu.Unlock()
-	for e := range entries.All() {
-		pos := s.wlen
-		if pos&(chunkLen-1) == 0 || s.wchunk == nil {
-			s.wchunk = new(chunk)
-			s.mu.Lock()
-			if s.chunks.count() == 0 {
-				s.chunks.base = pos >> chunkShift
-			}
-			s.chunks.push(s.wchunk)
-			s.mu.Unlock()
-		}
-		s.wchunk[pos&(chunkLen-1)] = entry{slab: n, off: e.KeyOff, data: e.Data, key: e.Key, gen: e.Gen, millis: e.Millis}
-		s.wbytes += int64(e.Key) + int64(e.Data)
-		s.wlen++
+	for e := range entries.From(off) {
+		s.restoreEntry(entry{slab: n, off: e.KeyOff, data: e.Data, key: e.Key, gen: e.Gen, millis: e.Millis})
 	}
-	s.slabNext = n + 1
+	s.slabNext = max(s.slabNext, n+1)
 	s.Publish()
+}
+
+// RestoreLost appends count records that opening found damaged beyond
+// reading (their frames are gone), dated millis, and publishes them: they
+// keep their positions, so that records after them keep theirs, and a
+// cursor that reaches them fails with a DamageError (ErrLost).
+func (s *Segment) RestoreLost(count uint64, millis int64) {
+	for range count {
+		s.restoreEntry(entry{slab: noSlab, millis: millis})
+	}
+	s.Publish()
+}
+
+func (s *Segment) restoreEntry(e entry) {
+	pos := s.wlen
+	if pos&(chunkLen-1) == 0 || s.wchunk == nil {
+		s.startChunk(pos)
+	}
+	s.wchunk[pos&(chunkLen-1)] = e
+	s.wbytes += int64(e.key) + int64(e.data)
+	s.wlen++
 }
 
 // SkipSlabs makes the next new slab number at least n: a durable segment

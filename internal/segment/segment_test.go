@@ -2,8 +2,10 @@ package segment
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -259,8 +261,13 @@ func TestAddIsInvisibleUntilPublish(t *testing.T) {
 	require.Equal(t, int64(2), s.Bytes())
 }
 
-// memStorage keeps a durable segment's slabs in memory.
-type memStorage struct{ slabs map[uint32][]byte }
+// memStorage keeps a durable segment's slabs in memory. A slab in fail
+// does not load; one in flipped loads with that byte flipped, not whole.
+type memStorage struct {
+	slabs   map[uint32][]byte
+	fail    map[uint32]error
+	flipped map[uint32]int
+}
 
 func (m *memStorage) NewSlab(n uint32, first uint64, size int) ([]byte, []byte, error) {
 	b := make([]byte, size)
@@ -268,9 +275,20 @@ func (m *memStorage) NewSlab(n uint32, first uint64, size int) ([]byte, []byte, 
 	m.slabs[n] = b
 	return b, nil, nil
 }
-func (m *memStorage) SealSlab(n uint32, image []byte)   { m.slabs[n] = bytes.Clone(image) }
-func (m *memStorage) LoadSlab(n uint32) ([]byte, error) { return m.slabs[n], nil }
-func (m *memStorage) DropSlab(n uint32)                 { delete(m.slabs, n) }
+func (m *memStorage) SealSlab(n uint32, image []byte) { m.slabs[n] = bytes.Clone(image) }
+func (m *memStorage) DropSlab(n uint32)               { delete(m.slabs, n) }
+
+func (m *memStorage) LoadSlab(n uint32) ([]byte, bool, error) {
+	if err := m.fail[n]; err != nil {
+		return nil, false, err
+	}
+	if off, ok := m.flipped[n]; ok {
+		b := bytes.Clone(m.slabs[n])
+		b[off] ^= 1
+		return b, false, nil
+	}
+	return m.slabs[n], true, nil
+}
 
 // TestRestoreAtAnyPosition: a durable segment restored with no records at
 // a position inside a chunk (its records all expired) takes new ones.
@@ -289,4 +307,99 @@ func TestRestoreAtAnyPosition(t *testing.T) {
 		require.Len(t, recs, 3, "restored at %d", first)
 		require.Equal(t, payload(2), recs[2].Data)
 	}
+}
+
+// readDamaged reads s from pos to its end, skipping damage as it finds it:
+// the records' positions, and the damage errors.
+func readDamaged(t *testing.T, s *Segment, pos uint64) (got []uint64, damage []*DamageError) {
+	t.Helper()
+	c := s.Cursor(pos)
+	var r Record
+	for {
+		for c.Next(&r) {
+			require.Equal(t, payload(int(r.Pos)), r.Data)
+			got = append(got, r.Pos)
+		}
+		err := c.Err()
+		if err == nil {
+			return got, damage
+		}
+		var d *DamageError
+		require.ErrorAs(t, err, &d)
+		require.Equal(t, c.Pos(), d.From, "the cursor stays at the damage")
+		damage = append(damage, d)
+		c.Seek(d.To)
+	}
+}
+
+// TestDamagedRecordsFailAndCanBeSkipped: a slab that does not load, a
+// frame that fails its checksum and records restored as lost each make a
+// cursor fail with a DamageError naming exactly them; seeking past it
+// reads on.
+func TestDamagedRecordsFailAndCanBeSkipped(t *testing.T) {
+	st := &memStorage{slabs: map[uint32][]byte{}, fail: map[uint32]error{}, flipped: map[uint32]int{}}
+	var s Segment
+	s.Init(Options{Storage: st, MaxSlab: 64 << 10, Cached: 1})
+	var slabOf []uint32
+	for i := range 6000 {
+		_, err := s.Add("k", payload(i), int64(i), 0)
+		require.NoError(t, err)
+		slabOf = append(slabOf, s.slabNext-1)
+	}
+	s.Publish()
+	firstOf := func(n uint32) uint64 { return uint64(slices.Index(slabOf, n)) }
+	require.Greater(t, s.slabNext, uint32(3))
+
+	st.fail[1] = errors.New("gone")
+	got, damage := readDamaged(t, &s, 0)
+	require.Len(t, damage, 1)
+	require.Equal(t, DamageError{From: firstOf(1), To: firstOf(2), Err: st.fail[1]}, *damage[0])
+	require.Len(t, got, 6000-int(firstOf(2)-firstOf(1)))
+
+	// Now the slab loads, with one frame garbled: that one record fails.
+	delete(st.fail, 1)
+	bad := firstOf(1) + 7
+	s.mu.Lock()
+	s.slabs.set(1, nil) // evict it, to be loaded again
+	delete(s.unsure, 1)
+	s.mu.Unlock()
+	e := s.chunks.get(bad >> chunkShift)[bad&(chunkLen-1)]
+	st.flipped[1] = int(e.off) + 2 // a data byte
+	got, damage = readDamaged(t, &s, firstOf(1))
+	require.Len(t, damage, 1)
+	require.Equal(t, DamageError{From: bad, To: bad + 1, Err: ErrChecksum}, *damage[0])
+	require.Len(t, got, 6000-int(firstOf(1))-1)
+
+	// A segment restored from these slabs with records lost between them.
+	var back Segment
+	back.Init(Options{Storage: st, MaxSlab: 64 << 10, Cached: 1})
+	delete(st.flipped, 1)
+	back.Restore(0, 0)
+	for n := uint32(0); n < 2; n++ {
+		f := segfile.Recover(st.slabs[n], segfile.HeaderSize, firstOf(n), true)
+		require.Len(t, f.Runs, 1)
+		back.RestoreSlab(n, uint32(f.Runs[0].Off), f.Runs[0].Entries)
+	}
+	back.RestoreLost(5, 77)
+	back.SkipSlabs(9)
+	for i := range 3 {
+		pos, err := back.Add("k", payload(int(firstOf(2))+5+i), 100, 0)
+		require.NoError(t, err)
+		require.Equal(t, firstOf(2)+5+uint64(i), pos)
+	}
+	back.Publish()
+	got, damage = readDamaged(t, &back, 0)
+	require.Len(t, damage, 1)
+	require.Equal(t, DamageError{From: firstOf(2), To: firstOf(2) + 5, Err: ErrLost}, *damage[0])
+	require.Len(t, got, int(firstOf(2))+3)
+	ms, ok := back.Millis(firstOf(2) + 1)
+	require.True(t, ok)
+	require.Equal(t, int64(77), ms)
+
+	// Trimming into the lost records keeps the slab after them.
+	back.TrimBefore(firstOf(2) + 2)
+	got, damage = readDamaged(t, &back, 0)
+	require.Len(t, damage, 1)
+	require.Equal(t, firstOf(2)+2, damage[0].From)
+	require.Len(t, got, 3)
 }

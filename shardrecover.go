@@ -1,0 +1,554 @@
+package shardlog
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shardlog/shardlog/internal/segfile"
+	"github.com/shardlog/shardlog/internal/segment"
+	"github.com/shardlog/shardlog/internal/seqnum"
+)
+
+// Opening a durable shard reads its files back: through the index where it
+// has a record of a file, by scanning the file's frames where it has none
+// (the file being written when the last run ended, and files sealed since
+// the index was last durable). What it finds wrong is of two kinds:
+//
+//   - A torn tail: bytes that are not records after the last intact record
+//     of the shard's newest file, above the file's sync mark, with nothing
+//     intact after them. A power cut leaves one, and what it cut was never
+//     durable: the file is cut there. Reported in TornTails.
+//   - Damage: everything else — a missing file, a file shorter than its
+//     index record, a garbled header, frames that fail their checksums with
+//     intact ones after them (in the same file or a later one) or below the
+//     sync mark, records missing before the first file or after the last
+//     one the shard is known to have held. Damaged records keep their
+//     positions, so that the shard's end never moves back and no sequence
+//     number is given twice; reading them fails with a
+//     [*DamagedRecordsError]; no file holding an intact record is deleted.
+//     Reported in Corrupt.
+
+// recoveredFile is a segment file as opening found it.
+type recoveredFile struct {
+	n       uint32
+	info    fileInfo      // first and count: every position it holds, damaged ones too
+	runs    []segfile.Run // its intact records, in order; the positions between runs are damaged
+	scanned bool          // read by a scan, not through the index
+	clean   bool          // scanned, and one run from its header: indexed now
+	rest    int           // where bytes that are not records start after its last record; -1: none
+}
+
+func (rf *recoveredFile) end() uint64 { return rf.info.first + rf.info.count }
+
+// intact returns how many of its records are readable.
+func (rf *recoveredFile) intact() uint64 {
+	var n uint64
+	for _, r := range rf.runs {
+		n += uint64(r.Entries.Len())
+	}
+	return n
+}
+
+// shardState is what the manifest says of a shard, for opening its files.
+type shardState struct {
+	head   uint64 // its first live position
+	next   uint64 // the position after the newest record known durable
+	millis int64  // when it was created: the date of records lost with every file
+	closed bool   // it is closed: with no directory, its records all expired
+}
+
+// recover opens the shard's files and restores seg from them, adding what
+// it finds wrong to rep. See the comment at the top of this file.
+func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *RecoveryReport) error {
+	fs := sf.st.fs
+	names, err := fs.ReadDir(sf.dir)
+	switch {
+	case errors.Is(err, errNotExist):
+		names = nil
+		if ms.closed {
+			ms.next = ms.head // expired, and its files deleted
+		}
+		if !sf.st.readOnly {
+			if err := fs.MkdirAll(sf.dir); err != nil {
+				return err
+			}
+		}
+	case err != nil:
+		return err
+	}
+	sf.removed = map[uint32]bool{} // what opening deletes, as it goes
+	defer func() { sf.removed = nil }()
+	idx, dropped, err := sf.openIndexAt(names)
+	if err != nil {
+		return err
+	}
+	files, top, err := sf.recoverFiles(names, idx, dropped, ms.head, rep)
+	if err != nil {
+		return err
+	}
+	kept, err := sf.chain(files, ms.head, dropped, rep)
+	if err != nil {
+		return err
+	}
+
+	// New files are numbered after every number ever used: the index may
+	// still hold records of deleted files, which a reused number would
+	// seem to match.
+	for n := range idx {
+		top = max(top, n+1)
+	}
+	top = max(top, dropped.top)
+	for n := range sf.removed {
+		top = max(top, n+1)
+	}
+	// The shard's records end after every record it is known to have held:
+	// its files, their index records, what the manifest last recorded.
+	end := ms.next
+	for n, r := range idx {
+		if !dropped.has(n) {
+			end = max(end, r.info.first+r.info.count)
+		}
+	}
+
+	first, slab := ms.head, top
+	if len(kept) > 0 {
+		slab = kept[0].n
+		switch f := kept[0].info.first; {
+		case f <= ms.head:
+			first = f
+		case sf.allDropped(0, kept[0].n, dropped):
+			first = f // the files before it were deleted on purpose
+		default:
+			sf.damage(rep, sf.fileName(kept[0].n), ms.head, f, "missing: no file holds the records before %d", f)
+		}
+	}
+	if len(kept) == 0 && end > ms.head {
+		if top > 0 && sf.allDropped(0, top, dropped) {
+			first = end // every file was deleted on purpose: the records expired
+		} else {
+			sf.damage(rep, sf.dir, ms.head, end, "missing: the shard has no file with its records")
+		}
+	}
+	seg.Restore(first, slab)
+	r := restorer{seg: seg, pos: first, millis: ms.millis}
+	for _, rf := range kept {
+		r.file(&rf)
+		sf.files[rf.n] = rf.info
+		rep.Files++
+		rep.Records += int64(rf.intact())
+	}
+	if last := r.pos; end > last {
+		if len(kept) > 0 {
+			sf.damage(rep, sf.fileName(kept[len(kept)-1].n), last, end, "missing: the records after %d are in no file", last-1)
+		}
+		r.lost(end)
+	}
+	if err := sf.indexScanned(kept); err != nil {
+		return err
+	}
+	// Files after the last kept one (all cut away) and before the first (a
+	// gap) are no longer part of the shard; the next file number follows
+	// every file there is, so that none is overwritten.
+	seg.SkipSlabs(top)
+	seg.TrimRestored(ms.head)
+	if !sf.st.readOnly {
+		sf.maybeCompactIndex()
+	}
+	return nil
+}
+
+// restorer appends files' records to a segment being restored, and lost
+// records where positions are missing.
+type restorer struct {
+	seg    *segment.Segment
+	pos    uint64 // the next position
+	millis int64  // the arrival time of the last record restored
+	any    bool   // a record was restored
+}
+
+// file restores rf's records: its runs, and lost records for the
+// positions before, between and after them.
+func (r *restorer) file(rf *recoveredFile) {
+	for _, run := range rf.runs {
+		if run.Entries.Len() == 0 {
+			continue
+		}
+		if !r.any { // lost records before the first one are dated as it is
+			for e := range run.Entries.All() {
+				r.millis = e.Millis
+				break
+			}
+		}
+		r.lost(run.First)
+		r.seg.RestoreSlab(rf.n, uint32(run.Off), run.Entries)
+		r.any = true
+		for e := range run.Entries.All() {
+			r.millis = e.Millis
+		}
+		r.pos = run.Next()
+	}
+	r.lost(rf.end())
+}
+
+// lost restores the positions up to to as lost records.
+func (r *restorer) lost(to uint64) {
+	if to > r.pos {
+		r.seg.RestoreLost(to-r.pos, r.millis)
+		r.pos = to
+	}
+}
+
+// damage reports the records [from, to) of the shard as damaged, found in
+// file (or the shard's directory).
+func (sf *shardFiles) damage(rep *RecoveryReport, file string, from, to uint64, format string, args ...any) {
+	c := Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: file, Err: fmt.Sprintf(format, args...)}
+	if to > from {
+		c.Records = to - from
+		c.First = SequenceNumber{n: seqnum.Number{Stream: sf.hdr.Stream, Shard: sf.hdr.Shard, Counter: from + 1}}
+		c.Last = SequenceNumber{n: seqnum.Number{Stream: sf.hdr.Stream, Shard: sf.hdr.Shard, Counter: to}}
+	}
+	rep.Corrupt = append(rep.Corrupt, c)
+	sf.st.log.Error("shardlog: damaged records", "stream", sf.stream, "shard", c.ShardID, "file", file, "records", c.Records, "err", c.Err)
+}
+
+// openIndexAt reads the index, if there is one: the latest good record of
+// each file and the files deleted on purpose. A torn end is cut off (a
+// crash tore the last record written), so that records appended after it
+// are read.
+func (sf *shardFiles) openIndexAt(names []string) (map[uint32]indexRecord, *droppedFiles, error) {
+	fs := sf.st.fs
+	idx, dropped := map[uint32]indexRecord{}, &droppedFiles{}
+	if slices.Contains(names, "index") {
+		b, err := readFile(fs, path.Join(sf.dir, "index"))
+		if err != nil {
+			return nil, nil, err
+		}
+		var end int
+		idx, dropped, end = readIndex(b)
+		if end < len(b) && !sf.st.readOnly {
+			if err := sf.openIndex(int64(end)); err != nil {
+				return nil, nil, err
+			}
+			sf.st.log.Warn("shardlog: cut a torn segment index", "file", path.Join(sf.dir, "index"), "offset", end)
+		}
+	}
+	if slices.Contains(names, "index.tmp") && !sf.st.readOnly { // a compaction the last run did not finish
+		if err := fs.Remove(path.Join(sf.dir, "index.tmp")); err != nil {
+			return nil, nil, err
+		}
+	}
+	return idx, dropped, nil
+}
+
+// recoverFiles reads every segment file there is, and those the index
+// knows that are missing, in file order. top is above the number of every
+// file seen.
+func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, dropped *droppedFiles, head uint64, rep *RecoveryReport) (files []recoveredFile, top uint32, err error) {
+	seen := map[uint32]bool{}
+	for _, name := range names {
+		num, ok := strings.CutSuffix(name, ".seg")
+		if !ok {
+			continue
+		}
+		n64, err := strconv.ParseUint(num, 10, 32)
+		if err != nil {
+			continue
+		}
+		n := uint32(n64)
+		seen[n] = true
+		top = max(top, n+1)
+		if dropped.has(n) {
+			// Deleted on purpose, though a power cut kept its name.
+			if err := sf.remove(n); err != nil {
+				return nil, 0, err
+			}
+			continue
+		}
+		rf, err := sf.recoverFile(n, idx, rep)
+		switch {
+		case err == errUnwritten:
+			continue
+		case errors.Is(err, segfile.ErrNewer):
+			return nil, 0, fmt.Errorf("%s: %w", sf.fileName(n), err)
+		case errors.Is(err, errForeign):
+			// Not this shard's: kept as it is, its number never reused.
+			sf.damage(rep, sf.fileName(n), 0, 0, "%v", err)
+			continue
+		case err != nil:
+			// Unreadable: lost, unless the index knows what it held.
+			seen[n] = false
+			sf.damage(rep, sf.fileName(n), 0, 0, "unreadable: %v", err)
+			continue
+		}
+		files = append(files, rf)
+	}
+	for n, r := range idx {
+		if seen[n] || dropped.has(n) || r.info.first+r.info.count <= head {
+			continue
+		}
+		// Sealed, and gone: its index record says what it held.
+		rf := recoveredFile{n: n, info: r.info, runs: []segfile.Run{{Off: segfile.HeaderSize, First: r.info.first, Entries: r.entries}}, rest: -1}
+		if _, there := seen[n]; !there {
+			rf.info.lost = fmt.Errorf("%s is missing", sf.fileName(n))
+			sf.damage(rep, sf.fileName(n), r.info.first, rf.end(), "missing")
+		} else {
+			rf.info.lost = fmt.Errorf("%s is unreadable", sf.fileName(n))
+			sf.damage(rep, sf.fileName(n), r.info.first, rf.end(), "unreadable")
+		}
+		files = append(files, rf)
+	}
+	slices.SortFunc(files, func(a, b recoveredFile) int { return int(int64(a.n) - int64(b.n)) })
+	return files, top, nil
+}
+
+// errUnwritten is a segment file that a crash left with no header and no
+// record: it holds nothing that was acknowledged.
+var errUnwritten = errors.New("shardlog: segment file never written")
+
+// errForeign is a segment file whose intact header names another file.
+var errForeign = errors.New("the header names another file")
+
+// recoverFile opens file n: through its index record if it has one that
+// fits, otherwise by scanning its frames.
+func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *RecoveryReport) (recoveredFile, error) {
+	name := sf.fileName(n)
+	f, err := sf.st.fs.Open(name)
+	if err != nil {
+		return recoveredFile{}, err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return recoveredFile{}, err
+	}
+	hb := make([]byte, segfile.HeaderSize)
+	_, rerr := f.ReadAt(hb, 0)
+	h, herr := segfile.ParseHeader(hb)
+	if herr == nil && rerr != nil {
+		herr = rerr
+	}
+	if errors.Is(herr, segfile.ErrNewer) {
+		return recoveredFile{}, herr
+	}
+	if herr == nil && (h.File != n || h.Stream != sf.hdr.Stream || h.Shard != sf.hdr.Shard) {
+		return recoveredFile{}, fmt.Errorf("%w: stream %d, shard %d, file %d", errForeign, h.Stream, h.Shard, h.File)
+	}
+	r, indexed := idx[n]
+	if indexed && (herr != nil || r.info.first == h.First) {
+		rf := recoveredFile{n: n, info: r.info, runs: []segfile.Run{{Off: segfile.HeaderSize, First: r.info.first, Entries: r.entries}}, rest: -1}
+		if herr == nil && r.info.framesEnd <= size {
+			return rf, nil
+		}
+		// Sealed, and damaged: its index record still says what it held.
+		// Its records are checked one by one when read back.
+		rf.info.unsure = true
+		if herr != nil {
+			sf.damage(rep, name, 0, 0, "header damaged (%v): its records are checked one by one", herr)
+		}
+		if r.info.framesEnd > size {
+			from := r.info.first
+			for e := range r.entries.All() {
+				if int64(e.KeyOff)+int64(e.Key)+int64(e.Data) > size {
+					break
+				}
+				from++
+			}
+			sf.damage(rep, name, from, rf.end(), "%d bytes long, its records end at %d", size, r.info.framesEnd)
+		}
+		return rf, nil
+	}
+	if indexed {
+		sf.damage(rep, name, 0, 0, "its header says it starts at %d, its index record at %d: scanned", h.First, r.info.first)
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
+		return recoveredFile{}, err
+	}
+	return sf.scan(n, b, h, herr == nil, rep)
+}
+
+// scan reads file n's records from its bytes b, h being its header if
+// known.
+func (sf *shardFiles) scan(n uint32, b []byte, h segfile.Header, known bool, rep *RecoveryReport) (recoveredFile, error) {
+	name := sf.fileName(n)
+	found := segfile.Recover(b, segfile.HeaderSize, h.First, known)
+	if len(found.Runs) == 0 && !known {
+		// No header, and no record: created by the last run and never
+		// written whole, or a header that a crash tore.
+		if !zeroBytes(b[:min(len(b), segfile.HeaderSize)]) || found.Rest >= 0 {
+			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name})
+		}
+		if err := sf.remove(n); err != nil {
+			return recoveredFile{}, err
+		}
+		return recoveredFile{}, errUnwritten
+	}
+	rf := recoveredFile{n: n, runs: found.Runs, scanned: true, rest: found.Rest}
+	first := h.First
+	if !known {
+		first = found.Runs[0].First
+		sf.damage(rep, name, 0, 0, "header damaged: its records were found by their frames")
+	}
+	end := first
+	if k := len(found.Runs); k > 0 {
+		end = found.Runs[k-1].Next()
+	}
+	if known && len(found.Runs) > 0 && found.Runs[0].First > first {
+		sf.damage(rep, name, first, found.Runs[0].First, "records fail their checksums")
+	}
+	for i := 1; i < len(found.Runs); i++ {
+		sf.damage(rep, name, found.Runs[i-1].Next(), found.Runs[i].First, "records fail their checksums")
+	}
+	if mark, ok := segfile.ParseMark(b); ok && found.Rest >= 0 && found.Rest < int(mark.Off) {
+		// Below the sync mark: damage to durable records, not a torn write.
+		rf.rest = -1
+		sf.damage(rep, name, end, max(end, mark.Pos), "bytes from %d fail their checksums below the file's sync mark at %d (records from %d on, if there were any, are lost too)", found.Rest, mark.Off, max(end, mark.Pos))
+		end = max(end, mark.Pos)
+	}
+	rf.info = fileInfo{first: first, count: end - first, framesEnd: int64(found.End)}
+	rf.clean = known && len(found.Runs) == 1 && found.Runs[0].Off == segfile.HeaderSize && found.Runs[0].First == first && found.Runs[0].Next() == end
+	if rf.clean || len(found.Runs) == 0 && end == first {
+		rf.info.framesCRC = segfile.Checksum(b[segfile.HeaderSize:found.End])
+	} else {
+		rf.info.unsure = true
+	}
+	return rf, nil
+}
+
+// chain picks the files that make up the shard. A newer file holds the
+// positions from its first on (after a failed sync, writing went on in a
+// new file from an earlier position), so older ones are cut where it
+// starts, or go if they start no earlier. Then, where positions do not run
+// on from one file to the next, either the files before were trimmed (the
+// gap's files were deleted on purpose, or the next file starts below the
+// head: a fault or a power cut kept them, and they go), or the records
+// between are lost: damage, reported. Only the last file can end in a
+// torn tail.
+func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped *droppedFiles, rep *RecoveryReport) ([]recoveredFile, error) {
+	var kept []recoveredFile // newest first, then reversed
+	limit := uint64(math.MaxUint64)
+	for i := len(files) - 1; i >= 0; i-- {
+		rf := files[i]
+		if rf.info.first >= limit && rf.intact() == 0 || rf.info.first >= limit && rf.info.lost == nil {
+			if err := sf.remove(rf.n); err != nil { // rewritten by a newer file
+				return nil, err
+			}
+			continue
+		}
+		if rf.info.first >= limit {
+			continue // a missing file's record, rewritten since
+		}
+		if rf.end() > limit {
+			cutRuns(&rf, limit)
+		}
+		kept = append(kept, rf)
+		limit = rf.info.first
+	}
+	slices.Reverse(kept)
+	for i := 1; i < len(kept); i++ {
+		prev, next := kept[i-1], kept[i]
+		end := prev.end()
+		if next.info.first == end {
+			continue
+		}
+		if next.info.first <= head || next.n > prev.n+1 && sf.allDropped(prev.n+1, next.n, dropped) {
+			for _, rf := range kept[:i] {
+				if err := sf.remove(rf.n); err != nil {
+					return nil, err
+				}
+			}
+			kept = kept[i:]
+			i = 0
+			continue
+		}
+		sf.damage(rep, sf.fileName(next.n), end, next.info.first, "missing: no file holds the records before %d", next.info.first)
+	}
+	if k := len(kept); k > 0 && kept[k-1].rest >= 0 {
+		last := &kept[k-1]
+		name := sf.fileName(last.n)
+		rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name, Offset: last.info.framesEnd, Records: last.intact()})
+		sf.st.log.Warn("shardlog: truncated a torn segment tail", "file", name, "offset", last.info.framesEnd, "records", last.intact())
+	}
+	return kept, nil
+}
+
+// cutRuns keeps only rf's positions below limit: a newer file rewrote the
+// rest. Its records are checked one by one when read back.
+func cutRuns(rf *recoveredFile, limit uint64) {
+	var runs []segfile.Run
+	for _, r := range rf.runs {
+		if r.First >= limit {
+			break
+		}
+		if r.Next() > limit {
+			r.Entries = r.Entries.Prefix(int(limit - r.First))
+		}
+		runs = append(runs, r)
+	}
+	rf.runs = runs
+	rf.info.count = limit - rf.info.first
+	if k := len(runs); k > 0 {
+		rf.info.framesEnd = int64(runs[k-1].End())
+	}
+	rf.info.unsure, rf.clean, rf.rest = true, false, -1
+}
+
+// indexScanned makes durable, and indexes, the clean files that opening
+// scanned: what a scan found may be only in the page cache (written before
+// a process crash, or by a sync that failed), and must be durable before
+// anything is written after it, or a power cut could leave a gap before
+// records acknowledged later.
+func (sf *shardFiles) indexScanned(kept []recoveredFile) error {
+	if sf.st.readOnly {
+		return nil
+	}
+	synced := false
+	for _, rf := range kept {
+		if !rf.scanned {
+			continue
+		}
+		if err := syncFile(sf.st.fs, sf.fileName(rf.n)); err != nil {
+			return err
+		}
+		synced = true
+		if rf.clean {
+			if err := sf.appendIndex(indexRecordOf(rf.n, rf.info, rf.runs[0].Entries)); err != nil {
+				return err
+			}
+		}
+	}
+	if synced || sf.indexDirty {
+		sf.indexDirty = false
+		if sf.index != nil {
+			if err := sf.index.Sync(); err != nil {
+				return err
+			}
+		}
+		if err := sf.st.fs.SyncDir(sf.dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allDropped reports whether every file numbered from..to-1 was deleted
+// on purpose.
+func (sf *shardFiles) allDropped(from, to uint32, dropped *droppedFiles) bool {
+	for n := from; n < to; n++ {
+		if !dropped.has(n) && !sf.removed[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// zeroBytes reports whether b holds only zeros.
+func zeroBytes(b []byte) bool {
+	return !slices.ContainsFunc(b, func(c byte) bool { return c != 0 })
+}
