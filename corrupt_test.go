@@ -1,13 +1,16 @@
 package shardlog
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shardlog/shardlog/internal/manifest"
 	"github.com/shardlog/shardlog/internal/segfile"
@@ -397,4 +400,111 @@ func TestOpeningRefusesWhatItCannotTrust(t *testing.T) {
 	_, err = reopen(t, fs2)
 	require.ErrorIs(t, err, segfile.ErrNewer)
 	_ = dir
+}
+
+// damagedRecord flips a byte in record 300 of a closed store (in file 2)
+// and reopens it.
+func damagedRecord(t *testing.T) (*Account, []string, uint64) {
+	t.Helper()
+	fs, want, dir := closedStore(t)
+	files := fileRecords(t, fs, dir)
+	p := files[2][10]
+	flip(t, fs, segFile(dir, 2), frameAt(t, fs, dir, 2, p)+40)
+	a, err := reopen(t, fs)
+	require.NoError(t, err)
+	return a, want, p
+}
+
+// TestDamageEndsASubscription: SubscribeToShard delivers the records
+// before damage, then ends with InternalFailure naming it, not silence.
+func TestDamageEndsASubscription(t *testing.T) {
+	a, _, p := damagedRecord(t)
+	s := mustStream(t, a, "s")
+	c, err := s.RegisterStreamConsumer(bg, "c")
+	require.NoError(t, err)
+	sub, err := a.SubscribeToShard(bg, c.ConsumerARN, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
+	require.NoError(t, err)
+	defer sub.Close()
+	n := 0
+	for ev := range sub.Events() {
+		n += len(ev.Records)
+	}
+	require.Equal(t, int(p), n, "every record before the damage")
+	err = sub.Err()
+	requireCode(t, err, ErrInternalFailure)
+	var d *DamagedRecordsError
+	require.ErrorAs(t, err, &d)
+	require.Equal(t, uint64(1), d.Count)
+	require.Equal(t, p, d.First.n.Counter-1)
+}
+
+// damageRecorder is a group's processor that keeps what it is given.
+type damageRecorder struct {
+	mu      *sync.Mutex
+	got     map[uint64]bool
+	damaged *[]*DamagedRecordsError
+}
+
+func (r *damageRecorder) Initialize(InitializeInput) {}
+func (r *damageRecorder) ProcessRecords(in ProcessRecordsInput) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if in.Damaged != nil {
+		*r.damaged = append(*r.damaged, in.Damaged)
+	}
+	for _, rec := range in.Records {
+		r.got[rec.SequenceNumber.n.Counter-1] = true
+	}
+}
+func (r *damageRecorder) LeaseLost(LeaseLostInput)                 {}
+func (r *damageRecorder) ShardEnded(ShardEndedInput)               {}
+func (r *damageRecorder) ShutdownRequested(ShutdownRequestedInput) {}
+
+// apiOnly hides that a StreamAPI is a *Stream: a group on it reads through
+// the API, as it would on Amazon Kinesis.
+type apiOnly struct{ StreamAPI }
+
+// TestGroupsReportDamageAndGoOn: a consumer group, polling or with
+// enhanced fan-out, on the stream or through the StreamAPI, is told of a
+// damaged record and processes the rest.
+func TestGroupsReportDamageAndGoOn(t *testing.T) {
+	for _, api := range []bool{false, true} {
+		for _, efo := range []bool{false, true} {
+			t.Run(fmt.Sprint("api=", api, "/fan-out=", efo), func(t *testing.T) { groupPassesDamage(t, api, efo) })
+		}
+	}
+}
+
+func groupPassesDamage(t *testing.T, api, efo bool) {
+	a, want, p := damagedRecord(t)
+	s := mustStream(t, a, "s")
+	var mu sync.Mutex
+	rec := &damageRecorder{mu: &mu, got: map[uint64]bool{}, damaged: new([]*DamagedRecordsError)}
+	ctx, stop := context.WithCancel(bg)
+	done := make(chan error)
+	clk := a.cfg.clock.(*ManualClock)
+	go func() {
+		cfg := WorkerConfig{Application: "app", EnhancedFanOut: efo, NewProcessor: func(string) RecordProcessor { return rec }}
+		if api {
+			cfg.Leases, cfg.Clock = NewMemoryLeaseStore(), clk
+			done <- RunWorker(ctx, apiOnly{s}, cfg)
+			return
+		}
+		done <- s.RunWorker(ctx, cfg)
+	}()
+	for {
+		mu.Lock()
+		n := len(rec.got)
+		mu.Unlock()
+		if n == len(want)-1 {
+			break
+		}
+		clk.Advance(time.Second) // the group's polls and lease passes
+	}
+	stop()
+	require.NoError(t, <-done)
+	require.NotContains(t, rec.got, p)
+	require.Len(t, *rec.damaged, 1)
+	require.Equal(t, p, (*rec.damaged)[0].First.n.Counter-1)
+	require.Equal(t, uint64(1), (*rec.damaged)[0].Count)
 }

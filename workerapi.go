@@ -240,6 +240,18 @@ func (r *apiReader) batch(records []Record, behind int64) ProcessRecordsInput {
 	return ProcessRecordsInput{Records: records, MillisBehindLatest: behind, Checkpointer: r.cp}
 }
 
+// passDamage reports damaged records that a read failed on (known as such
+// only on an embedded stream; a remote one answers InternalFailure, which
+// is retried), and reads after them from now on.
+func (r *apiReader) passDamage(err error) (ProcessRecordsInput, bool) {
+	var d *DamagedRecordsError
+	if !errors.As(err, &d) {
+		return ProcessRecordsInput{}, false
+	}
+	r.at, r.after, r.iter = SequenceNumber{}, d.Last, ""
+	return ProcessRecordsInput{Damaged: d, Checkpointer: r.cp}, true
+}
+
 // backOff waits a second after a failed call, as the Kinesis Client
 // Library does, reporting false if told to stop meanwhile.
 func (r *apiReader) backOff(what string, err error) bool {
@@ -275,6 +287,9 @@ func (r *apiReader) poll() (in ProcessRecordsInput, more bool) {
 		if errors.Is(err, ErrExpiredIterator) {
 			r.iter = ""
 			continue
+		}
+		if in, ok := r.passDamage(err); ok {
+			return in, true
 		}
 		if err != nil {
 			if !r.backOff("read a shard", err) {
@@ -320,6 +335,9 @@ func (r *apiReader) nextEvent() (in ProcessRecordsInput, more bool) {
 			if !ok {
 				err := r.sub.Err()
 				r.sub = nil
+				if in, ok := r.passDamage(err); ok {
+					return in, true
+				}
 				if errors.Is(err, ErrResourceInUse) && !w.stillHolds(r.h) {
 					w.loseLease(r.h) // see shardConsumer.readFanOut
 					return in, true

@@ -94,7 +94,7 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 				continue // its five minutes are up: subscribe again
 			}
 			c.ended = ev.ContinuationSequenceNumber.IsZero() // the last event of a closed shard
-			if in = c.fanOutBatch(ev); len(in.Records) > 0 || in.Lost != nil {
+			if in = c.fanOutBatch(ev); len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil {
 				return in, true
 			}
 		case <-c.h.quit:

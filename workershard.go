@@ -92,7 +92,7 @@ func (w *worker) consume(h *heldLease) {
 			cp.users = in.UserRecords
 		}
 		switch {
-		case len(in.Records) > 0 || in.Lost != nil:
+		case len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil:
 			p.ProcessRecords(in)
 			h.mu.Lock()
 			lost := h.lost // a checkpoint found another worker holds it
@@ -211,7 +211,7 @@ func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
 			var failed bool
 			if sh.read.begin(now) {
 				in, failed = c.batchAt(now, tail)
-				if len(in.Records) > 0 || in.Lost != nil {
+				if len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil {
 					return in, true
 				}
 			}

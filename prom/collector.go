@@ -10,7 +10,10 @@
 // rate() of a …_sum is the metric's CloudWatch Sum per second, …_sum over
 // …_count its Average. Consumer groups that keep their leases in the
 // account report shardlog_group_records_behind and
-// shardlog_group_millis_behind, gauges per stream, group and shard.
+// shardlog_group_millis_behind, gauges per stream, group and shard. A
+// durable account's damage found so far (Account.Recovery) is
+// shardlog_storage_damage, shardlog_storage_damaged_records and
+// shardlog_storage_torn_tails.
 package prom
 
 import (
@@ -38,6 +41,13 @@ var (
 	groupMillisBehind = prometheus.NewDesc("shardlog_group_millis_behind",
 		"Age in milliseconds of the oldest record after the consumer group's checkpoint (0 when none).", []string{"stream", "group", "shard"}, nil)
 	failed = prometheus.NewDesc("shardlog_metrics_unavailable", "The account's metrics could not be read.", nil, nil)
+
+	storageDamage = prometheus.NewDesc("shardlog_storage_damage",
+		"Damage to a durable account's files found so far, when opening or reading records back (Account.Recovery().Corrupt).", nil, nil)
+	damagedRecords = prometheus.NewDesc("shardlog_storage_damaged_records",
+		"Records that damage made unreadable, as far as opening could count them.", nil, nil)
+	tornTails = prometheus.NewDesc("shardlog_storage_torn_tails",
+		"Segment files that opening cut at a write a crash tore (Account.Recovery().TornTails).", nil, nil)
 )
 
 func (collector) Describe(chan<- *prometheus.Desc) {}
@@ -60,6 +70,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstSummary(d, uint64(m.SampleCount), m.Sum, nil, values...)
 	}
 	c.collectGroups(ctx, ch)
+	c.collectRecovery(ch)
+}
+
+// collectRecovery reports the damage a durable account has found.
+func (c collector) collectRecovery(ch chan<- prometheus.Metric) {
+	rep := c.acct.Recovery()
+	var records uint64
+	for _, d := range rep.Corrupt {
+		records += d.Records
+	}
+	ch <- prometheus.MustNewConstMetric(storageDamage, prometheus.GaugeValue, float64(len(rep.Corrupt)))
+	ch <- prometheus.MustNewConstMetric(damagedRecords, prometheus.GaugeValue, float64(records))
+	ch <- prometheus.MustNewConstMetric(tornTails, prometheus.GaugeValue, float64(len(rep.TornTails)))
 }
 
 // collectGroups reports the lag of every group on every stream.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -156,4 +158,37 @@ func TestSnake(t *testing.T) {
 	} {
 		assert.Equal(t, want, snake(in))
 	}
+}
+
+// TestCollectorReportsStorageDamage: damage a durable account found when
+// opening shows in the gauges.
+func TestCollectorReportsStorageDamage(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func() *shardlog.Account {
+		acct, err := shardlog.NewAccount(shardlog.WithoutLimits(), shardlog.WithDir(dir), shardlog.WithSegmentSize(64<<10))
+		require.NoError(t, err)
+		return acct
+	}
+	acct := open()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1})
+	require.NoError(t, err)
+	for range 600 {
+		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: make([]byte, 500)})
+		require.NoError(t, err)
+	}
+	families := scrape(t, NewCollector(acct))
+	assert.Equal(t, 0.0, find(t, families, "shardlog_storage_damage", map[string]string{}).GetGauge().GetValue())
+	require.NoError(t, acct.Close())
+	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0", "0000000001.seg"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	require.NoError(t, os.Remove(files[0]))
+
+	acct = open()
+	defer acct.Close()
+	families = scrape(t, NewCollector(acct))
+	assert.Equal(t, 1.0, find(t, families, "shardlog_storage_damage", map[string]string{}).GetGauge().GetValue())
+	assert.Greater(t, find(t, families, "shardlog_storage_damaged_records", map[string]string{}).GetGauge().GetValue(), 50.0)
+	assert.Equal(t, 0.0, find(t, families, "shardlog_storage_torn_tails", map[string]string{}).GetGauge().GetValue())
 }

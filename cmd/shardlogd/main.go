@@ -286,8 +286,11 @@ func logRecovery(log *slog.Logger, dir string, r shardlog.RecoveryReport) {
 			"file", t.File, "offset", t.Offset, "records", t.Records)
 	}
 	for _, c := range r.Corrupt {
-		log.Warn("corrupt segment file: its records are not served", "stream", c.Stream, "shard", c.ShardID,
-			"file", c.File, "err", c.Err)
+		args := []any{"stream", c.Stream, "shard", c.ShardID, "file", c.File, "err", c.Err}
+		if c.Records > 0 {
+			args = append(args, "records", c.Records, "first", c.First, "last", c.Last)
+		}
+		log.Warn("damaged records: reading them fails", args...)
 	}
 }
 
