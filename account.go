@@ -79,13 +79,15 @@ func NewAccount(opts ...Option) (*Account, error) {
 			a.closeStore()
 			return nil, err
 		}
-		j, err := openLeases(st.fs, st.path("LEASES"), st.policy.kind == syncAlways)
+		j, err := openLeases(st.fs, st.path("LEASES"), st.policy.kind == syncAlways, st.readOnly)
 		if err != nil {
 			a.closeStore()
 			return nil, err
 		}
 		a.leases, a.journal = j, j
-		a.startSyncer()
+		if !st.readOnly {
+			a.startSyncer()
+		}
 	}
 	a.startJanitor()
 	return a, nil
@@ -144,7 +146,7 @@ func (a *Account) closeStore() error {
 			sh.mu.Unlock()
 			s.mu.Lock()
 		}
-		if _, ok := st.streams[s.inc]; ok {
+		if _, ok := st.streams[s.inc]; ok && !st.readOnly {
 			note(s.persistLocked())
 		}
 		s.mu.Unlock()

@@ -102,7 +102,7 @@ func readPast(t *testing.T, a *Account) (map[uint64]string, []uint64) {
 func segFile(dir string, n int) string { return path.Join(dir, fmt.Sprintf("%010d.seg", n)) }
 
 func flip(t *testing.T, fs *vfs.MemFS, name string, off int64) {
-	f, err := fs.Open(name)
+	f, err := fs.OpenReadWrite(name)
 	require.NoError(t, err)
 	defer f.Close()
 	b := make([]byte, 1)
@@ -114,7 +114,7 @@ func flip(t *testing.T, fs *vfs.MemFS, name string, off int64) {
 }
 
 func truncate(t *testing.T, fs *vfs.MemFS, name string, size int64) {
-	f, err := fs.Open(name)
+	f, err := fs.OpenReadWrite(name)
 	require.NoError(t, err)
 	require.NoError(t, f.Truncate(size))
 	require.NoError(t, f.Close())
@@ -387,7 +387,7 @@ func TestOpeningRefusesWhatItCannotTrust(t *testing.T) {
 
 	// A segment file of a newer format.
 	fs2, _, dir2 := closedStore(t)
-	f, err := fs2.Open(segFile(dir2, 1))
+	f, err := fs2.OpenReadWrite(segFile(dir2, 1))
 	require.NoError(t, err)
 	h := make([]byte, segfile.HeaderSize)
 	_, err = f.ReadAt(h, 0)
@@ -438,22 +438,28 @@ func TestDamageEndsASubscription(t *testing.T) {
 	require.Equal(t, p, d.First.n.Counter-1)
 }
 
-// damageRecorder is a group's processor that keeps what it is given.
+// damageRecorder is a group's processor that keeps what it is given and
+// says so on batches.
 type damageRecorder struct {
-	mu      *sync.Mutex
+	mu      sync.Mutex
 	got     map[uint64]bool
-	damaged *[]*DamagedRecordsError
+	damaged []*DamagedRecordsError
+	batches chan struct{}
 }
 
 func (r *damageRecorder) Initialize(InitializeInput) {}
 func (r *damageRecorder) ProcessRecords(in ProcessRecordsInput) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if in.Damaged != nil {
-		*r.damaged = append(*r.damaged, in.Damaged)
+		r.damaged = append(r.damaged, in.Damaged)
 	}
 	for _, rec := range in.Records {
 		r.got[rec.SequenceNumber.n.Counter-1] = true
+	}
+	r.mu.Unlock()
+	select {
+	case r.batches <- struct{}{}:
+	default:
 	}
 }
 func (r *damageRecorder) LeaseLost(LeaseLostInput)                 {}
@@ -478,8 +484,7 @@ func TestGroupsReportDamageAndGoOn(t *testing.T) {
 func groupPassesDamage(t *testing.T, api, efo bool) {
 	a, want, p := damagedRecord(t)
 	s := mustStream(t, a, "s")
-	var mu sync.Mutex
-	rec := &damageRecorder{mu: &mu, got: map[uint64]bool{}, damaged: new([]*DamagedRecordsError)}
+	rec := &damageRecorder{got: map[uint64]bool{}, batches: make(chan struct{}, 1)}
 	ctx, stop := context.WithCancel(bg)
 	done := make(chan error)
 	clk := a.cfg.clock.(*ManualClock)
@@ -492,19 +497,28 @@ func groupPassesDamage(t *testing.T, api, efo bool) {
 		}
 		done <- s.RunWorker(ctx, cfg)
 	}()
-	for {
-		mu.Lock()
+	for waited := 0; ; {
+		rec.mu.Lock()
 		n := len(rec.got)
-		mu.Unlock()
+		rec.mu.Unlock()
 		if n == len(want)-1 {
 			break
 		}
-		clk.Advance(time.Second) // the group's polls and lease passes
+		select {
+		case <-rec.batches:
+		case <-time.After(20 * time.Millisecond):
+			// Idle: a subscription again within five seconds of the last
+			// one waits for the clock.
+			clk.Advance(time.Second)
+			if waited++; waited > 500 {
+				t.Fatalf("%d records processed", n)
+			}
+		}
 	}
 	stop()
 	require.NoError(t, <-done)
 	require.NotContains(t, rec.got, p)
-	require.Len(t, *rec.damaged, 1)
-	require.Equal(t, p, (*rec.damaged)[0].First.n.Counter-1)
-	require.Equal(t, uint64(1), (*rec.damaged)[0].Count)
+	require.Len(t, rec.damaged, 1)
+	require.Equal(t, p, rec.damaged[0].First.n.Counter-1)
+	require.Equal(t, uint64(1), rec.damaged[0].Count)
 }

@@ -54,16 +54,19 @@ type durableLeases struct {
 	frames uint64 // frames appended since opening
 	need   int64  // about what a rewrite would take
 	broken bool   // a write or a sync failed: rewrite before the next write
+	ro     bool   // read-only (WithReadOnly): every change fails
 
 	syncMu sync.Mutex    // one sync or rewrite at a time
 	synced atomic.Uint64 // frames known to be durable
 }
 
-// openLeases replays name, creating it if missing.
-func openLeases(fs vfs.FS, name string, always bool) (*durableLeases, error) {
-	d := &durableLeases{mem: memLeases{tables: map[string]map[string]Lease{}}, fs: fs, name: name, always: always}
+// openLeases replays name, creating it if missing (unless read-only).
+func openLeases(fs vfs.FS, name string, always, readOnly bool) (*durableLeases, error) {
+	d := &durableLeases{mem: memLeases{tables: map[string]map[string]Lease{}}, fs: fs, name: name, always: always, ro: readOnly}
 	b, err := readFile(fs, name)
 	switch {
+	case errors.Is(err, errNotExist) && readOnly:
+		return d, nil
 	case errors.Is(err, errNotExist):
 		return d, d.rewriteLocked()
 	case err != nil:
@@ -89,11 +92,14 @@ func openLeases(fs vfs.FS, name string, always bool) (*durableLeases, error) {
 		d.apply(c)
 		end += frameHeader + n
 	}
+	if readOnly {
+		return d, nil
+	}
 	if end < len(b) && !bytes.Equal(b[end:], make([]byte, len(b)-end)) {
 		// A crash cut the last frame short; a rewrite drops it.
 		return d, d.rewriteLocked()
 	}
-	if d.f, err = fs.Open(name); err != nil {
+	if d.f, err = fs.OpenReadWrite(name); err != nil {
 		return nil, err
 	}
 	d.size = int64(end)
@@ -174,6 +180,9 @@ func (d *durableLeases) Swap(ctx context.Context, table string, old *Lease, leas
 // appendLocked writes a frame at the end of the file and returns its
 // number. A failed write leaves the file to be rewritten.
 func (d *durableLeases) appendLocked(c leaseChange) (uint64, error) {
+	if d.ro {
+		return 0, vfs.ErrReadOnly
+	}
 	body, err := json.Marshal(c)
 	if err != nil {
 		return 0, err
@@ -295,6 +304,9 @@ func (d *durableLeases) drop(prefix string) {
 
 // sync makes every change durable (SyncEvery's tick, and Close).
 func (d *durableLeases) sync() error {
+	if d.ro {
+		return nil
+	}
 	d.mem.mu.Lock()
 	n := d.frames
 	d.mem.mu.Unlock()
@@ -302,6 +314,9 @@ func (d *durableLeases) sync() error {
 }
 
 func (d *durableLeases) close() error {
+	if d.ro {
+		return nil
+	}
 	err := d.sync()
 	d.mem.mu.Lock()
 	defer d.mem.mu.Unlock()

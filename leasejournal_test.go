@@ -96,7 +96,7 @@ func TestLeaseFileTornOrNewer(t *testing.T) {
 	l = checkpoints(t, a.LeaseStore(), "t", l, 2)
 	require.NoError(t, a.Close())
 
-	f, err := fs.Open("/data/LEASES")
+	f, err := fs.OpenReadWrite("/data/LEASES")
 	require.NoError(t, err)
 	size, err := f.Size()
 	require.NoError(t, err)
@@ -110,7 +110,7 @@ func TestLeaseFileTornOrNewer(t *testing.T) {
 	require.Equal(t, []Lease{l}, got)
 	require.NoError(t, a2.Close())
 
-	f, err = fs.Open("/data/LEASES")
+	f, err = fs.OpenReadWrite("/data/LEASES")
 	require.NoError(t, err)
 	_, err = f.WriteAt([]byte{9, 0, 0, 0}, 8) // version 9
 	require.NoError(t, err)
@@ -133,7 +133,7 @@ func fileSize(fs vfs.FS, name string) (int64, error) {
 // survives being written back and opened again.
 func FuzzLeaseFile(f *testing.F) {
 	fs := vfs.NewMemFS()
-	d, err := openLeases(fs, "/LEASES", true)
+	d, err := openLeases(fs, "/LEASES", true, false)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -162,13 +162,13 @@ func FuzzLeaseFile(f *testing.F) {
 		_, err = file.WriteAt(b, 0)
 		require.NoError(t, err)
 		require.NoError(t, file.Close())
-		d, err := openLeases(fs, "/LEASES", true)
+		d, err := openLeases(fs, "/LEASES", true, false)
 		if err != nil {
 			return
 		}
 		want := maps.Clone(d.mem.tables)
 		require.NoError(t, d.close())
-		again, err := openLeases(fs, "/LEASES", true)
+		again, err := openLeases(fs, "/LEASES", true, false)
 		require.NoError(t, err, "a file opened once opens again")
 		require.Equal(t, want, again.mem.tables, "with the same leases")
 		require.NoError(t, again.close())

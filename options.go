@@ -36,6 +36,7 @@ type config struct {
 	dir           string     // durable: the directory; "" in memory
 	sync          SyncPolicy // durable: when writes reach stable storage
 	segmentSize   int        // durable: the largest segment file
+	readOnly      bool       // durable: change nothing (WithReadOnly)
 	log           *slog.Logger
 	fs            vfs.FS
 	access        bool     // WithAccessControl

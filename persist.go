@@ -187,6 +187,9 @@ func (a *Account) restore(m *manifest.Manifest) error {
 		ms := &m.Streams[i]
 		if ms.Deleted != 0 && !now.Before(fromNanos(ms.Gone)) {
 			// Its deletion finished: forget it (and its files) for good.
+			if st.readOnly {
+				continue
+			}
 			if err := st.fs.RemoveAll(st.streamDir(ms.Incarnation)); err != nil {
 				return fmt.Errorf("shardlog: removing deleted stream %s: %w", ms.Name, err)
 			}
@@ -205,7 +208,7 @@ func (a *Account) restore(m *manifest.Manifest) error {
 		}
 	}
 	rep.Duration = time.Since(start)
-	if len(st.streams) < len(m.Streams) {
+	if len(st.streams) < len(m.Streams) && !st.readOnly {
 		st.mu.Lock()
 		err := st.writeLocked() // without the streams that were gone
 		st.mu.Unlock()

@@ -200,7 +200,7 @@ func TestEvictedFileAPowerCutKeptStaysDeleted(t *testing.T) {
 // the records appended afterwards are read by the next opening.
 func TestTornIndexIsCutBeforeAppending(t *testing.T) {
 	fs, want, dir := closedStore(t)
-	f, err := fs.Open(dir + "/index")
+	f, err := fs.OpenReadWrite(dir + "/index")
 	require.NoError(t, err)
 	size, err := f.Size()
 	require.NoError(t, err)
@@ -365,6 +365,11 @@ func (g *gatedFS) Create(name string) (vfs.File, error) {
 
 func (g *gatedFS) Open(name string) (vfs.File, error) {
 	f, err := g.FS.Open(name)
+	return gatedFile{f, g, name}, err
+}
+
+func (g *gatedFS) OpenReadWrite(name string) (vfs.File, error) {
+	f, err := g.FS.OpenReadWrite(name)
 	return gatedFile{f, g, name}, err
 }
 

@@ -395,10 +395,14 @@ func (sf *shardFiles) DropSlab(n uint32) {
 	sf.maybeCompactIndex()
 }
 
-// remove deletes file n on purpose, and says so in the index.
+// remove deletes file n on purpose, and says so in the index. A read-only
+// account deletes nothing.
 func (sf *shardFiles) remove(n uint32) error {
 	if sf.removed != nil {
 		sf.removed[n] = true
+	}
+	if sf.st.readOnly {
+		return nil
 	}
 	// The index says the file was deleted on purpose (its records expired,
 	// were dropped for a size bound, or were never acknowledged), so that
@@ -654,7 +658,7 @@ func (sf *shardFiles) syncIndex() error {
 // sf.imu is held, or opening is under way.
 func (sf *shardFiles) openIndex(cut int64) error {
 	name := path.Join(sf.dir, "index")
-	f, err := sf.st.fs.Open(name)
+	f, err := sf.st.fs.OpenReadWrite(name)
 	if errors.Is(err, errNotExist) {
 		f, err = sf.st.fs.Create(name)
 	}

@@ -19,7 +19,6 @@ import (
 // A durable account keeps its state in a directory (see WithDir and
 // FORMAT.md):
 //
-//	LOCK                         held (flock) while the account is open
 //	MANIFEST                     every stream's metadata, replaced atomically
 //	LEASES                       consumer groups' leases (leasejournal.go)
 //	streams/<incarnation>/<shard index>/
@@ -85,6 +84,27 @@ func WithLogger(l *slog.Logger) Option {
 		return nil
 	})
 }
+
+// WithReadOnly opens a durable account (WithDir) without changing
+// anything in its directory, for inspection and backups: its streams and
+// records read as they are, what opening finds damaged is reported
+// (Account.Recovery) but nothing is repaired, cut or deleted, and every
+// change fails with InternalFailure, for which errors.Is(err, ErrReadOnly)
+// holds. Any number of read-only accounts may have a directory open at
+// once, but none while an account that writes has it (and the other way
+// round). The directory must hold an account.
+func WithReadOnly() Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.readOnly = true
+		return nil
+	})
+}
+
+// ErrReadOnly is the cause of the failure of every change to an account
+// opened WithReadOnly: errors.Is(err, ErrReadOnly) holds for it. (A file
+// system remounted read-only under a running account makes changes fail
+// too, with syscall.EROFS as their cause; reads go on.)
+var ErrReadOnly = vfs.ErrReadOnly
 
 // withFS replaces the operating system's file system, for crash tests.
 func withFS(f vfs.FS) Option {
@@ -224,10 +244,18 @@ func openStore(cfg *config) (*store, *manifest.Manifest, error) {
 		busy:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		streams: map[uint32]*manifest.Stream{}, region: cfg.region, account: cfg.accountID,
 	}
-	if err := st.fs.MkdirAll(st.dir); err != nil {
+	if cfg.readOnly {
+		st.fs, st.readOnly = vfs.ReadOnly(st.fs), true
+		if _, err := st.fs.ReadDir(st.dir); errors.Is(err, errNotExist) {
+			return nil, nil, fmt.Errorf("shardlog: %s holds no account to open read-only", st.dir)
+		}
+	} else if err := st.fs.MkdirAll(st.dir); err != nil {
+		return nil, nil, fmt.Errorf("shardlog: %w", err)
+	} else if err := st.fs.SyncDir(path.Dir(st.dir)); err != nil {
+		// Its name must outlive a power cut, as what it holds does.
 		return nil, nil, fmt.Errorf("shardlog: %w", err)
 	}
-	lock, err := st.fs.Lock(st.path("LOCK"))
+	lock, err := st.fs.Lock(st.dir, st.readOnly)
 	if errors.Is(err, vfs.ErrLocked) {
 		return nil, nil, fmt.Errorf("shardlog: %s is open in another account (this process or another)", st.dir)
 	}
@@ -246,6 +274,9 @@ func openStore(cfg *config) (*store, *manifest.Manifest, error) {
 // readManifest returns the directory's manifest, or nil for a new account.
 func (st *store) readManifest() (*manifest.Manifest, error) {
 	b, err := readFile(st.fs, st.path("MANIFEST"))
+	if errors.Is(err, errNotExist) && st.readOnly {
+		return nil, fmt.Errorf("shardlog: %s holds no account to open read-only", st.dir)
+	}
 	if errors.Is(err, errNotExist) {
 		names, _ := st.fs.ReadDir(st.dir)
 		for _, n := range names {
@@ -333,6 +364,9 @@ func (st *store) persist(inc uint32, m *manifest.Stream) error {
 // InternalFailure, which AWS clients retry.
 func storageErr(err error) *Error {
 	e := newError(ErrInternalFailure, "Internal Service Failure: %v", err)
+	if errors.Is(err, ErrReadOnly) {
+		e.Message, e.Retryable = "The account is open read-only.", false
+	}
 	e.err = err
 	return e
 }

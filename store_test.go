@@ -3,7 +3,9 @@ package shardlog
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -233,3 +235,25 @@ func TestCloseLeavesOnlyWrittenFiles(t *testing.T) {
 
 // errOf returns the error of a call that also returns a value.
 func errOf[T any](_ T, err error) error { return err }
+
+// TestDirectoryLockIsOnTheDirectory: the lock that keeps a second account
+// out is on the directory itself: there is no lock file to delete from
+// under a running account.
+func TestDirectoryLockIsOnTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	a, err := NewAccount(WithDir(dir))
+	require.NoError(t, err)
+	names, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, n := range names {
+		require.NoError(t, os.RemoveAll(filepath.Join(dir, n.Name())), "everything in it deleted")
+	}
+	_, err = NewAccount(WithDir(dir))
+	require.ErrorContains(t, err, "is open in another account")
+	_, err = NewAccount(WithDir(dir), WithReadOnly())
+	require.ErrorContains(t, err, "is open in another account")
+	require.NoError(t, a.Close())
+	b, err := NewAccount(WithDir(dir))
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+}

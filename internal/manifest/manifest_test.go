@@ -42,6 +42,11 @@ func TestRoundTripAndRefusals(t *testing.T) {
 	if _, err := Decode(newer); !errors.Is(err, ErrNewer) {
 		t.Errorf("newer: %v", err)
 	}
+	zero := append([]byte(nil), b...)
+	zero[8] = 0
+	if _, err := Decode(zero); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("version 0: %v, want ErrCorrupt", err)
+	}
 }
 
 // FuzzDecode: decoding never panics, and what decodes encodes back to a

@@ -25,7 +25,7 @@ type MemFS struct {
 	durable    map[string]*inode // the namespace on disk
 	dirs       map[string]bool   // directories, as the running system sees them
 	dirsDisk   map[string]bool   // directories on disk
-	locks      map[string]bool   // held locks
+	locks      map[string]int    // held locks on directories: shared holders, or -1 for an exclusive one
 	faults     []*fault          // pending injected failures
 	readOnly   bool              // every change fails with EROFS
 	counts     map[Op]int        // operations done, by kind
@@ -107,7 +107,7 @@ func NewMemFS() *MemFS {
 	return &MemFS{
 		files: map[string]*inode{}, durable: map[string]*inode{},
 		dirs: map[string]bool{"/": true, ".": true}, dirsDisk: map[string]bool{"/": true, ".": true},
-		locks: map[string]bool{}, counts: map[Op]int{},
+		locks: map[string]int{}, counts: map[Op]int{},
 	}
 }
 
@@ -240,7 +240,7 @@ func (m *MemFS) crashLocked(r *rand.Rand) {
 	for d := range m.dirsDisk {
 		m.dirs[d] = true
 	}
-	m.locks = map[string]bool{}
+	m.locks = map[string]int{}
 	m.faults = nil
 }
 
@@ -313,9 +313,11 @@ func (m *MemFS) create(gen int, name string) (File, error) {
 	return &memFile{m: m, n: n, gen: m.gen, name: name}, nil
 }
 
-func (m *MemFS) Open(name string) (File, error) { return m.open(anyGen, name) }
+func (m *MemFS) Open(name string) (File, error) { return m.open(anyGen, name, false) }
 
-func (m *MemFS) open(gen int, name string) (File, error) {
+func (m *MemFS) OpenReadWrite(name string) (File, error) { return m.open(anyGen, name, true) }
+
+func (m *MemFS) open(gen int, name string, write bool) (File, error) {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -326,7 +328,10 @@ func (m *MemFS) open(gen int, name string) (File, error) {
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	return &memFile{m: m, n: n, gen: m.gen, name: name}, nil
+	if write && m.readOnly {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EROFS}
+	}
+	return &memFile{m: m, n: n, gen: m.gen, name: name, readOnly: !write}, nil
 }
 
 func (m *MemFS) Remove(name string) error { return m.remove(anyGen, name) }
@@ -482,40 +487,47 @@ func (m *MemFS) syncDir(gen int, name string) error {
 	return nil
 }
 
-func (m *MemFS) Lock(name string) (io.Closer, error) { return m.lock(anyGen, name) }
+func (m *MemFS) Lock(dir string, shared bool) (io.Closer, error) { return m.lock(anyGen, dir, shared) }
 
-func (m *MemFS) lock(gen int, name string) (io.Closer, error) {
-	name = clean(name)
+func (m *MemFS) lock(gen int, dir string, shared bool) (io.Closer, error) {
+	dir = clean(dir)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.enter(gen); err != nil {
 		return nil, err
 	}
-	if m.locks[name] {
+	if !m.dirs[dir] {
+		return nil, &fs.PathError{Op: "lock", Path: dir, Err: fs.ErrNotExist}
+	}
+	held := m.locks[dir]
+	if held < 0 || held > 0 && !shared {
 		return nil, ErrLocked
 	}
-	if _, ok := m.files[name]; !ok {
-		if !m.parentExists(name) {
-			return nil, &fs.PathError{Op: "lock", Path: name, Err: fs.ErrNotExist}
-		}
-		m.files[name] = &inode{}
+	if shared {
+		m.locks[dir]++
+	} else {
+		m.locks[dir] = -1
 	}
-	m.locks[name] = true
-	return &memLock{m: m, name: name, gen: m.gen}, nil
+	return &memLock{m: m, name: dir, gen: m.gen, shared: shared}, nil
 }
 
 type memLock struct {
-	m    *MemFS
-	name string
-	gen  int
-	once sync.Once
+	m      *MemFS
+	name   string
+	gen    int
+	shared bool
+	once   sync.Once
 }
 
 func (l *memLock) Close() error {
 	l.once.Do(func() {
 		l.m.mu.Lock()
 		if l.gen == l.m.gen {
-			delete(l.m.locks, l.name)
+			if l.shared && l.m.locks[l.name] > 1 {
+				l.m.locks[l.name]--
+			} else {
+				delete(l.m.locks, l.name)
+			}
 		}
 		l.m.mu.Unlock()
 	})
@@ -523,12 +535,13 @@ func (l *memLock) Close() error {
 }
 
 type memFile struct {
-	m      *MemFS
-	n      *inode
-	gen    int
-	name   string
-	closed bool
-	maps   bool // this handle mapped the file
+	m        *MemFS
+	n        *inode
+	gen      int
+	name     string
+	closed   bool
+	maps     bool // this handle mapped the file
+	readOnly bool // opened for reading only
 }
 
 // ErrCrashed is returned by handles opened before a Crash.
@@ -541,6 +554,17 @@ func (f *memFile) live() error {
 		return fs.ErrClosed
 	case f.gen != f.m.gen:
 		return ErrCrashed
+	}
+	return nil
+}
+
+// writable checks a handle that is to change the file. m.mu is held.
+func (f *memFile) writable(op string) error {
+	if err := f.live(); err != nil {
+		return err
+	}
+	if f.readOnly {
+		return &fs.PathError{Op: op, Path: f.name, Err: syscall.EBADF}
 	}
 	return nil
 }
@@ -567,7 +591,7 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.writable("write"); err != nil {
 		return 0, err
 	}
 	if err := f.m.check(OpWrite, true); err != nil {
@@ -621,7 +645,7 @@ func (f *memFile) SyncMapped(off, n int) error {
 func (f *memFile) Truncate(size int64) error {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.writable("truncate"); err != nil {
 		return err
 	}
 	if err := f.m.check(OpTruncate, true); err != nil {
@@ -648,7 +672,7 @@ func (f *memFile) resize(size int64) error {
 func (f *memFile) Allocate(size int64) error {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.writable("allocate"); err != nil {
 		return err
 	}
 	if err := f.m.check(OpAllocate, true); err != nil {
@@ -674,7 +698,7 @@ func (f *memFile) Size() (int64, error) {
 func (f *memFile) Map(size int) ([]byte, error) {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
-	if err := f.live(); err != nil {
+	if err := f.writable("mmap"); err != nil {
 		return nil, err
 	}
 	if size > len(f.n.data) {
@@ -712,7 +736,11 @@ func (p *memProc) Create(name string) (File, error) {
 }
 
 func (p *memProc) Open(name string) (File, error) {
-	return p.m.open(p.gen, name)
+	return p.m.open(p.gen, name, false)
+}
+
+func (p *memProc) OpenReadWrite(name string) (File, error) {
+	return p.m.open(p.gen, name, true)
 }
 
 func (p *memProc) Remove(name string) error {
@@ -739,6 +767,6 @@ func (p *memProc) SyncDir(name string) error {
 	return p.m.syncDir(p.gen, name)
 }
 
-func (p *memProc) Lock(name string) (io.Closer, error) {
-	return p.m.lock(p.gen, name)
+func (p *memProc) Lock(dir string, shared bool) (io.Closer, error) {
+	return p.m.lock(p.gen, dir, shared)
 }

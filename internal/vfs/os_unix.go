@@ -23,6 +23,14 @@ func (OS) Create(name string) (File, error) {
 }
 
 func (OS) Open(name string) (File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &osFile{f: f}, nil
+}
+
+func (OS) OpenReadWrite(name string) (File, error) {
 	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
@@ -60,21 +68,26 @@ func (OS) SyncDir(name string) error {
 	return err
 }
 
-func (OS) Lock(name string) (io.Closer, error) {
-	f, err := os.OpenFile(filepath.Clean(name), os.O_RDWR|os.O_CREATE, 0o600)
+func (OS) Lock(dir string, shared bool) (io.Closer, error) {
+	d, err := os.Open(filepath.Clean(dir))
 	if err != nil {
 		return nil, err
 	}
-	// flock locks belong to the open file, so a second Lock in this same
-	// process conflicts too.
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+	// flock locks belong to the open file description, so a second Lock
+	// in this same process conflicts too; one on the directory itself
+	// cannot be deleted from under its holder, as a lock file can.
+	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(d.Fd()), how|syscall.LOCK_NB); err != nil {
+		d.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, ErrLocked
 		}
 		return nil, err
 	}
-	return f, nil
+	return d, nil
 }
 
 type osFile struct {

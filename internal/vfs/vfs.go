@@ -14,6 +14,8 @@ package vfs
 import (
 	"errors"
 	"io"
+	"io/fs"
+	"syscall"
 )
 
 // FS is a file system. Names are slash-separated paths. Implementations are
@@ -21,8 +23,11 @@ import (
 type FS interface {
 	// Create creates a file for reading and writing, or truncates it.
 	Create(name string) (File, error)
-	// Open opens an existing file for reading and writing.
+	// Open opens an existing file for reading only: it works on a file
+	// system mounted read-only.
 	Open(name string) (File, error)
+	// OpenReadWrite opens an existing file for reading and writing.
+	OpenReadWrite(name string) (File, error)
 	// Remove removes a file or an empty directory.
 	Remove(name string) error
 	// RemoveAll removes a directory and everything in it; a missing one is
@@ -37,10 +42,13 @@ type FS interface {
 	// SyncDir makes a directory's entries (creations, renames, removals)
 	// durable.
 	SyncDir(name string) error
-	// Lock takes an exclusive lock on the named file, creating it, without
-	// waiting: ErrLocked if another holder has it (in this process or
-	// another). Closing the returned Closer releases it.
-	Lock(name string) (io.Closer, error)
+	// Lock takes a lock on the directory dir itself (not on a file in it,
+	// which could be deleted from under the holder), without waiting: an
+	// exclusive one, or a shared one that other shared holders may hold
+	// too. It fails with ErrLocked if another holder (in this process or
+	// another) has a lock that conflicts. Closing the returned Closer
+	// releases it.
+	Lock(dir string, shared bool) (io.Closer, error)
 }
 
 // File is an open file.
@@ -72,3 +80,35 @@ type File interface {
 
 // ErrLocked is returned by Lock when the lock is held.
 var ErrLocked = errors.New("vfs: locked by another holder")
+
+// ErrReadOnly is returned by every change a ReadOnly file system refuses.
+// It matches syscall.EROFS with errors.Is.
+var ErrReadOnly error = readOnlyError{}
+
+type readOnlyError struct{}
+
+func (readOnlyError) Error() string        { return "vfs: the file system is open read-only" }
+func (readOnlyError) Is(target error) bool { return target == syscall.EROFS }
+
+// ReadOnly returns fs with every change refused (ErrReadOnly): files open
+// for reading only, and locks are shared.
+func ReadOnly(fs FS) FS { return readOnly{fs} }
+
+type readOnly struct{ fs FS }
+
+func (r readOnly) Create(name string) (File, error)        { return nil, r.refuse("create", name) }
+func (r readOnly) Open(name string) (File, error)          { return r.fs.Open(name) }
+func (r readOnly) OpenReadWrite(name string) (File, error) { return nil, r.refuse("open", name) }
+func (r readOnly) Remove(name string) error                { return r.refuse("remove", name) }
+func (r readOnly) RemoveAll(name string) error             { return r.refuse("remove", name) }
+func (r readOnly) Rename(oldname, _ string) error          { return r.refuse("rename", oldname) }
+func (r readOnly) MkdirAll(name string) error              { return r.refuse("mkdir", name) }
+func (r readOnly) ReadDir(name string) ([]string, error)   { return r.fs.ReadDir(name) }
+func (r readOnly) SyncDir(string) error                    { return nil }
+func (r readOnly) Lock(dir string, _ bool) (io.Closer, error) {
+	return r.fs.Lock(dir, true)
+}
+
+func (readOnly) refuse(op, name string) error {
+	return &fs.PathError{Op: op, Path: name, Err: ErrReadOnly}
+}
