@@ -39,7 +39,8 @@ type Account struct {
 	// changes only through reserveShards and releaseShards, so that
 	// concurrent creates and reshards never exceed the shard limit together.
 	openShards atomic.Int64
-	live       usage // what the shards of every stream hold
+	live       usage     // what the shards of every stream hold
+	dropped    dropCount // what size bounds dropped
 
 	access     *access // principals and keys (WithAccessControl); made on first use
 	accessOnce sync.Once

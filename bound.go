@@ -44,15 +44,28 @@ func (u *usage) over(b SizeBound) bool {
 }
 
 // enforce drops the oldest records among shards until u is within b's low
-// water mark. It takes one shard lock at a time, and only one caller
+// water mark (the bound of stream, or of account a if stream is ""), and
+// counts and logs what it dropped. It takes one shard lock at a time, and only one caller
 // evicts at once; the others return and let it finish. shards is called
 // once per shard that gives up records; it returns shards that u counts (nil
 // entries are skipped).
-func (u *usage) enforce(b SizeBound, shards func() []*shard) {
+func (u *usage) enforce(b SizeBound, shards func() []*shard, a *Account, stream string) {
 	if !u.over(b) || !u.evicting.TryLock() {
 		return
 	}
 	defer u.evicting.Unlock()
+	var records, bytes int64
+	defer func() {
+		// Acknowledged records go: never silently.
+		a.dropped.records.Add(records)
+		a.dropped.bytes.Add(bytes)
+		bound := "account"
+		if stream != "" {
+			bound = "stream " + stream
+		}
+		a.cfg.log.Warn("shardlog: dropped the oldest records for a size bound", "bound", bound,
+			"max_bytes", b.Bytes, "max_records", b.Records, "records", records, "bytes", bytes)
+	}()
 	low := b.lowWater()
 	for u.over(low) {
 		// The shard with the oldest live record, and the next oldest head.
@@ -75,17 +88,36 @@ func (u *usage) enforce(b SizeBound, shards func() []*shard) {
 		if oldest == nil {
 			return
 		}
-		oldest.evict(u, low, nextMS)
+		n, size := oldest.evict(u, low, nextMS)
+		records, bytes = records+n, bytes+size
 	}
+}
+
+// SizeBoundDrops counts the records that size bounds dropped (see
+// [WithSizeBound], [WithAccountSizeBound]).
+type SizeBoundDrops struct {
+	Records int64 // records dropped
+	Bytes   int64 // their key and data bytes
+}
+
+// dropCount is an account's SizeBoundDrops, counted as records go.
+type dropCount struct{ records, bytes atomic.Int64 }
+
+// SizeBoundDrops returns how many records the account's size bounds, and
+// its streams', have dropped since it was opened (each drop is logged at
+// warning level too).
+func (a *Account) SizeBoundDrops() SizeBoundDrops {
+	return SizeBoundDrops{Records: a.dropped.records.Load(), Bytes: a.dropped.bytes.Load()}
 }
 
 // evict drops sh's oldest records until u is within b or sh's head arrived
 // after upTo (then another shard is older).
-func (sh *shard) evict(u *usage, b SizeBound, upTo int64) {
+func (sh *shard) evict(u *usage, b SizeBound, upTo int64) (dropped, size int64) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	head, tail := sh.seg.Head(), sh.seg.Len()
 	bytes, records := u.bytes.Load(), u.records.Load()
+	start := bytes
 	pos := head
 	for pos < tail && ((b.Bytes > 0 && bytes > b.Bytes) || (b.Records > 0 && records > b.Records)) {
 		if ms, _ := sh.seg.Millis(pos); ms > upTo && pos > head {
@@ -97,14 +129,15 @@ func (sh *shard) evict(u *usage, b SizeBound, upTo int64) {
 	}
 	sh.trimTo(pos, pos-head)
 	sh.setTrimAt()
+	return int64(pos - head), start - bytes
 }
 
 // enforceBounds brings the stream within its size bound, then the account
 // within its own.
 func (s *Stream) enforceBounds() {
 	a := s.acct
-	s.live.enforce(a.cfg.bound, s.shardList)
-	a.live.enforce(a.cfg.accountBound, a.allShards)
+	s.live.enforce(a.cfg.bound, s.shardList, a, s.name)
+	a.live.enforce(a.cfg.accountBound, a.allShards, a, "")
 }
 
 // held returns the key and data bytes and the records the stream holds:

@@ -1,7 +1,10 @@
 package shardlog_test
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +13,8 @@ import (
 )
 
 func TestSizeBoundDropsOldestFirst(t *testing.T) {
-	a, clk := newAccount(t, shardlog.WithSizeBound(shardlog.SizeBound{Records: 5}))
+	var log bytes.Buffer
+	a, clk := newAccount(t, shardlog.WithSizeBound(shardlog.SizeBound{Records: 5}), shardlog.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	s := newStream(t, a, "s", 2)
 	hk := []string{"0", maxHash}
 	for i := 0; i < 9; i++ {
@@ -20,6 +24,8 @@ func TestSizeBoundDropsOldestFirst(t *testing.T) {
 	}
 	require.Equal(t, []string{"4", "6", "8"}, dataOf(readShard(t, s, shard0)))
 	require.Equal(t, []string{"5", "7"}, dataOf(readShard(t, s, "shardId-000000000001")))
+	require.Equal(t, shardlog.SizeBoundDrops{Records: 4, Bytes: 4 * int64(len("k0"))}, a.SizeBoundDrops(), "every drop counted")
+	require.Equal(t, 4, strings.Count(log.String(), `msg="shardlog: dropped the oldest records for a size bound" bound="stream s"`), "and logged")
 
 	b, _ := newAccount(t, shardlog.WithSizeBound(shardlog.SizeBound{Bytes: 1000}))
 	u := newStream(t, b, "u", 3)

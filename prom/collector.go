@@ -13,7 +13,8 @@
 // shardlog_group_millis_behind, gauges per stream, group and shard. A
 // durable account's damage found so far (Account.Recovery) is
 // shardlog_storage_damage, shardlog_storage_damaged_records and
-// shardlog_storage_torn_tails.
+// shardlog_storage_torn_tails; the records size bounds dropped,
+// shardlog_size_bound_dropped_records_total and …_bytes_total.
 package prom
 
 import (
@@ -48,6 +49,10 @@ var (
 		"Records that damage made unreadable, as far as opening could count them.", nil, nil)
 	tornTails = prometheus.NewDesc("shardlog_storage_torn_tails",
 		"Segment files that opening cut at a write a crash tore (Account.Recovery().TornTails).", nil, nil)
+	droppedRecords = prometheus.NewDesc("shardlog_size_bound_dropped_records_total",
+		"Records that size bounds dropped since the account opened (Account.SizeBoundDrops).", nil, nil)
+	droppedBytes = prometheus.NewDesc("shardlog_size_bound_dropped_bytes_total",
+		"Key and data bytes of the records that size bounds dropped since the account opened.", nil, nil)
 )
 
 func (collector) Describe(chan<- *prometheus.Desc) {}
@@ -73,7 +78,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectRecovery(ch)
 }
 
-// collectRecovery reports the damage a durable account has found.
+// collectRecovery reports the damage a durable account has found, and
+// what size bounds dropped.
 func (c collector) collectRecovery(ch chan<- prometheus.Metric) {
 	rep := c.acct.Recovery()
 	var records uint64
@@ -83,6 +89,9 @@ func (c collector) collectRecovery(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(storageDamage, prometheus.GaugeValue, float64(len(rep.Corrupt)))
 	ch <- prometheus.MustNewConstMetric(damagedRecords, prometheus.GaugeValue, float64(records))
 	ch <- prometheus.MustNewConstMetric(tornTails, prometheus.GaugeValue, float64(len(rep.TornTails)))
+	drops := c.acct.SizeBoundDrops()
+	ch <- prometheus.MustNewConstMetric(droppedRecords, prometheus.CounterValue, float64(drops.Records))
+	ch <- prometheus.MustNewConstMetric(droppedBytes, prometheus.CounterValue, float64(drops.Bytes))
 }
 
 // collectGroups reports the lag of every group on every stream.

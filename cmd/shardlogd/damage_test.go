@@ -100,3 +100,31 @@ func TestDamagedFilesFailReadsOverTheWire(t *testing.T) {
 	require.Greater(t, n, 500, "the records before the damage came first")
 	require.Less(t, n, 5000)
 }
+
+// TestDurableServerKeepsWhatItAcknowledged: with -data the account's size
+// bounds are off unless given (they protect memory in a server without
+// -data); given, they apply.
+func TestDurableServerKeepsWhatItAcknowledged(t *testing.T) {
+	bounds := func(args ...string) map[string]any {
+		_, log, stop := serveLogged(t, append([]string{"-log-format", "json"}, args...)...)
+		require.NoError(t, stop())
+		for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+			if m["msg"] == "serving Kinesis" {
+				return m
+			}
+		}
+		t.Fatal("no serving line")
+		return nil
+	}
+	m := bounds()
+	require.EqualValues(t, 1<<30, m["max_bytes"])
+	require.EqualValues(t, 16<<20, m["max_records"])
+	m = bounds("-data", t.TempDir())
+	require.EqualValues(t, 0, m["max_bytes"], "a durable server drops nothing it acknowledged")
+	require.EqualValues(t, 0, m["max_records"])
+	m = bounds("-data", t.TempDir(), "-max-records", "5000")
+	require.EqualValues(t, 0, m["max_bytes"])
+	require.EqualValues(t, 5000, m["max_records"], "unless told to")
+}

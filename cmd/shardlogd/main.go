@@ -84,8 +84,8 @@ func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	syncPolicy := shardlog.SyncAlways
 	fs.TextVar(&syncPolicy, "sync", shardlog.SyncAlways, "with -data, when writes reach stable storage: always (before they are acknowledged), none (left to the system), or a duration such as 100ms (in the background, at most that far apart)")
 	// Bounds on what clients can make the server hold.
-	maxBytes := fs.Int64("max-bytes", 1<<30, "record bytes (keys and data) the account holds before dropping its oldest records (0: no bound)")
-	maxRecords := fs.Int64("max-records", 16<<20, "records the account holds before dropping its oldest (0: no bound)")
+	maxBytes := fs.Int64("max-bytes", 1<<30, "record bytes (keys and data) the account holds before dropping its oldest records (0: no bound); with -data, no bound unless given")
+	maxRecords := fs.Int64("max-records", 16<<20, "records the account holds before dropping its oldest (0: no bound); with -data, no bound unless given")
 	streamBytes := fs.Int64("max-stream-bytes", 0, "record bytes one stream holds before dropping its oldest records (0: no bound)")
 	streamRecords := fs.Int64("max-stream-records", 0, "records one stream holds before dropping its oldest (0: no bound)")
 	maxConns := fs.Int("max-conns", 1024, "connections open at once (lowered to fit the open-file limit)")
@@ -106,6 +106,18 @@ func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *data != "" {
+		// A durable server keeps what it acknowledged: it drops records for
+		// a bound only when told to (the defaults protect memory).
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if !given["max-bytes"] {
+			*maxBytes = 0
+		}
+		if !given["max-records"] {
+			*maxRecords = 0
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
