@@ -87,6 +87,7 @@ func NewAccount(opts ...Option) (*Account, error) {
 		}
 		a.leases, a.journal = j, j
 		if !st.readOnly {
+			st.keepReserve()
 			a.startSyncer()
 		}
 	}
@@ -286,13 +287,14 @@ func (a *Account) purgeLocked(now time.Time) {
 	for name, s := range a.streams {
 		if s.statusAt(now) == statusGone {
 			if st := a.store; st != nil {
-				if err := st.persist(s.inc, nil); err != nil {
+				if err := st.persistFreeing(s.inc, nil); err != nil {
 					continue // it stays, gone, until a later purge can record it
 				}
 				s.closeFiles()
 				if err := st.fs.RemoveAll(st.streamDir(s.inc)); err != nil {
 					st.log.Warn("shardlog: could not remove a deleted stream's files", "stream", name, "err", err)
 				}
+				st.keepReserve()
 			}
 			delete(a.streams, name)
 			a.dropLeaseTables(s)

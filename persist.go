@@ -1,9 +1,11 @@
 package shardlog
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/btree"
@@ -207,7 +209,6 @@ func (a *Account) restore(m *manifest.Manifest) error {
 			a.openShards.Add(int64(s.openShardCount()))
 		}
 	}
-	rep.Duration = time.Since(start)
 	if len(st.streams) < len(m.Streams) && !st.readOnly {
 		st.mu.Lock()
 		err := st.writeLocked() // without the streams that were gone
@@ -216,10 +217,69 @@ func (a *Account) restore(m *manifest.Manifest) error {
 			return fmt.Errorf("shardlog: writing the manifest: %w", err)
 		}
 	}
+	if err := a.removeOrphans(rep); err != nil {
+		return err
+	}
+	rep.Duration = time.Since(start)
 	if len(rep.TornTails)+len(rep.Corrupt) > 0 {
 		st.log.Warn("shardlog: opened a damaged account", "dir", st.dir, "torn", len(rep.TornTails), "corrupt", len(rep.Corrupt))
 	}
 	st.log.Info("shardlog: opened", "dir", st.dir, "streams", rep.Streams, "shards", rep.Shards, "records", rep.Records, "took", rep.Duration)
+	return nil
+}
+
+// removeOrphans deletes the directories of streams and shards that the
+// manifest no longer names: left by a deletion (or a CreateStream or
+// reshard that failed) that a crash or a failed removal interrupted. A
+// read-only account only reports them.
+func (a *Account) removeOrphans(rep *RecoveryReport) error {
+	st := a.store
+	streams, err := st.fs.ReadDir(st.path("streams"))
+	if errors.Is(err, errNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	shardsOf := map[uint32]map[uint32]bool{}
+	for _, s := range a.streams {
+		known := map[uint32]bool{}
+		for _, sh := range s.shards {
+			known[sh.index] = true
+		}
+		shardsOf[s.inc] = known
+	}
+	var orphans []string
+	for _, name := range streams {
+		inc, err := strconv.ParseUint(name, 10, 32)
+		known, ok := shardsOf[uint32(inc)]
+		if err != nil || !ok {
+			orphans = append(orphans, st.path("streams", name))
+			continue
+		}
+		shards, err := st.fs.ReadDir(st.path("streams", name))
+		if err != nil {
+			return err
+		}
+		for _, sh := range shards {
+			if n, err := strconv.ParseUint(sh, 10, 32); err != nil || !known[uint32(n)] {
+				orphans = append(orphans, st.path("streams", name, sh))
+			}
+		}
+	}
+	for _, dir := range orphans {
+		rep.Orphans = append(rep.Orphans, dir)
+		if st.readOnly {
+			continue
+		}
+		if err := st.fs.RemoveAll(dir); err != nil {
+			return fmt.Errorf("shardlog: removing %s, which no stream owns: %w", dir, err)
+		}
+		st.log.Warn("shardlog: removed what no stream owns: a deletion a crash interrupted", "dir", dir)
+	}
+	if len(orphans) > 0 && !st.readOnly {
+		return st.fs.SyncDir(st.path("streams"))
+	}
 	return nil
 }
 

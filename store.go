@@ -116,13 +116,17 @@ func withFS(f vfs.FS) Option {
 
 // RecoveryReport says what opening a durable account found.
 type RecoveryReport struct {
-	Streams   int           // streams restored
-	Shards    int           // shards restored
-	Files     int           // segment files restored
-	Records   int64         // records in them
-	TornTails []TornTail    // files whose last records were cut short
-	Corrupt   []Corruption  // damage found, at opening or reading back
-	Duration  time.Duration // how long opening took
+	Streams   int          // streams restored
+	Shards    int          // shards restored
+	Files     int          // segment files restored
+	Records   int64        // records in them
+	TornTails []TornTail   // files whose last records were cut short
+	Corrupt   []Corruption // damage found, at opening or reading back
+	// Orphans are directories of streams and shards that the manifest no
+	// longer names, left by a deletion that a crash interrupted: opening
+	// deleted them (unless the account is read-only).
+	Orphans  []string
+	Duration time.Duration // how long opening took
 }
 
 // TornTail is a segment file that ended in a partial or corrupt record,
@@ -161,6 +165,7 @@ func (a *Account) Recovery() RecoveryReport {
 	r := a.store.report
 	r.TornTails = append([]TornTail(nil), r.TornTails...)
 	r.Corrupt = append([]Corruption(nil), r.Corrupt...)
+	r.Orphans = append([]string(nil), r.Orphans...)
 	return r
 }
 
@@ -187,7 +192,8 @@ type store struct {
 	report RecoveryReport
 	noted  map[string]bool // files whose damage reading found, reported once
 
-	readOnly bool // never write (WithReadOnly)
+	readOnly     bool  // never write (WithReadOnly)
+	manifestSize int64 // of the last manifest written: the reserve fits two
 }
 
 // background runs fn on a goroutine of its own, unless as many as there
@@ -313,6 +319,7 @@ func (st *store) writeLocked() error {
 	if err != nil {
 		return err
 	}
+	st.manifestSize = int64(len(b))
 	tmp := st.path("MANIFEST.tmp")
 	f, err := st.fs.Create(tmp)
 	if err != nil {
@@ -332,6 +339,55 @@ func (st *store) writeLocked() error {
 		err = st.fs.SyncDir(st.dir)
 	}
 	return err
+}
+
+// The reserve is a file of preallocated blocks that only a change which
+// frees space may give up: on a full disk, DeleteStream must still be able
+// to write the manifest that says the stream is gone, or nothing could
+// ever be freed through the API. It is made when the account opens and
+// again after a deletion, sized for two manifests (at least 1 MiB).
+const reserveName = "RESERVE"
+
+// keepReserve makes the reserve, or grows it to fit the manifest; on
+// failure (a full disk) it tries again next time.
+func (st *store) keepReserve() {
+	if st.readOnly {
+		return
+	}
+	name := st.path(reserveName)
+	f, err := st.fs.OpenReadWrite(name)
+	if errors.Is(err, errNotExist) {
+		f, err = st.fs.Create(name)
+	}
+	if err != nil {
+		st.log.Warn("shardlog: could not keep the space reserve", "file", name, "err", err)
+		return
+	}
+	defer f.Close()
+	want := max(1<<20, 2*st.manifestSize)
+	if size, err := f.Size(); err == nil && size >= want {
+		return
+	}
+	if err := f.Allocate(want); err != nil {
+		st.log.Warn("shardlog: could not keep the space reserve", "file", name, "err", err)
+	}
+}
+
+// persistFreeing is persist for a change that frees space (a deletion):
+// if the manifest cannot be written, the reserve is given up for it.
+func (st *store) persistFreeing(inc uint32, m *manifest.Stream) error {
+	err := st.persist(inc, m)
+	if err == nil {
+		return nil
+	}
+	if rerr := st.fs.Remove(st.path(reserveName)); rerr != nil {
+		return err // no reserve left
+	}
+	// A journaling file system reuses freed blocks once the removal is
+	// committed: syncing the directory commits it.
+	_ = st.fs.SyncDir(st.dir)
+	st.log.Warn("shardlog: gave up the space reserve to record a deletion", "err", err)
+	return st.persist(inc, m)
 }
 
 // persist records a stream's new metadata (nil: the stream is gone) and

@@ -328,7 +328,7 @@ func (s *Stream) markDeleted(now time.Time, force bool) error {
 	if s.acct.store != nil {
 		m := s.metaLocked(time.Time{})
 		m.Deleted, m.Gone = nanos(t.deleted), nanos(t.gone)
-		if err := s.acct.store.persist(s.inc, m); err != nil {
+		if err := s.acct.store.persistFreeing(s.inc, m); err != nil {
 			return err
 		}
 	}

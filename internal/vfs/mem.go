@@ -28,6 +28,7 @@ type MemFS struct {
 	locks      map[string]int    // held locks on directories: shared holders, or -1 for an exclusive one
 	faults     []*fault          // pending injected failures
 	readOnly   bool              // every change fails with EROFS
+	capacity   int64             // bytes the files may hold together; 0: no bound
 	counts     map[Op]int        // operations done, by kind
 	crashIn    int               // operations until the power fails; 0: never
 	crashRNG   *rand.Rand        // with crashIn: tear the unsynced writes
@@ -132,6 +133,42 @@ func (m *MemFS) SetReadOnly(ro bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.readOnly = ro
+}
+
+// SetCapacity bounds the bytes the files may hold together, 0 for no
+// bound: a write or an allocation past it fails with ENOSPC, as on a full
+// disk; deleting a file frees its bytes.
+func (m *MemFS) SetCapacity(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.capacity = n
+}
+
+// Used returns the bytes the files hold.
+func (m *MemFS) Used() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.usedLocked()
+}
+
+func (m *MemFS) usedLocked() int64 {
+	var n int64
+	seen := map[*inode]bool{}
+	for _, f := range m.files {
+		if !seen[f] {
+			seen[f] = true
+			n += int64(len(f.data))
+		}
+	}
+	return n
+}
+
+// grow checks that a file may take n more bytes. m.mu is held.
+func (m *MemFS) grow(n int64) error {
+	if m.capacity > 0 && n > 0 && m.usedLocked()+n > m.capacity {
+		return syscall.ENOSPC
+	}
+	return nil
 }
 
 // Count returns how many operations of kind op were attempted.
@@ -601,6 +638,9 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 		if f.n.mapped {
 			return 0, errors.New("vfs: growing a mapped file")
 		}
+		if err := f.m.grow(end - int64(len(f.n.data))); err != nil {
+			return 0, err
+		}
 		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
 	}
 	f.n.touch(int(off), int(off)+len(p))
@@ -657,6 +697,9 @@ func (f *memFile) Truncate(size int64) error {
 func (f *memFile) resize(size int64) error {
 	if f.n.mapped && size != int64(len(f.n.data)) {
 		return errors.New("vfs: resizing a mapped file")
+	}
+	if err := f.m.grow(size - int64(len(f.n.data))); err != nil {
+		return err
 	}
 	f.n.touch(min(int(size), len(f.n.data)), max(int(size), len(f.n.data)))
 	if size <= int64(len(f.n.data)) {
