@@ -6,7 +6,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/shardlog/shardlog/internal/segfile"
 	"github.com/shardlog/shardlog/internal/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -76,11 +75,9 @@ func TestReadOnlyFileSystemStaysReadable(t *testing.T) {
 // ErrReadOnly, readers share the directory and keep writers out.
 func TestOpenReadOnly(t *testing.T) {
 	fs, want, dir := crashedStore(t)
-	img, err := readFile(fs, segFile(dir, 3))
-	require.NoError(t, err)
-	mark, ok := segfile.ParseMark(img)
-	require.True(t, ok)
-	truncate(t, fs, segFile(dir, 3), int64(mark.Off)+600) // a torn tail a writer would cut
+	files := fileRecords(t, fs, dir)
+	last := files[3][len(files[3])-1]
+	flip(t, fs, segFile(dir, 3), frameAt(t, fs, dir, 3, last)+30) // the last record: above the mark, a torn tail a writer would cut
 	before := snapshot(t, fs, "/data")
 	open := func(opts ...Option) (*Account, error) {
 		return NewAccount(append([]Option{withFS(fs.Process()), WithDir("/data"), WithClock(NewManualClock(tStart)), WithoutLimits(), WithAccountID("123456789012")}, opts...)...)

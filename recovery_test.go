@@ -104,13 +104,12 @@ func TestTrimCutShortByAFaultThenAPowerCut(t *testing.T) {
 	}
 }
 
-// TestRecoveryNeverReusesAFileNumber: opening deletes a segment file that a
-// crash left without its header. A file written after that gets a new
-// number, so the next opening does not take it for the deleted one.
-func TestRecoveryNeverReusesAFileNumber(t *testing.T) {
+// TestFileMadeAheadIsTakenAgain: what a power cut leaves of a file made
+// ahead of need (a name and zeroed blocks, no header) goes, and its number
+// is the next file's, so that numbers run on without a gap that the next
+// opening would take for a lost file.
+func TestFileMadeAheadIsTakenAgain(t *testing.T) {
 	fs, want, dir := closedStore(t) // files 0 to 3
-	// What a power cut leaves of a file made ahead of need: a name and
-	// zeroed blocks, no header.
 	f, err := fs.Create(segFile(dir, 4))
 	require.NoError(t, err)
 	require.NoError(t, f.Allocate(64<<10))
@@ -118,7 +117,8 @@ func TestRecoveryNeverReusesAFileNumber(t *testing.T) {
 
 	a, err := reopen(t, fs)
 	require.NoError(t, err)
-	putN(t, mustStream(t, a, "s"), "after", 400) // files from 5 on
+	require.Empty(t, a.Recovery().TornTails, "nothing was in it")
+	putN(t, mustStream(t, a, "s"), "after", 400) // files from 4 on
 	require.NoError(t, a.Close())
 
 	a2, err := reopen(t, fs)
@@ -129,9 +129,11 @@ func TestRecoveryNeverReusesAFileNumber(t *testing.T) {
 	require.Equal(t, want, got[:400], "the records before (closedStore's have no dot)")
 	require.Equal(t, "after 000", got[400])
 	require.Equal(t, "after 399", got[799])
-	names, err := fs.ReadDir(dir)
+	b, err := readFile(fs, segFile(dir, 4))
 	require.NoError(t, err)
-	require.NotContains(t, names, "0000000004.seg", "no file takes the deleted one's number")
+	h, err := segfile.ParseHeader(b)
+	require.NoError(t, err)
+	require.Equal(t, uint64(400), h.First, "file 4 holds the records after")
 }
 
 // TestDeletedFileAPowerCutKeptStaysDeleted: a file whose deletion the index

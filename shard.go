@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog/internal/hashkey"
+	"github.com/shardlog/shardlog/internal/segfile"
 	"github.com/shardlog/shardlog/internal/segment"
 	"github.com/shardlog/shardlog/internal/seqnum"
 )
@@ -87,7 +88,7 @@ func newShard(s *Stream, index uint32, r hashkey.Range, now time.Time, parents .
 	if st := s.acct.store; st != nil {
 		sh.sync = st.policy.kind
 		sh.files = st.newShardFiles(s, sh)
-		sh.seg.Init(segment.Options{Storage: sh.files, MaxSlab: st.segmentSize})
+		sh.seg.Init(segment.Options{Storage: sh.files, MaxSlab: st.segmentSize, Seed: segfile.FrameSeed(s.inc, index)})
 	}
 	return sh
 }

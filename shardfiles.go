@@ -36,6 +36,7 @@ type shardFiles struct {
 	retired  []*openFile     // sealed, not yet synced
 	dirDirty bool            // a file was created since the directory was synced
 	removed  map[uint32]bool // while opening: files it deleted
+	blank    map[uint32]bool // while opening: files with no header and no record; true if not all zeros
 	doomed   []uint32        // files to delete once the index says so durably
 	spare    *spareFile      // the next file, made ready in the background
 	indexing sync.WaitGroup  // files being synced in the background to be indexed
@@ -109,7 +110,7 @@ func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) (mirror, heap []
 		mem = heap
 	}
 	h := sf.hdr
-	h.File, h.First, h.Created = n, first, sf.st.clock.Now().UnixMilli()
+	h.File, h.First, h.Created, h.Size = n, first, sf.st.clock.Now().UnixMilli(), uint32(size)
 	segfile.PutHeader(mem, h)
 	sf.sealing = sf.active // the segment seals it next
 	sf.active = &openFile{n: n, f: f, mem: mem, syncAt: first}

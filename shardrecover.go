@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path"
 	"slices"
@@ -42,6 +43,8 @@ type recoveredFile struct {
 	scanned bool          // read by a scan, not through the index
 	clean   bool          // scanned, and one run from its header: indexed now
 	rest    int           // where bytes that are not records start after its last record; -1: none
+	image   []byte        // its header garbled: its bytes, until placeGuessed scans them
+	guessed bool          // its header garbled, where its records start is a guess: never deleted for it
 }
 
 func (rf *recoveredFile) end() uint64 { return rf.info.first + rf.info.count }
@@ -83,7 +86,8 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 		return err
 	}
 	sf.removed = map[uint32]bool{} // what opening deletes, as it goes
-	defer func() { sf.removed = nil }()
+	sf.blank = map[uint32]bool{}   // files with no header and no record
+	defer func() { sf.removed, sf.blank = nil, nil }()
 	idx, dropped, err := sf.openIndexAt(names)
 	if err != nil {
 		return err
@@ -116,13 +120,37 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 		}
 	}
 
+	lastN, lastEnd := -1, ms.head
+	if k := len(kept); k > 0 {
+		lastN, lastEnd = int(kept[k-1].n), kept[k-1].end()
+	}
+	madeAhead, err := sf.blanks(lastN, rep)
+	if err != nil {
+		return err
+	}
+	// A file made ahead of need follows the file it was made for: numbers
+	// between the last file kept and it with no file at all were there,
+	// and are gone. How many records they held is unknown, no more than a
+	// file holds each; their positions are not given again.
+	present := namesOf(files)
+	var missing []uint32
+	for n := uint32(lastN + 1); n < madeAhead; n++ {
+		if _, blank := sf.blank[n]; !blank && !slices.Contains(present, n) && !dropped.has(n) && !sf.removed[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		upTo := lastEnd + uint64(len(missing))*uint64(sf.st.segmentSize/segfile.FrameHeader)
+		sf.damage(rep, sf.fileName(missing[0]), lastEnd, upTo, "missing: the shard's newest %d files, with up to %d records", len(missing), upTo-lastEnd)
+		end = max(end, upTo)
+	}
 	first, slab := ms.head, top
 	if len(kept) > 0 {
 		slab = kept[0].n
 		switch f := kept[0].info.first; {
 		case f <= ms.head:
 			first = f
-		case sf.allDropped(0, kept[0].n, dropped):
+		case kept[0].n > 0 && sf.allDropped(0, kept[0].n, dropped):
 			first = f // the files before it were deleted on purpose
 		default:
 			sf.damage(rep, sf.fileName(kept[0].n), ms.head, f, "missing: no file holds the records before %d", f)
@@ -161,6 +189,15 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 		sf.maybeCompactIndex()
 	}
 	return nil
+}
+
+// namesOf returns the numbers of files.
+func namesOf(files []recoveredFile) []uint32 {
+	out := make([]uint32, len(files))
+	for i, rf := range files {
+		out[i] = rf.n
+	}
+	return out
 }
 
 // restorer appends files' records to a segment being restored, and lost
@@ -248,7 +285,7 @@ func (sf *shardFiles) openIndexAt(names []string) (map[uint32]indexRecord, *drop
 
 // recoverFiles reads every segment file there is, and those the index
 // knows that are missing, in file order. top is above the number of every
-// file seen.
+// file seen but those with no header and no record.
 func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, dropped *droppedFiles, head uint64, rep *RecoveryReport) (files []recoveredFile, top uint32, err error) {
 	seen := map[uint32]bool{}
 	for _, name := range names {
@@ -262,7 +299,6 @@ func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, d
 		}
 		n := uint32(n64)
 		seen[n] = true
-		top = max(top, n+1)
 		if dropped.has(n) {
 			// Deleted on purpose, though a power cut kept its name.
 			if err := sf.remove(n); err != nil {
@@ -271,6 +307,11 @@ func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, d
 			continue
 		}
 		rf, err := sf.recoverFile(n, idx, rep)
+		if err == nil || err == errUnwritten {
+			// Its number counts once it holds a record (see blanks).
+		} else {
+			top = max(top, n+1)
+		}
 		switch {
 		case err == errUnwritten:
 			continue
@@ -304,6 +345,12 @@ func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, d
 		files = append(files, rf)
 	}
 	slices.SortFunc(files, func(a, b recoveredFile) int { return int(int64(a.n) - int64(b.n)) })
+	if files, err = sf.placeGuessed(files, head, rep); err != nil {
+		return nil, 0, err
+	}
+	for _, rf := range files {
+		top = max(top, rf.n+1)
+	}
 	return files, top, nil
 }
 
@@ -370,46 +417,99 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 	if _, err := f.ReadAt(b, 0); err != nil && err != io.EOF {
 		return recoveredFile{}, err
 	}
-	return sf.scan(n, b, h, herr == nil, rep)
+	if herr != nil {
+		// Where its records start is for the file before it to say (see
+		// placeGuessed): read now, scanned then.
+		return recoveredFile{n: n, image: b}, nil
+	}
+	return sf.scan(n, b, h, true, 0, false, rep)
 }
 
-// scan reads file n's records from its bytes b, h being its header if
-// known.
-func (sf *shardFiles) scan(n uint32, b []byte, h segfile.Header, known bool, rep *RecoveryReport) (recoveredFile, error) {
+// placeGuessed scans the files whose header is garbled (files, in number
+// order): from where the file before ended, if it is the one before, so
+// that frames that do not belong there (a stretch of another file) are not
+// taken for its first; else from the first intact frame.
+func (sf *shardFiles) placeGuessed(files []recoveredFile, head uint64, rep *RecoveryReport) ([]recoveredFile, error) {
+	out := files[:0]
+	for i, rf := range files {
+		if rf.image == nil {
+			out = append(out, rf)
+			continue
+		}
+		at, placed := head, rf.n == 0
+		if k := len(out); k > 0 && out[k-1].n+1 == rf.n {
+			at, placed = out[k-1].end(), true
+		}
+		got, err := sf.scan(rf.n, rf.image, segfile.Header{}, false, at, placed, rep)
+		switch {
+		case err == errUnwritten:
+			continue
+		case err != nil:
+			return nil, err
+		}
+		files[i].image = nil
+		out = append(out, got)
+	}
+	return out, nil
+}
+
+// scan reads file n's records from its bytes b. With its header (known),
+// they start where the header says; without, at at if placed, or at its
+// first intact frame.
+func (sf *shardFiles) scan(n uint32, b []byte, h segfile.Header, known bool, at uint64, placed bool, rep *RecoveryReport) (recoveredFile, error) {
 	name := sf.fileName(n)
-	found := segfile.Recover(b, segfile.HeaderSize, h.First, known)
+	var found segfile.Found
+	first := h.First
+	if known {
+		found = segfile.Recover(b, segfile.HeaderSize, h.First, true, h.Seed())
+	} else { // a file of this format, or an older one
+		for _, seed := range []uint32{segfile.FrameSeed(sf.hdr.Stream, sf.hdr.Shard), 0} {
+			if placed {
+				if found, first = segfile.Recover(b, segfile.HeaderSize, at, true, seed), at; len(found.Runs) > 0 {
+					break
+				}
+			}
+			if found = segfile.Recover(b, segfile.HeaderSize, 0, false, seed); len(found.Runs) > 0 {
+				first, placed = found.Runs[0].First, false
+				break
+			}
+		}
+	}
 	if len(found.Runs) == 0 && !known {
-		// No header, and no record: created by the last run and never
-		// written whole, or a header that a crash tore.
-		if !zeroBytes(b[:min(len(b), segfile.HeaderSize)]) || found.Rest >= 0 {
-			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name})
-		}
-		if err := sf.remove(n); err != nil {
-			return recoveredFile{}, err
-		}
+		// No header, and no record: made ahead of need and never written,
+		// a header a crash tore, or damage. Which, the files after it tell
+		// (see blanks).
+		sf.blank[n] = !zeroBytes(b[:min(len(b), segfile.HeaderSize)]) || found.Rest >= 0
 		return recoveredFile{}, errUnwritten
 	}
-	rf := recoveredFile{n: n, runs: found.Runs, scanned: true, rest: found.Rest}
-	first := h.First
+	rf := recoveredFile{n: n, runs: found.Runs, scanned: true, rest: found.Rest, guessed: !known && !placed}
 	if !known {
-		first = found.Runs[0].First
 		sf.damage(rep, name, 0, 0, "header damaged: its records were found by their frames")
 	}
 	end := first
 	if k := len(found.Runs); k > 0 {
 		end = found.Runs[k-1].Next()
 	}
-	if known && len(found.Runs) > 0 && found.Runs[0].First > first {
+	if (known || placed) && len(found.Runs) > 0 && found.Runs[0].First > first {
 		sf.damage(rep, name, first, found.Runs[0].First, "records fail their checksums")
 	}
 	for i := 1; i < len(found.Runs); i++ {
 		sf.damage(rep, name, found.Runs[i-1].Next(), found.Runs[i].First, "records fail their checksums")
 	}
-	if mark, ok := segfile.ParseMark(b); ok && found.Rest >= 0 && found.Rest < int(mark.Off) {
+	if mark, ok := segfile.ParseMark(b); ok && found.End < int(mark.Off) {
 		// Below the sync mark: damage to durable records, not a torn write.
 		rf.rest = -1
-		sf.damage(rep, name, end, max(end, mark.Pos), "bytes from %d fail their checksums below the file's sync mark at %d (records from %d on, if there were any, are lost too)", found.Rest, mark.Off, max(end, mark.Pos))
+		sf.damage(rep, name, end, max(end, mark.Pos), "the records from byte %d, below the file's sync mark at %d, fail their checksums or are gone (any after the mark too)", found.End, mark.Off)
 		end = max(end, mark.Pos)
+	}
+	if mark, ok := segfile.ParseMark(b); known && ok && mark.Off > 0 && int64(len(b)) < int64(h.Size) {
+		// Shorter than it was made, after a sync made its size durable: no
+		// crash does that. What the missing bytes held is lost, and its
+		// positions are not given again.
+		rf.rest = -1
+		upTo := end + uint64(int(h.Size)-found.End)/segfile.FrameHeader
+		sf.damage(rep, name, end, upTo, "cut short to %d bytes of %d: up to %d records after %d may be lost", len(b), h.Size, upTo-end, end)
+		end = upTo
 	}
 	rf.info = fileInfo{first: first, count: end - first, framesEnd: int64(found.End)}
 	rf.clean = known && len(found.Runs) == 1 && found.Runs[0].Off == segfile.HeaderSize && found.Runs[0].First == first && found.Runs[0].Next() == end
@@ -435,14 +535,17 @@ func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped *dropped
 	limit := uint64(math.MaxUint64)
 	for i := len(files) - 1; i >= 0; i-- {
 		rf := files[i]
-		if rf.info.first >= limit && rf.intact() == 0 || rf.info.first >= limit && rf.info.lost == nil {
-			if err := sf.remove(rf.n); err != nil { // rewritten by a newer file
-				return nil, err
+		if rf.info.first >= limit {
+			if rf.info.lost == nil && !rf.guessed {
+				if err := sf.remove(rf.n); err != nil { // rewritten by a newer file
+					return nil, err
+				}
+			} else if rf.guessed {
+				// Its header garbled, its frames where a newer file's are:
+				// damage, kept as it is.
+				sf.damage(rep, sf.fileName(rf.n), 0, 0, "its records do not fit before the next file's")
 			}
 			continue
-		}
-		if rf.info.first >= limit {
-			continue // a missing file's record, rewritten since
 		}
 		if rf.end() > limit {
 			cutRuns(&rf, limit)
@@ -535,6 +638,40 @@ func (sf *shardFiles) indexScanned(kept []recoveredFile) error {
 		}
 	}
 	return nil
+}
+
+// blanks deals with the files that hold no header and no record: those
+// after the last file kept (number lastN) were made ahead of need, or torn
+// by a crash before anything in them was acknowledged: they go (reported
+// if they hold anything). Those before it are damage, and are kept. It
+// returns the number after the last one made ahead.
+func (sf *shardFiles) blanks(lastN int, rep *RecoveryReport) (uint32, error) {
+	ns := slices.Sorted(maps.Keys(sf.blank))
+	madeAhead := uint32(0)
+	for _, n := range ns {
+		name := sf.fileName(n)
+		if int(n) < lastN {
+			sf.damage(rep, name, 0, 0, "no header and no record: unreadable")
+			continue
+		}
+		if sf.blank[n] || n != ns[len(ns)-1] {
+			// It holds something, or it was taken into use (another was
+			// made ahead after it): a torn write, or the records of a torn
+			// first sync; nothing readable either way.
+			rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name})
+		}
+		// Deleted, though not on purpose in the index's words: a deletion
+		// record would say its positions were trimmed, and they were not.
+		// Its number is the next file's (recover leaves blanks out of top),
+		// so that numbers run on without a gap.
+		if !sf.st.readOnly {
+			if err := sf.unlink(n); err != nil {
+				return 0, err
+			}
+		}
+		madeAhead = n
+	}
+	return madeAhead, nil
 }
 
 // allDropped reports whether every file numbered from..to-1 was deleted

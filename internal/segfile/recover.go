@@ -35,7 +35,8 @@ type Found struct {
 	Rest int
 }
 
-// Recover reads the frames of a segment file image b from off. If known,
+// Recover reads the frames of a segment file image b from off, checksummed
+// from seed (see Header.Seed). If known,
 // the first must hold position first; otherwise (its header is damaged)
 // the first intact frame found, whatever its position, starts the first
 // run. Past a frame that is damaged it looks for the next intact one of a
@@ -43,10 +44,10 @@ type Found struct {
 // records it hit: every intact frame is found, unless its own length
 // fields were hit. A frame is intact if its checksum holds and its
 // position is the next expected one.
-func Recover(b []byte, off int, first uint64, known bool) Found {
+func Recover(b []byte, off int, first uint64, known bool, seed uint32) Found {
 	found := Found{End: off, Rest: -1}
 	if !known {
-		o, pos, ok := resync(b, off, 0, false)
+		o, pos, ok := resync(b, off, 0, false, seed)
 		if !ok {
 			if !zeros(b[min(off, len(b)):]) {
 				found.Rest = off
@@ -57,7 +58,7 @@ func Recover(b []byte, off int, first uint64, known bool) Found {
 	}
 	for {
 		run := Run{Off: off, First: first}
-		end, n := Scan(b, off, first, func(e Entry) { run.Entries = run.Entries.Append(e) })
+		end, n := Scan(b, off, first, seed, func(e Entry) { run.Entries = run.Entries.Append(e) })
 		if n > 0 {
 			found.Runs = append(found.Runs, run)
 			found.End = end
@@ -66,7 +67,7 @@ func Recover(b []byte, off int, first uint64, known bool) Found {
 		if off >= len(b) || zeros(b[off:]) {
 			return found
 		}
-		o, pos, ok := resync(b, off, first, true)
+		o, pos, ok := resync(b, off, first, true, seed)
 		if !ok {
 			found.Rest = off
 			return found
@@ -78,7 +79,7 @@ func Recover(b []byte, off int, first uint64, known bool) Found {
 // resync finds the first intact frame at an offset after off. If after,
 // its position must follow first by at least one and at most as many
 // records as the bytes skipped could hold.
-func resync(b []byte, off int, first uint64, after bool) (at int, pos uint64, ok bool) {
+func resync(b []byte, off int, first uint64, after bool, seed uint32) (at int, pos uint64, ok bool) {
 	le := binary.LittleEndian
 	o := off
 	if after {
@@ -98,7 +99,7 @@ func resync(b []byte, off int, first uint64, after bool) (at int, pos uint64, ok
 		if le.Uint32(h[0:]) == 0 && zeros(h) {
 			continue
 		}
-		if le.Uint32(h[0:]) == Checksum(b[o+4:o+size]) {
+		if le.Uint32(h[0:]) == frameSum(seed, b[o+4:o+size]) {
 			return o, p, true
 		}
 	}

@@ -84,10 +84,34 @@ type Header struct {
 	File    uint32 // file number within the shard, from 0
 	First   uint64 // position of its first record
 	Created int64  // Unix ms
+	Size    uint32 // the file's size, allocated at its creation (version 3; 0 before)
+	Version uint32 // the format version (ParseHeader sets it; PutHeader writes Version)
 }
 
-// PutHeader writes h into b[:HeaderSize], with a sync mark that says
-// nothing is durable yet.
+// Seed returns the frames' checksum seed of the file: the shard's (see
+// FrameSeed) from version 3 on, 0 (a plain CRC-32C) before.
+func (h Header) Seed() uint32 {
+	if h.Version < 3 {
+		return 0
+	}
+	return FrameSeed(h.Stream, h.Shard)
+}
+
+// FrameSeed returns the initial value of the checksums of the frames of a
+// shard's files: the CRC-32C of its stream incarnation and shard index, so
+// that a frame of another shard's file never checks as this one's.
+func FrameSeed(stream, shard uint32) uint32 {
+	var b [8]byte
+	binary.LittleEndian.PutUint32(b[:], stream)
+	binary.LittleEndian.PutUint32(b[4:], shard)
+	return Checksum(b[:])
+}
+
+// frameSum is the checksum of a frame's bytes after its checksum field.
+func frameSum(seed uint32, b []byte) uint32 { return crc32.Update(seed, castagnoli, b) }
+
+// PutHeader writes h into b[:HeaderSize], in this package's Version, with
+// a sync mark that says nothing is durable yet (offset 0).
 func PutHeader(b []byte, h Header) {
 	_ = b[HeaderSize-1]
 	clear(b[:HeaderSize])
@@ -99,13 +123,20 @@ func PutHeader(b []byte, h Header) {
 	le.PutUint32(b[20:], h.File)
 	le.PutUint64(b[24:], h.First)
 	le.PutUint64(b[32:], uint64(h.Created))
-	le.PutUint32(b[60:], Checksum(b[:headerSum]))
-	PutMark(b, Mark{Off: HeaderSize, Pos: h.First})
+	le.PutUint32(b[56:], h.Size)
+	le.PutUint32(b[60:], headerSum(b, Version))
+	PutMark(b, Mark{Pos: h.First})
 }
 
-// headerSum is how much of a version 3 header its checksum covers: the
-// sync mark after it changes as the file is written.
-const headerSum = 40
+// headerSum is the checksum of a header of version v. From version 3 it
+// leaves out the sync mark (bytes 40 to 55), which changes as the file is
+// written; before, it covers bytes 0 to 59.
+func headerSum(b []byte, v uint32) uint32 {
+	if v < 3 {
+		return Checksum(b[:60])
+	}
+	return crc32.Update(Checksum(b[:markAt]), castagnoli, b[56:60])
+}
 
 // ParseHeader reads a header. The sync mark is read by ParseMark.
 func ParseHeader(b []byte) (Header, error) {
@@ -114,31 +145,43 @@ func ParseHeader(b []byte) (Header, error) {
 	}
 	le := binary.LittleEndian
 	v := le.Uint32(b[8:])
-	if v > Version { // its header may be laid out otherwise
-		return Header{}, fmt.Errorf("%w (format version %d; this one reads %d)", ErrNewer, v, Version)
-	}
-	sum := headerSum
-	if v < 3 {
-		sum = 60 // versions 1 and 2 checksum the reserved bytes too
-	}
-	if le.Uint32(b[60:]) != Checksum(b[:sum]) {
+	if le.Uint32(b[60:]) != headerSum(b, min(v, Version)) {
+		// Damage: a flipped bit in the version is not a newer version.
 		return Header{}, fmt.Errorf("%w: header checksum", ErrCorrupt)
+	}
+	if v > Version { // every version keeps the checksum of version 3
+		return Header{}, fmt.Errorf("%w (format version %d; this one reads %d)", ErrNewer, v, Version)
 	}
 	if v == 0 {
 		return Header{}, fmt.Errorf("%w: format version 0", ErrCorrupt)
 	}
-	return Header{
+	h := Header{
 		Stream:  le.Uint32(b[12:]),
 		Shard:   le.Uint32(b[16:]),
 		File:    le.Uint32(b[20:]),
 		First:   le.Uint64(b[24:]),
 		Created: int64(le.Uint64(b[32:])),
-	}, nil
+		Version: v,
+	}
+	if v >= 3 {
+		h.Size = le.Uint32(b[56:])
+	}
+	return h, nil
+}
+
+// SeedOf returns the frames' checksum seed of the file whose image b is,
+// from its header, or fallback if the header is garbled.
+func SeedOf(b []byte, fallback uint32) uint32 {
+	if h, err := ParseHeader(b); err == nil {
+		return h.Seed()
+	}
+	return fallback
 }
 
 // Mark is a segment file's sync mark: the bytes below Off (and so the
 // records below position Pos) were durable when the file's last sync
-// began. Each sync writes the mark of the one before it, so that the mark
+// began. Off is 0 until a sync has made the file's header, and its size,
+// durable. Each sync writes the mark of the one before it, so that the mark
 // is never ahead of what is on disk, whatever a power cut keeps: frames
 // below it that fail their checksum are damage, never a torn write.
 type Mark struct {
@@ -174,9 +217,10 @@ func ParseMark(b []byte) (Mark, bool) {
 func FrameSize(keyLen, dataLen int) int { return FrameHeader + keyLen + dataLen }
 
 // PutFrame writes a record's frame at the start of b, which must have room
-// for it, and returns its size. gen is the generation of the data key the
-// data is sealed with, 0 for none.
-func PutFrame(b []byte, pos uint64, millis int64, key string, data []byte, gen uint8) int {
+// for it, and returns its size. seed is the file's checksum seed (see
+// Header.Seed); gen is the generation of the data key the data is sealed
+// with, 0 for none.
+func PutFrame(b []byte, seed uint32, pos uint64, millis int64, key string, data []byte, gen uint8) int {
 	n := FrameSize(len(key), len(data))
 	_ = b[n-1]
 	le := binary.LittleEndian
@@ -186,14 +230,14 @@ func PutFrame(b []byte, pos uint64, millis int64, key string, data []byte, gen u
 	le.PutUint64(b[18:], uint64(millis))
 	copy(b[FrameHeader:], key)
 	copy(b[FrameHeader+len(key):], data)
-	le.PutUint32(b[0:], Checksum(b[4:n]))
+	le.PutUint32(b[0:], frameSum(seed, b[4:n]))
 	return n
 }
 
 // CheckFrame reports whether b holds, at keyOff-FrameHeader, the intact
 // frame of the record at position pos with the given lengths: the
 // check of a record whose file failed its checksum as a whole.
-func CheckFrame(b []byte, keyOff uint32, key uint16, gen uint8, data uint32, pos uint64) bool {
+func CheckFrame(b []byte, seed uint32, keyOff uint32, key uint16, gen uint8, data uint32, pos uint64) bool {
 	start := int64(keyOff) - FrameHeader
 	end := int64(keyOff) + int64(key) + int64(data)
 	if start < 0 || end > int64(len(b)) {
@@ -202,7 +246,7 @@ func CheckFrame(b []byte, keyOff uint32, key uint16, gen uint8, data uint32, pos
 	h := b[start:end]
 	le := binary.LittleEndian
 	return le.Uint32(h[4:]) == data && le.Uint16(h[8:]) == key|uint16(gen)<<KeyBits &&
-		le.Uint64(h[10:]) == pos && le.Uint32(h[0:]) == Checksum(h[4:])
+		le.Uint64(h[10:]) == pos && le.Uint32(h[0:]) == frameSum(seed, h[4:])
 }
 
 // Entry locates a record in a file.
@@ -215,11 +259,11 @@ type Entry struct {
 }
 
 // Scan reads frames from b[off:], the first of which must hold position
-// first, and calls f for each good one, in order. It stops at the end of
+// first, checksummed from seed, and calls f for each good one, in order. It stops at the end of
 // b, at zeros (unwritten space), or at the first frame that is torn,
 // corrupt or out of sequence, and returns the offset just past the last
 // good frame and how many there were.
-func Scan(b []byte, off int, first uint64, f func(Entry)) (end int, n uint64) {
+func Scan(b []byte, off int, first uint64, seed uint32, f func(Entry)) (end int, n uint64) {
 	le := binary.LittleEndian
 	for {
 		if len(b)-off < FrameHeader {
@@ -232,7 +276,7 @@ func Scan(b []byte, off int, first uint64, f func(Entry)) (end int, n uint64) {
 		if size > len(b)-off || le.Uint64(h[10:]) != first+n {
 			return off, n
 		}
-		if le.Uint32(h[0:]) != Checksum(b[off+4:off+size]) {
+		if le.Uint32(h[0:]) != frameSum(seed, b[off+4:off+size]) {
 			return off, n
 		}
 		f(Entry{KeyOff: uint32(off + FrameHeader), Data: uint32(data), Key: key, Gen: gen, Millis: int64(le.Uint64(h[18:]))})

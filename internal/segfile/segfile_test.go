@@ -13,7 +13,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	b := make([]byte, 4096)
 	PutHeader(b, Header{Stream: 3, Shard: 7, File: 2, First: 100, Created: 1234})
 	h, err := ParseHeader(b)
-	if err != nil || h != (Header{Stream: 3, Shard: 7, File: 2, First: 100, Created: 1234}) {
+	if err != nil || h != (Header{Stream: 3, Shard: 7, File: 2, First: 100, Created: 1234, Version: Version}) {
 		t.Fatalf("header %+v %v", h, err)
 	}
 	off := HeaderSize
@@ -22,11 +22,11 @@ func TestFramesRoundTrip(t *testing.T) {
 		key, data string
 		gen       uint8
 	}{{"k", "hello", 0}, {"", "", 0}, {long, "x", MaxGen}} {
-		off += PutFrame(b[off:], 100+uint64(i), int64(1000+i), r.key, []byte(r.data), r.gen)
+		off += PutFrame(b[off:], 0, 100+uint64(i), int64(1000+i), r.key, []byte(r.data), r.gen)
 	}
 	var got []Entry
 	var entries Entries
-	end, n := Scan(b, HeaderSize, 100, func(e Entry) { got, entries = append(got, e), entries.Append(e) })
+	end, n := Scan(b, HeaderSize, 100, 0, func(e Entry) { got, entries = append(got, e), entries.Append(e) })
 	if n != 3 || end != off {
 		t.Fatalf("scan: %d records to %d, want 3 to %d", n, end, off)
 	}
@@ -40,11 +40,11 @@ func TestFramesRoundTrip(t *testing.T) {
 		t.Fatalf("entries %+v, want %+v; end %d, want %d", decoded, got, entries.End(), off)
 	}
 	// The wrong first position, a flipped bit: the scan stops there.
-	if _, n := Scan(b, HeaderSize, 99, func(Entry) {}); n != 0 {
+	if _, n := Scan(b, HeaderSize, 99, 0, func(Entry) {}); n != 0 {
 		t.Fatal("out-of-sequence frame accepted")
 	}
 	b[HeaderSize+FrameHeader+3] ^= 1
-	if _, n := Scan(b, HeaderSize, 100, func(Entry) {}); n != 0 {
+	if _, n := Scan(b, HeaderSize, 100, 0, func(Entry) {}); n != 0 {
 		t.Fatal("corrupt frame accepted")
 	}
 	b[HeaderSize+FrameHeader+3] ^= 1
@@ -79,7 +79,7 @@ func TestFramesRoundTrip(t *testing.T) {
 func FuzzScan(f *testing.F) {
 	b := make([]byte, 256)
 	PutHeader(b, Header{First: 5})
-	n := PutFrame(b[HeaderSize:], 5, 9, "key", []byte("data"), 0)
+	n := PutFrame(b[HeaderSize:], 0, 5, 9, "key", []byte("data"), 0)
 	f.Add(b[:HeaderSize+n], uint64(5))
 	f.Add(bytes.Repeat([]byte{0xff}, 100), uint64(0))
 	f.Fuzz(func(t *testing.T, b []byte, first uint64) {
@@ -88,12 +88,12 @@ func FuzzScan(f *testing.F) {
 				t.Fatalf("entry %+v past %d bytes", e, len(b))
 			}
 		}
-		if end, _ := Scan(b, min(HeaderSize, len(b)), first, check); end > len(b) {
+		if end, _ := Scan(b, min(HeaderSize, len(b)), first, 0, check); end > len(b) {
 			t.Fatalf("end %d past %d", end, len(b))
 		}
 		Walk(b, min(HeaderSize, len(b)), check)
 		for _, known := range []bool{true, false} {
-			f := Recover(b, min(HeaderSize, len(b)), first, known)
+			f := Recover(b, min(HeaderSize, len(b)), first, known, 0)
 			next := uint64(0)
 			for i, r := range f.Runs {
 				if i > 0 && r.First <= next || known && i == 0 && r.First != first {
@@ -159,7 +159,7 @@ func file(n int, first uint64) ([]byte, []int) {
 	var offs []int
 	for i := range n {
 		offs = append(offs, off)
-		off += PutFrame(b[off:], first+uint64(i), int64(i), "key", bytes.Repeat([]byte{byte('a' + i%26)}, 10+i%20), 0)
+		off += PutFrame(b[off:], 0, first+uint64(i), int64(i), "key", bytes.Repeat([]byte{byte('a' + i%26)}, 10+i%20), 0)
 	}
 	return b[:off+100], offs
 }
@@ -207,7 +207,7 @@ func TestRecoverFindsEveryIntactFrame(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := bytes.Clone(clean)
 			tc.damage(b)
-			f := Recover(b, HeaderSize, 100, tc.known)
+			f := Recover(b, HeaderSize, 100, tc.known, 0)
 			if got := positions(f); !slices.Equal(got, tc.want) {
 				t.Fatalf("positions %v, want %v", got, tc.want)
 			}
@@ -217,7 +217,7 @@ func TestRecoverFindsEveryIntactFrame(t *testing.T) {
 			for _, r := range f.Runs {
 				i := 0
 				for e := range r.Entries.From(uint32(r.Off)) {
-					if !CheckFrame(b, e.KeyOff, e.Key, e.Gen, e.Data, r.First+uint64(i)) {
+					if !CheckFrame(b, 0, e.KeyOff, e.Key, e.Gen, e.Data, r.First+uint64(i)) {
 						t.Fatalf("run at %d: entry %d does not check", r.Off, i)
 					}
 					i++
@@ -228,7 +228,7 @@ func TestRecoverFindsEveryIntactFrame(t *testing.T) {
 			}
 		})
 	}
-	if f := Recover(make([]byte, 4096), HeaderSize, 0, false); len(f.Runs) != 0 || f.Rest >= 0 {
+	if f := Recover(make([]byte, 4096), HeaderSize, 0, false, 0); len(f.Runs) != 0 || f.Rest >= 0 {
 		t.Fatalf("unwritten file: %+v", f)
 	}
 }
@@ -238,7 +238,7 @@ func TestRecoverFindsEveryIntactFrame(t *testing.T) {
 func TestSyncMark(t *testing.T) {
 	b := make([]byte, HeaderSize)
 	PutHeader(b, Header{First: 7, File: 1})
-	if m, ok := ParseMark(b); !ok || m != (Mark{Off: HeaderSize, Pos: 7}) {
+	if m, ok := ParseMark(b); !ok || m != (Mark{Pos: 7}) {
 		t.Fatalf("new file's mark %+v %v", m, ok)
 	}
 	PutMark(b, Mark{Off: 4096, Pos: 90})
@@ -265,5 +265,34 @@ func TestSyncMark(t *testing.T) {
 	le.PutUint32(b[60:], Checksum(b[:60]))
 	if _, err := ParseHeader(b); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("version 0: %v", err)
+	}
+}
+
+// TestFramesOfAnotherShardDoNotCheck: a frame is checksummed from its
+// shard's seed: copied into another shard's file, it is not intact there.
+func TestFramesOfAnotherShardDoNotCheck(t *testing.T) {
+	mine, theirs := FrameSeed(1, 0), FrameSeed(1, 1)
+	b := make([]byte, 200)
+	n := PutFrame(b[HeaderSize:], theirs, 5, 9, "k", []byte("data"), 0)
+	if _, got := Scan(b[:HeaderSize+n], HeaderSize, 5, theirs, func(Entry) {}); got != 1 {
+		t.Fatal("its own shard's frame")
+	}
+	if _, got := Scan(b[:HeaderSize+n], HeaderSize, 5, mine, func(Entry) {}); got != 0 {
+		t.Fatal("another shard's frame accepted")
+	}
+	if f := Recover(b, HeaderSize, 0, false, mine); len(f.Runs) != 0 {
+		t.Fatal("another shard's frame found")
+	}
+	if !CheckFrame(b, theirs, HeaderSize+FrameHeader, 1, 0, 4, 5) || CheckFrame(b, mine, HeaderSize+FrameHeader, 1, 0, 4, 5) {
+		t.Fatal("CheckFrame")
+	}
+	h := Header{Stream: 1, Shard: 1, Size: 1 << 20}
+	PutHeader(b, h)
+	got, err := ParseHeader(b)
+	if err != nil || got.Seed() != theirs || got.Size != 1<<20 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if SeedOf(make([]byte, HeaderSize), mine) != mine {
+		t.Fatal("SeedOf a garbled header")
 	}
 }

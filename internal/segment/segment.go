@@ -67,6 +67,7 @@ type Options struct {
 	Storage Storage // nil: in memory only
 	MaxSlab int     // largest slab (a record larger than it gets a slab of its own); default 1 MiB
 	Cached  int     // sealed slabs a durable segment keeps in memory; default 2
+	Seed    uint32  // the checksum seed of its frames (segfile.FrameSeed), if durable
 }
 
 // entry locates one record. 24 bytes, no pointers.
@@ -253,7 +254,7 @@ func (s *Segment) Add(key string, data []byte, millis int64, gen uint8) (uint64,
 	off := s.used
 	if s.frame != 0 {
 		millis = segfile.ClampMillis(millis) // what the file's index can hold
-		n := segfile.PutFrame(s.cur[off:], pos, millis, key, data, gen)
+		n := segfile.PutFrame(s.cur[off:], s.opt.Seed, pos, millis, key, data, gen)
 		if s.mirror != nil {
 			copy(s.mirror[off:off+n], s.cur[off:off+n])
 		}
@@ -560,7 +561,8 @@ type Cursor struct {
 	chunkNo uint64
 	slab    []byte
 	slabNo  uint32
-	unsure  bool // check each record's frame in slab (see Storage.LoadSlab)
+	unsure  bool   // check each record's frame in slab (see Storage.LoadSlab)
+	seed    uint32 // with unsure, the checksum seed of slab's frames
 	err     error
 }
 
@@ -645,7 +647,7 @@ func (c *Cursor) Next(r *Record) bool {
 // intact reports whether the frame of e, at pos, in the cursor's slab is
 // whole.
 func (c *Cursor) intact(e *entry, pos uint64) bool {
-	return segfile.CheckFrame(c.slab, e.off, e.key, e.gen, e.data, pos)
+	return segfile.CheckFrame(c.slab, c.seed, e.off, e.key, e.gen, e.data, pos)
 }
 
 // damaged sets Err for the records from the cursor's position on that
@@ -721,6 +723,9 @@ func (c *Cursor) fetchSlab(e *entry) int {
 		}
 	}
 	c.slab, c.slabNo, c.unsure = b, e.slab, unsure
+	if unsure { // from its header: an older file's frames have another seed
+		c.seed = segfile.SeedOf(b, s.opt.Seed)
+	}
 	return fetched
 }
 

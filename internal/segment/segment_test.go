@@ -339,7 +339,7 @@ func readDamaged(t *testing.T, s *Segment, pos uint64) (got []uint64, damage []*
 func TestDamagedRecordsFailAndCanBeSkipped(t *testing.T) {
 	st := &memStorage{slabs: map[uint32][]byte{}, fail: map[uint32]error{}, flipped: map[uint32]int{}}
 	var s Segment
-	s.Init(Options{Storage: st, MaxSlab: 64 << 10, Cached: 1})
+	s.Init(Options{Storage: st, MaxSlab: 64 << 10, Cached: 1, Seed: segfile.FrameSeed(0, 0)})
 	var slabOf []uint32
 	for i := range 6000 {
 		_, err := s.Add("k", payload(i), int64(i), 0)
@@ -372,11 +372,11 @@ func TestDamagedRecordsFailAndCanBeSkipped(t *testing.T) {
 
 	// A segment restored from these slabs with records lost between them.
 	var back Segment
-	back.Init(Options{Storage: st, MaxSlab: 64 << 10, Cached: 1})
+	back.Init(Options{Storage: st, MaxSlab: 64 << 10, Cached: 1, Seed: segfile.FrameSeed(0, 0)})
 	delete(st.flipped, 1)
 	back.Restore(0, 0)
 	for n := uint32(0); n < 2; n++ {
-		f := segfile.Recover(st.slabs[n], segfile.HeaderSize, firstOf(n), true)
+		f := segfile.Recover(st.slabs[n], segfile.HeaderSize, firstOf(n), true, segfile.FrameSeed(0, 0))
 		require.Len(t, f.Runs, 1)
 		back.RestoreSlab(n, uint32(f.Runs[0].Off), f.Runs[0].Entries)
 	}

@@ -135,6 +135,29 @@ func (m *MemFS) SetReadOnly(ro bool) {
 	m.readOnly = ro
 }
 
+// Clone returns a copy of the file system as the disk holds it after a
+// clean shutdown: every file with what it holds now (synced or not), every
+// directory, no lock, no handle, no pending fault.
+func (m *MemFS) Clone() *MemFS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := NewMemFS()
+	copies := map[*inode]*inode{}
+	for name, n := range m.files {
+		cp, ok := copies[n]
+		if !ok {
+			cp = &inode{data: slices.Clone(n.data)}
+			cp.disk = slices.Clone(cp.data)
+			copies[n] = cp
+		}
+		c.files[name], c.durable[name] = cp, cp
+	}
+	for d := range m.dirs {
+		c.dirs[d], c.dirsDisk[d] = true, true
+	}
+	return c
+}
+
 // SetCapacity bounds the bytes the files may hold together, 0 for no
 // bound: a write or an allocation past it fails with ENOSPC, as on a full
 // disk; deleting a file frees its bytes.
@@ -661,7 +684,8 @@ func (f *memFile) Sync() error {
 }
 
 // SyncMapped copies [off, off+n) of the page cache to the disk, reading
-// nothing else, so appends past it may go on meanwhile.
+// nothing else, so appends past it may go on meanwhile; the disk takes the
+// file's size, as fdatasync makes it durable.
 func (f *memFile) SyncMapped(off, n int) error {
 	f.m.mu.Lock()
 	defer f.m.mu.Unlock()
@@ -675,9 +699,12 @@ func (f *memFile) SyncMapped(off, n int) error {
 	if err := f.m.check(OpSync, dirty); err != nil {
 		return err
 	}
-	if len(f.n.disk) < off+n {
-		f.n.disk = append(f.n.disk, make([]byte, off+n-len(f.n.disk))...)
+	// Like fdatasync, it makes the file's size durable too: what lies
+	// past the disk's old end, outside the range, reads as zeros.
+	if len(f.n.disk) < len(f.n.data) {
+		f.n.disk = append(f.n.disk, make([]byte, len(f.n.data)-len(f.n.disk))...)
 	}
+	f.n.disk = f.n.disk[:len(f.n.data):len(f.n.data)]
 	copy(f.n.disk[off:off+n], f.n.data[off:off+n])
 	return nil
 }
