@@ -143,7 +143,12 @@ func (a *Account) closeStore() error {
 			s.mu.Unlock()
 			note(sh.syncAll())
 			sh.mu.Lock()
-			sh.seg.Roll() // indexes the file being written, so opening need not scan it
+			if sh.seg.Used() >= spareMin {
+				// Indexes the file being written, so that opening need not
+				// scan it; a small one is scanned at little cost, and a
+				// stream of many idle shards closes fast.
+				sh.seg.Roll()
+			}
 			sh.files.closeLocked()
 			sh.mu.Unlock()
 			s.mu.Lock()

@@ -19,9 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// closedStore writes 400 records of about 500 bytes to one shard (about
-// four 64 KiB segment files), closes the account, and returns the file
-// system, the records in order, and the shard's directory.
+// closedStore writes 400 records of about 500 bytes to one shard (files
+// of 2, 4, ... 32 KiB, then of 64 KiB from file 5 on), closes the account,
+// and returns the file system, the records in order, and the shard's
+// directory.
 func closedStore(t *testing.T) (*vfs.MemFS, []string, string) { return writtenStore(t, false) }
 
 // crashedStore is closedStore with 460 records and a power cut instead of
@@ -181,25 +182,25 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 		store  store
 		damage func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 // the records it damages
 		atOpen bool                                                                     // reported when opening (otherwise when read back)
-		gone   int                                                                      // the file the damage deleted, if any (-1: none)
+		gone   int                                                                      // the file the damage deleted, if any (-1: none, -2: the newest)
 	}{
 		{"bit flipped in a sealed file's record", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
-			p := files[2][17]
-			flip(t, fs, segFile(dir, 2), frameAt(t, fs, dir, 2, p)+40)
+			p := files[5][17]
+			flip(t, fs, segFile(dir, 5), frameAt(t, fs, dir, 5, p)+40)
 			return []uint64{p}
 		}, false, -1},
 		{"bit flipped in a sealed file's header", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, _ [][]uint64) []uint64 {
-			flip(t, fs, segFile(dir, 2), 20)
+			flip(t, fs, segFile(dir, 5), 20)
 			return nil
 		}, true, -1},
 		{"sealed file truncated mid-frame", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
-			truncate(t, fs, segFile(dir, 2), frameAt(t, fs, dir, 2, files[2][30])+100)
-			return files[2][30:]
+			truncate(t, fs, segFile(dir, 5), frameAt(t, fs, dir, 5, files[5][30])+100)
+			return files[5][30:]
 		}, true, -1},
 		{"file in the middle deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
-			require.NoError(t, fs.Remove(segFile(dir, 2)))
-			return files[2]
-		}, true, 2},
+			require.NoError(t, fs.Remove(segFile(dir, 5)))
+			return files[5]
+		}, true, 5},
 		{"first file deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
 			require.NoError(t, fs.Remove(segFile(dir, 0)))
 			return files[0]
@@ -207,7 +208,7 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 		{"newest file deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
 			require.NoError(t, fs.Remove(segFile(dir, len(files)-1)))
 			return files[len(files)-1]
-		}, true, 3},
+		}, true, -2},
 		{"bit flipped in the index", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, _ [][]uint64) []uint64 {
 			flip(t, fs, path.Join(dir, "index"), 100)
 			return nil
@@ -218,13 +219,13 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 		}, false, -1},
 		{"index and a file in the middle deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
 			require.NoError(t, fs.Remove(path.Join(dir, "index")))
-			require.NoError(t, fs.Remove(segFile(dir, 1)))
-			return files[1]
-		}, true, 1},
+			require.NoError(t, fs.Remove(segFile(dir, 4)))
+			return files[4]
+		}, true, 4},
 		{"index deleted, a file in the middle truncated mid-frame", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
 			require.NoError(t, fs.Remove(path.Join(dir, "index")))
-			truncate(t, fs, segFile(dir, 1), frameAt(t, fs, dir, 1, files[1][40])+10)
-			return files[1][40:]
+			truncate(t, fs, segFile(dir, 4), frameAt(t, fs, dir, 4, files[4][40])+10)
+			return files[4][40:]
 		}, true, -1},
 		{"bit flipped in the middle of the newest file, not indexed", crashedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
 			last := len(files) - 1
@@ -260,12 +261,16 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 			p := files[last][len(files[last])-1]
 			flip(t, fs, segFile(dir, last), frameAt(t, fs, dir, last, p)+40)
 			return []uint64{p}
-		}, false, -1},
+		}, true, -1}, // the manifest says it was durable
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs, want, dir := tc.store(t)
 			files := fileRecords(t, fs, dir)
-			require.Len(t, files, 4)
+			require.GreaterOrEqual(t, len(files), 7, "2, 4, ... 64 KiB, and more of 64 KiB")
+			gone := tc.gone
+			if gone == -2 {
+				gone = len(files) - 1
+			}
 			damaged := tc.damage(t, fs, dir, files)
 			a, err := reopen(t, fs)
 			require.NoError(t, err, "damage to records does not keep the account from opening")
@@ -332,7 +337,7 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 			after, err := fs.ReadDir(dir)
 			require.NoError(t, err)
 			for n := range files {
-				if n != tc.gone {
+				if n != gone {
 					require.Contains(t, after, path.Base(segFile(dir, n)), "a file with intact records is kept")
 				}
 			}
@@ -415,14 +420,14 @@ func TestOpeningRefusesWhatItCannotTrust(t *testing.T) {
 	_ = dir
 }
 
-// damagedRecord flips a byte in record 300 of a closed store (in file 2)
+// damagedRecord flips a byte in a record of a closed store (in file 5)
 // and reopens it.
 func damagedRecord(t *testing.T) (*Account, []string, uint64) {
 	t.Helper()
 	fs, want, dir := closedStore(t)
 	files := fileRecords(t, fs, dir)
-	p := files[2][10]
-	flip(t, fs, segFile(dir, 2), frameAt(t, fs, dir, 2, p)+40)
+	p := files[5][10]
+	flip(t, fs, segFile(dir, 5), frameAt(t, fs, dir, 5, p)+40)
 	a, err := reopen(t, fs)
 	require.NoError(t, err)
 	return a, want, p

@@ -547,16 +547,7 @@ func (s *Stream) readSeq(ctx context.Context, shardID string, p StartingPosition
 				r.close()
 				return
 			}
-			if d, to, ok := r.sh.damaged(r.c.Err()); ok {
-				if !yield(Record{}, d) {
-					r.close()
-					return
-				}
-				r.c.Seek(to) // the loop goes on: past the damage
-				r.next = to
-				continue
-			}
-			err = r.more()
+			err = r.more(yield)
 		}
 		if err != errEnd {
 			yield(Record{}, err)
@@ -622,8 +613,17 @@ func (s *Stream) newShardReader(ctx context.Context, shardID string, p StartingP
 }
 
 // more decides what follows reading up to r.stop: errEnd, an error, or
-// (for a Tail) nil once there are more records, which it waits for.
-func (r *shardReader) more() error {
+// nil once there are more records (for a Tail, which it waits for), or
+// damaged ones, which it yields and passes (errEnd if the loop stops then).
+func (r *shardReader) more(yield func(Record, error) bool) error {
+	if d, to, ok := r.sh.damaged(r.c.Err()); ok {
+		if !yield(Record{}, d) {
+			return errEnd
+		}
+		r.c.Seek(to) // the loop goes on: past the damage
+		r.next = to
+		return nil
+	}
 	if err := r.c.Err(); err != nil {
 		return r.sh.storageError(err)
 	}

@@ -76,8 +76,9 @@ func TestReadOnlyFileSystemStaysReadable(t *testing.T) {
 func TestOpenReadOnly(t *testing.T) {
 	fs, want, dir := crashedStore(t)
 	files := fileRecords(t, fs, dir)
-	last := files[3][len(files[3])-1]
-	flip(t, fs, segFile(dir, 3), frameAt(t, fs, dir, 3, last)+30) // the last record: above the mark, a torn tail a writer would cut
+	n := len(files) - 1 // the newest
+	last := files[n][len(files[n])-1]
+	flip(t, fs, segFile(dir, n), frameAt(t, fs, dir, n, last)+30) // the last record: above the mark, a torn tail a writer would cut
 	before := snapshot(t, fs, "/data")
 	open := func(opts ...Option) (*Account, error) {
 		return NewAccount(append([]Option{withFS(fs.Process()), WithDir("/data"), WithClock(NewManualClock(tStart)), WithoutLimits(), WithAccountID("123456789012")}, opts...)...)

@@ -109,8 +109,9 @@ func TestTrimCutShortByAFaultThenAPowerCut(t *testing.T) {
 // is the next file's, so that numbers run on without a gap that the next
 // opening would take for a lost file.
 func TestFileMadeAheadIsTakenAgain(t *testing.T) {
-	fs, want, dir := closedStore(t) // files 0 to 3
-	f, err := fs.Create(segFile(dir, 4))
+	fs, want, dir := closedStore(t)
+	made := len(fileRecords(t, fs, dir)) // the next number
+	f, err := fs.Create(segFile(dir, made))
 	require.NoError(t, err)
 	require.NoError(t, f.Allocate(64<<10))
 	require.NoError(t, f.Close())
@@ -118,7 +119,7 @@ func TestFileMadeAheadIsTakenAgain(t *testing.T) {
 	a, err := reopen(t, fs)
 	require.NoError(t, err)
 	require.Empty(t, a.Recovery().TornTails, "nothing was in it")
-	putN(t, mustStream(t, a, "s"), "after", 400) // files from 4 on
+	putN(t, mustStream(t, a, "s"), "after", 400) // files from made on
 	require.NoError(t, a.Close())
 
 	a2, err := reopen(t, fs)
@@ -129,11 +130,11 @@ func TestFileMadeAheadIsTakenAgain(t *testing.T) {
 	require.Equal(t, want, got[:400], "the records before (closedStore's have no dot)")
 	require.Equal(t, "after 000", got[400])
 	require.Equal(t, "after 399", got[799])
-	b, err := readFile(fs, segFile(dir, 4))
+	b, err := readFile(fs, segFile(dir, made))
 	require.NoError(t, err)
 	h, err := segfile.ParseHeader(b)
 	require.NoError(t, err)
-	require.Equal(t, uint64(400), h.First, "file 4 holds the records after")
+	require.Equal(t, uint64(400), h.First, "the file made ahead's number holds the records after")
 }
 
 // TestDeletedFileAPowerCutKeptStaysDeleted: a file whose deletion the index

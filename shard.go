@@ -59,7 +59,7 @@ type shard struct {
 	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
 	durability durability // SyncAlways's group commit
-	sealing    sealer     // scratch for sealing records (encrypted streams)
+	sealing    *sealer    // scratch for sealing records (made when a record of an encrypted stream is)
 	wmeter     writeMeter // this minute's writes, for the metrics
 
 	rmeter readMeter   // this minute's reads, for the metrics
@@ -185,6 +185,9 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	var gen uint8
 	if d := sh.crypto.current.Load(); d != nil {
 		slab := sh.seg.SlabFor(len(key) + len(data) + sealOverhead)
+		if sh.sealing == nil {
+			sh.sealing = new(sealer)
+		}
 		sealed, err := sh.sealing.seal(d, sh.index, slab, sh.seg.Written(), key, data)
 		if err != nil {
 			return 0, failed, newError(ErrInternalFailure, "Could not seal a record: %v.", err)

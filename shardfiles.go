@@ -83,7 +83,6 @@ func (st *store) newShardFiles(s *Stream, sh *shard) *shardFiles {
 		dir:    st.shardDir(s.inc, sh.index),
 		stream: s.name,
 		hdr:    segfile.Header{Stream: s.inc, Shard: sh.index},
-		files:  map[uint32]fileInfo{},
 	}
 }
 
@@ -115,9 +114,16 @@ func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) (mirror, heap []
 	sf.sealing = sf.active // the segment seals it next
 	sf.active = &openFile{n: n, f: f, mem: mem, syncAt: first}
 	sf.dirDirty = sf.dirDirty || !entered
-	sf.prepare(n+1, min(2*size, sf.st.segmentSize)) // the size the segment asks for next
+	if next := min(2*size, sf.st.segmentSize); next >= spareMin { // the size the segment asks for next
+		sf.prepare(n+1, next)
+	}
 	return mem, heap, nil
 }
+
+// spareMin is the least size of a file made ahead of need: smaller ones,
+// the first files of a shard, are made when needed, so that an idle shard
+// holds one small file and no spare.
+const spareMin = 64 << 10
 
 // markEvery is how far, in bytes, a SyncAlways file's sync mark may trail
 // what is durable before it is written again (see flush).
@@ -248,7 +254,7 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 	rec := indexRecordOf(n, info, buf.entries)
 	indexBufs.Put(buf)
 	sf.mu.Lock()
-	sf.files[n] = info
+	sf.noteFile(n, info)
 	sf.mu.Unlock()
 	var a *openFile
 	switch {
@@ -281,6 +287,15 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 	default:
 		sf.retired = append(sf.retired, a)
 	}
+}
+
+// noteFile records sealed file n, making the map on first use (an idle
+// shard has none). sf.mu is held, or opening is under way.
+func (sf *shardFiles) noteFile(n uint32, info fileInfo) {
+	if sf.files == nil {
+		sf.files = map[uint32]fileInfo{}
+	}
+	sf.files[n] = info
 }
 
 // keepUnwritten lets readers load sealed file n from image until a sync

@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -96,7 +97,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 	if err != nil {
 		return err
 	}
-	kept, err := sf.chain(files, ms.head, dropped, rep)
+	kept, err := sf.chain(files, ms.head, ms.next, dropped, rep)
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 	if k := len(kept); k > 0 {
 		lastN, lastEnd = int(kept[k-1].n), kept[k-1].end()
 	}
-	madeAhead, err := sf.blanks(lastN, rep)
+	madeAhead, err := sf.blanks(kept, ms.head, rep)
 	if err != nil {
 		return err
 	}
@@ -167,7 +168,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 	r := restorer{seg: seg, pos: first, millis: ms.millis}
 	for _, rf := range kept {
 		r.file(&rf)
-		sf.files[rf.n] = rf.info
+		sf.noteFile(rf.n, rf.info)
 		rep.Files++
 		rep.Records += int64(rf.intact())
 	}
@@ -177,7 +178,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 		}
 		r.lost(end)
 	}
-	if err := sf.indexScanned(kept); err != nil {
+	if err := sf.indexScanned(kept, ms.next); err != nil {
 		return err
 	}
 	// Files after the last kept one (all cut away) and before the first (a
@@ -529,8 +530,8 @@ func (sf *shardFiles) scan(n uint32, b []byte, h segfile.Header, known bool, at 
 // gap's files were deleted on purpose, or the next file starts below the
 // head: a fault or a power cut kept them, and they go), or the records
 // between are lost: damage, reported. Only the last file can end in a
-// torn tail.
-func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped *droppedFiles, rep *RecoveryReport) ([]recoveredFile, error) {
+// torn tail, and only after the records the manifest knew durable.
+func (sf *shardFiles) chain(files []recoveredFile, head, durable uint64, dropped *droppedFiles, rep *RecoveryReport) ([]recoveredFile, error) {
 	var kept []recoveredFile // newest first, then reversed
 	limit := uint64(math.MaxUint64)
 	for i := len(files) - 1; i >= 0; i-- {
@@ -572,7 +573,9 @@ func (sf *shardFiles) chain(files []recoveredFile, head uint64, dropped *dropped
 		}
 		sf.damage(rep, sf.fileName(next.n), end, next.info.first, "missing: no file holds the records before %d", next.info.first)
 	}
-	if k := len(kept); k > 0 && kept[k-1].rest >= 0 {
+	if k := len(kept); k > 0 && kept[k-1].rest >= 0 && kept[k-1].end() >= durable {
+		// (Records the manifest knew durable are missing otherwise: damage,
+		// reported with the shard's end.)
 		last := &kept[k-1]
 		name := sf.fileName(last.n)
 		rep.TornTails = append(rep.TornTails, TornTail{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: name, Offset: last.info.framesEnd, Records: last.intact()})
@@ -602,18 +605,21 @@ func cutRuns(rf *recoveredFile, limit uint64) {
 	rf.info.unsure, rf.clean, rf.rest = true, false, -1
 }
 
-// indexScanned makes durable, and indexes, the clean files that opening
-// scanned: what a scan found may be only in the page cache (written before
-// a process crash, or by a sync that failed), and must be durable before
-// anything is written after it, or a power cut could leave a gap before
-// records acknowledged later.
-func (sf *shardFiles) indexScanned(kept []recoveredFile) error {
+// indexScanned makes durable the files that opening scanned, and indexes
+// the clean ones but small ones: what a scan found may be only in the page
+// cache (written before a process crash, or by a sync that failed), and
+// must be durable before anything is written after it, or a power cut
+// could leave a gap before records acknowledged later. A file whose
+// records end no later than the manifest's durable next (a clean Close
+// wrote it) needs no sync; a small file is scanned again at little cost,
+// so that a stream of many idle shards opens without writing.
+func (sf *shardFiles) indexScanned(kept []recoveredFile, durable uint64) error {
 	if sf.st.readOnly {
 		return nil
 	}
 	synced := false
 	for _, rf := range kept {
-		if !rf.scanned {
+		if !rf.scanned || rf.end() <= durable && rf.info.framesEnd < spareMin {
 			continue
 		}
 		if err := syncFile(sf.st.fs, sf.fileName(rf.n)); err != nil {
@@ -641,20 +647,33 @@ func (sf *shardFiles) indexScanned(kept []recoveredFile) error {
 }
 
 // blanks deals with the files that hold no header and no record: those
-// after the last file kept (number lastN) were made ahead of need, or torn
-// by a crash before anything in them was acknowledged: they go (reported
-// if they hold anything). Those before it are damage, and are kept. It
-// returns the number after the last one made ahead.
-func (sf *shardFiles) blanks(lastN int, rep *RecoveryReport) (uint32, error) {
+// after the last file kept were made ahead of need, or torn by a crash
+// before anything in them was acknowledged: they go (reported if they hold
+// anything). One before it where positions run on without a gap was given
+// up (a failed sync rolled its records back, and a crash kept its name): it
+// goes too; where there is a gap, it is damage, and is kept. It returns the
+// number of the last one made ahead.
+func (sf *shardFiles) blanks(kept []recoveredFile, head uint64, rep *RecoveryReport) (uint32, error) {
+	lastN := -1
+	if k := len(kept); k > 0 {
+		lastN = int(kept[k-1].n)
+	}
 	ns := slices.Sorted(maps.Keys(sf.blank))
 	madeAhead := uint32(0)
 	for _, n := range ns {
 		name := sf.fileName(n)
 		if int(n) < lastN {
-			sf.damage(rep, name, 0, 0, "no header and no record: unreadable")
-			continue
+			i, _ := slices.BinarySearchFunc(kept, n, func(rf recoveredFile, n uint32) int { return cmp.Compare(rf.n, n) })
+			before := head // kept[i] is the first kept file after it
+			if i > 0 {
+				before = kept[i-1].end()
+			}
+			if kept[i].info.first != before {
+				sf.damage(rep, name, 0, 0, "no header and no record: unreadable")
+				continue
+			}
 		}
-		if sf.blank[n] || n != ns[len(ns)-1] {
+		if int(n) > lastN && (sf.blank[n] || n != ns[len(ns)-1]) {
 			// It holds something, or it was taken into use (another was
 			// made ahead after it): a torn write, or the records of a torn
 			// first sync; nothing readable either way.
@@ -669,7 +688,9 @@ func (sf *shardFiles) blanks(lastN int, rep *RecoveryReport) (uint32, error) {
 				return 0, err
 			}
 		}
-		madeAhead = n
+		if int(n) > lastN {
+			madeAhead = n
+		}
 	}
 	return madeAhead, nil
 }

@@ -34,7 +34,7 @@ import (
 const (
 	chunkShift = 10
 	chunkLen   = 1 << chunkShift // entries per index chunk (24 KiB)
-	minSlab    = 4 << 10         // first slab of an in-memory segment; later ones double up to maxSlab
+	minSlab    = 2 << 10         // first slab; later ones double up to maxSlab (an idle shard holds a few records)
 	maxSlab    = 1 << 20
 )
 
@@ -80,7 +80,16 @@ type entry struct {
 	millis int64  // arrival time, Unix milliseconds
 }
 
-type chunk [chunkLen]entry
+// chunk holds the entries of chunkLen consecutive positions. A segment's
+// first chunk starts small and doubles as it fills (an idle shard holds a
+// few records), so a chunk's length is its capacity: it covers the
+// positions below its length, and the writer replaces it with a longer
+// copy before writing past them. Readers that hold a shorter copy read
+// only positions it covers, written before the copy was made.
+type chunk []entry
+
+// firstChunk is the length a segment's first chunk starts with.
+const firstChunk = 16
 
 // noSlab is the slab number of a record that opening found damaged beyond
 // reading: its frame is gone (a missing file, garbled bytes), and only its
@@ -142,7 +151,7 @@ type Segment struct {
 	cur       []byte // slab being filled
 	mirror    []byte // its file's mapping (durable, if the storage maps it)
 	used      int    // bytes of cur in use
-	wchunk    *chunk // index chunk being filled
+	wchunk    chunk  // index chunk being filled
 	slabNext  uint32 // absolute number the next new slab gets
 	nextSize  int    // size of the next new slab
 	opt       Options
@@ -152,7 +161,7 @@ type Segment struct {
 	trimmedTo uint64 // TrimBefore has run (a log that trims reuses memory)
 
 	mu     sync.RWMutex // guards the directories below, loaded and unsure
-	chunks deque[*chunk]
+	chunks deque[chunk]
 	slabs  deque[[]byte]   // nil: a durable slab not in memory
 	loaded []uint32        // sealed slabs in memory, oldest first (durable)
 	unsure map[uint32]bool // slabs in memory whose records are checked one by one (see Storage.LoadSlab)
@@ -266,6 +275,8 @@ func (s *Segment) Add(key string, data []byte, millis int64, gen uint8) (uint64,
 
 	if pos&(chunkLen-1) == 0 {
 		s.startChunk(pos)
+	} else if int(pos&(chunkLen-1)) >= len(s.wchunk) {
+		s.growChunk(pos)
 	}
 	s.wchunk[pos&(chunkLen-1)] = entry{
 		slab:   s.slabNext - 1,
@@ -280,9 +291,14 @@ func (s *Segment) Add(key string, data []byte, millis int64, gen uint8) (uint64,
 	return pos, nil
 }
 
-// startChunk begins the index chunk that holds position pos.
+// startChunk begins the index chunk that holds position pos: full-size,
+// unless it is the segment's first (see chunk).
 func (s *Segment) startChunk(pos uint64) {
-	s.wchunk = new(chunk)
+	n := chunkLen
+	if s.chunks.count() == 0 {
+		n = chunkSize(pos)
+	}
+	s.wchunk = make(chunk, n)
 	s.mu.Lock()
 	if s.chunks.count() == 0 {
 		s.chunks.base = pos >> chunkShift
@@ -291,15 +307,33 @@ func (s *Segment) startChunk(pos uint64) {
 	s.mu.Unlock()
 }
 
+// growChunk replaces the chunk being filled with a copy long enough for
+// position pos.
+func (s *Segment) growChunk(pos uint64) {
+	grown := make(chunk, max(chunkSize(pos), 2*len(s.wchunk)))
+	copy(grown, s.wchunk)
+	s.mu.Lock()
+	s.chunks.set(pos>>chunkShift, grown)
+	s.mu.Unlock()
+	s.wchunk = grown
+}
+
+// chunkSize is the least chunk length, a power of two from firstChunk,
+// that covers position pos.
+func chunkSize(pos uint64) int {
+	n := firstChunk
+	for n <= int(pos&(chunkLen-1)) {
+		n *= 2
+	}
+	return n
+}
+
 func (s *Segment) newSlab(need int) error {
 	if s.maxSlab == 0 {
 		s.maxSlab = maxSlab // a zero Segment was not Init'ed
 	}
 	if s.nextSize == 0 {
-		s.nextSize = minSlab
-		if s.Durable() {
-			s.nextSize = min(64<<10, s.maxSlab)
-		}
+		s.nextSize = min(minSlab, s.maxSlab)
 	}
 	size := max(s.nextSize, need+s.header)
 	var mirror, mem []byte
@@ -407,10 +441,16 @@ func (s *Segment) Rollback(to uint64) int64 {
 	if keep == first+1 {
 		// The slab of to-1 holds discarded records too: it ends shorter.
 		slab := s.slabs.get(uint64(first))
-		if slab == nil {
+		switch {
+		case slab != nil:
+		case first == s.slabNext-1:
 			slab = s.cur
+		default: // sealed, and out of memory already: the storage has it
+			slab, _, _ = s.opt.Storage.LoadSlab(first)
 		}
-		s.opt.Storage.SealSlab(first, slab[:int(s.entryAt(to).off)-s.frame])
+		if slab != nil { // else it keeps the records (a failed put may have succeeded)
+			s.opt.Storage.SealSlab(first, slab[:int(s.entryAt(to).off)-s.frame])
+		}
 		if uint32(s.slabNext-1) == first && s.slabs.get(uint64(first)) != nil {
 			s.keepLocked(first) // it was being filled; now it is sealed
 		}
@@ -557,7 +597,7 @@ type Cursor struct {
 	seg     *Segment
 	pos     uint64
 	limit   uint64 // a length seen earlier; positions below it are complete
-	chunk   *chunk
+	chunk   chunk
 	chunkNo uint64
 	slab    []byte
 	slabNo  uint32
@@ -568,8 +608,12 @@ type Cursor struct {
 
 // Cursor returns a cursor positioned at pos.
 func (s *Segment) Cursor(pos uint64) Cursor {
-	return Cursor{seg: s, pos: pos, chunkNo: ^uint64(0), slabNo: noSlab}
+	return Cursor{seg: s, pos: pos, chunkNo: ^uint64(0), slabNo: noCachedSlab}
 }
+
+// noCachedSlab is a cursor's slabNo before it has a slab: no record has it,
+// lost ones (noSlab) included, so that any record's slab is fetched first.
+const noCachedSlab = noSlab - 1
 
 // Pos returns the position the next call to Next reads.
 func (c *Cursor) Pos() uint64 { return c.pos }
@@ -617,7 +661,7 @@ func (c *Cursor) Next(r *Record) bool {
 			}
 		}
 		e := &c.chunk[c.pos&(chunkLen-1)]
-		if e.slab != c.slabNo || e.slab == noSlab {
+		if e.slab != c.slabNo { // a lost record's (noSlab) never is
 			switch c.fetchSlab(e) {
 			case fetched:
 			case trimmed:
@@ -651,12 +695,12 @@ func (c *Cursor) intact(e *entry, pos uint64) bool {
 }
 
 // damaged sets Err for the records from the cursor's position on that
-// same holds for (up to the length the cursor saw).
+// same holds for.
 func (c *Cursor) damaged(cause error, same func(*entry, uint64) bool) {
 	s := c.seg
-	to := c.pos + 1
+	to, n := c.pos+1, s.length.Load()
 	s.mu.RLock()
-	for to < c.limit && to >= s.head.Load() && s.chunks.has(to>>chunkShift) {
+	for to < n && to >= s.head.Load() && s.chunks.has(to>>chunkShift) {
 		if e := &s.chunks.get(to >> chunkShift)[to&(chunkLen-1)]; !same(e, to) {
 			break
 		}
@@ -677,15 +721,21 @@ func (c *Cursor) settle() bool {
 	if c.pos >= c.limit {
 		return false
 	}
-	if no := c.pos >> chunkShift; no != c.chunkNo {
+	if no := c.pos >> chunkShift; no != c.chunkNo || int(c.pos&(chunkLen-1)) >= len(c.chunk) {
 		s.mu.RLock()
 		if h := s.head.Load(); c.pos < h {
 			c.pos = h
 			no = c.pos >> chunkShift
+			if c.pos >= c.limit {
+				s.mu.RUnlock()
+				return false
+			}
 		}
 		c.chunk, c.chunkNo = s.chunks.get(no), no
 		s.mu.RUnlock()
 	}
+	// Past the positions the chunk covers, settle again (see chunk).
+	c.limit = min(c.limit, c.chunkNo<<chunkShift+uint64(len(c.chunk)))
 	return true
 }
 
@@ -781,7 +831,7 @@ func (s *Segment) Restore(first uint64, slab uint32) {
 	s.chunks.base = first >> chunkShift
 	s.slabs.base = uint64(slab)
 	if first&(chunkLen-1) != 0 { // Add starts a chunk only at its first position
-		s.wchunk = new(chunk)
+		s.wchunk = make(chunk, chunkSize(first))
 		s.chunks.push(s.wchunk)
 	}
 	s.mu.Unlock()
@@ -820,6 +870,8 @@ func (s *Segment) restoreEntry(e entry) {
 	pos := s.wlen
 	if pos&(chunkLen-1) == 0 || s.wchunk == nil {
 		s.startChunk(pos)
+	} else if int(pos&(chunkLen-1)) >= len(s.wchunk) {
+		s.growChunk(pos)
 	}
 	s.wchunk[pos&(chunkLen-1)] = e
 	s.wbytes += int64(e.key) + int64(e.data)
