@@ -3,6 +3,7 @@ package shardlog
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -270,6 +271,37 @@ func (a *Account) stopSyncer() {
 	if a.syncTimer != nil {
 		a.syncTimer.Stop()
 	}
+}
+
+// maxSyncsAtOnce bounds the syncs one batch runs at once.
+const maxSyncsAtOnce = 32
+
+// awaitAll waits until the records a batch appended to each shard it
+// touched are durable, and returns each shard's error. Each shard has files
+// of its own, so a batch across many shards waits for many syncs: they run
+// at once (up to maxSyncsAtOnce), as a disk serves queued flushes together,
+// rather than one after another. A nil result means no error.
+func awaitAll(touched []touchedShard) []error {
+	if len(touched) == 1 { // no goroutine, no allocation
+		if err := touched[0].sh.awaitDurable(touched[0].last, touched[0].epoch); err != nil {
+			return []error{err}
+		}
+		return nil
+	}
+	errs := make([]error, len(touched))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxSyncsAtOnce)
+	for i, t := range touched {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = t.sh.awaitDurable(t.last, t.epoch)
+			<-slots
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // touchedShard is a shard a PutBatch appended to, under SyncAlways: its

@@ -87,6 +87,28 @@ func BenchmarkDurablePutBatch(b *testing.B) {
 	}
 }
 
+// BenchmarkDurablePutBatchAcrossShards puts batches of 500 records of 100
+// bytes, with distinct keys, into a stream of 100 shards: under
+// SyncAlways each batch waits for a sync of every shard it touched.
+func BenchmarkDurablePutBatchAcrossShards(b *testing.B) {
+	s, err := shardlog.NewStream("bench", 100, shardlog.WithoutLimits(), shardlog.WithDir(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	batch := benchBatch(100)
+	var res shardlog.BatchResult
+	b.SetBytes(500 * 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.PutBatchInto(ctx, batch, &res); err != nil || res.FailedRecordCount != 0 {
+			b.Fatal(err, res.FailedRecordCount)
+		}
+	}
+	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "records/s")
+}
+
 // benchBatch returns 500 records of size bytes with distinct keys.
 func benchBatch(size int) []shardlog.PutInput {
 	keys := benchKeys()

@@ -683,8 +683,8 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	}
 	// SyncAlways: the records count once durable; a shard whose sync failed
 	// fails all of its records of this batch.
-	for _, t := range touched {
-		if err := t.sh.awaitDurable(t.last, t.epoch); err != nil {
+	for i, err := range awaitAll(touched) {
+		if t := touched[i]; err != nil {
 			code, msg := internalFailure(err)
 			for i := range out.Records {
 				if e := &out.Records[i]; e.ShardID == t.sh.id && e.ErrorCode == "" {
