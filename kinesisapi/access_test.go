@@ -338,10 +338,22 @@ func TestSignatures(t *testing.T) {
 			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'POST\n/\n\ncontent-length:2\ncontent-type:application/x-amz-json-1.1\nhost:"},
 		{"wrong region", func(r *http.Request) { sign(t, r, body, id, secret, "eu-west-1", now) }, 400, "InvalidSignatureException",
 			"Credential should be scoped to a valid region, not 'eu-west-1'. "},
-		{"old", func(r *http.Request) { sign(t, r, body, id, secret, "us-east-1", now.Add(-16*time.Minute)) }, 400, "InvalidSignatureException",
-			"Signature expired: " + now.Add(-16*time.Minute).Format("20060102T150405Z") + " is now earlier than " + now.Add(-15*time.Minute).Format("20060102T150405Z") + " (" + now.Format("20060102T150405Z") + " - 15 min.)"},
-		{"future", func(r *http.Request) { sign(t, r, body, id, secret, "us-east-1", now.Add(16*time.Minute)) }, 400, "InvalidSignatureException",
-			"Signature not yet current: " + now.Add(16*time.Minute).Format("20060102T150405Z") + " is still later than " + now.Add(15*time.Minute).Format("20060102T150405Z")},
+		{"old", func(r *http.Request) { sign(t, r, body, id, secret, "us-east-1", now.Add(-6*time.Minute)) }, 400, "InvalidSignatureException",
+			"Signature expired: " + now.Add(-6*time.Minute).Format("20060102T150405Z") + " is now earlier than " + now.Add(-5*time.Minute).Format("20060102T150405Z") + " (" + now.Format("20060102T150405Z") + " - 5 min.)"},
+		{"future", func(r *http.Request) { sign(t, r, body, id, secret, "us-east-1", now.Add(6*time.Minute)) }, 400, "InvalidSignatureException",
+			"Signature not yet current: " + now.Add(6*time.Minute).Format("20060102T150405Z") + " is still later than " + now.Add(5*time.Minute).Format("20060102T150405Z") + " (" + now.Format("20060102T150405Z") + " + 5 min.)"},
+		{"within Kinesis's five minutes", func(r *http.Request) { sign(t, r, body, id, secret, "us-east-1", now.Add(-4*time.Minute)) }, 200, "", ""},
+		{"host not signed", func(r *http.Request) {
+			sign(t, r, body, id, secret, "us-east-1", now)
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), ";host", "", 1))
+		}, 400, "IncompleteSignatureException", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."},
+		{"the target not signed, then changed", func(r *http.Request) {
+			// Signed over host and x-amz-date as DescribeLimits, replayed
+			// as another operation: refused before the signature is checked.
+			r.Header.Del("X-Amz-Target")
+			sign(t, r, body, id, secret, "us-east-1", now)
+			r.Header.Set("X-Amz-Target", "Kinesis_20131202.DeleteStream")
+		}, 400, "IncompleteSignatureException", "There were headers present in the request which were not signed: x-amz-target."},
 		{"tampered header", func(r *http.Request) {
 			sign(t, r, body, id, secret, "us-east-1", now)
 			r.Header.Set("X-Amz-Target", "Kinesis_20131202.DescribeLimits")
@@ -360,7 +372,7 @@ func TestSignatures(t *testing.T) {
 		}, 400, "IncompleteSignatureException", "Date must be in ISO-8601 'basic format'. Got 'yesterday'."},
 		{"a scope of another day", func(r *http.Request) {
 			r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
-			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+id+"/20000101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=00")
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+id+"/20000101/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00")
 		}, 400, "InvalidSignatureException", "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20000101' != '" + now.Format("20060102") + "'"},
 		{"another service", func(r *http.Request) { sign(t, r, body, id, secret, "us-east-1", now); scope(r, "kinesis", "dynamodb") }, 400,
 			"InvalidSignatureException", "Credential should be scoped to correct service: 'kinesis'. "},
@@ -406,11 +418,17 @@ func TestSignatures(t *testing.T) {
 			p, err := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
 			require.NoError(t, err)
 			p.Header = r.Header.Clone()
+			p.Header.Del("X-Amz-Target") // the signer put it in the query string
 			return p
 		}
 		_, code, _ := send(t, presign(now, "300"))
 		require.Equal(t, "", code, "a good presigned URL")
-		_, code, msg := send(t, presign(now.Add(-10*time.Minute), "300"))
+		p := presign(now, "300")
+		p.Header.Set("X-Amz-Target", "Kinesis_20131202.DeleteStream")
+		_, code, msg := send(t, p)
+		require.Equal(t, "IncompleteSignatureException", code, "an operation added to a presigned URL")
+		require.Contains(t, msg, "x-amz-target")
+		_, code, msg = send(t, presign(now.Add(-10*time.Minute), "300"))
 		require.Equal(t, "InvalidSignatureException", code)
 		require.Contains(t, msg, "Signature expired")
 		_, code, msg = send(t, presign(now, "604801"))
@@ -433,18 +451,44 @@ func TestSignatures(t *testing.T) {
 	})
 }
 
-// TestSigningOffAcceptsAnything: without access control, signatures are
-// not checked, as before.
-func TestSigningOffAcceptsAnything(t *testing.T) {
+// TestCredentialsNeededButNotChecked: without access control a request
+// must still carry a signature of SigV4's shape, as on AWS (so that an SDK
+// configured without credentials fails here as there), but any will do;
+// WithUnsignedRequests serves requests with none at all.
+func TestCredentialsNeededButNotChecked(t *testing.T) {
 	client, _, _ := setup(t)
-	require.NoError(t, errOf(client.ListStreams(context.Background(), &kinesis.ListStreamsInput{})))
-	srv := httptest.NewServer(kinesisapi.NewHandler(mustAccount(t)))
-	defer srv.Close()
-	r := httptestRequest(srv.URL, "Kinesis_20131202.ListStreams", "application/x-amz-json-1.1", "{}")
-	resp, err := http.DefaultClient.Do(r)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "unsigned")
+	require.NoError(t, errOf(client.ListStreams(context.Background(), &kinesis.ListStreamsInput{})), "an SDK with made-up credentials")
+	strict := httptest.NewServer(kinesisapi.NewHandler(mustAccount(t)))
+	defer strict.Close()
+	loose := httptest.NewServer(kinesisapi.NewHandler(mustAccount(t), kinesisapi.WithUnsignedRequests()))
+	defer loose.Close()
+	const body = "{}"
+	for _, tc := range []struct {
+		name          string
+		srv           *httptest.Server
+		prepare       func(r *http.Request)
+		status        int
+		code, message string
+	}{
+		{"no credentials", strict, func(*http.Request) {}, 400, "MissingAuthenticationTokenException", "Missing Authentication Token"},
+		{"no credentials, served", loose, func(*http.Request) {}, 200, "", ""},
+		{"made-up credentials", strict, func(r *http.Request) { sign(t, r, body, "AKIDMADEUP", "secret", "eu-west-3", time.Unix(0, 0)) }, 200, "", ""},
+		{"malformed", strict, func(r *http.Request) { r.Header.Set("Authorization", "Bearer x") }, 400, "IncompleteSignatureException",
+			"Authorization header requires 'Credential' parameter."},
+		{"malformed, even when unsigned ones are served", loose, func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", "20261207T000000Z")
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=0")
+		}, 400, "IncompleteSignatureException", "Credential must have exactly 5 slash-delimited elements"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptestRequest(tc.srv.URL, "Kinesis_20131202.ListStreams", "application/x-amz-json-1.1", body)
+			tc.prepare(r)
+			status, code, msg := send(t, r)
+			require.Equal(t, tc.status, status)
+			require.Equal(t, tc.code, code)
+			require.True(t, strings.HasPrefix(msg, tc.message), "message %q, want %q...", msg, tc.message)
+		})
+	}
 }
 
 func mustAccount(t *testing.T) *shardlog.Account {

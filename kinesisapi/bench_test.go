@@ -97,7 +97,7 @@ func benchClient(b *testing.B, h2c bool) (*kinesis.Client, *shardlog.Account) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(kinesisapi.NewHandler(acct))
+	srv := httptest.NewUnstartedServer(kinesisapi.NewHandler(acct, kinesisapi.WithUnsignedRequests()))
 	srv.Config.Protocols = new(http.Protocols)
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)
 	srv.Start()

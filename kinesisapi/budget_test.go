@@ -50,7 +50,7 @@ func TestRequestsWaitForMemoryThen503(t *testing.T) {
 	acct, err := shardlog.NewAccount()
 	require.NoError(t, err)
 	defer acct.Close()
-	h := NewHandler(acct, WithMaxRequestMemory(1000)).(*handler)
+	h := NewHandler(acct, WithMaxRequestMemory(1000), WithUnsignedRequests()).(*handler)
 	require.NoError(t, h.memory.acquire(context.Background(), 1000)) // a slow client holds it all
 	ctx, cancel := context.WithCancel(context.Background())
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", strings.NewReader(`{}`))

@@ -118,7 +118,7 @@ func cborCall(t *testing.T, h http.Handler, op string, in map[string]any) (int, 
 func TestCBOR(t *testing.T) {
 	clk := shardlog.NewManualClock(t0)
 	acct := newAccount(t, shardlog.WithClock(clk), shardlog.WithAccountID("123456789012"))
-	h := kinesisapi.NewHandler(acct)
+	h := kinesisapi.NewHandler(acct, kinesisapi.WithUnsignedRequests())
 
 	code, _, _ := cborCall(t, h, "CreateStream", map[string]any{"StreamName": "c", "ShardCount": 2, "Tags": map[string]any{"team": "core"}})
 	require.Equal(t, http.StatusOK, code)
@@ -200,7 +200,7 @@ func TestCBORSubscribeToShard(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("hello")})
 	require.NoError(t, err)
-	srv := httptest.NewServer(kinesisapi.NewHandler(acct))
+	srv := httptest.NewServer(kinesisapi.NewHandler(acct, kinesisapi.WithUnsignedRequests()))
 	defer srv.Close()
 
 	body := javaCBOR(map[string]any{"ConsumerARN": c.ConsumerARN, "ShardId": "shardId-000000000000",

@@ -18,7 +18,8 @@
 // Signatures are checked only with access control on
 // (shardlog.WithAccessControl): then every request must be signed (SigV4)
 // by one of the account's access keys, whose principal's policies decide
-// the call; otherwise any credentials work. CBOR
+// the call. Otherwise any credentials work, but a request must carry them
+// in SigV4's shape, as on AWS (see WithUnsignedRequests). CBOR
 // (application/x-amz-cbor-1.1), the Java SDK's and the Java KCL's default,
 // is served too: requests are transcoded to JSON by the operation's input
 // shape (byte strings to blobs, timestamps from milliseconds) and answers
@@ -113,6 +114,16 @@ func WithBodyTimeout(d time.Duration) Option { return func(h *handler) { h.bodyT
 // connection then. Default: DefaultWriteTimeout.
 func WithWriteTimeout(d time.Duration) Option { return func(h *handler) { h.writeTimeout = d } }
 
+// WithUnsignedRequests serves requests that carry no signature at all,
+// such as curl's. Without it a request needs an Authorization header or a
+// presigned query string in the shape of Signature Version 4, as on AWS,
+// whose answers a request without one gets (MissingAuthenticationToken-
+// Exception, or IncompleteSignatureException for a malformed one), so that
+// an SDK configured without credentials fails here as it would there. The
+// signature itself is checked only with access control on
+// (shardlog.WithAccessControl), which this option does not loosen.
+func WithUnsignedRequests() Option { return func(h *handler) { h.unsigned = true } }
+
 // WithAllowedHosts adds host names that requests arriving on a loopback
 // address may carry in their Host header, besides localhost, *.localhost
 // and loopback IPs. Requests with other names get HTTP 403: that stops web
@@ -163,6 +174,7 @@ type handler struct {
 	id2Tail      string          // base64 of idSeed[8:]
 	ids          atomic.Uint64
 	signingKeys  signingKeys // with access control on
+	unsigned     bool        // WithUnsignedRequests
 	requestLog   func(RequestLog)
 	drain        context.Context // done: SubscribeToShard streams end
 }
@@ -276,6 +288,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r = r.WithContext(withOperation(shardlog.WithCaller(r.Context(), caller), name))
+	} else if serr := h.shape(r); serr != nil {
+		writeError(w, http.StatusBadRequest, serr.code, serr.message)
+		return
 	}
 	if timed {
 		// No deadline from here on: the server's background read of an

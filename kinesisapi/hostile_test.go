@@ -52,7 +52,7 @@ func liveHeap() uint64 {
 // white space around a fresh partition key, leave the heap as it was: no
 // key stored beyond the call keeps its request body alive.
 func TestPutRecordsBodiesAreNotKept(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	pad := strings.Repeat(" ", 1<<20)
 	before := liveHeap()
 	for i := 0; i < 100; i++ {
@@ -68,7 +68,7 @@ func TestPutRecordsBodiesAreNotKept(t *testing.T) {
 // decoder allocate far more than they weigh are refused, within a small
 // multiple of their size, with AWS's error.
 func TestRequestsCostABoundedMultipleOfTheirBody(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	repeat := func(prefix, item, suffix string) string {
 		n := (8 << 20) / (len(item) + 1)
 		return prefix + strings.Repeat(item+",", n) + item + suffix
@@ -107,7 +107,7 @@ func TestRequestsCostABoundedMultipleOfTheirBody(t *testing.T) {
 // TestErrorsSpeakAWSNotGo: malformed bodies get AWS's SerializationException
 // wording; no Go type name reaches a client.
 func TestErrorsSpeakAWSNotGo(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	for _, tc := range []struct{ op, body, message string }{
 		{"PutRecord", `{"StreamName":5}`, "class java.math.BigDecimal can not be converted to an String"},
 		{"PutRecord", `{"StreamName":true}`, "class java.lang.Boolean can not be converted to an String"},
@@ -159,7 +159,7 @@ func readStatus(t *testing.T, c net.Conn) int {
 // loses its connection once the body timeout passes; it holds nothing
 // after that.
 func TestSlowBodiesTimeOut(t *testing.T) {
-	srv := httptest.NewServer(kinesisapi.NewHandler(newAccount(t), kinesisapi.WithBodyTimeout(50*time.Millisecond)))
+	srv := httptest.NewServer(kinesisapi.NewHandler(newAccount(t), kinesisapi.WithBodyTimeout(50*time.Millisecond), kinesisapi.WithUnsignedRequests()))
 	defer srv.Close()
 	addr := srv.Listener.Addr().String()
 	c := rawRequest(t, addr, "ListStreams", 1000, `{"x":"`)
@@ -178,7 +178,7 @@ func TestSlowBodiesTimeOut(t *testing.T) {
 // TestOversizedBodiesAreRefusedUnread: a declared length over the cap is
 // refused before a byte of the body is read.
 func TestOversizedBodiesAreRefusedUnread(t *testing.T) {
-	srv := httptest.NewServer(kinesisapi.NewHandler(newAccount(t), kinesisapi.WithMaxRequestBytes(1<<20)))
+	srv := httptest.NewServer(kinesisapi.NewHandler(newAccount(t), kinesisapi.WithMaxRequestBytes(1<<20), kinesisapi.WithUnsignedRequests()))
 	defer srv.Close()
 	c := rawRequest(t, srv.Listener.Addr().String(), "PutRecords", 1<<30, "")
 	require.Equal(t, http.StatusRequestEntityTooLarge, readStatus(t, c))
@@ -188,7 +188,7 @@ func TestOversizedBodiesAreRefusedUnread(t *testing.T) {
 // by DNS rebinding sends the attacker's name as Host, and is refused.
 func TestHostMustBeLoopbackOnLoopback(t *testing.T) {
 	acct := newAccount(t)
-	srv := httptest.NewServer(kinesisapi.NewHandler(acct, kinesisapi.WithAllowedHosts("kinesis.test")))
+	srv := httptest.NewServer(kinesisapi.NewHandler(acct, kinesisapi.WithAllowedHosts("kinesis.test"), kinesisapi.WithUnsignedRequests()))
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	for host, want := range map[string]int{
@@ -252,7 +252,7 @@ func TestSubscribersThatStopReadingAreReleased(t *testing.T) {
 	s, _ := acct.Stream(shardlog.StreamRef{StreamName: "s"})
 	c, err := s.RegisterStreamConsumer(ctx, "app")
 	require.NoError(t, err)
-	h, done := returns(kinesisapi.NewHandler(acct, kinesisapi.WithWriteTimeout(time.Hour)))
+	h, done := returns(kinesisapi.NewHandler(acct, kinesisapi.WithWriteTimeout(time.Hour), kinesisapi.WithUnsignedRequests()))
 	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = smallBuffers{srv.Listener}
 	srv.Start()
@@ -295,7 +295,7 @@ func TestClientsThatStopReadingTimeOut(t *testing.T) {
 	}
 	it, err := s.GetShardIterator(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	require.NoError(t, err)
-	h, done := returns(kinesisapi.NewHandler(acct, kinesisapi.WithWriteTimeout(50*time.Millisecond)))
+	h, done := returns(kinesisapi.NewHandler(acct, kinesisapi.WithWriteTimeout(50*time.Millisecond), kinesisapi.WithUnsignedRequests()))
 	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = smallBuffers{srv.Listener}
 	srv.Start()
@@ -311,7 +311,7 @@ func TestClientsThatStopReadingTimeOut(t *testing.T) {
 // lengths that promise more than the body holds) is refused within a small
 // multiple of its size.
 func TestCBORBodiesCostABoundedMultipleOfTheirBody(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	big := func(head []byte, item []byte, n int) []byte {
 		b := append([]byte{}, head...)
 		for i := 0; i < n; i++ {

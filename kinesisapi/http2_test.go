@@ -31,7 +31,7 @@ func TestHTTP2(t *testing.T) {
 			acct, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithAccountID("123456789012"))
 			require.NoError(t, err)
 			var http1 atomic.Int32
-			h := kinesisapi.NewHandler(acct)
+			h := kinesisapi.NewHandler(acct, kinesisapi.WithUnsignedRequests())
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.ProtoMajor != 2 {
 					http1.Add(1)

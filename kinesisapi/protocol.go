@@ -84,7 +84,12 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 // content type, the older application/json envelope.
 // ct is the request's media type.
 func (h *handler) route(w http.ResponseWriter, r *http.Request, ct string, body []byte) (name string, f operation, jsonBody []byte, ok bool) {
-	service, name, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	target := r.Header.Get("X-Amz-Target")
+	if target == "" && r.URL.RawQuery != "" {
+		// A presigned URL carries it in its (signed) query string.
+		target = r.URL.Query().Get("X-Amz-Target")
+	}
+	service, name, _ := strings.Cut(target, ".")
 	name, _, _ = strings.Cut(name, ".")
 	f = operations[name]
 	known := service == targetService && (f != nil || name == "SubscribeToShard")

@@ -31,7 +31,7 @@ func logServer(t *testing.T) (*kinesis.Client, *shardlog.Account, func() []kines
 		logs = append(logs, l)
 		mu.Unlock()
 		each <- l
-	})))
+	}), kinesisapi.WithUnsignedRequests()))
 	t.Cleanup(func() {
 		startDrain()
 		srv.Close()

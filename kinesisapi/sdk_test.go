@@ -35,7 +35,7 @@ func setup(t testing.TB, opts ...shardlog.Option) (*kinesis.Client, *shardlog.Ac
 	clk := shardlog.NewManualClock(t0)
 	acct, err := shardlog.NewAccount(append([]shardlog.Option{shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithAccountID("123456789012")}, opts...)...)
 	require.NoError(t, err)
-	srv := httptest.NewServer(kinesisapi.NewHandler(acct))
+	srv := httptest.NewServer(kinesisapi.NewHandler(acct, kinesisapi.WithUnsignedRequests()))
 	t.Cleanup(func() {
 		srv.Close()
 		acct.Close()
@@ -448,7 +448,7 @@ func TestSubscriptionTakeoverArrivesAsException(t *testing.T) {
 
 func TestUnknownAndMalformedRequests(t *testing.T) {
 	_, acct, _ := setup(t)
-	srv := httptest.NewServer(kinesisapi.NewHandler(acct, kinesisapi.WithMaxRequestBytes(1024)))
+	srv := httptest.NewServer(kinesisapi.NewHandler(acct, kinesisapi.WithMaxRequestBytes(1024), kinesisapi.WithUnsignedRequests()))
 	defer srv.Close()
 	for _, tc := range []struct {
 		name, target, contentType, body string

@@ -24,18 +24,21 @@ import (
 // the Authorization header or in the query string (a presigned URL); the
 // key's principal becomes the call's shardlog.Caller. The checks and their
 // answers are AWS's: MissingAuthenticationTokenException for an unsigned
-// request, IncompleteSignatureException for a signature missing a part,
+// request, IncompleteSignatureException for a signature missing a part or
+// not covering the host, the content type and every x-amz-* header,
 // UnrecognizedClientException for an unknown key, and
-// InvalidSignatureException for a wrong scope, a time more than 15 minutes
-// off the account clock, an expired presigned URL, or a signature that
-// does not match — with the canonical request and string to sign the
-// server computed, as AWS shows them. Session tokens
+// InvalidSignatureException for a wrong scope, a time more than 5 minutes
+// off the account clock (Kinesis's window), an expired presigned URL, or a
+// signature that does not match — with the canonical request and string to
+// sign the server computed, as AWS shows them. Session tokens
 // (X-Amz-Security-Token) are signed like any header but not checked.
+// Without access control, a request must still carry a signature of that
+// shape (shape), unless the handler serves unsigned requests.
 
 const (
 	sigAlgorithm = "AWS4-HMAC-SHA256"
 	sigService   = "kinesis"
-	sigSkew      = 15 * time.Minute
+	sigSkew      = 5 * time.Minute
 	amzDate      = "20060102T150405Z"
 	// maxSignedHeaders bounds the headers a signature may cover.
 	maxSignedHeaders = 64
@@ -127,6 +130,79 @@ func parseSignature(r *http.Request) (signature, *sigError) {
 	return s, nil
 }
 
+// shape checks what a handler without access control checks of a
+// request's signature: that it has one (unless unsigned requests are
+// served), in SigV4's shape.
+func (h *handler) shape(r *http.Request) *sigError {
+	s, serr := parseSignature(r)
+	switch {
+	case serr != nil && serr.code == missingToken().code && h.unsigned:
+		return nil
+	case serr != nil:
+		return serr
+	}
+	_, _, serr = signatureParts(s, r)
+	return serr
+}
+
+// signatureParts checks the parts of a signature that need no key: the
+// algorithm, the credential's scope, the date, and that the signature
+// covers what it must. It returns the scope and the date.
+func signatureParts(s signature, r *http.Request) (scope []string, when time.Time, serr *sigError) {
+	if strings.Count(s.signedHeaders, ";") >= maxSignedHeaders {
+		// Each one is looked for among the request's headers: bound the work
+		// a hostile request can ask for. SDKs sign a handful.
+		return nil, when, &sigError{"InvalidSignatureException", fmt.Sprintf("A request may sign at most %d headers.", maxSignedHeaders)}
+	}
+	if s.algorithm != sigAlgorithm {
+		return nil, when, &sigError{"IncompleteSignatureException", "Unsupported AWS 'algorithm': '" + s.algorithm + "'"}
+	}
+	scope = strings.Split(s.credential, "/")
+	if len(scope) != 5 {
+		return nil, when, &sigError{"IncompleteSignatureException",
+			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + s.credential + "'"}
+	}
+	when, err := time.Parse(amzDate, s.date)
+	if err != nil && !s.presigned {
+		when, err = http.ParseTime(s.date)
+	}
+	if err != nil {
+		return nil, when, &sigError{"IncompleteSignatureException", "Date must be in ISO-8601 'basic format'. Got '" + s.date + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
+	}
+	return scope, when, checkSignedHeaders(s, r)
+}
+
+// checkSignedHeaders refuses a signature that leaves the host, the content
+// type or an x-amz-* header out: a request signed as one operation could
+// otherwise be replayed as another (X-Amz-Target), or to another host.
+func checkSignedHeaders(s signature, r *http.Request) *sigError {
+	signed := func(name string) bool {
+		for names := s.signedHeaders; names != ""; {
+			var n string
+			n, names, _ = strings.Cut(names, ";")
+			if n == name {
+				return true
+			}
+		}
+		return false
+	}
+	if !signed("host") && !signed(":authority") {
+		return &sigError{"IncompleteSignatureException", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
+	}
+	var unsigned []string
+	for key := range r.Header {
+		name := strings.ToLower(key)
+		if (strings.HasPrefix(name, "x-amz-") || name == "content-type") && !signed(name) {
+			unsigned = append(unsigned, name)
+		}
+	}
+	if len(unsigned) > 0 {
+		slices.Sort(unsigned)
+		return &sigError{"IncompleteSignatureException", "There were headers present in the request which were not signed: " + strings.Join(unsigned, ", ") + "."}
+	}
+	return nil
+}
+
 // authenticate checks r's signature over body against the account's keys
 // and clock, and returns the caller it proves. keys caches signing keys.
 func authenticate(acct *shardlog.Account, keys *signingKeys, r *http.Request, body []byte) (shardlog.Caller, *sigError) {
@@ -134,29 +210,13 @@ func authenticate(acct *shardlog.Account, keys *signingKeys, r *http.Request, bo
 	if serr != nil {
 		return shardlog.Caller{}, serr
 	}
-	if strings.Count(s.signedHeaders, ";") >= maxSignedHeaders {
-		// Each one is looked for among the request's headers: bound the work
-		// a hostile request can ask for. SDKs sign a handful.
-		return shardlog.Caller{}, &sigError{"InvalidSignatureException", fmt.Sprintf("A request may sign at most %d headers.", maxSignedHeaders)}
-	}
-	if s.algorithm != sigAlgorithm {
-		return shardlog.Caller{}, &sigError{"IncompleteSignatureException", "Unsupported AWS 'algorithm': '" + s.algorithm + "'"}
-	}
-	scope := strings.Split(s.credential, "/")
-	if len(scope) != 5 {
-		return shardlog.Caller{}, &sigError{"IncompleteSignatureException",
-			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" + s.credential + "'"}
+	scope, when, serr := signatureParts(s, r)
+	if serr != nil {
+		return shardlog.Caller{}, serr
 	}
 	secret, principal, known := acct.AccessKey(scope[0])
 	if !known {
 		return shardlog.Caller{}, &sigError{"UnrecognizedClientException", "The security token included in the request is invalid."}
-	}
-	when, err := time.Parse(amzDate, s.date)
-	if err != nil && !s.presigned {
-		when, err = http.ParseTime(s.date)
-	}
-	if err != nil {
-		return shardlog.Caller{}, &sigError{"IncompleteSignatureException", "Date must be in ISO-8601 'basic format'. Got '" + s.date + "'. See http://en.wikipedia.org/wiki/ISO_8601"}
 	}
 	now := acct.Clock().Now().UTC()
 	if serr := checkTime(s, when, now); serr != nil {
@@ -192,7 +252,7 @@ func authenticate(acct *shardlog.Account, keys *signingKeys, r *http.Request, bo
 	return c, nil
 }
 
-// checkTime refuses a signature made more than 15 minutes from now, or a
+// checkTime refuses a signature made more than 5 minutes from now, or a
 // presigned URL past its X-Amz-Expires.
 func checkTime(s signature, when, now time.Time) *sigError {
 	if s.presigned {
@@ -205,11 +265,11 @@ func checkTime(s signature, when, now time.Time) *sigError {
 				when.Format(amzDate), now.Add(-time.Duration(secs)*time.Second).Format(amzDate), now.Format(amzDate), secs)}
 		}
 	} else if when.Before(now.Add(-sigSkew)) {
-		return &sigError{"InvalidSignatureException", fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 15 min.)",
+		return &sigError{"InvalidSignatureException", fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
 			when.Format(amzDate), now.Add(-sigSkew).Format(amzDate), now.Format(amzDate))}
 	}
 	if when.After(now.Add(sigSkew)) {
-		return &sigError{"InvalidSignatureException", fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 15 min.)",
+		return &sigError{"InvalidSignatureException", fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
 			when.Format(amzDate), now.Add(sigSkew).Format(amzDate), now.Format(amzDate))}
 	}
 	return nil
@@ -391,15 +451,12 @@ func operationOf(ctx context.Context) string {
 	return name
 }
 
-// signatureShapeOK answers, with access control on, a request AWS's front
-// end refuses before it routes it (another method or content type) for
-// its signature's shape: in XML, with HTTP 403, as AWS does. It reports
-// whether the request may go on to be answered otherwise.
+// signatureShapeOK answers a request AWS's front end refuses before it
+// routes it (another method or content type) for its signature's shape: in
+// XML, with HTTP 403, as AWS does. It reports whether the request may go
+// on to be answered otherwise.
 func (h *handler) signatureShapeOK(w http.ResponseWriter, r *http.Request) bool {
-	if !h.acct.AccessControl() {
-		return true
-	}
-	if _, serr := parseSignature(r); serr != nil {
+	if _, serr := parseSignature(r); serr != nil && !(h.unsigned && !h.acct.AccessControl() && serr.code == missingToken().code) {
 		writeXMLError(w, http.StatusForbidden, serr.code, serr.message)
 		return false
 	}

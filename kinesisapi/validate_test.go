@@ -39,7 +39,7 @@ func errorOf(t *testing.T, h http.Handler, op, body string) (code, message strin
 }
 
 func TestValidationAsAWSWordsIt(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	long := func(n int) string { return strings.Repeat("a", n) }
 	for _, tc := range []struct {
 		name, op, body, message string
@@ -123,7 +123,7 @@ func TestValidationAsAWSWordsIt(t *testing.T) {
 // violations; AWS lists ten, the list's own first, and shows the list as
 // Java prints it.
 func TestValidationListsTenInAWSOrder(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	body := `{"StreamName":"","Records":[` + strings.TrimSuffix(strings.Repeat(`{"PartitionKey":"","Data":""},`, 501), ",") + `]}`
 	code, msg := errorOf(t, h, "PutRecords", body)
 	require.Equal(t, "ValidationException", code)
@@ -139,7 +139,7 @@ func TestValidationListsTenInAWSOrder(t *testing.T) {
 // SerializationException even beside constraint violations, and base64
 // with bits past its data ("+/+=") is refused, as AWS refuses it.
 func TestSerializationComesFirst(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	for _, tc := range []struct{ op, body, message string }{
 		{"PutRecord", `{"StreamName":"","Data":5}`, "class java.math.BigDecimal can not be converted to a Blob"},
 		{"PutRecord", `{"StreamName":"s","PartitionKey":"k","Data":"+/+="}`, "'+/+=' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"},
@@ -161,7 +161,7 @@ func TestSerializationComesFirst(t *testing.T) {
 // the operation's own errors: a hash key above 2^128-1 matches the pattern
 // but is out of range, and a missing stream is not found.
 func TestSemanticErrorsAfterValidation(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	code, msg := errorOf(t, h, "PutRecord", `{"StreamName":"s","Data":"","PartitionKey":"k","ExplicitHashKey":"340282366920938463463374607431768211456"}`)
 	require.Equal(t, "InvalidArgumentException", code, msg)
 	code, _ = errorOf(t, h, "PutRecord", `{"StreamName":"nope","Data":"","PartitionKey":"k"}`)
@@ -175,7 +175,7 @@ func TestSemanticErrorsAfterValidation(t *testing.T) {
 // none required) passes validation. Expectations come from the model's
 // required lists and the recorded member order.
 func TestEveryOperationsRequiredMembers(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	null := func(members ...string) string {
 		parts := make([]string, len(members))
 		for i, m := range members {
@@ -224,7 +224,7 @@ func TestEveryOperationsRequiredMembers(t *testing.T) {
 // TestEnumsInAWSOrder: each single-valued enum member lists its values in
 // the order AWS does.
 func TestEnumsInAWSOrder(t *testing.T) {
-	h := kinesisapi.NewHandler(newAccount(t))
+	h := kinesisapi.NewHandler(newAccount(t), kinesisapi.WithUnsignedRequests())
 	for _, tc := range []struct{ op, body, message string }{
 		{"StartStreamEncryption", `{"StreamName":"s","EncryptionType":"X","KeyId":"k"}`,
 			"Value 'X' at 'encryptionType' failed to satisfy constraint: Member must satisfy enum value set: [KMS, NONE]"},

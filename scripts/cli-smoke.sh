@@ -5,16 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port=${PORT:-45671}
-endpoint="http://127.0.0.1:$port"
 go build -o /tmp/shardlogd.smoke ./cmd/shardlogd
-/tmp/shardlogd.smoke -addr "127.0.0.1:$port" -log-level warn >/dev/null &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -s -o /dev/null "$endpoint" && break
-  sleep 0.1
-done
+out=$(mktemp)
+pid=""
+# start runs shardlogd on a port the system picks, and sets pid and the
+# endpoint it prints when it is ready.
+start() {
+  /tmp/shardlogd.smoke -addr 127.0.0.1:0 -log-level warn "$@" >"$out" &
+  pid=$!
+  endpoint=""
+  for _ in $(seq 100); do
+    endpoint=$(head -n 1 "$out")
+    [ -n "$endpoint" ] && break
+    sleep 0.1
+  done
+  [ -n "$endpoint" ] || { echo "shardlogd did not start"; exit 1; }
+}
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi; rm -f "$out"' EXIT
+start
 
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
 k() { aws --endpoint-url "$endpoint" kinesis "$@"; }
@@ -38,21 +46,16 @@ k list-streams --query 'length(StreamNames)' | grep -qx 0
 
 # Again with signatures and policies checked (-iam): the CLI's SigV4 is
 # accepted, a producer may write but not delete, a wrong secret is refused.
-kill $pid
-wait $pid 2>/dev/null || true
+kill "$pid"
+wait "$pid" 2>/dev/null || true
 iam=$(mktemp)
-trap 'kill $pid 2>/dev/null || true; rm -f "$iam"' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -f "$iam" "$out"' EXIT
 cat >"$iam" <<'JSON'
 {"principals": [
   {"arn": "arn:aws:iam::000000000000:user/admin", "roles": ["administrator"], "accessKeys": [{"id": "AKIDADMIN", "secret": "admin-secret"}]},
   {"arn": "arn:aws:iam::000000000000:user/writer", "roles": ["producer"], "accessKeys": [{"id": "AKIDWRITER", "secret": "writer-secret"}]}]}
 JSON
-/tmp/shardlogd.smoke -addr "127.0.0.1:$port" -log-level warn -iam "$iam" >/dev/null &
-pid=$!
-for _ in $(seq 50); do
-  curl -s -o /dev/null "$endpoint" && break
-  sleep 0.1
-done
+start -iam "$iam"
 as() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "$endpoint" kinesis "${@:3}"; }
 as AKIDADMIN admin-secret create-stream --stream-name signed --shard-count 1
 as AKIDWRITER writer-secret put-record --stream-name signed --partition-key k --data hello "${data_flag[@]}" >/dev/null

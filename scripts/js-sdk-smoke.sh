@@ -12,23 +12,26 @@ if [ ! -d "$dir/node_modules/@aws-sdk/client-kinesis" ]; then
 fi
 cp scripts/js-sdk-smoke.mjs "$dir/smoke.mjs"
 
-port=${PORT:-45672}
 go build -o /tmp/shardlogd.js-smoke ./cmd/shardlogd
 # Twice: with any credentials accepted, then with every request's SigV4
 # signature checked (-iam; the smoke signs as test/test, an administrator).
 iam=$(mktemp)
+out=$(mktemp)
 pid=""
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -f "$iam"' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -f "$iam" "$out"' EXIT
 echo '{"principals": [{"arn": "arn:aws:iam::000000000000:user/smoke", "roles": ["administrator"], "accessKeys": [{"id": "test", "secret": "test"}]}]}' >"$iam"
 for flags in "" "-iam $iam"; do
   # shellcheck disable=SC2086 # flags is split on purpose
-  /tmp/shardlogd.js-smoke -addr "127.0.0.1:$port" -log-level warn $flags >/dev/null &
+  /tmp/shardlogd.js-smoke -addr 127.0.0.1:0 -log-level warn $flags >"$out" &
   pid=$!
-  for _ in $(seq 50); do
-    curl -s -o /dev/null "http://127.0.0.1:$port" && break
+  endpoint=""
+  for _ in $(seq 100); do # on a port the system picks: shardlogd prints it when ready
+    endpoint=$(head -n 1 "$out")
+    [ -n "$endpoint" ] && break
     sleep 0.1
   done
-  ENDPOINT="http://127.0.0.1:$port" timeout 60 node --no-warnings "$dir/smoke.mjs"
+  [ -n "$endpoint" ] || { echo "shardlogd did not start"; exit 1; }
+  ENDPOINT="$endpoint" timeout 60 node --no-warnings "$dir/smoke.mjs"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   pid=""

@@ -104,6 +104,7 @@ func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	maxStreams := fs.Int("max-streams-per-conn", 100, "HTTP/2 requests one connection may have in flight")
 	kmsKeys := fs.String("kms-keys", os.Getenv("SHARDLOG_KMS_KEYS"), "JSON file of KMS master keys (see shardlog.LoadKeyRing): with it, StartStreamEncryption seals records at rest; default $SHARDLOG_KMS_KEYS")
 	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
+	allowUnsigned := fs.Bool("allow-unsigned", false, "without -iam, serve requests that carry no signature at all (curl); otherwise, as on AWS, a request needs SigV4 credentials (any will do without -iam)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -209,14 +210,19 @@ func runLogging(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	probes := &ops{pprof: *pprofOn, metrics: metricsHandler(acct, log)}
 	drain, startDrain := context.WithCancel(context.Background())
 	defer startDrain()
-	handler := kinesisapi.NewHandler(acct,
+	hopts := []kinesisapi.Option{
 		kinesisapi.WithDrain(drain),
 		kinesisapi.WithRequestLog(requestLogger(log, *logRate)),
 		kinesisapi.WithMaxRequestBytes(*maxRequest),
 		kinesisapi.WithMaxRequestMemory(*requestMemory),
 		kinesisapi.WithBodyTimeout(*bodyTimeout),
 		kinesisapi.WithWriteTimeout(*writeTimeout),
-		kinesisapi.WithAllowedHosts(hosts...))
+		kinesisapi.WithAllowedHosts(hosts...),
+	}
+	if *allowUnsigned {
+		hopts = append(hopts, kinesisapi.WithUnsignedRequests())
+	}
+	handler := kinesisapi.NewHandler(acct, hopts...)
 	srv := &http.Server{
 		Handler:           probes.wrap(handler),
 		ReadHeaderTimeout: *headerTimeout,

@@ -80,11 +80,52 @@ func post(t *testing.T, client *http.Client, endpoint, op, body string) (int, st
 	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
 	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	madeUpSignature(req)
 	resp, err := client.Do(req)
 	require.NoError(t, err)
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, string(got)
+}
+
+// madeUpSignature gives r the credentials an SDK configured with made-up
+// ones sends: a SigV4 signature that shardlogd without -iam takes
+// unchecked.
+func madeUpSignature(r *http.Request) {
+	now := time.Now().UTC()
+	r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDMADEUP/"+now.Format("20060102")+
+		"/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00")
+}
+
+// madeUpSignatureLines is madeUpSignature's headers, as lines of a raw
+// request.
+func madeUpSignatureLines() string {
+	r, _ := http.NewRequest(http.MethodPost, "/", nil)
+	madeUpSignature(r)
+	return "X-Amz-Date: " + r.Header.Get("X-Amz-Date") + "\r\nAuthorization: " + r.Header.Get("Authorization") + "\r\n"
+}
+
+// TestCredentialsAsOnAWS: without -iam a request must still carry SigV4
+// credentials (any will do), as on AWS; -allow-unsigned serves curl.
+func TestCredentialsAsOnAWS(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		status int
+		code   string
+	}{{nil, 400, "MissingAuthenticationTokenException"}, {[]string{"-allow-unsigned"}, 200, ""}} {
+		endpoint := start(t, tc.args...)
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202.ListStreams")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, tc.status, resp.StatusCode, "%v", tc.args)
+		require.Equal(t, tc.code, resp.Header.Get("X-Amzn-ErrorType"))
+		status, body := post(t, http.DefaultClient, endpoint, "ListStreams", "{}")
+		require.Equal(t, http.StatusOK, status, body)
+	}
 }
 
 func TestServesAndShutsDown(t *testing.T) {
@@ -105,6 +146,7 @@ func TestServesAndShutsDown(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
 		req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		madeUpSignature(req)
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		got, _ := io.ReadAll(resp.Body)
@@ -139,7 +181,7 @@ func TestConnectionCapEvictsIdleConnections(t *testing.T) {
 		c, err := net.Dial("tcp", addr)
 		require.NoError(t, err)
 		defer c.Close()
-		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}", addr)
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Type: application/x-amz-json-1.1\r\n%sContent-Length: 2\r\n\r\n{}", addr, madeUpSignatureLines())
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		require.NoError(t, err)
 		resp.Body.Close()
@@ -194,7 +236,7 @@ func TestIdleConnectionsTimeOut(t *testing.T) {
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	defer c.Close()
-	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}", addr)
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nX-Amz-Target: Kinesis_20131202.ListStreams\r\nContent-Type: application/x-amz-json-1.1\r\n%sContent-Length: 2\r\n\r\n{}", addr, madeUpSignatureLines())
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
