@@ -309,6 +309,29 @@ func TestResourcePolicies(t *testing.T) {
 	require.ErrorIs(t, a.PutResourcePolicy(admin, s.ARN(), big), shardlog.ErrInvalidArgument, "over 20 KiB")
 }
 
+// TestAccountPrincipalDelegates: a stream policy that names its own
+// account (by ID or root ARN) grants nothing by itself, as in IAM: it
+// delegates to the account's identity-based policies. One that names
+// another account lets that account's root in.
+func TestAccountPrincipalDelegates(t *testing.T) {
+	a, s, _ := roleAccount(t)
+	admin := as(string(iam.Administrator))
+	for _, principal := range []string{accountID, "arn:aws:iam::" + accountID + ":root"} {
+		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + principal + `"},"Action":"kinesis:*","Resource":"` + s.ARN() + `"}]}`
+		require.NoError(t, a.PutResourcePolicy(admin, s.ARN(), policy))
+		err := s.AddTagsToStream(as("nobody"), map[string]string{"k": "v"})
+		require.ErrorIs(t, err, shardlog.ErrAccessDenied, "principal %s: a user with no permission of its own", principal)
+		require.Contains(t, err.Error(), "because no identity-based policy allows the kinesis:AddTagsToStream action")
+		require.NoError(t, errOf(s.Put(as(string(iam.Producer)), shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})), "the producer's own policy allows")
+	}
+	other := "arn:aws:iam::210987654321:root"
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"210987654321"},"Action":"kinesis:PutRecord","Resource":"` + s.ARN() + `"}]}`
+	require.NoError(t, a.PutResourcePolicy(admin, s.ARN(), policy))
+	require.NoError(t, a.PutPrincipal(other))
+	rootCtx := shardlog.WithCaller(ctx, shardlog.Caller{PrincipalARN: other})
+	require.NoError(t, errOf(s.Put(rootCtx, shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})), "another account's root, its account granted")
+}
+
 // TestResourcePoliciesSurviveARestart: a durable account keeps them.
 func TestResourcePoliciesSurviveARestart(t *testing.T) {
 	dir := t.TempDir()

@@ -90,13 +90,17 @@ func (d Decision) Message(req Request) string {
 
 // Evaluate decides req as AWS does, given the caller's identity-based
 // policies and the resource's resource-based ones: an explicit deny in
-// either wins; else, for a caller of the resource's account (or its root
-// user, which needs no identity-based policy), an allow in either allows;
-// a caller of another account needs an allow in both; otherwise the
-// request is implicitly denied.
+// either wins. Otherwise a caller of the resource's account is allowed by
+// an allow in its identity-based policies, or in a resource-based one that
+// names it (or everyone, "*"); one that names only its account delegates
+// to the account's identity-based policies, and allows nothing alone. A
+// caller of another account needs an allow in both, the resource-based one
+// naming it or its account. An account's root user has every
+// identity-based permission of its account. Otherwise the request is
+// implicitly denied.
 func Evaluate(identity, resource []*Policy, req Request) Decision {
 	ctx := facts{req: &req}
-	var allowID, allowRes *Decision
+	var allowID, allowRes, allowAccount *Decision // allowAccount: a resource-based allow naming the caller's account only
 	for _, set := range []struct {
 		policies      []*Policy
 		resourceBased bool
@@ -114,6 +118,10 @@ func Evaluate(identity, resource []*Policy, req Request) Decision {
 				}
 				d.Reason = Allowed
 				switch {
+				case set.resourceBased && !ctx.namesCaller(st):
+					if allowAccount == nil {
+						allowAccount = &d
+					}
 				case set.resourceBased && allowRes == nil:
 					allowRes = &d
 				case !set.resourceBased && allowID == nil:
@@ -125,19 +133,36 @@ func Evaluate(identity, resource []*Policy, req Request) Decision {
 	caller, owner := accountOf(req.Principal), accountOf(req.Resource)
 	sameAccount := req.Resource == "*" || owner == "" || caller == owner
 	isRoot := req.Principal == "arn:aws:iam::"+caller+":root"
+	if isRoot && allowID == nil {
+		allowID = &Decision{Reason: Allowed}
+	}
 	switch {
 	case sameAccount && allowID != nil:
 		return *allowID
 	case sameAccount && allowRes != nil:
 		return *allowRes
-	case sameAccount && isRoot:
-		return Decision{Reason: Allowed}
 	case !sameAccount && allowID != nil && allowRes != nil:
 		return *allowRes
-	case !sameAccount && (allowID != nil || isRoot):
+	case !sameAccount && allowID != nil && allowAccount != nil:
+		return *allowAccount
+	case !sameAccount && allowID != nil:
 		return Decision{Reason: ImplicitDeny, MissingResourcePolicy: true}
 	}
 	return Decision{Reason: ImplicitDeny}
+}
+
+// namesCaller reports whether a resource-based statement (that applies)
+// names the caller itself, or everyone: not only the caller's account.
+func (c facts) namesCaller(st *Statement) bool {
+	if st.Principals == nil {
+		return true // NotPrincipal: everyone but those named
+	}
+	for _, p := range st.Principals {
+		if matchPrincipal(p, c.req.Principal) && !isAccountPrincipal(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // facts answers a statement's questions about one request.

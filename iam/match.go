@@ -93,6 +93,17 @@ func matchPrincipal(entry, caller string) bool {
 	return false
 }
 
+// isAccountPrincipal reports whether a Principal entry names an account
+// (its ID, or its root user's ARN): in IAM, a grant to the account, which
+// its own identity-based policies must then pass on to its principals.
+func isAccountPrincipal(entry string) bool {
+	if len(entry) == 12 && strings.Trim(entry, "0123456789") == "" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(entry, "arn:aws:iam::")
+	return ok && strings.HasSuffix(rest, ":root") && len(rest) == 12+len(":root")
+}
+
 // accountOf returns the account ID of an ARN: its fifth part.
 func accountOf(arn string) string {
 	rest, ok := strings.CutPrefix(arn, "arn:")
