@@ -240,6 +240,39 @@ func TestAccessDeniedBeforeNotFound(t *testing.T) {
 	require.ErrorIs(t, err, shardlog.ErrResourceNotFound, "allowed: then the stream is looked up")
 }
 
+// TestDeniedCallersLearnNothingOfConsumers: a caller with no permission
+// gets AccessDenied for a consumer, its stream or its policy whether or
+// not they exist, and whatever it sends as a policy.
+func TestDeniedCallersLearnNothingOfConsumers(t *testing.T) {
+	a, s, _ := roleAccount(t)
+	nobody := as("nobody")
+	refs := map[string]shardlog.ConsumerRef{
+		"there":          {StreamARN: s.ARN(), ConsumerName: "c"},
+		"no consumer":    {StreamARN: s.ARN(), ConsumerName: "missing"},
+		"no stream":      {StreamARN: a.StreamARN("missing"), ConsumerName: "c"},
+		"ARN, not there": {ConsumerARN: s.ARN() + "/consumer/missing:1"},
+	}
+	for name, ref := range refs {
+		_, err := a.DescribeStreamConsumer(nobody, ref)
+		require.ErrorIs(t, err, shardlog.ErrAccessDenied, name)
+		require.ErrorIs(t, a.DeregisterStreamConsumer(nobody, ref), shardlog.ErrAccessDenied, name)
+	}
+	for _, arn := range []string{s.ARN(), a.StreamARN("missing")} {
+		require.ErrorIs(t, a.PutResourcePolicy(nobody, arn, "not a policy"), shardlog.ErrAccessDenied, arn)
+		require.ErrorIs(t, a.DeleteResourcePolicy(nobody, arn), shardlog.ErrAccessDenied, arn)
+		_, err := a.GetResourcePolicy(nobody, arn)
+		require.ErrorIs(t, err, shardlog.ErrAccessDenied, arn)
+	}
+
+	// Allowed callers are then told what is there.
+	admin := as(string(iam.Administrator))
+	_, err := a.DescribeStreamConsumer(admin, refs["no consumer"])
+	require.ErrorIs(t, err, shardlog.ErrResourceNotFound)
+	_, err = a.DescribeStreamConsumer(admin, refs["there"])
+	require.NoError(t, err)
+	require.ErrorIs(t, a.PutResourcePolicy(admin, s.ARN(), "not a policy"), shardlog.ErrInvalidArgument)
+}
+
 // TestAccessConditions: a statement's conditions see the caller's address
 // and transport, and the account clock.
 func TestAccessConditions(t *testing.T) {

@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ const maxResourcePolicy = 20 << 10
 // ErrInvalidArgument for a malformed policy (the message says why),
 // ErrAccessDenied.
 func (a *Account) PutResourcePolicy(ctx context.Context, resourceARN, policy string) error {
+	// Authorized before the document is read: a denied caller learns
+	// nothing, not even what the parser thinks of its policy.
+	if err := a.mayChangePolicy(ctx, "PutResourcePolicy", resourceARN); err != nil {
+		return err
+	}
 	if len(policy) > maxResourcePolicy {
 		return newError(ErrInvalidArgument, "The policy is %d bytes; a resource-based policy may have at most %d.", len(policy), maxResourcePolicy)
 	}
@@ -32,7 +38,7 @@ func (a *Account) PutResourcePolicy(ctx context.Context, resourceARN, policy str
 		return newError(ErrInvalidArgument, "Invalid policy: %v.", err)
 	}
 	p.Document, p.Name = strings.Clone(policy), "resource policy of "+resourceARN
-	return a.setResourcePolicy(ctx, "PutResourcePolicy", resourceARN, p)
+	return a.setResourcePolicy("PutResourcePolicy", resourceARN, p)
 }
 
 // GetResourcePolicy returns the resource-based policy of a stream or a
@@ -70,11 +76,15 @@ func (a *Account) GetResourcePolicy(ctx context.Context, resourceARN string) (st
 //
 // Errors: as PutResourcePolicy.
 func (a *Account) DeleteResourcePolicy(ctx context.Context, resourceARN string) error {
-	return a.setResourcePolicy(ctx, "DeleteResourcePolicy", resourceARN, nil)
+	if err := a.mayChangePolicy(ctx, "DeleteResourcePolicy", resourceARN); err != nil {
+		return err
+	}
+	return a.setResourcePolicy("DeleteResourcePolicy", resourceARN, nil)
 }
 
-// setResourcePolicy puts p (nil: none) on the resource.
-func (a *Account) setResourcePolicy(ctx context.Context, op, resourceARN string, p *iam.Policy) error {
+// mayChangePolicy decides a change of a resource's policy, which only
+// callers of the resource's own account may make.
+func (a *Account) mayChangePolicy(ctx context.Context, op, resourceARN string) error {
 	if err := a.enter(ctx); err != nil {
 		return err
 	}
@@ -85,6 +95,12 @@ func (a *Account) setResourcePolicy(ctx context.Context, op, resourceARN string,
 		req := iam.Request{Principal: c.PrincipalARN, Action: "kinesis:" + op, Resource: resourceARN}
 		return newError(ErrAccessDenied, "%s", iam.Decision{Reason: iam.ImplicitDeny}.Message(req))
 	}
+	return nil
+}
+
+// setResourcePolicy puts p (nil: none) on the resource, for a caller
+// mayChangePolicy let through.
+func (a *Account) setResourcePolicy(op, resourceARN string, p *iam.Policy) error {
 	now := a.cfg.clock.Now()
 	s, c, err := a.resource(resourceARN, now)
 	if err != nil {
@@ -186,19 +202,31 @@ func (a *Account) authorizeRef(ctx context.Context, op string, ref StreamRef) er
 }
 
 // authorizedConsumer finds the consumer ref names and decides the call on
-// it: before the lookup if ref holds the consumer's ARN, else after it.
+// it. A caller the policies deny learns nothing of the consumer: a missing
+// stream or consumer is decided as a consumer of that name would be, so
+// that denied answers AccessDenied whether or not it exists.
 func (a *Account) authorizedConsumer(ctx context.Context, op string, ref ConsumerRef, now time.Time) (*Stream, *consumer, ConsumerStatus, error) {
-	if a.cfg.access && ref.ConsumerARN != "" {
+	if !a.cfg.access {
+		return a.consumer(ref, now)
+	}
+	if ref.ConsumerARN != "" {
 		if err := a.authorizeResource(ctx, op, ref.ConsumerARN); err != nil {
 			return nil, nil, "", err
 		}
+		return a.consumer(ref, now)
 	}
 	s, c, st, err := a.consumer(ref, now)
-	if err == nil && a.cfg.access && ref.ConsumerARN == "" {
+	if err != nil && !errors.Is(err, ErrResourceNotFound) {
+		return nil, nil, "", err // the input's shape: nothing of the account
+	}
+	arn, p := ref.StreamARN+"/consumer/"+ref.ConsumerName+":*", (*iam.Policy)(nil)
+	if err == nil {
 		s.mu.RLock()
-		p := c.policy
+		arn, p = c.arn, c.policy
 		s.mu.RUnlock()
-		err = a.authorize(ctx, op, c.arn, p)
+	}
+	if denied := a.authorize(ctx, op, arn, p); denied != nil {
+		return nil, nil, "", denied
 	}
 	return s, c, st, err
 }
