@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/shardlog/shardlog/iam"
 	"github.com/shardlog/shardlog/internal/segfile"
@@ -47,8 +49,18 @@ func WithKeyRing(ring *KeyRing) Option {
 	})
 }
 
-// sealOverhead is what sealing adds to a record's data.
+// sealOverhead is what sealing adds to a record's data: the GCM tag.
 const sealOverhead = 16
+
+// A sealed record holds its partition key with its data, so that neither
+// is on disk in the clear: the plaintext is the key's length (2 bytes,
+// big-endian), the key, then the data. Its frame stores no key.
+const keyPrefix = 2
+
+// sealedSize is the size of a record of key and data once sealed.
+func sealedSize(key string, data []byte) int {
+	return keyPrefix + len(key) + len(data) + sealOverhead
+}
 
 // dataKey is one generation of a stream's root data keys.
 type dataKey struct {
@@ -89,13 +101,12 @@ type sealer struct {
 	slab  uint32   // ...segment
 	aead  cipher.AEAD
 	nonce [12]byte
-	aad   []byte
+	plain []byte
 	out   []byte
 }
 
-// seal returns data sealed for the record at pos of shard index, in
-// segment slab, under partition key key, in space of sl's that the next
-// call reuses.
+// seal returns key and data sealed for the record at pos of shard index,
+// in segment slab, in space of sl's that the next call reuses.
 func (sl *sealer) seal(d *dataKey, index, slab uint32, pos uint64, key string, data []byte) ([]byte, error) {
 	if sl.aead == nil || sl.key != d || sl.slab != slab {
 		aead, err := d.segmentKey(index, slab)
@@ -106,20 +117,41 @@ func (sl *sealer) seal(d *dataKey, index, slab uint32, pos uint64, key string, d
 	}
 	binary.BigEndian.PutUint32(sl.nonce[:], index)
 	binary.BigEndian.PutUint64(sl.nonce[4:], pos)
-	sl.aad = append(sl.aad[:0], key...)
-	sl.out = sl.aead.Seal(sl.out[:0], sl.nonce[:], data, sl.aad)
+	sl.plain = binary.BigEndian.AppendUint16(sl.plain[:0], uint16(len(key)))
+	sl.plain = append(append(sl.plain, key...), data...)
+	sl.out = sl.aead.Seal(sl.out[:0], sl.nonce[:], sl.plain, nil)
+	clear(sl.plain) // a record's plaintext does not outlive its sealing
 	return sl.out, nil
 }
 
-// open returns the data sealed under aead, in one new allocation that also
-// holds the nonce and additional data it is opened with.
-func open(aead cipher.AEAD, index uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
-	buf := make([]byte, 12+len(key), 12+len(key)+max(len(sealed)-sealOverhead, 0))
+// open returns the partition key and data sealed under aead, both in one
+// new allocation. A frame that stores a key (clearKey) is of a release
+// that sealed only the data, with the key as additional data.
+func open(aead cipher.AEAD, index uint32, pos uint64, clearKey string, sealed []byte) (string, []byte, error) {
+	// The nonce shares the allocation: what an AEAD is given escapes.
+	buf := make([]byte, 12, 12+len(clearKey)+max(len(sealed)-sealOverhead, 0))
 	binary.BigEndian.PutUint32(buf, index)
 	binary.BigEndian.PutUint64(buf[4:], pos)
-	copy(buf[12:], key)
-	out, err := aead.Open(buf[len(buf):], buf[:12], sealed, buf[12:])
-	return out[:len(out):len(out)], err
+	nonce := buf[:12]
+	if clearKey != "" {
+		buf = append(buf, clearKey...)
+		out, err := aead.Open(buf[len(buf):], nonce, sealed, buf[12:])
+		return clearKey, out[:len(out):len(out)], err
+	}
+	out, err := aead.Open(buf[12:12], nonce, sealed, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(out) < keyPrefix || int(binary.BigEndian.Uint16(out)) > len(out)-keyPrefix {
+		return "", nil, errors.New("no partition key")
+	}
+	k := keyPrefix + int(binary.BigEndian.Uint16(out))
+	if k == keyPrefix {
+		return "", out[k:len(out):len(out)], nil
+	}
+	// The key is a view of the new allocation, which saves one per record:
+	// no one writes its bytes, the data's slice beginning after them.
+	return unsafe.String(&out[keyPrefix], k-keyPrefix), out[k:len(out):len(out)], nil
 }
 
 // streamCrypto is a stream's data keys and the one new records are sealed
@@ -243,26 +275,26 @@ func (s *Stream) keyForLocked(master *masterKey) (*dataKey, error) {
 	return d, nil
 }
 
-// openRecord returns the data of a record of segment slab sealed under
-// generation gen.
-func (c *streamCrypto) openRecord(gen uint8, index, slab uint32, pos uint64, key string, sealed []byte) ([]byte, error) {
+// openRecord returns the partition key and data of a record of segment
+// slab sealed under generation gen.
+func (c *streamCrypto) openRecord(gen uint8, index, slab uint32, pos uint64, clearKey string, sealed []byte) (string, []byte, error) {
 	keys := c.byGen.Load()
 	if int(gen) > len(keys) {
-		return nil, newError(ErrInternalFailure, "A record of shard %d at position %d names data key %d, which the stream does not have.", index, pos, gen)
+		return "", nil, newError(ErrInternalFailure, "A record of shard %d at position %d names data key %d, which the stream does not have.", index, pos, gen)
 	}
 	d := keys[gen-1]
 	if err := d.usable(); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	aead, err := c.segmentKey(d, index, slab)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	data, err := open(aead, index, pos, key, sealed)
+	key, data, err := open(aead, index, pos, clearKey, sealed)
 	if err != nil {
-		return nil, newError(ErrInternalFailure, "A record of shard %d at position %d does not open with its data key: it was altered.", index, pos)
+		return "", nil, newError(ErrInternalFailure, "A record of shard %d at position %d does not open with its data key: it was altered.", index, pos)
 	}
-	return data, nil
+	return key, data, nil
 }
 
 // sealable reports whether records put now can be sealed: the master key

@@ -144,21 +144,58 @@ func TestEncryptionKeyErrors(t *testing.T) {
 	require.Equal(t, "two", string(out.Records[1].Data))
 }
 
-// TestEncryptionDetectsTampering: a sealed record altered in its file,
-// its frame's checksum fixed to match, is refused when read, never
-// returned altered.
+// TestEncryptionDetectsTampering: a sealed record altered in its file is
+// refused when read, never returned altered nor turned into an empty
+// answer, and counted in the recovery report: whether the file's
+// checksums catch it or, fixed to match by someone who knew to, only the
+// data key does.
 func TestEncryptionDetectsTampering(t *testing.T) {
-	dir := t.TempDir()
-	ringPath, _ := keyRingFile(t)
-	ring, err := shardlog.LoadKeyRing(ringPath)
-	require.NoError(t, err)
-	a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
-	require.NoError(t, err)
-	s := newStream(t, a, "s", 1)
-	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
-	put(t, s, "k", "pay 100 to alice")
-	require.NoError(t, a.Close())
+	for _, fixChecksums := range []bool{false, true} {
+		t.Run(fmt.Sprintf("checksums fixed=%v", fixChecksums), func(t *testing.T) {
+			dir := t.TempDir()
+			ringPath, _ := keyRingFile(t)
+			ring, err := shardlog.LoadKeyRing(ringPath)
+			require.NoError(t, err)
+			a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
+			require.NoError(t, err)
+			s := newStream(t, a, "s", 1)
+			require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+			put(t, s, "k", "pay 100 to alice")
+			require.NoError(t, a.Close())
 
+			segment := tamper(t, dir, fixChecksums)
+
+			a, err = shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
+			require.NoError(t, err)
+			defer a.Close()
+			s, err = a.Stream(shardlog.StreamRef{StreamName: "s"})
+			require.NoError(t, err)
+			it, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+			require.NoError(t, err)
+			out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
+			require.ErrorIs(t, err, shardlog.ErrInternalFailure)
+			require.Empty(t, out.Records)
+			got, err := readShard0(s)
+			require.ErrorIs(t, err, shardlog.ErrInternalFailure)
+			require.Empty(t, got)
+			if fixChecksums {
+				require.Contains(t, err.Error(), "altered")
+			}
+			var files []string
+			for _, c := range a.Recovery().Corrupt {
+				files = append(files, c.File)
+			}
+			require.Contains(t, files, segment, "counted in the recovery report")
+		})
+	}
+}
+
+// tamper changes "pay 100" to "pay 000" in the sealed record of the one
+// segment file under dir, in place (the cipher is a stream cipher), and
+// fixes the checksums of its frame and index if asked to. It returns the
+// file's path.
+func tamper(t *testing.T, dir string, fixChecksums bool) string {
+	t.Helper()
 	var segment string
 	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(path, ".seg") {
@@ -172,8 +209,13 @@ func TestEncryptionDetectsTampering(t *testing.T) {
 	frame := b[segfile.HeaderSize:]
 	dataLen := int(binary.LittleEndian.Uint32(frame[4:]))
 	keyLen := int(binary.LittleEndian.Uint16(frame[8:]) & (1<<segfile.KeyBits - 1))
-	require.Equal(t, len("pay 100 to alice")+16, dataLen, "sealed: the data and a tag")
-	frame[segfile.FrameHeader+keyLen+4] ^= 0x01 // "pay 000": a forged amount
+	require.Zero(t, keyLen, "the partition key is sealed with the data")
+	require.Equal(t, 2+len("k")+len("pay 100 to alice")+16, dataLen, "sealed: the key's length, the key, the data and a tag")
+	frame[segfile.FrameHeader+2+len("k")+4] ^= 0x01 // "pay 000": a forged amount
+	require.NoError(t, os.WriteFile(segment, b, 0o600))
+	if !fixChecksums {
+		return segment
+	}
 	size := segfile.FrameSize(keyLen, dataLen)
 	h, err := segfile.ParseHeader(b)
 	require.NoError(t, err)
@@ -190,16 +232,59 @@ func TestEncryptionDetectsTampering(t *testing.T) {
 		})
 		require.NoError(t, os.WriteFile(indexPath, rewritten, 0o600))
 	}
+	return segment
+}
+
+// TestEncryptedPartitionKeysAreNotOnDisk: a stream encrypted at rest
+// keeps neither the data nor the partition key of its records in the
+// clear in any file, and reads both back.
+func TestEncryptedPartitionKeysAreNotOnDisk(t *testing.T) {
+	const key, data = "marker-partition-key-5c1f", "marker-data-9e2b"
+	dir := t.TempDir()
+	ringPath, _ := keyRingFile(t)
+	ring, err := shardlog.LoadKeyRing(ringPath)
+	require.NoError(t, err)
+	a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
+	require.NoError(t, err)
+	s := newStream(t, a, "s", 1)
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+	for range 100 {
+		put(t, s, key, data)
+	}
+	_, err = s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: key, Data: []byte(data), ExplicitHashKey: "7"}})
+	require.NoError(t, err)
+	files := 0
+	scan := func() {
+		require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.False(t, bytes.Contains(b, []byte(key)), "%s holds the partition key", path)
+			require.False(t, bytes.Contains(b, []byte(data)), "%s holds the data", path)
+			files++
+			return nil
+		}))
+	}
+	scan() // open
+	require.NoError(t, a.Close())
+	scan() // closed
+	require.Positive(t, files)
 
 	a, err = shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
 	require.NoError(t, err)
 	defer a.Close()
 	s, err = a.Stream(shardlog.StreamRef{StreamName: "s"})
 	require.NoError(t, err)
-	got, err := readShard0(s)
-	require.ErrorIs(t, err, shardlog.ErrInternalFailure)
-	require.Contains(t, err.Error(), "altered")
-	require.Empty(t, got)
+	n := 0
+	for r, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		require.NoError(t, err)
+		require.Equal(t, key, r.PartitionKey)
+		require.Equal(t, data, string(r.Data))
+		n++
+	}
+	require.Equal(t, 101, n)
 }
 
 // TestEncryptionWithoutKeyRing: without a key ring encryption is a

@@ -484,14 +484,17 @@ func (sh *shard) plainRecord(r *segment.Record) Record {
 
 // sealedRecord is record for a sealed record.
 func (sh *shard) sealedRecord(r *segment.Record) (Record, error) {
-	data, err := sh.crypto.openRecord(r.Gen, sh.index, r.Slab, r.Pos, r.Key, r.Data)
+	key, data, err := sh.crypto.openRecord(r.Gen, sh.index, r.Slab, r.Pos, r.Key, r.Data)
 	if err != nil {
+		if sh.files != nil && errors.Is(err, ErrInternalFailure) {
+			sh.files.noteAltered(r.Slab, sh.seq(r.Pos), err)
+		}
 		return Record{}, err
 	}
 	return Record{
 		SequenceNumber:              sh.seq(r.Pos),
 		ShardID:                     sh.id,
-		PartitionKey:                r.Key,
+		PartitionKey:                key,
 		Data:                        data,
 		ApproximateArrivalTimestamp: time.UnixMilli(r.Millis).UTC(),
 	}, nil
@@ -500,7 +503,11 @@ func (sh *shard) sealedRecord(r *segment.Record) (Record, error) {
 // recordSize is the bytes a stored record counts for in read limits: its
 // key and data as they were put.
 func recordSize(r *segment.Record) int {
-	if r.Gen != 0 {
+	switch {
+	case r.Gen == 0:
+	case r.Key == "":
+		return len(r.Data) - sealOverhead - keyPrefix
+	default:
 		return len(r.Key) + len(r.Data) - sealOverhead
 	}
 	return len(r.Key) + len(r.Data)

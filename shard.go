@@ -182,9 +182,10 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	}
 	ms := max(now.UnixMilli(), sh.lastMillis)
 	sh.expireLocked(ms)
+	size := len(key) + len(data)
 	var gen uint8
 	if d := sh.crypto.current.Load(); d != nil {
-		slab := sh.seg.SlabFor(len(key) + len(data) + sealOverhead)
+		slab := sh.seg.SlabFor(sealedSize(key, data))
 		if sh.sealing == nil {
 			sh.sealing = new(sealer)
 		}
@@ -192,14 +193,14 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 		if err != nil {
 			return 0, failed, newError(ErrInternalFailure, "Could not seal a record: %v.", err)
 		}
-		data, gen = sealed, d.gen
+		key, data, gen = "", sealed, d.gen
 	}
 	pos, err := sh.seg.Add(key, data, ms, gen)
 	if err != nil {
 		return 0, failed, sh.storageError(err)
 	}
 	sh.lastMillis = ms
-	sh.pendBytes += int64(len(key) + len(data))
+	sh.pendBytes += int64(size)
 	sh.pendRecs++
 	if sh.trimAt.Load() == never {
 		sh.trimAt.Store(ms + sh.retentionMillis() + 1)

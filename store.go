@@ -230,17 +230,29 @@ func (st *store) streamDir(inc uint32) string {
 // noteCorrupt records damage found when reading records back, once per
 // file.
 func (st *store) noteCorrupt(sf *shardFiles, file string, err error) {
+	st.note(Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: file, Err: err.Error()})
+}
+
+// noteAltered records a sealed record of file n that its checksums passed
+// and its data key refused: altered by someone who knew to fix them.
+func (sf *shardFiles) noteAltered(n uint32, seq SequenceNumber, err error) {
+	sf.st.note(Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(n), Err: err.Error(),
+		Records: 1, First: seq, Last: seq})
+}
+
+// note records damage found when reading records back, once per file.
+func (st *store) note(c Corruption) {
 	st.repMu.Lock()
 	defer st.repMu.Unlock()
-	if st.noted[file] {
+	if st.noted[c.File] {
 		return
 	}
 	if st.noted == nil {
 		st.noted = map[string]bool{}
 	}
-	st.noted[file] = true
-	st.log.Error("shardlog: corrupt segment file", "file", file, "err", err)
-	st.report.Corrupt = append(st.report.Corrupt, Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: file, Err: err.Error()})
+	st.noted[c.File] = true
+	st.log.Error("shardlog: corrupt segment file", "file", c.File, "err", c.Err)
+	st.report.Corrupt = append(st.report.Corrupt, c)
 }
 
 // openStore locks the directory and reads its manifest, if any.
