@@ -153,23 +153,13 @@ func TestEncryptionDetectsTampering(t *testing.T) {
 	for _, fixChecksums := range []bool{false, true} {
 		t.Run(fmt.Sprintf("checksums fixed=%v", fixChecksums), func(t *testing.T) {
 			dir := t.TempDir()
-			ringPath, _ := keyRingFile(t)
-			ring, err := shardlog.LoadKeyRing(ringPath)
-			require.NoError(t, err)
-			a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
-			require.NoError(t, err)
-			s := newStream(t, a, "s", 1)
-			require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+			a, s, reopen := encryptedStream(t, dir)
 			put(t, s, "k", "pay 100 to alice")
 			require.NoError(t, a.Close())
 
 			segment := tamper(t, dir, fixChecksums)
 
-			a, err = shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
-			require.NoError(t, err)
-			defer a.Close()
-			s, err = a.Stream(shardlog.StreamRef{StreamName: "s"})
-			require.NoError(t, err)
+			a, s = reopen()
 			it, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 			require.NoError(t, err)
 			out, err := s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: it})
@@ -187,6 +177,31 @@ func TestEncryptionDetectsTampering(t *testing.T) {
 			}
 			require.Contains(t, files, segment, "counted in the recovery report")
 		})
+	}
+}
+
+// encryptedStream opens a durable account in dir with a key ring and an
+// encrypted stream "s" of one shard; reopen opens the account again, with
+// the same ring, once the first is closed (the test closes it).
+func encryptedStream(t *testing.T, dir string) (a *shardlog.Account, s *shardlog.Stream, reopen func() (*shardlog.Account, *shardlog.Stream)) {
+	t.Helper()
+	ringPath, _ := keyRingFile(t)
+	ring, err := shardlog.LoadKeyRing(ringPath)
+	require.NoError(t, err)
+	open := func() *shardlog.Account {
+		a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
+		require.NoError(t, err)
+		return a
+	}
+	a = open()
+	s = newStream(t, a, "s", 1)
+	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+	return a, s, func() (*shardlog.Account, *shardlog.Stream) {
+		a := open()
+		t.Cleanup(func() { a.Close() })
+		s, err := a.Stream(shardlog.StreamRef{StreamName: "s"})
+		require.NoError(t, err)
+		return a, s
 	}
 }
 
@@ -241,17 +256,11 @@ func tamper(t *testing.T, dir string, fixChecksums bool) string {
 func TestEncryptedPartitionKeysAreNotOnDisk(t *testing.T) {
 	const key, data = "marker-partition-key-5c1f", "marker-data-9e2b"
 	dir := t.TempDir()
-	ringPath, _ := keyRingFile(t)
-	ring, err := shardlog.LoadKeyRing(ringPath)
-	require.NoError(t, err)
-	a, err := shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
-	require.NoError(t, err)
-	s := newStream(t, a, "s", 1)
-	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, shardlog.DefaultKMSKey))
+	a, s, reopen := encryptedStream(t, dir)
 	for range 100 {
 		put(t, s, key, data)
 	}
-	_, err = s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: key, Data: []byte(data), ExplicitHashKey: "7"}})
+	_, err := s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: key, Data: []byte(data), ExplicitHashKey: "7"}})
 	require.NoError(t, err)
 	files := 0
 	scan := func() {
@@ -272,11 +281,7 @@ func TestEncryptedPartitionKeysAreNotOnDisk(t *testing.T) {
 	scan() // closed
 	require.Positive(t, files)
 
-	a, err = shardlog.NewAccount(shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithKeyRing(ring))
-	require.NoError(t, err)
-	defer a.Close()
-	s, err = a.Stream(shardlog.StreamRef{StreamName: "s"})
-	require.NoError(t, err)
+	_, s = reopen()
 	n := 0
 	for r, err := range s.Records(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
 		require.NoError(t, err)
