@@ -65,11 +65,11 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/hostcheck"
 )
 
 // Defaults of the options below. Every resource a client can make the
@@ -130,11 +130,7 @@ func WithUnsignedRequests() Option { return func(h *handler) { h.unsigned = true
 // pages from reaching a local server by DNS rebinding. Requests arriving on
 // other addresses may carry any name.
 func WithAllowedHosts(names ...string) Option {
-	return func(h *handler) {
-		for _, n := range names {
-			h.hosts[strings.ToLower(strings.TrimSuffix(n, "."))] = true
-		}
-	}
+	return func(h *handler) { h.hosts.Add(names...) }
 }
 
 // NewHandler returns an http.Handler that serves the Kinesis API for acct.
@@ -152,7 +148,6 @@ func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
 		memory:       newBudget(DefaultMaxRequestMemory),
 		bodyTimeout:  DefaultBodyTimeout,
 		writeTimeout: DefaultWriteTimeout,
-		hosts:        map[string]bool{},
 		drain:        context.Background(),
 	}
 	_, _ = rand.Read(h.idSeed[:])
@@ -169,7 +164,7 @@ type handler struct {
 	memory       *budget
 	bodyTimeout  time.Duration
 	writeTimeout time.Duration
-	hosts        map[string]bool // names accepted besides loopback ones
+	hosts        hostcheck.Names // accepted besides loopback ones
 	idSeed       [8 + 54]byte    // request IDs: 8 random bytes and a counter; then x-amz-id-2's random tail
 	id2Tail      string          // base64 of idSeed[8:]
 	ids          atomic.Uint64
@@ -247,7 +242,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	timed := h.bodyTimeout > 0 && rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) == nil
 	h.setRequestHeaders(w, r)
-	if !h.hostAllowed(r) {
+	if !h.hosts.Allow(r) {
 		writeError(w, http.StatusForbidden, "AccessDeniedException",
 			fmt.Sprintf("Host %q is not a loopback name; allow it with WithAllowedHosts (shardlogd: -allow-host).", r.Host))
 		return

@@ -11,7 +11,7 @@ pid=""
 # start runs shardlogd on a port the system picks, and sets pid and the
 # endpoint it prints when it is ready.
 start() {
-  /tmp/shardlogd.smoke -addr 127.0.0.1:0 -log-level warn "$@" >"$out" &
+  /tmp/shardlogd.smoke -addr 127.0.0.1:0 -drain 0 -log-level warn "$@" >"$out" &
   pid=$!
   endpoint=""
   for _ in $(seq 100); do

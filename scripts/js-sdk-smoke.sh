@@ -22,7 +22,7 @@ trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -f "$iam" "
 echo '{"principals": [{"arn": "arn:aws:iam::000000000000:user/smoke", "roles": ["administrator"], "accessKeys": [{"id": "test", "secret": "test"}]}]}' >"$iam"
 for flags in "" "-iam $iam"; do
   # shellcheck disable=SC2086 # flags is split on purpose
-  /tmp/shardlogd.js-smoke -addr 127.0.0.1:0 -log-level warn $flags >"$out" &
+  /tmp/shardlogd.js-smoke -addr 127.0.0.1:0 -drain 0 -log-level warn $flags >"$out" &
   pid=$!
   endpoint=""
   for _ in $(seq 100); do # on a port the system picks: shardlogd prints it when ready

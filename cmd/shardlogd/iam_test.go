@@ -75,9 +75,9 @@ func TestIAMFileRefused(t *testing.T) {
 	} {
 		path := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-		require.Error(t, run(context.Background(), []string{"-addr", "127.0.0.1:0", "-iam", path}, io.Discard), name)
+		require.Error(t, run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-iam", path}, io.Discard, io.Discard), name)
 	}
-	require.Error(t, run(context.Background(), []string{"-addr", "127.0.0.1:0", "-iam", filepath.Join(dir, "missing.json")}, io.Discard))
+	require.Error(t, run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-iam", filepath.Join(dir, "missing.json")}, io.Discard, io.Discard))
 }
 
 // TestKMSKeys: with -kms-keys, encrypting a stream with a key of the file
@@ -100,5 +100,5 @@ func TestKMSKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, types.EncryptionTypeKms, out.EncryptionType)
 
-	require.Error(t, run(ctx, []string{"-addr", "127.0.0.1:0", "-kms-keys", filepath.Join(t.TempDir(), "missing.json")}, io.Discard))
+	require.Error(t, run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-kms-keys", filepath.Join(t.TempDir(), "missing.json")}, io.Discard, io.Discard))
 }

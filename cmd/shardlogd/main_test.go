@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func serveOutput(t *testing.T, args ...string) (endpoint string, more <-chan str
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error"}, args...), pw)
+		err := run(ctx, nil, append([]string{"-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error", "-drain", "0"}, args...), pw, os.Stderr)
 		pw.CloseWithError(err)
 		errc <- err
 	}()
@@ -132,7 +133,9 @@ func TestServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error"}, pw) }()
+	go func() {
+		errc <- run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-limits=false", "-log-level", "error", "-drain", "0"}, pw, os.Stderr)
+	}()
 	endpoint, err := bufio.NewReader(pr).ReadString('\n')
 	require.NoError(t, err)
 	endpoint = strings.TrimSpace(endpoint)
@@ -166,7 +169,7 @@ func TestRejectsBadFlags(t *testing.T) {
 		{"-sync", "sometimes"}, {"-sync", "-1s"}, {"-data", "/dev/null/x"},
 		{"-tls-cert", "c.pem"}, {"-tls-key", "k.pem"}, {"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.pem"},
 		{"-tls-self-signed", "-tls-cert", "c.pem"}, {"-max-streams-per-conn", "0"}} {
-		require.Error(t, run(context.Background(), args, io.Discard), args)
+		require.Error(t, run(context.Background(), nil, args, io.Discard, io.Discard), args)
 	}
 }
 
@@ -301,7 +304,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 			require.Equal(t, http.StatusOK, status, body)
 			status, body = post(t, client, endpoint, "PutRecord", `{"StreamName":"s","PartitionKey":"k","Data":"a2VwdA=="}`)
 			require.Equal(t, http.StatusOK, status, body)
-			err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data", dir}, io.Discard)
+			err := run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-data", dir}, io.Discard, io.Discard)
 			require.ErrorContains(t, err, "is open in another account")
 			client.CloseIdleConnections()
 			stop()

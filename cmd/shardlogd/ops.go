@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"sync/atomic"
@@ -10,48 +12,113 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/shardlog/shardlog/internal/hostcheck"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
-// ops serves the operations endpoints beside the Kinesis API: GET
-// /healthz (live: the process serves), GET /readyz (ready: the account is
-// open and its recovery done; not while shutting down), GET /metrics
-// (Prometheus) and, with -pprof, /debug/pprof/. Kinesis ignores the path of its POSTs, so these take only
-// GETs.
+// ops is the server's front: it serves the operations endpoints beside
+// the Kinesis API — GET /healthz (live: the process serves), GET /readyz
+// (ready: the account is open and its recovery done; not while draining),
+// GET /metrics (Prometheus) and, with -pprof, /debug/pprof/ — and passes
+// the rest to the API once the account is open (503 until then). Kinesis
+// ignores the path of its POSTs, so the endpoints take only GETs. Like the
+// API, they answer a request that arrived on loopback only if it names a
+// loopback host (or an -allow-host name), which defeats DNS rebinding; the
+// profiler answers clients on loopback only.
 type ops struct {
-	ready   atomic.Bool
-	pprof   bool
-	metrics http.Handler // GET /metrics
+	hosts    hostcheck.Names
+	mux      *http.ServeMux
+	served   atomic.Pointer[opened] // nil while the account opens
+	draining atomic.Bool
 }
 
-func (o *ops) wrap(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !o.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+// opened is what ops serves once the account is open.
+type opened struct {
+	api, metrics http.Handler
+}
+
+func newOps(pprofOn bool, hosts []string) *ops {
+	o := &ops{mux: http.NewServeMux()}
+	o.hosts.Add(hosts...)
+	o.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	o.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case o.served.Load() == nil:
+			http.Error(w, "opening the account", http.StatusServiceUnavailable)
+		case o.draining.Load():
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+		default:
+			_, _ = w.Write([]byte("ready\n"))
+		}
+	})
+	o.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if s := o.served.Load(); s != nil {
+			s.metrics.ServeHTTP(w, r)
 			return
 		}
-		_, _ = w.Write([]byte("ready\n"))
+		http.Error(w, "opening the account", http.StatusServiceUnavailable)
 	})
-	if o.metrics != nil {
-		mux.Handle("GET /metrics", o.metrics)
+	if pprofOn {
+		o.mux.Handle("GET /debug/pprof/", loopbackOnly(pprof.Index))
+		o.mux.Handle("GET /debug/pprof/cmdline", loopbackOnly(pprof.Cmdline))
+		o.mux.Handle("GET /debug/pprof/profile", loopbackOnly(pprof.Profile))
+		o.mux.Handle("GET /debug/pprof/symbol", loopbackOnly(pprof.Symbol))
+		o.mux.Handle("GET /debug/pprof/trace", loopbackOnly(pprof.Trace))
 	}
-	if o.pprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return o
+}
+
+// open starts serving the API and the metrics.
+func (o *ops) open(api, metrics http.Handler) { o.served.Store(&opened{api: api, metrics: metrics}) }
+
+// startDrain turns /readyz to 503 and makes every response close its
+// connection (an HTTP/2 one is sent GOAWAY), so that clients go elsewhere
+// while their requests are still served.
+func (o *ops) startDrain() { o.draining.Store(true) }
+
+func (o *ops) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if o.draining.Load() {
+		w.Header().Set("Connection", "close")
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			if h, pattern := mux.Handler(r); pattern != "" {
-				h.ServeHTTP(w, r)
+	if r.Method == http.MethodGet {
+		if h, pattern := o.mux.Handler(r); pattern != "" {
+			if !o.hosts.Allow(r) {
+				http.Error(w, fmt.Sprintf("Host %q is not a loopback name; allow it with -allow-host.", r.Host), http.StatusForbidden)
 				return
 			}
+			h.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+	}
+	s := o.served.Load()
+	if s == nil {
+		unavailable(w)
+		return
+	}
+	s.api.ServeHTTP(w, r)
+}
+
+// unavailable answers an API request while the account opens, as AWS
+// answers when it cannot serve: 503, which SDKs retry.
+func unavailable(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/x-amz-json-1.1")
+	h.Set("X-Amzn-ErrorType", "ServiceUnavailableException")
+	h.Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"__type":"ServiceUnavailableException","message":"The server is opening its account; try again."}`))
+}
+
+// loopbackOnly serves h to clients on loopback only: the profiler shows
+// the process's memory and command line, and costs CPU to run.
+func loopbackOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "The profiler is served to clients on loopback only.", http.StatusForbidden)
+			return
+		}
+		h(w, r)
 	})
 }
 

@@ -5,18 +5,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 // syncBuffer is a log destination safe for the server's goroutines.
@@ -46,7 +52,7 @@ func serveLogged(t *testing.T, args ...string) (endpoint string, log *syncBuffer
 	log = &syncBuffer{}
 	errc := make(chan error, 1)
 	go func() {
-		err := runLogging(ctx, append([]string{"-addr", "127.0.0.1:0", "-limits=false"}, args...), pw, log)
+		err := run(ctx, nil, append([]string{"-addr", "127.0.0.1:0", "-limits=false", "-drain", "0"}, args...), pw, log)
 		pw.CloseWithError(err)
 		errc <- err
 	}()
@@ -186,8 +192,158 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-deadline:
 		t.Fatal("the server did not stop")
 	}
-	require.Contains(t, log.String(), "msg=\"shutting down\"")
+	require.Contains(t, log.String(), "msg=draining")
 	require.Contains(t, log.String(), "msg=stopped")
+}
+
+// TestListensWhileOpening: the server listens before its account is open:
+// /healthz answers 200, /readyz, /metrics and the API 503 (which SDKs
+// retry); once open, all are served.
+func TestListensWhileOpening(t *testing.T) {
+	log := &syncBuffer{}
+	s, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-limits=false", "-drain", "0"}, log)
+	require.NoError(t, err)
+	opening, release := make(chan struct{}), make(chan struct{})
+	s.open = func(opts ...shardlog.Option) (*shardlog.Account, error) {
+		close(opening)
+		<-release
+		return shardlog.NewAccount(opts...)
+	}
+	stop, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		err := listenAndServe(stop, nil, s, pw)
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	<-opening
+	_, after, ok := strings.Cut(log.String(), "endpoint=")
+	require.True(t, ok, log.String())
+	endpoint, _, _ := strings.Cut(after, "\n")
+
+	status, _ := get(t, endpoint+"/healthz")
+	require.Equal(t, http.StatusOK, status)
+	for _, path := range []string{"/readyz", "/metrics"} {
+		status, _ = get(t, endpoint+path)
+		require.Equal(t, http.StatusServiceUnavailable, status, path)
+	}
+	_, err = sdkClient(endpoint).ListStreams(context.Background(), &kinesis.ListStreamsInput{})
+	var re *awshttp.ResponseError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, http.StatusServiceUnavailable, re.HTTPStatusCode())
+	require.True(t, retry.NewStandard().IsErrorRetryable(err), "SDKs retry it")
+
+	close(release)
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, endpoint, strings.TrimSpace(line), "printed once open")
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	for _, path := range []string{"/readyz", "/metrics"} {
+		status, _ = get(t, endpoint+path)
+		require.Equal(t, http.StatusOK, status, path)
+	}
+	require.NoError(t, errOf(sdkClient(endpoint).ListStreams(context.Background(), &kinesis.ListStreamsInput{})))
+	http.DefaultClient.CloseIdleConnections()
+	cancel()
+	require.NoError(t, <-errc)
+}
+
+// TestOpeningFailsCleanly: an account that cannot be opened stops the
+// server, its listener closed.
+func TestOpeningFailsCleanly(t *testing.T) {
+	s, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-log-level", "error"}, io.Discard)
+	require.NoError(t, err)
+	s.open = func(...shardlog.Option) (*shardlog.Account, error) { return nil, errors.New("no disk") }
+	require.ErrorContains(t, listenAndServe(context.Background(), nil, s, io.Discard), "no disk")
+}
+
+// TestDrainsBeforeClosing: asked to stop, the server first turns /readyz
+// to 503 and goes on serving, each response closing its connection, until
+// the drain period ends or it is asked again.
+func TestDrainsBeforeClosing(t *testing.T) {
+	log := &syncBuffer{}
+	stop, cancel := context.WithCancel(context.Background())
+	hurry := make(chan struct{})
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		err := run(stop, hurry, []string{"-addr", "127.0.0.1:0", "-limits=false", "-drain", "1h"}, pw, log)
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	endpoint := strings.TrimSpace(line)
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	status, body := post(t, client, endpoint, "CreateStream", `{"StreamName":"s","ShardCount":1}`)
+	require.Equal(t, http.StatusOK, status, body)
+
+	cancel()
+	for start := time.Now(); ; {
+		status, _ := get(t, endpoint+"/readyz")
+		if status == http.StatusServiceUnavailable {
+			break
+		}
+		require.Less(t, time.Since(start), 10*time.Second, "/readyz still ready")
+	}
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(`{"StreamName":"s","PartitionKey":"k","Data":"eA=="}`))
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202.PutRecord")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		madeUpSignature(req)
+		resp, err := client.Do(req)
+		require.NoError(t, err, "still served")
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.True(t, resp.Close, "Connection: close")
+	}
+	status, _ = get(t, endpoint+"/healthz")
+	require.Equal(t, http.StatusOK, status)
+
+	close(hurry)
+	require.NoError(t, <-errc)
+	require.Contains(t, log.String(), "the drain ends now")
+	_, err = client.Get(endpoint + "/healthz")
+	require.Error(t, err, "closed")
+}
+
+// TestOperationsEndpointsCheckTheHost: /metrics, /healthz and the
+// profiler refuse, on loopback, a Host that is not a loopback name (DNS
+// rebinding), as the API does; the profiler serves loopback clients only.
+func TestOperationsEndpointsCheckTheHost(t *testing.T) {
+	endpoint := start(t, "-pprof")
+	_, port, _ := strings.Cut(strings.TrimPrefix(endpoint, "http://"), ":")
+	for _, path := range []string{"/metrics", "/healthz", "/debug/pprof/cmdline"} {
+		req, _ := http.NewRequest(http.MethodGet, endpoint+path, nil)
+		req.Host = "rebound.example:" + port
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
+		status, _ := get(t, endpoint+path)
+		require.Equal(t, http.StatusOK, status, path)
+	}
+
+	allowed := start(t, "-allow-host", "rebound.example")
+	req, _ := http.NewRequest(http.MethodGet, allowed+"/metrics", nil)
+	req.Host = "rebound.example"
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	front := newOps(true, nil)
+	for remote, want := range map[string]int{"192.0.2.7:5000": http.StatusForbidden, "127.0.0.1:5000": http.StatusOK, "[::1]:5000": http.StatusOK} {
+		req := httptest.NewRequest(http.MethodGet, "/debug/pprof/cmdline", nil)
+		req.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		front.ServeHTTP(w, req)
+		require.Equal(t, want, w.Code, remote)
+	}
 }
 
 func errOf[T any](_ T, err error) error { return err }

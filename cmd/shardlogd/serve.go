@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/kinesisapi"
+)
+
+// listenAndServe listens, opens the account, serves it until stop is done, drains
+// and stops (see the package doc).
+func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, stdout io.Writer) error {
+	log := s.log
+	tcp, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	ln := newLimitListener(tcp, s.maxConns)
+	front := newOps(s.pprof, s.hosts)
+	srv := &http.Server{
+		Handler:           front,
+		ReadHeaderTimeout: s.headerTimeout,
+		IdleTimeout:       s.idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ConnState:         ln.connState,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Protocols:         new(http.Protocols),
+		// HTTP/2 connections are bounded like HTTP/1.1 ones: IdleTimeout
+		// closes idle ones, and each carries a bounded number of requests.
+		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: int(s.maxStreams)},
+		TLSConfig: s.tls,
+	}
+	// HTTP/1.1 and HTTP/2 on one port: cleartext HTTP/2 with prior
+	// knowledge (the JavaScript SDK's default on http:// endpoints), or
+	// HTTP/2 negotiated by TLS.
+	srv.Protocols.SetHTTP1(true)
+	scheme := "http://"
+	if s.tls != nil {
+		srv.Protocols.SetHTTP2(true)
+		scheme = "https://"
+	} else {
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.tls != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	endpoint := scheme + ln.Addr().String()
+	log.Info("listening; opening the account", "endpoint", endpoint)
+
+	acct, err := s.openAccount()
+	if err != nil {
+		_ = srv.Close()
+		<-errc
+		return err
+	}
+	drain, startDrain := context.WithCancel(context.Background())
+	defer startDrain()
+	front.open(kinesisapi.NewHandler(acct, append(s.handler, kinesisapi.WithDrain(drain))...), metricsHandler(acct, log))
+	log.Info("serving Kinesis", append([]any{"endpoint", endpoint}, s.summary...)...)
+	fmt.Fprintln(stdout, endpoint)
+	if s.selfSigned {
+		// For clients to pin or compare, whatever the log level.
+		fmt.Fprintln(stdout, "self-signed certificate SHA-256 fingerprint:", fingerprint(s.tls))
+	}
+
+	select {
+	case err = <-errc:
+	case <-stop.Done():
+		// Not ready any more, but still serving for the drain period, so
+		// that load balancers stop sending here before connections are
+		// refused; every response closes its connection, and subscriptions
+		// end cleanly (clients subscribe again elsewhere).
+		front.startDrain()
+		startDrain()
+		log.Info("draining", "for", s.drain, "then", "stopping")
+		timer := time.NewTimer(s.drain)
+		select {
+		case <-timer.C:
+		case <-hurry:
+			log.Info("asked again to stop: the drain ends now")
+		case err = <-errc:
+		}
+		timer.Stop()
+		err = stopServing(srv, s.shutdownTimeout, log, err)
+	}
+	if cerr := acct.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openAccount opens the account and loads the -iam file, logging what
+// recovery found.
+func (s *settings) openAccount() (*shardlog.Account, error) {
+	acct, err := s.open(s.account...)
+	if err != nil {
+		return nil, err
+	}
+	if s.data != "" {
+		logRecovery(s.log, s.data, acct.Recovery())
+	}
+	if s.iamPath != "" {
+		if err := loadIAM(acct, s.iamPath); err != nil {
+			acct.Close()
+			return nil, err
+		}
+	}
+	return acct, nil
+}
+
+// stopServing stops listening and lets in-flight requests finish, for at
+// most timeout; err is an error the server already returned.
+func stopServing(srv *http.Server, timeout time.Duration, log *slog.Logger, err error) error {
+	if err != nil {
+		return err
+	}
+	srv.SetKeepAlivesEnabled(false)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err = srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("requests still in flight at the shutdown timeout: closing their connections")
+		err = srv.Close()
+	}
+	return err
+}
+
+// logRecovery reports what opening the data directory found: damage as a
+// warning, since the server serves what survived.
+func logRecovery(log *slog.Logger, dir string, r shardlog.RecoveryReport) {
+	log.Info("opened data directory", "dir", dir, "streams", r.Streams, "shards", r.Shards,
+		"files", r.Files, "records", r.Records, "took", r.Duration)
+	for _, t := range r.TornTails {
+		log.Warn("cut a torn segment file at its last whole record", "stream", t.Stream, "shard", t.ShardID,
+			"file", t.File, "offset", t.Offset, "records", t.Records)
+	}
+	for _, c := range r.Corrupt {
+		args := []any{"stream", c.Stream, "shard", c.ShardID, "file", c.File, "err", c.Err}
+		if c.Records > 0 {
+			args = append(args, "records", c.Records, "first", c.First, "last", c.Last)
+		}
+		log.Warn("damaged records: reading them fails", args...)
+	}
+}
