@@ -7,7 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/shardlog/shardlog/iam"
 )
@@ -78,12 +81,21 @@ type access struct {
 	mu         sync.RWMutex
 	principals map[string][]*iam.Policy // identity-based policies by principal ARN
 	keys       map[string]accessKey     // by access key ID
+
+	// Denials are logged, but a caller denied in a loop must not flood
+	// the log: at most deniedLogRate lines a second, the rest counted.
+	denials  *rate.Limiter
+	unlogged atomic.Int64
 }
+
+// deniedLogRate is how many denials a second are logged.
+const deniedLogRate = 10
 
 type accessKey struct{ secret, principal string }
 
 func newAccess() *access {
-	return &access{principals: map[string][]*iam.Policy{}, keys: map[string]accessKey{}}
+	return &access{principals: map[string][]*iam.Policy{}, keys: map[string]accessKey{},
+		denials: rate.NewLimiter(deniedLogRate, deniedLogRate)}
 }
 
 // PutPrincipal adds or replaces a principal and its identity-based policy
@@ -244,9 +256,25 @@ func (a *Account) decide(v *callerValue, action, resource string, policy *iam.Po
 	}
 	d := iam.Evaluate(a.identityPolicies(v.PrincipalARN), resourcePolicies, req)
 	if !d.Allowed() {
+		a.logDenial(req, d)
 		return newError(ErrAccessDenied, "%s", d.Message(req))
 	}
 	return nil
+}
+
+// logDenial logs who was denied what, at info: a denial is the policies
+// working, but whoever runs the account wants to see it.
+func (a *Account) logDenial(req iam.Request, d iam.Decision) {
+	ac := a.accessControl()
+	if !ac.denials.AllowN(a.cfg.clock.Now(), 1) {
+		ac.unlogged.Add(1)
+		return
+	}
+	args := []any{"principal", req.Principal, "action", req.Action, "resource", req.Resource, "reason", d.Reason.String()}
+	if n := ac.unlogged.Swap(0); n > 0 {
+		args = append(args, "unlogged", n)
+	}
+	a.cfg.log.Info("shardlog: access denied", args...)
 }
 
 // identityPolicies returns a principal's policies; none for one the

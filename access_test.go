@@ -3,8 +3,10 @@ package shardlog_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,6 +273,41 @@ func TestDeniedCallersLearnNothingOfConsumers(t *testing.T) {
 	_, err = a.DescribeStreamConsumer(admin, refs["there"])
 	require.NoError(t, err)
 	require.ErrorIs(t, a.PutResourcePolicy(admin, s.ARN(), "not a policy"), shardlog.ErrInvalidArgument)
+}
+
+// TestDenialsAreLogged: each denial is logged at info with the principal,
+// the action and the resource; a caller denied in a loop is counted, not
+// logged line by line.
+func TestDenialsAreLogged(t *testing.T) {
+	var buf lockedBuffer
+	a, s, _ := roleAccount(t, shardlog.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	require.ErrorIs(t, errOf(s.Put(as("nobody"), shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})), shardlog.ErrAccessDenied)
+	line := buf.String()
+	for _, want := range []string{"level=INFO", `msg="shardlog: access denied"`, "principal=" + userARN("nobody"), "action=kinesis:PutRecord", "resource=" + s.ARN()} {
+		require.Contains(t, line, want)
+	}
+	for range 100 {
+		require.ErrorIs(t, a.DeleteStream(as("nobody"), shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}), shardlog.ErrAccessDenied)
+	}
+	require.Less(t, strings.Count(buf.String(), "access denied"), 20, "a flood is not logged line by line")
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestAccessConditions: a statement's conditions see the caller's address

@@ -262,24 +262,13 @@ func TestEncryptedPartitionKeysAreNotOnDisk(t *testing.T) {
 	}
 	_, err := s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: key, Data: []byte(data), ExplicitHashKey: "7"}})
 	require.NoError(t, err)
-	files := 0
-	scan := func() {
-		require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(path)
-			require.NoError(t, err)
-			require.False(t, bytes.Contains(b, []byte(key)), "%s holds the partition key", path)
-			require.False(t, bytes.Contains(b, []byte(data)), "%s holds the data", path)
-			files++
-			return nil
-		}))
+	for _, marker := range []string{key, data} {
+		require.False(t, filesContain(t, dir, []byte(marker)), "%s in the clear, open", marker)
 	}
-	scan() // open
 	require.NoError(t, a.Close())
-	scan() // closed
-	require.Positive(t, files)
+	for _, marker := range []string{key, data} {
+		require.False(t, filesContain(t, dir, []byte(marker)), "%s in the clear, closed", marker)
+	}
 
 	_, s = reopen()
 	n := 0
@@ -290,6 +279,37 @@ func TestEncryptedPartitionKeysAreNotOnDisk(t *testing.T) {
 		n++
 	}
 	require.Equal(t, 101, n)
+}
+
+// TestStopEncryptionNamesTheStreamsKey: StopStreamEncryption with a key
+// other than the stream's is refused and changes nothing; the stream's key
+// in another of its forms stops it; a stream not encrypted stops as is.
+func TestStopEncryptionNamesTheStreamsKey(t *testing.T) {
+	ringPath, _ := keyRingFile(t)
+	ring, err := shardlog.LoadKeyRing(ringPath)
+	require.NoError(t, err)
+	other := bytes.Repeat([]byte{9}, 32)
+	require.NoError(t, ring.AddKey("other-key", other, "alias/other"))
+	withRing, _ := newAccount(t, shardlog.WithKeyRing(ring))
+	without, _ := newAccount(t)
+	for name, tc := range map[string]struct {
+		a                 *shardlog.Account
+		started, wrong    string
+		sameInAnotherForm string
+	}{
+		"key ring":    {withRing, "alias/orders", "alias/other", "arn:aws:kms:us-east-1:123456789012:key/" + masterKeyID},
+		"no key ring": {without, "alias/orders", "alias/other", "arn:aws:kms:us-east-1:123456789012:alias/orders"},
+	} {
+		s := newStream(t, tc.a, "s", 1)
+		require.NoError(t, s.StopStreamEncryption(ctx, shardlog.EncryptionKMS, tc.wrong), "%s: not encrypted", name)
+		require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, tc.started), name)
+		err := s.StopStreamEncryption(ctx, shardlog.EncryptionKMS, tc.wrong)
+		require.ErrorIs(t, err, shardlog.ErrInvalidArgument, name)
+		require.Contains(t, err.Error(), tc.wrong, name)
+		require.Equal(t, shardlog.EncryptionKMS, put(t, s, "k", "x").EncryptionType, "%s: still encrypted", name)
+		require.NoError(t, s.StopStreamEncryption(ctx, shardlog.EncryptionKMS, tc.sameInAnotherForm), name)
+		require.Equal(t, shardlog.EncryptionNone, put(t, s, "k", "x").EncryptionType, name)
+	}
 }
 
 // TestEncryptionWithoutKeyRing: without a key ring encryption is a

@@ -93,7 +93,9 @@ func (a *Account) mayChangePolicy(ctx context.Context, op, resourceARN string) e
 	}
 	if c, ok := CallerFrom(ctx); ok && a.cfg.access && iamAccount(c.PrincipalARN) != a.cfg.accountID {
 		req := iam.Request{Principal: c.PrincipalARN, Action: "kinesis:" + op, Resource: resourceARN}
-		return newError(ErrAccessDenied, "%s", iam.Decision{Reason: iam.ImplicitDeny}.Message(req))
+		d := iam.Decision{Reason: iam.ImplicitDeny}
+		a.logDenial(req, d)
+		return newError(ErrAccessDenied, "%s", d.Message(req))
 	}
 	return nil
 }

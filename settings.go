@@ -106,7 +106,14 @@ func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyI
 	})
 }
 
-// StopStreamEncryption records that the stream is no longer encrypted.
+// StopStreamEncryption stores the records put from now on as they come.
+// keyID must name the key the stream is encrypted with (in any of its
+// forms, see StartStreamEncryption); stopping a stream that is not
+// encrypted is no error.
+//
+// Errors: ErrValidation as StartStreamEncryption; ErrInvalidArgument for
+// a key other than the stream's; ErrResourceInUse unless the stream is
+// ACTIVE.
 func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
 	if err := s.authorize(ctx, "StopStreamEncryption"); err != nil {
 		return err
@@ -115,11 +122,42 @@ func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID
 		return err
 	}
 	return s.updateSettings(ctx, func(st *settings) error {
+		if st.encryption == EncryptionKMS && !s.acct.sameKey(keyID, st.keyID) {
+			return newError(ErrInvalidArgument, "KeyId %s does not match the key %s that stream %s under account %s is encrypted with.",
+				keyID, st.keyID, s.name, s.acct.cfg.accountID)
+		}
 		st.encryption, st.keyID = EncryptionNone, ""
 		s.kms.Store(false)
 		s.crypto.current.Store(nil)
 		return nil
 	})
+}
+
+// sameKey reports whether two references name one KMS key: through the
+// key ring if there is one, else by the key ID or alias they spell, with
+// or without its ARN.
+func (a *Account) sameKey(x, y string) bool {
+	if ring := a.cfg.keyRing; ring != nil {
+		kx, errx := ring.resolve(x)
+		ky, erry := ring.resolve(y)
+		if errx == nil && erry == nil {
+			return kx == ky
+		}
+	}
+	return keyName(x) == keyName(y)
+}
+
+// keyName is what a key reference names: "key/ID" or "alias/NAME".
+func keyName(ref string) string {
+	if strings.HasPrefix(ref, "arn:") {
+		if parts := strings.SplitN(ref, ":", 6); len(parts) == 6 {
+			ref = parts[5]
+		}
+	}
+	if !strings.HasPrefix(ref, "alias/") && !strings.HasPrefix(ref, "key/") {
+		ref = "key/" + ref
+	}
+	return ref
 }
 
 func checkEncryption(typ, keyID string) error {

@@ -47,6 +47,21 @@ func loadIAM(acct *shardlog.Account, path string) error {
 	if err := dec.Decode(&f); err != nil {
 		return fmt.Errorf("-iam %s: %v", path, err)
 	}
+	// A name given twice is a mistake the last would hide: a key that
+	// signs as another principal than its owner meant.
+	owners, principals := map[string]string{}, map[string]bool{}
+	for _, p := range f.Principals {
+		if principals[p.ARN] {
+			return fmt.Errorf("-iam %s: principal %s is listed twice", path, p.ARN)
+		}
+		principals[p.ARN] = true
+		for _, k := range p.AccessKeys {
+			if owner, ok := owners[k.ID]; ok {
+				return fmt.Errorf("-iam %s: access key ID %q is given to both %s and %s", path, k.ID, owner, p.ARN)
+			}
+			owners[k.ID] = p.ARN
+		}
+	}
 	streams := "arn:aws:kinesis:" + acct.Region() + ":" + acct.AccountID() + ":stream/*"
 	for _, p := range f.Principals {
 		var docs []string

@@ -66,16 +66,24 @@ func TestIAMFile(t *testing.T) {
 // the server from starting.
 func TestIAMFileRefused(t *testing.T) {
 	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"role.json":   `{"principals": [{"arn": "arn:aws:iam::000000000000:user/u", "roles": ["janitor"]}]}`,
-		"policy.json": `{"principals": [{"arn": "arn:aws:iam::000000000000:user/u", "policies": [{"Version": "2012-10-17"}]}]}`,
-		"arn.json":    `{"principals": [{"arn": "u"}]}`,
-		"key.json":    `{"principals": [{"arn": "arn:aws:iam::000000000000:user/u", "accessKeys": [{"id": "", "secret": "s"}]}]}`,
-		"field.json":  `{"users": []}`,
+	const user, other = "arn:aws:iam::000000000000:user/u", "arn:aws:iam::000000000000:user/v"
+	for name, tc := range map[string]struct{ content, says string }{
+		"role.json":   {`{"principals": [{"arn": "` + user + `", "roles": ["janitor"]}]}`, "unknown role"},
+		"policy.json": {`{"principals": [{"arn": "` + user + `", "policies": [{"Version": "2012-10-17"}]}]}`, "Statement"},
+		"arn.json":    {`{"principals": [{"arn": "u"}]}`, "u"},
+		"key.json":    {`{"principals": [{"arn": "` + user + `", "accessKeys": [{"id": "", "secret": "s"}]}]}`, user},
+		"field.json":  {`{"users": []}`, "users"},
+		"same key.json": {`{"principals": [{"arn": "` + user + `", "accessKeys": [{"id": "AKIDSHARED", "secret": "a"}]},
+			{"arn": "` + other + `", "accessKeys": [{"id": "AKIDSHARED", "secret": "b"}]}]}`,
+			`access key ID "AKIDSHARED" is given to both ` + user + ` and ` + other},
+		"same principal.json": {`{"principals": [{"arn": "` + user + `", "roles": ["producer"]}, {"arn": "` + user + `", "roles": ["consumer"]}]}`,
+			"principal " + user + " is listed twice"},
 	} {
 		path := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-		require.Error(t, run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-iam", path}, io.Discard, io.Discard), name)
+		require.NoError(t, os.WriteFile(path, []byte(tc.content), 0o600))
+		err := run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-iam", path}, io.Discard, io.Discard)
+		require.ErrorContains(t, err, tc.says, name)
+		require.ErrorContains(t, err, path, name)
 	}
 	require.Error(t, run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-iam", filepath.Join(dir, "missing.json")}, io.Discard, io.Discard))
 }
