@@ -189,6 +189,15 @@ func (a *Account) reserveShards(n int) error {
 	}
 }
 
+// roomForShards is reserveShards without the reservation: a check of a
+// request's input, which the change repeats as it reserves.
+func (a *Account) roomForShards(n int) error {
+	if open := a.openShards.Load(); int64(n) > int64(a.cfg.shardLimit)-open {
+		return a.shardLimitError(open, n)
+	}
+	return nil
+}
+
 // releaseShards gives n open shards back to the quota.
 func (a *Account) releaseShards(n int) {
 	if n > 0 {

@@ -17,9 +17,11 @@ import (
 // the children's IDs, the lower half's first. ([HashKeyRange.Midpoint] is
 // the key that halves a shard.)
 //
-// Errors: ErrResourceInUse unless the stream is ACTIVE, ErrResourceNotFound
-// if the shard does not exist or is closed, ErrInvalidArgument unless
-// start+1 < key < end, ErrLimitExceeded past the account's shard limit.
+// Errors, in the order Kinesis checks: ErrValidation for a malformed
+// argument, ErrResourceNotFound if the shard does not exist or is closed,
+// ErrLimitExceeded past the account's shard limit, ErrInvalidArgument
+// unless start+1 < key < end, ErrResourceInUse unless the stream is
+// ACTIVE.
 func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKey string) ([]string, error) {
 	if err := s.authorize(ctx, "SplitShard"); err != nil {
 		return nil, err
@@ -27,27 +29,40 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 	if err := checkName("shardToSplit", shardToSplit); err != nil {
 		return nil, err
 	}
-	key, err := parseHashKeyArg("newStartingHashKey", newStartingHashKey)
-	if err != nil {
-		return nil, err
+	if !validHashKeyText(newStartingHashKey) {
+		return nil, validation("newStartingHashKey", newStartingHashKey, "satisfy regular expression pattern: 0|([1-9]\\d{0,38})")
 	}
+	key, err := hashkey.Parse(newStartingHashKey)
+	beyond := err != nil // 39 digits past 2^128-1: past every shard's end
 	if err := s.acct.fault(ctx, "SplitShard", s.name, shardIndexOr(shardToSplit)); err != nil {
 		return nil, err
 	}
 	if err := s.acct.admit("SplitShard", s.name, 0); err != nil {
 		return nil, err
 	}
-	var children []string
-	err = s.reshard(ctx, func(now time.Time) (int, func(), error) {
+	parent := func() (*shard, error) {
 		sh, err := s.openShardLocked(shardToSplit)
 		if err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		low := sh.rng.Start.Inc()
-		if !low.Less(key) || !key.Less(sh.rng.End) || sh.rng.Start == hashkey.Max {
-			return 0, nil, newError(ErrInvalidArgument,
+		if err := s.acct.roomForShards(1); err != nil {
+			return nil, err
+		}
+		if beyond || !sh.rng.Start.Inc().Less(key) || !key.Less(sh.rng.End) || sh.rng.Start == hashkey.Max {
+			return nil, newError(ErrInvalidArgument,
 				"NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.",
 				newStartingHashKey, sh.id, s.name, s.acct.cfg.accountID, sh.rng.Start, sh.rng.End)
+		}
+		return sh, nil
+	}
+	if err := s.beforeState(func() error { _, err := parent(); return err }); err != nil {
+		return nil, err
+	}
+	var children []string
+	err = s.reshard(ctx, func(now time.Time) (int, func(), error) {
+		sh, err := parent()
+		if err != nil {
+			return 0, nil, err
 		}
 		return 1, func() {
 			lo, hi := s.splitLocked(now, sh, key)
@@ -61,14 +76,24 @@ func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKe
 	return children, nil
 }
 
+// beforeState runs the checks of a change's input that Kinesis makes
+// before it looks at the stream's state: a shard that does not exist is
+// not found, and an argument it refuses is invalid, also while the stream
+// is UPDATING. The change checks again once it holds the stream.
+func (s *Stream) beforeState(check func() error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return check()
+}
+
 // MergeShards merges two open shards whose hash ranges are adjacent (in
 // either order) into one child with ParentShardId shardToMerge and
 // AdjacentParentShardId adjacentShardToMerge. Both parents close and stay
 // readable. It returns the child's ID.
 //
-// Errors: ErrResourceInUse unless the stream is ACTIVE, ErrResourceNotFound
-// if a shard does not exist or is closed, ErrInvalidArgument if the ranges
-// are not adjacent.
+// Errors, in the order Kinesis checks: ErrResourceNotFound if a shard does
+// not exist or is closed, ErrInvalidArgument if the ranges are not
+// adjacent, ErrResourceInUse unless the stream is ACTIVE.
 func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) (string, error) {
 	if err := s.authorize(ctx, "MergeShards"); err != nil {
 		return "", err
@@ -85,19 +110,27 @@ func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToM
 	if err := s.acct.admit("MergeShards", s.name, 0); err != nil {
 		return "", err
 	}
-	var child string
-	err := s.reshard(ctx, func(now time.Time) (int, func(), error) {
-		a, err := s.openShardLocked(shardToMerge)
-		if err != nil {
-			return 0, nil, err
+	parents := func() (a, b *shard, err error) {
+		if a, err = s.openShardLocked(shardToMerge); err != nil {
+			return nil, nil, err
 		}
-		b, err := s.openShardLocked(adjacentShardToMerge)
-		if err != nil {
-			return 0, nil, err
+		if b, err = s.openShardLocked(adjacentShardToMerge); err != nil {
+			return nil, nil, err
 		}
 		if !adjacent(a.rng, b.rng) && !adjacent(b.rng, a.rng) {
-			return 0, nil, newError(ErrInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
+			return nil, nil, newError(ErrInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging",
 				a.id, b.id, s.name, s.acct.cfg.accountID)
+		}
+		return a, b, nil
+	}
+	if err := s.beforeState(func() error { _, _, err := parents(); return err }); err != nil {
+		return "", err
+	}
+	var child string
+	err := s.reshard(ctx, func(now time.Time) (int, func(), error) {
+		a, b, err := parents()
+		if err != nil {
+			return 0, nil, err
 		}
 		return -1, func() { child = s.mergeLocked(now, a, b).id }, nil
 	})
@@ -337,18 +370,6 @@ func (s *Stream) uniformLocked(now time.Time, target []hashkey.Range) {
 			acc = s.mergeLocked(now, acc, cut[i])
 		}
 	}
-}
-
-// parseHashKeyArg parses a decimal hash key argument.
-func parseHashKeyArg(member, v string) (hashkey.Key, error) {
-	if !validHashKeyText(v) {
-		return hashkey.Key{}, validation(member, v, "satisfy regular expression pattern: 0|([1-9]\\d{0,38})")
-	}
-	k, err := hashkey.Parse(v)
-	if err != nil {
-		return hashkey.Key{}, newError(ErrInvalidArgument, "%s %s is not in the range [0, 2^128-1].", member, v)
-	}
-	return k, nil
 }
 
 func validHashKeyText(v string) bool {

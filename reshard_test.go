@@ -107,7 +107,8 @@ func TestSplitShardErrors(t *testing.T) {
 		{"bad shard id", "shard/0", "5", shardlog.ErrValidation, ""},
 		{"key not a number", shard0, "x", shardlog.ErrValidation, ""},
 		{"key with leading zero", shard0, "05", shardlog.ErrValidation, ""},
-		{"key above 2^128-1", shard0, "340282366920938463463374607431768211456", shardlog.ErrInvalidArgument, ""},
+		{"key above 2^128-1", shard0, "340282366920938463463374607431768211456", shardlog.ErrInvalidArgument,
+			"NewStartingHashKey 340282366920938463463374607431768211456 used in SplitShard() on shard shardId-000000000000 in stream s under account 123456789012 is not both greater than one plus the shard's StartingHashKey 0 and less than the shard's EndingHashKey 170141183460469231731687303715884105727."},
 		{"key at start+1", shard0, "1", shardlog.ErrInvalidArgument,
 			"NewStartingHashKey 1 used in SplitShard() on shard shardId-000000000000 in stream s under account 123456789012 is not both greater than one plus the shard's StartingHashKey 0 and less than the shard's EndingHashKey 170141183460469231731687303715884105727."},
 		{"key at end", shard0, "170141183460469231731687303715884105727", shardlog.ErrInvalidArgument, ""},
@@ -122,6 +123,7 @@ func TestSplitShardErrors(t *testing.T) {
 	_, err := s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730")
 	requireCode(t, err, shardlog.ErrLimitExceeded, "")
 	require.Contains(t, err.Error(), "Current shard count for the account: 3. Limit: 3. Number of additional shards that would have resulted from this request: 1.")
+	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "5")), shardlog.ErrLimitExceeded, "") // before the key
 	require.Len(t, listAll(t, s, shardlog.ShardFilter{}), 4, "failed splits change nothing")
 }
 
@@ -137,6 +139,22 @@ func TestReshardWhileUpdating(t *testing.T) {
 	_, err = s.UpdateShardCount(ctx, 2, shardlog.UniformScaling)
 	requireCode(t, err, shardlog.ErrResourceInUse, "")
 	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730")), shardlog.ErrResourceInUse, "")
+
+	// The input is checked before the state, as Kinesis does: a shard
+	// that is not there (or closed) is not found, a key or a pair it
+	// refuses is invalid, while the stream is UPDATING.
+	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000009", "5")), shardlog.ErrResourceNotFound, "")
+	requireCode(t, errOf(s.SplitShard(ctx, shard0, "5")), shardlog.ErrResourceNotFound,
+		"Could not find shard shardId-000000000000 in stream s under account 123456789012.") // closed
+	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "340282366920938463463374607431768211456")), shardlog.ErrInvalidArgument,
+		"NewStartingHashKey 340282366920938463463374607431768211456 used in SplitShard() on shard shardId-000000000001 in stream s under account 123456789012 is not both greater than one plus the shard's StartingHashKey 170141183460469231731687303715884105728 and less than the shard's EndingHashKey 340282366920938463463374607431768211455.")
+	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "5")), shardlog.ErrInvalidArgument, "")
+	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000009", "shardId-000000000003")), shardlog.ErrResourceNotFound, "")
+	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001")), shardlog.ErrInvalidArgument,
+		"Shards shardId-000000000002 and shardId-000000000001 in stream s under account 123456789012 are not an adjacent pair of shards eligible for merging")
+	requireCode(t, s.DecreaseStreamRetentionPeriod(ctx, 48), shardlog.ErrInvalidArgument,
+		"Requested retention period (48 hours) for stream s can not be longer than existing retention period (24 hours). Use IncreaseRetentionPeriod API.")
+	requireCode(t, s.IncreaseStreamRetentionPeriod(ctx, 48), shardlog.ErrResourceInUse, "")
 	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("writes work while UPDATING"), ExplicitHashKey: "5000"})
 	require.NoError(t, err)
 	require.Len(t, readShard(t, s, "shardId-000000000003"), 1)

@@ -59,7 +59,9 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 	case hours > int(MaxRetention/time.Hour):
 		return newError(ErrInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", int(MaxRetention/time.Hour), hours)
 	}
-	return s.update(ctx, func(now time.Time) error {
+	// The direction is checked before the stream's state, as Kinesis does,
+	// and again once the stream is held.
+	direction := func() error {
 		current := s.retentionHours()
 		switch {
 		case increase && hours < current:
@@ -68,6 +70,15 @@ func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) 
 			return newError(ErrInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, s.name, current)
 		case hours == current:
 			return errUnchanged
+		}
+		return nil
+	}
+	if err := direction(); err != nil && err != errUnchanged {
+		return err
+	}
+	return s.update(ctx, func(now time.Time) error {
+		if err := direction(); err != nil {
+			return err
 		}
 		// What expired under the old period is gone already (update expires
 		// first); with a shorter period, the newly old expire once the
