@@ -39,6 +39,12 @@
 // leases and checkpoints in DynamoDB, in the Java KCL's lease-table schema,
 // checkpoint sentinels and conditional updates, so that a Go group and a
 // Java KCL application can share a table; a group takes it as
-// WorkerConfig.Leases. Its tests need a DynamoDB emulator: run them with
-// scripts/dynalite.sh (node and npm), or they skip.
+// WorkerConfig.Leases. Its tests need a DynamoDB emulator, and the
+// conformance suite runs against kinesalite too: run them with
+// scripts/emulators.sh (node and npm), or they skip.
+//
+// A Stream opened by StreamName names the stream by name in every call
+// that takes one, which every Kinesis implementation accepts; one opened by
+// StreamARN names it by ARN, which AWS accepts since 2022 and which a
+// stream of another account needs.
 package aws

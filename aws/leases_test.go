@@ -20,12 +20,12 @@ import (
 )
 
 // dynamo returns a client for the DynamoDB emulator that
-// scripts/dynalite.sh starts, or skips the test without one.
+// scripts/emulators.sh starts, or skips the test without one.
 func dynamo(t *testing.T) *dynamodb.Client {
 	t.Helper()
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
 	if endpoint == "" {
-		t.Skip("no DynamoDB emulator: run the tests with scripts/dynalite.sh (needs node and npm) to include them")
+		t.Skip("no DynamoDB emulator: run the tests with scripts/emulators.sh (needs node and npm) to include them")
 	}
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)

@@ -20,6 +20,10 @@ type Stream struct {
 	client *kinesis.Client
 	name   string
 	arn    string
+	// byARN: the stream was opened by ARN, and calls name it so (it may be
+	// another account's); else they name it by name, which every Kinesis
+	// implementation takes, and AWS since the start.
+	byARN bool
 	// consumers caches the ARNs of ACTIVE consumers by name: a group
 	// subscribes to every shard, and DescribeStreamConsumer allows 20
 	// calls a second per stream.
@@ -42,7 +46,16 @@ func Open(ctx context.Context, client *kinesis.Client, ref shardlog.StreamRef) (
 		return nil, mapError(err)
 	}
 	d := out.StreamDescriptionSummary
-	return &Stream{client: client, name: sdk.ToString(d.StreamName), arn: sdk.ToString(d.StreamARN)}, nil
+	return &Stream{client: client, name: sdk.ToString(d.StreamName), arn: sdk.ToString(d.StreamARN), byARN: ref.StreamARN != ""}, nil
+}
+
+// ref returns how a call that takes either names the stream: by name, or
+// by ARN when it was opened by ARN.
+func (s *Stream) ref() (name, arn *string) {
+	if s.byARN {
+		return nil, &s.arn
+	}
+	return &s.name, nil
 }
 
 // Name returns the stream's name.
@@ -53,7 +66,8 @@ func (s *Stream) ARN() string { return s.arn }
 
 // Put writes one record with PutRecord.
 func (s *Stream) Put(ctx context.Context, in shardlog.PutInput) (shardlog.PutResult, error) {
-	req := &kinesis.PutRecordInput{StreamARN: &s.arn, PartitionKey: sdk.String(in.PartitionKey), Data: nonNil(in.Data)}
+	req := &kinesis.PutRecordInput{PartitionKey: sdk.String(in.PartitionKey), Data: nonNil(in.Data)}
+	req.StreamName, req.StreamARN = s.ref()
 	if in.ExplicitHashKey != "" {
 		req.ExplicitHashKey = sdk.String(in.ExplicitHashKey)
 	}
@@ -79,7 +93,9 @@ func (s *Stream) PutBatch(ctx context.Context, records []shardlog.PutInput) (sha
 			entries[i].ExplicitHashKey = sdk.String(r.ExplicitHashKey)
 		}
 	}
-	out, err := s.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamARN: &s.arn, Records: entries}, guardKinesis)
+	req := &kinesis.PutRecordsInput{Records: entries}
+	req.StreamName, req.StreamARN = s.ref()
+	out, err := s.client.PutRecords(ctx, req, guardKinesis)
 	if err != nil {
 		return shardlog.BatchResult{}, mapError(err)
 	}
@@ -103,7 +119,7 @@ func (s *Stream) ListShards(ctx context.Context, in shardlog.ListShardsInput) (s
 	if in.NextToken != "" {
 		req.NextToken = sdk.String(in.NextToken) // Kinesis refuses the stream beside a token
 	} else {
-		req.StreamARN = &s.arn
+		req.StreamName, req.StreamARN = s.ref()
 		if in.ExclusiveStartShardID != "" {
 			req.ExclusiveStartShardId = sdk.String(in.ExclusiveStartShardID)
 		}
@@ -148,7 +164,8 @@ func (s *Stream) ListShards(ctx context.Context, in shardlog.ListShardsInput) (s
 
 // GetShardIterator returns an iterator for reading shardID from p.
 func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p shardlog.StartingPosition) (string, error) {
-	req := &kinesis.GetShardIteratorInput{StreamARN: &s.arn, ShardId: sdk.String(shardID), ShardIteratorType: types.ShardIteratorType(p.Type)}
+	req := &kinesis.GetShardIteratorInput{ShardId: sdk.String(shardID), ShardIteratorType: types.ShardIteratorType(p.Type)}
+	req.StreamName, req.StreamARN = s.ref()
 	if !p.SequenceNumber.IsZero() {
 		req.StartingSequenceNumber = sdk.String(p.SequenceNumber.String())
 	}
@@ -164,7 +181,8 @@ func (s *Stream) GetShardIterator(ctx context.Context, shardID string, p shardlo
 
 // GetRecords reads from an iterator and returns the next one.
 func (s *Stream) GetRecords(ctx context.Context, in shardlog.GetRecordsInput) (shardlog.GetRecordsOutput, error) {
-	req := &kinesis.GetRecordsInput{ShardIterator: sdk.String(in.ShardIterator), StreamARN: &s.arn}
+	req := &kinesis.GetRecordsInput{ShardIterator: sdk.String(in.ShardIterator)} // the iterator names the stream
+	_, req.StreamARN = s.ref()
 	if in.Limit != 0 {
 		req.Limit = sdk.Int32(int32(in.Limit))
 	}

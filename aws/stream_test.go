@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,6 +69,44 @@ func TestConformance(t *testing.T) {
 		client, acct := serve(t)
 		return open(t, client, acct, shards)
 	})
+}
+
+// TestConformanceOnKinesalite runs the suite against kinesalite, another
+// Kinesis implementation, which names streams only by name: a Stream opened
+// by name must speak that dialect. scripts/emulators.sh starts kinesalite;
+// without it the test skips.
+func TestConformanceOnKinesalite(t *testing.T) {
+	endpoint := os.Getenv("KINESALITE_ENDPOINT")
+	if endpoint == "" {
+		t.Skip("no kinesalite: run the tests with scripts/emulators.sh (needs node and npm) to include them")
+	}
+	streamtest.Run(t, func(t *testing.T, shards int) shardlog.StreamAPI {
+		tr := &http.Transport{}
+		t.Cleanup(tr.CloseIdleConnections)
+		client := kinesis.New(kinesis.Options{
+			BaseEndpoint: sdk.String(endpoint),
+			Region:       "us-east-1",
+			Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+			HTTPClient:   &http.Client{Transport: tr},
+		})
+		name := fmt.Sprintf("conformance-%d-%d", time.Now().UnixNano(), n.Add(1))
+		_, err := client.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: sdk.String(name), ShardCount: sdk.Int32(int32(shards))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_, _ = client.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: sdk.String(name)})
+		})
+		w := kinesis.NewStreamExistsWaiter(client, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
+		if err := w.Wait(t.Context(), &kinesis.DescribeStreamInput{StreamName: sdk.String(name)}, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		s, err := aws.Open(t.Context(), client, shardlog.StreamRef{StreamName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, streamtest.WithoutConsumers("kinesalite has no enhanced fan-out consumers"))
 }
 
 // TestErrorsMapToSentinels: the SDK's typed errors come back as shardlog's,

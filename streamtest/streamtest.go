@@ -1,12 +1,15 @@
 // Package streamtest is the conformance suite of [shardlog.StreamAPI]:
 // behaviour that code written against the interface may rely on, whatever
 // implements it. shardlog runs it against its embedded streams and, in the
-// aws module, against the AWS SDK implementation pointed at kinesisapi;
-// run it against your own implementation the same way:
+// aws module, against the AWS SDK implementation pointed at kinesisapi and
+// at kinesalite; run it against your own implementation the same way:
 //
 //	func TestConformance(t *testing.T) {
 //		streamtest.Run(t, func(t *testing.T, shards int) shardlog.StreamAPI { ... })
 //	}
+//
+// An implementation without enhanced fan-out consumers skips their cases
+// with [WithoutConsumers].
 package streamtest
 
 import (
@@ -25,26 +28,51 @@ import (
 type Open func(t *testing.T, shards int) shardlog.StreamAPI
 
 // Run runs every case of the suite, each on streams of its own.
-func Run(t *testing.T, open Open) {
+func Run(t *testing.T, open Open, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.run(t, open) })
+		t.Run(c.name, func(t *testing.T) {
+			if c.consumers && o.noConsumers != "" {
+				t.Skip(o.noConsumers)
+			}
+			c.run(t, open)
+		})
 	}
 }
 
+// Option changes what Run covers.
+type Option func(*options)
+
+type options struct {
+	noConsumers string // why the consumer cases are skipped
+}
+
+// WithoutConsumers skips the cases that need enhanced fan-out consumers
+// (RegisterStreamConsumer, SubscribeToShard), with reason as the skip's
+// message: for an implementation that has none.
+func WithoutConsumers(reason string) Option {
+	return func(o *options) { o.noConsumers = reason }
+}
+
 var cases = []struct {
-	name string
-	run  func(*testing.T, Open)
+	name      string
+	run       func(*testing.T, Open)
+	consumers bool // needs enhanced fan-out consumers
 }{
-	{"PutThenRead", putThenRead},
-	{"PutBatchKeepsKeyOrder", putBatchKeepsKeyOrder},
-	{"ShardsCoverTheHashSpace", shardsCoverTheHashSpace},
-	{"ExplicitHashKeyRoutes", explicitHashKeyRoutes},
-	{"IteratorTypes", iteratorTypes},
-	{"SequenceNumberForOrdering", sequenceNumberForOrdering},
-	{"Errors", errorsAsSentinels},
-	{"EnhancedFanOut", enhancedFanOut},
-	{"ConsumerGroup", consumerGroup},
-	{"ConsumerGroupFanOut", consumerGroupFanOut},
+	{"PutThenRead", putThenRead, false},
+	{"PutBatchKeepsKeyOrder", putBatchKeepsKeyOrder, false},
+	{"ShardsCoverTheHashSpace", shardsCoverTheHashSpace, false},
+	{"ExplicitHashKeyRoutes", explicitHashKeyRoutes, false},
+	{"IteratorTypes", iteratorTypes, false},
+	{"SequenceNumberForOrdering", sequenceNumberForOrdering, false},
+	{"Errors", errorsAsSentinels, false},
+	{"UnknownConsumer", unknownConsumer, true},
+	{"EnhancedFanOut", enhancedFanOut, true},
+	{"ConsumerGroup", consumerGroup, false},
+	{"ConsumerGroupFanOut", consumerGroupFanOut, true},
 }
 
 var ctx = context.Background()
@@ -297,12 +325,19 @@ func errorsAsSentinels(t *testing.T, open Open) {
 		{"unknown shard", errOf(s.GetShardIterator(ctx, "shardId-000000000099", trimHorizon())), shardlog.ErrResourceNotFound},
 		{"empty partition key", errOf(s.Put(ctx, shardlog.PutInput{Data: []byte("x")})), shardlog.ErrValidation},
 		{"bad iterator", errOf(s.GetRecords(ctx, shardlog.GetRecordsInput{ShardIterator: "not-an-iterator"})), shardlog.ErrInvalidArgument},
-		{"unknown consumer", errOf(s.DescribeStreamConsumer(ctx, "nobody")), shardlog.ErrResourceNotFound},
 		{"AT_SEQUENCE_NUMBER without a number", errOf(s.GetShardIterator(ctx, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.AtSequenceNumber})), shardlog.ErrInvalidArgument},
 	} {
 		if !errors.Is(tc.err, tc.want) {
 			t.Errorf("%s: got %v, want %s", tc.name, tc.err, tc.want.Code)
 		}
+	}
+}
+
+// unknownConsumer: a consumer that is not registered is not found.
+func unknownConsumer(t *testing.T, open Open) {
+	s := open(t, 1)
+	if _, err := s.DescribeStreamConsumer(ctx, "nobody"); !errors.Is(err, shardlog.ErrResourceNotFound) {
+		t.Errorf("got %v, want %s", err, shardlog.ErrResourceNotFound.Code)
 	}
 }
 

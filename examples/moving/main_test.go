@@ -15,7 +15,7 @@ import (
 // TestSameOnBoth: the application, unchanged, processes the same orders in
 // the same per-customer order embedded and against a Kinesis endpoint, its
 // group's leases in DynamoDB when an emulator is there
-// (scripts/dynalite.sh), else in memory.
+// (scripts/emulators.sh), else in memory.
 func TestSameOnBoth(t *testing.T) {
 	ctx := context.Background()
 	embedded, embeddedLeases, closeEmbedded, err := openStream(ctx, "", "orders", "")
