@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -18,7 +20,11 @@ type WorkerConfig struct {
 	// Application names the group: workers of one application on one
 	// stream share its shards. 1 to 128 of a-z, A-Z, 0-9, _ . and -.
 	Application string
-	// WorkerID names this worker among the group's; default: a random one.
+	// WorkerID names this worker among the group's, in every process; it
+	// must be unique (a worker that finds another using its ID stops with
+	// ErrWorkerIDInUse). A worker restarted under its old ID takes back
+	// every lease that names it. Default: the host name, the process ID
+	// and a random part.
 	WorkerID string
 	// NewProcessor returns the processor of a shard this worker took.
 	// Required.
@@ -307,9 +313,7 @@ func defaults(cfg *WorkerConfig) error {
 		return newError(ErrInvalidArgument, "WorkerConfig.NewProcessor is required.")
 	}
 	if cfg.WorkerID == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		cfg.WorkerID = hex.EncodeToString(b[:])
+		cfg.WorkerID = uniqueWorkerID()
 	}
 	if cfg.InitialPosition.Type == "" {
 		cfg.InitialPosition.Type = TrimHorizon
@@ -332,6 +336,18 @@ func defaults(cfg *WorkerConfig) error {
 		return newError(ErrInvalidArgument, "MaxRecords %d is outside [1, 10000].", cfg.MaxRecords)
 	}
 	return nil
+}
+
+// uniqueWorkerID is a WorkerID no other worker has: the host, the process
+// and 32 random bits, so that a log line says where a worker runs.
+func uniqueWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
 }
 
 // leaseTable names a group's table in a LeaseStore: the stream, its

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"reflect"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,6 +179,48 @@ func (g *group) see(check *orderChecker, n int) {
 	}
 }
 
+// successors returns who asked for each lease of the group.
+func successors(t *testing.T, s *shardlog.Stream) map[string]string {
+	t.Helper()
+	shards, err := s.DescribeGroup(context.Background(), "app", nil)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, g := range shards {
+		out[g.Key] = g.Successor
+	}
+	return out
+}
+
+// settle runs the passes that leases changing hands asked for (they wait
+// on the clock, which a test moves) until cond holds, collecting the
+// events meanwhile; it fails the test if cond does not come to hold.
+func (g *group) settle(clk *shardlog.ManualClock, cond func([]event) bool) []event {
+	g.t.Helper()
+	var seen []event
+	for deadline := time.Now().Add(10 * time.Second); !cond(seen); {
+		require.True(g.t, time.Now().Before(deadline), "the group did not settle; events %v", seen)
+		clk.Advance(0)
+		select {
+		case e := <-g.events:
+			seen = append(seen, e)
+		default:
+			runtime.Gosched()
+		}
+	}
+	return seen
+}
+
+// saw reports whether events hold one of kind, by worker, for shard ("":
+// any).
+func saw(events []event, kind, worker, shard string) bool {
+	for _, e := range events {
+		if e.kind == kind && e.worker == worker && (shard == "" || e.shard == shard) {
+			return true
+		}
+	}
+	return false
+}
+
 // owners counts the group's leases by owner, leaving out ended ones.
 func owners(t *testing.T, s *shardlog.Stream) map[string]int {
 	t.Helper()
@@ -231,27 +277,143 @@ func TestGroupBalancesAndStealsLeases(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{"A": 8}, owners(t, s))
 
+	// B asks A for the newest shard; A's processor has its say
+	// (ShutdownRequested, with a checkpointer), then A hands it over, and
+	// B asks for the next: the two balance without the clock moving.
 	g.start("B")
-	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000007", seq: g.initSeq(s, 7)}, g.next(), "B steals the newest shard at once")
-	for range 5 {
-		clk.Advance(time.Second) // each pass, B steals one more until it has its share
-	}
-	require.Equal(t, map[string]int{"A": 4, "B": 4}, owners(t, s))
+	events := g.settle(clk, func(seen []event) bool {
+		return saw(seen, "init", "B", "shardId-000000000007") && reflect.DeepEqual(owners(t, s), map[string]int{"A": 4, "B": 4})
+	})
+	require.True(t, saw(events, "shutdown", "A", "shardId-000000000007"), "A's processor was asked to shut down first: %v", events)
+	require.False(t, saw(events, "leaselost", "A", ""), "nothing was taken from A without its say: %v", events)
 
 	g.start("C") // a third joins: the busiest give one each until it has its share
-	for e := g.next(); e.worker != "C" || e.kind != "init"; e = g.next() {
-	}
-	for range 5 {
-		clk.Advance(time.Second)
-	}
+	g.settle(clk, func([]event) bool {
+		held := owners(t, s)
+		return len(held) == 3 && held["C"] >= 2
+	})
 	requireBalanced(t, owners(t, s), 3, 8)
-	g.stop("C") // frees its leases: the others take them
-	clk.Advance(time.Second)
-	require.Equal(t, map[string]int{"A": 4, "B": 4}, owners(t, s))
+	g.stop("C") // frees its leases, telling the others: they take them at once
+	g.settle(clk, func([]event) bool { return reflect.DeepEqual(owners(t, s), map[string]int{"A": 4, "B": 4}) })
 
 	g.stop("A")
+	g.settle(clk, func([]event) bool { return reflect.DeepEqual(owners(t, s), map[string]int{"B": 8}) })
+}
+
+// TestGroupTakesALeaseNotHandedOver: a worker that does not hand a lease
+// over within the failover time of being asked loses it all the same.
+func TestGroupTakesALeaseNotHandedOver(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 3 * time.Second})
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release) // before the group's: a stuck processor would hold A's stop
+	g.start("A", func(r *recorder) {
+		if r.shard == "shardId-000000000001" {
+			r.hold = hold // stuck in ProcessRecords
+		}
+	})
+	for range 2 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	put(t, s, "k", "x") // to whichever shard
+	putTo(t, s, "shardId-000000000001", "stuck")
+	g.start("B") // asks for shard 1
+	g.settle(clk, func([]event) bool { return successors(t, s)["shardId-000000000001"] == "B" })
 	clk.Advance(time.Second)
-	require.Equal(t, map[string]int{"B": 8}, owners(t, s))
+	require.Equal(t, map[string]int{"A": 2}, owners(t, s), "asked, not yet taken")
+	clk.Advance(2 * time.Second) // the failover time since B asked
+	g.settle(clk, func([]event) bool { return reflect.DeepEqual(owners(t, s), map[string]int{"A": 1, "B": 1}) })
+	release()
+	events := g.settle(clk, func(seen []event) bool { return saw(seen, "leaselost", "A", "shardId-000000000001") })
+	require.False(t, saw(events, "shutdown", "A", "shardId-000000000001"), "%v", events)
+}
+
+// TestGroupRestartTakesBackItsLeases: a worker restarted under its old ID
+// takes back every lease that names it at once, also past its fair share,
+// rather than leave some to expire unprocessed.
+func TestGroupRestartTakesBackItsLeases(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 6)
+	store := shardlog.NewMemoryLeaseStore()
+	for i := range 6 {
+		owner := "A" // as A left them when it crashed...
+		if i >= 4 {
+			owner = "B" // ...beside B's, which B still renews
+		}
+		l := shardlog.Lease{Key: fmt.Sprintf("shardId-%012d", i), Owner: owner, Counter: 7, Start: shardlog.TrimHorizon}
+		require.NoError(t, store.Swap(ctx, "s/app", nil, l))
+	}
+	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{FailoverTime: 30 * time.Second, Leases: store})
+	g.start("A") // its first pass, before the clock moves
+	var shards []string
+	for range 4 {
+		e := g.next()
+		require.Equal(t, "init", e.kind)
+		shards = append(shards, e.shard)
+	}
+	slices.Sort(shards)
+	require.Equal(t, []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002", "shardId-000000000003"}, shards)
+}
+
+// TestGroupRefusesADuplicateWorkerID: two workers under one ID, as two
+// processes configured alike, do not take the shards from each other for
+// ever: a worker that finds its ID in use stops with ErrWorkerIDInUse.
+func TestGroupRefusesADuplicateWorkerID(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 4)
+	procs := func(string) shardlog.RecordProcessor { return &recorder{events: make(chan event, 1<<10)} }
+	cfg := shardlog.WorkerConfig{Application: "app", WorkerID: "same", NewProcessor: procs, FailoverTime: 3 * time.Second}
+	errs := make(chan error, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 2 {
+		go func() { errs <- s.RunWorker(ctx, cfg) }()
+	}
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); err == nil; {
+		require.True(t, time.Now().Before(deadline), "neither worker noticed the other")
+		clk.Advance(time.Second)
+		select {
+		case err = <-errs:
+		default:
+			runtime.Gosched()
+		}
+	}
+	require.ErrorIs(t, err, shardlog.ErrWorkerIDInUse)
+	require.ErrorContains(t, err, `"same"`)
+	cancel()
+	<-errs
+}
+
+// TestDefaultWorkerIDsDiffer: workers left to name themselves get IDs of
+// their own, which say where they run.
+func TestDefaultWorkerIDsDiffer(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 4)
+	procs := func(string) shardlog.RecordProcessor { return &recorder{events: make(chan event, 1<<10)} }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			done <- s.RunWorker(ctx, shardlog.WorkerConfig{Application: "app", NewProcessor: procs, FailoverTime: 3 * time.Second})
+		}()
+	}
+	var held map[string]int
+	for deadline := time.Now().Add(10 * time.Second); len(held) < 2; held = owners(t, s) {
+		require.True(t, time.Now().Before(deadline), "%v", held)
+		clk.Advance(time.Second)
+		runtime.Gosched()
+	}
+	host, _ := os.Hostname()
+	for id := range held {
+		require.True(t, strings.HasPrefix(id, host+"-"+strconv.Itoa(os.Getpid())+"-"), id)
+	}
+	cancel()
+	require.NoError(t, <-done)
+	require.NoError(t, <-done)
 }
 
 // requireBalanced checks that workers owners hold all leases, none more
@@ -288,35 +450,50 @@ func (f *failingStore) Swap(ctx context.Context, table string, old *shardlog.Lea
 	return f.LeaseStore.Swap(ctx, table, old, l)
 }
 
+// cutOff starts worker A on a stream of shards shards, once it holds them
+// all cut off from its lease store (its writes fail). The group's next
+// workers use the same store unless g.cfg.Leases is set to nil: the
+// account's, which A no longer reaches.
+func cutOff(t *testing.T, shards int, failover time.Duration) (*shardlog.Stream, *shardlog.ManualClock, *group) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", shards)
+	cut := &failingStore{LeaseStore: a.LeaseStore()}
+	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: failover, Leases: cut})
+	g.start("A")
+	for range shards {
+		require.Equal(t, "init", g.next().kind)
+	}
+	cut.failing.Store(true)
+	return s, clk, g
+}
+
 // TestGroupTakesOverFromAWorkerThatStopped: leases whose holder stopped
 // renewing them are taken once they have not moved for the failover time,
 // not before; the holder, unable to renew for as long, lets them go.
 func TestGroupTakesOverFromAWorkerThatStopped(t *testing.T) {
-	a, clk := newAccount(t)
-	s := newStream(t, a, "s", 4)
-	cut := &failingStore{LeaseStore: a.LeaseStore()}
-	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 9 * time.Second, Leases: cut})
-	g.start("A")
-	for range 4 {
-		require.Equal(t, "init", g.next().kind)
-	}
-	cut.failing.Store(true)
-
+	s, clk, g := cutOff(t, 4, 9*time.Second)
 	g.cfg.Leases = nil // the account's store, which A no longer reaches
-	g.start("B")
-	require.Equal(t, "B", g.next().worker, "B steals one at once")
-	clk.Advance(3 * time.Second) // and one more: A has its share
-	require.Equal(t, map[string]int{"A": 2, "B": 2}, owners(t, s))
+	g.start("B")       // asks A for one, which A cannot hand over
+	g.settle(clk, func([]event) bool { return successors(t, s)["shardId-000000000003"] == "B" })
 	clk.Advance(3 * time.Second)
-	require.Equal(t, map[string]int{"A": 2, "B": 2}, owners(t, s), "A's leases have not expired yet")
+	require.Equal(t, map[string]int{"A": 4}, owners(t, s))
+	clk.Advance(3 * time.Second)
+	require.Equal(t, map[string]int{"A": 4}, owners(t, s), "A's leases have not expired yet")
 	clk.Advance(3 * time.Second) // 9 s since A last renewed
 	require.Equal(t, map[string]int{"B": 4}, owners(t, s))
 
-	lost := map[string]int{}
-	for len(lost) < 4 { // A lets every lease go: two stolen, two it could not renew
+	// A lets every lease go: it could not renew them; the one B asked for
+	// it may have begun to hand over (its processor then shut down).
+	stopped := map[string]string{}
+	for len(stopped) < 4 {
 		e := g.next()
-		if e.kind == "leaselost" {
-			lost[e.shard]++
+		if e.worker == "A" && (e.kind == "leaselost" || e.kind == "shutdown") {
+			stopped[e.shard] = e.kind
+		}
+	}
+	for shard, kind := range stopped {
+		if shard != "shardId-000000000003" {
+			require.Equal(t, "leaselost", kind, shard)
 		}
 	}
 }
@@ -690,68 +867,64 @@ func TestGroupDropsUserRecordsOfOtherShards(t *testing.T) {
 	}
 }
 
-// TestGroupFanOutStealEndsTheOldSubscription: in enhanced fan-out mode, the
-// worker a lease was stolen from stops as soon as the thief's subscription
-// takes the shard over, before its own renewal: the two do not take the
-// shard from each other.
-func TestGroupFanOutStealEndsTheOldSubscription(t *testing.T) {
-	a, clk := newAccount(t)
-	s := newStream(t, a, "s", 2)
-	g := newGroup(t, s, shardlog.WorkerConfig{EnhancedFanOut: true, FailoverTime: 30 * time.Second})
-	g.start("A")
-	for range 2 {
-		require.Equal(t, "init", g.next().kind)
-	}
-	// A's subscriptions are open (two timers each, beside its pass): B's
-	// comes second, as the test means it to.
-	require.NoError(t, clk.BlockUntil(ctx, 1+2*2))
-	g.start("B")
-	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000001", seq: g.initSeq(s, 1)}, g.next())
-	// B's subscription waits out the five-second rule: it sleeps on the
-	// clock, beside the workers' passes and A's subscriptions' two timers.
-	require.NoError(t, clk.BlockUntil(ctx, 2+2*2+1))
-	clk.Advance(6 * time.Second) // B takes the shard over; A's renewal is 4 s away
-	require.Equal(t, event{kind: "leaselost", worker: "A", shard: "shardId-000000000001"}, g.next())
-
-	put(t, s, "k", "after") // to whichever shard: each has one reader
-	e := g.next()
-	require.Equal(t, []string{"after"}, e.data)
-}
-
-// TestGroupFanOutLoserStopsAtOnce: a worker whose subscription comes
-// second because the worker that stole its lease subscribed first stops
-// at once, rather than take the shard back five seconds later.
-func TestGroupFanOutLoserStopsAtOnce(t *testing.T) {
+// TestGroupFanOutHandOff: in enhanced fan-out mode, a worker asked for a
+// lease ends its subscription and lets its processor checkpoint before it
+// hands the lease over; the successor subscribes after that checkpoint, and
+// each record reaches one reader.
+func TestGroupFanOutHandOff(t *testing.T) {
 	for _, api := range []bool{false, true} {
-		t.Run(fmt.Sprint("api=", api), func(t *testing.T) { testFanOutLoser(t, api) })
+		t.Run(fmt.Sprint("api=", api), func(t *testing.T) {
+			a, clk := newAccount(t)
+			s := newStream(t, a, "s", 2)
+			cfg := shardlog.WorkerConfig{EnhancedFanOut: true, FailoverTime: 30 * time.Second}
+			g := newGroup(t, s, cfg)
+			if api {
+				g = newAPIGroup(t, s, clk, cfg)
+			}
+			g.start("A")
+			for range 2 {
+				require.Equal(t, "init", g.next().kind)
+			}
+			putTo(t, s, "shardId-000000000001", "before")
+			g.settle(clk, func(seen []event) bool { return saw(seen, "records", "A", "shardId-000000000001") })
+			g.start("B")
+			events := g.settle(clk, func(seen []event) bool { return saw(seen, "init", "B", "shardId-000000000001") })
+			require.True(t, saw(events, "shutdown", "A", "shardId-000000000001"), "%v", events)
+			require.False(t, saw(events, "leaselost", "A", ""), "%v", events)
+
+			// B's subscription waits out the five-second rule on the clock.
+			putTo(t, s, "shardId-000000000001", "after")
+			var got []string
+			for deadline := time.Now().Add(10 * time.Second); len(got) == 0; {
+				require.True(t, time.Now().Before(deadline), "B never read")
+				clk.Advance(time.Second)
+				select {
+				case e := <-g.events:
+					if e.kind == "records" {
+						require.Equal(t, "B", e.worker, "%v", e)
+						got = e.data
+					}
+				default:
+					runtime.Gosched()
+				}
+			}
+			require.Equal(t, []string{"after"}, got, "B resumed after A's checkpoint")
+		})
 	}
 }
 
-func testFanOutLoser(t *testing.T, api bool) {
-	a, clk := newAccount(t)
-	s := newStream(t, a, "s", 2)
-	// A's first subscription to shard 1 fails: A backs off a second.
-	_, err := a.InjectFault(shardlog.Fault{Operation: "SubscribeToShard", StreamName: "s", ShardID: "shardId-000000000001",
-		Err: shardlog.ErrInternalFailure})
+// putTo puts a record to one shard, by its starting hash key.
+func putTo(t *testing.T, s *shardlog.Stream, shardID, data string) {
+	t.Helper()
+	out, err := s.ListShards(context.Background(), shardlog.ListShardsInput{})
 	require.NoError(t, err)
-	cfg := shardlog.WorkerConfig{EnhancedFanOut: true, FailoverTime: 30 * time.Second}
-	g := newGroup(t, s, cfg)
-	if api {
-		g = newAPIGroup(t, s, clk, cfg)
+	for _, sh := range out.Shards {
+		if sh.ShardID == shardID {
+			r, err := s.Put(context.Background(), shardlog.PutInput{PartitionKey: "k", Data: []byte(data), ExplicitHashKey: sh.HashKeyRange.StartingHashKey})
+			require.NoError(t, err)
+			require.Equal(t, shardID, r.ShardID)
+			return
+		}
 	}
-	g.start("A")
-	for range 2 {
-		require.Equal(t, "init", g.next().kind)
-	}
-	// A's pass, its subscription to shard 0 (two timers), its back-off.
-	require.NoError(t, clk.BlockUntil(ctx, 1+2+1))
-	g.start("B") // steals shard 1 and subscribes to it first
-	start := g.initSeq(s, 1)
-	if api {
-		start = shardlog.SequenceNumber{} // a KCL start, not a number
-	}
-	require.Equal(t, event{kind: "init", worker: "B", shard: "shardId-000000000001", seq: start}, g.next())
-	require.NoError(t, clk.BlockUntil(ctx, 1+2+1+1+2)) // and B's pass and subscription
-	clk.Advance(time.Second)                           // A tries again: ResourceInUse, and the lease is B's
-	require.Equal(t, event{kind: "leaselost", worker: "A", shard: "shardId-000000000001"}, g.next())
+	t.Fatalf("no shard %s", shardID)
 }

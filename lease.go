@@ -34,6 +34,11 @@ type Lease struct {
 	CheckpointSubSequence int64
 	ShardEnd              bool     // the shard was read to its end and checkpointed there
 	Parents               []string // the shard's parents: it is read after they end
+	// Successor is a worker that asked the Owner to hand the lease over,
+	// to balance the group: the Owner lets its processor checkpoint
+	// (ShutdownRequested), then makes the successor the owner. It is the
+	// Kinesis Client Library's checkpointOwner.
+	Successor string `json:",omitempty"`
 }
 
 // ErrLeaseConflict is returned by a LeaseStore when a conditional write
@@ -90,6 +95,53 @@ func NewMemoryLeaseStore() LeaseStore { return &memLeases{tables: map[string]map
 type memLeases struct {
 	mu     sync.Mutex
 	tables map[string]map[string]Lease
+	// watchers are told when a lease of their table changes hands: freed,
+	// taken, asked for or handed over.
+	watchers map[string]map[*leaseWatch]bool
+}
+
+// leaseWatch is one watcher of a table.
+type leaseWatch struct{ f func() }
+
+// leaseWatcher is a LeaseStore that tells workers when a lease changes
+// hands, so that they take a freed or handed-over lease at once rather
+// than at their next pass. The account's stores are; others need not be.
+type leaseWatcher interface {
+	watch(table string, f func()) (stop func())
+}
+
+func (m *memLeases) watch(table string, f func()) (stop func()) {
+	w := &leaseWatch{f: f}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.watchers == nil {
+		m.watchers = map[string]map[*leaseWatch]bool{}
+	}
+	if m.watchers[table] == nil {
+		m.watchers[table] = map[*leaseWatch]bool{}
+	}
+	m.watchers[table][w] = true
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.watchers[table], w)
+		if len(m.watchers[table]) == 0 {
+			delete(m.watchers, table)
+		}
+	}
+}
+
+// watchersLocked returns who to tell of a write of lease over prev (had:
+// whether there was one): nobody unless it changed hands.
+func (m *memLeases) watchersLocked(table string, prev Lease, had bool, lease Lease) []func() {
+	if had && prev.Owner == lease.Owner && prev.Successor == lease.Successor {
+		return nil
+	}
+	var out []func()
+	for w := range m.watchers[table] {
+		out = append(out, w.f)
+	}
+	return out
 }
 
 func (m *memLeases) Leases(ctx context.Context, table string) ([]Lease, error) {
@@ -110,15 +162,17 @@ func (m *memLeases) Swap(ctx context.Context, table string, old *Lease, lease Le
 		return err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.swapLocked(table, old, lease)
-}
-
-func (m *memLeases) swapLocked(table string, old *Lease, lease Lease) error {
 	if err := m.checkLocked(table, old, lease); err != nil {
+		m.mu.Unlock()
 		return err
 	}
+	prev, had := m.tables[table][lease.Key]
+	tell := m.watchersLocked(table, prev, had, lease)
 	m.applyLocked(table, lease)
+	m.mu.Unlock()
+	for _, f := range tell {
+		f()
+	}
 	return nil
 }
 

@@ -128,6 +128,8 @@ func (d *durableLeases) Leases(ctx context.Context, table string) ([]Lease, erro
 	return d.mem.Leases(ctx, table)
 }
 
+func (d *durableLeases) watch(table string, f func()) (stop func()) { return d.mem.watch(table, f) }
+
 func (d *durableLeases) Swap(ctx context.Context, table string, old *Lease, lease Lease) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -150,9 +152,15 @@ func (d *durableLeases) Swap(ctx context.Context, table string, old *Lease, leas
 		d.mem.mu.Unlock()
 		return storageErr(err)
 	}
+	tell := d.mem.watchersLocked(table, prev, existed, lease)
 	d.mem.applyLocked(table, lease)
 	compact := d.size > max(leaseCompact, 4*d.need)
 	d.mem.mu.Unlock()
+	defer func() {
+		for _, f := range tell {
+			f()
+		}
+	}()
 	if compact {
 		return d.repair()
 	}

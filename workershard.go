@@ -79,9 +79,16 @@ func (w *worker) consume(h *heldLease) {
 	p.Initialize(InitializeInput{ShardID: h.key, Checkpoint: lease.Checkpoint})
 	for {
 		if stopped(h) {
-			if h.why == stopLost {
+			h.mu.Lock()
+			lost := h.lost // taken by another before it could be handed over
+			h.mu.Unlock()
+			switch {
+			case h.why == stopLost || lost:
 				p.LeaseLost(LeaseLostInput{})
-			} else {
+			case h.why == stopHandoff:
+				p.ShutdownRequested(ShutdownRequestedInput{Checkpointer: cp})
+				w.handOff(h)
+			default:
 				p.ShutdownRequested(ShutdownRequestedInput{Checkpointer: cp})
 			}
 			return
@@ -95,10 +102,15 @@ func (w *worker) consume(h *heldLease) {
 		case len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil:
 			p.ProcessRecords(in)
 			h.mu.Lock()
-			lost := h.lost // a checkpoint found another worker holds it
+			lost, handoff := h.lost, h.handoff // a checkpoint found another worker wrote it
 			h.mu.Unlock()
-			if lost {
+			switch {
+			case lost:
 				w.loseLease(h)
+			case handoff:
+				w.mu.Lock()
+				w.stopConsumerLocked(h, stopHandoff)
+				w.mu.Unlock()
 			}
 		case !more:
 			cp.end, cp.endSeq = true, r.endingSeq()
@@ -296,10 +308,11 @@ func (w *worker) release(h *heldLease) {
 	h.mu.Lock()
 	if !h.lost {
 		free := h.lease
-		free.Owner, free.Counter = "", h.lease.Counter+1
+		free.Owner, free.Successor, free.Counter = "", "", h.lease.Counter+1
 		if w.cfg.Leases.Swap(w.ctx, w.table, &h.lease, free) == nil {
 			h.lease = free
 		}
+		h.lost = true // no longer this worker's to renew
 	}
 	h.mu.Unlock()
 	w.mu.Lock()

@@ -18,8 +18,8 @@ import (
 // LeaseStore keeps consumer-group leases in DynamoDB, in the lease table
 // schema of the Java Kinesis Client Library: one item per shard, keyed by
 // leaseKey (the shard ID), with leaseOwner, leaseCounter, checkpoint,
-// checkpointSubSequenceNumber, ownerSwitchesSinceCheckpoint and
-// parentShardId. A Go group and a Java KCL application can read each
+// checkpointSubSequenceNumber, ownerSwitchesSinceCheckpoint,
+// parentShardId and, while a lease is being handed over, checkpointOwner. A Go group and a Java KCL application can read each
 // other's tables. Writes are conditional as the KCL's are: a lease is
 // created only if absent, and changed only if its owner and counter are
 // still the ones read.
@@ -45,6 +45,7 @@ const (
 	attrSubSequence    = "checkpointSubSequenceNumber"
 	attrOwnerSwitches  = "ownerSwitchesSinceCheckpoint"
 	attrParents        = "parentShardId"
+	attrSuccessor      = "checkpointOwner" // a graceful hand-off's next owner
 	checkpointShardEnd = "SHARD_END"
 )
 
@@ -130,6 +131,12 @@ func update(table *string, old *shardlog.Lease, lease shardlog.Lease) *dynamodb.
 	} else {
 		remove = append(remove, attrOwner)
 	}
+	if lease.Successor != "" {
+		set = append(set, attrSuccessor+" = :successor")
+		values[":successor"] = item[attrSuccessor]
+	} else {
+		remove = append(remove, attrSuccessor)
+	}
 	switch {
 	case lease.Checkpoint.Compare(old.Checkpoint) != 0 || lease.CheckpointSubSequence != old.CheckpointSubSequence || lease.ShardEnd != old.ShardEnd:
 		set = append(set, attrOwnerSwitches+" = :zero")
@@ -194,6 +201,9 @@ func toItem(l shardlog.Lease) map[string]types.AttributeValue {
 	if l.Owner != "" {
 		item[attrOwner] = &types.AttributeValueMemberS{Value: l.Owner}
 	}
+	if l.Successor != "" {
+		item[attrSuccessor] = &types.AttributeValueMemberS{Value: l.Successor}
+	}
 	switch {
 	case l.ShardEnd:
 		item[attrCheckpoint] = &types.AttributeValueMemberS{Value: checkpointShardEnd}
@@ -228,7 +238,7 @@ func fromItem(item map[string]types.AttributeValue) (shardlog.Lease, error) {
 		}
 		return strconv.ParseInt(v.Value, 10, 64)
 	}
-	l.Key, l.Owner = str(attrKey), str(attrOwner)
+	l.Key, l.Owner, l.Successor = str(attrKey), str(attrOwner), str(attrSuccessor)
 	var err error
 	if l.Counter, err = num(attrCounter); err != nil {
 		return l, err

@@ -195,14 +195,43 @@ func TestLeaseStoreSpeaksKCL(t *testing.T) {
 	if err := store.Swap(ctx, tbl, &taken, checkpointed); !errors.Is(err, shardlog.ErrLeaseConflict) {
 		t.Fatalf("a stale update: %v", err)
 	}
-	freed := checkpointed
-	freed.Owner, freed.Counter = "", 3
-	if err := store.Swap(ctx, tbl, &checkpointed, freed); err != nil {
+	// A graceful hand-off: asked for in the KCL's checkpointOwner.
+	asked := checkpointed
+	asked.Counter, asked.Successor = 3, "w3"
+	if err := store.Swap(ctx, tbl, &checkpointed, asked); err != nil {
+		t.Fatal(err)
+	}
+	if got := attrText(stored()["checkpointOwner"]); got != "S:w3" {
+		t.Errorf("asked for, checkpointOwner is %s", got)
+	}
+	if got, err := store.Leases(ctx, tbl); err != nil || !hasSuccessor(got, "shardId-000000000003", "w3") {
+		t.Fatalf("the successor does not read back: %+v, %v", got, err)
+	}
+	handed := asked
+	handed.Owner, handed.Successor, handed.Counter = "w3", "", 4
+	if err := store.Swap(ctx, tbl, &asked, handed); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := stored()["checkpointOwner"]; ok {
+		t.Error("a handed-over lease keeps checkpointOwner")
+	}
+	freed := handed
+	freed.Owner, freed.Counter = "", 5
+	if err := store.Swap(ctx, tbl, &handed, freed); err != nil {
 		t.Fatal(err)
 	}
 	if _, owned := stored()["leaseOwner"]; owned {
 		t.Error("a freed lease keeps its owner")
 	}
+}
+
+func hasSuccessor(leases []shardlog.Lease, key, successor string) bool {
+	for _, l := range leases {
+		if l.Key == key {
+			return l.Successor == successor
+		}
+	}
+	return false
 }
 
 func attrText(v types.AttributeValue) string {
