@@ -465,8 +465,8 @@ type damageRecorder struct {
 	batches chan struct{}
 }
 
-func (r *damageRecorder) Initialize(InitializeInput) {}
-func (r *damageRecorder) ProcessRecords(in ProcessRecordsInput) {
+func (r *damageRecorder) Initialize(context.Context, InitializeInput) error { return nil }
+func (r *damageRecorder) ProcessRecords(_ context.Context, in ProcessRecordsInput) error {
 	r.mu.Lock()
 	if in.Damaged != nil {
 		r.damaged = append(r.damaged, in.Damaged)
@@ -479,10 +479,11 @@ func (r *damageRecorder) ProcessRecords(in ProcessRecordsInput) {
 	case r.batches <- struct{}{}:
 	default:
 	}
+	return nil
 }
-func (r *damageRecorder) LeaseLost(LeaseLostInput)                 {}
-func (r *damageRecorder) ShardEnded(ShardEndedInput)               {}
-func (r *damageRecorder) ShutdownRequested(ShutdownRequestedInput) {}
+func (r *damageRecorder) LeaseLost(context.Context, LeaseLostInput)                       {}
+func (r *damageRecorder) ShardEnded(context.Context, ShardEndedInput) error               { return nil }
+func (r *damageRecorder) ShutdownRequested(context.Context, ShutdownRequestedInput) error { return nil }
 
 // apiOnly hides that a StreamAPI is a *Stream: a group on it reads through
 // the API, as it would on Amazon Kinesis.

@@ -58,11 +58,13 @@
 // [Stream.RunWorker] runs a worker of a consumer group, as the Kinesis
 // Client Library does: the workers of an application share the shards
 // through leases kept in a [LeaseStore] (the account's by default, durable
-// with it), and a [RecordProcessor] per shard processes batches in order,
-// parents before children, and checkpoints; after a failover or a restart,
-// processing resumes after the last checkpoint. [Stream.DescribeGroup]
-// shows who holds what and how far behind it is. [RunWorker] runs the same
-// group on any [StreamAPI] — Amazon Kinesis through the aws module, whose
+// with it), and a [RecordProcessor] per shard — or one function, with
+// [ProcessFunc] — processes batches in order, parents before children, and
+// checkpoints; after a failover or a restart, processing resumes after the
+// last checkpoint. Leases change hands gracefully: the owner's processor
+// can checkpoint before another worker takes over. [DescribeGroup] shows
+// who holds what and how far behind it is. [RunWorker] runs the same group
+// on any [StreamAPI] — Amazon Kinesis through the aws module, whose
 // LeaseStore keeps the leases in DynamoDB in the KCL's schema.
 //
 // # Access control

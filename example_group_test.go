@@ -14,28 +14,28 @@ type printer struct {
 	seen  *sync.WaitGroup
 }
 
-func (p *printer) Initialize(in shardlog.InitializeInput) {
+func (p *printer) Initialize(_ context.Context, in shardlog.InitializeInput) error {
 	fmt.Println("processing", in.ShardID)
+	return nil
 }
 
-func (p *printer) ProcessRecords(in shardlog.ProcessRecordsInput) {
+func (p *printer) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
 	for _, r := range in.Records {
 		fmt.Printf("%s: %s\n", r.PartitionKey, r.Data)
 		p.seen.Done()
 	}
-	if err := in.Checkpointer.Checkpoint(context.Background()); err != nil {
-		fmt.Println("checkpoint:", err)
-	}
+	return in.Checkpointer.Checkpoint(ctx) // an error: the batch comes again
 }
 
-func (p *printer) LeaseLost(shardlog.LeaseLostInput) {}
+func (p *printer) LeaseLost(context.Context, shardlog.LeaseLostInput) {}
 
-func (p *printer) ShardEnded(in shardlog.ShardEndedInput) {
-	_ = in.Checkpointer.Checkpoint(context.Background()) // children start after this
+func (p *printer) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
+	return in.Checkpointer.Checkpoint(ctx) // children start after this
 }
 
-func (p *printer) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
+func (p *printer) ShutdownRequested(context.Context, shardlog.ShutdownRequestedInput) error {
 	fmt.Println("shutting down", p.shard)
+	return nil
 }
 
 // A consumer group of one worker; more workers with the same Application,
@@ -174,4 +174,43 @@ func ExampleRunWorker() {
 	// processing shardId-000000000000
 	// customer-7: order #1
 	// shutting down shardId-000000000000
+}
+
+// ProcessFunc: one function per batch; each batch it returns nil for is
+// checkpointed, so a restarted group goes on after it.
+func ExampleProcessFunc() {
+	ctx := context.Background()
+	s, err := shardlog.NewStream("orders", 1)
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte("order #1")}); err != nil {
+		panic(err)
+	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() {
+		done <- s.RunWorker(wctx, shardlog.WorkerConfig{
+			Application: "billing",
+			NewProcessor: shardlog.ProcessFunc(func(ctx context.Context, in shardlog.ProcessRecordsInput) error {
+				for _, r := range in.Records {
+					fmt.Printf("billing %s\n", r.Data)
+				}
+				stop() // one batch is enough for the example
+				return nil
+			}),
+		})
+	}()
+	if err := <-done; err != nil {
+		panic(err)
+	}
+	group, err := shardlog.DescribeGroup(ctx, s, "billing", nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("behind:", group[0].RecordsBehind)
+	// Output:
+	// billing order #1
+	// behind: 0
 }

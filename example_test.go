@@ -268,3 +268,35 @@ func ExampleDeaggregate() {
 	// 0 user-1 login
 	// 1 user-2 logout
 }
+
+// PutBatch is PutRecords: records fail one by one (throttled, say) while
+// the call succeeds. Err turns the failures into one error.
+func ExampleBatchResult_Err() {
+	ctx := context.Background()
+	// AWS's limits (1000 records a second a shard), on a clock that stands
+	// still: the third batch finds the second's worth spent.
+	clock := shardlog.NewManualClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	s, err := shardlog.NewStream("orders", 1, shardlog.WithClock(clock))
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	batch := make([]shardlog.PutInput, 500)
+	for i := range batch {
+		batch[i] = shardlog.PutInput{PartitionKey: "k", Data: []byte("x")}
+	}
+	for range 3 {
+		res, err := s.PutBatch(ctx, batch)
+		if err == nil {
+			err = res.Err()
+		}
+		var failed *shardlog.RecordError
+		if errors.As(err, &failed) {
+			fmt.Println("first failure: record", failed.Index, "retryable:", failed.Err.Retryable)
+			fmt.Println("throttled:", errors.Is(err, shardlog.ErrProvisionedThroughputExceeded))
+		}
+	}
+	// Output:
+	// first failure: record 0 retryable: true
+	// throttled: true
+}

@@ -54,6 +54,12 @@ type WorkerConfig struct {
 	// ([Account.LeaseStore]), durable with a durable account. Required on
 	// a StreamAPI other than *Stream (see RunWorker).
 	Leases LeaseStore
+	// IdleInterval, if not 0, has ProcessRecords called with no records
+	// (and MillisBehindLatest 0) whenever a shard has had none for that
+	// long, as the KCL's callProcessRecordsEvenForEmptyRecordList: for
+	// checkpoints on a timer, or to see that the group has caught up. On a
+	// StreamAPI other than *Stream it is checked at every poll.
+	IdleInterval time.Duration
 
 	// The fields below matter only on a StreamAPI other than *Stream.
 
@@ -75,25 +81,63 @@ type WorkerConfig struct {
 // methods of one processor from one goroutine, in this order: Initialize,
 // then ProcessRecords for each batch, then one of LeaseLost, ShardEnded and
 // ShutdownRequested.
+//
+// Each call gets a context that is done once the lease is lost, or the
+// worker stops without a graceful shutdown: a processor that calls out
+// passes it on. A method that returns an error is called again with the
+// same input after a second (on the group's clock), until it returns nil
+// or the lease is lost or the worker stops: so a batch is never skipped
+// because its processing failed (return nil to skip it). ShutdownRequested
+// is not called again; its error is logged.
 type RecordProcessor interface {
 	// Initialize is called before the first batch, with the checkpoint the
 	// shard resumes after.
-	Initialize(InitializeInput)
+	Initialize(ctx context.Context, in InitializeInput) error
 	// ProcessRecords is called with each batch, in order. Delivery is at
 	// least once: after a failover or a restart, processing resumes after
-	// the last checkpoint.
-	ProcessRecords(ProcessRecordsInput)
+	// the last checkpoint. With WorkerConfig.IdleInterval, it is also
+	// called with no records when the shard has had none for that long.
+	ProcessRecords(ctx context.Context, in ProcessRecordsInput) error
 	// LeaseLost is called when another worker took the shard: it can no
 	// longer checkpoint.
-	LeaseLost(LeaseLostInput)
+	LeaseLost(ctx context.Context, in LeaseLostInput)
 	// ShardEnded is called when a closed shard has been processed to its
 	// end. The processor must checkpoint (Checkpointer.Checkpoint): only
 	// then do the shard's children start.
-	ShardEnded(ShardEndedInput)
-	// ShutdownRequested is called when the worker stops; the processor may
+	ShardEnded(ctx context.Context, in ShardEndedInput) error
+	// ShutdownRequested is called when the worker stops, or hands the
+	// lease to another worker to balance the group; the processor may
 	// checkpoint.
-	ShutdownRequested(ShutdownRequestedInput)
+	ShutdownRequested(ctx context.Context, in ShutdownRequestedInput) error
 }
+
+// ProcessFunc makes a WorkerConfig.NewProcessor of one function, for the
+// common case: process is called with each batch and checkpoints it by
+// returning nil (an error has the batch delivered again after a second);
+// a shard's end is checkpointed, and nothing else is needed.
+func ProcessFunc(process func(ctx context.Context, in ProcessRecordsInput) error) func(shardID string) RecordProcessor {
+	return func(string) RecordProcessor { return funcProcessor(process) }
+}
+
+// funcProcessor is the RecordProcessor of ProcessFunc.
+type funcProcessor func(ctx context.Context, in ProcessRecordsInput) error
+
+func (funcProcessor) Initialize(context.Context, InitializeInput) error { return nil }
+
+func (f funcProcessor) ProcessRecords(ctx context.Context, in ProcessRecordsInput) error {
+	if err := f(ctx, in); err != nil {
+		return err
+	}
+	return in.Checkpointer.Checkpoint(ctx)
+}
+
+func (funcProcessor) LeaseLost(context.Context, LeaseLostInput) {}
+
+func (funcProcessor) ShardEnded(ctx context.Context, in ShardEndedInput) error {
+	return in.Checkpointer.Checkpoint(ctx)
+}
+
+func (funcProcessor) ShutdownRequested(context.Context, ShutdownRequestedInput) error { return nil }
 
 // InitializeInput is the argument of RecordProcessor.Initialize.
 type InitializeInput struct {
@@ -281,7 +325,7 @@ func RunWorker(ctx context.Context, stream StreamAPI, cfg WorkerConfig) error {
 		return s.RunWorker(ctx, cfg)
 	}
 	if cfg.Leases == nil {
-		return newError(ErrInvalidArgument, "WorkerConfig.Leases is required for a stream other than a *Stream.")
+		return configError("Leases", "is required for a stream other than a *Stream.")
 	}
 	if err := defaults(&cfg); err != nil {
 		return err
@@ -290,7 +334,7 @@ func RunWorker(ctx context.Context, stream StreamAPI, cfg WorkerConfig) error {
 	case cfg.PollInterval == 0:
 		cfg.PollInterval = time.Second
 	case cfg.PollInterval < 0:
-		return newError(ErrInvalidArgument, "PollInterval %v is negative.", cfg.PollInterval)
+		return configError("PollInterval", "%v is negative.", cfg.PollInterval)
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock()
@@ -305,12 +349,20 @@ func RunWorker(ctx context.Context, stream StreamAPI, cfg WorkerConfig) error {
 	return newWorker(src, stream.Name()+"/"+cfg.Application, cfg).run(ctx)
 }
 
+// ErrInvalidConfig is returned by RunWorker at once for a WorkerConfig it
+// cannot run; the message names the field.
+var ErrInvalidConfig = errors.New("shardlog: invalid WorkerConfig")
+
+func configError(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+}
+
 func defaults(cfg *WorkerConfig) error {
-	if err := checkName("application", cfg.Application); err != nil {
-		return err
+	if checkName("application", cfg.Application) != nil {
+		return configError("Application", "%q is not 1 to 128 of a-z, A-Z, 0-9, _ . and -.", cfg.Application)
 	}
 	if cfg.NewProcessor == nil {
-		return newError(ErrInvalidArgument, "WorkerConfig.NewProcessor is required.")
+		return configError("NewProcessor", "is required.")
 	}
 	if cfg.WorkerID == "" {
 		cfg.WorkerID = uniqueWorkerID()
@@ -321,19 +373,22 @@ func defaults(cfg *WorkerConfig) error {
 	switch cfg.InitialPosition.Type {
 	case TrimHorizon, Latest, AtTimestamp:
 	default:
-		return newError(ErrInvalidArgument, "A group starts at TRIM_HORIZON, LATEST or AT_TIMESTAMP, not %q.", cfg.InitialPosition.Type)
+		return configError("InitialPosition", "is %q: a group starts at TRIM_HORIZON, LATEST or AT_TIMESTAMP.", cfg.InitialPosition.Type)
 	}
 	switch {
 	case cfg.FailoverTime == 0:
 		cfg.FailoverTime = 10 * time.Second
 	case cfg.FailoverTime < 3*time.Millisecond:
-		return newError(ErrInvalidArgument, "FailoverTime %v is below 3ms.", cfg.FailoverTime)
+		return configError("FailoverTime", "%v is below 3ms.", cfg.FailoverTime)
 	}
 	if cfg.MaxRecords == 0 {
 		cfg.MaxRecords = maxGetRecords
 	}
 	if cfg.MaxRecords < 1 || cfg.MaxRecords > maxGetRecords {
-		return newError(ErrInvalidArgument, "MaxRecords %d is outside [1, 10000].", cfg.MaxRecords)
+		return configError("MaxRecords", "%d is outside [1, 10000].", cfg.MaxRecords)
+	}
+	if cfg.IdleInterval < 0 {
+		return configError("IdleInterval", "%v is negative.", cfg.IdleInterval)
 	}
 	return nil
 }

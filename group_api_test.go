@@ -339,9 +339,9 @@ func TestRunWorkerOnStreamAPI(t *testing.T) {
 		cfg  shardlog.WorkerConfig
 		want error
 	}{
-		{shardlog.WorkerConfig{Application: "app", NewProcessor: processor}, shardlog.ErrInvalidArgument},
-		{shardlog.WorkerConfig{Application: "app", NewProcessor: processor, Leases: shardlog.NewMemoryLeaseStore(), PollInterval: -time.Second}, shardlog.ErrInvalidArgument},
-		{shardlog.WorkerConfig{Application: "bad name", NewProcessor: processor, Leases: shardlog.NewMemoryLeaseStore()}, shardlog.ErrValidation},
+		{shardlog.WorkerConfig{Application: "app", NewProcessor: processor}, shardlog.ErrInvalidConfig},
+		{shardlog.WorkerConfig{Application: "app", NewProcessor: processor, Leases: shardlog.NewMemoryLeaseStore(), PollInterval: -time.Second}, shardlog.ErrInvalidConfig},
+		{shardlog.WorkerConfig{Application: "bad name", NewProcessor: processor, Leases: shardlog.NewMemoryLeaseStore()}, shardlog.ErrInvalidConfig},
 	} {
 		err := shardlog.RunWorker(ctx, apiOnly{s}, tc.cfg)
 		require.ErrorIs(t, err, tc.want, fmt.Sprintf("%+v", tc.cfg))

@@ -41,11 +41,12 @@ type recorder struct {
 	endWithoutCheckpoint *atomic.Bool
 }
 
-func (r *recorder) Initialize(in shardlog.InitializeInput) {
+func (r *recorder) Initialize(_ context.Context, in shardlog.InitializeInput) error {
 	r.events <- event{kind: "init", worker: r.worker, shard: in.ShardID, seq: in.Checkpoint}
+	return nil
 }
 
-func (r *recorder) ProcessRecords(in shardlog.ProcessRecordsInput) {
+func (r *recorder) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
 	if in.Lost != nil {
 		r.events <- event{kind: "lost", worker: r.worker, shard: r.shard, lost: in.Lost.Count}
 	}
@@ -57,28 +58,31 @@ func (r *recorder) ProcessRecords(in shardlog.ProcessRecordsInput) {
 		<-r.hold
 	}
 	if !r.noCheckpoint {
-		if err := in.Checkpointer.Checkpoint(context.Background()); err != nil && !errors.Is(err, shardlog.ErrLeaseLost) {
+		if err := in.Checkpointer.Checkpoint(ctx); err != nil && !errors.Is(err, shardlog.ErrLeaseLost) {
 			e.kind = "checkpoint failed: " + err.Error()
 		}
 	}
 	r.events <- e
+	return nil
 }
 
-func (r *recorder) LeaseLost(shardlog.LeaseLostInput) {
+func (r *recorder) LeaseLost(context.Context, shardlog.LeaseLostInput) {
 	r.events <- event{kind: "leaselost", worker: r.worker, shard: r.shard}
 }
 
-func (r *recorder) ShardEnded(in shardlog.ShardEndedInput) {
+func (r *recorder) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
 	if r.endWithoutCheckpoint == nil || !r.endWithoutCheckpoint.CompareAndSwap(false, true) {
-		if err := in.Checkpointer.Checkpoint(context.Background()); err != nil && !errors.Is(err, shardlog.ErrLeaseLost) {
+		if err := in.Checkpointer.Checkpoint(ctx); err != nil && !errors.Is(err, shardlog.ErrLeaseLost) {
 			panic(err)
 		}
 	}
 	r.events <- event{kind: "ended", worker: r.worker, shard: r.shard}
+	return nil
 }
 
-func (r *recorder) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
+func (r *recorder) ShutdownRequested(context.Context, shardlog.ShutdownRequestedInput) error {
 	r.events <- event{kind: "shutdown", worker: r.worker, shard: r.shard}
+	return nil
 }
 
 // group runs workers of one application on a stream for a test.
@@ -225,6 +229,9 @@ func saw(events []event, kind, worker, shard string) bool {
 func owners(t *testing.T, s *shardlog.Stream) map[string]int {
 	t.Helper()
 	shards, err := s.DescribeGroup(context.Background(), "app", nil)
+	if errors.Is(err, shardlog.ErrResourceNotFound) {
+		return map[string]int{} // no worker has made the leases yet
+	}
 	require.NoError(t, err)
 	out := map[string]int{}
 	for _, g := range shards {
@@ -368,8 +375,14 @@ func TestGroupRefusesADuplicateWorkerID(t *testing.T) {
 	cfg := shardlog.WorkerConfig{Application: "app", WorkerID: "same", NewProcessor: procs, FailoverTime: 3 * time.Second}
 	errs := make(chan error, 2)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	for range 2 {
+	pending := 2
+	t.Cleanup(func() { // also when the test fails: no worker outlives it
+		cancel()
+		for ; pending > 0; pending-- {
+			<-errs
+		}
+	})
+	for range pending {
 		go func() { errs <- s.RunWorker(ctx, cfg) }()
 	}
 	var err error
@@ -378,14 +391,13 @@ func TestGroupRefusesADuplicateWorkerID(t *testing.T) {
 		clk.Advance(time.Second)
 		select {
 		case err = <-errs:
+			pending--
 		default:
 			runtime.Gosched()
 		}
 	}
 	require.ErrorIs(t, err, shardlog.ErrWorkerIDInUse)
 	require.ErrorContains(t, err, `"same"`)
-	cancel()
-	<-errs
 }
 
 // TestDefaultWorkerIDsDiffer: workers left to name themselves get IDs of
@@ -394,12 +406,8 @@ func TestDefaultWorkerIDsDiffer(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 4)
 	procs := func(string) shardlog.RecordProcessor { return &recorder{events: make(chan event, 1<<10)} }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
 	for range 2 {
-		go func() {
-			done <- s.RunWorker(ctx, shardlog.WorkerConfig{Application: "app", NewProcessor: procs, FailoverTime: 3 * time.Second})
-		}()
+		runWorker(t, s, shardlog.WorkerConfig{NewProcessor: procs, FailoverTime: 3 * time.Second})
 	}
 	var held map[string]int
 	for deadline := time.Now().Add(10 * time.Second); len(held) < 2; held = owners(t, s) {
@@ -411,9 +419,6 @@ func TestDefaultWorkerIDsDiffer(t *testing.T) {
 	for id := range held {
 		require.True(t, strings.HasPrefix(id, host+"-"+strconv.Itoa(os.Getpid())+"-"), id)
 	}
-	cancel()
-	require.NoError(t, <-done)
-	require.NoError(t, <-done)
 }
 
 // requireBalanced checks that workers owners hold all leases, none more
@@ -583,19 +588,24 @@ func TestRunWorkerRefusesBadConfigs(t *testing.T) {
 	a, _ := newAccount(t)
 	s := newStream(t, a, "s", 1)
 	proc := func(string) shardlog.RecordProcessor { return &recorder{} }
-	for name, cfg := range map[string]shardlog.WorkerConfig{
-		"no application":   {NewProcessor: proc},
-		"bad application":  {Application: "a b", NewProcessor: proc},
-		"no processor":     {Application: "app"},
-		"at a sequence":    {Application: "app", NewProcessor: proc, InitialPosition: shardlog.StartingPosition{Type: shardlog.AtSequenceNumber}},
-		"too many records": {Application: "app", NewProcessor: proc, MaxRecords: 10001},
-		"short failover":   {Application: "app", NewProcessor: proc, FailoverTime: time.Millisecond},
+	for name, tc := range map[string]struct {
+		cfg   shardlog.WorkerConfig
+		field string
+	}{
+		"no application":   {shardlog.WorkerConfig{NewProcessor: proc}, "Application"},
+		"bad application":  {shardlog.WorkerConfig{Application: "a b", NewProcessor: proc}, "Application"},
+		"no processor":     {shardlog.WorkerConfig{Application: "app"}, "NewProcessor"},
+		"at a sequence":    {shardlog.WorkerConfig{Application: "app", NewProcessor: proc, InitialPosition: shardlog.StartingPosition{Type: shardlog.AtSequenceNumber}}, "InitialPosition"},
+		"too many records": {shardlog.WorkerConfig{Application: "app", NewProcessor: proc, MaxRecords: 10001}, "MaxRecords"},
+		"short failover":   {shardlog.WorkerConfig{Application: "app", NewProcessor: proc, FailoverTime: time.Millisecond}, "FailoverTime"},
+		"negative idle":    {shardlog.WorkerConfig{Application: "app", NewProcessor: proc, IdleInterval: -time.Second}, "IdleInterval"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := s.RunWorker(ctx, cfg)
-			require.Error(t, err)
+			err := s.RunWorker(ctx, tc.cfg)
+			require.ErrorIs(t, err, shardlog.ErrInvalidConfig)
+			require.ErrorContains(t, err, "WorkerConfig: "+tc.field+" ")
 			var e *shardlog.Error
-			require.ErrorAs(t, err, &e)
+			require.False(t, errors.As(err, &e), "a Go error, not an AWS one: %v", err)
 		})
 	}
 }
@@ -776,17 +786,18 @@ type userRecorder struct {
 	checkpointAt string
 }
 
-func (r *userRecorder) ProcessRecords(in shardlog.ProcessRecordsInput) {
+func (r *userRecorder) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
 	e := event{kind: "records", worker: r.worker, shard: r.shard}
 	for _, u := range in.UserRecords {
 		e.data = append(e.data, fmt.Sprintf("%s@%d", u.Data, u.SubSequenceNumber))
 		if string(u.Data) == r.checkpointAt {
-			if err := in.Checkpointer.CheckpointUserRecord(context.Background(), u); err != nil {
+			if err := in.Checkpointer.CheckpointUserRecord(ctx, u); err != nil {
 				e.kind = "checkpoint failed: " + err.Error()
 			}
 		}
 	}
 	r.events <- e
+	return nil
 }
 
 // TestGroupDeaggregates: user records come out of KPL aggregates in order,

@@ -162,13 +162,18 @@ func (m *memLeases) Swap(ctx context.Context, table string, old *Lease, lease Le
 		return err
 	}
 	m.mu.Lock()
-	if err := m.checkLocked(table, old, lease); err != nil {
+	t := m.tables[table]
+	cur, had := t[lease.Key] // one lookup: a checkpoint is a Swap
+	if conflicts(cur, had, old) {
 		m.mu.Unlock()
-		return err
+		return ErrLeaseConflict
 	}
-	prev, had := m.tables[table][lease.Key]
-	tell := m.watchersLocked(table, prev, had, lease)
-	m.applyLocked(table, lease)
+	tell := m.watchersLocked(table, cur, had, lease)
+	if t == nil {
+		t = map[string]Lease{}
+		m.tables[table] = t
+	}
+	t[lease.Key] = keepParents(cur, had, lease)
 	m.mu.Unlock()
 	for _, f := range tell {
 		f()
@@ -176,10 +181,27 @@ func (m *memLeases) Swap(ctx context.Context, table string, old *Lease, lease Le
 	return nil
 }
 
+// conflicts reports whether a Swap from old finds cur (had: whether there
+// is one) changed.
+func conflicts(cur Lease, had bool, old *Lease) bool {
+	return old == nil && had || old != nil && (!had || cur.Owner != old.Owner || cur.Counter != old.Counter)
+}
+
+// keepParents returns lease with cur's Parents if they are equal, so that
+// a checkpoint allocates nothing, else with a copy of its own.
+func keepParents(cur Lease, had bool, lease Lease) Lease {
+	if had && slices.Equal(cur.Parents, lease.Parents) {
+		lease.Parents = cur.Parents
+	} else {
+		lease.Parents = slices.Clone(lease.Parents)
+	}
+	return lease
+}
+
 // checkLocked reports whether the condition of a Swap holds.
 func (m *memLeases) checkLocked(table string, old *Lease, lease Lease) error {
 	cur, ok := m.tables[table][lease.Key]
-	if old == nil && ok || old != nil && (!ok || cur.Owner != old.Owner || cur.Counter != old.Counter) {
+	if conflicts(cur, ok, old) {
 		return ErrLeaseConflict
 	}
 	return nil
@@ -192,12 +214,8 @@ func (m *memLeases) applyLocked(table string, lease Lease) {
 		t = map[string]Lease{}
 		m.tables[table] = t
 	}
-	if cur, ok := t[lease.Key]; ok && slices.Equal(cur.Parents, lease.Parents) {
-		lease.Parents = cur.Parents // a checkpoint allocates nothing
-	} else {
-		lease.Parents = slices.Clone(lease.Parents)
-	}
-	t[lease.Key] = lease
+	cur, ok := t[lease.Key]
+	t[lease.Key] = keepParents(cur, ok, lease)
 }
 
 // hasPrefixLocked reports whether a table's name starts with prefix.

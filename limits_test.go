@@ -71,8 +71,23 @@ func TestPutBatchThrottlesOnlyTheHotShard(t *testing.T) {
 	require.Empty(t, res.Records[2].ShardID)
 	require.True(t, res.Records[2].SequenceNumber.IsZero())
 	require.Empty(t, res.Records[3].ErrorCode)
+
+	// The failure cannot go unnoticed in Go: res.Err says which failed.
+	err = res.Err()
+	require.ErrorIs(t, err, shardlog.ErrProvisionedThroughputExceeded)
+	var rec *shardlog.RecordError
+	require.ErrorAs(t, err, &rec)
+	require.Equal(t, 2, rec.Index)
+	require.True(t, rec.Err.Retryable)
+	require.EqualError(t, err, "record 2: ProvisionedThroughputExceededException: Rate exceeded for shard shardId-000000000000 in stream s under account 123456789012.")
+	ok, err := s.PutBatch(ctx, []shardlog.PutInput{high})
+	require.NoError(t, err)
+	require.NoError(t, ok.Err())
+	failed := shardlog.BatchResult{Records: []shardlog.BatchEntry{{}, {ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}}}
+	require.ErrorIs(t, failed.Err(), shardlog.ErrInternalFailure, "PutRecords' per-record code")
+
 	require.Len(t, readShard(t, s, "shardId-000000000000"), 1000)
-	require.Len(t, readShard(t, s, "shardId-000000000001"), 2)
+	require.Len(t, readShard(t, s, "shardId-000000000001"), 3)
 }
 
 func TestReadCallLimit(t *testing.T) {

@@ -28,8 +28,15 @@ import (
 // maps.Clone.
 type Position map[string]SequenceNumber
 
-// Advance records r as read.
-func (p Position) Advance(r Record) { p[r.ShardID] = r.SequenceNumber }
+// Advance records r as read. A zero Position (nil) starts empty: it then
+// names only the shards read since, and every other shard is read from
+// its oldest record.
+func (p *Position) Advance(r Record) {
+	if *p == nil {
+		*p = Position{}
+	}
+	(*p)[r.ShardID] = r.SequenceNumber
+}
 
 // Position returns where p points now, as a Position for ReadAllFrom and
 // TailAllFrom. p.Type is TRIM_HORIZON, LATEST or AT_TIMESTAMP.

@@ -22,10 +22,10 @@ func writeKeys(t *testing.T, s *shardlog.Stream, written map[string]int, n int) 
 
 // readFrom reads the stream from pos with ReadAllFrom, advancing pos, and
 // stops after max records (0: no limit). It returns how many it read.
-func readFrom(t *testing.T, s *shardlog.Stream, pos shardlog.Position, check *orderChecker, max int) int {
+func readFrom(t *testing.T, s *shardlog.Stream, pos *shardlog.Position, check *orderChecker, max int) int {
 	t.Helper()
 	n := 0
-	for r, err := range s.ReadAllFrom(ctx, pos) {
+	for r, err := range s.ReadAllFrom(ctx, *pos) {
 		require.NoError(t, err)
 		check.see(r.Data)
 		pos.Advance(r)
@@ -46,7 +46,7 @@ func TestPositionResumesAcrossReshards(t *testing.T) {
 	pos, err := s.Position(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	require.NoError(t, err)
 	check := newOrderChecker(t)
-	require.Equal(t, 60, readFrom(t, s, pos, check, 60))
+	require.Equal(t, 60, readFrom(t, s, &pos, check, 60))
 
 	saved, err := json.Marshal(pos)
 	require.NoError(t, err)
@@ -59,13 +59,13 @@ func TestPositionResumesAcrossReshards(t *testing.T) {
 	var resumed shardlog.Position
 	require.NoError(t, json.Unmarshal(saved, &resumed))
 	require.Equal(t, pos, resumed)
-	require.Equal(t, 150, readFrom(t, s, resumed, check, 150))
+	require.Equal(t, 150, readFrom(t, s, &resumed, check, 150))
 	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
-	require.Equal(t, 190, readFrom(t, s, resumed, check, 0), "the rest, and nothing twice")
+	require.Equal(t, 190, readFrom(t, s, &resumed, check, 0), "the rest, and nothing twice")
 	require.Equal(t, 400, check.count())
-	require.Zero(t, readFrom(t, s, resumed, check, 0), "read to the end")
+	require.Zero(t, readFrom(t, s, &resumed, check, 0), "read to the end")
 }
 
 // TestPositionFromLatest names every open shard, those without records too:
@@ -84,7 +84,7 @@ func TestPositionFromLatest(t *testing.T) {
 	for _, k := range []string{"key-0", "key-1", "key-2"} {
 		check.next[k] = 1 // record 0 came before the position
 	}
-	require.Equal(t, 26, readFrom(t, s, pos, check, 0))
+	require.Equal(t, 26, readFrom(t, s, &pos, check, 0))
 }
 
 // TestPositionRefusesForeignNumbers: a position must hold this stream's
@@ -127,7 +127,7 @@ func TestPositionSurvivesARestart(t *testing.T) {
 	pos, err := s.Position(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	require.NoError(t, err)
 	check := newOrderChecker(t)
-	readFrom(t, s, pos, check, 20)
+	readFrom(t, s, &pos, check, 20)
 	saved, err := json.Marshal(pos)
 	require.NoError(t, err)
 	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
@@ -140,5 +140,20 @@ func TestPositionSurvivesARestart(t *testing.T) {
 	require.NoError(t, err)
 	var resumed shardlog.Position
 	require.NoError(t, json.Unmarshal(saved, &resumed))
-	require.Equal(t, 80, readFrom(t, s, resumed, check, 0))
+	require.Equal(t, 80, readFrom(t, s, &resumed, check, 0))
+}
+
+// TestZeroPositionAdvances: a Position declared and never made records
+// what is read, rather than panic; resumed, it reads the rest.
+func TestZeroPositionAdvances(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	written := map[string]int{}
+	writeKeys(t, s, written, 20)
+	var pos shardlog.Position
+	check := newOrderChecker(t)
+	require.NotPanics(t, func() { readFrom(t, s, &pos, check, 5) })
+	require.NotEmpty(t, pos)
+	writeKeys(t, s, written, 10)
+	require.Equal(t, 25, readFrom(t, s, &pos, check, 0), "the rest, once each")
 }

@@ -2,6 +2,8 @@ package shardlog
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -159,11 +161,55 @@ type BatchEntry struct {
 }
 
 // BatchResult is the result of PutBatch: one entry per input record, in
-// request order.
+// request order. As PutRecords, PutBatch does not fail as a whole when
+// some records do: check Err.
 type BatchResult struct {
 	FailedRecordCount int
 	Records           []BatchEntry
 	EncryptionType    string // the stream's: "NONE" or "KMS"
+}
+
+// Err returns nil if every record was put; otherwise a *RecordError for
+// each record that was not, in request order, joined (errors.Join):
+// errors.Is(res.Err(), ErrProvisionedThroughputExceeded) holds if one was
+// throttled, and errors.As finds the first failure's index.
+func (r BatchResult) Err() error {
+	var errs []error
+	for i, e := range r.Records {
+		if e.ErrorCode != "" {
+			errs = append(errs, &RecordError{Index: i, Err: recordFailure(e)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RecordError is the failure of one record of a PutBatch.
+type RecordError struct {
+	Index int    // the record's place in the batch
+	Err   *Error // its ErrorCode and ErrorMessage; Retryable as the code is
+}
+
+// Error implements error.
+func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the record's *Error, for errors.Is and errors.As.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// recordFailure is a failed entry's error. Its code is PutRecords': a
+// record's internal failure is "InternalFailure", which errors.Is matches
+// with ErrInternalFailure.
+func recordFailure(e BatchEntry) *Error {
+	code := e.ErrorCode
+	if code == "InternalFailure" {
+		code = ErrInternalFailure.Code
+	}
+	err := &Error{Code: code, Message: e.ErrorMessage}
+	for _, s := range []*Error{ErrProvisionedThroughputExceeded, ErrInternalFailure, ErrKMSAccessDenied, ErrKMSDisabled, ErrKMSNotFound, ErrKMSInvalidState} {
+		if s.Code == code {
+			err.Retryable = s.Retryable
+		}
+	}
+	return err
 }
 
 // maxKeyUnits is the longest partition key, in UTF-16 code units.

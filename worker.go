@@ -59,9 +59,10 @@ type heldLease struct {
 	handoff bool      // a successor asked for it: hand it over once the processor has had its say
 	renewed time.Time // when the lease was last written
 
-	running bool          // a consumer runs (guarded by worker.mu)
-	quit    chan struct{} // closed to stop the consumer
-	why     stopReason    // set before quit is closed
+	running bool               // a consumer runs (guarded by worker.mu, as the three below)
+	quit    chan struct{}      // closed to stop the consumer
+	why     stopReason         // set before quit is closed
+	cancel  context.CancelFunc // ends the processor's context
 }
 
 type stopReason int

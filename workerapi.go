@@ -261,17 +261,20 @@ func (r *apiReader) backOff(what string, err error) bool {
 	return r.w.sleep(r.h, time.Second)
 }
 
-func (r *apiReader) next() (ProcessRecordsInput, bool) {
+func (r *apiReader) next() (ProcessRecordsInput, readState) {
 	if r.w.cfg.EnhancedFanOut {
-		return r.nextEvent()
+		idle, stop := r.w.idleTimer()
+		defer stop()
+		return r.nextEvent(idle)
 	}
 	return r.poll()
 }
 
 // poll reads with GetRecords, waiting PollInterval whenever it has caught
-// up.
-func (r *apiReader) poll() (in ProcessRecordsInput, more bool) {
+// up; after IdleInterval without records it comes back idle.
+func (r *apiReader) poll() (in ProcessRecordsInput, _ readState) {
 	w, api := r.w, r.a.stream
+	start := w.cfg.Clock.Now()
 	for !stopped(r.h) {
 		if r.iter == "" {
 			it, err := api.GetShardIterator(w.ctx, r.h.key, r.position())
@@ -289,7 +292,7 @@ func (r *apiReader) poll() (in ProcessRecordsInput, more bool) {
 			continue
 		}
 		if in, ok := r.passDamage(err); ok {
-			return in, true
+			return in, readBatch
 		}
 		if err != nil {
 			if !r.backOff("read a shard", err) {
@@ -299,28 +302,33 @@ func (r *apiReader) poll() (in ProcessRecordsInput, more bool) {
 		}
 		r.iter = out.NextShardIterator
 		if len(out.Records) > 0 {
-			return r.batch(out.Records, out.MillisBehindLatest), true
+			return r.batch(out.Records, out.MillisBehindLatest), readBatch
 		}
 		if r.iter == "" {
-			return in, false // the end of a closed shard
+			return in, readEnd // the end of a closed shard
 		}
-		if out.MillisBehindLatest == 0 && !w.sleep(r.h, w.cfg.PollInterval) {
-			break
+		if out.MillisBehindLatest == 0 {
+			if d := w.cfg.IdleInterval; d > 0 && w.cfg.Clock.Now().Sub(start) >= d {
+				return ProcessRecordsInput{Checkpointer: r.cp}, readIdle
+			}
+			if !w.sleep(r.h, w.cfg.PollInterval) {
+				break
+			}
 		}
 	}
-	return in, true
+	return in, readStopped
 }
 
 // nextEvent reads with SubscribeToShard, subscribing again whenever a
 // subscription ends.
-func (r *apiReader) nextEvent() (in ProcessRecordsInput, more bool) {
+func (r *apiReader) nextEvent(idle <-chan struct{}) (in ProcessRecordsInput, _ readState) {
 	w := r.w
 	for !r.ended && !stopped(r.h) {
 		if r.sub == nil {
 			sub, err := r.a.stream.SubscribeToShard(w.ctx, w.cfg.Application, r.h.key, r.position())
 			if errors.Is(err, ErrResourceInUse) && !w.stillHolds(r.h) {
 				w.loseLease(r.h) // see shardConsumer.readFanOut
-				return in, true
+				return in, readStopped
 			}
 			if err != nil {
 				if !r.backOff("subscribe to a shard", err) {
@@ -336,24 +344,29 @@ func (r *apiReader) nextEvent() (in ProcessRecordsInput, more bool) {
 				err := r.sub.Err()
 				r.sub = nil
 				if in, ok := r.passDamage(err); ok {
-					return in, true
+					return in, readBatch
 				}
 				if errors.Is(err, ErrResourceInUse) && !w.stillHolds(r.h) {
 					w.loseLease(r.h) // see shardConsumer.readFanOut
-					return in, true
+					return in, readStopped
 				}
 				if err != nil && !r.backOff("read a subscription", err) {
-					return in, true
+					return in, readStopped
 				}
 				continue // its five minutes are up: subscribe again
 			}
 			r.ended = ev.ContinuationSequenceNumber.IsZero() // the last event of a closed shard
 			if len(ev.Records) > 0 {
-				return r.batch(ev.Records, ev.MillisBehindLatest), true
+				return r.batch(ev.Records, ev.MillisBehindLatest), readBatch
 			}
+		case <-idle:
+			return ProcessRecordsInput{Checkpointer: r.cp}, readIdle
 		case <-r.h.quit:
-			return in, true
+			return in, readStopped
 		}
 	}
-	return in, !r.ended
+	if r.ended {
+		return in, readEnd
+	}
+	return in, readStopped
 }

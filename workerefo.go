@@ -44,14 +44,14 @@ func sleepOn(ctx context.Context, clk Clock, d time.Duration) error {
 }
 
 // readFanOut is read for a group in enhanced fan-out mode.
-func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
+func (c *shardConsumer) readFanOut(idle <-chan struct{}) (in ProcessRecordsInput, _ readState) {
 	w, sh := c.w, c.sh
 	for {
 		if c.ended {
-			return in, false
+			return in, readEnd
 		}
 		if stopped(c.h) {
-			return in, true
+			return in, readStopped
 		}
 		if c.sub == nil {
 			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos)}
@@ -61,14 +61,14 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 				// that took the lease. Stop now rather than take the
 				// shard back from it in five.
 				w.loseLease(c.h)
-				return in, true
+				return in, readStopped
 			}
 			if err != nil {
 				// Too soon after the last one, or the consumer is gone: try
 				// again after a while, unless told to stop.
 				w.cfg.Logger.Warn("shardlog: a group could not subscribe to a shard", "shard", sh.id, "err", err)
 				if !w.sleep(c.h, time.Second) {
-					return in, true
+					return in, readStopped
 				}
 				continue
 			}
@@ -82,23 +82,25 @@ func (c *shardConsumer) readFanOut() (in ProcessRecordsInput, more bool) {
 				var d *DamagedRecordsError
 				if errors.As(err, &d) {
 					c.pos = d.Last.n.Counter // reported, and passed
-					return ProcessRecordsInput{Damaged: d, Checkpointer: c.cp}, true
+					return ProcessRecordsInput{Damaged: d, Checkpointer: c.cp}, readBatch
 				}
 				if errors.Is(err, ErrResourceInUse) && !w.stillHolds(c.h) {
 					// The worker that took the lease subscribed: stop now
 					// rather than at the next renewal, or the two would
 					// take the shard from each other.
 					w.loseLease(c.h)
-					return in, true
+					return in, readStopped
 				}
 				continue // its five minutes are up: subscribe again
 			}
 			c.ended = ev.ContinuationSequenceNumber.IsZero() // the last event of a closed shard
 			if in = c.fanOutBatch(ev); len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil {
-				return in, true
+				return in, readBatch
 			}
+		case <-idle:
+			return ProcessRecordsInput{Checkpointer: c.cp}, readIdle
 		case <-c.h.quit:
-			return in, true
+			return in, readStopped
 		}
 	}
 }

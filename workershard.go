@@ -1,6 +1,8 @@
 package shardlog
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/shardlog/shardlog/internal/hashkey"
@@ -30,13 +32,25 @@ func (w *worker) stopConsumerLocked(h *heldLease, why stopReason) {
 			close(h.quit)
 		}
 	}
+	if why == stopLost && h.cancel != nil {
+		h.cancel()
+	}
 }
+
+// readState is what a batchReader's next came back with.
+type readState int
+
+const (
+	readBatch   readState = iota // records, or records lost or damaged
+	readIdle                     // none for WorkerConfig.IdleInterval
+	readEnd                      // the end of a closed shard
+	readStopped                  // the consumer was told to stop
+)
 
 // batchReader reads one shard for a shard consumer.
 type batchReader interface {
-	// next returns the next batch, waiting for one; more is false at the
-	// end of a closed shard. It returns an empty batch when told to stop.
-	next() (in ProcessRecordsInput, more bool)
+	// next returns the next batch, waiting for one, and what it found.
+	next() (ProcessRecordsInput, readState)
 	// owns reports whether a hash key belongs to the shard.
 	owns(k hashkey.Key) bool
 	// endingSeq is the checkpoint of the shard's end, once next said so.
@@ -76,31 +90,28 @@ func (w *worker) consume(h *heldLease) {
 		d.skipSeq, d.skipSub = lease.Checkpoint, lease.CheckpointSubSequence
 	}
 	p := w.cfg.NewProcessor(h.key)
-	p.Initialize(InitializeInput{ShardID: h.key, Checkpoint: lease.Checkpoint})
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	w.mu.Lock()
+	h.cancel = cancel // losing the lease ends the processor's context
+	w.mu.Unlock()
+	if !w.retry(h, "Initialize", func() error { return p.Initialize(ctx, InitializeInput{ShardID: h.key, Checkpoint: lease.Checkpoint}) }) {
+		w.finish(ctx, h, p, cp)
+		return
+	}
 	for {
 		if stopped(h) {
-			h.mu.Lock()
-			lost := h.lost // taken by another before it could be handed over
-			h.mu.Unlock()
-			switch {
-			case h.why == stopLost || lost:
-				p.LeaseLost(LeaseLostInput{})
-			case h.why == stopHandoff:
-				p.ShutdownRequested(ShutdownRequestedInput{Checkpointer: cp})
-				w.handOff(h)
-			default:
-				p.ShutdownRequested(ShutdownRequestedInput{Checkpointer: cp})
-			}
+			w.finish(ctx, h, p, cp)
 			return
 		}
-		in, more := r.next()
+		in, st := r.next()
 		if w.cfg.Deaggregate && len(in.Records) > 0 {
 			in.UserRecords = d.batch(in.Records)
 			cp.users = in.UserRecords
 		}
-		switch {
-		case len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil:
-			p.ProcessRecords(in)
+		switch st {
+		case readBatch, readIdle:
+			w.retry(h, "ProcessRecords", func() error { return p.ProcessRecords(ctx, in) })
 			h.mu.Lock()
 			lost, handoff := h.lost, h.handoff // a checkpoint found another worker wrote it
 			h.mu.Unlock()
@@ -112,14 +123,24 @@ func (w *worker) consume(h *heldLease) {
 				w.stopConsumerLocked(h, stopHandoff)
 				w.mu.Unlock()
 			}
-		case !more:
+		case readEnd:
 			cp.end, cp.endSeq = true, r.endingSeq()
-			p.ShardEnded(ShardEndedInput{Checkpointer: cp})
-			h.mu.Lock()
-			ended := h.lease.ShardEnd
-			h.mu.Unlock()
-			if !ended {
-				w.cfg.Logger.Warn("shardlog: a processor did not checkpoint at the end of its shard; it starts again", "shard", h.key, "application", w.cfg.Application)
+			ended := func() bool {
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				return h.lease.ShardEnd
+			}
+			w.retry(h, "ShardEnded", func() error {
+				if err := p.ShardEnded(ctx, ShardEndedInput{Checkpointer: cp}); err != nil {
+					return err
+				}
+				if !ended() {
+					return errNoEndCheckpoint
+				}
+				return nil
+			})
+			if !ended() {
+				w.finish(ctx, h, p, cp)
 				return
 			}
 			w.release(h)
@@ -127,6 +148,63 @@ func (w *worker) consume(h *heldLease) {
 			return
 		}
 	}
+}
+
+// errNoEndCheckpoint is why ShardEnded is called again.
+var errNoEndCheckpoint = errors.New("the processor did not checkpoint at the end of its shard")
+
+// retry calls f until it returns nil, a second apart on the group's clock,
+// logging each error; it reports false if the lease was lost or the
+// consumer was told to stop first.
+func (w *worker) retry(h *heldLease, what string, f func() error) bool {
+	for {
+		err := f()
+		if err == nil {
+			return true
+		}
+		h.mu.Lock()
+		lost := h.lost
+		h.mu.Unlock()
+		if lost {
+			return false
+		}
+		w.cfg.Logger.Warn("shardlog: a record processor failed; calling it again in a second",
+			"call", what, "shard", h.key, "application", w.cfg.Application, "err", err)
+		if !w.sleep(h, time.Second) {
+			return false
+		}
+	}
+}
+
+// finish ends a processor whose consumer was told to stop: LeaseLost if
+// another worker has the lease, else ShutdownRequested (and, for a
+// hand-off, the lease goes to its successor once it returns).
+func (w *worker) finish(ctx context.Context, h *heldLease, p RecordProcessor, cp *Checkpointer) {
+	h.mu.Lock()
+	lost := h.lost // taken by another before it could be handed over
+	h.mu.Unlock()
+	switch {
+	case h.why == stopLost || lost:
+		p.LeaseLost(context.WithoutCancel(ctx), LeaseLostInput{})
+	default:
+		if err := p.ShutdownRequested(ctx, ShutdownRequestedInput{Checkpointer: cp}); err != nil {
+			w.cfg.Logger.Warn("shardlog: a record processor failed to shut down", "shard", h.key, "application", w.cfg.Application, "err", err)
+		}
+		if h.why == stopHandoff {
+			w.handOff(h)
+		}
+	}
+}
+
+// idleTimer returns a channel closed after the idle interval, on the
+// group's clock (nil without one), and a function that stops it.
+func (w *worker) idleTimer() (<-chan struct{}, func()) {
+	if w.cfg.IdleInterval <= 0 {
+		return nil, func() {}
+	}
+	idle := make(chan struct{})
+	t := w.cfg.Clock.AfterFunc(w.cfg.IdleInterval, func() { close(idle) })
+	return idle, func() { t.Stop() }
 }
 
 // stopped reports whether h's consumer was told to stop.
@@ -201,21 +279,22 @@ func (c *shardConsumer) close() {
 	c.closeSub()
 }
 
-func (c *shardConsumer) next() (ProcessRecordsInput, bool) {
+func (c *shardConsumer) next() (ProcessRecordsInput, readState) {
+	idle, stop := c.w.idleTimer()
+	defer stop()
 	if c.w.consumerARN != "" {
-		return c.readFanOut()
+		return c.readFanOut(idle)
 	}
-	return c.read()
+	return c.read(idle)
 }
 
-// read returns the next batch, waiting for one; more is false at the end
-// of a closed shard. It returns an empty batch when told to stop.
-func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
+// read returns the next batch, waiting for one.
+func (c *shardConsumer) read(idle <-chan struct{}) (in ProcessRecordsInput, _ readState) {
 	sh, w := c.sh, c.w
 	for {
 		tail, final := sh.tail()
 		if c.pos >= tail && final {
-			return in, false
+			return in, readEnd
 		}
 		if c.pos < tail {
 			now := w.cfg.Clock.Now()
@@ -224,13 +303,13 @@ func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
 			if sh.read.begin(now) {
 				in, failed = c.batchAt(now, tail)
 				if len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil {
-					return in, true
+					return in, readBatch
 				}
 			}
 			// Throttled, or the storage failed: back off as the Kinesis
 			// Client Library does.
 			if (failed || !sh.read.unlimited()) && !w.sleep(c.h, time.Second) {
-				return in, true
+				return in, readStopped
 			}
 			continue
 		}
@@ -239,8 +318,10 @@ func (c *shardConsumer) read() (in ProcessRecordsInput, more bool) {
 		}
 		select {
 		case <-c.wake:
+		case <-idle:
+			return ProcessRecordsInput{Checkpointer: c.cp}, readIdle
 		case <-c.h.quit:
-			return in, true
+			return in, readStopped
 		}
 	}
 }

@@ -275,7 +275,12 @@ func TestGroupWithDynamoDBLeases(t *testing.T) {
 			go func() {
 				done <- shardlog.RunWorker(ctx, s, shardlog.WorkerConfig{Application: app, WorkerID: "w1", Leases: store,
 					PollInterval: 10 * time.Millisecond,
-					NewProcessor: func(string) shardlog.RecordProcessor { return &counting{got: got} }})
+					NewProcessor: shardlog.ProcessFunc(func(_ context.Context, in shardlog.ProcessRecordsInput) error {
+						for range in.Records {
+							got <- 1
+						}
+						return nil
+					})})
 			}()
 			for i := 0; i < 10; i++ {
 				select {
@@ -303,22 +308,4 @@ func TestGroupWithDynamoDBLeases(t *testing.T) {
 			}
 		})
 	}
-}
-
-// counting reports each record and checkpoints each batch.
-type counting struct{ got chan<- int }
-
-func (c *counting) Initialize(shardlog.InitializeInput) {}
-func (c *counting) ProcessRecords(in shardlog.ProcessRecordsInput) {
-	for range in.Records {
-		c.got <- 1
-	}
-	_ = in.Checkpointer.Checkpoint(context.Background())
-}
-func (c *counting) LeaseLost(shardlog.LeaseLostInput) {}
-func (c *counting) ShardEnded(in shardlog.ShardEndedInput) {
-	_ = in.Checkpointer.Checkpoint(context.Background())
-}
-func (c *counting) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
-	_ = in.Checkpointer.Checkpoint(context.Background())
 }

@@ -24,22 +24,25 @@ import (
 // record, and says so.
 type firstOnly struct{ done chan struct{} }
 
-func (p *firstOnly) Initialize(shardlog.InitializeInput) {}
-func (p *firstOnly) ProcessRecords(in shardlog.ProcessRecordsInput) {
+func (p *firstOnly) Initialize(context.Context, shardlog.InitializeInput) error { return nil }
+func (p *firstOnly) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
 	if len(in.Records) == 0 {
-		return
+		return nil
 	}
-	if err := in.Checkpointer.CheckpointAt(context.Background(), in.Records[0].SequenceNumber); err != nil {
+	if err := in.Checkpointer.CheckpointAt(ctx, in.Records[0].SequenceNumber); err != nil {
 		panic(err)
 	}
 	select {
 	case p.done <- struct{}{}:
 	default:
 	}
+	return nil
 }
-func (p *firstOnly) LeaseLost(shardlog.LeaseLostInput)                 {}
-func (p *firstOnly) ShardEnded(shardlog.ShardEndedInput)               {}
-func (p *firstOnly) ShutdownRequested(shardlog.ShutdownRequestedInput) {}
+func (p *firstOnly) LeaseLost(context.Context, shardlog.LeaseLostInput)         {}
+func (p *firstOnly) ShardEnded(context.Context, shardlog.ShardEndedInput) error { return nil }
+func (p *firstOnly) ShutdownRequested(context.Context, shardlog.ShutdownRequestedInput) error {
+	return nil
+}
 
 // scrape GETs the metrics of a registry holding c, and parses them with
 // Prometheus's own text parser.

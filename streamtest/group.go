@@ -80,9 +80,9 @@ type keyOrder struct {
 	seen chan struct{}
 }
 
-func (p *keyOrder) Initialize(shardlog.InitializeInput) {}
+func (p *keyOrder) Initialize(context.Context, shardlog.InitializeInput) error { return nil }
 
-func (p *keyOrder) ProcessRecords(in shardlog.ProcessRecordsInput) {
+func (p *keyOrder) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
 	p.mu.Lock()
 	for _, r := range in.Records {
 		key, i, _ := strings.Cut(string(r.Data), "/")
@@ -96,14 +96,18 @@ func (p *keyOrder) ProcessRecords(in shardlog.ProcessRecordsInput) {
 	if err := in.Checkpointer.Checkpoint(ctx); err != nil {
 		p.t.Errorf("checkpoint: %v", err)
 	}
+	return nil
 }
 
-func (p *keyOrder) LeaseLost(shardlog.LeaseLostInput) {}
+func (p *keyOrder) LeaseLost(context.Context, shardlog.LeaseLostInput) {}
 
-func (p *keyOrder) ShardEnded(in shardlog.ShardEndedInput) {
+func (p *keyOrder) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
 	if err := in.Checkpointer.Checkpoint(ctx); err != nil {
 		p.t.Errorf("checkpoint: %v", err)
 	}
+	return nil
 }
 
-func (p *keyOrder) ShutdownRequested(shardlog.ShutdownRequestedInput) {}
+func (p *keyOrder) ShutdownRequested(context.Context, shardlog.ShutdownRequestedInput) error {
+	return nil
+}

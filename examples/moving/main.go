@@ -180,7 +180,7 @@ func process(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseSto
 	p := &orders{byCustomer: map[string][]string{}, seen: map[string]bool{}, want: n, done: stop}
 	err := shardlog.RunWorker(ctx, s, shardlog.WorkerConfig{
 		Application:  "moving",
-		NewProcessor: func(string) shardlog.RecordProcessor { return p },
+		NewProcessor: shardlog.ProcessFunc(p.process),
 		Leases:       leases,
 		PollInterval: 200 * time.Millisecond,
 	})
@@ -221,10 +221,10 @@ func (o *orders) check() error {
 	return nil
 }
 
-func (o *orders) Initialize(shardlog.InitializeInput) {}
-
-func (o *orders) ProcessRecords(in shardlog.ProcessRecordsInput) {
+// process takes one batch; shardlog.ProcessFunc checkpoints it after.
+func (o *orders) process(_ context.Context, in shardlog.ProcessRecordsInput) error {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	for _, r := range in.Records {
 		order := string(r.Data)
 		if o.seen[order] {
@@ -238,16 +238,5 @@ func (o *orders) ProcessRecords(in shardlog.ProcessRecordsInput) {
 	if o.n >= o.want {
 		o.done()
 	}
-	o.mu.Unlock()
-	_ = in.Checkpointer.Checkpoint(context.Background()) // a lost lease's records go to its new holder
-}
-
-func (o *orders) LeaseLost(shardlog.LeaseLostInput) {}
-
-func (o *orders) ShardEnded(in shardlog.ShardEndedInput) {
-	_ = in.Checkpointer.Checkpoint(context.Background())
-}
-
-func (o *orders) ShutdownRequested(in shardlog.ShutdownRequestedInput) {
-	_ = in.Checkpointer.Checkpoint(context.Background())
+	return nil
 }
