@@ -192,7 +192,8 @@ type cborResponse struct {
 	shape  *shape
 	status int
 	body   bytes.Buffer
-	memory *budget
+	memory *memory
+	who    holder // whose memory it takes
 	wait   time.Duration
 }
 
@@ -222,14 +223,14 @@ func (c *cborResponse) finish() {
 	if h.Get("Content-Type") == jsonType && c.memory != nil && len(body) > 0 {
 		cost := 3 * int64(len(body))
 		ctx, cancel := context.WithTimeout(context.Background(), c.wait)
-		err := c.memory.acquire(ctx, cost)
+		err := c.memory.acquire(ctx, c.who, cost)
 		cancel()
 		if err != nil {
 			h.Set("Retry-After", "1")
 			c.status, body = http.StatusServiceUnavailable, []byte(`{"__type":"ServiceUnavailableException","message":"The server is busy; retry the request."}`)
 			h.Set("X-Amzn-ErrorType", "ServiceUnavailableException")
 		} else {
-			defer c.memory.release(cost)
+			defer c.memory.release(c.who, cost)
 		}
 	}
 	if h.Get("Content-Type") == jsonType {

@@ -57,10 +57,11 @@ func FuzzCBOR(f *testing.F) {
 // share of the memory budget, so that many large answers are transcoded
 // in turn, not all at once.
 func TestCBORAnswersTakeMemory(t *testing.T) {
-	b := newBudget(1 << 20)
+	b := newMemory(1<<20, 1<<20, 1<<20)
+	var who holder
 	waiting := make(chan struct{}, 1)
 	b.onWait = func() { waiting <- struct{}{} }
-	if err := b.acquire(context.Background(), 1<<20); err != nil { // all of it
+	if err := b.acquire(context.Background(), who, 1<<20); err != nil { // all of it
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
@@ -78,7 +79,7 @@ func TestCBORAnswersTakeMemory(t *testing.T) {
 		t.Fatal("transcoded without memory")
 	default:
 	}
-	b.release(1 << 20)
+	b.release(who, 1<<20)
 	<-done
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != cborType {
 		t.Fatalf("%d %s", rec.Code, rec.Header().Get("Content-Type"))
@@ -90,7 +91,7 @@ func TestCBORAnswersTakeMemory(t *testing.T) {
 
 	// With no memory to be had within the wait, the client is asked to
 	// come back.
-	if err := b.acquire(context.Background(), 1<<20); err != nil {
+	if err := b.acquire(context.Background(), who, 1<<20); err != nil {
 		t.Fatal(err)
 	}
 	b.onWait = nil

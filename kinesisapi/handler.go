@@ -41,9 +41,11 @@
 // # Hostile clients
 //
 // What one request can cost is bounded: its body's size, the memory all
-// requests hold at once, the time to send a body and to take a response or
-// an event, and the size of every list and map it carries, checked before
-// anything is decoded. Records go from storage to the connection without
+// requests hold at once (taken as bodies arrive, with a share for each
+// client address and connection, so that a slow client starves only
+// itself), the time to send a body, and its pace, and to take a response
+// or an event, and the size of every list and map it carries, checked
+// before anything is decoded. Records go from storage to the connection without
 // being copied into a response. Requests that arrive on a loopback address
 // must name a loopback host, which defeats DNS rebinding. See the options
 // below for the defaults; connections themselves are the http.Server's to
@@ -82,6 +84,15 @@ const (
 	// being read and served, counted as twice their bodies (the body and
 	// what it decodes to).
 	DefaultMaxRequestMemory = 512 << 20
+	// DefaultMaxClientMemory caps the part of it that the requests of one
+	// client address hold; one connection holds at most twice the largest
+	// body.
+	DefaultMaxClientMemory = DefaultMaxRequestMemory / 4
+	// DefaultMinUploadRate is the slowest a body may arrive, after
+	// DefaultUploadGrace, in bytes a second.
+	DefaultMinUploadRate = 8 << 10
+	// DefaultUploadGrace is how long a body may arrive at any pace.
+	DefaultUploadGrace = 5 * time.Second
 	// DefaultBodyTimeout is how long a client may take to send a body.
 	DefaultBodyTimeout = 30 * time.Second
 	// DefaultWriteTimeout is how long a client may take to receive a
@@ -97,11 +108,25 @@ type Option func(*handler)
 func WithMaxRequestBytes(n int64) Option { return func(h *handler) { h.maxBody = max(n, 1) } }
 
 // WithMaxRequestMemory caps the memory that requests being read and served
-// may hold at once, counted as twice their bodies. A request that would go
-// over it waits for memory, for at most its body timeout, and then gets HTTP
-// 503 (which SDKs retry). Default: DefaultMaxRequestMemory.
-func WithMaxRequestMemory(n int64) Option {
-	return func(h *handler) { h.memory = newBudget(max(n, 1)) }
+// may hold at once, counted as twice their bodies and taken as the bodies
+// arrive, not as they are declared. A request that would go over it waits
+// for memory, for at most its body timeout, and then gets HTTP 503 (which
+// SDKs retry). Default: DefaultMaxRequestMemory.
+func WithMaxRequestMemory(n int64) Option { return func(h *handler) { h.memTotal = max(n, 1) } }
+
+// WithMaxClientMemory caps the part of the request memory that the
+// requests of one client address may hold at once (one connection holds
+// at most twice the largest body): a client that holds its share waits on
+// itself, not others. Default: DefaultMaxClientMemory.
+func WithMaxClientMemory(n int64) Option { return func(h *handler) { h.memPerAddr = max(n, 1) } }
+
+// WithMinUploadRate sets the slowest pace, in bytes a second, at which a
+// request body may arrive once grace has passed: a slower one gets HTTP
+// 408 and its connection is closed, so that a trickle holds neither memory
+// nor a connection for the whole body timeout. 0 turns it off. Default:
+// DefaultMinUploadRate after DefaultUploadGrace.
+func WithMinUploadRate(bytesPerSecond int64, grace time.Duration) Option {
+	return func(h *handler) { h.minRate, h.rateGrace = max(bytesPerSecond, 0), grace }
 }
 
 // WithBodyTimeout sets how long a client may take to send a request body;
@@ -145,7 +170,10 @@ func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
 	h := &handler{
 		acct:         acct,
 		maxBody:      DefaultMaxRequestBytes,
-		memory:       newBudget(DefaultMaxRequestMemory),
+		memTotal:     DefaultMaxRequestMemory,
+		memPerAddr:   DefaultMaxClientMemory,
+		minRate:      DefaultMinUploadRate,
+		rateGrace:    DefaultUploadGrace,
 		bodyTimeout:  DefaultBodyTimeout,
 		writeTimeout: DefaultWriteTimeout,
 		drain:        context.Background(),
@@ -155,13 +183,19 @@ func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
 	for _, o := range opts {
 		o(h)
 	}
+	perConn := 2 * h.maxBody // the largest request, and no more
+	h.memory = newMemory(h.memTotal, perConn, max(h.memPerAddr, perConn))
 	return h
 }
 
 type handler struct {
 	acct         *shardlog.Account
 	maxBody      int64
-	memory       *budget
+	memory       *memory
+	memTotal     int64 // the options of memory...
+	memPerAddr   int64
+	minRate      int64 // ...and of the pace of bodies
+	rateGrace    time.Duration
 	bodyTimeout  time.Duration
 	writeTimeout time.Duration
 	hosts        hostcheck.Names // accepted besides loopback ones
@@ -266,7 +300,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var cw *cborResponse
 	if ct == cborType {
-		cw = &cborResponse{ResponseWriter: w, memory: h.memory, wait: max(h.writeTimeout, time.Second)}
+		cw = &cborResponse{ResponseWriter: w, memory: h.memory, who: holderOf(r), wait: max(h.writeTimeout, time.Second)}
 		defer func() { cw.finish() }()
 		w = cw
 	}

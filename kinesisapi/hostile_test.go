@@ -347,3 +347,48 @@ func TestCBORBodiesCostABoundedMultipleOfTheirBody(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowClientsStarveOnlyThemselves: a client that opens many requests
+// declaring large bodies and sends almost nothing holds memory only for
+// what it sent, and at most its share: another client's requests are
+// served at once, not after the slow ones time out.
+func TestSlowClientsStarveOnlyThemselves(t *testing.T) {
+	srv := httptest.NewServer(kinesisapi.NewHandler(newAccount(t),
+		kinesisapi.WithMaxRequestMemory(2<<20), kinesisapi.WithMaxClientMemory(1<<20), kinesisapi.WithMaxRequestBytes(256<<10),
+		kinesisapi.WithBodyTimeout(2*time.Second), kinesisapi.WithMinUploadRate(0, 0), kinesisapi.WithUnsignedRequests()))
+	t.Cleanup(srv.Close) // after the slow connections close
+	addr := srv.Listener.Addr().String()
+	for range 16 { // from 127.0.0.1: each declares 256 KiB and sends 10 bytes
+		rawRequest(t, addr, "PutRecords", 256<<10, `{"Records":`)
+	}
+	// Another client, on another loopback address.
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{}`))
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202.ListStreams")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+}
+
+// TestBodiesMustKeepAMinimumPace: past the grace period, a body that
+// arrives slower than the minimum rate gets 408, long before the body
+// timeout.
+func TestBodiesMustKeepAMinimumPace(t *testing.T) {
+	srv := httptest.NewServer(kinesisapi.NewHandler(newAccount(t), kinesisapi.WithBodyTimeout(time.Hour),
+		kinesisapi.WithMinUploadRate(1<<10, 20*time.Millisecond), kinesisapi.WithUnsignedRequests()))
+	defer srv.Close()
+	c := rawRequest(t, srv.Listener.Addr().String(), "ListStreams", 10000, `{"x":"`)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
+	require.Contains(t, string(b), "slower than 1024 bytes a second")
+}

@@ -71,7 +71,10 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	streamRecords := fs.Int64("max-stream-records", 0, "records one stream holds before dropping its oldest (0: no bound)")
 	maxConns := fs.Int("max-conns", 1024, "connections open at once (lowered to fit the open-file limit)")
 	maxRequest := fs.Int64("max-request-bytes", kinesisapi.DefaultMaxRequestBytes, "largest request body")
-	requestMemory := fs.Int64("max-request-memory", kinesisapi.DefaultMaxRequestMemory, "memory requests may hold at once, counted as twice their bodies")
+	requestMemory := fs.Int64("max-request-memory", kinesisapi.DefaultMaxRequestMemory, "memory requests may hold at once, counted as twice their bodies as they arrive")
+	clientMemory := fs.Int64("max-client-memory", kinesisapi.DefaultMaxClientMemory, "part of -max-request-memory the requests of one client address may hold (one connection: twice -max-request-bytes)")
+	minUpload := fs.Int64("min-upload-rate", kinesisapi.DefaultMinUploadRate, "slowest a request body may arrive after -upload-grace, in bytes a second (0: any)")
+	uploadGrace := fs.Duration("upload-grace", kinesisapi.DefaultUploadGrace, "time a request body may arrive at any pace")
 	headerTimeout := fs.Duration("header-timeout", 10*time.Second, "time a client may take to send request headers")
 	bodyTimeout := fs.Duration("body-timeout", kinesisapi.DefaultBodyTimeout, "time a client may take to send a request body")
 	writeTimeout := fs.Duration("write-timeout", kinesisapi.DefaultWriteTimeout, "time a client may take to receive a response or one SubscribeToShard event")
@@ -167,6 +170,8 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 		kinesisapi.WithRequestLog(requestLogger(log, *logRate)),
 		kinesisapi.WithMaxRequestBytes(*maxRequest),
 		kinesisapi.WithMaxRequestMemory(*requestMemory),
+		kinesisapi.WithMaxClientMemory(*clientMemory),
+		kinesisapi.WithMinUploadRate(*minUpload, *uploadGrace),
 		kinesisapi.WithBodyTimeout(*bodyTimeout),
 		kinesisapi.WithWriteTimeout(*writeTimeout),
 		kinesisapi.WithAllowedHosts(hosts...),
