@@ -198,6 +198,11 @@ type MetricTotal struct {
 	Unit        string
 	Sum         float64
 	SampleCount int64
+	// Maximum is the largest sample of the current and the previous minute,
+	// CloudWatch's Maximum of the latest one-minute period, for alarms on
+	// peaks; RecentSamples counts those samples (0: none, and no Maximum).
+	Maximum       float64
+	RecentSamples int64
 }
 
 // MetricTotals returns the totals of every metric of every stream that
@@ -213,37 +218,62 @@ func (a *Account) MetricTotals(ctx context.Context) ([]MetricTotal, error) {
 	var out []MetricTotal
 	streams := a.streamList()
 	slices.SortFunc(streams, func(x, y *Stream) int { return strings.Compare(x.name, y.name) })
+	recent := minuteOf(a.cfg.clock.Now()) - 1
 	for _, s := range streams {
 		s.foldMeters()
-		out = s.appendTotals(out)
+		out = s.appendTotals(out, recent)
 	}
 	return out, nil
 }
 
 // appendTotals appends the stream's series that have samples: its own,
-// then its shards', then its consumers'.
-func (s *Stream) appendTotals(out []MetricTotal) []MetricTotal {
+// then its shards', then its consumers', each with its maximum since
+// minute since.
+func (s *Stream) appendTotals(out []MetricTotal, since int64) []MetricTotal {
 	h := &s.metrics
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var recent []*minuteRecord
+	for i := len(h.minutes) - 1; i >= 0 && h.minutes[i].minute >= since; i-- {
+		recent = append(recent, h.minutes[i])
+	}
 	t := &h.total
 	stream := Dimension{dimStream, s.name}
-	out = appendSeries(out, streamMetrics[:], t.stream[:], stream)
+	out = appendSeries(out, streamMetrics[:], t.stream[:], func(r *minuteRecord) []stat { return r.stream[:] }, recent, stream)
 	for _, i := range slices.Sorted(maps.Keys(t.shards)) {
-		out = appendSeries(out, shardMetrics[:], t.shards[i][:], stream, Dimension{dimShard, shardID(i)})
+		out = appendSeries(out, shardMetrics[:], t.shards[i][:], func(r *minuteRecord) []stat {
+			if m := r.shards[i]; m != nil {
+				return m[:]
+			}
+			return nil
+		}, recent, stream, Dimension{dimShard, shardID(i)})
 	}
 	for _, name := range slices.Sorted(maps.Keys(t.consumers)) {
-		out = appendSeries(out, consumerMetrics[:], t.consumers[name][:], stream, Dimension{dimConsumer, name})
+		out = appendSeries(out, consumerMetrics[:], t.consumers[name][:], func(r *minuteRecord) []stat {
+			if m := r.consumers[name]; m != nil {
+				return m[:]
+			}
+			return nil
+		}, recent, stream, Dimension{dimConsumer, name})
 	}
 	return out
 }
 
-// appendSeries appends a MetricTotal for each of stats that has samples.
-func appendSeries(out []MetricTotal, defs []metricDef, stats []stat, dims ...Dimension) []MetricTotal {
-	for i, st := range stats {
-		if st.n > 0 {
-			out = append(out, MetricTotal{defs[i].name, slices.Clone(dims), defs[i].unit, st.sum, st.n})
+// appendSeries appends a MetricTotal for each of totals that has samples,
+// its maximum taken from the recent records' series (of picks them).
+func appendSeries(out []MetricTotal, defs []metricDef, totals []stat, of func(*minuteRecord) []stat, recent []*minuteRecord, dims ...Dimension) []MetricTotal {
+	for i, st := range totals {
+		if st.n == 0 {
+			continue
 		}
+		var last stat
+		for _, r := range recent {
+			if series := of(r); series != nil {
+				last.merge(series[i])
+			}
+		}
+		out = append(out, MetricTotal{MetricName: defs[i].name, Dimensions: slices.Clone(dims), Unit: defs[i].unit,
+			Sum: st.sum, SampleCount: st.n, Maximum: last.max, RecentSamples: last.n})
 	}
 	return out
 }

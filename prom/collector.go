@@ -2,19 +2,27 @@
 // [NewCollector] with a registry, as shardlogd does for its GET /metrics.
 //
 // Each CloudWatch metric of [shardlog.Account.MetricTotals] becomes a
-// summary (a sum and a count, no quantiles) named after it: IncomingBytes
-// is shardlog_incoming_bytes{stream}, its shard-level twin (while enhanced
-// monitoring has it on) shardlog_shard_incoming_bytes{stream,shard}, and
+// summary (a sum and a count, no quantiles) named after it, in
+// Prometheus's base units: IncomingBytes is shardlog_incoming_bytes{stream},
+// its shard-level twin (while enhanced monitoring has it on)
+// shardlog_shard_incoming_bytes{stream,shard}, and a metric in
+// milliseconds is in seconds, named so: GetRecords.IteratorAgeMilliseconds
+// is shardlog_get_records_iterator_age_seconds{stream} and
 // SubscribeToShardEvent.MillisBehindLatest is
-// shardlog_subscribe_to_shard_event_millis_behind_latest{stream,consumer}.
+// shardlog_subscribe_to_shard_event_behind_latest_seconds{stream,consumer}.
 // rate() of a …_sum is the metric's CloudWatch Sum per second, …_sum over
-// …_count its Average. Consumer groups that keep their leases in the
-// account report shardlog_group_records_behind and
-// shardlog_group_millis_behind, gauges per stream, group and shard. A
-// durable account's damage found so far (Account.Recovery) is
-// shardlog_storage_damage, shardlog_storage_damaged_records and
-// shardlog_storage_torn_tails; the records size bounds dropped,
-// shardlog_size_bound_dropped_records_total and …_bytes_total.
+// …_count its Average. Beside each summary, a gauge with the suffix _max
+// is CloudWatch's Maximum of the last minute (the current and the previous
+// one), present while the series has samples then: the usual "maximum
+// iterator age" alarm is
+// max_over_time(shardlog_get_records_iterator_age_seconds_max[5m]).
+// Consumer groups that keep their leases in the account report
+// shardlog_group_records_behind and shardlog_group_behind_seconds, gauges
+// per stream, group and shard. A durable account's damage found so far
+// (Account.Recovery) is shardlog_storage_damage,
+// shardlog_storage_damaged_records and shardlog_storage_torn_tails; the
+// records size bounds dropped, shardlog_size_bound_dropped_records_total
+// and …_bytes_total.
 package prom
 
 import (
@@ -39,8 +47,8 @@ type collector struct{ acct *shardlog.Account }
 var (
 	groupRecordsBehind = prometheus.NewDesc("shardlog_group_records_behind",
 		"Records of the shard after the consumer group's checkpoint.", []string{"stream", "group", "shard"}, nil)
-	groupMillisBehind = prometheus.NewDesc("shardlog_group_millis_behind",
-		"Age in milliseconds of the oldest record after the consumer group's checkpoint (0 when none).", []string{"stream", "group", "shard"}, nil)
+	groupBehind = prometheus.NewDesc("shardlog_group_behind_seconds",
+		"Age in seconds of the oldest record after the consumer group's checkpoint (0 when none).", []string{"stream", "group", "shard"}, nil)
 	failed = prometheus.NewDesc("shardlog_metrics_unavailable", "The account's metrics could not be read.", nil, nil)
 
 	storageDamage = prometheus.NewDesc("shardlog_storage_damage",
@@ -64,15 +72,22 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(failed, err)
 		return
 	}
-	descs := map[string]*prometheus.Desc{}
+	descs := map[string][2]*prometheus.Desc{} // the summary and the maximum
 	for _, m := range totals {
 		name, labels, values := series(m)
-		d := descs[name]
-		if d == nil {
-			d = prometheus.NewDesc(name, "Kinesis's CloudWatch metric "+m.MetricName+" ("+m.Unit+"): the sum and the number of its samples.", labels, nil)
+		unit, scale := baseUnit(m.Unit)
+		d, ok := descs[name]
+		if !ok {
+			d = [2]*prometheus.Desc{
+				prometheus.NewDesc(name, "Kinesis's CloudWatch metric "+m.MetricName+", in "+unit+": the sum and the number of its samples.", labels, nil),
+				prometheus.NewDesc(name+"_max", "Kinesis's CloudWatch metric "+m.MetricName+", in "+unit+": its Maximum of the last minute.", labels, nil),
+			}
 			descs[name] = d
 		}
-		ch <- prometheus.MustNewConstSummary(d, uint64(m.SampleCount), m.Sum, nil, values...)
+		ch <- prometheus.MustNewConstSummary(d[0], uint64(m.SampleCount), m.Sum*scale, nil, values...)
+		if m.RecentSamples > 0 {
+			ch <- prometheus.MustNewConstMetric(d[1], prometheus.GaugeValue, m.Maximum*scale, values...)
+		}
 	}
 	c.collectGroups(ctx, ch)
 	c.collectRecovery(ch)
@@ -124,21 +139,43 @@ func (c collector) collectGroups(ctx context.Context, ch chan<- prometheus.Metri
 			}
 			for _, sh := range shards {
 				ch <- prometheus.MustNewConstMetric(groupRecordsBehind, prometheus.GaugeValue, float64(sh.RecordsBehind), name, g, sh.Key)
-				ch <- prometheus.MustNewConstMetric(groupMillisBehind, prometheus.GaugeValue, float64(sh.MillisBehind), name, g, sh.Key)
+				ch <- prometheus.MustNewConstMetric(groupBehind, prometheus.GaugeValue, float64(sh.MillisBehind)/1000, name, g, sh.Key)
 			}
 		}
 	}
 }
 
+// baseUnit returns the Prometheus unit of a CloudWatch one, and the factor
+// to it: milliseconds become seconds.
+func baseUnit(unit string) (string, float64) {
+	if unit == "Milliseconds" {
+		return "seconds", 1e-3
+	}
+	return strings.ToLower(unit), 1
+}
+
+// metricName is a CloudWatch metric's name in Prometheus's words, in base
+// units: "GetRecords.IteratorAgeMilliseconds" is
+// "get_records_iterator_age_seconds".
+func metricName(m shardlog.MetricTotal) string {
+	name := snake(m.MetricName)
+	if m.Unit == "Milliseconds" {
+		name = strings.TrimSuffix(name, "_milliseconds")
+		name = strings.Replace(name, "millis_", "", 1)
+		name += "_seconds"
+	}
+	return name
+}
+
 // series names a CloudWatch series in Prometheus's words.
 func series(m shardlog.MetricTotal) (name string, labels, values []string) {
-	name = "shardlog_" + snake(m.MetricName)
+	name = "shardlog_" + metricName(m)
 	for _, d := range m.Dimensions {
 		switch d.Name {
 		case "StreamName":
 			labels, values = append(labels, "stream"), append(values, d.Value)
 		case "ShardId":
-			name = "shardlog_shard_" + snake(m.MetricName)
+			name = "shardlog_shard_" + metricName(m)
 			labels, values = append(labels, "shard"), append(values, d.Value)
 		case "ConsumerName":
 			labels, values = append(labels, "consumer"), append(values, d.Value)
