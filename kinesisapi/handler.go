@@ -72,6 +72,7 @@ import (
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/internal/hostcheck"
+	"github.com/shardlog/shardlog/internal/sigv4"
 )
 
 // Defaults of the options below. Every resource a client can make the
@@ -177,6 +178,7 @@ func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
 		bodyTimeout:  DefaultBodyTimeout,
 		writeTimeout: DefaultWriteTimeout,
 		drain:        context.Background(),
+		verifier:     sigv4.NewVerifier("kinesis"),
 	}
 	_, _ = rand.Read(h.idSeed[:])
 	h.id2Tail = base64.StdEncoding.EncodeToString(h.idSeed[8:])
@@ -202,8 +204,8 @@ type handler struct {
 	idSeed       [8 + 54]byte    // request IDs: 8 random bytes and a counter; then x-amz-id-2's random tail
 	id2Tail      string          // base64 of idSeed[8:]
 	ids          atomic.Uint64
-	signingKeys  signingKeys // with access control on
-	unsigned     bool        // WithUnsignedRequests
+	verifier     *sigv4.Verifier // with access control on
+	unsigned     bool            // WithUnsignedRequests
 	requestLog   func(RequestLog)
 	drain        context.Context // done: SubscribeToShard streams end
 }
@@ -311,14 +313,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	noteOperation(r.Context(), name)
 	if h.acct.AccessControl() {
-		caller, serr := authenticate(h.acct, &h.signingKeys, r, raw)
+		caller, serr := h.verifier.Verify(h.acct, r, raw)
 		if serr != nil {
-			writeError(w, http.StatusBadRequest, serr.code, serr.message)
+			writeError(w, http.StatusBadRequest, serr.Code, serr.Message)
 			return
 		}
 		r = r.WithContext(withOperation(shardlog.WithCaller(r.Context(), caller), name))
 	} else if serr := h.shape(r); serr != nil {
-		writeError(w, http.StatusBadRequest, serr.code, serr.message)
+		writeError(w, http.StatusBadRequest, serr.Code, serr.Message)
 		return
 	}
 	if timed {

@@ -1,4 +1,4 @@
-package kinesisapi
+package sigv4
 
 import (
 	"io"
@@ -10,9 +10,9 @@ import (
 	"github.com/shardlog/shardlog"
 )
 
-// FuzzAuthenticate: no Authorization header, query string or date makes
+// FuzzVerify: no Authorization header, query string or date makes
 // signature checking panic, and only a correct signature passes.
-func FuzzAuthenticate(f *testing.F) {
+func FuzzVerify(f *testing.F) {
 	acct, err := shardlog.NewAccount(shardlog.WithAccessControl())
 	if err != nil {
 		f.Fatal(err)
@@ -36,7 +36,7 @@ func FuzzAuthenticate(f *testing.F) {
 		if date != "" {
 			r.Header.Set("X-Amz-Date", date)
 		}
-		if _, serr := authenticate(acct, &signingKeys{}, r, []byte(body)); serr == nil {
+		if _, serr := NewVerifier("kinesis").Verify(acct, r, []byte(body)); serr == nil {
 			t.Fatalf("accepted a forged signature: %q %q", auth, query)
 		}
 	})
