@@ -434,13 +434,6 @@ func requireBalanced(t *testing.T, held map[string]int, workers, leases int) {
 	require.LessOrEqual(t, hi-lo, 1, "%v", held)
 }
 
-// initSeq is the checkpoint a shard not yet read starts from.
-func (g *group) initSeq(s *shardlog.Stream, index int) shardlog.SequenceNumber {
-	out, err := s.ListShards(context.Background(), shardlog.ListShardsInput{})
-	require.NoError(g.t, err)
-	return out.Shards[index].SequenceNumberRange.StartingSequenceNumber
-}
-
 // failingStore is a LeaseStore whose writes fail once failing is set, as a
 // worker cut off from its store.
 type failingStore struct {
