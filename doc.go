@@ -112,7 +112,9 @@
 // per consumer, the shard-level metrics that enhanced monitoring turns on,
 // …). [Account.GetMetricStatistics] reads them in one-minute buckets on the
 // account clock, so a test on a [ManualClock] can assert them exactly;
-// [Account.MetricTotals] gives running totals for exporters. The hot paths
+// [Account.GetMetricData] reads many series at once, [Account.ListMetrics]
+// names them, and [Account.MetricTotals] gives running totals for
+// exporters. The hot paths
 // tally them where they already hold a lock, without allocating.
 //
 // # Time and clocks

@@ -47,3 +47,32 @@ func ExampleAccount_GetMetricStatistics() {
 	// IncomingRecords at 12:00: Sum 2 over 2 calls
 	// WriteProvisionedThroughputExceeded at 12:00: Sum 1 over 3 calls
 }
+
+// Read two series at once, each by its own statistic, as a dashboard
+// does with CloudWatch's GetMetricData.
+func ExampleAccount_GetMetricData() {
+	start := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
+	clock := shardlog.NewManualClock(start)
+	acct, _ := shardlog.NewAccount(shardlog.WithClock(clock))
+	defer acct.Close()
+	s, _ := acct.CreateStream(context.Background(), shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1})
+	for minute := range 3 {
+		for range minute + 1 {
+			_, _ = s.Put(context.Background(), shardlog.PutInput{PartitionKey: "k", Data: []byte("order")})
+		}
+		clock.Advance(time.Minute)
+	}
+	orders := []shardlog.Dimension{{Name: "StreamName", Value: "orders"}}
+	out, _ := acct.GetMetricData(context.Background(), shardlog.MetricDataInput{
+		StartTime: start, EndTime: clock.Now(),
+		Queries: []shardlog.MetricDataQuery{
+			{MetricName: "IncomingRecords", Dimensions: orders, Period: time.Minute, Stat: "Sum"},
+			{MetricName: "IncomingBytes", Dimensions: orders, Period: 3 * time.Minute, Stat: "Maximum"},
+		},
+	})
+	fmt.Println("records per minute:", out.Results[0].Values)
+	fmt.Println("largest put, bytes:", out.Results[1].Values)
+	// Output:
+	// records per minute: [1 2 3]
+	// largest put, bytes: [6]
+}

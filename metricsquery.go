@@ -80,10 +80,15 @@ func (a *Account) GetMetricStatistics(ctx context.Context, in MetricStatisticsIn
 	if err != nil {
 		return MetricStatisticsOutput{}, err
 	}
-	out := MetricStatisticsOutput{Label: in.MetricName}
+	return MetricStatisticsOutput{Label: in.MetricName, Datapoints: a.datapoints(q, in)}, nil
+}
+
+// datapoints summarizes q's series per period of in, in time order: none
+// if its stream does not exist.
+func (a *Account) datapoints(q metricQuery, in MetricStatisticsInput) []Datapoint {
 	s, err := a.Stream(StreamRef{StreamName: q.stream})
 	if err != nil {
-		return out, nil
+		return nil
 	}
 	s.foldMeters()
 	start, end := minuteOf(in.StartTime), minuteOf(in.EndTime.Add(-time.Nanosecond))
@@ -91,7 +96,8 @@ func (a *Account) GetMetricStatistics(ctx context.Context, in MetricStatisticsIn
 	h := &s.metrics
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var sums []stat // of out.Datapoints' periods
+	var out []Datapoint
+	var sums []stat // of out's periods
 	var period int64
 	for _, r := range h.minutes {
 		if r.minute < start || r.minute > end {
@@ -103,17 +109,17 @@ func (a *Account) GetMetricStatistics(ctx context.Context, in MetricStatisticsIn
 		}
 		if p := (r.minute - start) / step; len(sums) == 0 || p != period {
 			period = p
-			out.Datapoints = append(out.Datapoints, Datapoint{Timestamp: time.Unix((start+p*step)*60, 0).UTC(), Unit: q.def.unit})
+			out = append(out, Datapoint{Timestamp: time.Unix((start+p*step)*60, 0).UTC(), Unit: q.def.unit})
 			sums = append(sums, stat{})
 		}
 		sums[len(sums)-1].merge(st)
 	}
 	for i, st := range sums {
-		dp := &out.Datapoints[i]
+		dp := &out[i]
 		dp.SampleCount, dp.Sum, dp.Minimum, dp.Maximum = float64(st.n), st.sum, st.min, st.max
 		dp.Average = st.sum / float64(st.n)
 	}
-	return out, nil
+	return out
 }
 
 // metricQuery is a validated MetricStatisticsInput's series.
@@ -215,6 +221,11 @@ func (a *Account) MetricTotals(ctx context.Context) ([]MetricTotal, error) {
 	if err := a.authorizeCloudWatch(ctx, "GetMetricData"); err != nil {
 		return nil, err
 	}
+	return a.metricTotals(), nil
+}
+
+// metricTotals is MetricTotals for a caller already allowed.
+func (a *Account) metricTotals() []MetricTotal {
 	var out []MetricTotal
 	streams := a.streamList()
 	slices.SortFunc(streams, func(x, y *Stream) int { return strings.Compare(x.name, y.name) })
@@ -223,7 +234,7 @@ func (a *Account) MetricTotals(ctx context.Context) ([]MetricTotal, error) {
 		s.foldMeters()
 		out = s.appendTotals(out, recent)
 	}
-	return out, nil
+	return out
 }
 
 // appendTotals appends the stream's series that have samples: its own,

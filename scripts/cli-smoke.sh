@@ -39,6 +39,19 @@ got=$(k get-records --shard-iterator "$it" --query 'Records[0].Data' --output te
 k list-shards --stream-name myStream --query 'length(Shards)' | grep -qx 3
 k split-shard --stream-name myStream --shard-to-split shardId-000000000000 --new-starting-hash-key 1000
 k list-shards --stream-name myStream --query 'length(Shards)' | grep -qx 5
+# CloudWatch's metric reads, on the same port: the record put above counts.
+cw() { aws --endpoint-url "$endpoint" cloudwatch "$@"; }
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+now=$(date -u +%s)
+span=(--start-time "$(iso $((now - 3600)))" --end-time "$(iso $((now + 120)))")
+incoming=(--namespace AWS/Kinesis --metric-name IncomingRecords --dimensions Name=StreamName,Value=myStream)
+sum=$(cw get-metric-statistics "${incoming[@]}" "${span[@]}" --period 60 --statistics Sum --query 'sum(Datapoints[].Sum)')
+[ "$sum" = "1.0" ] || { echo "get-metric-statistics summed $sum"; exit 1; }
+cw list-metrics --namespace AWS/Kinesis --metric-name IncomingRecords --query 'Metrics[0].Dimensions[0].Value' --output text | grep -qx myStream
+cw get-metric-data "${span[@]}" --metric-data-queries '[{"Id":"m","MetricStat":{"Metric":{"Namespace":"AWS/Kinesis","MetricName":"IncomingRecords","Dimensions":[{"Name":"StreamName","Value":"myStream"}]},"Period":300,"Stat":"Sum"}}]' \
+  --query 'sum(MetricDataResults[0].Values)' | grep -qx 1.0
+answer=$(cw get-metric-statistics "${incoming[@]}" "${span[@]}" --period 90 --statistics Sum 2>&1) && { echo "a period of 90 s was accepted"; exit 1; }
+echo "$answer" | grep -q InvalidParameterValue || { echo "get-metric-statistics with a period of 90 s: $answer"; exit 1; }
 k add-tags-to-stream --stream-name myStream --tags team=core
 k list-tags-for-stream --stream-name myStream --query 'Tags[0].Value' --output text | grep -qx core
 k delete-stream --stream-name myStream
@@ -53,15 +66,22 @@ trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -f "$iam" "
 cat >"$iam" <<'JSON'
 {"principals": [
   {"arn": "arn:aws:iam::000000000000:user/admin", "roles": ["administrator"], "accessKeys": [{"id": "AKIDADMIN", "secret": "admin-secret"}]},
-  {"arn": "arn:aws:iam::000000000000:user/writer", "roles": ["producer"], "accessKeys": [{"id": "AKIDWRITER", "secret": "writer-secret"}]}]}
+  {"arn": "arn:aws:iam::000000000000:user/writer", "roles": ["producer"], "accessKeys": [{"id": "AKIDWRITER", "secret": "writer-secret"}]},
+  {"arn": "arn:aws:iam::000000000000:user/watcher", "accessKeys": [{"id": "AKIDWATCHER", "secret": "watcher-secret"}],
+   "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudwatch:Get*", "Resource": "*"}]}]}]}
 JSON
 start -iam "$iam"
 as() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "$endpoint" kinesis "${@:3}"; }
 as AKIDADMIN admin-secret create-stream --stream-name signed --shard-count 1
 as AKIDWRITER writer-secret put-record --stream-name signed --partition-key k --data hello "${data_flag[@]}" >/dev/null
-out=$(as AKIDWRITER writer-secret delete-stream --stream-name signed 2>&1) && { echo "a producer deleted a stream"; exit 1; }
-echo "$out" | grep -q AccessDeniedException || { echo "delete-stream as a producer: $out"; exit 1; }
-out=$(as AKIDWRITER wrong list-shards --stream-name signed 2>&1) && { echo "a wrong secret was accepted"; exit 1; }
-echo "$out" | grep -q InvalidSignatureException || { echo "list-shards with a wrong secret: $out"; exit 1; }
+answer=$(as AKIDWRITER writer-secret delete-stream --stream-name signed 2>&1) && { echo "a producer deleted a stream"; exit 1; }
+echo "$answer" | grep -q AccessDeniedException || { echo "delete-stream as a producer: $answer"; exit 1; }
+answer=$(as AKIDWRITER wrong list-shards --stream-name signed 2>&1) && { echo "a wrong secret was accepted"; exit 1; }
+echo "$answer" | grep -q InvalidSignatureException || { echo "list-shards with a wrong secret: $answer"; exit 1; }
+watch() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "$endpoint" cloudwatch get-metric-statistics "${@:3}" \
+  --namespace AWS/Kinesis --metric-name IncomingRecords --dimensions Name=StreamName,Value=signed "${span[@]}" --period 60 --statistics Sum; }
+watch AKIDWATCHER watcher-secret --query 'sum(Datapoints[].Sum)' | grep -qx 1.0
+answer=$(watch AKIDWRITER writer-secret 2>&1) && { echo "a producer read CloudWatch"; exit 1; }
+echo "$answer" | grep -q AccessDenied || { echo "get-metric-statistics as a producer: $answer"; exit 1; }
 as AKIDADMIN admin-secret delete-stream --stream-name signed
 echo "AWS CLI smoke test passed"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/cloudwatchapi"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
@@ -19,7 +20,8 @@ type settings struct {
 	addr            string
 	account         []shardlog.Option   // the account's options
 	handler         []kinesisapi.Option // the API handler's, but for the drain
-	data            string              // data directory, "" for memory
+	cloudwatch      []cloudwatchapi.Option
+	data            string // data directory, "" for memory
 	iamPath         string
 	pprof           bool
 	hosts           hostList
@@ -176,8 +178,10 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 		kinesisapi.WithWriteTimeout(*writeTimeout),
 		kinesisapi.WithAllowedHosts(hosts...),
 	}
+	s.cloudwatch = []cloudwatchapi.Option{cloudwatchapi.WithAllowedHosts(hosts...)}
 	if *allowUnsigned {
 		s.handler = append(s.handler, kinesisapi.WithUnsignedRequests())
+		s.cloudwatch = append(s.cloudwatch, cloudwatchapi.WithUnsignedRequests())
 	}
 	s.summary = []any{"region", *region, "account", *account, "limits", *limits,
 		"max_bytes", *maxBytes, "max_records", *maxRecords, "max_conns", s.maxConns, "data", *data, "sync", syncPolicy}

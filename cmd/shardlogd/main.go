@@ -4,6 +4,11 @@
 //	go run ./cmd/shardlogd -addr 127.0.0.1:4567
 //	aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
 //
+// The same port serves CloudWatch's GetMetricStatistics, GetMetricData and
+// ListMetrics over the streams' metrics (see package cloudwatchapi):
+//
+//	aws --endpoint-url http://127.0.0.1:4567 cloudwatch list-metrics
+//
 // State lives in memory and is lost on exit, unless -data names a
 // directory: then streams, records, consumers and tags survive a restart, a
 // kill -9 and (with the default -sync always) a power loss. Any credentials

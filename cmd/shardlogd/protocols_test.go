@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/stretchr/testify/require"
 )
 
@@ -96,4 +101,30 @@ func TestFingerprint(t *testing.T) {
 	fp := fingerprint(&tls.Config{Certificates: []tls.Certificate{cert}})
 	require.Len(t, fp, 32*3-1)
 	require.Regexp(t, `^([0-9A-F]{2}:){31}[0-9A-F]{2}$`, fp)
+}
+
+// TestServesCloudWatch: CloudWatch's metric reads share the port with
+// Kinesis, as the Go SDK's cloudwatch client sends them (RPC v2 CBOR).
+func TestServesCloudWatch(t *testing.T) {
+	endpoint := start(t)
+	c := &http.Client{}
+	status, body := post(t, c, endpoint, "CreateStream", `{"StreamName":"s","ShardCount":1}`)
+	require.Equal(t, http.StatusOK, status, body)
+	status, body = post(t, c, endpoint, "PutRecord", `{"StreamName":"s","PartitionKey":"k","Data":"aGk="}`)
+	require.Equal(t, http.StatusOK, status, body)
+
+	cw := cloudwatch.New(cloudwatch.Options{
+		BaseEndpoint: aws.String(endpoint), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDMADEUP", "made-up", ""),
+	})
+	now := time.Now()
+	out, err := cw.GetMetricStatistics(context.Background(), &cloudwatch.GetMetricStatisticsInput{
+		Namespace: aws.String("AWS/Kinesis"), MetricName: aws.String("IncomingRecords"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("StreamName"), Value: aws.String("s")}},
+		StartTime:  aws.Time(now.Add(-time.Hour)), EndTime: aws.Time(now.Add(time.Hour)), Period: aws.Int32(7200),
+		Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
+	})
+	require.NoError(t, err)
+	require.Len(t, out.Datapoints, 1)
+	require.Equal(t, 1.0, *out.Datapoints[0].Sum)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/cloudwatchapi"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
@@ -67,7 +68,8 @@ func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, st
 	}
 	drain, startDrain := context.WithCancel(context.Background())
 	defer startDrain()
-	front.open(kinesisapi.NewHandler(acct, append(s.handler, kinesisapi.WithDrain(drain))...), metricsHandler(acct, log))
+	kinesis := kinesisapi.NewHandler(acct, append(s.handler, kinesisapi.WithDrain(drain))...)
+	front.open(services(kinesis, cloudwatchapi.NewHandler(acct, s.cloudwatch...)), metricsHandler(acct, log))
 	log.Info("serving Kinesis", append([]any{"endpoint", endpoint}, s.summary...)...)
 	fmt.Fprintln(stdout, endpoint)
 	if s.selfSigned {
@@ -103,6 +105,18 @@ func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, st
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// services serves Kinesis and CloudWatch's metric reads on one port, as
+// their clients tell them apart: CloudWatch's by its protocols' marks.
+func services(kinesis, cloudwatch http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cloudwatchapi.Handles(r) {
+			cloudwatch.ServeHTTP(w, r)
+			return
+		}
+		kinesis.ServeHTTP(w, r)
+	})
 }
 
 // openAccount opens the account and loads the -iam file, logging what
