@@ -476,6 +476,19 @@ type syncJob struct {
 	active     *openFile
 	from, to   int    // the active file's range to sync
 	toPos      uint64 // the position after its last record
+	// The ranges to flush, taken with the shard locked: writers change
+	// the files' fields while the job runs unlocked. The active file's is
+	// last (its f nil if none).
+	retiredSpans []flushSpan
+	activeSpan   flushSpan
+}
+
+// flushSpan is a range of a file to make durable.
+type flushSpan struct {
+	f        *openFile
+	from, to int
+	last     bool   // to is the file's end: its mark is written
+	syncAt   uint64 // the position of the record at from
 }
 
 // syncJobLocked prepares a sync of everything written: the directory if a
@@ -492,10 +505,12 @@ func (sf *shardFiles) syncJobLocked(used int, written uint64) syncJob {
 	for _, r := range sf.retired {
 		r.refs++
 		j.retired = append(j.retired, r)
+		j.retiredSpans = append(j.retiredSpans, flushSpan{f: r, from: r.synced, to: r.end, last: true, syncAt: r.syncAt})
 	}
 	if a := sf.active; a != nil && used > a.synced {
 		a.refs++
 		j.active, j.from, j.to, j.toPos = a, a.synced, used, written
+		j.activeSpan = flushSpan{f: a, from: a.synced, to: used, last: used == a.end, syncAt: a.syncAt}
 	}
 	return j
 }
@@ -520,28 +535,29 @@ func (j *syncJob) run() error {
 			return err
 		}
 	}
-	for _, r := range j.retired {
-		if err := j.sf.flush(r, r.synced, r.end); err != nil {
+	for _, sp := range j.retiredSpans {
+		if err := j.sf.flush(sp); err != nil {
 			return err
 		}
 	}
-	if j.active != nil {
-		return j.sf.flush(j.active, j.from, j.to)
+	if j.activeSpan.f != nil {
+		return j.sf.flush(j.activeSpan)
 	}
 	return nil
 }
 
-// flush makes bytes [from, to) of f durable. It writes the file's sync
+// flush makes the span's bytes durable. It writes the file's sync
 // mark first: the bytes below from are durable, as the last sync made
 // them. Under SyncAlways the mark is written with the data and synced with
 // it; in a mapping, it reaches the disk when the system writes its page
 // back (it is never ahead of what is durable either way).
-func (sf *shardFiles) flush(f *openFile, from, to int) error {
-	segfile.PutMark(f.mem, segfile.Mark{Off: uint32(from), Pos: f.syncAt})
+func (sf *shardFiles) flush(sp flushSpan) error {
+	f, from, to := sp.f, sp.from, sp.to
+	segfile.PutMark(f.mem, segfile.Mark{Off: uint32(from), Pos: sp.syncAt})
 	if sf.mapped() {
 		return f.f.SyncMapped(from, to-from)
 	}
-	if from >= segfile.HeaderSize && (from-f.marked >= markEvery || to == f.end) {
+	if from >= segfile.HeaderSize && (from-f.marked >= markEvery || sp.last) {
 		// A second page to write costs a small sync a tenth more: the mark
 		// is written when it has moved markEvery, and when the file is
 		// sealed.
