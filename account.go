@@ -212,7 +212,7 @@ func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stre
 	if err := a.authorizeTagging(ctx, "CreateStream", a.StreamARN(in.StreamName), nil, requestTags{tags: in.Tags}); err != nil {
 		return nil, err
 	}
-	if err := a.admit("CreateStream", in.StreamName, 0); err != nil {
+	if err := a.gate(ctx, "CreateStream", in.StreamName); err != nil {
 		return nil, err
 	}
 	if err := checkName("streamName", in.StreamName); err != nil {
@@ -411,7 +411,7 @@ func (a *Account) DeleteStream(ctx context.Context, in DeleteStreamInput) error 
 	if err != nil {
 		return err
 	}
-	if err := a.admit("DeleteStream", s.name, 0); err != nil {
+	if err := a.gate(ctx, "DeleteStream", s.name); err != nil {
 		return err
 	}
 	a.mu.Lock()
@@ -457,7 +457,7 @@ func (a *Account) ListStreams(ctx context.Context, in ListStreamsInput) (ListStr
 	if err := a.authorizeResource(ctx, "ListStreams", "*"); err != nil {
 		return ListStreamsOutput{}, err
 	}
-	if err := a.admit("ListStreams", "", 0); err != nil {
+	if err := a.gate(ctx, "ListStreams", ""); err != nil {
 		return ListStreamsOutput{}, err
 	}
 	now := a.cfg.clock.Now()

@@ -79,14 +79,8 @@ func (s *Stream) describeConsumer(c *consumer, now time.Time) Consumer {
 // Errors: ErrValidation for a bad name, ErrResourceInUse if the name is
 // taken, ErrLimitExceeded past 20 consumers or 5 CREATING at once.
 func (s *Stream) RegisterStreamConsumer(ctx context.Context, name string) (Consumer, error) {
-	if err := s.authorize(ctx, "RegisterStreamConsumer"); err != nil {
-		return Consumer{}, err
-	}
-	now, err := s.enter(ctx)
+	now, err := s.begin(ctx, "RegisterStreamConsumer")
 	if err != nil {
-		return Consumer{}, err
-	}
-	if err := s.acct.admit("RegisterStreamConsumer", s.name, 0); err != nil {
 		return Consumer{}, err
 	}
 	if err := checkName("consumerName", name); err != nil {
@@ -231,7 +225,7 @@ func (a *Account) DescribeStreamConsumer(ctx context.Context, ref ConsumerRef) (
 	if err != nil {
 		return Consumer{}, err
 	}
-	if err := a.admit("DescribeStreamConsumer", s.name, 0); err != nil {
+	if err := a.gate(ctx, "DescribeStreamConsumer", s.name); err != nil {
 		return Consumer{}, err
 	}
 	s.mu.RLock()
@@ -251,7 +245,7 @@ func (a *Account) DeregisterStreamConsumer(ctx context.Context, ref ConsumerRef)
 	if err != nil {
 		return err
 	}
-	if err := a.admit("DeregisterStreamConsumer", s.name, 0); err != nil {
+	if err := a.gate(ctx, "DeregisterStreamConsumer", s.name); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -285,14 +279,8 @@ type ListStreamConsumersOutput struct {
 
 // ListStreamConsumers lists the stream's consumers, a page at a time.
 func (s *Stream) ListStreamConsumers(ctx context.Context, in ListStreamConsumersInput) (ListStreamConsumersOutput, error) {
-	if err := s.authorize(ctx, "ListStreamConsumers"); err != nil {
-		return ListStreamConsumersOutput{}, err
-	}
-	now, err := s.enter(ctx)
+	now, err := s.begin(ctx, "ListStreamConsumers")
 	if err != nil {
-		return ListStreamConsumersOutput{}, err
-	}
-	if err := s.acct.admit("ListStreamConsumers", s.name, 0); err != nil {
 		return ListStreamConsumersOutput{}, err
 	}
 	limit, err := pageLimit("maxResults", in.MaxResults, 100, 100)

@@ -15,14 +15,17 @@ import (
 // where an AWS SDK's retry logic meets them.
 type Fault struct {
 	// Operation is the Kinesis operation that fails, by its AWS name:
-	// PutRecord (Stream.Put), PutRecords (PutBatch), GetRecords,
-	// GetShardIterator, ListShards, DescribeStream, DescribeStreamSummary,
-	// SubscribeToShard, SplitShard, MergeShards, UpdateShardCount.
-	// Required.
+	// any operation shardlog implements, PutRecord for Stream.Put and
+	// PutRecords for PutBatch. GetRecords faults also act on the Go
+	// iterators (Records, Tail, TailAll, …) as they open a shard, and on
+	// the reads of embedded consumer groups, which back off and retry as
+	// the KCL does. Required.
 	Operation string
 	// StreamName and ShardID, if set, limit the fault to calls on that
-	// stream, and on that shard for operations on one (for PutRecord, the
-	// shard the record goes to).
+	// stream, and on that shard. ShardID is for the operations on one
+	// shard: PutRecord (the shard the record goes to), GetRecords,
+	// GetShardIterator, SubscribeToShard, SplitShard and MergeShards (the
+	// shard to split or merge).
 	StreamName string
 	ShardID    string
 	// Times is how many matching calls the fault acts on: 0 means once, a
@@ -60,13 +63,19 @@ type injected struct {
 // f.Times times or remove is called. Faults act in the order they were
 // injected; a call meets at most one.
 //
-// Errors: ErrInvalidArgument for a fault without an operation, with a
-// malformed ShardID, or with Records for another operation than
-// PutRecords.
+// Errors: ErrInvalidArgument for a fault without an operation or with one
+// shardlog does not implement, with a malformed ShardID or one for an
+// operation on no single shard, or with Records for another operation
+// than PutRecords.
 func (a *Account) InjectFault(f Fault) (remove func(), err error) {
+	scope, known := operations[f.Operation]
 	switch {
 	case f.Operation == "":
 		return nil, newError(ErrInvalidArgument, "A fault needs an operation.")
+	case !known:
+		return nil, newError(ErrInvalidArgument, "%s is not an operation shardlog implements: %s.", f.Operation, operationNames())
+	case f.ShardID != "" && scope != onShard:
+		return nil, newError(ErrInvalidArgument, "%s acts on no single shard: a fault on it cannot name one.", f.Operation)
 	case len(f.Records) > 0 && f.Operation != "PutRecords":
 		return nil, newError(ErrInvalidArgument, "Only PutRecords faults can fail records, not %s.", f.Operation)
 	}

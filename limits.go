@@ -249,7 +249,7 @@ func (a *Account) DescribeLimits(ctx context.Context) (AccountLimits, error) {
 	if err := a.authorizeResource(ctx, "DescribeLimits", "*"); err != nil {
 		return AccountLimits{}, err
 	}
-	if err := a.admit("DescribeLimits", "", 0); err != nil {
+	if err := a.gate(ctx, "DescribeLimits", ""); err != nil {
 		return AccountLimits{}, err
 	}
 	now := a.cfg.clock.Now()

@@ -119,13 +119,7 @@ func (a *Account) openShardPage(tok string) (shardPage, error) {
 // ListShards is [Account.ListShards] for this stream; the StreamRef in the
 // input is ignored, and a NextToken of another stream is rejected.
 func (s *Stream) ListShards(ctx context.Context, in ListShardsInput) (ListShardsOutput, error) {
-	if err := s.authorize(ctx, "ListShards"); err != nil {
-		return ListShardsOutput{}, err
-	}
-	if err := s.acct.fault(ctx, "ListShards", s.name, -1); err != nil {
-		return ListShardsOutput{}, err
-	}
-	if err := s.acct.admit("ListShards", s.name, 0); err != nil {
+	if _, err := s.begin(ctx, "ListShards"); err != nil {
 		return ListShardsOutput{}, err
 	}
 	return s.listShards(ctx, in)

@@ -612,6 +612,9 @@ func (s *Stream) newShardReader(ctx context.Context, shardID string, p StartingP
 	if err != nil {
 		return r, err
 	}
+	if err := s.acct.fault(ctx, "GetRecords", s.name, int64(sh.index)); err != nil {
+		return r, err
+	}
 	if err := s.interrupted(ctx); err != nil {
 		return r, err
 	}

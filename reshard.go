@@ -173,7 +173,7 @@ type UpdateShardCountOutput struct {
 // target above twice or below half the open shard count, above 10000, past
 // the account's shard limit, or after 10 calls in a rolling 24 hours.
 func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling ScalingType) (UpdateShardCountOutput, error) {
-	if err := s.authorize(ctx, "UpdateShardCount"); err != nil {
+	if _, err := s.begin(ctx, "UpdateShardCount"); err != nil {
 		return UpdateShardCountOutput{}, err
 	}
 	if target < 1 {
@@ -184,9 +184,6 @@ func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling Scali
 	}
 	if scaling != UniformScaling {
 		return UpdateShardCountOutput{}, validation("scalingType", string(scaling), "satisfy enum value set: [UNIFORM_SCALING]")
-	}
-	if err := s.acct.fault(ctx, "UpdateShardCount", s.name, -1); err != nil {
-		return UpdateShardCountOutput{}, err
 	}
 	var current int
 	err := s.reshard(ctx, func(now time.Time) (int, func(), error) {

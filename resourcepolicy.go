@@ -38,7 +38,7 @@ func (a *Account) PutResourcePolicy(ctx context.Context, resourceARN, policy str
 		return newError(ErrInvalidArgument, "Invalid policy: %v.", err)
 	}
 	p.Document, p.Name = strings.Clone(policy), "resource policy of "+resourceARN
-	return a.setResourcePolicy("PutResourcePolicy", resourceARN, p)
+	return a.setResourcePolicy(ctx, "PutResourcePolicy", resourceARN, p)
 }
 
 // GetResourcePolicy returns the resource-based policy of a stream or a
@@ -56,7 +56,7 @@ func (a *Account) GetResourcePolicy(ctx context.Context, resourceARN string) (st
 	if err != nil {
 		return "", err
 	}
-	if err := a.admit("GetResourcePolicy", s.name, 0); err != nil {
+	if err := a.gate(ctx, "GetResourcePolicy", s.name); err != nil {
 		return "", err
 	}
 	s.mu.RLock()
@@ -79,7 +79,7 @@ func (a *Account) DeleteResourcePolicy(ctx context.Context, resourceARN string) 
 	if err := a.mayChangePolicy(ctx, "DeleteResourcePolicy", resourceARN); err != nil {
 		return err
 	}
-	return a.setResourcePolicy("DeleteResourcePolicy", resourceARN, nil)
+	return a.setResourcePolicy(ctx, "DeleteResourcePolicy", resourceARN, nil)
 }
 
 // mayChangePolicy decides a change of a resource's policy, which only
@@ -102,13 +102,13 @@ func (a *Account) mayChangePolicy(ctx context.Context, op, resourceARN string) e
 
 // setResourcePolicy puts p (nil: none) on the resource, for a caller
 // mayChangePolicy let through.
-func (a *Account) setResourcePolicy(op, resourceARN string, p *iam.Policy) error {
+func (a *Account) setResourcePolicy(ctx context.Context, op, resourceARN string, p *iam.Policy) error {
 	now := a.cfg.clock.Now()
 	s, c, err := a.resource(resourceARN, now)
 	if err != nil {
 		return err
 	}
-	if err := a.admit(op, s.name, 0); err != nil {
+	if err := a.gate(ctx, op, s.name); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -31,7 +31,7 @@ func (s *Stream) retentionHours() int { return int((s.retention() + time.Hour - 
 // Errors: ErrInvalidArgument for hours out of range or below the current
 // period; ErrResourceInUse unless the stream is ACTIVE.
 func (s *Stream) IncreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
-	if err := s.authorize(ctx, "IncreaseStreamRetentionPeriod"); err != nil {
+	if _, err := s.begin(ctx, "IncreaseStreamRetentionPeriod"); err != nil {
 		return err
 	}
 	return s.changeRetention(ctx, hours, true)
@@ -43,16 +43,13 @@ func (s *Stream) IncreaseStreamRetentionPeriod(ctx context.Context, hours int) e
 // Errors: ErrInvalidArgument for hours out of range or above the current
 // period; ErrResourceInUse unless the stream is ACTIVE.
 func (s *Stream) DecreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
-	if err := s.authorize(ctx, "DecreaseStreamRetentionPeriod"); err != nil {
+	if _, err := s.begin(ctx, "DecreaseStreamRetentionPeriod"); err != nil {
 		return err
 	}
 	return s.changeRetention(ctx, hours, false)
 }
 
 func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) error {
-	if _, err := s.enter(ctx); err != nil {
-		return err
-	}
 	switch {
 	case hours < int(MinRetention/time.Hour):
 		return newError(ErrInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", int(MinRetention/time.Hour), hours)

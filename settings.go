@@ -33,7 +33,7 @@ type settings struct {
 // Errors: ErrValidation for another mode, ErrResourceInUse unless ACTIVE,
 // ErrLimitExceeded for a 51st ON_DEMAND stream in the account.
 func (s *Stream) UpdateStreamMode(ctx context.Context, mode StreamMode) error {
-	if err := s.authorize(ctx, "UpdateStreamMode"); err != nil {
+	if _, err := s.begin(ctx, "UpdateStreamMode"); err != nil {
 		return err
 	}
 	if mode != Provisioned && mode != OnDemand {
@@ -76,7 +76,7 @@ const (
 // ErrKMSNotFound for a key the ring lacks, ErrKMSDisabled for a disabled
 // one.
 func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
-	if err := s.authorize(ctx, "StartStreamEncryption"); err != nil {
+	if _, err := s.begin(ctx, "StartStreamEncryption"); err != nil {
 		return err
 	}
 	if err := checkEncryption(encryptionType, keyID); err != nil {
@@ -115,7 +115,7 @@ func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyI
 // a key other than the stream's; ErrResourceInUse unless the stream is
 // ACTIVE.
 func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
-	if err := s.authorize(ctx, "StopStreamEncryption"); err != nil {
+	if _, err := s.begin(ctx, "StopStreamEncryption"); err != nil {
 		return err
 	}
 	if err := checkEncryption(encryptionType, keyID); err != nil {
@@ -191,7 +191,7 @@ type EnhancedMonitoringOutput struct {
 // one): from then on the stream publishes them per shard, as CloudWatch
 // does (see [Account.GetMetricStatistics]).
 func (s *Stream) EnableEnhancedMonitoring(ctx context.Context, metrics []string) (EnhancedMonitoringOutput, error) {
-	if err := s.authorize(ctx, "EnableEnhancedMonitoring"); err != nil {
+	if _, err := s.begin(ctx, "EnableEnhancedMonitoring"); err != nil {
 		return EnhancedMonitoringOutput{}, err
 	}
 	return s.changeMetrics(ctx, metrics, true)
@@ -200,7 +200,7 @@ func (s *Stream) EnableEnhancedMonitoring(ctx context.Context, metrics []string)
 // DisableEnhancedMonitoring removes shard-level metrics ("ALL" means every
 // one).
 func (s *Stream) DisableEnhancedMonitoring(ctx context.Context, metrics []string) (EnhancedMonitoringOutput, error) {
-	if err := s.authorize(ctx, "DisableEnhancedMonitoring"); err != nil {
+	if _, err := s.begin(ctx, "DisableEnhancedMonitoring"); err != nil {
 		return EnhancedMonitoringOutput{}, err
 	}
 	return s.changeMetrics(ctx, metrics, false)

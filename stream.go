@@ -357,13 +357,7 @@ type StreamDescriptionSummary struct {
 
 // DescribeStreamSummary describes the stream without listing its shards.
 func (s *Stream) DescribeStreamSummary(ctx context.Context) (StreamDescriptionSummary, error) {
-	if err := s.authorize(ctx, "DescribeStreamSummary"); err != nil {
-		return StreamDescriptionSummary{}, err
-	}
-	if err := s.acct.fault(ctx, "DescribeStreamSummary", s.name, -1); err != nil {
-		return StreamDescriptionSummary{}, err
-	}
-	if err := s.acct.admit("DescribeStreamSummary", s.name, 0); err != nil {
+	if _, err := s.begin(ctx, "DescribeStreamSummary"); err != nil {
 		return StreamDescriptionSummary{}, err
 	}
 	return s.summary(ctx)
@@ -408,13 +402,7 @@ type DescribeStreamInput struct {
 // DescribeStream describes the stream and a page of its shards. A
 // CREATING stream lists no shards.
 func (s *Stream) DescribeStream(ctx context.Context, in DescribeStreamInput) (StreamDescription, error) {
-	if err := s.authorize(ctx, "DescribeStream"); err != nil {
-		return StreamDescription{}, err
-	}
-	if err := s.acct.fault(ctx, "DescribeStream", s.name, -1); err != nil {
-		return StreamDescription{}, err
-	}
-	if err := s.acct.admit("DescribeStream", s.name, 0); err != nil {
+	if _, err := s.begin(ctx, "DescribeStream"); err != nil {
 		return StreamDescription{}, err
 	}
 	sum, err := s.summary(ctx)

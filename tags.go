@@ -87,10 +87,7 @@ func (s *Stream) AddTagsToStream(ctx context.Context, tags map[string]string) er
 	if err := s.acct.authorizeTagging(ctx, "AddTagsToStream", s.arn, s.policy.Load(), requestTags{tags: tags}); err != nil {
 		return err
 	}
-	if _, err := s.enter(ctx); err != nil {
-		return err
-	}
-	if err := s.acct.admit("AddTagsToStream", s.name, 0); err != nil {
+	if _, err := s.entered(ctx, "AddTagsToStream"); err != nil {
 		return err
 	}
 	if len(tags) == 0 {
@@ -131,10 +128,7 @@ func (s *Stream) RemoveTagsFromStream(ctx context.Context, keys []string) error 
 	if err := s.acct.authorizeTagging(ctx, "RemoveTagsFromStream", s.arn, s.policy.Load(), requestTags{keys: keys}); err != nil {
 		return err
 	}
-	if _, err := s.enter(ctx); err != nil {
-		return err
-	}
-	if err := s.acct.admit("RemoveTagsFromStream", s.name, 0); err != nil {
+	if _, err := s.entered(ctx, "RemoveTagsFromStream"); err != nil {
 		return err
 	}
 	switch {
@@ -174,14 +168,8 @@ type ListTagsForStreamInput struct {
 
 // ListTagsForStream lists a page of the stream's tags, in key order.
 func (s *Stream) ListTagsForStream(ctx context.Context, in ListTagsForStreamInput) (ListTagsForStreamOutput, error) {
-	if err := s.authorize(ctx, "ListTagsForStream"); err != nil {
-		return ListTagsForStreamOutput{}, err
-	}
 	limit, exclusiveStartTagKey := in.Limit, in.ExclusiveStartTagKey
-	if _, err := s.enter(ctx); err != nil {
-		return ListTagsForStreamOutput{}, err
-	}
-	if err := s.acct.admit("ListTagsForStream", s.name, 0); err != nil {
+	if _, err := s.begin(ctx, "ListTagsForStream"); err != nil {
 		return ListTagsForStreamOutput{}, err
 	}
 	switch {

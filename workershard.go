@@ -288,6 +288,20 @@ func (c *shardConsumer) next() (ProcessRecordsInput, readState) {
 	return c.read(idle)
 }
 
+// injected applies a GetRecords fault injected for the shard: it waits
+// out its delay and reports whether the read fails; not ok if the worker
+// stopped while it waited.
+func (c *shardConsumer) injected() (failed, ok bool) {
+	f := c.s.acct.faults.take("GetRecords", c.s.name, int64(c.sh.index))
+	if f == nil {
+		return false, true
+	}
+	if f.Delay > 0 && !c.w.sleep(c.h, f.Delay) {
+		return false, false
+	}
+	return f.Err != nil, true
+}
+
 // read returns the next batch, waiting for one.
 func (c *shardConsumer) read(idle <-chan struct{}) (in ProcessRecordsInput, _ readState) {
 	sh, w := c.sh, c.w
@@ -299,15 +313,18 @@ func (c *shardConsumer) read(idle <-chan struct{}) (in ProcessRecordsInput, _ re
 		if c.pos < tail {
 			now := w.cfg.Clock.Now()
 			sh.expire(now)
-			var failed bool
-			if sh.read.begin(now) {
+			failed, ok := c.injected()
+			if !ok {
+				return in, readStopped
+			}
+			if !failed && sh.read.begin(now) {
 				in, failed = c.batchAt(now, tail)
 				if len(in.Records) > 0 || in.Lost != nil || in.Damaged != nil {
 					return in, readBatch
 				}
 			}
-			// Throttled, or the storage failed: back off as the Kinesis
-			// Client Library does.
+			// Throttled, or the storage or an injected fault failed: back
+			// off as the Kinesis Client Library does.
 			if (failed || !sh.read.unlimited()) && !w.sleep(c.h, time.Second) {
 				return in, readStopped
 			}
