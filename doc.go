@@ -128,9 +128,10 @@
 // # Concurrency
 //
 // Accounts and streams are safe for concurrent use. Producers on different
-// shards share no lock; readers take no lock that producers hold, because
-// stored bytes never change. Waiting readers are woken by appends, never by
-// polling. [Account.Close] wakes every waiter, and afterwards every call
+// shards share no lock; a reader of records already stored takes no lock
+// that producers hold, because stored bytes never change, and only a
+// reader that has caught up takes the shard's lock, to wait. Waiting
+// readers are woken by appends, never by polling. [Account.Close] wakes every waiter, and afterwards every call
 // returns [ErrClosed].
 //
 // # Durability
@@ -176,9 +177,14 @@
 //
 // # Errors
 //
-// Failures are *[Error] values whose Code is the AWS exception name and whose
-// Message follows AWS's wording. Match them with errors.Is against the
-// sentinels ([ErrResourceNotFound], [ErrProvisionedThroughputExceeded], …).
+// Kinesis's failures are *[Error] values whose Code is the AWS exception
+// name and whose Message follows AWS's wording. Match them with errors.Is
+// against the sentinels ([ErrResourceNotFound],
+// [ErrProvisionedThroughputExceeded], …). A few are shardlog's own, not
+// Kinesis's: [ErrClosed] after Close, [ErrNotOwner] from closing a stream
+// an Account owns, [ErrWorkerIDInUse] in consumer groups,
+// *[LostRecordsError] when a size bound dropped records a reader had not
+// read, *[DamagedRecordsError] for records a damaged file lost.
 // PutBatch reports per-record failures in its result, as PutRecords does.
 //
 // # Differences from Amazon Kinesis
@@ -259,9 +265,8 @@
 //
 // Tags, encryption (StartStreamEncryption), enhanced monitoring and the
 // stream mode (UpdateStreamMode) are kept and reported; records are
-// encrypted only with a key ring (WithKeyRing), no metrics are published,
-// and an ON_DEMAND stream refuses manual resharding but does not scale by
-// itself.
+// encrypted only with a key ring (WithKeyRing), and an ON_DEMAND stream
+// refuses manual resharding but does not scale by itself.
 //
 // The wire protocol is in package kinesisapi: an http.Handler for AWS
 // SDKs, and the shardlogd command.

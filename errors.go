@@ -73,7 +73,10 @@ var (
 	// ErrKMSInvalidState: the KMS key cannot open what it wrapped (another
 	// key under the same ID).
 	ErrKMSInvalidState = &Error{Code: "KMSInvalidStateException"}
-	// ErrInternalFailure: a failure inside shardlog; a bug worth reporting.
+	// ErrInternalFailure: a failure inside shardlog, most often of the
+	// storage (a full disk, an I/O error; errors.Unwrap gives the cause),
+	// or damaged records (a *DamagedRecordsError). Retryable: a later call
+	// may succeed once the cause is gone.
 	ErrInternalFailure = &Error{Code: "InternalFailureException", Retryable: true}
 )
 

@@ -134,13 +134,13 @@ const markEvery = 16 << 10
 // be, so that a crash of the process loses none: the kernel has them.
 // Under SyncAlways a record not yet synced was not acknowledged, so a sync
 // writes the new bytes from the heap copy instead (pwrite, then
-// fdatasync): on this VM that is twice as fast as msync of the mapping,
-// whose every page then faults again on the next write.
+// fdatasync), which is faster than msync of the mapping, whose every page
+// then faults again on the next write.
 func (sf *shardFiles) mapped() bool { return sf.st.policy.kind != syncAlways }
 
 // createFile creates file n of size zero bytes, reserves its blocks and
-// maps it (see mapped), ready for writing (which takes about 1 ms per MiB:
-// better paid ahead of time than by a writer).
+// maps it (see mapped), ready for writing (which costs time in proportion
+// to its size: better paid ahead of time than by a writer).
 func (sf *shardFiles) createFile(n uint32, size int) (vfs.File, []byte, error) {
 	fs := sf.st.fs
 	name := sf.fileName(n)
@@ -222,9 +222,9 @@ func (sf *shardFiles) takeSpare(n uint32, size int) *spareFile {
 // sync then overwrites written blocks, which fdatasync flushes alone:
 // blocks reserved by fallocate are unwritten extents (ext4, XFS), and the
 // first write to one changes the file's extent tree, which the sync must
-// commit to the journal as well (measured on this VM: 507 µs a sync of
-// 63 KB over written blocks, 868 µs over reserved ones). The price is
-// writing each file twice, off the writer's path.
+// commit to the journal as well, which makes such a sync markedly slower
+// (BenchmarkDurablePut shows it). The price is writing each file twice,
+// off the writer's path.
 func (sf *shardFiles) prewrite(f vfs.File, size int) error {
 	if err := vfs.WriteZeros(f, 0, int64(size)); err != nil {
 		return err

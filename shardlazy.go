@@ -5,8 +5,8 @@ import "time"
 // Under SyncNone nothing syncs a segment file, yet an index record must
 // not promise what a power cut may take: a sealed file is indexed only
 // after a sync. Syncing each file as it is sealed would make the writer
-// pay for writeback the kernel does anyway (measured: Put from 0.6 to
-// 1.9 µs). So a sealed file waits until the kernel has most likely written
+// pay for writeback the kernel does anyway, at several times the cost of
+// a Put (BenchmarkDurablePut under SyncNone). So a sealed file waits until the kernel has most likely written
 // it back (Linux's dirty_expire_centisecs is 30 s), when its sync costs
 // little; then it is synced and indexed in the background. Close indexes
 // those still waiting; after a crash, opening scans them.
