@@ -510,7 +510,7 @@ func (a *Account) ListStreams(ctx context.Context, in ListStreamsInput) (ListStr
 	if out.HasMoreStreams && len(out.StreamNames) > 0 {
 		var w token.Writer
 		w.Str(out.StreamNames[len(out.StreamNames)-1])
-		out.NextToken = a.sealPage(token.ListStreams, w.B, now)
+		out.NextToken = a.pageToken(token.ListStreams, w.B, now)
 	}
 	return out, nil
 }
@@ -532,17 +532,17 @@ func pageLimit(member string, n, def, most int) (int, error) {
 // nextTokenTTL is how long a pagination token stays valid.
 const nextTokenTTL = 300 * time.Second
 
-// sealPage makes a pagination token: payload, then the issue time.
-func (a *Account) sealPage(kind token.Kind, payload []byte, now time.Time) string {
+// pageToken makes a pagination token: payload, then the issue time.
+func (a *Account) pageToken(kind token.Kind, payload []byte, now time.Time) string {
 	w := token.Writer{B: payload}
 	w.U64(uint64(now.UnixMilli()))
-	return a.codec.Seal(kind, w.B)
+	return a.codec.Encode(kind, w.B)
 }
 
 // openPage checks a pagination token and its age and returns a reader over
 // its payload.
 func (a *Account) openPage(kind token.Kind, tok string, now time.Time) (*token.Reader, error) {
-	raw, err := a.codec.Open(kind, tok)
+	raw, err := a.codec.Decode(kind, tok)
 	if err != nil || len(raw) < 8 {
 		return nil, invalidToken()
 	}

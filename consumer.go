@@ -316,7 +316,7 @@ func (s *Stream) ListStreamConsumers(ctx context.Context, in ListStreamConsumers
 		var w token.Writer
 		w.U32(s.inc)
 		w.Str(all[limit-1].ConsumerName)
-		out.NextToken = s.acct.sealPage(token.ListConsumers, w.B, now)
+		out.NextToken = s.acct.pageToken(token.ListConsumers, w.B, now)
 		all = all[:limit]
 	}
 	out.Consumers = append(out.Consumers, all...)

@@ -297,10 +297,10 @@ func (c *streamCrypto) openRecord(gen uint8, index, slab uint32, pos uint64, cle
 	return key, data, nil
 }
 
-// sealable reports whether records put now can be sealed: the master key
-// of the current data key is there and enabled, and the caller may use it
-// (or nothing is sealed).
-func (s *Stream) sealable(ctx context.Context) error {
+// keyReady returns nil if records put now can be encrypted (or need not
+// be): the master key of the current data key is there and enabled, and
+// the caller may use it; otherwise why not.
+func (s *Stream) keyReady(ctx context.Context) error {
 	d := s.crypto.current.Load()
 	if d == nil {
 		return nil

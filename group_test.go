@@ -932,3 +932,36 @@ func putTo(t *testing.T, s *shardlog.Stream, shardID, data string) {
 	}
 	t.Fatalf("no shard %s", shardID)
 }
+
+// TestGroupWithdrawnAskIsNoDuplicate: a worker that asked for a lease and
+// stops before it is handed over withdraws its ask; the owner carries on,
+// and does not take the withdrawal for a second worker under its own ID.
+func TestGroupWithdrawnAskIsNoDuplicate(t *testing.T) {
+	a, clk := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 30 * time.Second})
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	g.start("A", func(r *recorder) {
+		if r.shard == "shardId-000000000001" {
+			r.hold = hold // cannot hand over yet
+		}
+	})
+	for range 2 {
+		require.Equal(t, "init", g.next().kind)
+	}
+	putTo(t, s, "shardId-000000000001", "stuck")
+	g.start("B") // asks for shard 1
+	g.settle(clk, func([]event) bool { return successors(t, s)["shardId-000000000001"] == "B" })
+	g.stop("B") // and withdraws
+	require.Empty(t, successors(t, s)["shardId-000000000001"])
+	for range 3 {
+		clk.Advance(time.Second) // A's passes see the withdrawal
+		g.settle(clk, func([]event) bool { return true })
+	}
+	release()
+	g.settle(clk, func([]event) bool { return reflect.DeepEqual(owners(t, s), map[string]int{"A": 2}) })
+	g.stop("A") // without ErrWorkerIDInUse
+}

@@ -168,7 +168,7 @@ func (s *Stream) listShards(ctx context.Context, in ListShardsInput) (ListShards
 			w.Str(string(p.filter))
 			w.U64(uint64(p.filterTime))
 			w.U32(last)
-			out.NextToken = s.acct.sealPage(token.ListShards, w.B, now)
+			out.NextToken = s.acct.pageToken(token.ListShards, w.B, now)
 			break
 		}
 		out.Shards = append(out.Shards, sh.describe())

@@ -121,7 +121,7 @@ func (s *Stream) persistLocked() error {
 // if the change cannot be persisted.
 type streamSave struct {
 	settings   settings
-	current    *dataKey   // the data key new records are sealed with
+	current    *dataKey   // the data key new records are encrypted with
 	keys       []*dataKey // every data key
 	tags       map[string]string
 	retention  int64
@@ -323,7 +323,7 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 		}
 		sh.afterRestore()
 		if m.ClosedAt != 0 {
-			sh.sealed = true
+			sh.frozen = true
 			sh.closedAt = fromNanos(m.ClosedAt)
 			sh.closed.Store(true)
 		}

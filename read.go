@@ -197,7 +197,7 @@ func (s *Stream) position(sh *shard, now time.Time, p StartingPosition) (uint64,
 	return min(pos, tail), nil
 }
 
-// iteratorToken seals a shard iterator: where to read and when it was made.
+// iteratorToken encodes a shard iterator: where to read and when it was made.
 func (s *Stream) iteratorToken(sh *shard, pos uint64, now time.Time) string {
 	var w token.Writer
 	w.B = make([]byte, 0, 64+len(s.name))
@@ -206,7 +206,7 @@ func (s *Stream) iteratorToken(sh *shard, pos uint64, now time.Time) string {
 	w.U64(pos)
 	w.U64(uint64(now.UnixMilli()))
 	w.Str(s.name)
-	return s.acct.codec.Seal(token.Iterator, w.B)
+	return s.acct.codec.Encode(token.Iterator, w.B)
 }
 
 // iterator is an opened shard iterator.
@@ -225,7 +225,7 @@ func (a *Account) openIterator(tok string, now time.Time) (iterator, error) {
 	case len(tok) > 512:
 		return iterator{}, validation("shardIterator", tok, "have length less than or equal to 512")
 	}
-	raw, err := a.codec.Open(token.Iterator, tok)
+	raw, err := a.codec.Decode(token.Iterator, tok)
 	if err != nil {
 		return iterator{}, newError(ErrInvalidArgument, "Invalid ShardIterator.")
 	}

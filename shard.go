@@ -52,7 +52,7 @@ type shard struct {
 	sync  syncPolicy  // when appends become durable (durable accounts)
 
 	mu         sync.Mutex // guards the appends to seg and the fields below
-	sealed     bool       // no more appends: the shard is closing or closed
+	frozen     bool       // no more appends: the shard is closing or closed
 	lastMillis int64      // arrival time of the newest record; keeps times monotone
 	pendBytes  int64      // appended, not yet counted in the usage totals
 	pendRecs   int64
@@ -174,7 +174,7 @@ const (
 // limit, or its storage fails. sh.mu is held; flushLocked must follow before
 // it is released.
 func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, appendStatus, error) {
-	if sh.sealed {
+	if sh.frozen {
 		return 0, closed, nil
 	}
 	if !sh.write.allow(now, len(key)+len(data)) {
@@ -272,7 +272,7 @@ func (sh *shard) unawait(ch chan<- struct{}) {
 // seen all of it. The stream's lock is held.
 func (sh *shard) close(now time.Time, children []*shard) {
 	sh.mu.Lock()
-	sh.sealed = true
+	sh.frozen = true
 	sh.flushLocked()
 	sh.mu.Unlock()
 	if sh.sync == syncAlways {

@@ -16,7 +16,7 @@ import (
 
 // shardFiles keeps a durable shard's records in files: one per slab of its
 // segment (a segment.Storage), named by slab number, plus an index file
-// that lists the records of every sealed file, so that opening reads the
+// that lists the records of every finished file, so that opening reads the
 // index rather than every record. See FORMAT.md.
 //
 // A file is indexed only once it is durable: an index record promises that
@@ -31,17 +31,17 @@ type shardFiles struct {
 
 	// Guarded by the shard's mu (the segment calls the Storage methods
 	// with it held), except files, which readers reach through LoadSlab.
-	active   *openFile       // the file being written
-	sealing  *openFile       // the file written before it, between NewSlab and its SealSlab
-	retired  []*openFile     // sealed, not yet synced
-	dirDirty bool            // a file was created since the directory was synced
-	removed  map[uint32]bool // while opening: files it deleted
-	blank    map[uint32]bool // while opening: files with no header and no record; true if not all zeros
-	doomed   []uint32        // files to delete once the index says so durably
-	spare    *spareFile      // the next file, made ready in the background
-	indexing sync.WaitGroup  // files being synced in the background to be indexed
-	lazy     []lazyFile      // under SyncNone: sealed, to be synced and indexed later
-	lazyBusy atomic.Bool     // a goroutine is syncing and indexing lazy files
+	active    *openFile       // the file being written
+	finishing *openFile       // the file written before it, between NewSlab and its FinishSlab
+	retired   []*openFile     // finished, not yet synced
+	dirDirty  bool            // a file was created since the directory was synced
+	removed   map[uint32]bool // while opening: files it deleted
+	blank     map[uint32]bool // while opening: files with no header and no record; true if not all zeros
+	doomed    []uint32        // files to delete once the index says so durably
+	spare     *spareFile      // the next file, made ready in the background
+	indexing  sync.WaitGroup  // files being synced in the background to be indexed
+	lazy      []lazyFile      // under SyncNone: finished, to be synced and indexed later
+	lazyBusy  atomic.Bool     // a goroutine is syncing and indexing lazy files
 
 	imu        sync.Mutex // guards the index, which background syncs append to
 	index      vfs.File   // the index file, opened at the first record
@@ -60,19 +60,19 @@ type openFile struct {
 	synced int    // bytes of it known durable
 	syncAt uint64 // the position of the record at synced (see segfile.Mark)
 	marked int    // the sync mark on disk (under SyncAlways): bytes below it durable
-	end    int    // bytes in use once sealed; 0 while being written
+	end    int    // bytes in use once finished; 0 while being written
 	refs   int    // syncs in flight that use it; it is closed at 0 once done
-	done   bool   // sealed and synced (or given up): close at refs 0
-	index  []byte // once sealed: its index record, appended once it is durable
+	done   bool   // finished and synced (or given up): close at refs 0
+	index  []byte // once finished: its index record, appended once it is durable
 }
 
-// fileInfo is what reading a sealed file back needs.
+// fileInfo is what reading a finished file back needs.
 type fileInfo struct {
 	first     uint64
 	count     uint64 // positions from first it holds, damaged ones too
 	framesEnd int64
 	framesCRC uint32
-	unwritten []byte // sealed, not mapped, not yet written (see mapped): its image
+	unwritten []byte // finished, not mapped, not yet written (see mapped): its image
 	unsure    bool   // damaged: its records are checked one by one when read back
 	lost      error  // missing or unreadable: none of its records can be read
 }
@@ -111,7 +111,7 @@ func (sf *shardFiles) NewSlab(n uint32, first uint64, size int) (mirror, heap []
 	h := sf.hdr
 	h.File, h.First, h.Created, h.Size = n, first, sf.st.clock.Now().UnixMilli(), uint32(size)
 	segfile.PutHeader(mem, h)
-	sf.sealing = sf.active // the segment seals it next
+	sf.finishing = sf.active // the segment finishes it next
 	sf.active = &openFile{n: n, f: f, mem: mem, syncAt: first}
 	sf.dirDirty = sf.dirDirty || !entered
 	if next := min(2*size, sf.st.segmentSize); next >= spareMin { // the size the segment asks for next
@@ -243,10 +243,10 @@ func (sf *shardFiles) discard(sp *spareFile) {
 	}
 }
 
-// SealSlab prepares file n's index record, and retires the file until it
+// FinishSlab prepares file n's index record, and retires the file until it
 // is synced (under SyncNone, syncs it in the background), to be indexed
 // then.
-func (sf *shardFiles) SealSlab(n uint32, image []byte) {
+func (sf *shardFiles) FinishSlab(n uint32, image []byte) {
 	buf := indexBufs.Get().(*indexBuf)
 	buf.entries = buf.entries[:0]
 	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { buf.entries = buf.entries.Append(e) })
@@ -258,8 +258,8 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 	sf.mu.Unlock()
 	var a *openFile
 	switch {
-	case sf.sealing != nil && sf.sealing.n == n:
-		a, sf.sealing = sf.sealing, nil
+	case sf.finishing != nil && sf.finishing.n == n:
+		a, sf.finishing = sf.finishing, nil
 	case sf.active != nil && sf.active.n == n: // Roll, or Rollback's
 		a, sf.active = sf.active, nil
 	default:
@@ -289,7 +289,7 @@ func (sf *shardFiles) SealSlab(n uint32, image []byte) {
 	}
 }
 
-// noteFile records sealed file n, making the map on first use (an idle
+// noteFile records finished file n, making the map on first use (an idle
 // shard has none). sf.mu is held, or opening is under way.
 func (sf *shardFiles) noteFile(n uint32, info fileInfo) {
 	if sf.files == nil {
@@ -298,7 +298,7 @@ func (sf *shardFiles) noteFile(n uint32, info fileInfo) {
 	sf.files[n] = info
 }
 
-// keepUnwritten lets readers load sealed file n from image until a sync
+// keepUnwritten lets readers load finished file n from image until a sync
 // writes it: without a mapping the file does not hold it yet.
 func (sf *shardFiles) keepUnwritten(n uint32, image []byte) {
 	if sf.mapped() {
@@ -333,7 +333,7 @@ func (sf *shardFiles) firstOf(n uint32, image []byte) uint64 {
 	return h.First
 }
 
-// LoadSlab reads sealed file n back and checks it: against the checksum of
+// LoadSlab reads finished file n back and checks it: against the checksum of
 // its frames as a whole, and if that fails (or the file is known damaged),
 // record by record (whole is then false, see segment.Storage). Damage found
 // is reported once per file.
@@ -344,7 +344,7 @@ func (sf *shardFiles) LoadSlab(n uint32) (image []byte, whole bool, err error) {
 	name := sf.fileName(n)
 	switch {
 	case !ok:
-		return nil, false, fmt.Errorf("%s: not a sealed segment file", name)
+		return nil, false, fmt.Errorf("%s: not a finished segment file", name)
 	case info.unwritten != nil:
 		return info.unwritten, true, nil
 	case info.lost != nil:
@@ -386,7 +386,7 @@ func (sf *shardFiles) LoadSlab(n uint32) (image []byte, whole bool, err error) {
 
 // DropSlab deletes file n.
 func (sf *shardFiles) DropSlab(n uint32) {
-	for _, p := range []**openFile{&sf.active, &sf.sealing} {
+	for _, p := range []**openFile{&sf.active, &sf.finishing} {
 		if a := *p; a != nil && a.n == n {
 			*p = nil
 			a.done = true
@@ -560,7 +560,7 @@ func (sf *shardFiles) flush(sp flushSpan) error {
 	if from >= segfile.HeaderSize && (from-f.marked >= markEvery || sp.last) {
 		// A second page to write costs a small sync a tenth more: the mark
 		// is written when it has moved markEvery, and when the file is
-		// sealed.
+		// finished.
 		if _, err := f.f.WriteAt(f.mem[:segfile.HeaderSize], 0); err != nil {
 			return err
 		}
@@ -614,13 +614,13 @@ func (sf *shardFiles) syncDoneLocked(j syncJob, err error) {
 // closeLocked syncs nothing more and closes every open file; the shard's
 // records that were written stay in the page cache.
 func (sf *shardFiles) closeLocked() {
-	for _, f := range append(sf.retired, sf.active, sf.sealing) {
+	for _, f := range append(sf.retired, sf.active, sf.finishing) {
 		if f != nil {
 			f.done = true
 			sf.release(f)
 		}
 	}
-	sf.retired, sf.active, sf.sealing = nil, nil, nil
+	sf.retired, sf.active, sf.finishing = nil, nil, nil
 	if sp := sf.spare; sp != nil {
 		sf.spare = nil
 		<-sp.done
@@ -711,7 +711,7 @@ func (sf *shardFiles) openIndex(cut int64) error {
 	return nil
 }
 
-// indexBuf is scratch space for sealing a file: its entries. Pooled: a
+// indexBuf is scratch space for finishing a file: its entries. Pooled: a
 // file of 1 MiB has thousands of records.
 type indexBuf struct {
 	entries segfile.Entries

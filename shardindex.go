@@ -7,7 +7,7 @@ import (
 	"github.com/shardlog/shardlog/internal/segfile"
 )
 
-// A shard's index only grows: every sealed file adds its entries (12 bytes
+// A shard's index only grows: every finished file adds its entries (12 bytes
 // a record) and every deletion a record of its own. Once the records of
 // deleted files outweigh those of the files still there, the index is
 // rewritten with the living ones, and the deleted files as runs of numbers;

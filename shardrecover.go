@@ -19,7 +19,7 @@ import (
 
 // Opening a durable shard reads its files back: through the index where it
 // has a record of a file, by scanning the file's frames where it has none
-// (the file being written when the last run ended, and files sealed since
+// (the file being written when the last run ended, and files finished since
 // the index was last durable). What it finds wrong is of two kinds:
 //
 //   - A torn tail: bytes that are not records after the last intact record
@@ -334,7 +334,7 @@ func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, d
 		if seen[n] || dropped.has(n) || r.info.first+r.info.count <= head {
 			continue
 		}
-		// Sealed, and gone: its index record says what it held.
+		// Finished, and gone: its index record says what it held.
 		rf := recoveredFile{n: n, info: r.info, runs: []segfile.Run{{Off: segfile.HeaderSize, First: r.info.first, Entries: r.entries}}, rest: -1}
 		if _, there := seen[n]; !there {
 			rf.info.lost = fmt.Errorf("%s is missing", sf.fileName(n))
@@ -393,7 +393,7 @@ func (sf *shardFiles) recoverFile(n uint32, idx map[uint32]indexRecord, rep *Rec
 		if herr == nil && r.info.framesEnd <= size {
 			return rf, nil
 		}
-		// Sealed, and damaged: its index record still says what it held.
+		// Finished, and damaged: its index record still says what it held.
 		// Its records are checked one by one when read back.
 		rf.info.unsure = true
 		if herr != nil {

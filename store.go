@@ -23,7 +23,7 @@ import (
 //	LEASES                       consumer groups' leases (leasejournal.go)
 //	streams/<incarnation>/<shard index>/
 //	    0000000000.seg ...       the shard's records, one file per slab
-//	    index                    the records of every sealed file
+//	    index                    the records of every finished file
 
 var errNotExist = fs.ErrNotExist
 
@@ -233,7 +233,7 @@ func (st *store) noteCorrupt(sf *shardFiles, file string, err error) {
 	st.note(Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: file, Err: err.Error()})
 }
 
-// noteAltered records a sealed record of file n that its checksums passed
+// noteAltered records a finished record of file n that its checksums passed
 // and its data key refused: altered by someone who knew to fix them.
 func (sf *shardFiles) noteAltered(n uint32, seq SequenceNumber, err error) {
 	sf.st.note(Corruption{Stream: sf.stream, ShardID: shardID(sf.hdr.Shard), File: sf.fileName(n), Err: err.Error(),

@@ -446,7 +446,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	if err := s.usable(now); err != nil {
 		return PutResult{}, err
 	}
-	if err := s.sealable(ctx); err != nil {
+	if err := s.keyReady(ctx); err != nil {
 		return PutResult{}, err
 	}
 	var after seqnum.Number
@@ -583,7 +583,7 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *Batc
 	if err := s.usable(now); err != nil {
 		return err
 	}
-	if err := s.sealable(ctx); err != nil {
+	if err := s.keyReady(ctx); err != nil {
 		return err
 	}
 	timed := s.acct.faults.active.Load() != 0 // the call may wait: measure its latency

@@ -53,11 +53,12 @@ type observed struct {
 type heldLease struct {
 	key string
 
-	mu      sync.Mutex // guards the four below; orders renewals and checkpoints
+	mu      sync.Mutex // guards the five below; orders renewals and checkpoints
 	lease   Lease      // as last written
 	lost    bool
 	handoff bool      // a successor asked for it: hand it over once the processor has had its say
 	renewed time.Time // when the lease was last written
+	strange int       // passes in a row that found it rewritten under this worker's ID
 
 	running bool               // a consumer runs (guarded by worker.mu, as the three below)
 	quit    chan struct{}      // closed to stop the consumer
@@ -292,17 +293,25 @@ func (w *worker) renewLocked(ctx context.Context, now time.Time, leases []Lease)
 
 // reconcileLocked compares h with the store's lease cur, which another
 // worker may have written since h was (its counter is then higher): to ask
-// for it (a successor), to take it (a new owner), or, under this worker's
-// own ID, a worker that should not exist. h.mu is held.
+// for it (a successor), to take it (a new owner), to withdraw its ask (it
+// stopped), or, under this worker's own ID, a worker that should not
+// exist: one that moved the checkpoint. h.mu is held.
 func (w *worker) reconcileLocked(h *heldLease, cur Lease) {
 	switch {
 	case cur.Counter <= h.lease.Counter:
 		// As written, or read before a later write of this worker: every
 		// write is conditional, so another's has a higher counter.
+		h.strange = 0
 	case cur.Owner != w.cfg.WorkerID:
 		h.lost = true
 	case cur.Successor != "" && cur.Successor != w.cfg.WorkerID:
 		h.lease, h.handoff = cur, true
+	case samePlace(cur, h.lease) && h.strange < strangeLimit:
+		// An ask withdrawn (the asker stopped): the lease is this
+		// worker's as before. A second worker under this ID that only
+		// renews looks the same, but at every pass.
+		h.lease = cur
+		h.strange++
 	default:
 		h.lost = true
 		w.fail(fmt.Errorf("%w: %q: lease %s was renewed by another worker under it", ErrWorkerIDInUse, w.cfg.WorkerID, h.key))
@@ -549,6 +558,17 @@ func (w *worker) checkpointSub(ctx context.Context, h *heldLease, seq SequenceNu
 			}
 		}
 	}
+}
+
+// strangeLimit is how many passes in a row may find a lease rewritten
+// under this worker's ID, the checkpoint where it was, before the worker
+// concludes that another uses its ID: one is an ask withdrawn.
+const strangeLimit = 2
+
+// samePlace reports whether two writes of a lease leave processing at the
+// same place.
+func samePlace(a, b Lease) bool {
+	return a.Checkpoint == b.Checkpoint && a.CheckpointSubSequence == b.CheckpointSubSequence && a.ShardEnd == b.ShardEnd
 }
 
 func compareShardIDs(a, b string) int {

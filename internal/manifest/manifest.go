@@ -1,7 +1,7 @@
 // Package manifest is the codec of a durable account's manifest: the
 // metadata of every stream (names, incarnations, status times, settings,
 // tags, shards and their lineage, consumers, the UpdateShardCount history)
-// and the account's iterator-sealing key. It is small and changes only
+// and the account's iterator-token key. It is small and changes only
 // with control-plane calls, so it is rewritten whole each time, by atomic
 // replacement.
 //
@@ -69,11 +69,11 @@ type Stream struct {
 	Consumers      []Consumer        `json:"consumers,omitempty"`
 	Policy         string            `json:"policy,omitempty"` // resource-based policy document
 	DataKeys       []DataKey         `json:"dataKeys,omitempty"`
-	EncryptionGen  int               `json:"encryptionGen,omitempty"` // the data key new records are sealed with; 0: none
+	EncryptionGen  int               `json:"encryptionGen,omitempty"` // the data key new records are encrypted with; 0: none
 }
 
 // DataKey is a stream's data key of one generation, wrapped by the KMS
-// master key KeyID (nonce, sealed key and tag of AES-256-GCM): never in
+// master key KeyID (nonce, encrypted key and tag of AES-256-GCM): never in
 // the clear.
 type DataKey struct {
 	Gen     int    `json:"gen"`

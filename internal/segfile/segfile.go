@@ -1,6 +1,6 @@
 // Package segfile is the on-disk format of a durable shard: its segment
 // files, each a header and the records as checksummed frames, and its index
-// file, which lists the records of every sealed segment file so that
+// file, which lists the records of every finished segment file so that
 // opening need not read them. FORMAT.md at the root of the repository
 // describes both byte by byte; Version numbers them.
 //
@@ -11,14 +11,14 @@
 //	         frames, one per record: CRC-32C of the rest of the frame, data
 //	         length, key length (10 bits) and encryption key generation (6
 //	         bits), position, arrival time (Unix ms), key, data
-//	index    records, one per sealed file (or deleted file): length, file
+//	index    records, one per finished file (or deleted file): length, file
 //	         number, first position, record count, end of the frames, CRC-32C
 //	         of the frames, 12 bytes per record (data length, key length,
 //	         arrival time), CRC-32C of the record
 //
 // All integers are little-endian. A frame's CRC covers the rest of the
 // frame, so a torn or overwritten frame is recognised; an index record's
-// CRC of the frames covers a whole sealed file at once, which is cheaper to
+// CRC of the frames covers a whole finished file at once, which is cheaper to
 // check than every frame when the file is read back.
 package segfile
 
@@ -41,7 +41,7 @@ const Version = 3
 // A frame's and an entry's key length field holds the key length in its
 // low KeyBits bits (a partition key has at most 256 UTF-16 code units: 768
 // bytes of UTF-8) and, above them, the generation of the data key the
-// record's data is sealed with (0: not encrypted).
+// record's data is encrypted with (0: not encrypted).
 const (
 	KeyBits = 10
 	keyMask = 1<<KeyBits - 1
@@ -218,7 +218,7 @@ func FrameSize(keyLen, dataLen int) int { return FrameHeader + keyLen + dataLen 
 
 // PutFrame writes a record's frame at the start of b, which must have room
 // for it, and returns its size. seed is the file's checksum seed (see
-// Header.Seed); gen is the generation of the data key the data is sealed
+// Header.Seed); gen is the generation of the data key the data is encrypted
 // with, 0 for none.
 func PutFrame(b []byte, seed uint32, pos uint64, millis int64, key string, data []byte, gen uint8) int {
 	n := FrameSize(len(key), len(data))
@@ -352,7 +352,7 @@ func decodeEntry(b []byte, keyOff uint32) Entry {
 // Prefix returns the first n entries.
 func (es Entries) Prefix(n int) Entries { return es[:n*EntrySize] }
 
-// IndexRecord describes a sealed segment file, or a deleted one.
+// IndexRecord describes a finished segment file, or a deleted one.
 type IndexRecord struct {
 	File      uint32  // file number; Dropped for a deleted file
 	First     uint64  // first position; for Dropped, the deleted file's number

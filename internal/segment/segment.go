@@ -11,7 +11,7 @@
 // A durable segment (see Options.Storage) writes each record as a checksummed
 // frame (package segfile) into its slab and, if the Storage maps the slab's
 // file, into that mapping too (otherwise the Storage writes the file from
-// the slab when it syncs): a slab is a file. Slabs that are sealed may
+// the slab when it syncs): a slab is a file. Slabs that are finished may
 // leave memory and are read back from their files when a reader needs them;
 // the index entries stay in memory.
 //
@@ -48,11 +48,11 @@ type Storage interface {
 	// return the memory for the slab's copy that readers use (size bytes,
 	// zero, faulted in ahead), or nil for the segment to allocate it.
 	NewSlab(n uint32, first uint64, size int) (mirror, mem []byte, err error)
-	// SealSlab says that slab n holds its final records, whose frames are
+	// FinishSlab says that slab n holds its final records, whose frames are
 	// image[segfile.HeaderSize:]. It may be called again for the same slab
 	// with fewer records (see Rollback).
-	SealSlab(n uint32, image []byte)
-	// LoadSlab reads sealed slab n back for a reader. whole reports whether
+	FinishSlab(n uint32, image []byte)
+	// LoadSlab reads finished slab n back for a reader. whole reports whether
 	// the image matched its file's checksum as a whole; if not, the segment
 	// checks each record's frame before returning the record, and a record
 	// whose frame fails is damaged. An error means none of the slab can be
@@ -66,7 +66,7 @@ type Storage interface {
 type Options struct {
 	Storage Storage // nil: in memory only
 	MaxSlab int     // largest slab (a record larger than it gets a slab of its own); default 1 MiB
-	Cached  int     // sealed slabs a durable segment keeps in memory; default 2
+	Cached  int     // finished slabs a durable segment keeps in memory; default 2
 	Seed    uint32  // the checksum seed of its frames (segfile.FrameSeed), if durable
 }
 
@@ -163,7 +163,7 @@ type Segment struct {
 	mu     sync.RWMutex // guards the directories below, loaded and unsure
 	chunks deque[chunk]
 	slabs  deque[[]byte]   // nil: a durable slab not in memory
-	loaded []uint32        // sealed slabs in memory, oldest first (durable)
+	loaded []uint32        // finished slabs in memory, oldest first (durable)
 	unsure map[uint32]bool // slabs in memory whose records are checked one by one (see Storage.LoadSlab)
 	loadMu sync.Mutex      // one load at a time
 }
@@ -249,7 +249,7 @@ func (s *Segment) PublishTo(n uint64) {
 // durable segment writes the record into its file's mapping too (if the
 // storage maps it), and fails if it needs a new file and cannot make one.
 //
-// gen, if not 0, is the generation of the data key data is sealed with:
+// gen, if not 0, is the generation of the data key data is encrypted with:
 // the segment keeps it with the record (see Record.Gen).
 func (s *Segment) Add(key string, data []byte, millis int64, gen uint8) (uint64, error) {
 	pos := s.wlen
@@ -342,7 +342,7 @@ func (s *Segment) newSlab(need int) error {
 		if mirror, mem, err = st.NewSlab(s.slabNext, s.wlen, size); err != nil {
 			return err
 		}
-		s.sealCurrent()
+		s.finishCurrent()
 	}
 	s.nextSize = min(s.nextSize*2, s.maxSlab)
 	if mem == nil {
@@ -372,21 +372,21 @@ func (s *Segment) newSlab(need int) error {
 	return nil
 }
 
-// sealCurrent tells the storage that the slab being filled is complete,
-// and lets it stay in memory as the newest sealed slab.
-func (s *Segment) sealCurrent() {
+// finishCurrent tells the storage that the slab being filled is complete,
+// and lets it stay in memory as the newest finished slab.
+func (s *Segment) finishCurrent() {
 	if s.cur == nil {
 		return
 	}
 	n := s.slabNext - 1
-	s.opt.Storage.SealSlab(n, s.cur[:s.used])
+	s.opt.Storage.FinishSlab(n, s.cur[:s.used])
 	s.mu.Lock()
 	s.keepLocked(n)
 	s.mu.Unlock()
 	s.cur, s.mirror = nil, nil
 }
 
-// keepLocked records that sealed slab n is in memory, and sends the oldest
+// keepLocked records that finished slab n is in memory, and sends the oldest
 // out of memory if more than Cached are. s.mu is held for writing.
 func (s *Segment) keepLocked(n uint32) {
 	s.loaded = append(s.loaded, n)
@@ -409,11 +409,11 @@ func (s *Segment) Used() int {
 	return s.used
 }
 
-// Roll seals the slab being filled, so that the next Add starts a new one
+// Roll finishes the slab being filled, so that the next Add starts a new one
 // (a new file): a durable shard does so when a sync of the file failed.
 func (s *Segment) Roll() {
 	if s.opt.Storage != nil {
-		s.sealCurrent()
+		s.finishCurrent()
 	}
 }
 
@@ -445,14 +445,14 @@ func (s *Segment) Rollback(to uint64) int64 {
 		case slab != nil:
 		case first == s.slabNext-1:
 			slab = s.cur
-		default: // sealed, and out of memory already: the storage has it
+		default: // finished, and out of memory already: the storage has it
 			slab, _, _ = s.opt.Storage.LoadSlab(first)
 		}
 		if slab != nil { // else it keeps the records (a failed put may have succeeded)
-			s.opt.Storage.SealSlab(first, slab[:int(s.entryAt(to).off)-s.frame])
+			s.opt.Storage.FinishSlab(first, slab[:int(s.entryAt(to).off)-s.frame])
 		}
 		if uint32(s.slabNext-1) == first && s.slabs.get(uint64(first)) != nil {
-			s.keepLocked(first) // it was being filled; now it is sealed
+			s.keepLocked(first) // it was being filled; now it is finished
 		}
 	}
 	for n := max(keep, uint32(s.slabs.base)); n < s.slabNext; n++ {
@@ -586,7 +586,7 @@ type Record struct {
 	Key    string
 	Data   []byte
 	Millis int64
-	Gen    uint8  // the generation of the data key Data is sealed with; 0: not encrypted
+	Gen    uint8  // the generation of the data key Data is encrypted with; 0: not encrypted
 	Slab   uint32 // the number of the slab (a durable segment's file) that holds it
 }
 
@@ -822,7 +822,7 @@ type Entry = segfile.Entry
 
 // Restore rebuilds a durable segment opened from its files: start says the
 // position and slab number of the first file kept; each RestoreSlab then
-// appends a sealed slab's records, not in memory.
+// appends a finished slab's records, not in memory.
 func (s *Segment) Restore(first uint64, slab uint32) {
 	s.wlen, s.slabNext = first, slab
 	s.head.Store(first)
@@ -837,7 +837,7 @@ func (s *Segment) Restore(first uint64, slab uint32) {
 	s.mu.Unlock()
 }
 
-// RestoreSlab appends the records of sealed slab n, whose first frame
+// RestoreSlab appends the records of finished slab n, whose first frame
 // starts at off, as they are on disk, and publishes them. n is at least
 // every slab so far (a slab whose frames are damaged in the middle is
 // restored in runs, with RestoreLost between them). The slab is read back

@@ -1,4 +1,4 @@
-// Package token seals small binary payloads into opaque, tamper-evident
+// Package token encodes small binary payloads into opaque, tamper-evident
 // strings: shard iterators and pagination tokens. A token is
 // base64url(version | kind | payload | MAC), the MAC a truncated
 // HMAC-SHA256 under a per-account random key, so a forged, garbled or foreign
@@ -31,10 +31,10 @@ const (
 	ListConsumers
 )
 
-// ErrInvalid reports a token that was not sealed by this codec for this kind.
+// ErrInvalid reports a token that was not encoded by this codec for this kind.
 var ErrInvalid = errors.New("token: invalid")
 
-// Codec seals and opens tokens. It is safe for concurrent use.
+// Codec encodes and decodes tokens. It is safe for concurrent use.
 type Codec struct {
 	key [32]byte
 }
@@ -49,14 +49,14 @@ func NewCodec() *Codec {
 }
 
 // NewCodecWithKey returns a codec with the given key: one kept from an
-// earlier run, so that tokens it sealed still open.
+// earlier run, so that tokens it encoded still decode.
 func NewCodecWithKey(key [32]byte) *Codec { return &Codec{key: key} }
 
 // Key returns the codec's key, for keeping.
 func (c *Codec) Key() [32]byte { return c.key }
 
-// Seal returns the token for payload.
-func (c *Codec) Seal(kind Kind, payload []byte) string {
+// Encode returns the token for payload.
+func (c *Codec) Encode(kind Kind, payload []byte) string {
 	buf := make([]byte, 0, 2+len(payload)+sha256.Size)
 	buf = append(buf, version, byte(kind))
 	buf = append(buf, payload...)
@@ -71,8 +71,8 @@ func (c *Codec) mac(msg []byte) []byte {
 	return sum[:len(msg)+macLen]
 }
 
-// Open checks tok and returns its payload.
-func (c *Codec) Open(kind Kind, tok string) ([]byte, error) {
+// Decode checks tok and returns its payload.
+func (c *Codec) Decode(kind Kind, tok string) ([]byte, error) {
 	if len(tok) > base64.RawURLEncoding.EncodedLen(1024) {
 		return nil, ErrInvalid
 	}
