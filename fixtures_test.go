@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
-	"github.com/shardlog/shardlog/internal/wire"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -44,13 +43,14 @@ func newStream(t testing.TB, a *shardlog.Account, name string, shards int) *shar
 // wirePosition is a starting position as a wire client sends it: the number
 // as text, which may not be one.
 func wirePosition(typ shardlog.IteratorType, seq string) shardlog.StartingPosition {
-	return wire.StartingPosition(string(typ), seq, time.Time{}).(shardlog.StartingPosition)
+	return shardlog.StartingPosition{Type: typ, SequenceNumber: shardlog.SequenceNumberAsSent(seq)}
 }
 
 // wireOrdering is in with a SequenceNumberForOrdering as a wire client sends
 // it: text, which may not be a number.
 func wireOrdering(in shardlog.PutInput, seq string) shardlog.PutInput {
-	return wire.WithOrderingNumber(in, seq).(shardlog.PutInput)
+	in.SequenceNumberForOrdering = shardlog.SequenceNumberAsSent(seq)
+	return in
 }
 
 // errOf returns the error of a call that also returns a value.

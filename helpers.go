@@ -40,6 +40,18 @@ func (s SequenceNumber) ShardID() string {
 // StartingSequenceNumber (and the zero value, and numbers Kinesis issued).
 func (s SequenceNumber) Counter() uint64 { return s.n.Counter }
 
+// CanonicalShardID returns the shard ID that id names, as Kinesis reads a
+// shard ID given as input: "shardId-5", "5" and "x-0005" all name
+// "shardId-000000000005"; false if id names no shard ("shardId-",
+// "a-b-5").
+func CanonicalShardID(id string) (string, bool) {
+	i, ok := resolveShardID(id)
+	if !ok {
+		return "", false
+	}
+	return shardID(i), true
+}
+
 // ShardIDOf returns the ID of the shard with the given index, as Kinesis
 // names them: ShardIDOf(7) is "shardId-000000000007". Streams number their
 // shards from 0 in the order they are created.

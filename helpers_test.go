@@ -65,3 +65,27 @@ func TestSubscribeFromTheStream(t *testing.T) {
 	_, err = s.SubscribeToShard(ctx, "nobody", shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	require.ErrorIs(t, err, shardlog.ErrResourceNotFound)
 }
+
+// TestCanonicalShardID: shard IDs given as input name shards as Kinesis
+// reads them.
+func TestCanonicalShardID(t *testing.T) {
+	for id, want := range map[string]string{
+		"shardId-5": "shardId-000000000005", "5": "shardId-000000000005", "x-0005": "shardId-000000000005",
+		"shardId-000000000012": "shardId-000000000012", "shardId-": "", "a-b-5": "", "2.14E4": "", "": "",
+	} {
+		got, ok := shardlog.CanonicalShardID(id)
+		require.Equal(t, want, got, id)
+		require.Equal(t, want != "", ok, id)
+	}
+}
+
+// TestSequenceNumberAsSent: text that is no sequence number is kept, for
+// the operation to refuse in Kinesis's words; a number is parsed.
+func TestSequenceNumberAsSent(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 1)
+	r := put(t, s, "k", "x")
+	require.Equal(t, r.SequenceNumber, shardlog.SequenceNumberAsSent(r.SequenceNumber.String()))
+	_, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber, SequenceNumber: shardlog.SequenceNumberAsSent("12x")})
+	requireCode(t, err, shardlog.ErrValidation, "")
+}

@@ -35,17 +35,6 @@ type StartingPosition struct {
 	SequenceNumber SequenceNumber
 	// Timestamp is required by AT_TIMESTAMP; millisecond precision.
 	Timestamp time.Time
-
-	text string // SequenceNumber as a wire client sent it (see internal/wire)
-}
-
-// sequenceText is the starting sequence number as text: as the client sent
-// it, or SequenceNumber's.
-func (p StartingPosition) sequenceText() string {
-	if p.text != "" {
-		return p.text
-	}
-	return p.SequenceNumber.String()
 }
 
 // iteratorTTL is how long a shard iterator stays valid.
@@ -99,7 +88,7 @@ func (s *Stream) seek(now time.Time, id string, p StartingPosition) (*shard, uin
 		return nil, 0, validation("shardIteratorType", string(p.Type),
 			"satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]")
 	}
-	if seq := p.sequenceText(); seq != "" && !seqnum.Valid(seq) {
+	if seq := p.SequenceNumber.String(); seq != "" && !seqnum.Valid(seq) {
 		return nil, 0, validation("startingSequenceNumber", seq, "satisfy regular expression pattern: 0|([1-9]\\d{0,128})")
 	}
 	i, ok := resolveShardID(id)
@@ -153,7 +142,7 @@ func findShard(all []*shard, i uint32) *shard {
 func (s *Stream) position(sh *shard, now time.Time, p StartingPosition) (uint64, error) {
 	account := s.acct.cfg.accountID
 	head, tail := sh.seg.Head(), sh.seg.Len()
-	seq := p.sequenceText()
+	seq := p.SequenceNumber.String()
 	switch p.Type {
 	case TrimHorizon, Latest:
 		if seq != "" {

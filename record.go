@@ -30,6 +30,18 @@ type SequenceNumber struct {
 	text string // the decimal form of a number of another layout (Kinesis's)
 }
 
+// SequenceNumberAsSent is a sequence number as a client of Kinesis's API
+// sent it, well formed or not, for servers of that API: the operation that
+// takes it answers text that is no sequence number as Kinesis does, in
+// Kinesis's order of checks, rather than failing before it begins, as
+// [ParseSequenceNumber] would.
+func SequenceNumberAsSent(s string) SequenceNumber {
+	if n, err := seqnum.Parse(s); err == nil {
+		return SequenceNumber{n: n}
+	}
+	return SequenceNumber{text: strings.Clone(s)}
+}
+
 // ParseSequenceNumber parses the decimal form of a sequence number: one
 // shardlog issued, or any other well-formed one (Kinesis's: a decimal of
 // up to 129 digits without leading zeros), which it keeps as text. Other
@@ -131,17 +143,6 @@ type PutInput struct {
 	// Only Put honours it; PutBatch ignores it, as PutRecords has no such
 	// field.
 	SequenceNumberForOrdering SequenceNumber
-
-	orderingText string // SequenceNumberForOrdering as a wire client sent it
-}
-
-// orderingNumber is SequenceNumberForOrdering as text: as the client sent
-// it, or the typed number's.
-func (in *PutInput) orderingNumber() string {
-	if in.orderingText != "" {
-		return in.orderingText
-	}
-	return in.SequenceNumberForOrdering.String()
 }
 
 // PutResult says where a record was stored.

@@ -450,7 +450,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 		return PutResult{}, err
 	}
 	var after seqnum.Number
-	ordering := in.orderingNumber()
+	ordering := in.SequenceNumberForOrdering.String()
 	if ordering != "" {
 		if after, err = s.orderingNumber(ordering); err != nil {
 			return PutResult{}, err

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
-	"github.com/shardlog/shardlog/internal/wire"
 )
 
 // serializationError is a request body that is not valid JSON of the
@@ -180,7 +179,7 @@ func (r streamRef) shardMissing(a *shardlog.Account, err error, id string, bySha
 	if name == "" {
 		_, name, _ = strings.Cut(r.StreamARN, ":stream/")
 	}
-	canonical, ok := wire.ShardID(id)
+	canonical, ok := shardlog.CanonicalShardID(id)
 	switch {
 	case !ok:
 		return &shardlog.Error{Code: shardlog.ErrResourceNotFound.Code,

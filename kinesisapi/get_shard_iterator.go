@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog"
-	"github.com/shardlog/shardlog/internal/wire"
 )
 
 type getShardIteratorInput struct {
@@ -25,7 +24,8 @@ func getShardIterator(ctx context.Context, a *shardlog.Account, in *getShardIter
 		// Kinesis answers for the shard even when the stream is missing.
 		return nil, in.shardMissing(a, err, in.ShardId, true)
 	}
-	p := wire.StartingPosition(in.ShardIteratorType, in.StartingSequenceNumber, ts(in.Timestamp)).(shardlog.StartingPosition)
+	p := shardlog.StartingPosition{Type: shardlog.IteratorType(in.ShardIteratorType),
+		SequenceNumber: shardlog.SequenceNumberAsSent(in.StartingSequenceNumber), Timestamp: ts(in.Timestamp)}
 	it, err := s.GetShardIterator(ctx, in.ShardId, p)
 	if err != nil {
 		return nil, err

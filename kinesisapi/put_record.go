@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog"
-	"github.com/shardlog/shardlog/internal/wire"
 )
 
 type putRecordInput struct {
@@ -26,10 +25,8 @@ func putRecord(ctx context.Context, a *shardlog.Account, in *putRecordInput) (an
 	if err != nil {
 		return nil, err
 	}
-	put := shardlog.PutInput{PartitionKey: in.PartitionKey, Data: in.Data, ExplicitHashKey: in.ExplicitHashKey}
-	if in.SequenceNumberForOrdering != "" {
-		put = wire.WithOrderingNumber(put, in.SequenceNumberForOrdering).(shardlog.PutInput)
-	}
+	put := shardlog.PutInput{PartitionKey: in.PartitionKey, Data: in.Data, ExplicitHashKey: in.ExplicitHashKey,
+		SequenceNumberForOrdering: shardlog.SequenceNumberAsSent(in.SequenceNumberForOrdering)}
 	r, err := s.Put(ctx, put)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
-	"github.com/shardlog/shardlog/internal/wire"
 )
 
 type subscribeToShardInput struct {
@@ -84,7 +83,8 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 	}
 	noteStream(r.Context(), &in)
 	p := in.StartingPosition
-	start := wire.StartingPosition(p.Type, p.SequenceNumber, ts(p.Timestamp)).(shardlog.StartingPosition)
+	start := shardlog.StartingPosition{Type: shardlog.IteratorType(p.Type),
+		SequenceNumber: shardlog.SequenceNumberAsSent(p.SequenceNumber), Timestamp: ts(p.Timestamp)}
 	sub, err := h.acct.SubscribeToShard(r.Context(), in.ConsumerARN, in.ShardId, start)
 	if err != nil {
 		h.setWriteDeadline(w)
