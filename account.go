@@ -27,13 +27,10 @@ type Account struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	spawnMu   sync.Mutex // orders spawn's wg.Add before Close's wg.Wait
-	janitor   janitor
+	janitor   *repeater  // WithJanitor's; nil without
 
-	store       *store     // the directory of a durable account; nil in memory
-	syncMu      sync.Mutex // guards syncTimer and syncStopped
-	syncTimer   Timer      // SyncEvery's next sync
-	syncStopped bool
-	syncTick    func()
+	store  *store    // the directory of a durable account; nil in memory
+	syncer *repeater // SyncEvery's; nil under the other policies
 
 	// openShards counts the open shards of every stream not deleted; it
 	// changes only through reserveShards and releaseShards, so that
@@ -107,10 +104,8 @@ func (a *Account) Close() error {
 		a.spawnMu.Lock()
 		a.closed.Store(true)
 		a.spawnMu.Unlock()
-		a.stopJanitor()
-		if a.store != nil {
-			a.stopSyncer()
-		}
+		a.janitor.stop()
+		a.syncer.stop()
 		a.mu.RLock()
 		for _, s := range a.streams {
 			s.mu.Lock()

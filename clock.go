@@ -3,6 +3,7 @@ package shardlog
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -191,4 +192,74 @@ func unixMilli(t time.Time) int64 {
 		return math.MaxInt64
 	}
 	return t.UnixMilli()
+}
+
+// errStopped is sleep's answer when its stop channel closed first.
+var errStopped = errors.New("shardlog: stopped")
+
+// sleep waits d on clk. It returns early with ctx's error once ctx is
+// done, or with errStopped once stop is closed (a nil stop never is).
+func sleep(ctx context.Context, clk Clock, d time.Duration, stop <-chan struct{}) error {
+	done := make(chan struct{})
+	t := clk.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stop:
+		return errStopped
+	}
+}
+
+// repeater runs a function every interval of a clock, one run at a time,
+// until stopped: a Clock's timers fire once, so each run arms the next.
+type repeater struct {
+	clk   Clock
+	every time.Duration
+	run   func()
+	wg    *sync.WaitGroup // counts a run in progress, for Close to wait on
+
+	mu      sync.Mutex // guards timer and stopped
+	timer   Timer
+	stopped bool
+}
+
+// repeat starts running run every interval of clk.
+func repeat(clk Clock, every time.Duration, wg *sync.WaitGroup, run func()) *repeater {
+	r := &repeater{clk: clk, every: every, run: run, wg: wg}
+	r.mu.Lock()
+	r.timer = clk.AfterFunc(every, r.tick)
+	r.mu.Unlock()
+	return r
+}
+
+func (r *repeater) tick() {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		return
+	}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	defer r.wg.Done()
+	r.run()
+	r.mu.Lock()
+	if !r.stopped {
+		r.timer = r.clk.AfterFunc(r.every, r.tick)
+	}
+	r.mu.Unlock()
+}
+
+// stop ends the runs; one in progress finishes (wg waits for it). A nil
+// repeater is stopped already.
+func (r *repeater) stop() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	r.timer.Stop()
 }

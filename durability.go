@@ -235,15 +235,7 @@ func (a *Account) startSyncer() {
 	if p.kind != syncEvery {
 		return
 	}
-	a.syncTick = func() {
-		a.syncMu.Lock()
-		if a.syncStopped {
-			a.syncMu.Unlock()
-			return
-		}
-		a.wg.Add(1) // Close waits for a tick in progress
-		a.syncMu.Unlock()
-		defer a.wg.Done()
+	a.syncer = repeat(a.cfg.clock, p.every, &a.wg, func() {
 		_ = a.journal.sync()
 		for _, sh := range a.allShards() {
 			sh.mu.Lock()
@@ -253,24 +245,7 @@ func (a *Account) startSyncer() {
 				_ = sh.syncAll()
 			}
 		}
-		a.syncMu.Lock()
-		if !a.syncStopped {
-			a.syncTimer = a.cfg.clock.AfterFunc(p.every, a.syncTick)
-		}
-		a.syncMu.Unlock()
-	}
-	a.syncMu.Lock()
-	a.syncTimer = a.cfg.clock.AfterFunc(p.every, a.syncTick)
-	a.syncMu.Unlock()
-}
-
-func (a *Account) stopSyncer() {
-	a.syncMu.Lock()
-	defer a.syncMu.Unlock()
-	a.syncStopped = true
-	if a.syncTimer != nil {
-		a.syncTimer.Stop()
-	}
+	})
 }
 
 // maxSyncsAtOnce bounds the syncs one batch runs at once.

@@ -188,17 +188,10 @@ func (a *Account) failedRecords(ctx context.Context, stream string) (map[int]*Er
 // sleep waits d on the account's clock, or until ctx is done or the
 // account closes.
 func (a *Account) sleep(ctx context.Context, d time.Duration) error {
-	done := make(chan struct{})
-	t := a.cfg.clock.AfterFunc(d, func() { close(done) })
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-a.done:
-		return ErrClosed
+	if err := sleep(ctx, a.cfg.clock, d, a.done); err != errStopped {
+		return err
 	}
+	return ErrClosed
 }
 
 // shardIndexOr is the index of a shard ID, or -1 if it is not one.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/btree"
@@ -94,18 +95,8 @@ func (s *Stream) metaLocked(closing time.Time) *manifest.Stream {
 	if d := s.crypto.current.Load(); d != nil {
 		m.EncryptionGen = int(d.gen)
 	}
-	slices.SortFunc(m.Consumers, func(a, b manifest.Consumer) int { return cmpStrings(a.Name, b.Name) })
+	slices.SortFunc(m.Consumers, func(a, b manifest.Consumer) int { return strings.Compare(a.Name, b.Name) })
 	return m
-}
-
-func cmpStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // persistLocked writes the stream's metadata as it is now to the manifest

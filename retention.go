@@ -3,7 +3,6 @@ package shardlog
 import (
 	"context"
 	"math"
-	"sync"
 	"time"
 )
 
@@ -218,45 +217,10 @@ func (a *Account) ApplyRetention(ctx context.Context) error {
 	return nil
 }
 
-// janitor expires idle shards on a timer of the account's clock.
-type janitor struct {
-	mu      sync.Mutex // guards timer and stopped
-	timer   Timer
-	stopped bool
-}
-
+// startJanitor expires idle shards on a timer of the account's clock
+// (WithJanitor).
 func (a *Account) startJanitor() {
-	if a.cfg.janitor <= 0 {
-		return
-	}
-	a.janitor.mu.Lock()
-	defer a.janitor.mu.Unlock()
-	a.janitor.timer = a.cfg.clock.AfterFunc(a.cfg.janitor, a.janitorTick)
-}
-
-func (a *Account) janitorTick() {
-	j := &a.janitor
-	j.mu.Lock()
-	if j.stopped {
-		j.mu.Unlock()
-		return
-	}
-	a.wg.Add(1) // Close waits for a tick in progress
-	j.mu.Unlock()
-	defer a.wg.Done()
-	_ = a.ApplyRetention(context.Background())
-	j.mu.Lock()
-	if !j.stopped {
-		j.timer = a.cfg.clock.AfterFunc(a.cfg.janitor, a.janitorTick)
-	}
-	j.mu.Unlock()
-}
-
-func (a *Account) stopJanitor() {
-	a.janitor.mu.Lock()
-	defer a.janitor.mu.Unlock()
-	a.janitor.stopped = true
-	if a.janitor.timer != nil {
-		a.janitor.timer.Stop()
+	if a.cfg.janitor > 0 {
+		a.janitor = repeat(a.cfg.clock, a.cfg.janitor, &a.wg, func() { _ = a.ApplyRetention(context.Background()) })
 	}
 }

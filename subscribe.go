@@ -317,12 +317,7 @@ func (sub *Subscription) run(ctx context.Context, pos uint64) {
 		}
 		if limiter != nil && bytes > 0 {
 			if d := reserve(limiter, now, bytes); d > 0 {
-				ready := make(chan struct{})
-				t := clock.AfterFunc(d, func() { close(ready) })
-				select {
-				case <-ready:
-				case <-sub.stop:
-					t.Stop()
+				if sleep(context.Background(), clock, d, sub.stop) != nil {
 					return
 				}
 			}

@@ -20,7 +20,7 @@ func (w *worker) fanOutConsumer(ctx context.Context) (Consumer, error) {
 		c, err = api.DescribeStreamConsumer(ctx, name)
 	}
 	for err == nil && c.ConsumerStatus == ConsumerCreating {
-		if err = sleepOn(ctx, w.cfg.Clock, time.Second); err == nil {
+		if err = sleep(ctx, w.cfg.Clock, time.Second, nil); err == nil {
 			c, err = api.DescribeStreamConsumer(ctx, name)
 		}
 	}
@@ -28,19 +28,6 @@ func (w *worker) fanOutConsumer(ctx context.Context) (Consumer, error) {
 		err = newError(ErrResourceInUse, "Consumer %s is %s.", c.ConsumerARN, c.ConsumerStatus)
 	}
 	return c, err
-}
-
-// sleepOn waits d on clk, or until ctx is done.
-func sleepOn(ctx context.Context, clk Clock, d time.Duration) error {
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	defer t.Stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // readFanOut is read for a group in enhanced fan-out mode.

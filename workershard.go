@@ -220,15 +220,7 @@ func stopped(h *heldLease) bool {
 // sleep waits d on the worker's clock, reporting false if h's consumer is
 // told to stop first.
 func (w *worker) sleep(h *heldLease, d time.Duration) bool {
-	done := make(chan struct{})
-	t := w.cfg.Clock.AfterFunc(d, func() { close(done) })
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-h.quit:
-		return false
-	}
+	return sleep(context.Background(), w.cfg.Clock, d, h.quit) == nil
 }
 
 // shardConsumer is the batchReader of an embedded stream's shard: it reads

@@ -17,6 +17,7 @@
 package seqnum
 
 import (
+	"cmp"
 	"errors"
 )
 
@@ -43,21 +44,11 @@ type Number struct {
 func (n Number) Compare(o Number) int {
 	switch {
 	case n.Stream != o.Stream:
-		return cmp(uint64(n.Stream), uint64(o.Stream))
+		return cmp.Compare(n.Stream, o.Stream)
 	case n.Shard != o.Shard:
-		return cmp(uint64(n.Shard), uint64(o.Shard))
+		return cmp.Compare(n.Shard, o.Shard)
 	}
-	return cmp(n.Counter, o.Counter)
-}
-
-func cmp(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(n.Counter, o.Counter)
 }
 
 // Append appends the 56-digit decimal form of n to b.
