@@ -22,21 +22,6 @@ import (
 // so that a denied call changes nothing and learns nothing (not even
 // whether the stream exists).
 
-// WithAccessControl turns access control on: calls that carry a Caller
-// (WithCaller) are decided by the policies of its principal and of the
-// resource, as IAM decides them, and denied calls fail with
-// ErrAccessDenied in AWS's words. kinesisapi then requires every request
-// to be signed (SigV4) with an access key of the account (PutAccessKey),
-// and makes the key's principal the request's Caller. Calls without a
-// Caller — the application's own, in process — act as the account's root
-// user and are not checked. Off by default: any call is allowed.
-func WithAccessControl() Option {
-	return optionFunc(func(cfg *config) error {
-		cfg.access = true
-		return nil
-	})
-}
-
 // Caller is who makes a call, as access control sees it.
 type Caller struct {
 	// PrincipalARN is the principal the call acts as: a user

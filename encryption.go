@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,23 +30,6 @@ import (
 // the shard's index and the record's position, unique under a key; the
 // partition key is authenticated too, so a record moved or altered on disk
 // fails to open rather than read wrong.
-
-// WithKeyRing makes StartStreamEncryption really encrypt: records put to an
-// encrypted stream are sealed with a data key that a master key of ring
-// wraps, in memory and in a durable account's files alike, and a missing,
-// disabled or wrong key fails puts and reads with the KMS exceptions. A
-// durable account keeps the wrapped data keys, never the master keys: give
-// it the same ring (LoadKeyRing) each time it opens. Without a key ring,
-// encryption is a setting only: records are stored in the clear.
-func WithKeyRing(ring *KeyRing) Option {
-	return optionFunc(func(cfg *config) error {
-		if ring == nil {
-			return fmt.Errorf("shardlog: WithKeyRing(nil)")
-		}
-		cfg.keyRing = ring
-		return nil
-	})
-}
 
 // sealOverhead is what sealing adds to a record's data: the GCM tag.
 const sealOverhead = 16

@@ -294,3 +294,108 @@ func WithAccountSizeBound(b SizeBound) Option {
 		return nil
 	})
 }
+
+// WithDir makes the account durable: its streams, records, consumers and
+// everything else Kinesis keeps survive Close, a process crash, and (with
+// SyncAlways, the default) a power loss. An empty or missing dir starts an
+// empty account; one that holds an account opens it, with what it held.
+// Opening fails with a clear error if another account (in this process or
+// another) has dir open, if its manifest is missing or garbled, or if it was
+// written by a newer format. Records older than a window of recent segment
+// files are read back from the files when needed: memory grows with the
+// number of records (about 25 bytes each), not with their size. Durable
+// accounts need a unix system.
+func WithDir(dir string) Option {
+	return optionFunc(func(cfg *config) error {
+		if dir == "" {
+			return fmt.Errorf("shardlog: WithDir(\"\")")
+		}
+		cfg.dir = dir
+		return nil
+	})
+}
+
+// WithSync sets when a durable account's writes reach stable storage.
+// Default: SyncAlways.
+func WithSync(p SyncPolicy) Option {
+	return optionFunc(func(cfg *config) error {
+		if p.kind == syncMemory || p.kind == syncEvery && p.every <= 0 {
+			return fmt.Errorf("shardlog: invalid sync policy %v", p)
+		}
+		cfg.sync = p
+		return nil
+	})
+}
+
+// WithSegmentSize sets the largest segment file of a durable account (a
+// record larger than it gets a file of its own), from 64 KiB to 1 GiB.
+// Default: 1 MiB. Larger files mean fewer of them and fewer syncs of
+// directories, and more memory per shard being written.
+func WithSegmentSize(n int) Option {
+	return optionFunc(func(cfg *config) error {
+		if n < 64<<10 || n > 1<<30 {
+			return fmt.Errorf("shardlog: segment size %d outside [64 KiB, 1 GiB]", n)
+		}
+		cfg.segmentSize = n
+		return nil
+	})
+}
+
+// WithLogger sets where the account logs what it must (a torn file found
+// when opening, a failed sync). Default: nowhere.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(cfg *config) error {
+		if l == nil {
+			return fmt.Errorf("shardlog: WithLogger(nil)")
+		}
+		cfg.log = l
+		return nil
+	})
+}
+
+// WithReadOnly opens a durable account (WithDir) without changing
+// anything in its directory, for inspection and backups: its streams and
+// records read as they are, what opening finds damaged is reported
+// (Account.Recovery) but nothing is repaired, cut or deleted, and every
+// change fails with InternalFailure, for which errors.Is(err, ErrReadOnly)
+// holds. Any number of read-only accounts may have a directory open at
+// once, but none while an account that writes has it (and the other way
+// round). The directory must hold an account.
+func WithReadOnly() Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.readOnly = true
+		return nil
+	})
+}
+
+// WithAccessControl turns access control on: calls that carry a Caller
+// (WithCaller) are decided by the policies of its principal and of the
+// resource, as IAM decides them, and denied calls fail with
+// ErrAccessDenied in AWS's words. kinesisapi then requires every request
+// to be signed (SigV4) with an access key of the account (PutAccessKey),
+// and makes the key's principal the request's Caller. Calls without a
+// Caller — the application's own, in process — act as the account's root
+// user and are not checked. Off by default: any call is allowed.
+func WithAccessControl() Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.access = true
+		return nil
+	})
+}
+
+// WithKeyRing makes StartStreamEncryption really encrypt: records put to an
+// encrypted stream are sealed with a data key that a master key of ring
+// wraps, in memory and in a durable account's files alike, and a missing,
+// disabled or wrong key fails puts and reads with the KMS exceptions. A
+// durable account keeps the wrapped data keys, never the master keys: give
+// it the same ring (LoadKeyRing) each time it opens. Without a key ring,
+// encryption is a setting only: records are stored in the clear.
+func WithKeyRing(ring *KeyRing) Option {
+	return optionFunc(func(cfg *config) error {
+		if ring == nil {
+			return fmt.Errorf("shardlog: WithKeyRing(nil)")
+		}
+		cfg.keyRing = ring
+		return nil
+	})
+}
