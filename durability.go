@@ -23,7 +23,7 @@ const (
 	syncNone
 )
 
-// Sync policies of a durable account ([WithDir]); the README has a table of
+// Sync policies of a durable account ([WithDir]); docs/durability.md has a table of
 // what each can lose.
 var (
 	// SyncAlways: Put and PutBatch return only once their records are on

@@ -16,7 +16,7 @@ import (
 )
 
 // benchShards is the stream's shard count in BenchmarkIdleShards: 1 000,
-// or SHARDLOG_BENCH_SHARDS (the README's figures use 10 000).
+// or SHARDLOG_BENCH_SHARDS (docs/benchmarks.md's figures use 10 000).
 func benchShards(b *testing.B) int {
 	if v := os.Getenv("SHARDLOG_BENCH_SHARDS"); v != "" {
 		n, err := strconv.Atoi(v)
