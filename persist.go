@@ -51,7 +51,7 @@ func (s *Stream) metaLocked(closing time.Time) *manifest.Stream {
 		RetentionHours: int(s.retention() / time.Hour),
 		RetentionRest:  int64(s.retention() % time.Hour), // nonzero only under EmbeddedLog
 		Mode:           string(s.settings.mode),
-		Encryption:     s.settings.encryption,
+		Encryption:     string(s.settings.encryption),
 		KeyID:          s.settings.keyID,
 		Metrics:        slices.Clone(s.settings.metrics),
 		Tags:           maps.Clone(s.tags),
@@ -290,8 +290,8 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 		close(s.gone)
 	}
 	s.retentionNanos.Store(int64(time.Duration(ms.RetentionHours)*time.Hour) + ms.RetentionRest)
-	s.settings = settings{mode: StreamMode(ms.Mode), encryption: ms.Encryption, keyID: ms.KeyID, metrics: ms.Metrics}
-	s.kms.Store(ms.Encryption == EncryptionKMS)
+	s.settings = settings{mode: StreamMode(ms.Mode), encryption: EncryptionType(ms.Encryption), keyID: ms.KeyID, metrics: ms.Metrics}
+	s.kms.Store(EncryptionType(ms.Encryption) == EncryptionKMS)
 	s.enhanced.Store(monitorBits(ms.Metrics))
 	if len(ms.Tags) > 0 {
 		s.tags = ms.Tags

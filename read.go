@@ -252,7 +252,7 @@ type GetRecordsOutput struct {
 	// zero when Records reach the shard's newest record.
 	MillisBehindLatest int64
 	ChildShards        []ChildShard
-	EncryptionType     string // the stream's: "NONE" or "KMS"
+	EncryptionType     EncryptionType // the stream's: "NONE" or "KMS"
 }
 
 // GetRecords reads the records an iterator points at, up to Limit records

@@ -149,7 +149,7 @@ type PutInput struct {
 type PutResult struct {
 	ShardID        string
 	SequenceNumber SequenceNumber
-	EncryptionType string // the stream's: "NONE" or "KMS"
+	EncryptionType EncryptionType // the stream's: "NONE" or "KMS"
 }
 
 // BatchEntry is the result of one record of a PutBatch: either ShardID and
@@ -167,7 +167,7 @@ type BatchEntry struct {
 type BatchResult struct {
 	FailedRecordCount int
 	Records           []BatchEntry
-	EncryptionType    string // the stream's: "NONE" or "KMS"
+	EncryptionType    EncryptionType // the stream's: "NONE" or "KMS"
 }
 
 // Err returns nil if every record was put; otherwise a *RecordError for

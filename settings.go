@@ -23,7 +23,7 @@ const onDemandShards = 4
 // settings are a stream's reported configuration; guarded by Stream.mu.
 type settings struct {
 	mode       StreamMode
-	encryption string // "NONE" or "KMS"
+	encryption EncryptionType
 	keyID      string
 	metrics    []string // enhanced monitoring's shard-level metrics
 }
@@ -57,10 +57,14 @@ func (s *Stream) UpdateStreamMode(ctx context.Context, mode StreamMode) error {
 	})
 }
 
+// EncryptionType is how a stream's records are encrypted: Kinesis's
+// EncryptionType.
+type EncryptionType string
+
 // Encryption types.
 const (
-	EncryptionNone = "NONE"
-	EncryptionKMS  = "KMS"
+	EncryptionNone EncryptionType = "NONE"
+	EncryptionKMS  EncryptionType = "KMS"
 )
 
 // StartStreamEncryption encrypts the records put to the stream from now on
@@ -75,7 +79,7 @@ const (
 // 2048 characters; ErrResourceInUse unless the stream is ACTIVE;
 // ErrKMSNotFound for a key the ring lacks, ErrKMSDisabled for a disabled
 // one.
-func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
+func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType EncryptionType, keyID string) error {
 	if _, err := s.begin(ctx, "StartStreamEncryption"); err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func (s *Stream) StartStreamEncryption(ctx context.Context, encryptionType, keyI
 // Errors: ErrValidation as StartStreamEncryption; ErrInvalidArgument for
 // a key other than the stream's; ErrResourceInUse unless the stream is
 // ACTIVE.
-func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType, keyID string) error {
+func (s *Stream) StopStreamEncryption(ctx context.Context, encryptionType EncryptionType, keyID string) error {
 	if _, err := s.begin(ctx, "StopStreamEncryption"); err != nil {
 		return err
 	}
@@ -160,10 +164,10 @@ func keyName(ref string) string {
 	return ref
 }
 
-func checkEncryption(typ, keyID string) error {
+func checkEncryption(typ EncryptionType, keyID string) error {
 	switch {
 	case typ != EncryptionKMS:
-		return validation("encryptionType", typ, "satisfy enum value set: [NONE, KMS]")
+		return validation("encryptionType", string(typ), "satisfy enum value set: [NONE, KMS]")
 	case keyID == "":
 		return validation("keyId", "", "have length greater than or equal to 1")
 	case len(keyID) > 2048:
@@ -264,7 +268,7 @@ func (s *Stream) updateSettings(ctx context.Context, change func(*settings) erro
 
 // encryptionType returns "KMS" or "NONE" without taking the stream's lock,
 // for the put and read paths.
-func (s *Stream) encryptionType() string {
+func (s *Stream) encryptionType() EncryptionType {
 	if s.kms.Load() {
 		return EncryptionKMS
 	}

@@ -347,7 +347,7 @@ type StreamDescriptionSummary struct {
 	StreamMode              StreamMode
 	RetentionPeriodHours    int
 	StreamCreationTimestamp time.Time
-	EncryptionType          string // "NONE" or "KMS"
+	EncryptionType          EncryptionType // "NONE" or "KMS"
 	KeyID                   string
 	ShardLevelMetrics       []string // enhanced monitoring
 	OpenShardCount          int

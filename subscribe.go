@@ -37,7 +37,7 @@ type SubscribeToShardEvent struct {
 	ContinuationSequenceNumber SequenceNumber
 	MillisBehindLatest         int64
 	ChildShards                []ChildShard
-	EncryptionType             string // the stream's when the event was read: "NONE" or "KMS"
+	EncryptionType             EncryptionType // the stream's when the event was read: "NONE" or "KMS"
 }
 
 // Subscription pushes a shard's records to a consumer, as SubscribeToShard.

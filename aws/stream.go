@@ -364,11 +364,11 @@ func sequence(s *string) (shardlog.SequenceNumber, error) {
 	return n, nil
 }
 
-func encryption(t types.EncryptionType) string {
+func encryption(t types.EncryptionType) shardlog.EncryptionType {
 	if t == "" {
 		return shardlog.EncryptionNone
 	}
-	return string(t)
+	return shardlog.EncryptionType(t)
 }
 
 // nonNil keeps empty data a blob: the SDK leaves a nil one out, which

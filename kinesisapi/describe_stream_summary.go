@@ -30,7 +30,7 @@ func summary(d shardlog.StreamDescriptionSummary) streamDescriptionSummary {
 		RetentionPeriodHours:    d.RetentionPeriodHours,
 		StreamCreationTimestamp: epoch{d.StreamCreationTimestamp},
 		EnhancedMonitoring:      monitoring(d.ShardLevelMetrics),
-		EncryptionType:          d.EncryptionType,
+		EncryptionType:          string(d.EncryptionType),
 		KeyId:                   d.KeyID,
 		OpenShardCount:          d.OpenShardCount,
 		ConsumerCount:           d.ConsumerCount,

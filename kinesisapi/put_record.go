@@ -31,5 +31,5 @@ func putRecord(ctx context.Context, a *shardlog.Account, in *putRecordInput) (an
 	if err != nil {
 		return nil, err
 	}
-	return putRecordOutput{ShardId: r.ShardID, SequenceNumber: r.SequenceNumber.String(), EncryptionType: r.EncryptionType}, nil
+	return putRecordOutput{ShardId: r.ShardID, SequenceNumber: r.SequenceNumber.String(), EncryptionType: string(r.EncryptionType)}, nil
 }

@@ -231,7 +231,7 @@ func appendPutRecordsOutput(b []byte, out *shardlog.BatchResult) []byte {
 	b = append(b, ']')
 	if out.EncryptionType != "" {
 		b = append(b, `,"EncryptionType":`...)
-		b = appendJSONString(b, out.EncryptionType)
+		b = appendJSONString(b, string(out.EncryptionType))
 	}
 	return append(b, '}', '\n')
 }

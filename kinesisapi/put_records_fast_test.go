@@ -68,7 +68,7 @@ func TestAppendPutRecordsOutputMatchesEncodingJSON(t *testing.T) {
 			{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: `Rate "exceeded" <for> shard & more`},
 		}},
 	} {
-		ref := putRecordsOutput{FailedRecordCount: res.FailedRecordCount, EncryptionType: res.EncryptionType, Records: []putRecordsEntry{}}
+		ref := putRecordsOutput{FailedRecordCount: res.FailedRecordCount, EncryptionType: string(res.EncryptionType), Records: []putRecordsEntry{}}
 		for _, e := range res.Records {
 			ref.Records = append(ref.Records, putRecordsEntry{SequenceNumber: e.SequenceNumber.String(), ShardId: e.ShardID, ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage})
 		}

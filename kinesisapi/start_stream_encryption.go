@@ -17,5 +17,5 @@ func startStreamEncryption(ctx context.Context, a *shardlog.Account, in *encrypt
 	if err != nil {
 		return nil, err
 	}
-	return empty{}, s.StartStreamEncryption(ctx, in.EncryptionType, in.KeyId)
+	return empty{}, s.StartStreamEncryption(ctx, shardlog.EncryptionType(in.EncryptionType), in.KeyId)
 }

@@ -11,5 +11,5 @@ func stopStreamEncryption(ctx context.Context, a *shardlog.Account, in *encrypti
 	if err != nil {
 		return nil, err
 	}
-	return empty{}, s.StopStreamEncryption(ctx, in.EncryptionType, in.KeyId)
+	return empty{}, s.StopStreamEncryption(ctx, shardlog.EncryptionType(in.EncryptionType), in.KeyId)
 }

@@ -138,11 +138,11 @@ type recordsBody struct {
 	scratch    []byte
 }
 
-func newRecordsBody(recs []shardlog.Record, encryption string) recordsBody {
+func newRecordsBody(recs []shardlog.Record, encryption shardlog.EncryptionType) recordsBody {
 	if encryption == shardlog.EncryptionNone {
 		encryption = ""
 	}
-	return recordsBody{records: recs, encryption: encryption}
+	return recordsBody{records: recs, encryption: string(encryption)}
 }
 
 // emit writes the array of records, as encoding/json would write

@@ -23,9 +23,10 @@ type wireRecord struct {
 	EncryptionType              string `json:"EncryptionType,omitempty"`
 }
 
-func records(in []shardlog.Record, encryption string) []wireRecord {
+func records(in []shardlog.Record, typ shardlog.EncryptionType) []wireRecord {
 	out := make([]wireRecord, len(in))
-	if encryption == shardlog.EncryptionNone {
+	encryption := string(typ)
+	if typ == shardlog.EncryptionNone {
 		encryption = ""
 	}
 	for i, r := range in {

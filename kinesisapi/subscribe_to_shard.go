@@ -148,7 +148,7 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 		event.ev, event.records.records = ev, ev.Records
 		event.records.encryption = ""
 		if ev.EncryptionType == shardlog.EncryptionKMS {
-			event.records.encryption = ev.EncryptionType
+			event.records.encryption = string(ev.EncryptionType)
 		}
 		if cborPayloads {
 			if !send(cborEventFrame(&event)) {
