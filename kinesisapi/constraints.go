@@ -1,6 +1,6 @@
 package kinesisapi
 
-//go:generate go run ./internal/modelgen
+//go:generate go run ../internal/tools/modelgen
 
 import (
 	"regexp"
@@ -11,7 +11,7 @@ import (
 
 // A shape is one of the API model's shapes with the constraints AWS checks
 // before an operation runs. model_gen.go declares them, generated from the
-// model by internal/modelgen.
+// model by internal/tools/modelgen.
 type shape struct {
 	name           string
 	kind           kind

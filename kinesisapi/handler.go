@@ -10,7 +10,7 @@
 // checks it against the Kinesis API model's constraints, calls the one core
 // method that implements it, and encodes the result. The constraints
 // (required, length, range, pattern, enum) come from the model itself
-// (model_gen.go, written by internal/modelgen from the aws-sdk-go module's
+// (model_gen.go, written by internal/tools/modelgen from the aws-sdk-go module's
 // api-2.json); a request that breaks them gets AWS's ValidationException,
 // listing every violation (up to ten) in AWS's order and words, before any
 // other check. Serialization errors (a value of the wrong type, base64 that

@@ -13,7 +13,7 @@ import (
 // AWS checks a request against its model's constraints (required, length,
 // range, pattern, enum) before it looks at anything else, and answers
 // every violation at once, up to ten, in a fixed order: members in the
-// order of awsOrder (internal/modelgen), a member's checks in the order
+// order of awsOrder (internal/tools/modelgen), a member's checks in the order
 // null, range, pattern, length, enum, a list's own checks before its
 // elements'. validateBody walks the JSON body once against the generated
 // shapes and words the answer as AWS does:

@@ -4,8 +4,8 @@
 // core's control-plane rates (from the operations' documentation,
 // docs-2.json):
 //
-//	go run ./kinesisapi/internal/modelgen            # rewrite both files
-//	go run ./kinesisapi/internal/modelgen -check     # fail if one is out of date
+//	go run ./internal/tools/modelgen            # rewrite both files
+//	go run ./internal/tools/modelgen -check     # fail if one is out of date
 //
 // The model comes through the module proxy (go mod download) unless -model
 // names its directory.
@@ -84,7 +84,7 @@ func run(model string, check bool) error {
 			return err
 		}
 		if !bytes.Equal(old, src) {
-			return fmt.Errorf("%s is out of date: run go run ./kinesisapi/internal/modelgen", path)
+			return fmt.Errorf("%s is out of date: run go run ./internal/tools/modelgen", path)
 		}
 	}
 	return nil
