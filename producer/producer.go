@@ -1,0 +1,292 @@
+// Package producer writes records to a stream the way the Kinesis Producer
+// Library does: Put buffers a record and returns at once with a Result;
+// records are batched per shard into PutRecords calls (by count, bytes and
+// a linger time), optionally aggregated in the KPL's format, retried with
+// backoff when Kinesis fails some of them, rate-limited to the shards'
+// capacity, and bounded in memory.
+//
+// It is written against shardlog.StreamAPI only, so the same producer
+// writes to an embedded stream, to shardlogd, or to Amazon Kinesis through
+// the module github.com/shardlog/shardlog/aws.
+//
+// The easy mistake with PutRecords, taking its 200 answer for success when
+// some records failed, cannot happen here: every record's Result says
+// where it was stored, or why it was not.
+package producer
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/hashkey"
+)
+
+// Errors of Put.
+var (
+	// ErrClosed is Put's answer after Close.
+	ErrClosed = errors.New("producer: closed")
+	// ErrBufferFull is Put's answer with Config.FailWhenFull when the
+	// buffer has no room.
+	ErrBufferFull = errors.New("producer: buffer full")
+	// ErrExpired wraps a record's last failure once its RecordTTL ran out.
+	ErrExpired = errors.New("producer: record expired before it could be put")
+)
+
+// Record is a user record: what Put writes.
+type Record struct {
+	PartitionKey string
+	// ExplicitHashKey, if set, places the record instead of the partition
+	// key's MD5, as in PutRecord.
+	ExplicitHashKey string
+	Data            []byte
+}
+
+// record is a Record on its way.
+type record struct {
+	Record
+	hash    hashkey.Key
+	size    int // partition key and data: what a shard's limit counts
+	res     *Result
+	put     time.Time // for RecordTTL
+	lastErr error
+}
+
+// Producer writes records to one stream. It is safe for concurrent use.
+type Producer struct {
+	api shardlog.StreamAPI
+	cfg Config
+
+	in   chan *record
+	poke chan struct{} // wakes the loop: a flush began
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+	puts sync.WaitGroup // Puts past their reservation, on their way to the loop
+
+	mu       sync.Mutex
+	flushing int
+	closed   bool
+	records  int           // buffered: put and not done
+	bytes    int64         // their bytes
+	room     chan struct{} // closed when room frees, if waiters
+	waiters  int           // Puts waiting for room
+	idle     chan struct{} // closed while nothing is buffered
+	leftover []*record     // the loop's records when it stopped
+}
+
+// New returns a producer writing to stream. Close it to stop its
+// goroutines.
+func New(stream shardlog.StreamAPI, cfg Config) (*Producer, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	p := &Producer{
+		api: stream, cfg: cfg, in: make(chan *record, 1024), poke: make(chan struct{}, 1),
+		ctx: ctx, stop: stop, room: make(chan struct{}), idle: make(chan struct{}),
+	}
+	close(p.idle)
+	l := newLoop(p)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.leftover = l.run()
+	}()
+	return p, nil
+}
+
+// Put buffers a record with this partition key and data (which it copies)
+// and returns its Result at once; the record is sent within
+// MaxBufferedTime. It blocks while the buffer is full (until ctx ends),
+// unless Config.FailWhenFull.
+//
+// Errors: a *shardlog.Error (ErrValidation) for a key or record Kinesis
+// would refuse; ErrBufferFull; ErrClosed; ctx's error.
+func (p *Producer) Put(ctx context.Context, partitionKey string, data []byte) (*Result, error) {
+	return p.PutRecord(ctx, Record{PartitionKey: partitionKey, Data: data})
+}
+
+// PutRecord is Put for a Record, with its explicit hash key if it has one.
+func (p *Producer) PutRecord(ctx context.Context, rec Record) (*Result, error) {
+	r := &record{Record: Record{PartitionKey: rec.PartitionKey, ExplicitHashKey: rec.ExplicitHashKey}}
+	if err := r.check(len(rec.Data)); err != nil {
+		return nil, err
+	}
+	if err := p.reserve(ctx, r.size); err != nil {
+		return nil, err
+	}
+	defer p.puts.Done()
+	r.Data = append([]byte(nil), rec.Data...)
+	r.res, r.put = newResult(), p.cfg.Clock.Now()
+	select {
+	case p.in <- r:
+		return r.res, nil
+	case <-p.ctx.Done():
+		p.resolve(r, ErrClosed)
+		return nil, ErrClosed
+	}
+}
+
+// check validates a record as PutRecords would and computes its hash key.
+func (r *record) check(data int) error {
+	n := len(utf16.Encode([]rune(r.PartitionKey)))
+	if n < 1 || n > 256 {
+		return &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "A partition key has 1 to 256 characters."}
+	}
+	r.size = len(r.PartitionKey) + data
+	if r.size > maxRecordBytes {
+		return &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "A record's data and partition key exceed 1 MiB."}
+	}
+	if r.ExplicitHashKey == "" {
+		r.hash = hashkey.FromMD5(r.PartitionKey)
+		return nil
+	}
+	k, err := hashkey.Parse(r.ExplicitHashKey)
+	if err != nil {
+		return &shardlog.Error{Code: shardlog.ErrInvalidArgument.Code, Message: "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was " + r.ExplicitHashKey}
+	}
+	r.hash = k
+	return nil
+}
+
+// reserve takes room for a record of size bytes in the buffer.
+func (p *Producer) reserve(ctx context.Context, size int) error {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return ErrClosed
+		}
+		fits := p.records == 0 || p.records < p.cfg.MaxBufferedRecords && p.bytes+int64(size) <= p.cfg.MaxBufferedBytes
+		if fits {
+			if p.records == 0 {
+				p.idle = make(chan struct{})
+			}
+			p.records++
+			p.bytes += int64(size)
+			p.puts.Add(1) // under mu: never after Close has begun to wait
+			p.mu.Unlock()
+			return nil
+		}
+		if p.cfg.FailWhenFull {
+			p.mu.Unlock()
+			return ErrBufferFull
+		}
+		room := p.room
+		p.waiters++
+		p.mu.Unlock()
+		var err error
+		select {
+		case <-room:
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-p.ctx.Done():
+			err = ErrClosed
+		}
+		p.mu.Lock()
+		p.waiters--
+		p.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// resolve ends r with err (nil: stored, its Result filled in already) and
+// frees its room. Only the loop resolves a record it took, and Close once
+// the loop has stopped.
+func (p *Producer) resolve(r *record, err error) {
+	r.res.Err = err
+	p.mu.Lock()
+	p.records--
+	p.bytes -= int64(r.size)
+	if p.waiters > 0 {
+		close(p.room)
+		p.room = make(chan struct{})
+	}
+	if p.records == 0 {
+		close(p.idle)
+	}
+	p.mu.Unlock()
+	close(r.res.done)
+}
+
+// Flush sends every buffered record without waiting out MaxBufferedTime,
+// and waits until none is left buffered (records put meanwhile included),
+// or until ctx ends.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	p.flushing++
+	idle := p.idle
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.flushing--
+		p.mu.Unlock()
+	}()
+	select {
+	case p.poke <- struct{}{}:
+	default:
+	}
+	for {
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		p.mu.Lock()
+		if p.records == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		idle = p.idle
+		p.mu.Unlock()
+	}
+}
+
+// urgent reports whether a Flush is in progress.
+func (p *Producer) urgent() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.flushing > 0
+}
+
+// Close stops taking records, sends those buffered and waits for them, then
+// stops the producer's goroutines. If ctx ends first, the records still
+// buffered fail with ctx's error. Close returns once no goroutine of the
+// producer is left; later calls return nil.
+func (p *Producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.room) // Puts waiting for room see closed
+	p.room = make(chan struct{})
+	p.mu.Unlock()
+	err := p.Flush(ctx)
+	p.stop()
+	p.wg.Wait()
+	p.puts.Wait()
+	why := err
+	if why == nil {
+		why = ErrClosed
+	}
+	for _, r := range p.leftover {
+		p.resolve(r, why)
+	}
+	for {
+		select {
+		case r := <-p.in: // put as the loop stopped
+			p.resolve(r, why)
+		default:
+			return err
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package producer
+
+import (
+	"context"
+
+	"github.com/shardlog/shardlog"
+)
+
+// Result is the outcome of one Put: where the record was stored, or why it
+// was not. Its fields are set once Done is closed, and never change after.
+type Result struct {
+	done chan struct{}
+
+	// ShardID and SequenceNumber say where the record is: for an
+	// aggregated record, its Kinesis record's.
+	ShardID        string
+	SequenceNumber shardlog.SequenceNumber
+	// SubSequenceNumber is the record's place in its aggregate (0 when it
+	// was not aggregated), as consumers that deaggregate number it.
+	SubSequenceNumber int64
+	// Attempts counts the PutRecords calls that carried the record.
+	Attempts int
+	// Err is why the record was not stored: the last failure once its
+	// RecordTTL ran out (ErrExpired wrapping it), a failure that retrying
+	// cannot mend, or the Close that gave up on it.
+	Err error
+}
+
+func newResult() *Result { return &Result{done: make(chan struct{})} }
+
+// Done is closed once the outcome is known.
+func (r *Result) Done() <-chan struct{} { return r.done }
+
+// Wait waits for the outcome and returns Err, or ctx's error if ctx ends
+// first (the record goes on regardless).
+func (r *Result) Wait(ctx context.Context) error {
+	select {
+	case <-r.done:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
