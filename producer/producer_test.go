@@ -500,4 +500,3 @@ func (c *counting) batches() int {
 	defer c.mu.Unlock()
 	return c.n
 }
-
