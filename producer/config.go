@@ -60,6 +60,19 @@ type Config struct {
 	MaxBufferedRecords int
 	MaxBufferedBytes   int64
 	FailWhenFull       bool
+	// SpoolDir, if set, makes Put durable before it returns: the record is
+	// appended to a local durable stream in this directory, and forwarded
+	// to the stream from there, so that a crash of the process or an
+	// outage of the destination, however long, loses nothing Put
+	// acknowledged. Forwarding resumes after a restart where it stopped, at
+	// least once and in order. Spooled records are retried until stored
+	// (RecordTTL does not apply); records the destination refuses for good
+	// (a stream that is gone) fail their Result and are passed over.
+	SpoolDir string
+	// SpoolMaxBytes bounds the spooled records not yet forwarded: Put
+	// waits for room (or fails with ErrSpoolFull, with FailWhenFull).
+	// Default 1 GiB.
+	SpoolMaxBytes int64
 	// Clock times lingering, backoff and rate limits. Default the system
 	// clock; a test gives its account's ManualClock.
 	Clock shardlog.Clock
@@ -97,6 +110,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configError("MaxBufferedRecords", "is negative")
 	case c.MaxBufferedBytes < 0:
 		return c, configError("MaxBufferedBytes", "is negative")
+	case c.SpoolMaxBytes < 0:
+		return c, configError("SpoolMaxBytes", "is negative")
+	}
+	if c.SpoolMaxBytes == 0 {
+		c.SpoolMaxBytes = 1 << 30
 	}
 	if c.MaxBufferedTime == 0 {
 		c.MaxBufferedTime = 100 * time.Millisecond

@@ -428,7 +428,7 @@ func (l *loop) settle(o outcome) {
 			if aggregated {
 				r.res.SubSequenceNumber = int64(j)
 			}
-			l.p.resolve(r, nil)
+			l.p.done(r, nil)
 		}
 	}
 	l.retry(again)
@@ -439,7 +439,7 @@ func (l *loop) settle(o outcome) {
 func (l *loop) failed(c []*record, err error) []*record {
 	if !retryable(err) {
 		for _, r := range c {
-			l.p.resolve(r, err)
+			l.p.done(r, err)
 		}
 		return nil
 	}
@@ -471,8 +471,8 @@ func (l *loop) retry(rs []*record) {
 	var again []*record
 	attempts := 0
 	for _, r := range rs {
-		if now.Sub(r.put) >= l.cfg.RecordTTL {
-			l.p.resolve(r, errors.Join(ErrExpired, r.lastErr))
+		if r.spooled.IsZero() && now.Sub(r.put) >= l.cfg.RecordTTL {
+			l.p.done(r, errors.Join(ErrExpired, r.lastErr))
 			continue
 		}
 		again = append(again, r)

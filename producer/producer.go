@@ -51,7 +51,8 @@ type record struct {
 	hash    hashkey.Key
 	size    int // partition key and data: what a shard's limit counts
 	res     *Result
-	put     time.Time // for RecordTTL
+	spooled shardlog.SequenceNumber // its place in the spool; zero if not spooled
+	put     time.Time               // for RecordTTL
 	lastErr error
 }
 
@@ -76,6 +77,8 @@ type Producer struct {
 	waiters  int           // Puts waiting for room
 	idle     chan struct{} // closed while nothing is buffered
 	leftover []*record     // the loop's records when it stopped
+
+	spool *spool // with Config.SpoolDir
 }
 
 // New returns a producer writing to stream. Close it to stop its
@@ -85,8 +88,14 @@ func New(stream shardlog.StreamAPI, cfg Config) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	var sp *spool
+	if cfg.SpoolDir != "" {
+		if sp, err = openSpool(cfg.SpoolDir, cfg); err != nil {
+			return nil, err
+		}
+	}
 	ctx, stop := context.WithCancel(context.Background())
-	p := &Producer{
+	p := &Producer{spool: sp,
 		api: stream, cfg: cfg, in: make(chan *record, 1024), poke: make(chan struct{}, 1),
 		ctx: ctx, stop: stop, room: make(chan struct{}), idle: make(chan struct{}),
 	}
@@ -97,6 +106,13 @@ func New(stream shardlog.StreamAPI, cfg Config) (*Producer, error) {
 		defer p.wg.Done()
 		p.leftover = l.run()
 	}()
+	if sp != nil {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			sp.forward(ctx, p)
+		}()
+	}
 	return p, nil
 }
 
@@ -117,7 +133,20 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (*Result, error) {
 	if err := r.check(len(rec.Data)); err != nil {
 		return nil, err
 	}
-	if err := p.reserve(ctx, r.size); err != nil {
+	if p.spool != nil {
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		res := newResult()
+		if err := p.spool.append(ctx, rec, r.size, res, p.cfg.SpoolMaxBytes, p.cfg.FailWhenFull); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	if err := p.reserve(ctx, r.size, false); err != nil {
 		return nil, err
 	}
 	defer p.puts.Done()
@@ -132,13 +161,30 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (*Result, error) {
 	}
 }
 
+// enqueue hands the loop a record read back from the spool, once the
+// buffer has room.
+func (p *Producer) enqueue(ctx context.Context, r *record) error {
+	if err := p.reserve(ctx, r.size, true); err != nil {
+		return err
+	}
+	defer p.puts.Done()
+	r.put = p.cfg.Clock.Now()
+	select {
+	case p.in <- r:
+		return nil
+	case <-ctx.Done():
+		p.resolve(r, ErrClosed)
+		return ctx.Err()
+	}
+}
+
 // check validates a record as PutRecords would and computes its hash key.
 func (r *record) check(data int) error {
+	r.size = len(r.PartitionKey) + data
 	n := len(utf16.Encode([]rune(r.PartitionKey)))
 	if n < 1 || n > 256 {
 		return &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "A partition key has 1 to 256 characters."}
 	}
-	r.size = len(r.PartitionKey) + data
 	if r.size > maxRecordBytes {
 		return &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "A record's data and partition key exceed 1 MiB."}
 	}
@@ -154,11 +200,12 @@ func (r *record) check(data int) error {
 	return nil
 }
 
-// reserve takes room for a record of size bytes in the buffer.
-func (p *Producer) reserve(ctx context.Context, size int) error {
+// reserve takes room for a record of size bytes in the buffer; a Put's
+// only before Close, a spooled record's until the producer stops.
+func (p *Producer) reserve(ctx context.Context, size int, spooled bool) error {
 	for {
 		p.mu.Lock()
-		if p.closed {
+		if p.closed && !spooled {
 			p.mu.Unlock()
 			return ErrClosed
 		}
@@ -197,6 +244,15 @@ func (p *Producer) reserve(ctx context.Context, size int) error {
 	}
 }
 
+// done ends r as the loop decided: stored (err nil), or failed for good.
+// A spooled record is then passed in the spool.
+func (p *Producer) done(r *record, err error) {
+	p.resolve(r, err)
+	if p.spool != nil && !r.spooled.IsZero() {
+		p.spool.forwarded(r)
+	}
+}
+
 // resolve ends r with err (nil: stored, its Result filled in already) and
 // frees its room. Only the loop resolves a record it took, and Close once
 // the loop has stopped.
@@ -232,6 +288,11 @@ func (p *Producer) Flush(ctx context.Context) error {
 	select {
 	case p.poke <- struct{}{}:
 	default:
+	}
+	if p.spool != nil {
+		if err := p.spool.drained(ctx); err != nil {
+			return err
+		}
 	}
 	for {
 		select {
@@ -285,8 +346,16 @@ func (p *Producer) Close(ctx context.Context) error {
 		select {
 		case r := <-p.in: // put as the loop stopped
 			p.resolve(r, why)
+			continue
 		default:
-			return err
+		}
+		break
+	}
+	if p.spool != nil {
+		p.spool.abandon(why)
+		if cerr := p.spool.close(); err == nil {
+			err = cerr
 		}
 	}
+	return err
 }
