@@ -87,6 +87,7 @@ func (l *loop) run() []*record {
 		case r := <-l.p.in:
 			l.add(r)
 			l.drain()
+			l.p.meters.add(mUserRecordsPending, float64(l.p.buffered()))
 		case o := <-l.outcomes:
 			l.settle(o)
 		case ls := <-l.listed:
@@ -334,11 +335,18 @@ func carriedKey(carried []*record, next *record) string {
 
 // send puts b in a goroutine of its own, after the shard's rate limit.
 func (l *loop) send(b *batch, q *queue) {
+	m, now, users := &l.p.meters, l.cfg.Clock.Now(), 0
 	for _, c := range b.carried {
+		m.add(mUserRecordsPerKinesisRecord, float64(len(c)))
+		users += len(c)
 		for _, r := range c {
-			r.res.Attempts++
+			if r.res.Attempts++; r.res.Attempts == 1 {
+				m.add(mBufferingTime, millis(now.Sub(r.put)))
+			}
 		}
 	}
+	m.add(mKinesisRecordsPerRequest, float64(len(b.inputs)))
+	m.add(mUserRecordsPerRequest, float64(users))
 	wait := l.reserve(b, q)
 	l.inFlight[b] = struct{}{}
 	l.p.wg.Add(1)
@@ -355,7 +363,9 @@ func (l *loop) send(b *batch, q *queue) {
 				return
 			}
 		}
+		start := l.cfg.Clock.Now()
 		res, err := l.p.api.PutBatch(ctx, b.inputs)
+		l.p.meters.add(mRequestTime, millis(l.cfg.Clock.Now().Sub(start)))
 		select {
 		case l.outcomes <- outcome{b, res, err}:
 		case <-ctx.Done():
@@ -394,8 +404,15 @@ func (l *loop) settle(o outcome) {
 		q.inFlight--
 	}
 	var again []*record
+	m := &l.p.meters
 	if o.err != nil {
+		code := "Exception"
+		var e *shardlog.Error
+		if errors.As(o.err, &e) {
+			code = e.Code
+		}
 		for _, c := range o.b.carried {
+			m.addError(code)
 			again = append(again, l.failed(c, o.err)...)
 		}
 		l.retry(again)
@@ -408,6 +425,7 @@ func (l *loop) settle(o outcome) {
 		}
 		e := o.res.Records[i]
 		if e.ErrorCode != "" {
+			m.addError(e.ErrorCode)
 			err := &shardlog.Error{Code: e.ErrorCode, Message: e.ErrorMessage, Retryable: true}
 			again = append(again, l.failed(c, err)...)
 			continue
@@ -415,6 +433,8 @@ func (l *loop) settle(o outcome) {
 		if e.ShardID != o.b.shard {
 			l.stale = true
 		}
+		m.add(mKinesisRecordsPut, 1)
+		m.add(mKinesisRecordsDataPut, float64(len(o.b.inputs[i].PartitionKey)+len(o.b.inputs[i].Data)))
 		aggregated := len(c) > 1
 		for j, r := range c {
 			if aggregated && e.ShardID != o.b.shard && l.shards.find(r.hash) != e.ShardID {
@@ -424,6 +444,8 @@ func (l *loop) settle(o outcome) {
 				again = append(again, r)
 				continue
 			}
+			m.add(mUserRecordsPut, 1)
+			m.add(mUserRecordsDataPut, float64(len(r.Data)))
 			r.res.ShardID, r.res.SequenceNumber = e.ShardID, e.SequenceNumber
 			if aggregated {
 				r.res.SubSequenceNumber = int64(j)
@@ -472,6 +494,7 @@ func (l *loop) retry(rs []*record) {
 	attempts := 0
 	for _, r := range rs {
 		if r.spooled.IsZero() && now.Sub(r.put) >= l.cfg.RecordTTL {
+			l.p.meters.add(mUserRecordExpired, 1)
 			l.p.done(r, errors.Join(ErrExpired, r.lastErr))
 			continue
 		}

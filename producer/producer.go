@@ -78,7 +78,8 @@ type Producer struct {
 	idle     chan struct{} // closed while nothing is buffered
 	leftover []*record     // the loop's records when it stopped
 
-	spool *spool // with Config.SpoolDir
+	spool  *spool // with Config.SpoolDir
+	meters meters
 }
 
 // New returns a producer writing to stream. Close it to stop its
@@ -95,7 +96,7 @@ func New(stream shardlog.StreamAPI, cfg Config) (*Producer, error) {
 		}
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	p := &Producer{spool: sp,
+	p := &Producer{spool: sp, meters: meters{clock: cfg.Clock},
 		api: stream, cfg: cfg, in: make(chan *record, 1024), poke: make(chan struct{}, 1),
 		ctx: ctx, stop: stop, room: make(chan struct{}), idle: make(chan struct{}),
 	}
@@ -133,6 +134,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (*Result, error) {
 	if err := r.check(len(rec.Data)); err != nil {
 		return nil, err
 	}
+	p.meters.add(mUserRecordsReceived, 1)
 	if p.spool != nil {
 		p.mu.Lock()
 		closed := p.closed
@@ -247,6 +249,10 @@ func (p *Producer) reserve(ctx context.Context, size int, spooled bool) error {
 // done ends r as the loop decided: stored (err nil), or failed for good.
 // A spooled record is then passed in the spool.
 func (p *Producer) done(r *record, err error) {
+	p.meters.add(mRetriesPerRecord, float64(max(r.res.Attempts-1, 0)))
+	if err != nil {
+		p.meters.add(mUserRecordsPut, 0)
+	}
 	p.resolve(r, err)
 	if p.spool != nil && !r.spooled.IsZero() {
 		p.spool.forwarded(r)
@@ -308,6 +314,13 @@ func (p *Producer) Flush(ctx context.Context) error {
 		idle = p.idle
 		p.mu.Unlock()
 	}
+}
+
+// buffered returns how many records are put and not done.
+func (p *Producer) buffered() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.records
 }
 
 // urgent reports whether a Flush is in progress.

@@ -280,6 +280,20 @@ func TestRecordTTL(t *testing.T) {
 	require.ErrorAs(t, r.Err, &e)
 	assert.Equal(t, "InternalFailure", e.Code)
 	assert.Greater(t, r.Attempts, 1)
+
+	totals, err := p.MetricTotals(ctx)
+	require.NoError(t, err)
+	sums := map[string]float64{}
+	for _, m := range totals {
+		require.Equal(t, shardlog.Dimension{Name: "StreamName", Value: "s"}, m.Dimensions[0], m.MetricName)
+		sums[m.MetricName] += m.Sum
+	}
+	assert.Equal(t, 1.0, sums["UserRecordExpired"])
+	assert.Equal(t, float64(r.Attempts), sums["ErrorsByCode"], "every attempt failed")
+	assert.Equal(t, sums["AllErrors"], sums["ErrorsByCode"])
+	assert.Equal(t, float64(r.Attempts-1), sums["RetriesPerRecord"])
+	assert.Equal(t, 0.0, sums["UserRecordsPut"], "a sample of 0 for a record that failed")
+	assert.Equal(t, 1.0, sums["UserRecordsReceived"])
 }
 
 // TestFailsWhatRetryingCannotMend: a stream that is gone fails records at

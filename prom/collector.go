@@ -67,20 +67,37 @@ func (collector) Describe(chan<- *prometheus.Desc) {}
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ctx := context.Background()
-	totals, err := c.acct.MetricTotals(ctx)
+	if !collectTotals(ctx, c.acct, "shardlog_", "Kinesis's", failed, ch) {
+		return
+	}
+	c.collectGroups(ctx, ch)
+	c.collectRecovery(ch)
+}
+
+// Totals is what keeps CloudWatch-style metric totals: a
+// *shardlog.Account, a *producer.Producer.
+type Totals interface {
+	MetricTotals(ctx context.Context) ([]shardlog.MetricTotal, error)
+}
+
+// collectTotals sends a summary and a _max gauge per series of src, named
+// with prefix; whose says whose metrics they are. It reports whether the
+// totals could be read (failed is sent if not).
+func collectTotals(ctx context.Context, src Totals, prefix, whose string, failed *prometheus.Desc, ch chan<- prometheus.Metric) bool {
+	totals, err := src.MetricTotals(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(failed, err)
-		return
+		return false
 	}
 	descs := map[string][2]*prometheus.Desc{} // the summary and the maximum
 	for _, m := range totals {
-		name, labels, values := series(m)
+		name, labels, values := series(prefix, m)
 		unit, scale := baseUnit(m.Unit)
 		d, ok := descs[name]
 		if !ok {
 			d = [2]*prometheus.Desc{
-				prometheus.NewDesc(name, "Kinesis's CloudWatch metric "+m.MetricName+", in "+unit+": the sum and the number of its samples.", labels, nil),
-				prometheus.NewDesc(name+"_max", "Kinesis's CloudWatch metric "+m.MetricName+", in "+unit+": its Maximum of the last minute.", labels, nil),
+				prometheus.NewDesc(name, whose+" CloudWatch metric "+m.MetricName+", in "+unit+": the sum and the number of its samples.", labels, nil),
+				prometheus.NewDesc(name+"_max", whose+" CloudWatch metric "+m.MetricName+", in "+unit+": its Maximum of the last minute.", labels, nil),
 			}
 			descs[name] = d
 		}
@@ -89,8 +106,25 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(d[1], prometheus.GaugeValue, m.Maximum*scale, values...)
 		}
 	}
-	c.collectGroups(ctx, ch)
-	c.collectRecovery(ch)
+	return true
+}
+
+// NewProducerCollector returns a collector of a producer's metrics
+// (producer.Producer.MetricTotals, the Kinesis Producer Library's), named
+// as the account's are with the prefix shardlog_producer_:
+// UserRecordsPut is shardlog_producer_user_records_put{stream},
+// ErrorsByCode shardlog_producer_errors_by_code{stream,error_code},
+// BufferingTime shardlog_producer_buffering_time_seconds{stream}.
+func NewProducerCollector(p Totals) prometheus.Collector { return producerCollector{p} }
+
+type producerCollector struct{ p Totals }
+
+var producerFailed = prometheus.NewDesc("shardlog_producer_metrics_unavailable", "The producer's metrics could not be read.", nil, nil)
+
+func (producerCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c producerCollector) Collect(ch chan<- prometheus.Metric) {
+	collectTotals(context.Background(), c.p, "shardlog_producer_", "The Kinesis Producer Library's", producerFailed, ch)
 }
 
 // collectRecovery reports the damage a durable account has found, and
@@ -168,17 +202,19 @@ func metricName(m shardlog.MetricTotal) string {
 }
 
 // series names a CloudWatch series in Prometheus's words.
-func series(m shardlog.MetricTotal) (name string, labels, values []string) {
-	name = "shardlog_" + metricName(m)
+func series(prefix string, m shardlog.MetricTotal) (name string, labels, values []string) {
+	name = prefix + metricName(m)
 	for _, d := range m.Dimensions {
 		switch d.Name {
 		case "StreamName":
 			labels, values = append(labels, "stream"), append(values, d.Value)
 		case "ShardId":
-			name = "shardlog_shard_" + metricName(m)
+			name = prefix + "shard_" + metricName(m)
 			labels, values = append(labels, "shard"), append(values, d.Value)
 		case "ConsumerName":
 			labels, values = append(labels, "consumer"), append(values, d.Value)
+		case "ErrorCode":
+			labels, values = append(labels, "error_code"), append(values, d.Value)
 		}
 	}
 	return name, labels, values

@@ -2,6 +2,7 @@ package prom
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/producer"
 )
 
 // firstOnly processes a shard's first batch, checkpoints at its first
@@ -237,4 +239,41 @@ func TestCollectorReportsStorageDamage(t *testing.T) {
 	assert.Equal(t, 1.0, find(t, families, "shardlog_storage_damage", map[string]string{}).GetGauge().GetValue())
 	assert.Greater(t, find(t, families, "shardlog_storage_damaged_records", map[string]string{}).GetGauge().GetValue(), 50.0)
 	assert.Equal(t, 0.0, find(t, families, "shardlog_storage_torn_tails", map[string]string{}).GetGauge().GetValue())
+}
+
+// TestProducerCollector: a producer's KPL metrics are exported as the
+// account's are, named shardlog_producer_…, and pass promlint.
+func TestProducerCollector(t *testing.T) {
+	ctx := context.Background()
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
+	require.NoError(t, err)
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2})
+	require.NoError(t, err)
+	_, err = acct.InjectFault(shardlog.Fault{Operation: "PutRecords", Records: []int{0}, Times: 1})
+	require.NoError(t, err)
+	p, err := producer.New(s, producer.Config{Aggregation: true})
+	require.NoError(t, err)
+	for i := range 20 {
+		_, err := p.Put(ctx, fmt.Sprint("k", i), []byte("data"))
+		require.NoError(t, err)
+	}
+	require.NoError(t, p.Close(ctx))
+
+	families := scrape(t, NewProducerCollector(p))
+	stream := map[string]string{"stream": "orders"}
+	put := find(t, families, "shardlog_producer_user_records_put", stream).GetSummary()
+	assert.Equal(t, 20.0, put.GetSampleSum())
+	assert.Equal(t, 1.0, find(t, families, "shardlog_producer_errors_by_code", map[string]string{"stream": "orders", "error_code": "InternalFailure"}).GetSummary().GetSampleSum())
+	assert.Contains(t, families, "shardlog_producer_buffering_time_seconds")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewProducerCollector(p))
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	for _, pr := range problems {
+		if strings.Contains(pr.Text, "counter metrics should have \"_total\" suffix") {
+			continue // summaries, as the account's
+		}
+		t.Errorf("%s: %s", pr.Metric, pr.Text)
+	}
 }
