@@ -1,6 +1,6 @@
 // Command moving is one application that runs embedded or on Amazon
 // Kinesis with the same code: it writes orders for ten customers into a
-// stream and processes them with a consumer group, checking that each
+// stream through a producer and processes them with a consumer group, checking that each
 // customer's orders arrive in the order they were placed. Only the
 // constructors of the stream and of the group's lease store differ.
 //
@@ -39,6 +39,7 @@ import (
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/aws"
+	"github.com/shardlog/shardlog/producer"
 )
 
 func main() {
@@ -135,39 +136,31 @@ func run(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, 
 	return p.byCustomer, nil
 }
 
-// write puts n orders for ten customers, in batches of 500.
+// write puts n orders for ten customers through a producer, which
+// batches them, retries what Kinesis throttles, and keeps each customer's
+// orders in order (OrderPerKey).
 func write(ctx context.Context, s shardlog.StreamAPI, n int) error {
-	var batch []shardlog.PutInput
+	p, err := producer.New(s, producer.Config{OrderPerKey: true})
+	if err != nil {
+		return err
+	}
+	results := make([]*producer.Result, 0, n)
 	for i := 0; i < n; i++ {
 		customer := fmt.Sprint("customer-", i%10)
-		batch = append(batch, shardlog.PutInput{PartitionKey: customer, Data: []byte(fmt.Sprintf("%s order %04d", customer, i))})
-		if len(batch) == 500 || i == n-1 {
-			if err := putAll(ctx, s, batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	return nil
-}
-
-// putAll writes a batch, putting again the records that were throttled.
-func putAll(ctx context.Context, s shardlog.StreamAPI, batch []shardlog.PutInput) error {
-	for len(batch) > 0 {
-		res, err := s.PutBatch(ctx, batch)
+		r, err := p.Put(ctx, customer, []byte(fmt.Sprintf("%s order %04d", customer, i)))
 		if err != nil {
+			p.Close(ctx)
 			return err
 		}
-		var again []shardlog.PutInput
-		for i, r := range res.Records {
-			if r.ErrorCode != "" {
-				again = append(again, batch[i])
-			}
+		results = append(results, r)
+	}
+	if err := p.Close(ctx); err != nil { // sends what is buffered
+		return err
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return r.Err
 		}
-		if len(again) > 0 {
-			time.Sleep(100 * time.Millisecond) // a shard's write limit refills within a second
-		}
-		batch = again
 	}
 	return nil
 }
