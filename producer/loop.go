@@ -33,6 +33,7 @@ type loop struct {
 	timerAt   time.Time
 	listRetry time.Duration
 	inFlight  map[*batch]struct{} // sent, not yet settled
+	tally     tally               // metrics gathered, handed to the meters at once
 }
 
 type listing struct {
@@ -335,7 +336,9 @@ func carriedKey(carried []*record, next *record) string {
 
 // send puts b in a goroutine of its own, after the shard's rate limit.
 func (l *loop) send(b *batch, q *queue) {
-	m, now, users := &l.p.meters, l.cfg.Clock.Now(), 0
+	now, users := l.cfg.Clock.Now(), 0
+	m := &l.tally
+	defer l.p.meters.tally(m)
 	for _, c := range b.carried {
 		m.add(mUserRecordsPerKinesisRecord, float64(len(c)))
 		users += len(c)
@@ -404,7 +407,8 @@ func (l *loop) settle(o outcome) {
 		q.inFlight--
 	}
 	var again []*record
-	m := &l.p.meters
+	m := &l.tally
+	defer l.p.meters.tally(m)
 	if o.err != nil {
 		code := "Exception"
 		var e *shardlog.Error
@@ -412,7 +416,7 @@ func (l *loop) settle(o outcome) {
 			code = e.Code
 		}
 		for _, c := range o.b.carried {
-			m.addError(code)
+			l.p.meters.addError(code)
 			again = append(again, l.failed(c, o.err)...)
 		}
 		l.retry(again)
@@ -425,7 +429,7 @@ func (l *loop) settle(o outcome) {
 		}
 		e := o.res.Records[i]
 		if e.ErrorCode != "" {
-			m.addError(e.ErrorCode)
+			l.p.meters.addError(e.ErrorCode)
 			err := &shardlog.Error{Code: e.ErrorCode, Message: e.ErrorMessage, Retryable: true}
 			again = append(again, l.failed(c, err)...)
 			continue
@@ -450,7 +454,7 @@ func (l *loop) settle(o outcome) {
 			if aggregated {
 				r.res.SubSequenceNumber = int64(j)
 			}
-			l.p.done(r, nil)
+			l.p.done(r, nil, &l.tally)
 		}
 	}
 	l.retry(again)
@@ -461,7 +465,7 @@ func (l *loop) settle(o outcome) {
 func (l *loop) failed(c []*record, err error) []*record {
 	if !retryable(err) {
 		for _, r := range c {
-			l.p.done(r, err)
+			l.p.done(r, err, &l.tally)
 		}
 		return nil
 	}
@@ -494,8 +498,8 @@ func (l *loop) retry(rs []*record) {
 	attempts := 0
 	for _, r := range rs {
 		if r.spooled.IsZero() && now.Sub(r.put) >= l.cfg.RecordTTL {
-			l.p.meters.add(mUserRecordExpired, 1)
-			l.p.done(r, errors.Join(ErrExpired, r.lastErr))
+			l.tally.add(mUserRecordExpired, 1)
+			l.p.done(r, errors.Join(ErrExpired, r.lastErr), &l.tally)
 			continue
 		}
 		again = append(again, r)

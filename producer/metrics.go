@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardlog/shardlog"
@@ -61,27 +62,51 @@ type series struct {
 	nPrev     int64
 }
 
-func (s *series) add(v float64, minute int64) {
+func (s *series) add(v float64, minute int64) { s.addN(1, v, v, minute) }
+
+// addN adds n samples that sum to sum, the largest max.
+func (s *series) addN(n int64, sum, max float64, minute int64) {
+	if n == 0 {
+		return
+	}
 	if minute != s.minute {
 		if minute == s.minute+1 {
 			s.prev, s.nPrev = s.max, s.nNow
 		} else {
 			s.prev, s.nPrev = 0, 0
 		}
-		s.minute, s.max, s.nNow = minute, v, 0
+		s.minute, s.max, s.nNow = minute, max, 0
 	}
-	s.n++
-	s.sum += v
-	s.nNow++
-	s.max = max(s.max, v)
+	s.n += n
+	s.sum += sum
+	s.nNow += n
+	s.max = maxOf(s.max, max)
+}
+
+func maxOf(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 // meters tallies the producer's metrics.
 type meters struct {
 	clock shardlog.Clock
+	// UserRecordsReceived, counted by Puts without the lock: every sample
+	// is 1, and only the minute of the last matters for its maximum.
+	puts    atomic.Int64
+	putLast atomic.Int64 // the minute of the last Put
+
 	mu    sync.Mutex
 	all   [numMetrics]series
 	codes map[string]*series // ErrorsByCode, by ErrorCode
+}
+
+// received counts a Put.
+func (m *meters) received(now time.Time) {
+	m.puts.Add(1)
+	m.putLast.Store(now.Unix() / 60)
 }
 
 func (m *meters) add(metric int, v float64) {
@@ -89,6 +114,32 @@ func (m *meters) add(metric int, v float64) {
 	m.mu.Lock()
 	m.all[metric].add(v, minute)
 	m.mu.Unlock()
+}
+
+// tally adds samples to several metrics at once, at one time.
+func (m *meters) tally(t *tally) {
+	minute := m.clock.Now().Unix() / 60
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range t {
+		m.all[i].addN(t[i].n, t[i].sum, t[i].max, minute)
+	}
+	*t = tally{}
+}
+
+// tally is samples gathered for meters.tally.
+type tally [numMetrics]struct {
+	n        int64
+	sum, max float64
+}
+
+func (t *tally) add(metric int, v float64) {
+	s := &t[metric]
+	if s.n == 0 || v > s.max {
+		s.max = v
+	}
+	s.n++
+	s.sum += v
 }
 
 // addError counts a failed Kinesis record: AllErrors and ErrorsByCode.
@@ -139,6 +190,14 @@ func (p *Producer) MetricTotals(ctx context.Context) ([]shardlog.MetricTotal, er
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []shardlog.MetricTotal
+	if n := m.puts.Load(); n > 0 {
+		t := shardlog.MetricTotal{MetricName: metricDefs[mUserRecordsReceived].name, Unit: "Count", Dimensions: []shardlog.Dimension{stream},
+			Sum: float64(n), SampleCount: n}
+		if minute-m.putLast.Load() <= 1 {
+			t.Maximum, t.RecentSamples = 1, 1 // a lower bound: samples are not counted per minute
+		}
+		out = append(out, t)
+	}
 	for i := range m.all {
 		if s := &m.all[i]; s.n > 0 {
 			out = append(out, total(metricDefs[i].name, metricDefs[i].unit, s, stream))

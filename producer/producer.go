@@ -134,7 +134,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (*Result, error) {
 	if err := r.check(len(rec.Data)); err != nil {
 		return nil, err
 	}
-	p.meters.add(mUserRecordsReceived, 1)
+	p.meters.received(p.cfg.Clock.Now())
 	if p.spool != nil {
 		p.mu.Lock()
 		closed := p.closed
@@ -248,10 +248,10 @@ func (p *Producer) reserve(ctx context.Context, size int, spooled bool) error {
 
 // done ends r as the loop decided: stored (err nil), or failed for good.
 // A spooled record is then passed in the spool.
-func (p *Producer) done(r *record, err error) {
-	p.meters.add(mRetriesPerRecord, float64(max(r.res.Attempts-1, 0)))
+func (p *Producer) done(r *record, err error, t *tally) {
+	t.add(mRetriesPerRecord, float64(max(r.res.Attempts-1, 0)))
 	if err != nil {
-		p.meters.add(mUserRecordsPut, 0)
+		t.add(mUserRecordsPut, 0)
 	}
 	p.resolve(r, err)
 	if p.spool != nil && !r.spooled.IsZero() {
@@ -275,7 +275,7 @@ func (p *Producer) resolve(r *record, err error) {
 		close(p.idle)
 	}
 	p.mu.Unlock()
-	close(r.res.done)
+	r.res.finish()
 }
 
 // Flush sends every buffered record without waiting out MaxBufferedTime,

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"sync"
 
 	"github.com/shardlog/shardlog"
 )
@@ -9,7 +10,9 @@ import (
 // Result is the outcome of one Put: where the record was stored, or why it
 // was not. Its fields are set once Done is closed, and never change after.
 type Result struct {
-	done chan struct{}
+	mu       sync.Mutex
+	done     chan struct{} // made by the first Done or Wait
+	finished bool
 
 	// ShardID and SequenceNumber say where the record is: for an
 	// aggregated record, its Kinesis record's.
@@ -26,16 +29,36 @@ type Result struct {
 	Err error
 }
 
-func newResult() *Result { return &Result{done: make(chan struct{})} }
+func newResult() *Result { return &Result{} }
 
 // Done is closed once the outcome is known.
-func (r *Result) Done() <-chan struct{} { return r.done }
+func (r *Result) Done() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done == nil {
+		r.done = make(chan struct{})
+		if r.finished {
+			close(r.done)
+		}
+	}
+	return r.done
+}
+
+// finish publishes the outcome, its fields set.
+func (r *Result) finish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finished = true
+	if r.done != nil {
+		close(r.done)
+	}
+}
 
 // Wait waits for the outcome and returns Err, or ctx's error if ctx ends
 // first (the record goes on regardless).
 func (r *Result) Wait(ctx context.Context) error {
 	select {
-	case <-r.done:
+	case <-r.Done():
 		return r.Err
 	case <-ctx.Done():
 		return ctx.Err()

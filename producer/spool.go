@@ -248,7 +248,7 @@ func (sp *spool) abandon(why error) {
 	for id, res := range sp.waiting {
 		delete(sp.waiting, id)
 		res.Err = why
-		close(res.done)
+		res.finish()
 	}
 }
 
