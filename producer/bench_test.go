@@ -2,6 +2,7 @@ package producer_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -49,4 +50,63 @@ func BenchmarkPut(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
 		})
 	}
+}
+
+// BenchmarkBufferingLatency puts records at 10 000 a second (real time)
+// and reports the time from Put to the Result, p50 and p99, with the
+// default linger of 100 ms: the KPL's target is linger plus a few
+// milliseconds. Run with -benchtime 20000x (two seconds).
+func BenchmarkBufferingLatency(b *testing.B) {
+	ctx := context.Background()
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "s", ShardCount: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := producer.New(s, producer.Config{Aggregation: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type sent struct {
+		at  time.Time
+		res *producer.Result
+	}
+	results := make(chan sent, 1<<16)
+	latencies := make(chan []time.Duration, 1)
+	go func() { // waits for each in turn: a record done before the one ahead counts a little late
+		var out []time.Duration
+		for r := range results {
+			<-r.res.Done()
+			out = append(out, time.Since(r.at))
+		}
+		latencies <- out
+	}()
+	data := make([]byte, 100)
+	tick := time.NewTicker(time.Millisecond) // ten records a tick: timers are coarser than 100 µs
+	defer tick.Stop()
+	b.ResetTimer()
+	for i := range b.N {
+		if i%10 == 0 {
+			<-tick.C
+		}
+		at := time.Now()
+		r, err := p.Put(ctx, strconv.Itoa(i%1000), data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		results <- sent{at, r}
+	}
+	close(results)
+	got := <-latencies
+	b.StopTimer()
+	if err := p.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(got)
+	b.ReportMetric(float64(got[len(got)/2])/1e6, "p50-ms")
+	b.ReportMetric(float64(got[len(got)*99/100])/1e6, "p99-ms")
 }
