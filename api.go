@@ -23,10 +23,10 @@ type StreamAPI interface {
 	ARN() string
 
 	// Put writes one record, as PutRecord.
-	Put(ctx context.Context, in PutInput) (PutResult, error)
+	Put(ctx context.Context, in PutInput) (PutOutput, error)
 	// PutBatch writes up to 500 records, as PutRecords: records can fail
-	// one by one; see BatchResult.
-	PutBatch(ctx context.Context, records []PutInput) (BatchResult, error)
+	// one by one; see PutBatchOutput.
+	PutBatch(ctx context.Context, records []PutInput) (PutBatchOutput, error)
 
 	// ListShards lists the stream's shards, a page at a time.
 	ListShards(ctx context.Context, in ListShardsInput) (ListShardsOutput, error)

@@ -89,7 +89,7 @@ func BenchmarkPutBatch(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			into := strings.HasSuffix(bench.name, "/into")
-			var res shardlog.BatchResult
+			var res shardlog.PutBatchOutput
 			for i := 0; i < b.N; i++ {
 				var err error
 				if into {

@@ -73,7 +73,7 @@ func BenchmarkDurablePutBatch(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			s := durableStream(b, b.TempDir(), p.policy)
 			batch := benchBatch(100)
-			var res shardlog.BatchResult
+			var res shardlog.PutBatchOutput
 			b.SetBytes(500 * 100)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -97,7 +97,7 @@ func BenchmarkDurablePutBatchAcrossShards(b *testing.B) {
 	}
 	b.Cleanup(func() { s.Close() })
 	batch := benchBatch(100)
-	var res shardlog.BatchResult
+	var res shardlog.PutBatchOutput
 	b.SetBytes(500 * 100)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -126,7 +126,7 @@ func fillDir(b *testing.B, n int) string {
 	dir := b.TempDir()
 	s := durableStream(b, dir, shardlog.SyncNone)
 	batch := benchBatch(100)
-	var res shardlog.BatchResult
+	var res shardlog.PutBatchOutput
 	for i := 0; i < n; i += 500 {
 		if err := s.PutBatchInto(ctx, batch, &res); err != nil || res.FailedRecordCount != 0 {
 			b.Fatal(err, res.FailedRecordCount)

@@ -271,7 +271,7 @@ func ExampleDeaggregate() {
 
 // PutBatch is PutRecords: records fail one by one (throttled, say) while
 // the call succeeds. Err turns the failures into one error.
-func ExampleBatchResult_Err() {
+func ExamplePutBatchOutput_Err() {
 	ctx := context.Background()
 	// AWS's limits (1000 records a second a shard), on a clock that stands
 	// still: the third batch finds the second's worth spent.

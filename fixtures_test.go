@@ -56,7 +56,7 @@ func wireOrdering(in shardlog.PutInput, seq string) shardlog.PutInput {
 // errOf returns the error of a call that also returns a value.
 func errOf[T any](_ T, err error) error { return err }
 
-func put(t testing.TB, s *shardlog.Stream, key, data string) shardlog.PutResult {
+func put(t testing.TB, s *shardlog.Stream, key, data string) shardlog.PutOutput {
 	t.Helper()
 	r, err := s.Put(ctx, shardlog.PutInput{PartitionKey: key, Data: []byte(data)})
 	require.NoError(t, err)

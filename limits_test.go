@@ -83,7 +83,7 @@ func TestPutBatchThrottlesOnlyTheHotShard(t *testing.T) {
 	ok, err := s.PutBatch(ctx, []shardlog.PutInput{high})
 	require.NoError(t, err)
 	require.NoError(t, ok.Err())
-	failed := shardlog.BatchResult{Records: []shardlog.BatchEntry{{}, {ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}}}
+	failed := shardlog.PutBatchOutput{Records: []shardlog.BatchEntry{{}, {ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}}}
 	require.ErrorIs(t, failed.Err(), shardlog.ErrInternalFailure, "PutRecords' per-record code")
 
 	require.Len(t, readShard(t, s, "shardId-000000000000"), 1000)

@@ -305,7 +305,7 @@ func (s *Stream) meterSubscribe(now time.Time, consumer string, err error, rateE
 
 // meterPutBatch tallies a PutRecords call: per call, the bytes and
 // records stored, and the records that failed and were throttled.
-func (s *Stream) meterPutBatch(now time.Time, records []PutInput, out *BatchResult, latency time.Duration) {
+func (s *Stream) meterPutBatch(now time.Time, records []PutInput, out *PutBatchOutput, latency time.Duration) {
 	var okBytes, ok, throttled int
 	for i := range out.Records {
 		switch out.Records[i].ErrorCode {

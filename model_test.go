@@ -216,7 +216,7 @@ func allShards(s *shardlog.Stream) ([]shardlog.Shard, error) {
 func (m *machine) put(t *rapid.T) {
 	name := m.streamName(t)
 	in := m.record(t)
-	var res shardlog.PutResult
+	var res shardlog.PutOutput
 	var err error
 	if s := m.stream(name); s != nil {
 		res, err = s.Put(ctx, in)

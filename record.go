@@ -145,8 +145,8 @@ type PutInput struct {
 	SequenceNumberForOrdering SequenceNumber
 }
 
-// PutResult says where a record was stored.
-type PutResult struct {
+// PutOutput says where a record was stored.
+type PutOutput struct {
 	ShardID        string
 	SequenceNumber SequenceNumber
 	EncryptionType EncryptionType // the stream's: "NONE" or "KMS"
@@ -161,10 +161,10 @@ type BatchEntry struct {
 	ErrorMessage   string
 }
 
-// BatchResult is the result of PutBatch: one entry per input record, in
+// PutBatchOutput is the result of PutBatch: one entry per input record, in
 // request order. As PutRecords, PutBatch does not fail as a whole when
 // some records do: check Err.
-type BatchResult struct {
+type PutBatchOutput struct {
 	FailedRecordCount int
 	Records           []BatchEntry
 	EncryptionType    EncryptionType // the stream's: "NONE" or "KMS"
@@ -174,7 +174,7 @@ type BatchResult struct {
 // each record that was not, in request order, joined (errors.Join):
 // errors.Is(res.Err(), ErrProvisionedThroughputExceeded) holds if one was
 // throttled, and errors.As finds the first failure's index.
-func (r BatchResult) Err() error {
+func (r PutBatchOutput) Err() error {
 	var errs []error
 	for i, e := range r.Records {
 		if e.ErrorCode != "" {

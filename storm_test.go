@@ -81,7 +81,7 @@ func TestStorm(t *testing.T) {
 				data := fmt.Sprintf("%s/%d", key, next[key])
 				var err error
 				if i%5 == 0 {
-					var res shardlog.BatchResult
+					var res shardlog.PutBatchOutput
 					res, err = s.PutBatch(ctx, []shardlog.PutInput{{PartitionKey: key, Data: []byte(data)}})
 					if err == nil && res.FailedRecordCount > 0 {
 						err = fmt.Errorf("batch failed: %+v", res.Records[0])

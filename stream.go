@@ -431,35 +431,35 @@ func (s *Stream) DescribeStream(ctx context.Context, in DescribeStreamInput) (St
 // Errors: ErrValidation or ErrInvalidArgument for bad input,
 // ErrResourceNotFound if the stream does not exist or is still CREATING,
 // ErrProvisionedThroughputExceeded if the shard is over its write limit.
-func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
+func (s *Stream) Put(ctx context.Context, in PutInput) (PutOutput, error) {
 	if err := s.authorize(ctx, "PutRecord"); err != nil {
-		return PutResult{}, err
+		return PutOutput{}, err
 	}
 	now, err := s.enter(ctx)
 	if err != nil {
-		return PutResult{}, err
+		return PutOutput{}, err
 	}
 	_, h, err := s.checkRecord(&in, -1)
 	if err != nil {
-		return PutResult{}, err
+		return PutOutput{}, err
 	}
 	if err := s.usable(now); err != nil {
-		return PutResult{}, err
+		return PutOutput{}, err
 	}
 	if err := s.keyReady(ctx); err != nil {
-		return PutResult{}, err
+		return PutOutput{}, err
 	}
 	var after seqnum.Number
 	ordering := in.SequenceNumberForOrdering.String()
 	if ordering != "" {
 		if after, err = s.orderingNumber(ordering); err != nil {
-			return PutResult{}, err
+			return PutOutput{}, err
 		}
 	}
 	timed := false // the call may wait: measure its latency
 	if s.acct.faults.active.Load() != 0 {
 		if err := s.acct.fault(ctx, "PutRecord", s.name, int64(s.route.Load().find(h).index)); err != nil {
-			return PutResult{}, err
+			return PutOutput{}, err
 		}
 		timed = true
 	}
@@ -467,7 +467,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 	for {
 		sh := s.route.Load().find(h)
 		if after.Shard > sh.index {
-			return PutResult{}, s.badOrderingNumber(ordering)
+			return PutOutput{}, s.badOrderingNumber(ordering)
 		}
 		sh.mu.Lock()
 		pos, st, err := sh.appendLocked(now, in.PartitionKey, in.Data)
@@ -486,15 +486,15 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutResult, error) {
 				sh.meterPutLocked(now, statusOf(err), size, s.waited(now, true))
 				sh.mu.Unlock()
 				if err != nil {
-					return PutResult{}, err
+					return PutOutput{}, err
 				}
 			}
 			s.enforceBounds()
-			return PutResult{ShardID: sh.id, SequenceNumber: sh.seq(pos), EncryptionType: s.encryptionType()}, nil
+			return PutOutput{ShardID: sh.id, SequenceNumber: sh.seq(pos), EncryptionType: s.encryptionType()}, nil
 		case throttled:
-			return PutResult{}, sh.throttleError()
+			return PutOutput{}, sh.throttleError()
 		case failed:
-			return PutResult{}, err
+			return PutOutput{}, err
 		}
 		// The shard closed under us: the new router is published already.
 	}
@@ -541,21 +541,21 @@ const maxBatchRecords = 500
 // FailedRecordCount and per-record error codes, and err is nil. The whole
 // call fails only for invalid input or a missing stream, and then nothing
 // is written.
-func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (BatchResult, error) {
-	var out BatchResult
+func (s *Stream) PutBatch(ctx context.Context, records []PutInput) (PutBatchOutput, error) {
+	var out PutBatchOutput
 	err := s.PutBatchInto(ctx, records, &out)
 	return out, err
 }
 
 // PutBatchInto is PutBatch writing its result into out and reusing the
-// storage of out.Records: a producer that keeps one BatchResult across
+// storage of out.Records: a producer that keeps one PutBatchOutput across
 // calls puts without allocating. On error out is cleared.
-func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *BatchResult) error {
+func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *PutBatchOutput) error {
 	if err := s.authorize(ctx, "PutRecords"); err != nil {
 		return err
 	}
 	kept := out.Records[:0]
-	*out = BatchResult{}
+	*out = PutBatchOutput{}
 	now, err := s.enter(ctx)
 	if err != nil {
 		return err

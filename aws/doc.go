@@ -23,7 +23,7 @@
 // RetryMaxAttempts (or a Retryer) on the kinesis.Client to change that;
 // RetryMaxAttempts 1 hands every throttle to the caller, as a producer
 // with its own backoff wants. PutBatch's per-record failures are not
-// retried by the SDK: they come back in BatchResult, as from PutRecords.
+// retried by the SDK: they come back in PutBatchOutput, as from PutRecords.
 //
 // Every call hands the client's HTTP client a request body whose only
 // methods are Read and Close. The SDK closes a request's body once the

@@ -65,7 +65,7 @@ func (s *Stream) Name() string { return s.name }
 func (s *Stream) ARN() string { return s.arn }
 
 // Put writes one record with PutRecord.
-func (s *Stream) Put(ctx context.Context, in shardlog.PutInput) (shardlog.PutResult, error) {
+func (s *Stream) Put(ctx context.Context, in shardlog.PutInput) (shardlog.PutOutput, error) {
 	req := &kinesis.PutRecordInput{PartitionKey: sdk.String(in.PartitionKey), Data: nonNil(in.Data)}
 	req.StreamName, req.StreamARN = s.ref()
 	if in.ExplicitHashKey != "" {
@@ -76,16 +76,16 @@ func (s *Stream) Put(ctx context.Context, in shardlog.PutInput) (shardlog.PutRes
 	}
 	out, err := s.client.PutRecord(ctx, req, guardKinesis)
 	if err != nil {
-		return shardlog.PutResult{}, mapError(err)
+		return shardlog.PutOutput{}, mapError(err)
 	}
 	seq, err := sequence(out.SequenceNumber)
-	return shardlog.PutResult{ShardID: sdk.ToString(out.ShardId), SequenceNumber: seq, EncryptionType: encryption(out.EncryptionType)}, err
+	return shardlog.PutOutput{ShardID: sdk.ToString(out.ShardId), SequenceNumber: seq, EncryptionType: encryption(out.EncryptionType)}, err
 }
 
 // PutBatch writes up to 500 records with PutRecords. Records that fail
 // (throttled, say) come back with their error in the result, in request
 // order; the SDK does not retry them.
-func (s *Stream) PutBatch(ctx context.Context, records []shardlog.PutInput) (shardlog.BatchResult, error) {
+func (s *Stream) PutBatch(ctx context.Context, records []shardlog.PutInput) (shardlog.PutBatchOutput, error) {
 	entries := make([]types.PutRecordsRequestEntry, len(records))
 	for i, r := range records {
 		entries[i] = types.PutRecordsRequestEntry{PartitionKey: sdk.String(r.PartitionKey), Data: nonNil(r.Data)}
@@ -97,9 +97,9 @@ func (s *Stream) PutBatch(ctx context.Context, records []shardlog.PutInput) (sha
 	req.StreamName, req.StreamARN = s.ref()
 	out, err := s.client.PutRecords(ctx, req, guardKinesis)
 	if err != nil {
-		return shardlog.BatchResult{}, mapError(err)
+		return shardlog.PutBatchOutput{}, mapError(err)
 	}
-	res := shardlog.BatchResult{FailedRecordCount: int(sdk.ToInt32(out.FailedRecordCount)), EncryptionType: encryption(out.EncryptionType),
+	res := shardlog.PutBatchOutput{FailedRecordCount: int(sdk.ToInt32(out.FailedRecordCount)), EncryptionType: encryption(out.EncryptionType),
 		Records: make([]shardlog.BatchEntry, len(out.Records))}
 	for i, r := range out.Records {
 		e := shardlog.BatchEntry{ShardID: sdk.ToString(r.ShardId), ErrorCode: sdk.ToString(r.ErrorCode), ErrorMessage: sdk.ToString(r.ErrorMessage)}

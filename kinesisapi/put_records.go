@@ -26,7 +26,7 @@ type putRecordsState struct {
 	ref    streamRef
 	batch  []shardlog.PutInput
 	data   []byte // the records' decoded data (the core copies it)
-	result shardlog.BatchResult
+	result shardlog.PutBatchOutput
 }
 
 // maxPooledData is the largest data buffer a pooled state keeps: a typical

@@ -206,7 +206,7 @@ func (p *scanner) records(out *[]shardlog.PutInput) bool {
 // appendPutRecordsOutput encodes a PutRecords result as encoding/json would
 // encode {FailedRecordCount, Records: [{SequenceNumber, ShardId,
 // ErrorCode, ErrorMessage}], EncryptionType} with empty members left out.
-func appendPutRecordsOutput(b []byte, out *shardlog.BatchResult) []byte {
+func appendPutRecordsOutput(b []byte, out *shardlog.PutBatchOutput) []byte {
 	b = append(b, `{"FailedRecordCount":`...)
 	b = strconv.AppendInt(b, int64(out.FailedRecordCount), 10)
 	b = append(b, `,"Records":[`...)

@@ -61,7 +61,7 @@ func TestAppendPutRecordsOutputMatchesEncodingJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, res := range []shardlog.BatchResult{
+	for _, res := range []shardlog.PutBatchOutput{
 		{Records: []shardlog.BatchEntry{}},
 		{FailedRecordCount: 1, EncryptionType: "KMS", Records: []shardlog.BatchEntry{
 			{SequenceNumber: seq, ShardID: "shardId-000000000000"},

@@ -61,7 +61,7 @@ type batch struct {
 // outcome is a batch's answer.
 type outcome struct {
 	b   *batch
-	res shardlog.BatchResult
+	res shardlog.PutBatchOutput
 	err error
 }
 

@@ -499,7 +499,7 @@ type counting struct {
 	each chan int
 }
 
-func (c *counting) PutBatch(ctx context.Context, in []shardlog.PutInput) (shardlog.BatchResult, error) {
+func (c *counting) PutBatch(ctx context.Context, in []shardlog.PutInput) (shardlog.PutBatchOutput, error) {
 	c.mu.Lock()
 	c.n++
 	c.mu.Unlock()

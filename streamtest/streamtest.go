@@ -90,14 +90,14 @@ func (c checked) check(err error) {
 	}
 }
 
-func (c checked) put(in shardlog.PutInput) shardlog.PutResult {
+func (c checked) put(in shardlog.PutInput) shardlog.PutOutput {
 	c.t.Helper()
 	r, err := c.s.Put(ctx, in)
 	c.check(err)
 	return r
 }
 
-func (c checked) putBatch(in []shardlog.PutInput) shardlog.BatchResult {
+func (c checked) putBatch(in []shardlog.PutInput) shardlog.PutBatchOutput {
 	c.t.Helper()
 	r, err := c.s.PutBatch(ctx, in)
 	c.check(err)
@@ -175,7 +175,7 @@ func trimHorizon() shardlog.StartingPosition {
 func putThenRead(t *testing.T, open Open) {
 	s := open(t, 1)
 	c := checked{t, s}
-	var puts []shardlog.PutResult
+	var puts []shardlog.PutOutput
 	for i := 0; i < 3; i++ {
 		puts = append(puts, c.put(shardlog.PutInput{PartitionKey: "k", Data: []byte(fmt.Sprint("record ", i))}))
 	}
