@@ -69,19 +69,14 @@
 //
 // # Access control
 //
-// [WithAccessControl] makes the account decide calls as IAM does: calls
+// [WithAccessControl] makes the account decide calls as IAM does: a call
 // carrying a [Caller] ([WithCaller]; kinesisapi makes one from each
-// request's SigV4 signature) are allowed only as far as the principal's
-// policies ([Account.PutPrincipal]) and the resource's resource-based
-// policy ([Account.PutResourcePolicy]) allow, and denied calls fail with
-// [ErrAccessDenied] in AWS's words before they touch anything. Package
-// iam evaluates the policies and has ready-made least-privilege roles;
-// [Account.SimulatePolicy] answers without calling.
-//
-// With a [KeyRing] ([WithKeyRing]), [Stream.StartStreamEncryption] seals
-// the records put from then on with AES-256-GCM under a data key wrapped by
-// the KMS key's master key, in memory and on disk; without one, encryption
-// is a setting only.
+// request's SigV4 signature) is allowed only as far as the principal's
+// policies ([Account.PutPrincipal]) and the resource's policy
+// ([Account.PutResourcePolicy]) allow, and a denied call fails with
+// [ErrAccessDenied] in AWS's words before it touches anything. With a
+// [KeyRing] ([WithKeyRing]), StartStreamEncryption encrypts the records put
+// from then on. docs/security.md has the details.
 //
 // # An embedded log
 //
@@ -137,43 +132,16 @@
 // # Durability
 //
 // By default an account lives in memory and is gone when the process ends.
-// [WithDir] keeps it in a directory instead: streams, shards, records with
-// their sequence numbers and arrival times, consumers, tags, the
-// UpdateShardCount history and the key that seals iterators survive Close,
-// a crash of the process and, under the default [SyncAlways], a power loss.
-// Reopening the directory restores the account as it was (iterators issued
-// before still read; new records get higher sequence numbers), and
-// [Account.Recovery] says what opening found: a file cut short by a crash is
-// truncated at its last whole record, and damage elsewhere is reported and
-// never returned as data. [WithSync] trades durability for speed:
-//
-//	SyncAlways    Put returns once its records are on stable storage;
-//	              writers that arrive together share one sync.
-//	SyncEvery(d)  syncs in the background at most d apart.
-//	SyncNone      leaves writing back to the operating system.
-//
-// Every policy loses nothing acknowledged on a process crash: under
-// SyncAlways a record is acknowledged once it is on disk, and under the
-// other two it is written into a shared mapping of its file before Put
-// returns, so the kernel owns it from then on.
-//
-// Each shard's records go into segment files of [WithSegmentSize] bytes; an
-// index of each file's records lets opening skip reading them (ten million
-// records open in about 0.7 s, 0.2 s when the index is cached).
-// Only the file being written and the two before it stay in memory; older
-// records are read back from their files when needed, so the heap holds
-// about 25 bytes per record, whatever the records' size. Retention and size
-// bounds delete whole files, and the index is compacted as they go.
-// FORMAT.md describes the files.
-//
-// When the disk fails a write or a sync (full, I/O error, read-only), the
-// call fails with InternalFailure (per record in PutBatch) and nothing
-// acknowledged before is lost. A file whose sync failed is never trusted
-// again: under SyncAlways the records it held that were not yet durable
-// are discarded, their writers told, and writing goes on in a new file;
-// under the other policies, whose records were acknowledged already, the
-// failure is logged ([WithLogger]) and writing goes on in a new file. The
-// account works again once the fault is gone.
+// [WithDir] keeps it in a directory instead: everything Kinesis keeps
+// survives Close, a crash of the process and, under the default
+// [SyncAlways], a power loss; [WithSync] trades durability for speed
+// (SyncEvery, SyncNone), and every policy loses nothing acknowledged on a
+// process crash. Damage to the files is reported by [Account.Recovery] and
+// never returned as data; a disk that fails makes calls fail with
+// InternalFailure, and nothing acknowledged before is lost. The heap holds
+// about 25 bytes per record, whatever the records' size. docs/durability.md
+// in the repository says what each policy can lose, how damage is found and
+// what a shard costs; FORMAT.md describes the files.
 //
 // # Errors
 //
