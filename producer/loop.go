@@ -356,15 +356,8 @@ func (l *loop) send(b *batch, q *queue) {
 	go func() {
 		defer l.p.wg.Done()
 		ctx := l.p.ctx
-		if wait > 0 {
-			t := make(chan struct{})
-			timer := l.cfg.Clock.AfterFunc(wait, func() { close(t) })
-			select {
-			case <-t:
-			case <-ctx.Done():
-				timer.Stop()
-				return
-			}
+		if wait > 0 && !l.sleep(wait) {
+			return
 		}
 		start := l.cfg.Clock.Now()
 		res, err := l.p.api.PutBatch(ctx, b.inputs)
@@ -537,13 +530,22 @@ func (l *loop) after(d time.Duration, f func()) {
 	l.p.wg.Add(1)
 	go func() {
 		defer l.p.wg.Done()
-		t := make(chan struct{})
-		timer := l.cfg.Clock.AfterFunc(d, func() { close(t) })
-		select {
-		case <-t:
+		if l.sleep(d) {
 			f()
-		case <-l.p.ctx.Done():
-			timer.Stop()
 		}
 	}()
+}
+
+// sleep waits d on the producer's clock, reporting false if the producer
+// stops first.
+func (l *loop) sleep(d time.Duration) bool {
+	t := make(chan struct{})
+	timer := l.cfg.Clock.AfterFunc(d, func() { close(t) })
+	defer timer.Stop()
+	select {
+	case <-t:
+		return true
+	case <-l.p.ctx.Done():
+		return false
+	}
 }

@@ -171,7 +171,11 @@ func (sp *spool) forward(ctx context.Context, p *Producer) {
 		}
 		r.res = res
 		if err := r.check(len(r.Data)); err != nil {
-			sp.forwarded(r) // cannot be put: passed over
+			// Put checks what it spools: a record that does not check is
+			// damage in the spool. It fails its Result and is passed over.
+			sp.forwarded(r)
+			r.res.Err = err
+			r.res.finish()
 			continue
 		}
 		if err := p.enqueue(ctx, r); err != nil {
