@@ -1,6 +1,7 @@
 package shardlog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -426,4 +427,79 @@ func TestReadersLoadAFileNotYetWritten(t *testing.T) {
 	release()
 	require.NoError(t, <-done)
 	require.Len(t, shard0(t, a), 46)
+}
+
+// TestRolledBackFilesTakeNothingWithThem: a sync that fails discards the
+// records it was to make durable, and the files that hold only those. If a
+// power cut keeps the deletion of the first of those files but not of the
+// next, opening deletes the next (its records were never acknowledged),
+// and not the files before the gap, whose records were.
+func TestRolledBackFilesTakeNothingWithThem(t *testing.T) {
+	fs := vfs.NewMemFS()
+	clk := NewManualClock(tStart)
+	_, s := oneShard(t, fs, clk)
+	want := putN(t, s, "acked", 300)
+	dir := s.shardAt(0).files.dir
+	last := len(fileRecords(t, fs, dir)) - 1
+
+	for range 20 { // spare files made ahead in the background may take some
+		fs.Fail(vfs.OpSync, 0, errEIO)
+	}
+	batch := make([]PutInput, 4) // 160 KiB: three new files at least
+	for i := range batch {
+		batch[i] = PutInput{PartitionKey: "k", Data: bytes.Repeat([]byte{'x'}, 40<<10)}
+	}
+	out, err := s.PutBatch(bg, batch)
+	require.NoError(t, err)
+	require.Equal(t, len(batch), out.FailedRecordCount, "the sync failed: nothing was acknowledged")
+	fs.ClearFaults()
+
+	// The index says the batch's files were deleted: make the first of
+	// those records durable and not the rest, and let the second file
+	// hold intact frames from the position after the first's, as a power
+	// cut may keep what the failed sync had written.
+	idxName := dir + "/index"
+	b, err := readFile(fs, idxName)
+	require.NoError(t, err)
+	var deleted []uint32
+	var ends []int
+	end := 0
+	segfile.ReadIndex(b, func(r segfile.IndexRecord) {
+		end += segfile.IndexRecordSize(r.Entries.Len())
+		if r.File == segfile.Dropped {
+			deleted = append(deleted, uint32(r.First))
+			ends = append(ends, end)
+		}
+	})
+	require.GreaterOrEqual(t, len(deleted), 2, "the batch's files")
+	require.Equal(t, uint32(last+1), deleted[0])
+	idx, err := fs.OpenReadWrite(idxName)
+	require.NoError(t, err)
+	require.NoError(t, idx.Truncate(int64(ends[0])))
+	require.NoError(t, idx.Sync())
+	require.NoError(t, idx.Close())
+
+	image, err := readFile(fs, segFile(dir, last))
+	require.NoError(t, err)
+	h, err := segfile.ParseHeader(image)
+	require.NoError(t, err)
+	h.File, h.First = deleted[1], uint64(len(want)+1)
+	segfile.PutHeader(image, h)
+	remnant := segFile(dir, int(deleted[1]))
+	f, err := fs.Create(remnant)
+	require.NoError(t, err)
+	_, err = f.WriteAt(image, 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	require.NoError(t, f.Close())
+	require.NoError(t, fs.SyncDir(dir))
+	fs.Crash()
+
+	a2 := reopenAt(t, fs, clk)
+	require.Empty(t, a2.Recovery().Corrupt)
+	require.Equal(t, want, shard0(t, a2), "every acknowledged record, none of the batch")
+	_, err = fs.Open(remnant)
+	require.ErrorIs(t, err, errNotExist, "the file of discarded records is deleted")
+	putN(t, mustStream(t, a2, "s"), "after", 1)
+	require.Equal(t, append(want, "after 000"), shard0(t, a2))
 }

@@ -31,17 +31,17 @@ type shardFiles struct {
 
 	// Guarded by the shard's mu (the segment calls the Storage methods
 	// with it held), except files, which readers reach through LoadSlab.
-	active    *openFile       // the file being written
-	finishing *openFile       // the file written before it, between NewSlab and its FinishSlab
-	retired   []*openFile     // finished, not yet synced
-	dirDirty  bool            // a file was created since the directory was synced
-	removed   map[uint32]bool // while opening: files it deleted
-	blank     map[uint32]bool // while opening: files with no header and no record; true if not all zeros
-	doomed    []uint32        // files to delete once the index says so durably
-	spare     *spareFile      // the next file, made ready in the background
-	indexing  sync.WaitGroup  // files being synced in the background to be indexed
-	lazy      []lazyFile      // under SyncNone: finished, to be synced and indexed later
-	lazyBusy  atomic.Bool     // a goroutine is syncing and indexing lazy files
+	active    *openFile             // the file being written
+	finishing *openFile             // the file written before it, between NewSlab and its FinishSlab
+	retired   []*openFile           // finished, not yet synced
+	dirDirty  bool                  // a file was created since the directory was synced
+	removed   map[uint32]dropReason // while opening: files it deleted
+	blank     map[uint32]bool       // while opening: files with no header and no record; true if not all zeros
+	doomed    []uint32              // files to delete once the index says so durably
+	spare     *spareFile            // the next file, made ready in the background
+	indexing  sync.WaitGroup        // files being synced in the background to be indexed
+	lazy      []lazyFile            // under SyncNone: finished, to be synced and indexed later
+	lazyBusy  atomic.Bool           // a goroutine is syncing and indexing lazy files
 
 	imu        sync.Mutex // guards the index, which background syncs append to
 	index      vfs.File   // the index file, opened at the first record
@@ -384,8 +384,13 @@ func (sf *shardFiles) LoadSlab(n uint32) (image []byte, whole bool, err error) {
 	return b, err == nil && !info.unsure, nil
 }
 
-// DropSlab deletes file n.
-func (sf *shardFiles) DropSlab(n uint32) {
+// DropSlab deletes file n, whose records were trimmed.
+func (sf *shardFiles) DropSlab(n uint32) { sf.drop(n, trimmed) }
+
+// DiscardSlab deletes file n, whose records were rolled back.
+func (sf *shardFiles) DiscardSlab(n uint32) { sf.drop(n, discarded) }
+
+func (sf *shardFiles) drop(n uint32, why dropReason) {
 	for _, p := range []**openFile{&sf.active, &sf.finishing} {
 		if a := *p; a != nil && a.n == n {
 			*p = nil
@@ -405,17 +410,17 @@ func (sf *shardFiles) DropSlab(n uint32) {
 	sf.mu.Lock()
 	delete(sf.files, n)
 	sf.mu.Unlock()
-	if err := sf.remove(n); err != nil {
+	if err := sf.remove(n, why); err != nil {
 		sf.st.log.Warn("shardlog: could not delete a segment file", "file", sf.fileName(n), "err", err)
 	}
 	sf.maybeCompactIndex()
 }
 
-// remove deletes file n on purpose, and says so in the index. A read-only
-// account deletes nothing.
-func (sf *shardFiles) remove(n uint32) error {
+// remove deletes file n on purpose, and says so in the index, with why. A
+// read-only account deletes nothing.
+func (sf *shardFiles) remove(n uint32, why dropReason) error {
 	if sf.removed != nil {
-		sf.removed[n] = true
+		sf.removed[n] = why
 	}
 	if sf.st.readOnly {
 		return nil
@@ -424,7 +429,7 @@ func (sf *shardFiles) remove(n uint32) error {
 	// were dropped for a size bound, or were never acknowledged), so that
 	// opening can tell a file deleted by accident. It is synced before the
 	// directory is (see syncJob.run).
-	if err := sf.appendIndex(appendDropped(nil, n, n+1)); err != nil {
+	if err := sf.appendIndex(appendDropped(nil, n, n+1, why)); err != nil {
 		return err
 	}
 	sf.imu.Lock()

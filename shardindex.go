@@ -18,11 +18,23 @@ import (
 // that the power-loss test can make rewrites frequent).
 var compactIndexMin int64 = 1 << 20
 
+// dropReason is why a file was deleted on purpose, as its deletion record
+// says. Opening needs it where positions do not run on from one file to the
+// next: trimmed records were acknowledged and are gone from the front of
+// the shard, so the files before the gap are older still; discarded ones
+// were never acknowledged (see chain).
+type dropReason uint8
+
+const (
+	trimmed   dropReason = iota + 1 // its records expired, or went for a size bound
+	discarded                       // its records were rolled back, or rewritten by a newer file
+)
+
 // droppedFiles are the numbers of files deleted on purpose, as the index
 // records them: single numbers, and runs that a compaction wrote.
 type droppedFiles struct {
-	one  map[uint32]bool
-	runs [][2]uint32 // [from, to)
+	one  map[uint32]dropReason
+	runs [][2]uint32 // [from, to), trimmed
 	top  uint32      // above every number here; 0 if none
 }
 
@@ -33,23 +45,29 @@ func (d *droppedFiles) add(r segfile.IndexRecord) {
 		d.runs = append(d.runs, [2]uint32{from, to})
 	} else {
 		if d.one == nil {
-			d.one = map[uint32]bool{}
+			d.one = map[uint32]dropReason{}
 		}
-		d.one[from] = true
+		d.one[from] = trimmed
+		if r.FramesCRC == discardedMark {
+			d.one[from] = discarded
+		}
 	}
 	d.top = max(d.top, to)
 }
 
-func (d *droppedFiles) has(n uint32) bool {
-	if d.one[n] {
-		return true
+func (d *droppedFiles) has(n uint32) bool { return d.why(n) != 0 }
+
+// why returns why file n was deleted; 0 if it was not.
+func (d *droppedFiles) why(n uint32) dropReason {
+	if why, ok := d.one[n]; ok {
+		return why
 	}
 	for _, r := range d.runs {
 		if r[0] <= n && n < r[1] {
-			return true
+			return trimmed
 		}
 	}
-	return false
+	return 0
 }
 
 // readIndex decodes the index file: the latest good record of each file,
@@ -120,7 +138,7 @@ func (sf *shardFiles) compactIndexLocked() error {
 		for m < top && !live[m] {
 			m++
 		}
-		out = appendDropped(out, n, m)
+		out = appendDropped(out, n, m, trimmed)
 		n = m
 	}
 	end := segfile.ReadIndex(old, func(r segfile.IndexRecord) {
@@ -131,7 +149,7 @@ func (sf *shardFiles) compactIndexLocked() error {
 			}
 		case r.FramesEnd > r.First: // a run: keep what lies above top
 			if uint32(r.FramesEnd) > top {
-				out = appendDropped(out, max(uint32(r.First), top), uint32(r.FramesEnd))
+				out = appendDropped(out, max(uint32(r.First), top), uint32(r.FramesEnd), trimmed)
 			}
 		case uint32(r.First) >= top:
 			out = segfile.AppendIndexRecord(out, r)
@@ -167,11 +185,18 @@ func (sf *shardFiles) compactIndexLocked() error {
 	return nil
 }
 
-// appendDropped appends the record of the deleted files from..to-1.
-func appendDropped(b []byte, from, to uint32) []byte {
+// discardedMark, in the checksum field of a deletion record (unused
+// there), says that the file's records were discarded.
+const discardedMark = 1
+
+// appendDropped appends the record of the deleted files from..to-1. A
+// discarded file's record is of one file.
+func appendDropped(b []byte, from, to uint32, why dropReason) []byte {
 	r := segfile.IndexRecord{File: segfile.Dropped, First: uint64(from)}
 	if to > from+1 {
 		r.FramesEnd = uint64(to)
+	} else if why == discarded {
+		r.FramesCRC = discardedMark
 	}
 	return segfile.AppendIndexRecord(b, r)
 }

@@ -86,8 +86,8 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 	case err != nil:
 		return err
 	}
-	sf.removed = map[uint32]bool{} // what opening deletes, as it goes
-	sf.blank = map[uint32]bool{}   // files with no header and no record
+	sf.removed = map[uint32]dropReason{} // what opening deletes, as it goes
+	sf.blank = map[uint32]bool{}         // files with no header and no record
 	defer func() { sf.removed, sf.blank = nil, nil }()
 	idx, dropped, err := sf.openIndexAt(names)
 	if err != nil {
@@ -116,7 +116,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 	// its files, their index records, what the manifest last recorded.
 	end := ms.next
 	for n, r := range idx {
-		if !dropped.has(n) {
+		if !dropped.has(n) && sf.removed[n] == 0 {
 			end = max(end, r.info.first+r.info.count)
 		}
 	}
@@ -136,7 +136,7 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 	present := namesOf(files)
 	var missing []uint32
 	for n := uint32(lastN + 1); n < madeAhead; n++ {
-		if _, blank := sf.blank[n]; !blank && !slices.Contains(present, n) && !dropped.has(n) && !sf.removed[n] {
+		if _, blank := sf.blank[n]; !blank && !slices.Contains(present, n) && !dropped.has(n) && sf.removed[n] == 0 {
 			missing = append(missing, n)
 		}
 	}
@@ -302,7 +302,7 @@ func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, d
 		seen[n] = true
 		if dropped.has(n) {
 			// Deleted on purpose, though a power cut kept its name.
-			if err := sf.remove(n); err != nil {
+			if err := sf.remove(n, dropped.why(n)); err != nil {
 				return nil, 0, err
 			}
 			continue
@@ -527,9 +527,10 @@ func (sf *shardFiles) scan(n uint32, b []byte, h segfile.Header, known bool, at 
 // new file from an earlier position), so older ones are cut where it
 // starts, or go if they start no earlier. Then, where positions do not run
 // on from one file to the next, either the files before were trimmed (the
-// gap's files were deleted on purpose, or the next file starts below the
-// head: a fault or a power cut kept them, and they go), or the records
-// between are lost: damage, reported. Only the last file can end in a
+// gap's files were trimmed, or the next file starts below the head: a fault
+// or a power cut kept them, and they go), or a failed sync discarded the
+// gap's files and those after it, whose deletions a power cut lost (they
+// go), or the records between are lost: damage, reported. Only the last file can end in a
 // torn tail, and only after the records the manifest knew durable.
 func (sf *shardFiles) chain(files []recoveredFile, head, durable uint64, dropped *droppedFiles, rep *RecoveryReport) ([]recoveredFile, error) {
 	var kept []recoveredFile // newest first, then reversed
@@ -538,7 +539,7 @@ func (sf *shardFiles) chain(files []recoveredFile, head, durable uint64, dropped
 		rf := files[i]
 		if rf.info.first >= limit {
 			if rf.info.lost == nil && !rf.guessed {
-				if err := sf.remove(rf.n); err != nil { // rewritten by a newer file
+				if err := sf.remove(rf.n, discarded); err != nil { // rewritten by a newer file
 					return nil, err
 				}
 			} else if rf.guessed {
@@ -561,14 +562,30 @@ func (sf *shardFiles) chain(files []recoveredFile, head, durable uint64, dropped
 		if next.info.first == end {
 			continue
 		}
-		if next.info.first <= head || next.n > prev.n+1 && sf.allDropped(prev.n+1, next.n, dropped) {
+		why := trimmed
+		if next.info.first > head {
+			why = sf.droppedAs(prev.n+1, next.n, dropped)
+		}
+		switch why {
+		case trimmed:
 			for _, rf := range kept[:i] {
-				if err := sf.remove(rf.n); err != nil {
+				if err := sf.remove(rf.n, trimmed); err != nil {
 					return nil, err
 				}
 			}
 			kept = kept[i:]
 			i = 0
+			continue
+		case discarded:
+			// A rollback discarded the files between, and those from next
+			// on with them, though their deletions did not all become
+			// durable (any file written after it starts where prev ends).
+			for _, rf := range kept[i:] {
+				if err := sf.remove(rf.n, discarded); err != nil {
+					return nil, err
+				}
+			}
+			kept = kept[:i]
 			continue
 		}
 		sf.damage(rep, sf.fileName(next.n), end, next.info.first, "missing: no file holds the records before %d", next.info.first)
@@ -699,11 +716,27 @@ func (sf *shardFiles) blanks(kept []recoveredFile, head uint64, rep *RecoveryRep
 // on purpose.
 func (sf *shardFiles) allDropped(from, to uint32, dropped *droppedFiles) bool {
 	for n := from; n < to; n++ {
-		if !dropped.has(n) && !sf.removed[n] {
+		if !dropped.has(n) && sf.removed[n] == 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// droppedAs says why the files numbered from..to-1 were deleted: trimmed if
+// any was, discarded if all were; 0 if there are none, or one was not
+// deleted on purpose.
+func (sf *shardFiles) droppedAs(from, to uint32, dropped *droppedFiles) dropReason {
+	why := dropReason(0)
+	for n := from; n < to; n++ {
+		switch w := cmp.Or(dropped.why(n), sf.removed[n]); {
+		case w == 0:
+			return 0
+		case w == trimmed || why == 0:
+			why = w
+		}
+	}
+	return why
 }
 
 // zeroBytes reports whether b holds only zeros.

@@ -58,8 +58,12 @@ type Storage interface {
 	// whose frame fails is damaged. An error means none of the slab can be
 	// read: its records are damaged.
 	LoadSlab(n uint32) (image []byte, whole bool, err error)
-	// DropSlab says that slab n holds no live record any more.
+	// DropSlab says that slab n holds no live record any more: its
+	// records were trimmed.
 	DropSlab(n uint32)
+	// DiscardSlab says that slab n holds only records a Rollback
+	// discarded, none of which was acknowledged.
+	DiscardSlab(n uint32)
 }
 
 // Options configure a segment. The zero value is an in-memory segment.
@@ -457,7 +461,7 @@ func (s *Segment) Rollback(to uint64) int64 {
 	}
 	for n := max(keep, uint32(s.slabs.base)); n < s.slabNext; n++ {
 		s.slabs.set(uint64(n), nil)
-		s.opt.Storage.DropSlab(n)
+		s.opt.Storage.DiscardSlab(n)
 	}
 	kept := s.loaded[:0]
 	for _, n := range s.loaded {

@@ -277,6 +277,7 @@ func (m *memStorage) NewSlab(n uint32, first uint64, size int) ([]byte, []byte, 
 }
 func (m *memStorage) FinishSlab(n uint32, image []byte) { m.slabs[n] = bytes.Clone(image) }
 func (m *memStorage) DropSlab(n uint32)                 { delete(m.slabs, n) }
+func (m *memStorage) DiscardSlab(n uint32)              { delete(m.slabs, n) }
 
 func (m *memStorage) LoadSlab(n uint32) ([]byte, bool, error) {
 	if err := m.fail[n]; err != nil {
