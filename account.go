@@ -260,6 +260,7 @@ func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stre
 	a.lastInc++
 	s := newStream(a, strings.Clone(in.StreamName), a.lastInc, now, hashkey.Uniform(in.ShardCount))
 	s.settings.mode = in.Mode
+	s.scale.follow(in.Mode, now)
 	if len(in.Tags) > 0 {
 		s.tags = cloneTags(in.Tags)
 	}

@@ -233,8 +233,11 @@
 //
 // Tags, encryption (StartStreamEncryption), enhanced monitoring and the
 // stream mode (UpdateStreamMode) are kept and reported; records are
-// encrypted only with a key ring (WithKeyRing), and an ON_DEMAND stream
-// refuses manual resharding but does not scale by itself.
+// encrypted only with a key ring (WithKeyRing). An ON_DEMAND stream
+// refuses manual resharding and scales by itself as AWS documents: every
+// minute of the account's clock in which it is written, each shard that
+// took more than half its write limit splits in two, so that the stream
+// takes twice its peak.
 //
 // The wire protocol is in package kinesisapi: an http.Handler for AWS
 // SDKs, and the shardlogd command.

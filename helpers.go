@@ -72,10 +72,7 @@ func (r HashKeyRange) Midpoint() string {
 	if err1 != nil || err2 != nil || !lo.Less(hi) {
 		return ""
 	}
-	width, _ := hi.Sub(lo)
-	half, _ := width.DivUint64(2)
-	mid, _ := lo.Add(half)
-	mid = mid.Inc()
+	mid := midpoint(hashkey.Range{Start: lo, End: hi})
 	if !lo.Inc().Less(mid) || !mid.Less(hi) {
 		return ""
 	}

@@ -61,6 +61,9 @@ func (s *Stream) metaLocked(closing time.Time) *manifest.Stream {
 	for _, op := range s.scalingOps {
 		m.ScalingOps = append(m.ScalingOps, nanos(op))
 	}
+	for _, op := range s.modeSwitches {
+		m.ModeSwitches = append(m.ModeSwitches, nanos(op))
+	}
 	for _, sh := range s.shards {
 		ms := manifest.Shard{
 			Index:   sh.index,
@@ -117,6 +120,7 @@ type streamSave struct {
 	tags       map[string]string
 	retention  int64
 	scalingOps []time.Time
+	switches   []time.Time
 	shards     []*shard
 	nextShard  uint32
 }
@@ -132,6 +136,7 @@ func (s *Stream) saveLocked() streamSave {
 		tags:       maps.Clone(s.tags),
 		retention:  s.retentionNanos.Load(),
 		scalingOps: slices.Clone(s.scalingOps),
+		switches:   slices.Clone(s.modeSwitches),
 		shards:     s.shards,
 		nextShard:  s.nextShard,
 	}
@@ -139,7 +144,7 @@ func (s *Stream) saveLocked() streamSave {
 
 // restoreLocked puts back what saveLocked copied. s.mu is held.
 func (s *Stream) restoreLocked(v streamSave) {
-	s.settings, s.tags, s.scalingOps = v.settings, v.tags, v.scalingOps
+	s.settings, s.tags, s.scalingOps, s.modeSwitches = v.settings, v.tags, v.scalingOps, v.switches
 	s.kms.Store(v.settings.encryption == EncryptionKMS)
 	s.enhanced.Store(monitorBits(v.settings.metrics))
 	s.crypto.current.Store(v.current)
@@ -291,6 +296,7 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 	}
 	s.retentionNanos.Store(int64(time.Duration(ms.RetentionHours)*time.Hour) + ms.RetentionRest)
 	s.settings = settings{mode: StreamMode(ms.Mode), encryption: EncryptionType(ms.Encryption), keyID: ms.KeyID, metrics: ms.Metrics}
+	s.scale.follow(s.settings.mode, s.acct.cfg.clock.Now())
 	s.kms.Store(EncryptionType(ms.Encryption) == EncryptionKMS)
 	s.enhanced.Store(monitorBits(ms.Metrics))
 	if len(ms.Tags) > 0 {
@@ -298,6 +304,9 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 	}
 	for _, op := range ms.ScalingOps {
 		s.scalingOps = append(s.scalingOps, fromNanos(op))
+	}
+	for _, op := range ms.ModeSwitches {
+		s.modeSwitches = append(s.modeSwitches, fromNanos(op))
 	}
 	s.nextShard = ms.NextShard
 	byID := map[string]*shard{}

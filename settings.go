@@ -10,8 +10,8 @@ import (
 // StreamMode is a stream's capacity mode.
 type StreamMode string
 
-// Capacity modes. shardlog keeps and reports the mode; an ON_DEMAND stream
-// refuses manual resharding, as on AWS, but does not scale by itself.
+// Capacity modes. An ON_DEMAND stream refuses manual resharding and scales
+// by itself, as on AWS (see capacity.go for the rules).
 const (
 	Provisioned StreamMode = "PROVISIONED"
 	OnDemand    StreamMode = "ON_DEMAND"
@@ -28,10 +28,14 @@ type settings struct {
 	metrics    []string // enhanced monitoring's shard-level metrics
 }
 
-// UpdateStreamMode switches the stream between PROVISIONED and ON_DEMAND.
+// UpdateStreamMode switches the stream between PROVISIONED and ON_DEMAND,
+// keeping its shards; the stream is UPDATING for the update delay, and
+// writes and reads go on meanwhile. An ON_DEMAND stream scales by itself
+// from then on; a PROVISIONED one keeps the shards it has.
 //
 // Errors: ErrValidation for another mode, ErrResourceInUse unless ACTIVE,
-// ErrLimitExceeded for a 51st ON_DEMAND stream in the account.
+// ErrLimitExceeded for a 51st ON_DEMAND stream in the account or a third
+// switch in a rolling 24 hours (AWS allows two).
 func (s *Stream) UpdateStreamMode(ctx context.Context, mode StreamMode) error {
 	if _, err := s.begin(ctx, "UpdateStreamMode"); err != nil {
 		return err
@@ -51,11 +55,26 @@ func (s *Stream) UpdateStreamMode(ctx context.Context, mode StreamMode) error {
 			}
 		}
 	}
-	return s.updateSettings(ctx, func(st *settings) error {
-		st.mode = mode
+	return s.update(ctx, func(now time.Time) error {
+		if s.settings.mode != mode {
+			s.modeSwitches = slices.DeleteFunc(s.modeSwitches, func(t time.Time) bool { return now.Sub(t) >= 24*time.Hour })
+			if len(s.modeSwitches) >= modeSwitchesPerDay {
+				return newError(ErrLimitExceeded, "Exceeded the limit of %d UpdateStreamMode operations in a rolling 24-hour period for stream %s under account %s.", modeSwitchesPerDay, s.name, s.acct.cfg.accountID)
+			}
+			s.modeSwitches = append(s.modeSwitches, now)
+		}
+		s.settings.mode = mode
+		s.onCommit = append(s.onCommit, func() {
+			s.scale.follow(mode, now)
+			s.acct.cfg.log.Info("shardlog: changed a stream's capacity mode", "stream", s.name, "mode", mode)
+		})
 		return nil
 	})
 }
+
+// modeSwitchesPerDay is how many times a stream may change its capacity
+// mode in a rolling 24 hours.
+const modeSwitchesPerDay = 2
 
 // EncryptionType is how a stream's records are encrypted: Kinesis's
 // EncryptionType.

@@ -56,6 +56,7 @@ type shard struct {
 	lastMillis int64      // arrival time of the newest record; keeps times monotone
 	pendBytes  int64      // appended, not yet counted in the usage totals
 	pendRecs   int64
+	taken      shardTraffic      // appended since it was opened, for on-demand scaling
 	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
 	durability durability // SyncAlways's group commit
@@ -202,6 +203,8 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	sh.lastMillis = ms
 	sh.pendBytes += int64(size)
 	sh.pendRecs++
+	sh.taken.bytes += int64(size)
+	sh.taken.records++
 	if sh.trimAt.Load() == never {
 		sh.trimAt.Store(ms + sh.retentionMillis() + 1)
 	}

@@ -44,6 +44,7 @@ type Stream struct {
 	times atomic.Pointer[streamTimes] // replaced whole under mu
 	route atomic.Pointer[router]      // the open shards; replaced under mu by a clone of openTree
 	gone  chan struct{}               // closed when the stream is deleted
+	scale scaler                      // measures an ON_DEMAND stream's shards
 
 	keys   atomic.Pointer[keyCache]   // partition key → hash key; nil until the first put
 	policy atomic.Pointer[iam.Policy] // the resource-based policy; nil for none (set under mu)
@@ -61,16 +62,17 @@ type Stream struct {
 	// reader may have seen is changed in place (expiry builds a new slice;
 	// appends write past every published length), so a slice read under mu
 	// stays valid after mu is released.
-	shards     []*shard
-	nextShard  uint32                   // the index the next new shard gets
-	openTree   *btree.BTreeG[routeItem] // the open shards by hash; route publishes clones
-	scalingOps []time.Time              // UpdateShardCount calls in the last 24 hours
-	pending    []closing                // shards the reshard in progress will close
-	consumers  map[string]*consumer
-	tags       map[string]string
-	settings   settings
-	onCommit   []func() // what an update does once its change is persisted
-	onAbort    []func() // what it undoes beyond saveLocked if persisting fails
+	shards       []*shard
+	nextShard    uint32                   // the index the next new shard gets
+	openTree     *btree.BTreeG[routeItem] // the open shards by hash; route publishes clones
+	scalingOps   []time.Time              // UpdateShardCount calls in the last 24 hours
+	modeSwitches []time.Time              // UpdateStreamMode switches in the last 24 hours
+	pending      []closing                // shards the reshard in progress will close
+	consumers    map[string]*consumer
+	tags         map[string]string
+	settings     settings
+	onCommit     []func() // what an update does once its change is persisted
+	onAbort      []func() // what it undoes beyond saveLocked if persisting fails
 }
 
 // streamTimes are the instants a stream's status derives from.
@@ -227,6 +229,12 @@ func (s *Stream) usable(now time.Time) error {
 // returned errUnchanged. It is the frame of every operation that changes a
 // stream's shape or settings.
 func (s *Stream) update(ctx context.Context, change func(now time.Time) error) error {
+	return s.updateFor(ctx, s.acct.cfg.delays.Update, change)
+}
+
+// updateFor is update, UPDATING for the given time (none: the stream stays
+// ACTIVE).
+func (s *Stream) updateFor(ctx context.Context, updating time.Duration, change func(now time.Time) error) error {
 	now, err := s.enter(ctx)
 	if err != nil {
 		return err
@@ -258,7 +266,7 @@ func (s *Stream) update(ctx context.Context, change func(now time.Time) error) e
 		return err
 	}
 	t := *s.times.Load()
-	t.updating = now.Add(s.acct.cfg.delays.Update)
+	t.updating = now.Add(updating)
 	if st := s.acct.store; st != nil {
 		m := s.metaLocked(now)
 		m.Updating = nanos(t.updating)
@@ -490,6 +498,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutOutput, error) {
 				}
 			}
 			s.enforceBounds()
+			s.maybeScale(now)
 			return PutOutput{ShardID: sh.id, SequenceNumber: sh.seq(pos), EncryptionType: s.encryptionType()}, nil
 		case throttled:
 			return PutOutput{}, sh.throttleError()
@@ -690,5 +699,6 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *PutB
 	}
 	s.meterPutBatch(now, records, out, s.waited(now, timed || len(touched) > 0))
 	s.enforceBounds()
+	s.maybeScale(now)
 	return nil
 }

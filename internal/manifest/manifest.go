@@ -64,6 +64,7 @@ type Stream struct {
 	Metrics        []string          `json:"metrics,omitempty"`
 	Tags           map[string]string `json:"tags,omitempty"`
 	ScalingOps     []int64           `json:"scalingOps,omitempty"`
+	ModeSwitches   []int64           `json:"modeSwitches,omitempty"` // UpdateStreamMode switches in the last 24 hours
 	NextShard      uint32            `json:"nextShard"`
 	Shards         []Shard           `json:"shards"`
 	Consumers      []Consumer        `json:"consumers,omitempty"`
