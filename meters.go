@@ -27,7 +27,11 @@ type writeMeter struct {
 type readMeter struct {
 	mu sync.Mutex
 	readTally
+	last readTotals // folded into the history, for ShardLoads
 }
+
+// readTotals are the bytes and records read from a shard in a minute.
+type readTotals struct{ minute, bytes, records int64 }
 
 type readTally struct {
 	minute int64
@@ -217,6 +221,11 @@ func (sh *shard) foldReadsLocked() {
 	if m.bytes.n+m.throttled+m.failed == 0 {
 		return
 	}
+	if m.last.minute != m.minute {
+		m.last = readTotals{minute: m.minute}
+	}
+	m.last.bytes += int64(m.bytes.sum)
+	m.last.records += int64(m.records.sum)
 	on := sh.meters.enhanced.Load()
 	sh.meters.history.record(m.minute, func(r *minuteRecord) {
 		st := &r.stream

@@ -57,6 +57,7 @@ type shard struct {
 	pendBytes  int64      // appended, not yet counted in the usage totals
 	pendRecs   int64
 	taken      shardTraffic      // appended since it was opened, for on-demand scaling
+	load       loadMeter         // this minute\'s appends, for ShardLoads
 	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
 	durability durability // SyncAlways's group commit
@@ -174,7 +175,7 @@ const (
 // appendLocked stores a record unless the shard is closed or over its write
 // limit, or its storage fails. sh.mu is held; flushLocked must follow before
 // it is released.
-func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, appendStatus, error) {
+func (sh *shard) appendLocked(now time.Time, key string, h hashkey.Key, data []byte) (uint64, appendStatus, error) {
 	if sh.frozen {
 		return 0, closed, nil
 	}
@@ -184,6 +185,7 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	ms := max(now.UnixMilli(), sh.lastMillis)
 	sh.expireLocked(ms)
 	size := len(key) + len(data)
+	partitionKey := key // the key stored is sealed with the data, if encrypted
 	var gen uint8
 	if d := sh.crypto.current.Load(); d != nil {
 		slab := sh.seg.SlabFor(sealedSize(key, data))
@@ -205,6 +207,7 @@ func (sh *shard) appendLocked(now time.Time, key string, data []byte) (uint64, a
 	sh.pendRecs++
 	sh.taken.bytes += int64(size)
 	sh.taken.records++
+	sh.load.countLocked(now, partitionKey, h, size)
 	if sh.trimAt.Load() == never {
 		sh.trimAt.Store(ms + sh.retentionMillis() + 1)
 	}

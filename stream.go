@@ -478,7 +478,7 @@ func (s *Stream) Put(ctx context.Context, in PutInput) (PutOutput, error) {
 			return PutOutput{}, s.badOrderingNumber(ordering)
 		}
 		sh.mu.Lock()
-		pos, st, err := sh.appendLocked(now, in.PartitionKey, in.Data)
+		pos, st, err := sh.appendLocked(now, in.PartitionKey, h, in.Data)
 		sh.flushLocked()
 		epoch := sh.durability.epoch
 		syncing := st == appended && sh.sync == syncAlways
@@ -648,7 +648,7 @@ func (s *Stream) PutBatchInto(ctx context.Context, records []PutInput, out *PutB
 					tallies, tally = tallyOf(tallies, sh)
 				}
 			}
-			pos, st, err := sh.appendLocked(now, records[i].PartitionKey, records[i].Data)
+			pos, st, err := sh.appendLocked(now, records[i].PartitionKey, hashes[i], records[i].Data)
 			if st == closed {
 				rt = s.route.Load()
 				continue

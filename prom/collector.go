@@ -59,6 +59,12 @@ var (
 		"Segment files that opening cut at a write a crash tore (Account.Recovery().TornTails).", nil, nil)
 	droppedRecords = prometheus.NewDesc("shardlog_size_bound_dropped_records_total",
 		"Records that size bounds dropped since the account opened (Account.SizeBoundDrops).", nil, nil)
+	writeUtilization = prometheus.NewDesc("shardlog_shard_write_utilization",
+		"The share of an open shard's write limit (bytes or records, the larger) used in the last full minute (Stream.ShardLoads).", []string{"stream", "shard"}, nil)
+	readUtilization = prometheus.NewDesc("shardlog_shard_read_utilization",
+		"The share of an open shard's GetRecords byte limit used in the last full minute.", []string{"stream", "shard"}, nil)
+	hottestKeyShare = prometheus.NewDesc("shardlog_shard_hottest_key_share",
+		"The share of an open shard's records of the last full minute that its busiest partition key took (Stream.ShardLoads names it).", []string{"stream", "shard"}, nil)
 	droppedBytes = prometheus.NewDesc("shardlog_size_bound_dropped_bytes_total",
 		"Key and data bytes of the records that size bounds dropped since the account opened.", nil, nil)
 )
@@ -70,7 +76,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if !collectTotals(ctx, c.acct, "shardlog_", "Kinesis's", failed, ch) {
 		return
 	}
-	c.collectGroups(ctx, ch)
+	c.collectStreams(ctx, ch)
 	c.collectRecovery(ch)
 }
 
@@ -143,8 +149,9 @@ func (c collector) collectRecovery(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(droppedBytes, prometheus.CounterValue, float64(drops.Bytes))
 }
 
-// collectGroups reports the lag of every group on every stream.
-func (c collector) collectGroups(ctx context.Context, ch chan<- prometheus.Metric) {
+// collectStreams reports, for every stream, the load of its open shards
+// and the lag of its groups.
+func (c collector) collectStreams(ctx context.Context, ch chan<- prometheus.Metric) {
 	var names []string
 	for in := (shardlog.ListStreamsInput{Limit: 10000}); ; {
 		page, err := c.acct.ListStreams(ctx, in)
@@ -161,6 +168,17 @@ func (c collector) collectGroups(ctx context.Context, ch chan<- prometheus.Metri
 		s, err := c.acct.Stream(shardlog.StreamRef{StreamName: name})
 		if err != nil {
 			continue // deleted since it was listed
+		}
+		if loads, err := s.ShardLoads(ctx); err == nil {
+			for _, l := range loads {
+				ch <- prometheus.MustNewConstMetric(writeUtilization, prometheus.GaugeValue, l.WriteUtilization, name, l.ShardID)
+				ch <- prometheus.MustNewConstMetric(readUtilization, prometheus.GaugeValue, l.ReadUtilization, name, l.ShardID)
+				share := 0.0
+				if len(l.HotKeys) > 0 && l.WriteRecords > 0 {
+					share = float64(l.HotKeys[0].Records) / float64(l.WriteRecords)
+				}
+				ch <- prometheus.MustNewConstMetric(hottestKeyShare, prometheus.GaugeValue, share, name, l.ShardID)
+			}
 		}
 		groups, err := s.ListGroups(ctx)
 		if err != nil {

@@ -277,3 +277,26 @@ func TestProducerCollector(t *testing.T) {
 		t.Errorf("%s: %s", pr.Metric, pr.Text)
 	}
 }
+
+// TestCollectorReportsShardLoad: each open shard's utilization and its
+// busiest key's share of the last full minute.
+func TestCollectorReportsShardLoad(t *testing.T) {
+	ctx := context.Background()
+	clk := shardlog.NewManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	acct, err := shardlog.NewAccount(shardlog.WithClock(clk))
+	require.NoError(t, err)
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1})
+	require.NoError(t, err)
+	for _, key := range []string{"hot", "hot", "hot", "cold"} {
+		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: key, Data: make([]byte, 6000-len(key))})
+		require.NoError(t, err)
+	}
+	clk.Advance(time.Minute)
+
+	families := scrape(t, NewCollector(acct))
+	shard := map[string]string{"stream": "orders", "shard": "shardId-000000000000"}
+	assert.InDelta(t, 24000.0/(60<<20), find(t, families, "shardlog_shard_write_utilization", shard).GetGauge().GetValue(), 1e-9)
+	assert.Equal(t, 0.0, find(t, families, "shardlog_shard_read_utilization", shard).GetGauge().GetValue())
+	assert.Equal(t, 0.75, find(t, families, "shardlog_shard_hottest_key_share", shard).GetGauge().GetValue())
+}
