@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/autoscale"
 )
 
 // NewCollector returns a collector of acct's metrics. It reads them at
@@ -113,6 +114,35 @@ func collectTotals(ctx context.Context, src Totals, prefix, whose string, failed
 		}
 	}
 	return true
+}
+
+// NewAutoscalerCollector returns a collector of autoscalers' decisions:
+// shardlog_autoscaler_looks_total{stream} and
+// shardlog_autoscaler_decisions_total{stream,action}, action being split,
+// merge, refused or held.
+func NewAutoscalerCollector(scalers ...*autoscale.Autoscaler) prometheus.Collector {
+	return autoscalerCollector(scalers)
+}
+
+type autoscalerCollector []*autoscale.Autoscaler
+
+var (
+	autoscalerLooks = prometheus.NewDesc("shardlog_autoscaler_looks_total",
+		"The times the autoscaler read the stream's shard loads.", []string{"stream"}, nil)
+	autoscalerDecisions = prometheus.NewDesc("shardlog_autoscaler_decisions_total",
+		"The autoscaler's decisions, by action: split, merge, refused (by the stream), held (by its rules).", []string{"stream", "action"}, nil)
+)
+
+func (autoscalerCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c autoscalerCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, a := range c {
+		t, name := a.Totals(), a.StreamName()
+		ch <- prometheus.MustNewConstMetric(autoscalerLooks, prometheus.CounterValue, float64(t.Looks), name)
+		for action, n := range map[autoscale.Action]int64{autoscale.Split: t.Splits, autoscale.Merge: t.Merges, autoscale.Refused: t.Refused, autoscale.Held: t.Held} {
+			ch <- prometheus.MustNewConstMetric(autoscalerDecisions, prometheus.CounterValue, float64(n), name, string(action))
+		}
+	}
 }
 
 // NewProducerCollector returns a collector of a producer's metrics

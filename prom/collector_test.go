@@ -3,6 +3,7 @@ package prom
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/autoscale"
 	"github.com/shardlog/shardlog/producer"
 )
 
@@ -299,4 +301,30 @@ func TestCollectorReportsShardLoad(t *testing.T) {
 	assert.InDelta(t, 24000.0/(60<<20), find(t, families, "shardlog_shard_write_utilization", shard).GetGauge().GetValue(), 1e-9)
 	assert.Equal(t, 0.0, find(t, families, "shardlog_shard_read_utilization", shard).GetGauge().GetValue())
 	assert.Equal(t, 0.75, find(t, families, "shardlog_shard_hottest_key_share", shard).GetGauge().GetValue())
+}
+
+// TestAutoscalerCollector: an autoscaler's looks and decisions, by action.
+func TestAutoscalerCollector(t *testing.T) {
+	ctx := context.Background()
+	clk := shardlog.NewManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	acct, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithLimits(shardlog.Limits{WriteRecordsPerSecond: 10}))
+	require.NoError(t, err)
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1})
+	require.NoError(t, err)
+	as, err := autoscale.New(s, autoscale.Config{Clock: clk, Sustain: 1, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	for range 60 * 9 { // 9 records a second: 90%
+		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})
+		require.NoError(t, err)
+		clk.Advance(time.Second / 9)
+	}
+	clk.Set(time.Date(2026, 3, 1, 12, 1, 0, 0, time.UTC)) // the minute is over
+	_, err = as.Look(ctx)
+	require.NoError(t, err)
+
+	families := scrape(t, NewAutoscalerCollector(as))
+	assert.Equal(t, 1.0, find(t, families, "shardlog_autoscaler_looks_total", map[string]string{"stream": "orders"}).GetCounter().GetValue())
+	assert.Equal(t, 1.0, find(t, families, "shardlog_autoscaler_decisions_total", map[string]string{"stream": "orders", "action": "split"}).GetCounter().GetValue())
+	assert.Equal(t, 0.0, find(t, families, "shardlog_autoscaler_decisions_total", map[string]string{"stream": "orders", "action": "merge"}).GetCounter().GetValue())
 }
