@@ -34,6 +34,11 @@
 // a subscription died with "use of closed network connection", and other
 // calls were retried although they had taken effect.
 //
+// Package autoscale scales a stream on Kinesis too: [Scalable] adds the
+// shard loads it reads from CloudWatch (enhanced monitoring's shard-level
+// IncomingBytes and IncomingRecords) to a *Stream, whose SplitShard and
+// MergeShards call Kinesis.
+//
 // Consumer groups run on a *Stream too: shardlog.RunWorker(ctx, s, cfg)
 // reads it with GetRecords or SubscribeToShard. [LeaseStore] keeps their
 // leases and checkpoints in DynamoDB, in the Java KCL's lease-table schema,
