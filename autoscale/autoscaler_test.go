@@ -125,6 +125,39 @@ func TestSplitsWhereTheTrafficHalves(t *testing.T) {
 	for _, x := range u {
 		require.InDelta(t, 0.45, x, 0.15, "balanced: %v (a midpoint split gives 0.84 and 0.06)", u)
 	}
+	readsParentsFirst(t, s, 4*60*limit*9/10)
+}
+
+// readsParentsFirst reads the whole stream and checks that it holds want
+// records, and that no parent's record follows one of its children's.
+func readsParentsFirst(t *testing.T, s *shardlog.Stream, want int) {
+	t.Helper()
+	page, err := s.ListShards(ctx, shardlog.ListShardsInput{})
+	require.NoError(t, err)
+	parents := map[string][]string{}
+	for _, sh := range page.Shards {
+		for _, p := range []string{sh.ParentShardID, sh.AdjacentParentShardID} {
+			if p != "" {
+				parents[sh.ShardID] = append(parents[sh.ShardID], p)
+			}
+		}
+	}
+	done := map[string]bool{} // shards a child of which was read from
+	var mark func(id string)
+	mark = func(id string) {
+		for _, p := range parents[id] {
+			done[p] = true
+			mark(p)
+		}
+	}
+	got := 0
+	for rec, err := range s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		require.NoError(t, err)
+		require.False(t, done[rec.ShardID], "a record of %s after one of its child's", rec.ShardID)
+		mark(rec.ShardID)
+		got++
+	}
+	require.Equal(t, want, got)
 }
 
 // TestFlappingLoadDoesNotFlap: a load that is hot one minute and cold the
@@ -160,6 +193,7 @@ func TestMergesColdNeighbours(t *testing.T) {
 		counts = append(counts, len(utilizations(t, s)))
 	}
 	require.Equal(t, []int{8, 4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 1}, counts, "halving at most, every cool-down")
+	readsParentsFirst(t, s, 12*60*8*limit/20)
 	for _, d := range as.Decisions() {
 		if d.Action == autoscale.Held {
 			require.Contains(t, d.Reason, "cooling down")
