@@ -57,7 +57,7 @@ type shard struct {
 	pendBytes  int64      // appended, not yet counted in the usage totals
 	pendRecs   int64
 	taken      shardTraffic      // appended since it was opened, for on-demand scaling
-	load       loadMeter         // this minute\'s appends, for ShardLoads
+	load       *loadMeter        // this minute's appends, for ShardLoads; nil until the first
 	waiters    []chan<- struct{} // signalled on the next publish, then forgotten
 	write      writeLimiter
 	durability durability // SyncAlways's group commit
@@ -207,6 +207,9 @@ func (sh *shard) appendLocked(now time.Time, key string, h hashkey.Key, data []b
 	sh.pendRecs++
 	sh.taken.bytes += int64(size)
 	sh.taken.records++
+	if sh.load == nil {
+		sh.load = newLoadMeter(sh.rng)
+	}
 	sh.load.countLocked(now, partitionKey, h, size)
 	if sh.trimAt.Load() == never {
 		sh.trimAt.Store(ms + sh.retentionMillis() + 1)

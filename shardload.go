@@ -9,19 +9,19 @@ import (
 	"github.com/shardlog/shardlog/internal/hashkey"
 )
 
-// Hot shards: each shard counts, for every minute of the account's clock,
-// the records and bytes it took, which partition keys took most of them,
-// and a sample of the hash keys they went to. The keys are counted by a
-// Space-Saving sketch of hotKeysKept counters: a key that took more than
-// 1/hotKeysKept of the shard's records in the minute is always among them,
-// and its count is over by at most the count it took its counter over
-// with. The sample names the hash key that halves the shard's traffic,
-// where a split balances it.
+// Hot shards: each shard that is written counts, for every minute of the
+// account's clock, the records and bytes it took, which partition keys
+// took most of them, and how its bytes spread over its hash key range.
+// The keys are counted by a Space-Saving sketch of hotKeysKept counters: a
+// key that took more than 1/hotKeysKept of the shard's records in the
+// minute is always among them, and its count is over by at most the count
+// it took its counter over with. The spread, in loadBuckets equal slices
+// of the range, names the hash key that halves the shard's traffic, where
+// a split balances it. A shard never written holds no meter.
 
 const (
 	hotKeysKept = 8  // counters of the sketch
-	hashSamples = 64 // hash keys sampled a minute, at most
-	sampleEvery = 8  // one record in this many is sampled, on average
+	loadBuckets = 16 // slices of the hash key range
 )
 
 // loadMeter is a shard's count of one minute; guarded by the shard's mu.
@@ -30,31 +30,23 @@ type loadMeter struct {
 	bytes   int64
 	records int64
 	fps     [hotKeysKept]uint64 // the counters' keys, by their hash keys
-	counts  [hotKeysKept]int64  // their records
-	keys    [hotKeysKept]keyCounter
-	samples []hashSample // made on the first sample
-	sampled uint64       // records sampled in the minute
-	skip    int32        // records to the next sample
-	rng     uint64       // the sampling's random numbers
-	last    *loadMinute  // the minute before, if it had traffic
+	counts  [hotKeysKept]uint32 // their records
+	over    [hotKeysKept]uint32 // what each held when its key took it
+	kbytes  [hotKeysKept]uint32 // their keys' bytes since
+	keys    [hotKeysKept]string // their partition keys, once recurring
+	spread  [loadBuckets]uint32 // bytes by slice of the range
+	rng     hashkey.Range
+	scale   float64     // buckets per hash key of the range
+	last    *loadMinute // the minute before, if it had traffic
 }
 
-// keyCounter is the rest of a counter: its partition key, known by its
-// hash key until the key recurs (only then is the key copied: one copy
-// for a hot key, none for the many keys seen once; keys with one explicit
-// hash key count as one), its bytes, and what the counter held when the key
-// took it.
-type keyCounter struct {
-	key   string
-	bytes int64
-	over  int64
+func newLoadMeter(r hashkey.Range) *loadMeter {
+	width, _ := r.End.Sub(r.Start)
+	return &loadMeter{rng: r, scale: loadBuckets / (keyFloat(width) + 1)}
 }
 
-// hashSample is the hash key of a sampled record and its size.
-type hashSample struct {
-	key  hashkey.Key
-	size int64
-}
+// keyFloat returns k as a float64.
+func keyFloat(k hashkey.Key) float64 { return float64(k.Hi)*(1<<64) + float64(k.Lo) }
 
 // loadMinute is what a finished minute counted.
 type loadMinute struct {
@@ -72,57 +64,32 @@ func (m *loadMeter) countLocked(now time.Time, key string, h hashkey.Key, size i
 	}
 	m.bytes += int64(size)
 	m.records++
-	m.countKey(key, h, int64(size))
-	if m.skip--; m.skip <= 0 { // random gaps: a pattern in the keys cannot alias with them
-		m.skip = 1 + int32(m.random()%(2*sampleEvery-1))
-		m.sampled++
-		m.sample(hashSample{h, int64(size)})
-	}
+	off, _ := h.Sub(m.rng.Start)
+	m.spread[min(int(keyFloat(off)*m.scale), loadBuckets-1)] += uint32(size)
+	m.countKey(key, h, uint32(size))
 }
 
-// random returns the next of the meter's random numbers: xorshift64,
-// cheap, and the same in every run for a test.
-func (m *loadMeter) random() uint64 {
-	m.rng ^= m.rng << 13
-	m.rng ^= m.rng >> 7
-	m.rng ^= m.rng << 17
-	return m.rng
-}
-
-// sample keeps s in a reservoir of the minute's samples, each of which has
-// the same chance to be there (Vitter's algorithm R).
-func (m *loadMeter) sample(s hashSample) {
-	if m.samples == nil {
-		m.samples = make([]hashSample, 0, hashSamples)
-	}
-	if len(m.samples) < hashSamples {
-		m.samples = append(m.samples, s)
-		return
-	}
-	if j := (m.random() >> 32) * m.sampled >> 32; j < hashSamples { // in [0, sampled), without a division
-		m.samples[j] = s
-	}
-}
-
-func (m *loadMeter) countKey(key string, h hashkey.Key, size int64) {
+// countKey counts key in the sketch. Keys are told apart by their hash
+// keys (those put with one explicit hash key count as one), and a key is
+// copied only when it recurs: one copy for a hot key, none for the many
+// seen once.
+func (m *loadMeter) countKey(key string, h hashkey.Key, size uint32) {
 	fp := h.Hi ^ h.Lo
 	low, lowN := 0, m.counts[0]
 	for i, f := range m.fps { // the fingerprints and counts lie apart: two cache lines to scan
 		if f == fp {
-			c := &m.keys[i]
-			if c.key == "" {
-				c.key = strings.Clone(key)
+			if m.keys[i] == "" {
+				m.keys[i] = strings.Clone(key)
 			}
 			m.counts[i]++
-			c.bytes += size
+			m.kbytes[i] += size
 			return
 		}
 		if n := m.counts[i]; n < lowN {
 			low, lowN = i, n
 		}
 	}
-	m.fps[low], m.counts[low] = fp, lowN+1
-	m.keys[low] = keyCounter{bytes: size, over: lowN}
+	m.fps[low], m.counts[low], m.over[low], m.kbytes[low], m.keys[low] = fp, lowN+1, lowN, size, ""
 }
 
 // rotate finishes the minute counted and starts minute.
@@ -131,31 +98,34 @@ func (m *loadMeter) rotate(minute int64) {
 	if m.records > 0 && minute == m.minute+1 {
 		m.last = m.finish()
 	}
-	*m = loadMeter{minute: minute, last: m.last, samples: m.samples[:0], rng: uint64(minute) | 1}
+	*m = loadMeter{minute: minute, last: m.last, rng: m.rng, scale: m.scale}
 }
 
 // finish returns what the minute counted.
 func (m *loadMeter) finish() *loadMinute {
 	lm := &loadMinute{minute: m.minute, bytes: m.bytes, records: m.records}
-	for i, c := range m.keys {
-		if c.key != "" {
-			lm.keys = append(lm.keys, KeyLoad{PartitionKey: c.key, Records: m.counts[i], Bytes: c.bytes, Overcount: c.over})
+	for i, key := range m.keys {
+		if key != "" {
+			lm.keys = append(lm.keys, KeyLoad{PartitionKey: key, Records: int64(m.counts[i]), Bytes: int64(m.kbytes[i]), Overcount: int64(m.over[i])})
 		}
 	}
 	slices.SortFunc(lm.keys, func(a, b KeyLoad) int { return int(b.Records - a.Records) })
-	if len(m.samples) > 0 {
-		s := slices.Clone(m.samples)
-		slices.SortFunc(s, func(a, b hashSample) int { return a.key.Cmp(b.key) })
-		var total, half int64
-		for _, x := range s {
-			total += x.size
+	var total, below float64
+	for _, n := range m.spread {
+		total += float64(n)
+	}
+	for b, n := range m.spread {
+		if n == 0 || 2*(below+float64(n)) < total {
+			below += float64(n)
+			continue
 		}
-		for _, x := range s {
-			if half += x.size; 2*half >= total {
-				lm.splitKey = x.key.String()
-				break
-			}
-		}
+		// In this slice, as far in as the half lies, its bytes taken as
+		// spread evenly in it.
+		at := (float64(b) + (total/2-below)/float64(n)) / m.scale
+		hi := at / (1 << 64)
+		k, _ := m.rng.Start.Add(hashkey.Key{Hi: uint64(hi), Lo: uint64(at - float64(uint64(hi))*(1<<64))})
+		lm.splitKey = k.String()
+		break
 	}
 	return lm
 }
@@ -164,6 +134,7 @@ func (m *loadMeter) finish() *loadMinute {
 // traffic. sh.mu is held.
 func (m *loadMeter) lastMinute(now time.Time) *loadMinute {
 	switch want := minuteOf(now) - 1; {
+	case m == nil:
 	case m.minute == want && m.records > 0:
 		return m.finish()
 	case m.minute == want+1 && m.last != nil && m.last.minute == want:
@@ -193,9 +164,10 @@ type ShardLoad struct {
 	// records, most first: every key that took more than an eighth is
 	// here (keys seen only once are not).
 	HotKeys []KeyLoad
-	// SplitKey is the hash key that halves the minute's write traffic, by
-	// a sample of the records' hash keys: where SplitShard balances the
-	// shard ("" without traffic).
+	// SplitKey is the hash key that halves the minute's write bytes, to a
+	// sixteenth of the shard's hash key range (within which bytes are taken
+	// as spread evenly): where SplitShard balances the shard ("" without
+	// traffic).
 	SplitKey string
 }
 
