@@ -117,3 +117,22 @@ func TestSplitKeyHalvesTheTraffic(t *testing.T) {
 	require.True(t, split.Less(keys[128].Start), "below the lowest eighth's end: %s", loads[0].SplitKey)
 	require.True(t, keys[32].Start.Less(split), "above its lowest quarter: %s", loads[0].SplitKey)
 }
+
+// BenchmarkHotKeySketch is what counting a record's load adds to a put:
+// compare it with BenchmarkPut in the same run
+// (go test -run '^$' -bench 'BenchmarkPut$|HotKeySketch' .).
+func BenchmarkHotKeySketch(b *testing.B) {
+	m := newLoadMeter(hashkey.Range{End: hashkey.Max})
+	keys := make([]string, 1024) // as BenchmarkPut's
+	hashes := make([]hashkey.Key, len(keys))
+	for i := range keys {
+		keys[i] = fmt.Sprintf("partition-%06d", i)
+		hashes[i] = hashkey.FromMD5(keys[i])
+	}
+	now := time.Unix(1<<30, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.countLocked(now, keys[i&1023], hashes[i&1023], 116)
+	}
+}
