@@ -200,8 +200,10 @@ func TestDescribeGroupOnAnyStream(t *testing.T) {
 	runWorker(t, s, shardlog.WorkerConfig{NewProcessor: process})
 	runWorker(t, apiOnly{s}, shardlog.WorkerConfig{Application: "remote", NewProcessor: process, Leases: store, Clock: clk})
 	putTo(t, s, "shardId-000000000000", "x")
-	await(t, clk, 0, seen)
-	await(t, clk, 0, seen)
+	// The API group polls on the clock: it may have found the shard empty
+	// and be waiting for its next poll.
+	await(t, clk, 100*time.Millisecond, seen)
+	await(t, clk, 100*time.Millisecond, seen)
 
 	for name, describe := range map[string]func(string) ([]shardlog.GroupShard, error){
 		"embedded": func(app string) ([]shardlog.GroupShard, error) { return shardlog.DescribeGroup(ctx, s, app, nil) },
