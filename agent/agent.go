@@ -202,6 +202,15 @@ func (a *Agent) poll(ctx context.Context, fl *flow, now time.Time) error {
 		}
 		var sendErr error
 		err := t.records(fl.cfg, now, maxRecord, func(data []byte, end int64) error {
+			for _, p := range fl.cfg.processors {
+				if data = p(data, now); data == nil {
+					return nil // dropped, as a header line is
+				}
+			}
+			if len(data) > maxRecord { // processing made it larger than Kinesis takes
+				term := *fl.cfg.TruncatedRecordTerminator
+				data = append(data[:max(0, maxRecord-len(term))], term...)
+			}
 			key := fl.partitionKey(data)
 			res, err := fl.prod.Put(ctx, key, data)
 			if err != nil {
@@ -320,6 +329,11 @@ func (a *Agent) acks(ctx context.Context, fl *flow) {
 		}
 		if err := p.res.(*producer.Result).Err; err != nil {
 			a.totals.RecordsFailed++
+			if errors.Is(err, shardlog.ErrValidation) || errors.Is(err, shardlog.ErrInvalidArgument) {
+				// Refused for good: sending it again would stop the file.
+				a.log.Error("agent: a record was refused; passed over", "stream", fl.cfg.KinesisStream, "bytes", len(p.data), "err", err)
+				return true
+			}
 			if res, perr := fl.prod.Put(ctx, p.key, p.data); perr == nil {
 				p.res = res
 			}

@@ -68,8 +68,11 @@ type Flow struct {
 	// MinTimeBetweenFilePollsMillis is how often the files are looked at:
 	// at least 1, default 100.
 	MinTimeBetweenFilePollsMillis int `json:"minTimeBetweenFilePollsMillis"`
+	// DataProcessingOptions turn each record into another, in order.
+	DataProcessingOptions []ProcessingOption `json:"dataProcessingOptions"`
 
-	multiLine *regexp.Regexp
+	multiLine  *regexp.Regexp
+	processors []processor
 }
 
 // ErrConfig is the error of a configuration the agent refuses; the message
@@ -162,6 +165,14 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		if err := bounded(&f.MinTimeBetweenFilePollsMillis, defaultPollMillis, 1, 1<<31-1); err != nil {
 			return c, bad("minTimeBetweenFilePollsMillis %v", err)
+		}
+		f.processors = nil
+		for j := range f.DataProcessingOptions {
+			p, err := f.DataProcessingOptions[j].compile()
+			if err != nil {
+				return c, bad("dataProcessingOptions[%d]: %v", j, err)
+			}
+			f.processors = append(f.processors, p)
 		}
 	}
 	return c, nil
