@@ -27,7 +27,7 @@ type dropReason uint8
 
 const (
 	trimmed   dropReason = iota + 1 // its records expired, or went for a size bound
-	discarded                       // its records were rolled back, or rewritten by a newer file
+	discarded                       // its records were rolled back: a sync of them failed
 )
 
 // droppedFiles are the numbers of files deleted on purpose, as the index

@@ -50,6 +50,12 @@ type recoveredFile struct {
 
 func (rf *recoveredFile) end() uint64 { return rf.info.first + rf.info.count }
 
+// whole reports whether opening found nothing wrong with the file: its
+// header read, its records intact from its first position on.
+func (rf *recoveredFile) whole() bool {
+	return !rf.guessed && rf.info.lost == nil && !rf.info.unsure && (len(rf.runs) == 0 || rf.runs[0].First == rf.info.first)
+}
+
 // intact returns how many of its records are readable.
 func (rf *recoveredFile) intact() uint64 {
 	var n uint64
@@ -539,7 +545,10 @@ func (sf *shardFiles) chain(files []recoveredFile, head, durable uint64, dropped
 		rf := files[i]
 		if rf.info.first >= limit {
 			if rf.info.lost == nil && !rf.guessed {
-				if err := sf.remove(rf.n, discarded); err != nil { // rewritten by a newer file
+				// Rewritten by a newer file: not a remnant of a rollback
+				// (the newer file is what came after, not what a gap
+				// left), so not marked discarded.
+				if err := sf.remove(rf.n, trimmed); err != nil {
 					return nil, err
 				}
 			} else if rf.guessed {
@@ -565,6 +574,9 @@ func (sf *shardFiles) chain(files []recoveredFile, head, durable uint64, dropped
 		why := trimmed
 		if next.info.first > head {
 			why = sf.droppedAs(prev.n+1, next.n, dropped)
+		}
+		if why == discarded && slices.ContainsFunc(kept[i:], func(rf recoveredFile) bool { return !rf.whole() }) {
+			why = 0 // damage may have made the gap: report it, delete nothing
 		}
 		switch why {
 		case trimmed:
