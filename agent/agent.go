@@ -31,6 +31,11 @@ type Options struct {
 	Clock shardlog.Clock
 	// Logger gets the agent's logs and status lines. Default slog's.
 	Logger *slog.Logger
+	// RateLimit caps what is sent to a shard, in percent of Kinesis's
+	// shard limits (producer.Config.RateLimit): default 150; negative, no
+	// cap, for streams without limits (an embedded account's
+	// WithoutLimits), where throttling cannot happen.
+	RateLimit int
 }
 
 // Agent tails files into streams, as the Kinesis Agent does.
@@ -108,6 +113,7 @@ func New(ctx context.Context, cfg Config, streams Streams, opts Options) (*Agent
 				MaxBatchRecords: fl.MaxBufferSizeRecords,
 				MaxBatchBytes:   fl.MaxBufferSizeBytes,
 				RecordTTL:       time.Hour, // a record that fails is sent again (see acks)
+				RateLimit:       opts.RateLimit,
 				Clock:           opts.Clock,
 				Logger:          opts.Logger,
 			})
@@ -181,7 +187,7 @@ func (a *Agent) poll(ctx context.Context, fl *flow, now time.Time) error {
 			// new content, read from the start. What was sent of the old
 			// goes on being acknowledged, outside the checkpoint.
 			a.log.Info("agent: file truncated; reading it from its start", "file", path)
-			fl.orphans = append(fl.orphans, t.pending...)
+			fl.orphans = append(fl.orphans, t.pending[t.head:]...)
 			t.f.Close()
 			if t = a.openAt(fl, path, dev, ino, 0, now); t == nil {
 				delete(fl.files, key)
@@ -322,9 +328,7 @@ func (a *Agent) findMoved(fl *flow, seen map[[2]uint64]bool, now time.Time) {
 // again those that failed.
 func (a *Agent) acks(ctx context.Context, fl *flow) {
 	resend := func(p *pending) bool {
-		select {
-		case <-p.res.Done():
-		default:
+		if !p.res.Finished() {
 			return false // not yet
 		}
 		if err := p.res.(*producer.Result).Err; err != nil {
@@ -351,14 +355,15 @@ func (a *Agent) acks(ctx context.Context, fl *flow) {
 	}
 	fl.orphans = kept
 	for _, t := range fl.files {
-		n := 0
-		for n < len(t.pending) && resend(&t.pending[n]) {
-			t.acked = t.pending[n].end
-			n++
-		}
-		if n > 0 {
-			t.pending = slices.Delete(t.pending, 0, n)
+		for t.head < len(t.pending) && resend(&t.pending[t.head]) {
+			t.acked = t.pending[t.head].end
+			t.pending[t.head] = pending{} // let its data go
+			t.head++
 			a.dirty = true
+		}
+		if t.head > 0 && t.head >= len(t.pending)/2 { // compact, in amortized constant time
+			t.pending = append(t.pending[:0], t.pending[t.head:]...)
+			t.head = 0
 		}
 		if len(t.pending) == 0 && t.acked != t.consumed {
 			t.acked = t.consumed // lines passed over (headers), or all acknowledged

@@ -60,7 +60,7 @@ func TestSingleLineAndMetadata(t *testing.T) {
 	  "dataProcessingOptions": [{"optionName": "SINGLELINE"}, {"optionName": "ADDMETADATA", "metadata": {"env": "prod"}, "timestamp": "true"}]`, 1))
 	r.write("app.log", "Exception: boom\n    at a.b(c)\n    at d.e(f)\n")
 	r.sync()
-	r.clk.Advance(5 * time.Second) // no next line came to end the record
+	r.clk.Advance(5 * time.Second)                                                   // no next line came to end the record
 	ts := r.clk.Now().Add(time.Second).UTC().Format("2006-01-02T15:04:05.000Z07:00") // when the next poll reads it
 	r.sync()
 	require.Equal(t, []string{`{"ts":"` + ts + `","metadata":{"env":"prod"},"data":"Exception: boomat a.b(c)at d.e(f)"}` + "\n"}, r.lines())

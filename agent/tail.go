@@ -13,16 +13,18 @@ type tracked struct {
 	id       fileID
 	path     string // where it was last seen
 	f        *os.File
-	consumed int64  // bytes turned into records (or skipped): the next record starts here
-	read     int64  // bytes read: consumed, then the unfinished line or record
-	partial  []byte // bytes read after consumed
-	header   int    // header lines still to skip
-	skipping bool   // passing over the rest of a line cut at the largest record
-	lastGrew time.Time
-	gone     bool // no path of the flow's names it any more
+	consumed int64     // bytes turned into records (or skipped): the next record starts here
+	read     int64     // bytes read: consumed, then the unfinished line or record
+	partial  []byte    // bytes read after consumed
+	header   int       // header lines still to skip
+	skipping bool      // passing over the rest of a line cut at the largest record
+	end      int64     // where its end was last found
+	lastGrew time.Time // when its end last moved
+	gone     bool      // no path of the flow's names it any more
 
-	pending []pending // records sent, in file order, not yet acknowledged
-	acked   int64     // every record before this offset is acknowledged: the checkpoint
+	pending []pending // records sent, in file order; from head on, not yet acknowledged
+	head    int
+	acked   int64 // every record before this offset is acknowledged: the checkpoint
 }
 
 // pending is a record sent from a file, not yet acknowledged.
@@ -35,15 +37,21 @@ type pending struct {
 
 // result is what a record's send comes to: a *producer.Result.
 type result interface {
-	Done() <-chan struct{}
+	Finished() bool
 }
 
 // partialWait is how long an unfinished last line waits for its newline
 // (or a multi-line record for its next line) before it is sent as it is.
 const partialWait = 5 * time.Second
 
-// readChunk is how many bytes a poll reads from a file at a time.
-const readChunk = 256 << 10
+// readChunk is how many bytes a poll reads from a file at a time, and
+// readsPerPoll how many times at most: a file far behind is read over
+// several polls, so that acknowledgements are noted (and memory let go)
+// as it is.
+const (
+	readChunk    = 256 << 10
+	readsPerPoll = 4
+)
 
 // records reads what t's file has after what was read, and passes emit
 // the records it makes, each with its end offset: whole lines (or
@@ -52,10 +60,10 @@ const readChunk = 256 << 10
 // (or of reading) ends the reading, and is returned.
 func (t *tracked) records(fl *Flow, now time.Time, maxRecord int, emit func(data []byte, end int64) error) error {
 	buf := make([]byte, readChunk)
-	for {
+	atEnd := false
+	for range readsPerPoll {
 		n, err := t.f.ReadAt(buf, t.read)
 		if n > 0 {
-			t.lastGrew = now
 			t.read += int64(n)
 			t.partial = append(t.partial, buf[:n]...)
 			if err := t.split(fl, maxRecord, false, emit); err != nil {
@@ -63,11 +71,18 @@ func (t *tracked) records(fl *Flow, now time.Time, maxRecord int, emit func(data
 			}
 		}
 		if err == io.EOF || n == 0 {
+			atEnd = true
 			break
 		}
 		if err != nil {
 			return err
 		}
+	}
+	if !atEnd {
+		return nil // more to read at the next poll
+	}
+	if t.read != t.end { // the file grew since its end was last reached
+		t.end, t.lastGrew = t.read, now
 	}
 	if len(t.partial) > 0 && (t.gone || now.Sub(t.lastGrew) >= partialWait) {
 		return t.split(fl, maxRecord, true, emit)

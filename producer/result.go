@@ -44,6 +44,14 @@ func (r *Result) Done() <-chan struct{} {
 	return r.done
 }
 
+// Finished reports whether the outcome is known (Done is closed), without
+// making Done's channel: for callers that look at many Results in turn.
+func (r *Result) Finished() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finished
+}
+
 // finish publishes the outcome, its fields set.
 func (r *Result) finish() {
 	r.mu.Lock()
