@@ -175,7 +175,7 @@ func (p *Producer) enqueue(ctx context.Context, r *record) error {
 	case p.in <- r:
 		return nil
 	case <-ctx.Done():
-		p.resolve(r, ErrClosed)
+		p.release(r) // its Result is the spool's to end (see spool.abandon)
 		return ctx.Err()
 	}
 }
@@ -264,6 +264,12 @@ func (p *Producer) done(r *record, err error, t *tally) {
 // the loop has stopped.
 func (p *Producer) resolve(r *record, err error) {
 	r.res.Err = err
+	p.release(r)
+	r.res.finish()
+}
+
+// release frees r's room in the buffer.
+func (p *Producer) release(r *record) {
 	p.mu.Lock()
 	p.records--
 	p.bytes -= int64(r.size)
@@ -275,7 +281,6 @@ func (p *Producer) resolve(r *record, err error) {
 		close(p.idle)
 	}
 	p.mu.Unlock()
-	r.res.finish()
 }
 
 // Flush sends every buffered record without waiting out MaxBufferedTime,

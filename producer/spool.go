@@ -162,7 +162,7 @@ func (sp *spool) forward(ctx context.Context, p *Producer) {
 		}
 		id := binary.LittleEndian.Uint64(rec.Data)
 		sp.mu.Lock()
-		res := sp.waiting[id]
+		res, ours := sp.waiting[id]
 		delete(sp.waiting, id)
 		sp.mu.Unlock()
 		r := &record{Record: Record{PartitionKey: rec.PartitionKey, Data: rec.Data[idBytes:]}, spooled: rec.SequenceNumber}
@@ -179,6 +179,11 @@ func (sp *spool) forward(ctx context.Context, p *Producer) {
 			continue
 		}
 		if err := p.enqueue(ctx, r); err != nil {
+			if ours { // stopping: Close ends it, with its reason (see abandon)
+				sp.mu.Lock()
+				sp.waiting[id] = res
+				sp.mu.Unlock()
+			}
 			return
 		}
 	}
