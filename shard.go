@@ -210,7 +210,7 @@ func (sh *shard) appendLocked(now time.Time, key string, h hashkey.Key, data []b
 	if sh.load == nil {
 		sh.load = newLoadMeter(sh.rng)
 	}
-	sh.load.countLocked(now, partitionKey, h, size)
+	sh.load.countLocked(ms, partitionKey, h, size)
 	if sh.trimAt.Load() == never {
 		sh.trimAt.Store(ms + sh.retentionMillis() + 1)
 	}

@@ -2,6 +2,8 @@ package shardlog
 
 import (
 	"context"
+	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -12,15 +14,18 @@ import (
 // Hot shards: each shard that is written counts, for every minute of the
 // account's clock, the records and bytes it took, which partition keys
 // took most of them, and how its bytes spread over its hash key range.
-// The keys are counted by a Space-Saving sketch of hotKeysKept counters: a
-// key that took more than 1/hotKeysKept of the shard's records in the
-// minute is always among them, and its count is over by at most the count
+// Records and bytes are counted exactly; keys and the spread, on one
+// record in keySample picked at random gaps (a quarter of the cost), and
+// scaled up to the minute. The keys are counted by a Space-Saving sketch of
+// hotKeysKept counters: of the records it sees, a key that took more than
+// 1/hotKeysKept is always among them, its count over by at most the count
 // it took its counter over with. The spread, in loadBuckets equal slices
 // of the range, names the hash key that halves the shard's traffic, where
 // a split balances it. A shard never written holds no meter.
 
 const (
 	hotKeysKept = 8  // counters of the sketch
+	keySample   = 4  // the sketch counts one record in this many, on average
 	loadBuckets = 16 // slices of the hash key range
 )
 
@@ -36,13 +41,25 @@ type loadMeter struct {
 	keys    [hotKeysKept]string // their partition keys, once recurring
 	spread  [loadBuckets]uint32 // bytes by slice of the range
 	rng     hashkey.Range
-	scale   float64     // buckets per hash key of the range
+	scale   float64 // buckets per hash key of the range
+	mult    uint64  // buckets per 2^64 of the range, in 64.64 fixed point; 0: narrow
+	from    int64   // the minute counted, in Unix ms: [from, until)
+	until   int64
+	skip    int32       // records to the next one the sketch counts
+	rand    uint64      // xorshift64 state, for the gaps
 	last    *loadMinute // the minute before, if it had traffic
 }
 
 func newLoadMeter(r hashkey.Range) *loadMeter {
 	width, _ := r.End.Sub(r.Start)
-	return &loadMeter{rng: r, scale: loadBuckets / (keyFloat(width) + 1)}
+	m := &loadMeter{rng: r, scale: loadBuckets / (keyFloat(width) + 1), rand: 0x9e3779b97f4a7c15}
+	switch {
+	case width.Hi == math.MaxUint64: // the whole key space
+		m.mult = loadBuckets
+	case width.Hi >= 1<<8: // slices by the offset's high word, to 1/256 of a slice
+		m.mult = loadBuckets * (math.MaxUint64 / (width.Hi + 1))
+	}
+	return m
 }
 
 // keyFloat returns k as a float64.
@@ -57,16 +74,33 @@ type loadMinute struct {
 }
 
 // countLocked counts a record of key (hashed to h) and size bytes taken at
-// now. sh.mu is held.
-func (m *loadMeter) countLocked(now time.Time, key string, h hashkey.Key, size int) {
-	if minute := minuteOf(now); minute != m.minute {
-		m.rotate(minute)
+// ms (Unix milliseconds). sh.mu is held.
+func (m *loadMeter) countLocked(ms int64, key string, h hashkey.Key, size int) {
+	if ms < m.from || ms >= m.until {
+		m.rotate(minuteOf(time.UnixMilli(ms)))
 	}
 	m.bytes += int64(size)
 	m.records++
+	if m.skip--; m.skip <= 0 { // one record in keySample, at random gaps that keys cannot fall in step with
+		m.rand ^= m.rand << 13
+		m.rand ^= m.rand >> 7
+		m.rand ^= m.rand << 17
+		m.skip = 1 + int32(m.rand%(2*keySample-1))
+		m.spread[m.slice(h)] += uint32(size)
+		m.countKey(key, h, uint32(size))
+	}
+}
+
+// slice returns which of the range's slices h falls in: by the high 64
+// bits of its offset (a multiplication) where the range is wide, as
+// shards' are; by floating point where it is narrow.
+func (m *loadMeter) slice(h hashkey.Key) int {
 	off, _ := h.Sub(m.rng.Start)
-	m.spread[min(int(keyFloat(off)*m.scale), loadBuckets-1)] += uint32(size)
-	m.countKey(key, h, uint32(size))
+	if m.mult != 0 {
+		hi, _ := bits.Mul64(off.Hi, m.mult)
+		return min(int(hi), loadBuckets-1)
+	}
+	return min(int(keyFloat(off)*m.scale), loadBuckets-1)
 }
 
 // countKey counts key in the sketch. Keys are told apart by their hash
@@ -98,15 +132,16 @@ func (m *loadMeter) rotate(minute int64) {
 	if m.records > 0 && minute == m.minute+1 {
 		m.last = m.finish()
 	}
-	*m = loadMeter{minute: minute, last: m.last, rng: m.rng, scale: m.scale}
+	*m = loadMeter{minute: minute, last: m.last, rng: m.rng, scale: m.scale, mult: m.mult, rand: m.rand,
+		from: minute * 60000, until: (minute + 1) * 60000}
 }
 
 // finish returns what the minute counted.
 func (m *loadMeter) finish() *loadMinute {
 	lm := &loadMinute{minute: m.minute, bytes: m.bytes, records: m.records}
 	for i, key := range m.keys {
-		if key != "" {
-			lm.keys = append(lm.keys, KeyLoad{PartitionKey: key, Records: int64(m.counts[i]), Bytes: int64(m.kbytes[i]), Overcount: int64(m.over[i])})
+		if key != "" { // counted on a sample: scaled to the minute
+			lm.keys = append(lm.keys, KeyLoad{PartitionKey: key, Records: keySample * int64(m.counts[i]), Bytes: keySample * int64(m.kbytes[i]), Overcount: keySample * int64(m.over[i])})
 		}
 	}
 	slices.SortFunc(lm.keys, func(a, b KeyLoad) int { return int(b.Records - a.Records) })
@@ -161,8 +196,9 @@ type ShardLoad struct {
 	WriteUtilization float64
 	ReadUtilization  float64
 	// HotKeys are the partition keys that took most of the minute's
-	// records, most first: every key that took more than an eighth is
-	// here (keys seen only once are not).
+	// records, most first, estimated from a random quarter of them: a key
+	// that took more than an eighth is here but for a rare sample (keys
+	// seen only once are not).
 	HotKeys []KeyLoad
 	// SplitKey is the hash key that halves the minute's write bytes, to a
 	// sixteenth of the shard's hash key range (within which bytes are taken
@@ -174,8 +210,8 @@ type ShardLoad struct {
 // KeyLoad is a partition key's share of a shard's minute.
 type KeyLoad struct {
 	PartitionKey string
-	Records      int64 // at most Overcount more than it took
-	Bytes        int64 // of the records counted since it was last counted
+	Records      int64 // estimated: at most Overcount more than its share of the sample, scaled
+	Bytes        int64 // estimated, of the records counted since it took its counter
 	Overcount    int64
 }
 

@@ -71,8 +71,7 @@ func TestShardLoadsNameTheHotKey(t *testing.T) {
 	require.InDelta(t, float64(l.ReadBytes)/float64(60*(2<<20)), l.ReadUtilization, 1e-9)
 	require.NotEmpty(t, l.HotKeys)
 	require.Equal(t, hot, l.HotKeys[0].PartitionKey)
-	require.GreaterOrEqual(t, l.HotKeys[0].Records, int64(500))
-	require.LessOrEqual(t, l.HotKeys[0].Records-l.HotKeys[0].Overcount, int64(500))
+	require.InDelta(t, 500, l.HotKeys[0].Records, 150, "estimated from a quarter of the records")
 	require.Len(t, l.HotKeys, 1, "keys seen once are not named")
 	require.NotEmpty(t, l.SplitKey)
 	require.Empty(t, loads[1].HotKeys, "every key of the second shard was seen once")
@@ -129,7 +128,7 @@ func BenchmarkHotKeySketch(b *testing.B) {
 		keys[i] = fmt.Sprintf("partition-%06d", i)
 		hashes[i] = hashkey.FromMD5(keys[i])
 	}
-	now := time.Unix(1<<30, 0)
+	now := time.Unix(1<<30, 0).UnixMilli()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
