@@ -144,17 +144,30 @@ func (s *Stream) measure(now time.Time) []*shard {
 }
 
 // hotLimits returns the write rates past which an ON_DEMAND shard is
-// split: half the per-shard limits, or half AWS's without limits.
+// split: half its limits.
 func (a *Account) hotLimits() (bytesPerSec, recordsPerSec float64) {
+	l := a.shardLimits()
+	return float64(l.WriteBytesPerSecond) / 2, float64(l.WriteRecordsPerSecond) / 2
+}
+
+// shardLimits returns the per-shard limits that capacity is measured
+// against: the account's, with AWS's in place of those it has not
+// (WithoutLimits has none).
+func (a *Account) shardLimits() Limits {
 	l, aws := a.cfg.limits, AWSLimits()
-	b, r := l.WriteBytesPerSecond, l.WriteRecordsPerSecond
-	if b <= 0 {
-		b = aws.WriteBytesPerSecond
+	for _, v := range []struct {
+		have *int
+		aws  int
+	}{
+		{&l.WriteBytesPerSecond, aws.WriteBytesPerSecond},
+		{&l.WriteRecordsPerSecond, aws.WriteRecordsPerSecond},
+		{&l.ReadBytesPerSecond, aws.ReadBytesPerSecond},
+	} {
+		if *v.have <= 0 {
+			*v.have = v.aws
+		}
 	}
-	if r <= 0 {
-		r = aws.WriteRecordsPerSecond
-	}
-	return float64(b) / 2, float64(r) / 2
+	return l
 }
 
 // onDemandCeiling returns the most open shards an ON_DEMAND stream grows

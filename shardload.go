@@ -225,17 +225,8 @@ func (s *Stream) ShardLoads(ctx context.Context) ([]ShardLoad, error) {
 		return nil, err
 	}
 	now := s.acct.cfg.clock.Now()
-	limits, aws := s.acct.cfg.limits, AWSLimits()
+	limits := s.acct.shardLimits()
 	wb, wr, rb := limits.WriteBytesPerSecond, limits.WriteRecordsPerSecond, limits.ReadBytesPerSecond
-	if wb <= 0 {
-		wb = aws.WriteBytesPerSecond
-	}
-	if wr <= 0 {
-		wr = aws.WriteRecordsPerSecond
-	}
-	if rb <= 0 {
-		rb = aws.ReadBytesPerSecond
-	}
 	minute := minuteOf(now) - 1
 	var out []ShardLoad
 	for _, sh := range s.openShards() {

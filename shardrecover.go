@@ -727,12 +727,7 @@ func (sf *shardFiles) blanks(kept []recoveredFile, head uint64, rep *RecoveryRep
 // allDropped reports whether every file numbered from..to-1 was deleted
 // on purpose.
 func (sf *shardFiles) allDropped(from, to uint32, dropped *droppedFiles) bool {
-	for n := from; n < to; n++ {
-		if !dropped.has(n) && sf.removed[n] == 0 {
-			return false
-		}
-	}
-	return true
+	return from >= to || sf.droppedAs(from, to, dropped) != 0
 }
 
 // droppedAs says why the files numbered from..to-1 were deleted: trimmed if

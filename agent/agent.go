@@ -47,6 +47,7 @@ type Agent struct {
 	restored checkpoints // read at start, for files not found yet
 
 	mu       sync.Mutex // one poll at a time
+	buf      []byte     // what polls read into
 	saved    time.Time  // when the checkpoints were last written
 	dirty    bool       // an offset moved since
 	reported time.Time
@@ -207,7 +208,10 @@ func (a *Agent) poll(ctx context.Context, fl *flow, now time.Time) error {
 			t.gone = true // renamed away or deleted: drained through its open file
 		}
 		var sendErr error
-		err := t.records(fl.cfg, now, maxRecord, func(data []byte, end int64) error {
+		if a.buf == nil {
+			a.buf = make([]byte, readChunk)
+		}
+		err := t.records(fl.cfg, now, maxRecord, a.buf, func(data []byte, end int64) error {
 			for _, p := range fl.cfg.processors {
 				if data = p(data, now); data == nil {
 					return nil // dropped, as a header line is

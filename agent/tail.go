@@ -53,13 +53,13 @@ const (
 	readsPerPoll = 4
 )
 
-// records reads what t's file has after what was read, and passes emit
+// records reads what t's file has after what was read, through buf (of
+// readChunk bytes, reused: records copy what they keep), and passes emit
 // the records it makes, each with its end offset: whole lines (or
 // multi-line records), and what waited longer than partialWait. now dates
 // growth. A record is consumed only once emit took it: an error of emit's
 // (or of reading) ends the reading, and is returned.
-func (t *tracked) records(fl *Flow, now time.Time, maxRecord int, emit func(data []byte, end int64) error) error {
-	buf := make([]byte, readChunk)
+func (t *tracked) records(fl *Flow, now time.Time, maxRecord int, buf []byte, emit func(data []byte, end int64) error) error {
 	atEnd := false
 	for range readsPerPoll {
 		n, err := t.f.ReadAt(buf, t.read)
