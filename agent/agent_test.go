@@ -187,6 +187,26 @@ func TestResumesFromItsCheckpoint(t *testing.T) {
 	require.ElementsMatch(t, []string{"a1\n", "a2\n", "a3\n", "b1\n"}, r.lines(), "each once")
 }
 
+// TestTruncatedWhileStoppedAfterStartingEmpty: a file found empty (as
+// one is just after a rotation) is still told apart from what replaces its
+// content: the fingerprint grows with what is read, so a copytruncate
+// while the agent is stopped, refilled past the checkpoint with other
+// lines, is read from its start, not from the old offset.
+func TestTruncatedWhileStoppedAfterStartingEmpty(t *testing.T) {
+	r := newRig(t, basic)
+	r.write("app.log", "")
+	r.sync()
+	r.write("app.log", "a1\na2\n")
+	r.sync()
+	require.NoError(t, r.agent.Close(ctx))
+
+	require.NoError(t, os.Truncate(r.path("app.log"), 0))
+	r.write("app.log", "b1\nb2\nb3\n")
+	r.start()
+	r.sync()
+	require.ElementsMatch(t, []string{"a1\n", "a2\n", "b1\n", "b2\n", "b3\n"}, r.lines())
+}
+
 // TestEndOfFileByDefault: files there when the agent starts are read from
 // their end; files that appear later, from their start.
 func TestEndOfFileByDefault(t *testing.T) {

@@ -31,6 +31,23 @@ func fingerprint(f *os.File, n int) (uint64, int, error) {
 	return h.Sum64(), got, nil
 }
 
+// grow extends id's fingerprint with b, read at offset off, while it
+// covers fewer than fpMax bytes and b follows them: a file found empty (as
+// one is just after a rotation) gets a fingerprint from its first lines,
+// so that content written over it later is not taken for it.
+func (id *fileID) grow(off int64, b []byte) {
+	if off != int64(id.FPLen) || id.FPLen >= fpMax {
+		return
+	}
+	b = b[:min(len(b), fpMax-id.FPLen)]
+	h := id.FP // FNV-1a's state is its sum so far
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211 // FNV's 64-bit prime
+	}
+	id.FP, id.FPLen = h, id.FPLen+len(b)
+}
+
 // sameFile reports whether f, whose device and inode are id's, still holds
 // the bytes id's fingerprint covers.
 func sameFile(f *os.File, id fileID) bool {

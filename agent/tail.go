@@ -64,6 +64,7 @@ func (t *tracked) records(fl *Flow, now time.Time, maxRecord int, buf []byte, em
 	for range readsPerPoll {
 		n, err := t.f.ReadAt(buf, t.read)
 		if n > 0 {
+			t.id.grow(t.read, buf[:n])
 			t.read += int64(n)
 			t.partial = append(t.partial, buf[:n]...)
 			if err := t.split(fl, maxRecord, false, emit); err != nil {
