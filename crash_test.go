@@ -11,24 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog/internal/vfs"
 	"github.com/stretchr/testify/require"
-)
 
-// crashCuts is how many power cuts TestPowerLossLosesNothingAcknowledged
-// makes: a CI-sized number, or SHARDLOG_CRASH_CUTS (the long mode uses
-// 1000 and more).
-func crashCuts(t *testing.T) int {
-	if v := os.Getenv("SHARDLOG_CRASH_CUTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err)
-		return n
-	}
-	if testing.Short() {
-		return 20
-	}
-	return 120
-}
+	"github.com/shardlog/shardlog/internal/testsize"
+	"github.com/shardlog/shardlog/internal/vfs"
+)
 
 // acked is a record a Put or PutBatch acknowledged: it must survive.
 type acked struct {
@@ -340,7 +327,7 @@ func TestPowerLossLosesNothingAcknowledged(t *testing.T) {
 	w := &crashWorld{t: t, r: rand.New(rand.NewPCG(7, seed)), fs: vfs.NewMemFS(), clk: NewManualClock(tStart),
 		records: map[string]acked{}, maybe: map[string]int64{}, expired: map[string]bool{}, streams: map[string]bool{}}
 	w.open()
-	for want := crashCuts(t); w.cuts < want; {
+	for want := testsize.Rounds(t, "SHARDLOG_CRASH_CUTS", 120, 20); w.cuts < want; {
 		w.step()
 	}
 	w.fs.ClearFaults()

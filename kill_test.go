@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,21 +14,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-)
 
-// killRounds is how many times TestKilledProcessLosesNothingAcknowledged
-// kills its child: CI-sized, or SHARDLOG_KILLS (the long mode uses 200).
-func killRounds(t *testing.T) int {
-	if v := os.Getenv("SHARDLOG_KILLS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err)
-		return n
-	}
-	if testing.Short() {
-		return 5
-	}
-	return 20
-}
+	"github.com/shardlog/shardlog/internal/testsize"
+)
 
 // TestKilledProcessLosesNothingAcknowledged runs a child process that
 // writes to a durable account from several goroutines while another
@@ -46,7 +33,7 @@ func TestKilledProcessLosesNothingAcknowledged(t *testing.T) {
 	policies := []string{"always", "none", "10ms"}
 	acked := map[string]string{} // data -> "shard seq"
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	for round := 0; round < killRounds(t); round++ {
+	for round := 0; round < testsize.Rounds(t, "SHARDLOG_KILLS", 20, 5); round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "SHARDLOG_KILL_DIR="+dir, "SHARDLOG_KILL_SYNC="+policies[round%len(policies)], fmt.Sprint("SHARDLOG_KILL_ROUND=", round))
 		out, err := cmd.StdoutPipe()
@@ -107,7 +94,7 @@ func TestKilledProcessLosesNothingAcknowledged(t *testing.T) {
 		require.Empty(t, a.Recovery().Corrupt)
 		require.NoError(t, a.Close())
 	}
-	t.Logf("%d rounds, %d records acknowledged and found", killRounds(t), len(acked))
+	t.Logf("%d rounds, %d records acknowledged and found", testsize.Rounds(t, "SHARDLOG_KILLS", 20, 5), len(acked))
 }
 
 // TestKillChild is the child of TestKilledProcessLosesNothingAcknowledged;

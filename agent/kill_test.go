@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,23 +18,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/internal/testsize"
+
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/agent"
 )
-
-// agentKills is how many times TestAgentSurvivesKills kills its child: CI
-// size, or SHARDLOG_AGENT_KILLS (the long mode uses 200).
-func agentKills(t *testing.T) int {
-	if v := os.Getenv("SHARDLOG_AGENT_KILLS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err)
-		return n
-	}
-	if testing.Short() {
-		return 5
-	}
-	return 20
-}
 
 // TestAgentSurvivesKills runs the agent in a child process, tailing a log
 // that the test writes and rotates (renaming it, or copying and truncating
@@ -95,7 +82,7 @@ func TestAgentSurvivesKills(t *testing.T) {
 	}
 
 	write(100)
-	for range agentKills(t) {
+	for range testsize.Rounds(t, "SHARDLOG_AGENT_KILLS", 20, 5) {
 		cmd, lines := child("run")
 		write(50 + r.IntN(300))
 		if r.IntN(3) == 0 {

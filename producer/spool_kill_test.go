@@ -19,23 +19,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/internal/testsize"
+
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/producer"
 )
-
-// spoolKills is how many times TestSpoolSurvivesKills kills its child: CI
-// size, or SHARDLOG_SPOOL_KILLS (the long mode uses 200).
-func spoolKills(t *testing.T) int {
-	if v := os.Getenv("SHARDLOG_SPOOL_KILLS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err)
-		return n
-	}
-	if testing.Short() {
-		return 5
-	}
-	return 20
-}
 
 // TestSpoolSurvivesKills runs a child process that puts records through a
 // spooled producer into a durable destination that is down half the time,
@@ -56,7 +44,7 @@ func TestSpoolSurvivesKills(t *testing.T) {
 		cmd.Stderr = os.Stderr
 		return cmd
 	}
-	for round := range spoolKills(t) {
+	for round := range testsize.Rounds(t, "SHARDLOG_SPOOL_KILLS", 20, 5) {
 		cmd := child("put")
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
@@ -110,7 +98,7 @@ func TestSpoolSurvivesKills(t *testing.T) {
 	for i := range acked {
 		require.True(t, seen[i], "acknowledged record %d is not at the destination", i)
 	}
-	t.Logf("%d kills, %d records acknowledged, all delivered (%d records at the destination)", spoolKills(t), len(acked), len(seen))
+	t.Logf("%d kills, %d records acknowledged, all delivered (%d records at the destination)", testsize.Rounds(t, "SHARDLOG_SPOOL_KILLS", 20, 5), len(acked), len(seen))
 }
 
 // TestSpoolKillChild is the child of TestSpoolSurvivesKills; it does
