@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -491,6 +492,39 @@ func (a *Agent) Totals() Totals {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.totalsLocked()
+}
+
+// FileStatus is how far the agent has one file acknowledged.
+type FileStatus struct {
+	Stream string // the flow's stream
+	Path   string // where the file was last seen
+	Size   int64
+	// Acked is the offset before which every record is acknowledged: the
+	// checkpoint. LagBytes is what follows it: Size - Acked.
+	Acked    int64
+	LagBytes int64
+}
+
+// Files returns the status of every file the agent tails, by stream and
+// path.
+func (a *Agent) Files() []FileStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []FileStatus
+	for _, fl := range a.flows {
+		for _, f := range fl.files {
+			st := FileStatus{Stream: fl.cfg.KinesisStream, Path: f.path, Acked: f.acked}
+			if fi, err := f.f.Stat(); err == nil {
+				st.Size = fi.Size()
+				st.LagBytes = max(0, st.Size-f.acked)
+			}
+			out = append(out, st)
+		}
+	}
+	slices.SortFunc(out, func(x, y FileStatus) int {
+		return cmp.Or(strings.Compare(x.Stream, y.Stream), strings.Compare(x.Path, y.Path))
+	})
+	return out
 }
 
 func (a *Agent) totalsLocked() Totals {

@@ -207,6 +207,18 @@ func TestTruncatedWhileStoppedAfterStartingEmpty(t *testing.T) {
 	require.ElementsMatch(t, []string{"a1\n", "a2\n", "b1\n", "b2\n", "b3\n"}, r.lines())
 }
 
+// TestFilesShowTheirLag: Files says, for each file, how far it is
+// acknowledged and how many bytes are behind.
+func TestFilesShowTheirLag(t *testing.T) {
+	r := newRig(t, basic)
+	r.write("app.log", "a1\nb22\n")
+	r.poll() // read and sent, not yet acknowledged: the producer lingers
+	require.Equal(t, []agent.FileStatus{{Stream: "logs", Path: r.path("app.log"), Size: 7, Acked: 0, LagBytes: 7}}, r.agent.Files())
+	require.Equal(t, int64(7), r.agent.Totals().LagBytes)
+	r.sync()
+	require.Equal(t, []agent.FileStatus{{Stream: "logs", Path: r.path("app.log"), Size: 7, Acked: 7, LagBytes: 0}}, r.agent.Files())
+}
+
 // TestEndOfFileByDefault: files there when the agent starts are read from
 // their end; files that appear later, from their start.
 func TestEndOfFileByDefault(t *testing.T) {

@@ -30,6 +30,9 @@ type Config struct {
 	// StatusReportingPeriodSeconds is how often the agent logs a status
 	// line (the Kinesis Agent's log.statusReportingPeriodSeconds). Default 30.
 	StatusReportingPeriodSeconds int `json:"log.statusReportingPeriodSeconds"`
+	// EC2Metadata answers ADDEC2METADATA in place of the instance
+	// metadata service (key "ec2.metadata", shardlog's own).
+	EC2Metadata *EC2Metadata `json:"ec2.metadata"`
 	// Flows are the files to tail and where to send them.
 	Flows []Flow `json:"flows"`
 }
@@ -168,7 +171,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		f.processors = nil
 		for j := range f.DataProcessingOptions {
-			p, err := f.DataProcessingOptions[j].compile()
+			p, err := f.DataProcessingOptions[j].compile(c.EC2Metadata)
 			if err != nil {
 				return c, bad("dataProcessingOptions[%d]: %v", j, err)
 			}

@@ -11,7 +11,7 @@ import (
 
 // ProcessingOption is one of a flow's dataProcessingOptions, applied to
 // each record in order, as the Kinesis Agent applies them: optionName
-// SINGLELINE, CSVTOJSON, LOGTOJSON or ADDMETADATA, with the keys each
+// SINGLELINE, CSVTOJSON, LOGTOJSON, ADDMETADATA or ADDEC2METADATA, with the keys each
 // takes. Every output ends with a newline.
 type ProcessingOption struct {
 	OptionName string `json:"optionName"`
@@ -37,6 +37,23 @@ type ProcessingOption struct {
 	Timestamp string          `json:"timestamp"`
 	// ParseOptions are SINGLELINE's: NO_TRIM, ESCAPE_NEW_LINE.
 	ParseOptions []string `json:"parseOptions"`
+
+	// ADDEC2METADATA's keys each name the field that one of the
+	// instance's values (agent.json's ec2.metadata) is written to, as the
+	// Kinesis Agent's do; Tags maps instance tag keys (in lower case) to
+	// fields. MetadataTimestamp names the field of when the metadata was
+	// last refreshed (every MetadataTTL seconds, default 3 600), as
+	// yyyy-MM-ddTHH:mm:ss+0000.
+	PrivateIP         string            `json:"privateIp"`
+	AvailabilityZone  string            `json:"availabilityZone"`
+	InstanceID        string            `json:"instanceId"`
+	InstanceType      string            `json:"instanceType"`
+	AccountID         string            `json:"accountId"`
+	AMIID             string            `json:"amiId"`
+	Region            string            `json:"region"`
+	MetadataTimestamp string            `json:"metadataTimestamp"`
+	Tags              map[string]string `json:"tags"`
+	MetadataTTL       int               `json:"metadataTTL"`
 }
 
 // processor turns a record into another, or drops it (nil).
@@ -61,7 +78,7 @@ var logFormats = map[string]struct {
 }
 
 // compile checks o and returns its processor.
-func (o *ProcessingOption) compile() (processor, error) {
+func (o *ProcessingOption) compile(ec2 *EC2Metadata) (processor, error) {
 	pretty := false
 	switch o.JSONFormat {
 	case "", "COMPACT":
@@ -159,8 +176,10 @@ func (o *ProcessingOption) compile() (processor, error) {
 			}
 			return encode(v, pretty)
 		}, nil
+	case "ADDEC2METADATA":
+		return o.addEC2Metadata(ec2, pretty)
 	}
-	return nil, fmt.Errorf("optionName %q is not SINGLELINE, CSVTOJSON, LOGTOJSON or ADDMETADATA", o.OptionName)
+	return nil, fmt.Errorf("optionName %q is not SINGLELINE, CSVTOJSON, LOGTOJSON, ADDMETADATA or ADDEC2METADATA", o.OptionName)
 }
 
 // singleLine joins a record's lines, trimmed unless trim is false, with

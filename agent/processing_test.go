@@ -66,6 +66,36 @@ func TestSingleLineAndMetadata(t *testing.T) {
 	require.Equal(t, []string{`{"ts":"` + ts + `","metadata":{"env":"prod"},"data":"Exception: boomat a.b(c)at d.e(f)"}` + "\n"}, r.lines())
 }
 
+// TestAddEC2Metadata: ADDEC2METADATA adds the instance's fields, named as
+// the option says, to JSON records (here LOGTOJSON's), after their own;
+// the metadata's timestamp moves once its TTL has passed; a record that
+// is not a JSON object passes unchanged.
+func TestAddEC2Metadata(t *testing.T) {
+	r := newRig(t, `{"checkpointFile": "DIR/checkpoints",
+	  "ec2.metadata": {"privateIp": "10.0.0.7", "instanceId": "i-0abc", "region": "eu-west-1", "availabilityZone": "eu-west-1b",
+	                   "tags": {"Name": "web-1", "Team": "core"}},
+	  "flows": [{"filePattern": "DIR/app.log", "kinesisStream": "logs", "initialPosition": "START_OF_FILE", "maxBufferAgeMillis": 1000,
+	    "dataProcessingOptions": [{"optionName": "ADDEC2METADATA", "instanceId": "instance", "privateIp": "ip", "region": "program",
+	      "metadataTimestamp": "at", "metadataTTL": 60, "tags": {"name": "host_name", "missing": "nothing"}}]}]}`)
+	r.write("app.log", `{"program":"sshd","message":"hi"}`+"\n")
+	at := r.clk.Now().Add(time.Second).UTC().Format("2006-01-02T15:04:05-0700") // when the next poll reads it
+	r.sync()
+	require.Equal(t, []string{`{"program":"eu-west-1","message":"hi","ip":"10.0.0.7","instance":"i-0abc","at":"` + at + `","host_name":"web-1"}` + "\n"}, r.lines())
+
+	r.clk.Advance(30 * time.Second) // within the TTL: the same timestamp
+	r.write("app.log", `{"n":2}`+"\n")
+	r.sync()
+	require.Contains(t, r.lines(), `{"n":2,"ip":"10.0.0.7","instance":"i-0abc","program":"eu-west-1","at":"`+at+`","host_name":"web-1"}`+"\n")
+
+	r.clk.Advance(time.Minute) // past it: refreshed
+	r.write("app.log", "not json\n")
+	r.write("app.log", `{"n":3}`+"\n")
+	later := r.clk.Now().Add(time.Second).UTC().Format("2006-01-02T15:04:05-0700")
+	r.sync()
+	require.Contains(t, r.lines(), "not json\n")
+	require.Contains(t, r.lines(), `{"n":3,"ip":"10.0.0.7","instance":"i-0abc","program":"eu-west-1","at":"`+later+`","host_name":"web-1"}`+"\n")
+}
+
 func TestProcessingRefusals(t *testing.T) {
 	for options, want := range map[string]string{
 		`[{"optionName": "TOUPPER"}]`:                                                     `optionName "TOUPPER"`,
@@ -77,6 +107,7 @@ func TestProcessingRefusals(t *testing.T) {
 		`[{"optionName": "SINGLELINE", "parseOptions": ["SHOUT"]}]`:                       `parseOptions "SHOUT"`,
 		`[{"optionName": "ADDMETADATA"}]`:                                                 "needs metadata",
 		`[{"optionName": "SINGLELINE", "colour": "red"}]`:                                 `unknown field "colour"`,
+		`[{"optionName": "ADDEC2METADATA", "instanceId": "id"}]`:                          `needs "ec2.metadata"`,
 	} {
 		_, err := agent.ParseConfig([]byte(`{"flows": [{"filePattern": "/x", "kinesisStream": "s", "dataProcessingOptions": ` + options + `}]}`))
 		require.ErrorIs(t, err, agent.ErrConfig, options)

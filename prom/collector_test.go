@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/agent"
 	"github.com/shardlog/shardlog/autoscale"
 	"github.com/shardlog/shardlog/producer"
 )
@@ -331,4 +332,44 @@ func TestAutoscalerCollector(t *testing.T) {
 	assert.Equal(t, 1.0, find(t, families, "shardlog_autoscaler_looks_total", map[string]string{"stream": "orders"}).GetCounter().GetValue())
 	assert.Equal(t, 1.0, find(t, families, "shardlog_autoscaler_decisions_total", map[string]string{"stream": "orders", "action": "split"}).GetCounter().GetValue())
 	assert.Equal(t, 0.0, find(t, families, "shardlog_autoscaler_decisions_total", map[string]string{"stream": "orders", "action": "merge"}).GetCounter().GetValue())
+}
+
+// TestAgentCollector: an agent's counts and each file's lag, passing
+// promlint.
+func TestAgentCollector(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
+	require.NoError(t, err)
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "logs", ShardCount: 1})
+	require.NoError(t, err)
+	log := filepath.Join(dir, "app.log")
+	require.NoError(t, os.WriteFile(log, []byte("one\ntwo\n"), 0o644))
+	cfg, err := agent.ParseConfig(fmt.Appendf(nil, `{"checkpointFile": %q, "flows": [{"filePattern": %q, "kinesisStream": "logs",
+	  "initialPosition": "START_OF_FILE", "maxBufferAgeMillis": 1000}]}`, filepath.Join(dir, "checkpoints"), log))
+	require.NoError(t, err)
+	a, err := agent.New(ctx, cfg, func(context.Context, string) (shardlog.StreamAPI, error) { return s, nil },
+		agent.Options{Logger: slog.New(slog.DiscardHandler), RateLimit: -1})
+	require.NoError(t, err)
+	defer a.Close(ctx)
+	require.NoError(t, a.Poll(ctx))
+	require.NoError(t, a.Flush(ctx))
+	require.NoError(t, a.Poll(ctx)) // notes the acknowledgements
+
+	families := scrape(t, NewAgentCollector(a))
+	assert.Equal(t, 2.0, find(t, families, "shardlog_agent_records_parsed_total", map[string]string{}).GetCounter().GetValue())
+	assert.Equal(t, 2.0, find(t, families, "shardlog_agent_records_sent_total", map[string]string{}).GetCounter().GetValue())
+	assert.Equal(t, 8.0, find(t, families, "shardlog_agent_bytes_sent_total", map[string]string{}).GetCounter().GetValue())
+	assert.Equal(t, 0.0, find(t, families, "shardlog_agent_lag_bytes", map[string]string{"stream": "logs", "file": log}).GetGauge().GetValue())
+
+	require.NoError(t, os.WriteFile(log, []byte("one\ntwo\nthree\n"), 0o644))
+	families = scrape(t, NewAgentCollector(a))
+	assert.Equal(t, 6.0, find(t, families, "shardlog_agent_lag_bytes", map[string]string{"stream": "logs", "file": log}).GetGauge().GetValue())
+
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(NewAgentCollector(a)))
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	require.Empty(t, problems)
 }

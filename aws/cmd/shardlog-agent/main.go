@@ -5,11 +5,13 @@
 //
 //	shardlog-agent -c /etc/aws-kinesis-agent/agent.json
 //	shardlog-agent -c agent.json -data /var/lib/shardlog
+//	shardlog-agent -c agent.json -metrics 127.0.0.1:9101
 //
 // Credentials are the configuration's awsAccessKeyId and
 // awsSecretAccessKey, or else AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // AWS_SESSION_TOKEN. SIGINT or SIGTERM stops it: what was read is sent and
-// checkpointed first, for up to ten seconds.
+// checkpointed first, for up to ten seconds. With -metrics, the agent's
+// metrics (see prom.NewAgentCollector) are served for Prometheus.
 package main
 
 import (
@@ -19,17 +21,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	sdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/agent"
 	"github.com/shardlog/shardlog/aws"
+	"github.com/shardlog/shardlog/prom"
 )
 
 func main() {
@@ -48,6 +56,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	configFile := fs.String("c", "/etc/aws-kinesis-agent/agent.json", "the agent.json to run")
 	fs.StringVar(configFile, "configuration", *configFile, "the same as -c")
 	data := fs.String("data", "", "send to streams of an embedded durable account in this directory, not to kinesis.endpoint")
+	metrics := fs.String("metrics", "", "serve the agent's metrics for Prometheus at GET /metrics on this address (e.g. 127.0.0.1:9101)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,8 +100,39 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *metrics != "" {
+		stop, err := serveMetrics(*metrics, a, log)
+		if err != nil {
+			a.Close(ctx)
+			return err
+		}
+		defer stop()
+	}
 	log.Info("shardlog-agent: started", "flows", len(cfg.Flows), "checkpoints", cfg.CheckpointFile)
 	return a.Run(ctx)
+}
+
+// serveMetrics serves a's metrics at GET /metrics on addr until stop.
+func serveMetrics(addr string, a *agent.Agent, log *slog.Logger) (stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prom.NewAgentCollector(a))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-metrics: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("shardlog-agent: metrics server", "err", err)
+		}
+	}()
+	log.Info("shardlog-agent: metrics", "addr", l.Addr().String())
+	return func() { srv.Close(); <-done }, nil
 }
 
 // kinesisOptions are the Kinesis client's options of cfg.

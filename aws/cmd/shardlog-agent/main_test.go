@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,4 +103,75 @@ func TestRefusesBadInput(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte(`{"flows": [{"filePattern": "/x"}]}`), 0o644))
 	require.ErrorContains(t, run(t.Context(), []string{"-c", bad}, io.Discard), "kinesisStream is required")
 	require.Error(t, run(t.Context(), []string{"-c", bad, "extra"}, io.Discard))
+
+	// A stream the endpoint does not have.
+	acct, err := shardlog.NewAccount()
+	require.NoError(t, err)
+	defer acct.Close()
+	srv := httptest.NewServer(kinesisapi.NewHandler(acct))
+	defer srv.Close()
+	missing := filepath.Join(dir, "missing.json")
+	require.NoError(t, os.WriteFile(missing, fmt.Appendf(nil, `{"kinesis.endpoint": %q, "awsAccessKeyId": "AKID", "awsSecretAccessKey": "SECRET",
+	  "checkpointFile": %q, "flows": [{"filePattern": "/var/log/none.log", "kinesisStream": "nowhere"}]}`, srv.URL, filepath.Join(dir, "checkpoints")), 0o644))
+	err = run(t.Context(), []string{"-c", missing}, io.Discard)
+	require.ErrorIs(t, err, shardlog.ErrResourceNotFound)
+	require.ErrorContains(t, err, "stream nowhere")
+}
+
+// lockedBuffer is a bytes.Buffer that a test reads while run writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServesMetrics: with -metrics, GET /metrics has the agent's counts
+// and each file's lag, for Prometheus.
+func TestServesMetrics(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	require.NoError(t, os.WriteFile(log, []byte("one\ntwo\n"), 0o644))
+	config := filepath.Join(dir, "agent.json")
+	require.NoError(t, os.WriteFile(config, fmt.Appendf(nil, `{"checkpointFile": %q, "flows": [{"filePattern": %q,
+	  "kinesisStream": "logs", "initialPosition": "START_OF_FILE", "maxBufferAgeMillis": 1000}]}`, filepath.Join(dir, "checkpoints"), log), 0o644))
+	ctx, cancel := context.WithCancel(t.Context())
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-c", config, "-data", filepath.Join(dir, "data"), "-metrics", "127.0.0.1:0"}, &stderr)
+	}()
+	addr := regexp.MustCompile(`metrics" addr=(\S+)`)
+	var url string
+	require.Eventually(t, func() bool {
+		m := addr.FindStringSubmatch(stderr.String())
+		if m != nil {
+			url = "http://" + m[1] + "/metrics"
+		}
+		return m != nil
+	}, 20*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "shardlog_agent_records_sent_total 2") &&
+			strings.Contains(string(b), fmt.Sprintf(`shardlog_agent_lag_bytes{file=%q,stream="logs"} 0`, log))
+	}, 20*time.Second, 20*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	_, err := http.Get(url)
+	require.Error(t, err, "the metrics server stops with the agent")
 }
