@@ -72,6 +72,7 @@ type flow struct {
 	prod    *producer.Producer
 	files   map[[2]uint64]*tracked // by device and inode
 	orphans []pending              // records of a file's content since truncated, not yet acknowledged
+	unacked int64                  // bytes of the records sent and not yet acknowledged
 	started bool                   // polled once: files found from now on are new
 	polled  time.Time
 	rng     *rand.Rand
@@ -80,6 +81,12 @@ type flow struct {
 // maxRecord is the largest record a line makes: Kinesis's 1 MiB, less
 // room for the partition key.
 const maxRecord = 1<<20 - 64
+
+// maxUnacked bounds the bytes of records a flow has sent and not yet seen
+// acknowledged: past it, a poll reads no more until acknowledgements come,
+// so that a backlog of files is read at the pace the stream takes it, not
+// into memory.
+const maxUnacked = 16 << 20
 
 // checkpointEvery is how often the checkpoints are written, at most.
 const checkpointEvery = time.Second
@@ -208,6 +215,9 @@ func (a *Agent) poll(ctx context.Context, fl *flow, now time.Time) error {
 		if !seen[key] {
 			t.gone = true // renamed away or deleted: drained through its open file
 		}
+		if fl.unacked >= maxUnacked {
+			continue // the rest waits for acknowledgements
+		}
 		var sendErr error
 		if a.buf == nil {
 			a.buf = make([]byte, readChunk)
@@ -229,6 +239,7 @@ func (a *Agent) poll(ctx context.Context, fl *flow, now time.Time) error {
 				return err
 			}
 			a.totals.RecordsParsed++
+			fl.unacked += int64(len(data))
 			t.pending = append(t.pending, pending{end: end, key: key, data: data, res: res})
 			return nil
 		})
@@ -341,6 +352,7 @@ func (a *Agent) acks(ctx context.Context, fl *flow) {
 			if errors.Is(err, shardlog.ErrValidation) || errors.Is(err, shardlog.ErrInvalidArgument) {
 				// Refused for good: sending it again would stop the file.
 				a.log.Error("agent: a record was refused; passed over", "stream", fl.cfg.KinesisStream, "bytes", len(p.data), "err", err)
+				fl.unacked -= int64(len(p.data))
 				return true
 			}
 			if res, perr := fl.prod.Put(ctx, p.key, p.data); perr == nil {
@@ -350,6 +362,7 @@ func (a *Agent) acks(ctx context.Context, fl *flow) {
 		}
 		a.totals.RecordsSent++
 		a.totals.BytesSent += int64(len(p.data))
+		fl.unacked -= int64(len(p.data))
 		return true
 	}
 	kept := fl.orphans[:0]
@@ -366,7 +379,10 @@ func (a *Agent) acks(ctx context.Context, fl *flow) {
 			t.head++
 			a.dirty = true
 		}
-		if t.head > 0 && t.head >= len(t.pending)/2 { // compact, in amortized constant time
+		switch {
+		case t.head == len(t.pending):
+			t.pending, t.head = nil, 0 // all acknowledged: let the array go
+		case t.head > 0 && t.head >= len(t.pending)/2: // compact, in amortized constant time
 			t.pending = append(t.pending[:0], t.pending[t.head:]...)
 			t.head = 0
 		}

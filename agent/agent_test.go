@@ -305,3 +305,47 @@ func TestConfigRefusals(t *testing.T) {
 	require.Equal(t, "\n", *f.TruncatedRecordTerminator)
 
 }
+
+// gatedStream holds every PutBatch until open is closed.
+type gatedStream struct {
+	shardlog.StreamAPI
+	open chan struct{}
+}
+
+func (g gatedStream) PutBatch(ctx context.Context, recs []shardlog.PutInput) (shardlog.PutBatchOutput, error) {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return shardlog.PutBatchOutput{}, ctx.Err()
+	}
+	return g.StreamAPI.PutBatch(ctx, recs)
+}
+
+// TestReadsAtTheStreamsPace: while the stream acknowledges nothing, the
+// agent reads no further than 16 MiB (and a poll's reads) past what is
+// acknowledged, however large the backlog; then it goes on.
+func TestReadsAtTheStreamsPace(t *testing.T) {
+	r := newRig(t, basic)
+	require.NoError(t, r.agent.Close(ctx))
+	g := gatedStream{StreamAPI: r.stream, open: make(chan struct{})}
+	a, err := agent.New(ctx, r.cfg, func(context.Context, string) (shardlog.StreamAPI, error) { return g, nil },
+		agent.Options{Clock: r.clk, Logger: quiet, RateLimit: -1})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close(ctx) })
+	line := strings.Repeat("x", 10<<10-1) + "\n"
+	r.write("app.log", strings.Repeat(line, 4000)) // 40 MiB
+	for range 20 {
+		r.clk.Advance(time.Second)
+		require.NoError(t, a.Poll(ctx))
+	}
+	read := a.Totals().RecordsParsed * int64(len(line))
+	require.Greater(t, read, int64(8<<20))
+	require.LessOrEqual(t, read, int64(17<<20), "read ahead of the acknowledgements")
+
+	close(g.open)
+	r.agent = a
+	for a.Totals().RecordsSent < 4000 {
+		r.sync()
+	}
+	require.Len(t, r.lines(), 4000)
+}

@@ -66,8 +66,17 @@ func (t *tracked) records(fl *Flow, now time.Time, maxRecord int, buf []byte, em
 		if n > 0 {
 			t.id.grow(t.read, buf[:n])
 			t.read += int64(n)
-			t.partial = append(t.partial, buf[:n]...)
-			if err := t.split(fl, maxRecord, false, emit); err != nil {
+			inBuf := len(t.partial) == 0
+			if inBuf {
+				t.partial = buf[:n:n] // split straight from the read buffer
+			} else {
+				t.partial = append(t.partial, buf[:n]...)
+			}
+			err := t.split(fl, maxRecord, false, emit)
+			if inBuf && len(t.partial) > 0 {
+				t.partial = bytes.Clone(t.partial) // buf is read into again
+			}
+			if err != nil {
 				return err
 			}
 		}

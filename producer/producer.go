@@ -19,7 +19,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-	"unicode/utf16"
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/internal/hashkey"
@@ -183,8 +182,7 @@ func (p *Producer) enqueue(ctx context.Context, r *record) error {
 // check validates a record as PutRecords would and computes its hash key.
 func (r *record) check(data int) error {
 	r.size = len(r.PartitionKey) + data
-	n := len(utf16.Encode([]rune(r.PartitionKey)))
-	if n < 1 || n > 256 {
+	if n := keyUnits(r.PartitionKey); n < 1 || n > 256 {
 		return &shardlog.Error{Code: shardlog.ErrValidation.Code, Message: "A partition key has 1 to 256 characters."}
 	}
 	if r.size > maxRecordBytes {
@@ -200,6 +198,20 @@ func (r *record) check(data int) error {
 	}
 	r.hash = k
 	return nil
+}
+
+// keyUnits is the length of key in UTF-16 code units, as Kinesis counts a
+// partition key's characters, without converting it.
+func keyUnits(key string) int {
+	n := 0
+	for _, r := range key {
+		if r > 0xFFFF {
+			n += 2 // a surrogate pair
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // reserve takes room for a record of size bytes in the buffer; a Put's

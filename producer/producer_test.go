@@ -402,6 +402,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		"empty key":      {producer.Record{Data: []byte("x")}, shardlog.ErrValidation},
 		"long key":       {producer.Record{PartitionKey: strings.Repeat("k", 257)}, shardlog.ErrValidation},
+		"long in UTF-16": {producer.Record{PartitionKey: strings.Repeat("😀", 129)}, shardlog.ErrValidation}, // 258 code units
 		"large record":   {producer.Record{PartitionKey: "k", Data: make([]byte, 1<<20)}, shardlog.ErrValidation},
 		"bad hash key":   {producer.Record{PartitionKey: "k", ExplicitHashKey: "2x"}, shardlog.ErrInvalidArgument},
 		"hash key 2^128": {producer.Record{PartitionKey: "k", ExplicitHashKey: "340282366920938463463374607431768211456"}, shardlog.ErrInvalidArgument},
@@ -418,8 +419,10 @@ func TestBadInput(t *testing.T) {
 		_, err := producer.New(s, cfg)
 		require.ErrorIs(t, err, producer.ErrInvalidConfig, name)
 	}
+	_, err := p.PutRecord(ctx, producer.Record{PartitionKey: strings.Repeat("😀", 128), Data: []byte("x")}) // 256 code units
+	require.NoError(t, err)
 	require.NoError(t, settle(t, clk, func() error { return p.Close(ctx) }))
-	_, err := p.Put(ctx, "k", []byte("x"))
+	_, err = p.Put(ctx, "k", []byte("x"))
 	require.ErrorIs(t, err, producer.ErrClosed)
 }
 
