@@ -34,6 +34,7 @@ type loop struct {
 	listRetry time.Duration
 	inFlight  map[*batch]struct{} // sent, not yet settled
 	tally     tally               // metrics gathered, handed to the meters at once
+	agg       kpl.Aggregator      // take's, kept so that its buffers are reused
 }
 
 type listing struct {
@@ -269,7 +270,8 @@ func (l *loop) take(id string, q *queue) *batch {
 		j, ok := keys[r.PartitionKey]
 		return ok && j < len(b.inputs)
 	}
-	var agg kpl.Aggregator
+	agg := &l.agg
+	agg.Reset()
 	var carried []*record
 	flushAgg := func() {
 		if agg.Len() == 0 {
