@@ -130,13 +130,13 @@ func operations(t *testing.T) []operation {
 			return errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "new", ShardCount: 1}))
 		}, streams},
 		{"SplitShard", func(ctx context.Context, _ *shardlog.Account, s *shardlog.Stream) error {
-			return errOf(s.SplitShard(ctx, "shardId-000000000000", "12345678901234567890"))
+			return errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000000", NewStartingHashKey: "12345678901234567890"}))
 		}, shards},
 		{"MergeShards", func(ctx context.Context, _ *shardlog.Account, s *shardlog.Stream) error {
-			return errOf(s.MergeShards(ctx, "shardId-000000000000", "shardId-000000000001"))
+			return errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000000", AdjacentShardToMerge: "shardId-000000000001"}))
 		}, shards},
 		{"UpdateShardCount", func(ctx context.Context, _ *shardlog.Account, s *shardlog.Stream) error {
-			return errOf(s.UpdateShardCount(ctx, 4, shardlog.UniformScaling))
+			return errOf(s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 4, ScalingType: shardlog.UniformScaling}))
 		}, shards},
 		{"IncreaseStreamRetentionPeriod", func(ctx context.Context, _ *shardlog.Account, s *shardlog.Stream) error {
 			return s.IncreaseStreamRetentionPeriod(ctx, 48)

@@ -265,7 +265,7 @@ func TestListStreamsReportsTheMode(t *testing.T) {
 	d, err := od.DescribeStreamSummary(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 4, d.OpenShardCount, "ON_DEMAND streams start with 4 shards")
-	requireCode(t, errOf(od.SplitShard(ctx, shard0, "1000")), shardlog.ErrValidation, "")
+	requireCode(t, errOf(od.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})), shardlog.ErrValidation, "")
 }
 
 // TestStreamOfAnAccountIsNotClosedByItself: Close on a stream the account

@@ -33,7 +33,7 @@ func newFixture(t *testing.T) *fixture {
 			f.seq = r.SequenceNumber.String()
 		}
 	}
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})))
 	c := register(t, s, "app")
 	f.consumer = c.ConsumerARN
 	require.NoError(t, s.AddTagsToStream(ctx, map[string]string{"team": "core"}))
@@ -184,22 +184,30 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 			_, err := f.s.DescribeStream(ctx, shardlog.DescribeStreamInput{Limit: 10001})
 			return err
 		}},
-		{"SplitShard", shardlog.ErrResourceNotFound, func(f *fixture) error { return errOf(f.s.SplitShard(ctx, shard0, "100")) }},
-		{"SplitShard", shardlog.ErrInvalidArgument, func(f *fixture) error { return errOf(f.s.SplitShard(ctx, "shardId-000000000002", "1")) }},
-		{"SplitShard", shardlog.ErrValidation, func(f *fixture) error { return errOf(f.s.SplitShard(ctx, "shardId-000000000002", "1x")) }},
+		{"SplitShard", shardlog.ErrResourceNotFound, func(f *fixture) error {
+			return errOf(f.s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "100"}))
+		}},
+		{"SplitShard", shardlog.ErrInvalidArgument, func(f *fixture) error {
+			return errOf(f.s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000002", NewStartingHashKey: "1"}))
+		}},
+		{"SplitShard", shardlog.ErrValidation, func(f *fixture) error {
+			return errOf(f.s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000002", NewStartingHashKey: "1x"}))
+		}},
 		{"SplitShard", shardlog.ErrLimitExceeded, func(f *fixture) error {
-			return errOf(f.s.SplitShard(ctx, "shardId-000000000003", "170141183460469231731687303715884105000"))
+			return errOf(f.s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000003", NewStartingHashKey: "170141183460469231731687303715884105000"}))
 		}},
 		{"MergeShards", shardlog.ErrInvalidArgument, func(f *fixture) error {
-			return errOf(f.s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001"))
+			return errOf(f.s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000001"}))
 		}},
-		{"MergeShards", shardlog.ErrResourceNotFound, func(f *fixture) error { return errOf(f.s.MergeShards(ctx, shard0, "shardId-000000000002")) }},
+		{"MergeShards", shardlog.ErrResourceNotFound, func(f *fixture) error {
+			return errOf(f.s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: shard0, AdjacentShardToMerge: "shardId-000000000002"}))
+		}},
 		{"UpdateShardCount", shardlog.ErrLimitExceeded, func(f *fixture) error {
-			_, err := f.s.UpdateShardCount(ctx, 7, shardlog.UniformScaling)
+			_, err := f.s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 7, ScalingType: shardlog.UniformScaling})
 			return err
 		}},
 		{"UpdateShardCount", shardlog.ErrValidation, func(f *fixture) error {
-			_, err := f.s.UpdateShardCount(ctx, 3, "RANDOM")
+			_, err := f.s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 3, ScalingType: "RANDOM"})
 			return err
 		}},
 		{"IncreaseStreamRetentionPeriod", shardlog.ErrInvalidArgument, func(f *fixture) error { return f.s.IncreaseStreamRetentionPeriod(ctx, 10) }},

@@ -221,12 +221,12 @@ func BenchmarkSplitMerge(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := s.SplitShard(ctx, open, "170141183460469231731687303715884105728"); err != nil {
+				if _, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: open, NewStartingHashKey: "170141183460469231731687303715884105728"}); err != nil {
 					b.Fatal(err)
 				}
 				// Shard 3i splits into 3i+1 and 3i+2, which merge into 3i+3.
 				lo, hi := fmt.Sprintf("shardId-%012d", 3*i+1), fmt.Sprintf("shardId-%012d", 3*i+2)
-				if _, err := s.MergeShards(ctx, lo, hi); err != nil {
+				if _, err := s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: lo, AdjacentShardToMerge: hi}); err != nil {
 					b.Fatal(err)
 				}
 				open = fmt.Sprintf("shardId-%012d", 3*i+3)
@@ -251,7 +251,7 @@ func BenchmarkUpdateShardCount(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, n := range []int{128, 64} {
-			if _, err := s.UpdateShardCount(ctx, n, shardlog.UniformScaling); err != nil {
+			if _, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: n, ScalingType: shardlog.UniformScaling}); err != nil {
 				b.Fatal(err)
 			}
 			clk.Advance(3 * time.Hour)
@@ -283,12 +283,12 @@ func BenchmarkPutWhileResharding(b *testing.B) {
 					first := shards.Shards[0]
 					if len(shards.Shards) < 8 {
 						mid := new(big.Int).Rsh(new(big.Int).Add(bigOf(first.HashKeyRange.StartingHashKey), bigOf(first.HashKeyRange.EndingHashKey)), 1)
-						_ = errOf(s.SplitShard(ctx, first.ShardID, mid.String()))
+						_ = errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: first.ShardID, NewStartingHashKey: mid.String()}))
 						continue
 					}
 					for _, o := range shards.Shards[1:] {
 						if new(big.Int).Add(bigOf(first.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
-							_ = errOf(s.MergeShards(ctx, first.ShardID, o.ShardID))
+							_ = errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: first.ShardID, AdjacentShardToMerge: o.ShardID}))
 							break
 						}
 					}

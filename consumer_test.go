@@ -286,7 +286,7 @@ func TestSubscriptionEndsAtClosedShard(t *testing.T) {
 	put(t, s, "k", "before")
 	sub := subscribe(t, a, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	require.Equal(t, []string{"before"}, receive(t, sub, 1))
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})))
 	ev, ok := next(t, sub)
 	require.True(t, ok)
 	require.Empty(t, ev.Records)

@@ -125,12 +125,12 @@ func (w *crashWorld) reshard(s *Stream) {
 		sh := open[w.r.IntN(len(open))]
 		lo, _ := new(big.Int).SetString(sh.HashKeyRange.StartingHashKey, 10)
 		hi, _ := new(big.Int).SetString(sh.HashKeyRange.EndingHashKey, 10)
-		_ = errOf(s.SplitShard(bg, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()))
+		_ = errOf(s.SplitShard(bg, SplitShardInput{ShardToSplit: sh.ShardID, NewStartingHashKey: new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()}))
 	case op == 1 && len(open) > 1:
 		i := w.r.IntN(len(open) - 1)
-		_ = errOf(s.MergeShards(bg, open[i].ShardID, open[i+1].ShardID))
+		_ = errOf(s.MergeShards(bg, MergeShardsInput{ShardToMerge: open[i].ShardID, AdjacentShardToMerge: open[i+1].ShardID}))
 	default:
-		_, _ = s.UpdateShardCount(bg, max(1, min(6, len(open)+w.r.IntN(3)-1)), UniformScaling)
+		_, _ = s.UpdateShardCount(bg, UpdateShardCountInput{TargetShardCount: max(1, min(6, len(open)+w.r.IntN(3)-1)), ScalingType: UniformScaling})
 	}
 }
 

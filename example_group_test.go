@@ -96,16 +96,17 @@ func ExampleStream_SplitShard() {
 	if err != nil {
 		panic(err)
 	}
-	halves, err := s.SplitShard(ctx, shards.Shards[0].ShardID, shards.Shards[0].HashKeyRange.Midpoint())
+	split, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shards.Shards[0].ShardID, NewStartingHashKey: shards.Shards[0].HashKeyRange.Midpoint()})
 	if err != nil {
 		panic(err)
 	}
+	halves := split.ChildShardIDs
 	fmt.Println("split into", halves)
-	whole, err := s.MergeShards(ctx, halves[0], halves[1])
+	merged, err := s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: halves[0], AdjacentShardToMerge: halves[1]})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("merged into", whole)
+	fmt.Println("merged into", merged.ChildShardID)
 	// Output:
 	// split into [shardId-000000000001 shardId-000000000002]
 	// merged into shardId-000000000003

@@ -157,7 +157,7 @@ func ExampleStream_ReadAllFrom() {
 		fmt.Println(strings.Join(got, " "))
 	}
 	read()
-	if _, err := s.UpdateShardCount(ctx, 4, shardlog.UniformScaling); err != nil {
+	if _, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 4, ScalingType: shardlog.UniformScaling}); err != nil {
 		panic(err)
 	}
 	if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "customer-7", Data: []byte("#4")}); err != nil {

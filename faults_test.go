@@ -162,7 +162,10 @@ func TestEveryOperationCanFail(t *testing.T) {
 		"ListStreamConsumers": func() error { _, err := s.ListStreamConsumers(ctx, shardlog.ListStreamConsumersInput{}); return err },
 		"ListStreams":         func() error { _, err := a.ListStreams(ctx, shardlog.ListStreamsInput{}); return err },
 		"ListTagsForStream":   func() error { _, err := s.ListTagsForStream(ctx, shardlog.ListTagsForStreamInput{}); return err },
-		"MergeShards":         func() error { _, err := s.MergeShards(ctx, shard0, "shardId-000000000001"); return err },
+		"MergeShards": func() error {
+			_, err := s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: shard0, AdjacentShardToMerge: "shardId-000000000001"})
+			return err
+		},
 		"PutRecord": func() error {
 			_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})
 			return err
@@ -176,9 +179,12 @@ func TestEveryOperationCanFail(t *testing.T) {
 		},
 		"RegisterStreamConsumer": func() error { _, err := s.RegisterStreamConsumer(ctx, "another"); return err },
 		"RemoveTagsFromStream":   func() error { return s.RemoveTagsFromStream(ctx, []string{"k"}) },
-		"SplitShard":             func() error { _, err := s.SplitShard(ctx, shard0, "1000"); return err },
-		"StartStreamEncryption":  func() error { return s.StartStreamEncryption(ctx, "KMS", "alias/aws/kinesis") },
-		"StopStreamEncryption":   func() error { return s.StopStreamEncryption(ctx, "KMS", "alias/aws/kinesis") },
+		"SplitShard": func() error {
+			_, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})
+			return err
+		},
+		"StartStreamEncryption": func() error { return s.StartStreamEncryption(ctx, "KMS", "alias/aws/kinesis") },
+		"StopStreamEncryption":  func() error { return s.StopStreamEncryption(ctx, "KMS", "alias/aws/kinesis") },
 		"SubscribeToShard": func() error {
 			sub, err := a.SubscribeToShard(ctx, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
 			if err == nil {
@@ -186,7 +192,10 @@ func TestEveryOperationCanFail(t *testing.T) {
 			}
 			return err
 		},
-		"UpdateShardCount": func() error { _, err := s.UpdateShardCount(ctx, 4, ""); return err },
+		"UpdateShardCount": func() error {
+			_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 4, ScalingType: ""})
+			return err
+		},
 		"UpdateStreamMode": func() error { return s.UpdateStreamMode(ctx, shardlog.OnDemand) },
 	}
 

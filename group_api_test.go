@@ -102,9 +102,9 @@ func TestGroupOnStreamAPIReadsParentsBeforeChildren(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	written := map[string]int{}
 	writeKeys(t, s, written, 100)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	writeKeys(t, s, written, 100)
-	_, err := s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
+	_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 5, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
 
@@ -115,7 +115,7 @@ func TestGroupOnStreamAPIReadsParentsBeforeChildren(t *testing.T) {
 	for _, d := range g.pollData(clk, 300) {
 		check.see([]byte(d))
 	}
-	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 3, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
 	for _, d := range g.pollData(clk, 100) {
@@ -169,7 +169,7 @@ func TestGroupOnStreamAPIStartsAtLatest(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 1)
 	put(t, s, "k", "old")
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	put(t, s, "k", "old too")
 	store := shardlog.NewMemoryLeaseStore()
 	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{Leases: store, InitialPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
@@ -209,13 +209,13 @@ func TestGroupOnStreamAPIStartsAtTimestamp(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 2)
 	put(t, s, "k", "before")
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890"))) // 0 closes before, into 2 and 3
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"}))) // 0 closes before, into 2 and 3
 	clk.Advance(time.Minute)
 	at := clk.Now()
 	written := map[string]int{}
 	writeKeys(t, s, written, 50)
 	clk.Advance(time.Second)
-	require.NoError(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "212345678901234567890123456789012345678"))) // 1 closes after, into 4 and 5
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000001", NewStartingHashKey: "212345678901234567890123456789012345678"}))) // 1 closes after, into 4 and 5
 	writeKeys(t, s, written, 50)
 
 	store := shardlog.NewMemoryLeaseStore()
@@ -276,7 +276,7 @@ func TestGroupOnStreamAPIWithEnhancedFanOut(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	written := map[string]int{}
 	writeKeys(t, s, written, 100)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	writeKeys(t, s, written, 100)
 	g := newAPIGroup(t, s, clk, shardlog.WorkerConfig{EnhancedFanOut: true})
 	g.start("w")

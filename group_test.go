@@ -249,9 +249,9 @@ func TestGroupReadsParentsBeforeChildren(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	written := map[string]int{}
 	writeKeys(t, s, written, 100)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	writeKeys(t, s, written, 100)
-	_, err := s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
+	_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 5, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
 
@@ -259,7 +259,7 @@ func TestGroupReadsParentsBeforeChildren(t *testing.T) {
 	g.start("w1")
 	check := newOrderChecker(t)
 	g.see(check, 300)
-	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 3, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
 	g.see(check, 100)
@@ -553,7 +553,7 @@ func TestGroupChildWaitsForTheParentsCheckpoint(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 1)
 	put(t, s, "k", "parent")
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	put(t, s, "k", "child")
 	var skipped atomic.Bool
 	g := newGroup(t, s, shardlog.WorkerConfig{FailoverTime: 3 * time.Second})
@@ -722,7 +722,7 @@ func TestGroupStorm(t *testing.T) {
 	}
 	targets := []int{8, 5, 3, 6, 4}
 	for round := range 10 {
-		_, err := s.UpdateShardCount(ctx, targets[round%len(targets)], shardlog.UniformScaling)
+		_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: targets[round%len(targets)], ScalingType: shardlog.UniformScaling})
 		require.NoError(t, err)
 		switch round {
 		case 2:
@@ -754,7 +754,7 @@ func TestGroupWithEnhancedFanOut(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	written := map[string]int{}
 	writeKeys(t, s, written, 100)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	writeKeys(t, s, written, 100)
 	g := newGroup(t, s, shardlog.WorkerConfig{EnhancedFanOut: true})
 	g.start("w")
@@ -851,7 +851,7 @@ func TestGroupDropsUserRecordsOfOtherShards(t *testing.T) {
 	a, _ := newAccount(t)
 	s := newStream(t, a, "s", 1)
 	const mid = "170141183460469231731687303715884105728" // 2^127
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, mid)))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: mid})))
 	data := shardlog.AggregateRecords([]shardlog.PutInput{
 		{PartitionKey: "x", ExplicitHashKey: "5", Data: []byte("low")},
 		{PartitionKey: "x", ExplicitHashKey: "170141183460469231731687303715884105733", Data: []byte("high")},

@@ -189,10 +189,10 @@ func TestKillChild(t *testing.T) {
 				sh := open[r.IntN(len(open))]
 				lo, _ := new(big.Int).SetString(sh.HashKeyRange.StartingHashKey, 10)
 				hi, _ := new(big.Int).SetString(sh.HashKeyRange.EndingHashKey, 10)
-				_ = errOf(s.SplitShard(bg, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()))
+				_ = errOf(s.SplitShard(bg, SplitShardInput{ShardToSplit: sh.ShardID, NewStartingHashKey: new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()}))
 			} else if len(open) > 1 {
 				i := r.IntN(len(open) - 1)
-				_ = errOf(s.MergeShards(bg, open[i].ShardID, open[i+1].ShardID))
+				_ = errOf(s.MergeShards(bg, MergeShardsInput{ShardToMerge: open[i].ShardID, AdjacentShardToMerge: open[i+1].ShardID}))
 			}
 		}
 	}()

@@ -25,12 +25,12 @@ func TestReadAllFollowsLineage(t *testing.T) {
 		}
 	}
 	write(100)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	write(100)
-	_, err := s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
+	_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 5, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	write(100)
-	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 3, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	write(100)
 
@@ -118,7 +118,7 @@ func TestTailAllWhileResharding(t *testing.T) {
 		// on the test's goroutine.
 		for i := 0; !stop.Load(); i++ {
 			if i < len(targets) {
-				if _, err := s.UpdateShardCount(ctx, targets[i], shardlog.UniformScaling); err != nil {
+				if _, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: targets[i], ScalingType: shardlog.UniformScaling}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -138,7 +138,7 @@ func TestTailAllWhileResharding(t *testing.T) {
 			if i%2 == 0 && len(open) < 12 {
 				lo, hi := bigOf(sh.HashKeyRange.StartingHashKey), bigOf(sh.HashKeyRange.EndingHashKey)
 				mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-				if _, err := s.SplitShard(ctx, sh.ShardID, mid.String()); err != nil {
+				if _, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: sh.ShardID, NewStartingHashKey: mid.String()}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -147,7 +147,7 @@ func TestTailAllWhileResharding(t *testing.T) {
 			}
 			for _, o := range open {
 				if new(big.Int).Add(bigOf(sh.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
-					if _, err := s.MergeShards(ctx, sh.ShardID, o.ShardID); err != nil {
+					if _, err := s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: sh.ShardID, AdjacentShardToMerge: o.ShardID}); err != nil {
 						t.Error(err)
 						return
 					}

@@ -136,7 +136,7 @@ func TestTrimHorizonMissesNothing(t *testing.T) {
 	s := newStream(t, a, "s", 1)
 	written := map[string]int{}
 	writeKeys(t, s, written, 50)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	writeKeys(t, s, written, 200) // the bound drops the parent's records and some of the children's
 	n := 0
 	for _, err := range s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {

@@ -134,7 +134,7 @@ func TestMetricsAcrossAReshard(t *testing.T) {
 	for _, k := range keys {
 		put(t, s, k, "before")
 	}
-	require.NoError(t, errOf(s.SplitShard(ctx, "shardId-000000000000", "170141183460469231731687303715884105728")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000000", NewStartingHashKey: "170141183460469231731687303715884105728"})))
 	children := map[string]float64{}
 	for _, k := range keys {
 		children[put(t, s, k, "after").ShardID]++
@@ -454,7 +454,7 @@ func TestMetricTotalsForgetWhatIsGone(t *testing.T) {
 	require.NoError(t, err)
 	<-sub.Events()
 	require.NoError(t, sub.Close())
-	require.NoError(t, errOf(s.SplitShard(ctx, "shardId-000000000000", "170141183460469231731687303715884105728")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000000", NewStartingHashKey: "170141183460469231731687303715884105728"})))
 	put(t, s, "k", "v")
 
 	series := func() map[string]bool {

@@ -377,7 +377,7 @@ func (m *machine) split(t *rapid.T) {
 		off := new(big.Int).Mul(width, big.NewInt(int64(rapid.IntRange(0, 1000).Draw(t, "at"))))
 		key = new(big.Int).Add(sh.Start, off.Quo(off, big.NewInt(1000))).String()
 	}
-	_, err := m.stream(name).SplitShard(ctx, id, key)
+	_, err := m.stream(name).SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: id, NewStartingHashKey: key})
 	m.same(t, "SplitShard "+id+" at "+key, err, m.m.Split(name, id, key))
 }
 
@@ -388,7 +388,7 @@ func (m *machine) merge(t *rapid.T) {
 		return
 	}
 	a, b := m.pickShard(t, ms), m.pickShard(t, ms)
-	_, err := m.stream(name).MergeShards(ctx, a, b)
+	_, err := m.stream(name).MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: a, AdjacentShardToMerge: b})
 	m.same(t, "MergeShards "+a+" "+b, err, m.m.Merge(name, a, b))
 }
 
@@ -400,7 +400,7 @@ func (m *machine) updateCount(t *rapid.T) {
 	}
 	n := len(ms.Open())
 	target := rapid.IntRange(max(0, n/2-1), 2*n+1).Draw(t, "target")
-	_, err := m.stream(name).UpdateShardCount(ctx, target, shardlog.UniformScaling)
+	_, err := m.stream(name).UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: target, ScalingType: shardlog.UniformScaling})
 	m.same(t, fmt.Sprintf("UpdateShardCount %d -> %d", n, target), err, m.m.UpdateShardCount(name, target))
 }
 

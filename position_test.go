@@ -50,9 +50,9 @@ func TestPositionResumesAcrossReshards(t *testing.T) {
 
 	saved, err := json.Marshal(pos)
 	require.NoError(t, err)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	writeKeys(t, s, written, 100)
-	_, err = s.UpdateShardCount(ctx, 5, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 5, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
 
@@ -60,7 +60,7 @@ func TestPositionResumesAcrossReshards(t *testing.T) {
 	require.NoError(t, json.Unmarshal(saved, &resumed))
 	require.Equal(t, pos, resumed)
 	require.Equal(t, 150, readFrom(t, s, &resumed, check, 150))
-	_, err = s.UpdateShardCount(ctx, 3, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 3, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 	writeKeys(t, s, written, 100)
 	require.Equal(t, 190, readFrom(t, s, &resumed, check, 0), "the rest, and nothing twice")
@@ -130,7 +130,7 @@ func TestPositionSurvivesARestart(t *testing.T) {
 	readFrom(t, s, &pos, check, 20)
 	saved, err := json.Marshal(pos)
 	require.NoError(t, err)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	writeKeys(t, s, written, 50)
 	require.NoError(t, a.Close())
 

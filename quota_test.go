@@ -23,7 +23,7 @@ func TestShardLimitHoldsUnderConcurrentReshards(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = s.UpdateShardCount(ctx, 4, shardlog.UniformScaling) // +2 each: room for one
+				_, errs[i] = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 4, ScalingType: shardlog.UniformScaling}) // +2 each: room for one
 			}()
 		}
 		wg.Wait()
@@ -55,7 +55,7 @@ func TestShardCountsThatWouldOverflow(t *testing.T) {
 	for _, n := range []int{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt32, math.MaxInt64/2 + 1} {
 		_, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "big", ShardCount: n})
 		requireCode(t, err, shardlog.ErrLimitExceeded, "")
-		_, err = s.UpdateShardCount(ctx, n, shardlog.UniformScaling)
+		_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: n, ScalingType: shardlog.UniformScaling})
 		requireCode(t, err, shardlog.ErrLimitExceeded, "")
 	}
 	lim, err := a.DescribeLimits(ctx)
@@ -68,7 +68,7 @@ func TestShardCountsThatWouldOverflow(t *testing.T) {
 func TestDeleteStreamReturnsItsShards(t *testing.T) {
 	a, _ := newAccount(t, shardlog.WithShardLimit(4))
 	s := newStream(t, a, "s", 2)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})))
 	requireCode(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 2})), shardlog.ErrLimitExceeded, "")
 	require.NoError(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}))
 	require.NoError(t, errOf(a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "t", ShardCount: 4})))

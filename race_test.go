@@ -53,7 +53,7 @@ func TestListShardsWhileClosedShardsExpire(t *testing.T) {
 	})
 	defer stop()
 	for i := 0; i < 40; i++ {
-		_, err := s.UpdateShardCount(ctx, 2-i%2, shardlog.UniformScaling)
+		_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 2 - i%2, ScalingType: shardlog.UniformScaling})
 		require.NoError(t, err)
 		put(t, s, "k", "v")
 		clk.Advance(25 * time.Hour) // the closed shards expire
@@ -70,7 +70,7 @@ func TestSubscriptionErrAfterItEndedByItself(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		open := listAll(t, s, shardlog.ShardFilter{Type: shardlog.FilterAtLatest})[0]
 		sub := subscribe(t, a, c.ConsumerARN, open.ShardID, shardlog.StartingPosition{Type: shardlog.Latest})
-		_, err := s.UpdateShardCount(ctx, 2-i%2, shardlog.UniformScaling)
+		_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 2 - i%2, ScalingType: shardlog.UniformScaling})
 		require.NoError(t, err)
 		for ok := true; ok; _, ok = next(t, sub) {
 		}

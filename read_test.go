@@ -350,11 +350,11 @@ func TestShortShardIDs(t *testing.T) {
 		require.ErrorIs(t, err, shardlog.ErrResourceNotFound, id)
 		require.EqualError(t, err, "ResourceNotFoundException: "+message, id)
 	}
-	children, err := s.SplitShard(ctx, "0", "1000")
+	split, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "0", NewStartingHashKey: "1000"})
 	require.NoError(t, err)
-	child, err := s.MergeShards(ctx, children[0], "x-"+strings.TrimPrefix(children[1], "shardId-"))
+	child, err := s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: split.ChildShardIDs[0], AdjacentShardToMerge: "x-" + strings.TrimPrefix(split.ChildShardIDs[1], "shardId-")})
 	require.NoError(t, err)
-	require.Equal(t, "shardId-000000000004", child)
-	_, err = s.SplitShard(ctx, "9", "1000")
+	require.Equal(t, "shardId-000000000004", child.ChildShardID)
+	_, err = s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "9", NewStartingHashKey: "1000"})
 	require.EqualError(t, err, "ResourceNotFoundException: Could not find shard shardId-000000000009 in stream s under account 123456789012.")
 }

@@ -9,20 +9,36 @@ import (
 	"github.com/shardlog/shardlog/internal/hashkey"
 )
 
-// SplitShard splits an open shard in two at newStartingHashKey: the shard
-// closes (it stays readable), and two children take [start, key-1] and
-// [key, end] with the next unused shard indexes. Every sequence number of a
-// child exceeds every number of its parent. The stream is UPDATING for the
-// configured update delay. Closing the parent copies no records. It returns
-// the children's IDs, the lower half's first. ([HashKeyRange.Midpoint] is
-// the key that halves a shard.)
+// SplitShardInput is SplitShard's input.
+type SplitShardInput struct {
+	ShardToSplit       string
+	NewStartingHashKey string // the first hash key of the upper child
+}
+
+// SplitShardOutput names the children SplitShard made (Kinesis's answer is
+// empty).
+type SplitShardOutput struct {
+	ChildShardIDs []string // the lower half's first
+}
+
+// SplitShard splits an open shard in two at in.NewStartingHashKey: the
+// shard closes (it stays readable), and two children take [start, key-1]
+// and [key, end] with the next unused shard indexes. Every sequence number
+// of a child exceeds every number of its parent. The stream is UPDATING
+// for the configured update delay. Closing the parent copies no records.
+// ([HashKeyRange.Midpoint] is the key that halves a shard.)
 //
 // Errors, in the order Kinesis checks: ErrValidation for a malformed
 // argument, ErrResourceNotFound if the shard does not exist or is closed,
 // ErrLimitExceeded past the account's shard limit, ErrInvalidArgument
 // unless start+1 < key < end, ErrResourceInUse unless the stream is
 // ACTIVE.
-func (s *Stream) SplitShard(ctx context.Context, shardToSplit, newStartingHashKey string) ([]string, error) {
+func (s *Stream) SplitShard(ctx context.Context, in SplitShardInput) (SplitShardOutput, error) {
+	kids, err := s.splitShard(ctx, in.ShardToSplit, in.NewStartingHashKey)
+	return SplitShardOutput{ChildShardIDs: kids}, err
+}
+
+func (s *Stream) splitShard(ctx context.Context, shardToSplit, newStartingHashKey string) ([]string, error) {
 	if err := s.authorize(ctx, "SplitShard"); err != nil {
 		return nil, err
 	}
@@ -86,15 +102,32 @@ func (s *Stream) beforeState(check func() error) error {
 	return check()
 }
 
+// MergeShardsInput is MergeShards's input.
+type MergeShardsInput struct {
+	ShardToMerge         string // the child's ParentShardId
+	AdjacentShardToMerge string // its AdjacentParentShardId
+}
+
+// MergeShardsOutput names the child MergeShards made (Kinesis's answer is
+// empty).
+type MergeShardsOutput struct {
+	ChildShardID string
+}
+
 // MergeShards merges two open shards whose hash ranges are adjacent (in
-// either order) into one child with ParentShardId shardToMerge and
-// AdjacentParentShardId adjacentShardToMerge. Both parents close and stay
-// readable. It returns the child's ID.
+// either order) into one child with ParentShardId in.ShardToMerge and
+// AdjacentParentShardId in.AdjacentShardToMerge. Both parents close and
+// stay readable.
 //
 // Errors, in the order Kinesis checks: ErrResourceNotFound if a shard does
 // not exist or is closed, ErrInvalidArgument if the ranges are not
 // adjacent, ErrResourceInUse unless the stream is ACTIVE.
-func (s *Stream) MergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) (string, error) {
+func (s *Stream) MergeShards(ctx context.Context, in MergeShardsInput) (MergeShardsOutput, error) {
+	child, err := s.mergeShards(ctx, in.ShardToMerge, in.AdjacentShardToMerge)
+	return MergeShardsOutput{ChildShardID: child}, err
+}
+
+func (s *Stream) mergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) (string, error) {
 	if err := s.authorize(ctx, "MergeShards"); err != nil {
 		return "", err
 	}
@@ -153,7 +186,14 @@ type ScalingType string
 // the hash space evenly.
 const UniformScaling ScalingType = "UNIFORM_SCALING"
 
-// UpdateShardCountOutput is the result of UpdateShardCount.
+// UpdateShardCountInput is UpdateShardCount's input. ScalingType must be
+// UNIFORM_SCALING; the zero value means it.
+type UpdateShardCountInput struct {
+	TargetShardCount int
+	ScalingType      ScalingType
+}
+
+// UpdateShardCountOutput is UpdateShardCount's answer.
 type UpdateShardCountOutput struct {
 	StreamName        string
 	StreamARN         string
@@ -161,18 +201,19 @@ type UpdateShardCountOutput struct {
 	TargetShardCount  int
 }
 
-// UpdateShardCount reshapes the stream into target open shards that split
+// UpdateShardCount reshapes the stream into in.TargetShardCount open shards that split
 // the hash space evenly, as CreateStream would. It gets there by splits and
 // then merges, so every new shard has at most two parents
 // (ParentShardId, AdjacentParentShardId) and readers that follow ChildShards
 // never dead-end; intermediate shards appear, closed, in ListShards, as they
-// do on AWS. scaling must be UNIFORM_SCALING (the zero value means it).
+// do on AWS.
 //
 // Errors: ErrValidation for a target below 1 or another scaling type;
 // ErrResourceInUse unless the stream is ACTIVE; ErrLimitExceeded for a
 // target above twice or below half the open shard count, above 10000, past
 // the account's shard limit, or after 10 calls in a rolling 24 hours.
-func (s *Stream) UpdateShardCount(ctx context.Context, target int, scaling ScalingType) (UpdateShardCountOutput, error) {
+func (s *Stream) UpdateShardCount(ctx context.Context, in UpdateShardCountInput) (UpdateShardCountOutput, error) {
+	target, scaling := in.TargetShardCount, in.ScalingType
 	if _, err := s.begin(ctx, "UpdateShardCount"); err != nil {
 		return UpdateShardCountOutput{}, err
 	}

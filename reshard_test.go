@@ -45,7 +45,7 @@ func TestSplitShard(t *testing.T) {
 	require.Equal(t, shard0, before.ShardID)
 	clk.Advance(time.Second)
 
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})))
 	shards := listAll(t, s, shardlog.ShardFilter{})
 	require.Equal(t, []string{shard0, "shardId-000000000001", "shardId-000000000002", "shardId-000000000003"}, ids(shards))
 	parent, lo, hi := shards[0], shards[2], shards[3]
@@ -115,42 +115,42 @@ func TestSplitShardErrors(t *testing.T) {
 		{"key outside the shard", shard0, maxHash, shardlog.ErrInvalidArgument, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			requireCode(t, errOf(s.SplitShard(ctx, tc.shard, tc.key)), tc.code, tc.detail)
+			requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: tc.shard, NewStartingHashKey: tc.key})), tc.code, tc.detail)
 		})
 	}
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "2")), "start+2 is the lowest key allowed")
-	requireCode(t, errOf(s.SplitShard(ctx, shard0, "100")), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000000 in stream s under account 123456789012.")
-	_, err := s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730")
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "2"})), "start+2 is the lowest key allowed")
+	requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "100"})), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000000 in stream s under account 123456789012.")
+	_, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000001", NewStartingHashKey: "170141183460469231731687303715884105730"})
 	requireCode(t, err, shardlog.ErrLimitExceeded, "")
 	require.Contains(t, err.Error(), "Current shard count for the account: 3. Limit: 3. Number of additional shards that would have resulted from this request: 1.")
-	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "5")), shardlog.ErrLimitExceeded, "") // before the key
+	requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000001", NewStartingHashKey: "5"})), shardlog.ErrLimitExceeded, "") // before the key
 	require.Len(t, listAll(t, s, shardlog.ShardFilter{}), 4, "failed splits change nothing")
 }
 
 func TestReshardWhileUpdating(t *testing.T) {
 	a, clk := newAccount(t, shardlog.WithDelays(shardlog.Delays{Update: 30 * time.Second}))
 	s := newStream(t, a, "s", 2)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})))
 	sum, err := s.DescribeStreamSummary(ctx)
 	require.NoError(t, err)
 	require.Equal(t, shardlog.StatusUpdating, sum.StreamStatus)
-	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003")), shardlog.ErrResourceInUse,
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000003"})), shardlog.ErrResourceInUse,
 		"Stream s under account 123456789012 not ACTIVE, instead in state UPDATING")
-	_, err = s.UpdateShardCount(ctx, 2, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 2, ScalingType: shardlog.UniformScaling})
 	requireCode(t, err, shardlog.ErrResourceInUse, "")
-	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "170141183460469231731687303715884105730")), shardlog.ErrResourceInUse, "")
+	requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000001", NewStartingHashKey: "170141183460469231731687303715884105730"})), shardlog.ErrResourceInUse, "")
 
 	// The input is checked before the state, as Kinesis does: a shard
 	// that is not there (or closed) is not found, a key or a pair it
 	// refuses is invalid, while the stream is UPDATING.
-	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000009", "5")), shardlog.ErrResourceNotFound, "")
-	requireCode(t, errOf(s.SplitShard(ctx, shard0, "5")), shardlog.ErrResourceNotFound,
+	requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000009", NewStartingHashKey: "5"})), shardlog.ErrResourceNotFound, "")
+	requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "5"})), shardlog.ErrResourceNotFound,
 		"Could not find shard shardId-000000000000 in stream s under account 123456789012.") // closed
-	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "340282366920938463463374607431768211456")), shardlog.ErrInvalidArgument,
+	requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000001", NewStartingHashKey: "340282366920938463463374607431768211456"})), shardlog.ErrInvalidArgument,
 		"NewStartingHashKey 340282366920938463463374607431768211456 used in SplitShard() on shard shardId-000000000001 in stream s under account 123456789012 is not both greater than one plus the shard's StartingHashKey 170141183460469231731687303715884105728 and less than the shard's EndingHashKey 340282366920938463463374607431768211455.")
-	requireCode(t, errOf(s.SplitShard(ctx, "shardId-000000000001", "5")), shardlog.ErrInvalidArgument, "")
-	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000009", "shardId-000000000003")), shardlog.ErrResourceNotFound, "")
-	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001")), shardlog.ErrInvalidArgument,
+	requireCode(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000001", NewStartingHashKey: "5"})), shardlog.ErrInvalidArgument, "")
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000009", AdjacentShardToMerge: "shardId-000000000003"})), shardlog.ErrResourceNotFound, "")
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000001"})), shardlog.ErrInvalidArgument,
 		"Shards shardId-000000000002 and shardId-000000000001 in stream s under account 123456789012 are not an adjacent pair of shards eligible for merging")
 	requireCode(t, s.DecreaseStreamRetentionPeriod(ctx, 48), shardlog.ErrInvalidArgument,
 		"Requested retention period (48 hours) for stream s can not be longer than existing retention period (24 hours). Use IncreaseRetentionPeriod API.")
@@ -159,21 +159,21 @@ func TestReshardWhileUpdating(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, readShard(t, s, "shardId-000000000003"), 1)
 	clk.Advance(30 * time.Second)
-	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003")))
+	require.NoError(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000003"})))
 }
 
 func TestMergeShards(t *testing.T) {
 	a, _ := newAccount(t)
 	s := newStream(t, a, "s", 3)
-	requireCode(t, errOf(s.MergeShards(ctx, shard0, "shardId-000000000002")), shardlog.ErrInvalidArgument,
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: shard0, AdjacentShardToMerge: "shardId-000000000002"})), shardlog.ErrInvalidArgument,
 		"Shards shardId-000000000000 and shardId-000000000002 in stream s under account 123456789012 are not an adjacent pair of shards eligible for merging")
-	requireCode(t, errOf(s.MergeShards(ctx, shard0, shard0)), shardlog.ErrInvalidArgument, "")
-	requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000002", shard0)), shardlog.ErrInvalidArgument, "") // the ends do not wrap around
-	requireCode(t, errOf(s.MergeShards(ctx, shard0, "shardId-000000000009")), shardlog.ErrResourceNotFound, "")
-	requireCode(t, errOf(s.MergeShards(ctx, "bad id", shard0)), shardlog.ErrValidation, "")
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: shard0, AdjacentShardToMerge: shard0})), shardlog.ErrInvalidArgument, "")
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: shard0})), shardlog.ErrInvalidArgument, "") // the ends do not wrap around
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: shard0, AdjacentShardToMerge: "shardId-000000000009"})), shardlog.ErrResourceNotFound, "")
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "bad id", AdjacentShardToMerge: shard0})), shardlog.ErrValidation, "")
 
 	// Either order is adjacent; the child records which was which.
-	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000001")))
+	require.NoError(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000001"})))
 	shards := listAll(t, s, shardlog.ShardFilter{})
 	child := shards[3]
 	require.Equal(t, "shardId-000000000003", child.ShardID)
@@ -183,7 +183,7 @@ func TestMergeShards(t *testing.T) {
 	require.Equal(t, maxHash, child.HashKeyRange.EndingHashKey)
 	require.NotEmpty(t, shards[1].SequenceNumberRange.EndingSequenceNumber)
 	require.NotEmpty(t, shards[2].SequenceNumberRange.EndingSequenceNumber)
-	requireCode(t, errOf(s.MergeShards(ctx, shard0, "shardId-000000000001")), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000001 in stream s under account 123456789012.") // closed
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: shard0, AdjacentShardToMerge: "shardId-000000000001"})), shardlog.ErrResourceNotFound, "Could not find shard shardId-000000000001 in stream s under account 123456789012.") // closed
 
 	it, err := s.GetShardIterator(ctx, "shardId-000000000001", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	require.NoError(t, err)
@@ -251,7 +251,7 @@ func TestUpdateShardCountUniform(t *testing.T) {
 	a, _ := newAccount(t)
 	s := newStream(t, a, "s", 3)
 	for _, target := range []int{4, 8, 5, 3, 6, 12, 7, 4, 2, 1} {
-		out, err := s.UpdateShardCount(ctx, target, shardlog.UniformScaling)
+		out, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: target, ScalingType: shardlog.UniformScaling})
 		require.NoError(t, err, "to %d", target)
 		require.Equal(t, target, out.TargetShardCount)
 		require.Equal(t, "s", out.StreamName)
@@ -285,31 +285,31 @@ func TestUpdateShardCountLimits(t *testing.T) {
 		{0, "", shardlog.ErrValidation, ""},
 		{4, "SPLIT", shardlog.ErrValidation, ""},
 	} {
-		_, err := s.UpdateShardCount(ctx, tc.target, tc.scaling)
+		_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: tc.target, ScalingType: tc.scaling})
 		requireCode(t, err, tc.code, tc.detail)
 	}
 	// Ten operations in a rolling 24 hours, the eleventh fails.
 	targets := []int{8, 4}
 	for i := 0; i < 10; i++ {
-		_, err := s.UpdateShardCount(ctx, targets[i%2], shardlog.UniformScaling)
+		_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: targets[i%2], ScalingType: shardlog.UniformScaling})
 		require.NoError(t, err, "operation %d", i+1)
 		clk.Advance(time.Hour)
 	}
-	_, err := s.UpdateShardCount(ctx, 8, shardlog.UniformScaling)
+	_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 8, ScalingType: shardlog.UniformScaling})
 	requireCode(t, err, shardlog.ErrLimitExceeded, "Exceeded the limit of 10 UpdateShardCount operations in a rolling 24-hour period for stream s under account 123456789012.")
 	clk.Advance(13*time.Hour + 59*time.Minute) // 23h59m after the first
-	_, err = s.UpdateShardCount(ctx, 8, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 8, ScalingType: shardlog.UniformScaling})
 	requireCode(t, err, shardlog.ErrLimitExceeded, "")
 	clk.Advance(time.Minute)
-	_, err = s.UpdateShardCount(ctx, 8, shardlog.UniformScaling)
+	_, err = s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 8, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err, "the first operation left the window")
 
 	// The account's shard limit applies to the target.
 	b, _ := newAccount(t, shardlog.WithShardLimit(10))
 	u := newStream(t, b, "u", 6)
-	_, err = u.UpdateShardCount(ctx, 11, shardlog.UniformScaling)
+	_, err = u.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 11, ScalingType: shardlog.UniformScaling})
 	requireCode(t, err, shardlog.ErrLimitExceeded, "")
-	_, err = u.UpdateShardCount(ctx, 10, shardlog.UniformScaling)
+	_, err = u.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 10, ScalingType: shardlog.UniformScaling})
 	require.NoError(t, err)
 }
 
@@ -334,7 +334,7 @@ func TestRandomReshardsKeepInvariants(t *testing.T) {
 				off := new(big.Int).Mul(new(big.Int).Sub(width, big.NewInt(2)), new(big.Int).SetUint64(r.Uint64()))
 				off.Rsh(off, 64)
 				key := new(big.Int).Add(lo, new(big.Int).Add(off, big.NewInt(2)))
-				require.NoError(t, errOf(s.SplitShard(ctx, sh.ShardID, key.String())))
+				require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: sh.ShardID, NewStartingHashKey: key.String()})))
 			case 1:
 				if len(open) < 2 {
 					continue
@@ -342,13 +342,13 @@ func TestRandomReshardsKeepInvariants(t *testing.T) {
 				i := r.IntN(len(open))
 				for j := range open {
 					if bigOf(open[i].HashKeyRange.EndingHashKey).Cmp(new(big.Int).Sub(bigOf(open[j].HashKeyRange.StartingHashKey), big.NewInt(1))) == 0 {
-						require.NoError(t, errOf(s.MergeShards(ctx, open[j].ShardID, open[i].ShardID)))
+						require.NoError(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: open[j].ShardID, AdjacentShardToMerge: open[i].ShardID})))
 						break
 					}
 				}
 			case 2:
 				lo, hi := (len(open)+1)/2, min(2*len(open), 30)
-				_, err := s.UpdateShardCount(ctx, lo+r.IntN(hi-lo+1), shardlog.UniformScaling)
+				_, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: lo + r.IntN(hi-lo+1), ScalingType: shardlog.UniformScaling})
 				require.NoError(t, err)
 				clk.Advance(3 * time.Hour)
 			}
@@ -362,10 +362,10 @@ func TestListShardsFilters(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	clk.Advance(time.Hour)
 	tSplit := clk.Now()
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000"))) // 0 -> 2, 3
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"}))) // 0 -> 2, 3
 	clk.Advance(time.Hour)
 	tMerge := clk.Now()
-	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000003", "shardId-000000000001"))) // 3 + 1 -> 4
+	require.NoError(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000003", AdjacentShardToMerge: "shardId-000000000001"}))) // 3 + 1 -> 4
 	clk.Advance(time.Hour)
 
 	for _, tc := range []struct {

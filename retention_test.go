@@ -140,7 +140,7 @@ func TestClosedShardExpires(t *testing.T) {
 	s := newStream(t, a, "s", 1)
 	put(t, s, "k", "in the parent")
 	clk.Advance(time.Hour)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})))
 	clk.Advance(time.Hour)
 	put(t, s, "k", "in a child")
 
@@ -153,7 +153,7 @@ func TestClosedShardExpires(t *testing.T) {
 	require.Equal(t, ids(shards), ids(listAll(t, s, shardlog.ShardFilter{Type: shardlog.FilterAtTrimHorizon})), "the children are now the oldest shards")
 	_, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
 	requireCode(t, err, shardlog.ErrResourceNotFound, "Shard shardId-000000000000 in stream s under account 123456789012 does not exist")
-	requireCode(t, errOf(s.MergeShards(ctx, shard0, "shardId-000000000001")), shardlog.ErrResourceNotFound, "")
+	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: shard0, AdjacentShardToMerge: "shardId-000000000001"})), shardlog.ErrResourceNotFound, "")
 
 	require.NoError(t, a.ApplyRetention(ctx)) // releases it for good
 	_, err = s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
@@ -178,9 +178,9 @@ func TestExpiredShardStaysGoneAfterAFailedChange(t *testing.T) {
 		for range 4 { // fills a segment file, which expiry deletes
 			put(t, s, "k", string(make([]byte, 40<<10)))
 		}
-		require.NoError(t, errOf(s.SplitShard(ctx, shard0, "1000")))
+		require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "1000"})))
 		clk.Advance(25 * time.Hour)
-		requireCode(t, errOf(s.MergeShards(ctx, "shardId-000000000001", "shardId-000000000009")), shardlog.ErrResourceNotFound, "")
+		requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000001", AdjacentShardToMerge: "shardId-000000000009"})), shardlog.ErrResourceNotFound, "")
 		require.Equal(t, []string{"shardId-000000000001", "shardId-000000000002"}, ids(listAll(t, s, shardlog.ShardFilter{})))
 		require.NoError(t, a.Close())
 	}

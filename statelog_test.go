@@ -41,9 +41,9 @@ func TestStateChangesAreLogged(t *testing.T) {
 	log := &messages{}
 	a, clk := newAccount(t, shardlog.WithLogger(slog.New(log)))
 	s := newStream(t, a, "s", 2)
-	require.NoError(t, errOf(s.SplitShard(ctx, shard0, "12345678901234567890")))
-	require.NoError(t, errOf(s.MergeShards(ctx, "shardId-000000000002", "shardId-000000000003")))
-	require.NoError(t, errOf(s.UpdateShardCount(ctx, 4, shardlog.UniformScaling)))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
+	require.NoError(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000003"})))
+	require.NoError(t, errOf(s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 4, ScalingType: shardlog.UniformScaling})))
 	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 48))
 	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/aws/kinesis"))
 	c, err := s.RegisterStreamConsumer(ctx, "c")

@@ -87,7 +87,7 @@ func TestFaultsFailCallsAndHeal(t *testing.T) {
 	requireCode(t, errOf(a.CreateStream(bg, CreateStreamInput{StreamName: "t", ShardCount: 1})), ErrInternalFailure)
 	_, err := a.Stream(StreamRef{StreamName: "t"})
 	requireCode(t, err, ErrResourceNotFound)
-	requireCode(t, errOf(s.SplitShard(bg, "shardId-000000000000", "1000")), ErrInternalFailure)
+	requireCode(t, errOf(s.SplitShard(bg, SplitShardInput{ShardToSplit: "shardId-000000000000", NewStartingHashKey: "1000"})), ErrInternalFailure)
 	shards, err := s.ListShards(bg, ListShardsInput{})
 	require.NoError(t, err)
 	require.Len(t, shards.Shards, 1, "the failed split left nothing behind")
@@ -107,7 +107,7 @@ func TestFaultsFailCallsAndHeal(t *testing.T) {
 	require.Equal(t, StatusActive, sum.StreamStatus)
 	fs.SetReadOnly(false)
 	require.NoError(t, put("writable again"))
-	require.NoError(t, errOf(s.SplitShard(bg, "shardId-000000000000", "1000")))
+	require.NoError(t, errOf(s.SplitShard(bg, SplitShardInput{ShardToSplit: "shardId-000000000000", NewStartingHashKey: "1000"})))
 
 	// Everything acknowledged is there, in order, after a power cut too.
 	fs.Crash()

@@ -69,7 +69,7 @@ func TestDurableAccountSurvivesCloseAndReopen(t *testing.T) {
 					clk.Advance(time.Second)
 				}
 			}
-			_, err := s.UpdateShardCount(bg, 4, UniformScaling)
+			_, err := s.UpdateShardCount(bg, UpdateShardCountInput{TargetShardCount: 4, ScalingType: UniformScaling})
 			require.NoError(t, err)
 			res, err := s.PutBatch(bg, []PutInput{{PartitionKey: "after", Data: []byte("reshard")}})
 			require.NoError(t, err)
@@ -183,7 +183,7 @@ func TestNewStreamReopensItsDirectory(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Put(bg, PutInput{PartitionKey: "k", Data: []byte("kept")})
 	require.NoError(t, err)
-	_, err = s.UpdateShardCount(bg, 4, UniformScaling)
+	_, err = s.UpdateShardCount(bg, UpdateShardCountInput{TargetShardCount: 4, ScalingType: UniformScaling})
 	require.NoError(t, err)
 	want := contents(t, s)
 	require.NoError(t, s.Close())

@@ -120,20 +120,20 @@ func TestStorm(t *testing.T) {
 			switch op := r.IntN(3); {
 			case op == 0 && len(open) < 12:
 				lo, hi := bigOf(sh.HashKeyRange.StartingHashKey), bigOf(sh.HashKeyRange.EndingHashKey)
-				if _, err := s.SplitShard(ctx, sh.ShardID, new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()); err == nil {
+				if _, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: sh.ShardID, NewStartingHashKey: new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1).String()}); err == nil {
 					reshards++
 				}
 			case op == 1:
 				for _, o := range open {
 					if new(big.Int).Add(bigOf(sh.HashKeyRange.EndingHashKey), big.NewInt(1)).Cmp(bigOf(o.HashKeyRange.StartingHashKey)) == 0 {
-						if _, err := s.MergeShards(ctx, sh.ShardID, o.ShardID); err == nil {
+						if _, err := s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: sh.ShardID, AdjacentShardToMerge: o.ShardID}); err == nil {
 							reshards++
 						}
 						break
 					}
 				}
 			default:
-				if _, err := s.UpdateShardCount(ctx, max(1, len(open)+r.IntN(5)-2), shardlog.UniformScaling); err == nil {
+				if _, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: max(1, len(open)+r.IntN(5)-2), ScalingType: shardlog.UniformScaling}); err == nil {
 					reshards++
 				}
 			}

@@ -134,7 +134,7 @@ func (a *Autoscaler) Look(ctx context.Context) ([]Decision, error) {
 				decide(Decision{Action: Held, Shards: []string{l.ShardID}, Reason: "its hash key range is too narrow to split"})
 				continue
 			}
-			if _, err := a.stream.SplitShard(ctx, l.ShardID, key); err != nil {
+			if _, err := a.stream.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: l.ShardID, NewStartingHashKey: key}); err != nil {
 				decide(Decision{Action: Refused, Shards: []string{l.ShardID}, Key: key, Err: err, Reason: "the stream refused the split"})
 				if stop(err) {
 					break
@@ -154,7 +154,7 @@ func (a *Autoscaler) Look(ctx context.Context) ([]Decision, error) {
 				decide(Decision{Action: Held, Shards: []string{pair[0].ShardID, pair[1].ShardID}, Reason: "the stream may not shrink below MinShards or half in one look"})
 				continue
 			}
-			if _, err := a.stream.MergeShards(ctx, pair[0].ShardID, pair[1].ShardID); err != nil {
+			if _, err := a.stream.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: pair[0].ShardID, AdjacentShardToMerge: pair[1].ShardID}); err != nil {
 				decide(Decision{Action: Refused, Shards: []string{pair[0].ShardID, pair[1].ShardID}, Err: err, Reason: "the stream refused the merge"})
 				if stop(err) {
 					break

@@ -228,20 +228,20 @@ func (f *fakeStream) Name() string { return "fake" }
 func (f *fakeStream) ShardLoads(context.Context) ([]shardlog.ShardLoad, error) {
 	return f.loads, nil
 }
-func (f *fakeStream) SplitShard(_ context.Context, id, key string) ([]string, error) {
-	i := f.index(id)
+func (f *fakeStream) SplitShard(_ context.Context, in shardlog.SplitShardInput) (shardlog.SplitShardOutput, error) {
+	i := f.index(in.ShardToSplit)
 	lo, hi := f.shard(), f.shard()
 	f.loads = append(f.loads[:i], append([]shardlog.ShardLoad{lo, hi}, f.loads[i+1:]...)...)
-	return []string{lo.ShardID, hi.ShardID}, nil
+	return shardlog.SplitShardOutput{ChildShardIDs: []string{lo.ShardID, hi.ShardID}}, nil
 }
-func (f *fakeStream) MergeShards(_ context.Context, a, b string) (string, error) {
-	i := f.index(a)
-	if f.index(b) != i+1 {
-		return "", errors.New("not adjacent")
+func (f *fakeStream) MergeShards(_ context.Context, in shardlog.MergeShardsInput) (shardlog.MergeShardsOutput, error) {
+	i := f.index(in.ShardToMerge)
+	if f.index(in.AdjacentShardToMerge) != i+1 {
+		return shardlog.MergeShardsOutput{}, errors.New("not adjacent")
 	}
 	c := f.shard()
 	f.loads = append(f.loads[:i], append([]shardlog.ShardLoad{c}, f.loads[i+2:]...)...)
-	return c.ShardID, nil
+	return shardlog.MergeShardsOutput{ChildShardID: c.ShardID}, nil
 }
 func (f *fakeStream) index(id string) int {
 	for i, l := range f.loads {

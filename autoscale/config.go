@@ -15,8 +15,8 @@ import (
 type Stream interface {
 	Name() string
 	ShardLoads(ctx context.Context) ([]shardlog.ShardLoad, error)
-	SplitShard(ctx context.Context, shardToSplit, newStartingHashKey string) ([]string, error)
-	MergeShards(ctx context.Context, shardToMerge, adjacentShardToMerge string) (string, error)
+	SplitShard(ctx context.Context, in shardlog.SplitShardInput) (shardlog.SplitShardOutput, error)
+	MergeShards(ctx context.Context, in shardlog.MergeShardsInput) (shardlog.MergeShardsOutput, error)
 }
 
 var _ Stream = (*shardlog.Stream)(nil)

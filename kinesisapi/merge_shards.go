@@ -20,6 +20,6 @@ func mergeShards(ctx context.Context, a *shardlog.Account, in *mergeShardsInput)
 		}
 		return nil, in.shardMissing(a, err, in.AdjacentShardToMerge, false)
 	}
-	_, err = s.MergeShards(ctx, in.ShardToMerge, in.AdjacentShardToMerge)
+	_, err = s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: in.ShardToMerge, AdjacentShardToMerge: in.AdjacentShardToMerge})
 	return empty{}, err
 }

@@ -385,7 +385,7 @@ func TestConsumersAndSubscribeToShardThroughSDK(t *testing.T) {
 	// Split the shard: the subscription ends with ChildShards.
 	s, err := acct.Stream(shardlog.StreamRef{StreamName: "s"})
 	require.NoError(t, err)
-	require.NoError(t, errOf(s.SplitShard(ctx, "shardId-000000000000", "1000")))
+	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: "shardId-000000000000", NewStartingHashKey: "1000"})))
 	var last *types.SubscribeToShardEvent
 	for e := sub.next(); e != nil; e = sub.next() {
 		require.Empty(t, e.Records, "no records after the split")

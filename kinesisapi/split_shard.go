@@ -17,6 +17,6 @@ func splitShard(ctx context.Context, a *shardlog.Account, in *splitShardInput) (
 	if err != nil {
 		return nil, in.shardMissing(a, err, in.ShardToSplit, false)
 	}
-	_, err = s.SplitShard(ctx, in.ShardToSplit, in.NewStartingHashKey)
+	_, err = s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: in.ShardToSplit, NewStartingHashKey: in.NewStartingHashKey})
 	return empty{}, err
 }

@@ -29,7 +29,7 @@ func updateShardCount(ctx context.Context, a *shardlog.Account, in *updateShardC
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.UpdateShardCount(ctx, *in.TargetShardCount, shardlog.ScalingType(in.ScalingType))
+	out, err := s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: *in.TargetShardCount, ScalingType: shardlog.ScalingType(in.ScalingType)})
 	if err != nil {
 		return nil, err
 	}

@@ -329,9 +329,9 @@ func TestReshardWhileProducing(t *testing.T) {
 		})
 		if round%2 == 0 {
 			sh := open[0]
-			_, err = s.SplitShard(ctx, sh.ShardID, sh.HashKeyRange.Midpoint())
+			_, err = s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: sh.ShardID, NewStartingHashKey: sh.HashKeyRange.Midpoint()})
 		} else {
-			_, err = s.MergeShards(ctx, open[0].ShardID, open[1].ShardID)
+			_, err = s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: open[0].ShardID, AdjacentShardToMerge: open[1].ShardID})
 		}
 		require.NoError(t, err)
 	}
