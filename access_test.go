@@ -163,7 +163,7 @@ func operations(t *testing.T) []operation {
 			return errOf(a.DescribeStreamConsumer(ctx, shardlog.ConsumerRef{ConsumerARN: consumerARN(s)}))
 		}, none},
 		{"SubscribeToShard", func(ctx context.Context, a *shardlog.Account, s *shardlog.Stream) error {
-			sub, err := a.SubscribeToShard(ctx, consumerARN(s), "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+			sub, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: consumerARN(s), ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
 			if err == nil {
 				require.NoError(t, sub.Close())
 			}
@@ -362,11 +362,11 @@ func TestResourcePolicies(t *testing.T) {
 
 	deny := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kinesis:SubscribeToShard","Resource":"*"}]}`
 	require.NoError(t, a.PutResourcePolicy(admin, c.ConsumerARN, deny))
-	_, err = a.SubscribeToShard(as(string(iam.Consumer)), c.ConsumerARN, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest})
+	_, err = a.SubscribeToShard(as(string(iam.Consumer)), shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 	require.ErrorIs(t, err, shardlog.ErrAccessDenied)
 	require.Contains(t, err.Error(), "with an explicit deny in a resource-based policy")
 	require.NoError(t, a.DeleteResourcePolicy(admin, c.ConsumerARN))
-	sub, err := a.SubscribeToShard(as(string(iam.Consumer)), c.ConsumerARN, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest})
+	sub, err := a.SubscribeToShard(as(string(iam.Consumer)), shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 	require.NoError(t, err)
 	require.NoError(t, sub.Close())
 

@@ -41,9 +41,10 @@ type StreamAPI interface {
 	RegisterStreamConsumer(ctx context.Context, name string) (Consumer, error)
 	DescribeStreamConsumer(ctx context.Context, name string) (Consumer, error)
 	DeregisterStreamConsumer(ctx context.Context, name string) error
-	// SubscribeToShard pushes shardID's records from p to the consumer
-	// named consumerName, for up to five minutes.
-	SubscribeToShard(ctx context.Context, consumerName, shardID string, p StartingPosition) (*Subscription, error)
+	// SubscribeToShard pushes in.ShardID's records from
+	// in.StartingPosition to the consumer in.ConsumerName (or
+	// in.ConsumerARN), for up to five minutes.
+	SubscribeToShard(ctx context.Context, in SubscribeToShardInput) (*Subscription, error)
 }
 
 var _ StreamAPI = (*Stream)(nil)

@@ -232,11 +232,11 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 			return err
 		}},
 		{"SubscribeToShard", shardlog.ErrResourceNotFound, func(f *fixture) error {
-			_, err := f.a.SubscribeToShard(ctx, f.consumer, "shardId-000000000042", shardlog.StartingPosition{Type: shardlog.Latest})
+			_, err := f.a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: f.consumer, ShardID: "shardId-000000000042", StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 			return err
 		}},
 		{"SubscribeToShard", shardlog.ErrInvalidArgument, func(f *fixture) error {
-			_, err := f.a.SubscribeToShard(ctx, f.consumer, shard0, shardlog.StartingPosition{Type: shardlog.AtTimestamp})
+			_, err := f.a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: f.consumer, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.AtTimestamp}})
 			return err
 		}},
 		{"AddTagsToStream", shardlog.ErrInvalidArgument, func(f *fixture) error {

@@ -134,7 +134,7 @@ func TestConsumerLimits(t *testing.T) {
 
 func subscribe(t testing.TB, a *shardlog.Account, arn, shard string, p shardlog.StartingPosition) *shardlog.Subscription {
 	t.Helper()
-	sub, err := a.SubscribeToShard(ctx, arn, shard, p)
+	sub, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: arn, ShardID: shard, StartingPosition: p})
 	require.NoError(t, err)
 	t.Cleanup(func() { sub.Close() })
 	return sub
@@ -211,7 +211,7 @@ func TestSubscribeErrors(t *testing.T) {
 	a, clk := newAccount(t, shardlog.WithDelays(shardlog.Delays{RegisterConsumer: time.Second}))
 	s := newStream(t, a, "s", 1)
 	c := register(t, s, "app")
-	_, err := a.SubscribeToShard(ctx, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
+	_, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 	requireCode(t, err, shardlog.ErrResourceInUse, "")
 	clk.Advance(time.Second)
 	for _, tc := range []struct {
@@ -225,7 +225,7 @@ func TestSubscribeErrors(t *testing.T) {
 		{c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.AtSequenceNumber}, shardlog.ErrInvalidArgument},
 		{c.ConsumerARN, shard0, shardlog.StartingPosition{Type: "NOW"}, shardlog.ErrValidation},
 	} {
-		_, err := a.SubscribeToShard(ctx, tc.arn, tc.shard, tc.p)
+		_, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: tc.arn, ShardID: tc.shard, StartingPosition: tc.p})
 		requireCode(t, err, tc.code, "")
 	}
 }
@@ -237,7 +237,7 @@ func TestSubscriptionLifetimeAndResubscribeRules(t *testing.T) {
 	first := subscribe(t, a, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
 
 	clk.Advance(4999 * time.Millisecond)
-	_, err := a.SubscribeToShard(ctx, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
+	_, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 	requireCode(t, err, shardlog.ErrResourceInUse, "")
 	put(t, s, "k", "still mine")
 	require.Equal(t, []string{"still mine"}, receive(t, first, 1))
@@ -362,7 +362,7 @@ func TestSubscriptionEndings(t *testing.T) {
 	requireCode(t, deleted.Err(), shardlog.ErrResourceNotFound, "")
 
 	cctx, cancel := contextWithCancel()
-	cancelled, err := a.SubscribeToShard(cctx, cs2.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
+	cancelled, err := a.SubscribeToShard(cctx, shardlog.SubscribeToShardInput{ConsumerARN: cs2.ConsumerARN, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 	require.NoError(t, err)
 	cancel()
 	_, ok = next(t, cancelled)
@@ -381,6 +381,6 @@ func TestSubscriptionEndings(t *testing.T) {
 		require.False(t, ok)
 		require.ErrorIs(t, sub.Err(), shardlog.ErrClosed)
 	}
-	_, err = a.SubscribeToShard(ctx, cu.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
+	_, err = a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: cu.ConsumerARN, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 	require.ErrorIs(t, err, shardlog.ErrClosed)
 }

@@ -440,7 +440,7 @@ func TestDamageEndsASubscription(t *testing.T) {
 	s := mustStream(t, a, "s")
 	c, err := s.RegisterStreamConsumer(bg, "c")
 	require.NoError(t, err)
-	sub, err := a.SubscribeToShard(bg, c.ConsumerARN, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
+	sub, err := a.SubscribeToShard(bg, SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: "shardId-000000000000", StartingPosition: StartingPosition{Type: TrimHorizon}})
 	require.NoError(t, err)
 	defer sub.Close()
 	n := 0

@@ -126,7 +126,7 @@ func ExampleStream_SubscribeToShard() {
 	if _, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("hello")}); err != nil {
 		panic(err)
 	}
-	sub, err := s.SubscribeToShard(ctx, "dashboard", shardlog.ShardIDOf(0), shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	sub, err := s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerName: "dashboard", ShardID: shardlog.ShardIDOf(0), StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
 	if err != nil {
 		panic(err)
 	}

@@ -24,7 +24,7 @@ func fanOut(b *testing.B, n int) (*shardlog.Stream, []*shardlog.Subscription) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sub, err := s.Account().SubscribeToShard(ctx, c.ConsumerARN, "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest})
+		sub, err := s.Account().SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 		if err != nil {
 			b.Fatal(err)
 		}

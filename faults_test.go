@@ -186,7 +186,7 @@ func TestEveryOperationCanFail(t *testing.T) {
 		"StartStreamEncryption": func() error { return s.StartStreamEncryption(ctx, "KMS", "alias/aws/kinesis") },
 		"StopStreamEncryption":  func() error { return s.StopStreamEncryption(ctx, "KMS", "alias/aws/kinesis") },
 		"SubscribeToShard": func() error {
-			sub, err := a.SubscribeToShard(ctx, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
+			sub, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 			if err == nil {
 				sub.Close()
 			}

@@ -79,12 +79,15 @@ func (r HashKeyRange) Midpoint() string {
 	return mid.String()
 }
 
-// SubscribeToShard is [Account.SubscribeToShard] for the consumer of this
-// stream registered as consumerName.
-func (s *Stream) SubscribeToShard(ctx context.Context, consumerName, shardID string, p StartingPosition) (*Subscription, error) {
-	c, err := s.acct.DescribeStreamConsumer(ctx, ConsumerRef{StreamARN: s.arn, ConsumerName: consumerName})
-	if err != nil {
-		return nil, err
+// SubscribeToShard is [Account.SubscribeToShard] for a consumer of this
+// stream, named by in.ConsumerName (or in.ConsumerARN).
+func (s *Stream) SubscribeToShard(ctx context.Context, in SubscribeToShardInput) (*Subscription, error) {
+	if in.ConsumerARN == "" {
+		c, err := s.acct.DescribeStreamConsumer(ctx, ConsumerRef{StreamARN: s.arn, ConsumerName: in.ConsumerName})
+		if err != nil {
+			return nil, err
+		}
+		in.ConsumerARN = c.ConsumerARN
 	}
-	return s.acct.SubscribeToShard(ctx, c.ConsumerARN, shardID, p)
+	return s.acct.SubscribeToShard(ctx, in)
 }

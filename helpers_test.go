@@ -2,9 +2,11 @@ package shardlog_test
 
 import (
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog"
-	"github.com/stretchr/testify/require"
 )
 
 func TestPositionHelpers(t *testing.T) {
@@ -53,17 +55,27 @@ func TestShardHelpers(t *testing.T) {
 }
 
 func TestSubscribeFromTheStream(t *testing.T) {
-	a, _ := newAccount(t)
+	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 1)
 	register(t, s, "app")
 	put(t, s, "k", "x")
-	sub, err := s.SubscribeToShard(ctx, "app", shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	sub, err := s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerName: "app", ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
 	require.NoError(t, err)
 	defer sub.Close()
 	ev := <-sub.Events()
 	require.Len(t, ev.Records, 1)
-	_, err = s.SubscribeToShard(ctx, "nobody", shard0, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	_, err = s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerName: "nobody", ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
 	require.ErrorIs(t, err, shardlog.ErrResourceNotFound)
+
+	// By ARN, as the account takes it.
+	c, err := s.DescribeStreamConsumer(ctx, "app")
+	require.NoError(t, err)
+	clk.Advance(5 * time.Second) // the same consumer and shard may subscribe again after 5 s
+	byARN, err := s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
+	require.NoError(t, err)
+	defer byARN.Close()
+	ev = <-byARN.Events()
+	require.Len(t, ev.Records, 1)
 }
 
 // TestCanonicalShardID: shard IDs given as input name shards as Kinesis

@@ -586,7 +586,7 @@ func (m *machine) subscribe(t *rapid.T) {
 	}
 	sh := rapid.SampledFrom(listed).Draw(t, "shard")
 	id := model.ID(sh.Index)
-	sub, err := m.acct.SubscribeToShard(ctx, d.ConsumerARN, id, shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	sub, err := m.acct.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: d.ConsumerARN, ShardID: id, StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
 	want := ""
 	if last, ok := m.subAt[d.ConsumerARN+id]; ok && m.m.Now.Sub(last) < 5*time.Second {
 		want = "ResourceInUseException"

@@ -103,7 +103,7 @@ func TestConsumerLookupsWhileDeregistering(t *testing.T) {
 			}))
 		}
 		stops = append(stops, background(func() bool {
-			sub, err := a.SubscribeToShard(ctx, c.ConsumerARN, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
+			sub, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: shard0, StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 			if err == nil {
 				sub.Close()
 			}

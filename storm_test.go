@@ -282,7 +282,7 @@ func fanOutReader(ctx context.Context, t *testing.T, a *shardlog.Account, s *sha
 				if !st.cont.IsZero() {
 					p = shardlog.StartingPosition{Type: shardlog.AfterSequenceNumber, SequenceNumber: st.cont}
 				}
-				sub, err := a.SubscribeToShard(ctx, arn, id, p)
+				sub, err := a.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerARN: arn, ShardID: id, StartingPosition: p})
 				if err != nil {
 					continue // within five seconds of the last call: try again later
 				}

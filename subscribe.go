@@ -161,8 +161,18 @@ func (c *consumer) endSubscriptions(err error) {
 	}
 }
 
-// SubscribeToShard starts pushing shardID's records from p to an ACTIVE
-// consumer. The subscription lasts five minutes; resubscribe with
+// SubscribeToShardInput is SubscribeToShard's input. Account's takes the
+// consumer by ConsumerARN; a stream's ([StreamAPI]) by ConsumerName, the
+// name it was registered under on that stream, or by ConsumerARN.
+type SubscribeToShardInput struct {
+	ConsumerARN      string
+	ConsumerName     string
+	ShardID          string
+	StartingPosition StartingPosition
+}
+
+// SubscribeToShard starts pushing in.ShardID's records from
+// in.StartingPosition to an ACTIVE consumer, named by in.ConsumerARN. The subscription lasts five minutes; resubscribe with
 // AFTER_SEQUENCE_NUMBER and the last ContinuationSequenceNumber. Delivery
 // is limited to the fan-out rate per consumer and shard (2 MiB/s by
 // default); above it, delivery waits.
@@ -172,7 +182,8 @@ func (c *consumer) endSubscriptions(err error) {
 // shard less than five seconds ago (five seconds or more later, the new
 // subscription takes over and the old one ends with ErrResourceInUse);
 // ErrInvalidArgument or ErrValidation for a bad position.
-func (a *Account) SubscribeToShard(ctx context.Context, consumerARN, shardID string, p StartingPosition) (sub *Subscription, err error) {
+func (a *Account) SubscribeToShard(ctx context.Context, in SubscribeToShardInput) (sub *Subscription, err error) {
+	consumerARN, shardID, p := in.ConsumerARN, in.ShardID, in.StartingPosition
 	if err := a.enter(ctx); err != nil {
 		return nil, err
 	}

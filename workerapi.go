@@ -325,7 +325,7 @@ func (r *apiReader) nextEvent(idle <-chan struct{}) (in ProcessRecordsInput, _ r
 	w := r.w
 	for !r.ended && !stopped(r.h) {
 		if r.sub == nil {
-			sub, err := r.a.stream.SubscribeToShard(w.ctx, w.cfg.Application, r.h.key, r.position())
+			sub, err := r.a.stream.SubscribeToShard(w.ctx, SubscribeToShardInput{ConsumerName: w.cfg.Application, ShardID: r.h.key, StartingPosition: r.position()})
 			if errors.Is(err, ErrResourceInUse) && !w.stillHolds(r.h) {
 				w.loseLease(r.h) // see shardConsumer.readFanOut
 				return in, readStopped

@@ -42,7 +42,7 @@ func (c *shardConsumer) readFanOut(idle <-chan struct{}) (in ProcessRecordsInput
 		}
 		if c.sub == nil {
 			p := StartingPosition{Type: AfterSequenceNumber, SequenceNumber: sh.before(c.pos)}
-			sub, err := c.s.acct.SubscribeToShard(w.ctx, w.consumerARN, sh.id, p)
+			sub, err := c.s.acct.SubscribeToShard(w.ctx, SubscribeToShardInput{ConsumerARN: w.consumerARN, ShardID: sh.id, StartingPosition: p})
 			if errors.Is(err, ErrResourceInUse) && !w.stillHolds(c.h) {
 				// Another worker subscribed within five seconds: the one
 				// that took the lease. Stop now rather than take the

@@ -69,7 +69,7 @@ func TestRequestBodiesHaveNoWriteTo(t *testing.T) {
 	if _, err := s.RegisterStreamConsumer(ctx, "app"); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := s.SubscribeToShard(ctx, "app", "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+	sub, err := s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerName: "app", ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,11 +240,15 @@ func (s *Stream) DeregisterStreamConsumer(ctx context.Context, name string) erro
 // subscribe calls SubscribeToShard. The stream outlives the call: it gets a
 // context of its own, which ctx cancels until the call returns, and cancel
 // after.
-func (s *Stream) subscribe(ctx context.Context, consumerName, shardID string, pos *types.StartingPosition) (_ *kinesis.SubscribeToShardOutput, cancel func(), _ error) {
-	arn, err := s.consumerARN(ctx, consumerName)
-	if err != nil {
-		return nil, nil, err
+func (s *Stream) subscribe(ctx context.Context, in shardlog.SubscribeToShardInput, pos *types.StartingPosition) (_ *kinesis.SubscribeToShardOutput, cancel func(), _ error) {
+	arn := in.ConsumerARN
+	if arn == "" {
+		var err error
+		if arn, err = s.consumerARN(ctx, in.ConsumerName); err != nil {
+			return nil, nil, err
+		}
 	}
+	shardID := in.ShardID
 	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stopCancelling := context.AfterFunc(ctx, cancel)
 	out, err := s.client.SubscribeToShard(streamCtx, &kinesis.SubscribeToShardInput{ConsumerARN: sdk.String(arn), ShardId: sdk.String(shardID), StartingPosition: pos}, ownCodec, guardKinesis)
@@ -261,9 +265,11 @@ func (s *Stream) subscribe(ctx context.Context, consumerName, shardID string, po
 // (aws/smithy-go#714) when a group subscribes to several shards.
 func ownCodec(o *kinesis.Options) { o.Protocol = awsjson.New11(schemas.Kinesis_20131202) }
 
-// SubscribeToShard pushes shardID's records from p to the consumer
-// registered as consumerName, through the SDK's event stream.
-func (s *Stream) SubscribeToShard(ctx context.Context, consumerName, shardID string, p shardlog.StartingPosition) (*shardlog.Subscription, error) {
+// SubscribeToShard pushes in.ShardID's records from in.StartingPosition to
+// the consumer registered as in.ConsumerName (or in.ConsumerARN), through
+// the SDK's event stream.
+func (s *Stream) SubscribeToShard(ctx context.Context, in shardlog.SubscribeToShardInput) (*shardlog.Subscription, error) {
+	p := in.StartingPosition
 	pos := &types.StartingPosition{Type: types.ShardIteratorType(p.Type)}
 	if !p.SequenceNumber.IsZero() {
 		pos.SequenceNumber = sdk.String(p.SequenceNumber.String())
@@ -271,12 +277,12 @@ func (s *Stream) SubscribeToShard(ctx context.Context, consumerName, shardID str
 	if !p.Timestamp.IsZero() {
 		pos.Timestamp = sdk.Time(p.Timestamp)
 	}
-	_, cached := s.consumers.Load(consumerName)
-	out, cancel, err := s.subscribe(ctx, consumerName, shardID, pos)
-	if errors.Is(err, shardlog.ErrResourceNotFound) && cached {
+	_, cached := s.consumers.Load(in.ConsumerName)
+	out, cancel, err := s.subscribe(ctx, in, pos)
+	if errors.Is(err, shardlog.ErrResourceNotFound) && cached && in.ConsumerARN == "" {
 		// Deregistered elsewhere, maybe registered again: ask once more.
-		s.consumers.Delete(consumerName)
-		out, cancel, err = s.subscribe(ctx, consumerName, shardID, pos)
+		s.consumers.Delete(in.ConsumerName)
+		out, cancel, err = s.subscribe(ctx, in, pos)
 	}
 	if err != nil {
 		return nil, err

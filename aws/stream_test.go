@@ -166,7 +166,7 @@ func TestSubscriptionEndsWithItsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	sub, err := s.SubscribeToShard(ctx, "app", "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest})
+	sub, err := s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerName: "app", ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestSubscriptionEndsWithItsContext(t *testing.T) {
 	if !errors.Is(sub.Err(), context.Canceled) {
 		t.Fatalf("ended with %v", sub.Err())
 	}
-	if _, err := s.SubscribeToShard(ctx, "app", "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.Latest}); !errors.Is(err, context.Canceled) {
+	if _, err := s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerName: "app", ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.Latest}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("subscribing with a cancelled context: %v", err)
 	}
 }
@@ -191,7 +191,7 @@ func TestSubscribeAfterTheConsumerWasRegisteredAgain(t *testing.T) {
 		if _, err := s.RegisterStreamConsumer(t.Context(), "app"); err != nil && !errors.Is(err, shardlog.ErrResourceInUse) {
 			t.Fatal(err)
 		}
-		sub, err := s.SubscribeToShard(t.Context(), "app", "shardId-000000000000", shardlog.StartingPosition{Type: shardlog.TrimHorizon})
+		sub, err := s.SubscribeToShard(t.Context(), shardlog.SubscribeToShardInput{ConsumerName: "app", ShardID: "shardId-000000000000", StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,4 +236,30 @@ func TestKMSErrorsMapToSentinels(t *testing.T) {
 	if !errors.Is(err, shardlog.ErrKMSDisabled) {
 		t.Fatalf("a put with a disabled key: %v", err)
 	}
+}
+
+// TestSubscribeByARN: a subscription can name its consumer by ARN, as
+// Kinesis's SubscribeToShard does, without a lookup by name.
+func TestSubscribeByARN(t *testing.T) {
+	client, acct := serve(t)
+	s := open(t, client, acct, 1)
+	c, err := s.RegisterStreamConsumer(t.Context(), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(t.Context(), shardlog.PutInput{PartitionKey: "k", Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := s.SubscribeToShard(t.Context(), shardlog.SubscribeToShardInput{ConsumerARN: c.ConsumerARN, ShardID: "shardId-000000000000",
+		StartingPosition: shardlog.StartingPosition{Type: shardlog.TrimHorizon}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for ev := range sub.Events() {
+		if len(ev.Records) == 1 && string(ev.Records[0].Data) == "x" {
+			return
+		}
+	}
+	t.Fatalf("the subscription ended without the record: %v", sub.Err())
 }

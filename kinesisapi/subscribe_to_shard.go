@@ -85,7 +85,7 @@ func (h *handler) subscribeToShard(w http.ResponseWriter, r *http.Request, body 
 	p := in.StartingPosition
 	start := shardlog.StartingPosition{Type: shardlog.IteratorType(p.Type),
 		SequenceNumber: shardlog.SequenceNumberAsSent(p.SequenceNumber), Timestamp: ts(p.Timestamp)}
-	sub, err := h.acct.SubscribeToShard(r.Context(), in.ConsumerARN, in.ShardId, start)
+	sub, err := h.acct.SubscribeToShard(r.Context(), shardlog.SubscribeToShardInput{ConsumerARN: in.ConsumerARN, ShardID: in.ShardId, StartingPosition: start})
 	if err != nil {
 		h.setWriteDeadline(w)
 		writeCoreError(w, err)

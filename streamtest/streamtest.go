@@ -141,7 +141,7 @@ func (c checked) describe(name string) shardlog.Consumer {
 
 func (c checked) subscribe(name, shardID string, p shardlog.StartingPosition) *shardlog.Subscription {
 	c.t.Helper()
-	r, err := c.s.SubscribeToShard(ctx, name, shardID, p)
+	r, err := c.s.SubscribeToShard(ctx, shardlog.SubscribeToShardInput{ConsumerName: name, ShardID: shardID, StartingPosition: p})
 	c.check(err)
 	return r
 }
