@@ -514,7 +514,7 @@ func groupPassesDamage(t *testing.T, api, efo bool) {
 			done <- RunWorker(ctx, apiOnly{s}, cfg)
 			return
 		}
-		done <- s.RunWorker(ctx, cfg)
+		done <- RunWorker(ctx, s, cfg)
 	}()
 	for waited := 0; ; {
 		rec.mu.Lock()

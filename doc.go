@@ -55,7 +55,7 @@
 //
 // # Consumer groups
 //
-// [Stream.RunWorker] runs a worker of a consumer group, as the Kinesis
+// [RunWorker] runs a worker of a consumer group, as the Kinesis
 // Client Library does: the workers of an application share the shards
 // through leases kept in a [LeaseStore] (the account's by default, durable
 // with it), and a [RecordProcessor] per shard — or one function, with
@@ -197,7 +197,7 @@
 // in-process Records and Tail iterators, which do not count against
 // GetRecords limits and report lost records; [EmbeddedLog], whose
 // retention may be shorter than 24 hours (reported as whole hours, at least
-// one); consumer groups in process ([Stream.RunWorker]), whose leases
+// one); consumer groups in process ([RunWorker]), whose leases
 // follow the KCL's rules but live in the account or a [LeaseStore] of one's
 // own rather than DynamoDB (the aws module's keeps them there);
 // [Account.InjectFault].

@@ -40,7 +40,7 @@ func (p *printer) ShutdownRequested(context.Context, shardlog.ShutdownRequestedI
 
 // A consumer group of one worker; more workers with the same Application,
 // in this process or beside it on a durable account, share the shards.
-func ExampleStream_RunWorker() {
+func ExampleRunWorker_embedded() {
 	ctx := context.Background()
 	s, err := shardlog.NewStream("orders", 1)
 	if err != nil {
@@ -57,7 +57,7 @@ func ExampleStream_RunWorker() {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() {
-		done <- s.RunWorker(wctx, shardlog.WorkerConfig{
+		done <- shardlog.RunWorker(wctx, s, shardlog.WorkerConfig{
 			Application: "billing",
 			NewProcessor: func(shardID string) shardlog.RecordProcessor {
 				return &printer{shard: shardID, seen: &seen}
@@ -139,7 +139,7 @@ func ExampleStream_SubscribeToShard() {
 // A consumer group written against StreamAPI runs unchanged on an embedded
 // stream and on Amazon Kinesis (through the aws module, with its
 // DynamoDB LeaseStore): only the stream and the lease store differ.
-func ExampleRunWorker() {
+func ExampleRunWorker_streamAPI() {
 	ctx := context.Background()
 	s, err := shardlog.NewStream("orders", 1)
 	if err != nil {
@@ -192,7 +192,7 @@ func ExampleProcessFunc() {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() {
-		done <- s.RunWorker(wctx, shardlog.WorkerConfig{
+		done <- shardlog.RunWorker(wctx, s, shardlog.WorkerConfig{
 			Application: "billing",
 			NewProcessor: shardlog.ProcessFunc(func(ctx context.Context, in shardlog.ProcessRecordsInput) error {
 				for _, r := range in.Records {

@@ -246,7 +246,7 @@ func TestFaultsReachIteratorsAndGroups(t *testing.T) {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.RunWorker(wctx, shardlog.WorkerConfig{Application: "app", NewProcessor: shardlog.ProcessFunc(
+		done <- shardlog.RunWorker(wctx, s, shardlog.WorkerConfig{Application: "app", NewProcessor: shardlog.ProcessFunc(
 			func(_ context.Context, in shardlog.ProcessRecordsInput) error {
 				for _, r := range in.Records {
 					got <- string(r.Data)

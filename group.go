@@ -14,8 +14,7 @@ import (
 	"time"
 )
 
-// WorkerConfig configures a worker of a consumer group (see
-// [Stream.RunWorker]).
+// WorkerConfig configures a worker of a consumer group (see [RunWorker]).
 type WorkerConfig struct {
 	// Application names the group: workers of one application on one
 	// stream share its shards. 1 to 128 of a-z, A-Z, 0-9, _ . and -.
@@ -277,18 +276,10 @@ func (c *Checkpointer) CheckpointAt(ctx context.Context, seq SequenceNumber) err
 	return c.w.checkpoint(ctx, c.h, seq, false)
 }
 
-// RunWorker runs a worker of the consumer group cfg.Application on the
-// stream until ctx is done. The worker takes a fair share of the shards'
-// leases — taking over those whose holder stopped renewing, and stealing
-// from busier workers to balance — and runs a RecordProcessor for each
-// shard it holds, starting a shard only when its parents have been
-// processed to their end. When ctx is done, it asks its processors to shut
-// down, waits for them and releases its leases, so that other workers take
-// over at once; then it returns nil (also if ctx was done before it
-// started). It returns an error at once for a bad
-// config, and ErrClosed or ErrResourceNotFound when the account closes or
-// the stream is deleted. No goroutine of the worker outlives the call.
-func (s *Stream) RunWorker(ctx context.Context, cfg WorkerConfig) error {
+// runWorker is RunWorker on an embedded stream: the leases in the
+// account's own lease store unless cfg names another, reads handed on
+// without a copy.
+func (s *Stream) runWorker(ctx context.Context, cfg WorkerConfig) error {
 	if _, err := s.enter(context.Background()); err != nil {
 		return err
 	}
@@ -308,21 +299,31 @@ func (s *Stream) RunWorker(ctx context.Context, cfg WorkerConfig) error {
 	return newWorker(embeddedSource{s}, s.leaseTable(cfg.Application), cfg).run(ctx)
 }
 
-// RunWorker runs a worker of the consumer group cfg.Application on any
-// implementation of StreamAPI — on Amazon Kinesis through the module
-// github.com/shardlog/shardlog/aws — as [Stream.RunWorker] does on a
-// *Stream (to which it hands a *Stream). The group is the same; it reads
-// with GetRecords every cfg.PollInterval once it has caught up, or with
-// SubscribeToShard, and keeps its leases in cfg.Leases, which is
-// required: the aws module's LeaseStore keeps them in DynamoDB, in the
-// Kinesis Client Library's schema. Its leases of shards not yet read hold
-// no checkpoint but a starting position (Lease.Start), as the KCL's do.
-// Records removed before they were read cannot be told apart from records
-// never written there, so ProcessRecordsInput.Lost is always nil. It
-// returns ErrResourceNotFound once the stream is gone.
+// RunWorker runs a worker of the consumer group cfg.Application on stream
+// until ctx is done. The worker takes a fair share of the shards' leases —
+// taking over those whose holder stopped renewing, and stealing from
+// busier workers to balance — and runs a RecordProcessor for each shard it
+// holds, starting a shard only when its parents have been processed to
+// their end. When ctx is done, it asks its processors to shut down, waits
+// for them and releases its leases, so that other workers take over at
+// once; then it returns nil (also if ctx was done before it started). It
+// returns an error at once for a bad config, and ErrClosed or
+// ErrResourceNotFound when the account closes or the stream is deleted.
+// No goroutine of the worker outlives the call.
+//
+// On a *Stream the leases are kept in the account's lease store unless
+// cfg.Leases names another. On any other implementation of StreamAPI — on
+// Amazon Kinesis through the module github.com/shardlog/shardlog/aws —
+// cfg.Leases is required (the aws module's LeaseStore keeps them in
+// DynamoDB, in the Kinesis Client Library's schema); the group reads with
+// GetRecords every cfg.PollInterval once it has caught up, or with
+// SubscribeToShard. Its leases of shards not yet read hold no checkpoint
+// but a starting position (Lease.Start), as the KCL's do. Records removed
+// before they were read cannot be told apart from records never written
+// there, so ProcessRecordsInput.Lost is always nil there.
 func RunWorker(ctx context.Context, stream StreamAPI, cfg WorkerConfig) error {
 	if s, ok := stream.(*Stream); ok {
-		return s.RunWorker(ctx, cfg)
+		return s.runWorker(ctx, cfg)
 	}
 	if cfg.Leases == nil {
 		return configError("Leases", "is required for a stream other than a *Stream.")

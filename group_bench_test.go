@@ -84,7 +84,7 @@ func BenchmarkGroup(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					err := s.RunWorker(ctx, shardlog.WorkerConfig{
+					err := shardlog.RunWorker(ctx, s, shardlog.WorkerConfig{
 						Application: "bench", WorkerID: fmt.Sprint("w", w), EnhancedFanOut: bench.fanOut,
 						NewProcessor: func(string) shardlog.RecordProcessor {
 							return &counter{n: &n, want: &want, done: finish, perRecord: bench.perRecord}

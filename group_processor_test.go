@@ -110,7 +110,9 @@ func TestProcessFuncCheckpointsEachBatch(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.RunWorker(ctx, shardlog.WorkerConfig{Application: "app", NewProcessor: process}) }()
+	go func() {
+		done <- shardlog.RunWorker(ctx, s, shardlog.WorkerConfig{Application: "app", NewProcessor: process})
+	}()
 	for range 10 {
 		await(t, clk, 0, seen)
 	}

@@ -135,7 +135,7 @@ func (g *group) run(id string, newProcessor func(shardID string) shardlog.Record
 		if g.api != nil {
 			done <- shardlog.RunWorker(ctx, g.api, cfg)
 		} else {
-			done <- g.s.RunWorker(ctx, cfg)
+			done <- shardlog.RunWorker(ctx, g.s, cfg)
 		}
 	}()
 	g.stops[id] = func() {
@@ -383,7 +383,7 @@ func TestGroupRefusesADuplicateWorkerID(t *testing.T) {
 		}
 	})
 	for range pending {
-		go func() { errs <- s.RunWorker(ctx, cfg) }()
+		go func() { errs <- shardlog.RunWorker(ctx, s, cfg) }()
 	}
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); err == nil; {
@@ -594,7 +594,7 @@ func TestRunWorkerRefusesBadConfigs(t *testing.T) {
 		"negative idle":    {shardlog.WorkerConfig{Application: "app", NewProcessor: proc, IdleInterval: -time.Second}, "IdleInterval"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := s.RunWorker(ctx, tc.cfg)
+			err := shardlog.RunWorker(ctx, s, tc.cfg)
 			require.ErrorIs(t, err, shardlog.ErrInvalidConfig)
 			require.ErrorContains(t, err, "WorkerConfig: "+tc.field+" ")
 			var e *shardlog.Error
@@ -610,12 +610,12 @@ func TestRunWorkerEndsWithTheStream(t *testing.T) {
 	s := newStream(t, a, "s", 2)
 	cfg := shardlog.WorkerConfig{Application: "app", NewProcessor: func(string) shardlog.RecordProcessor { return &recorder{events: make(chan event, 10)} }}
 	done := make(chan error, 1)
-	go func() { done <- s.RunWorker(ctx, cfg) }()
+	go func() { done <- shardlog.RunWorker(ctx, s, cfg) }()
 	require.NoError(t, a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}))
 	require.ErrorIs(t, <-done, shardlog.ErrResourceNotFound)
 
 	s = newStream(t, a, "s2", 2)
-	go func() { done <- s.RunWorker(ctx, cfg) }()
+	go func() { done <- shardlog.RunWorker(ctx, s, cfg) }()
 	require.NoError(t, a.Close())
 	require.ErrorIs(t, <-done, shardlog.ErrClosed)
 }

@@ -196,7 +196,7 @@ func TestAggregatesForConsumerGroups(t *testing.T) {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.RunWorker(wctx, shardlog.WorkerConfig{Application: "app", Deaggregate: true,
+		done <- shardlog.RunWorker(wctx, s, shardlog.WorkerConfig{Application: "app", Deaggregate: true,
 			NewProcessor: shardlog.ProcessFunc(func(_ context.Context, in shardlog.ProcessRecordsInput) error {
 				for _, u := range in.UserRecords {
 					seen <- u.PartitionKey + "/" + string(u.Data)

@@ -115,7 +115,7 @@ func TestCollector(t *testing.T) {
 	processed := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.RunWorker(wctx, shardlog.WorkerConfig{
+		done <- shardlog.RunWorker(wctx, s, shardlog.WorkerConfig{
 			Application:  "billing",
 			NewProcessor: func(string) shardlog.RecordProcessor { return &firstOnly{done: processed} },
 		})
