@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/iam"
-	"github.com/stretchr/testify/require"
 )
 
 const accountID = "123456789012"
@@ -139,7 +140,7 @@ func operations(t *testing.T) []operation {
 			return errOf(s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 4, ScalingType: shardlog.UniformScaling}))
 		}, shards},
 		{"IncreaseStreamRetentionPeriod", func(ctx context.Context, _ *shardlog.Account, s *shardlog.Stream) error {
-			return s.IncreaseStreamRetentionPeriod(ctx, 48)
+			return s.IncreaseStreamRetentionPeriod(ctx, 48*time.Hour)
 		}, summary},
 		{"StartStreamEncryption", func(ctx context.Context, _ *shardlog.Account, s *shardlog.Stream) error {
 			return s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/aws/kinesis")

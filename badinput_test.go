@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 // fixture is an account with a populated stream "s": records on two shards
@@ -210,8 +211,8 @@ func TestFailedCallsChangeNothing(t *testing.T) {
 			_, err := f.s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 3, ScalingType: "RANDOM"})
 			return err
 		}},
-		{"IncreaseStreamRetentionPeriod", shardlog.ErrInvalidArgument, func(f *fixture) error { return f.s.IncreaseStreamRetentionPeriod(ctx, 10) }},
-		{"DecreaseStreamRetentionPeriod", shardlog.ErrInvalidArgument, func(f *fixture) error { return f.s.DecreaseStreamRetentionPeriod(ctx, 48) }},
+		{"IncreaseStreamRetentionPeriod", shardlog.ErrInvalidArgument, func(f *fixture) error { return f.s.IncreaseStreamRetentionPeriod(ctx, 10*time.Hour) }},
+		{"DecreaseStreamRetentionPeriod", shardlog.ErrInvalidArgument, func(f *fixture) error { return f.s.DecreaseStreamRetentionPeriod(ctx, 48*time.Hour) }},
 		{"RegisterStreamConsumer", shardlog.ErrResourceInUse, func(f *fixture) error {
 			_, err := f.s.RegisterStreamConsumer(ctx, "app")
 			return err

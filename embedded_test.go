@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 // TestEmbeddedLog: the profile has no throughput limits and a retention
@@ -41,7 +42,7 @@ func TestEmbeddedLog(t *testing.T) {
 	require.Equal(t, []string{"new"}, got)
 
 	// The retention calls keep Kinesis's whole hours.
-	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 24))
+	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 24*time.Hour))
 	sum, err = s.DescribeStreamSummary(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 24, sum.RetentionPeriodHours)

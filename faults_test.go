@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 // TestInjectedErrors: the next calls of an operation fail with the error
@@ -136,7 +137,7 @@ func TestEveryOperationCanFail(t *testing.T) {
 			_, err := a.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "new", ShardCount: 1})
 			return err
 		},
-		"DecreaseStreamRetentionPeriod": func() error { return s.DecreaseStreamRetentionPeriod(ctx, 24) },
+		"DecreaseStreamRetentionPeriod": func() error { return s.DecreaseStreamRetentionPeriod(ctx, 24*time.Hour) },
 		"DeleteResourcePolicy":          func() error { return a.DeleteResourcePolicy(ctx, s.ARN()) },
 		"DeleteStream": func() error {
 			return a.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "doomed"}})
@@ -154,7 +155,7 @@ func TestEveryOperationCanFail(t *testing.T) {
 			_, err := s.GetShardIterator(ctx, shard0, shardlog.StartingPosition{Type: shardlog.Latest})
 			return err
 		},
-		"IncreaseStreamRetentionPeriod": func() error { return s.IncreaseStreamRetentionPeriod(ctx, 48) },
+		"IncreaseStreamRetentionPeriod": func() error { return s.IncreaseStreamRetentionPeriod(ctx, 48*time.Hour) },
 		"ListShards": func() error {
 			_, err := a.ListShards(ctx, shardlog.ListShardsInput{StreamRef: shardlog.StreamRef{StreamName: "s"}})
 			return err

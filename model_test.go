@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/internal/model"
-	"pgregory.net/rapid"
 )
 
 // TestModelBased runs random operation sequences against the engine and
@@ -414,9 +415,9 @@ func (m *machine) retention(t *rapid.T) {
 	inc := rapid.Bool().Draw(t, "increase")
 	var err error
 	if inc {
-		err = s.IncreaseStreamRetentionPeriod(ctx, hours)
+		err = s.IncreaseStreamRetentionPeriod(ctx, time.Duration(hours)*time.Hour)
 	} else {
-		err = s.DecreaseStreamRetentionPeriod(ctx, hours)
+		err = s.DecreaseStreamRetentionPeriod(ctx, time.Duration(hours)*time.Hour)
 	}
 	m.same(t, fmt.Sprintf("retention %v %d", inc, hours), err, m.m.SetRetention(name, hours, inc))
 }

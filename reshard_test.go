@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 const maxHash = "340282366920938463463374607431768211455"
@@ -152,9 +153,9 @@ func TestReshardWhileUpdating(t *testing.T) {
 	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000009", AdjacentShardToMerge: "shardId-000000000003"})), shardlog.ErrResourceNotFound, "")
 	requireCode(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000001"})), shardlog.ErrInvalidArgument,
 		"Shards shardId-000000000002 and shardId-000000000001 in stream s under account 123456789012 are not an adjacent pair of shards eligible for merging")
-	requireCode(t, s.DecreaseStreamRetentionPeriod(ctx, 48), shardlog.ErrInvalidArgument,
+	requireCode(t, s.DecreaseStreamRetentionPeriod(ctx, 48*time.Hour), shardlog.ErrInvalidArgument,
 		"Requested retention period (48 hours) for stream s can not be longer than existing retention period (24 hours). Use IncreaseRetentionPeriod API.")
-	requireCode(t, s.IncreaseStreamRetentionPeriod(ctx, 48), shardlog.ErrResourceInUse, "")
+	requireCode(t, s.IncreaseStreamRetentionPeriod(ctx, 48*time.Hour), shardlog.ErrResourceInUse, "")
 	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("writes work while UPDATING"), ExplicitHashKey: "5000"})
 	require.NoError(t, err)
 	require.Len(t, readShard(t, s, "shardId-000000000003"), 1)

@@ -24,35 +24,40 @@ func (s *Stream) retention() time.Duration { return time.Duration(s.retentionNan
 func (s *Stream) retentionHours() int { return int((s.retention() + time.Hour - 1) / time.Hour) }
 
 // IncreaseStreamRetentionPeriod lengthens the stream's retention period to
-// hours (24 to 8760). Records that had already expired stay gone. Equal to
-// the current period is accepted and changes nothing.
+// period: whole hours, 24 to 8760 (Kinesis's RetentionPeriodHours). Records
+// that had already expired stay gone. Equal to the current period is
+// accepted and changes nothing.
 //
-// Errors: ErrInvalidArgument for hours out of range or below the current
-// period; ErrResourceInUse unless the stream is ACTIVE.
-func (s *Stream) IncreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
+// Errors: ErrInvalidArgument for a period out of range, not whole hours or
+// below the current period; ErrResourceInUse unless the stream is ACTIVE.
+func (s *Stream) IncreaseStreamRetentionPeriod(ctx context.Context, period time.Duration) error {
 	if _, err := s.begin(ctx, "IncreaseStreamRetentionPeriod"); err != nil {
 		return err
 	}
-	return s.changeRetention(ctx, hours, true)
+	return s.changeRetention(ctx, period, true)
 }
 
 // DecreaseStreamRetentionPeriod shortens the stream's retention period to
-// hours (24 to 8760). Records older than the new period are gone at once.
+// period: whole hours, 24 to 8760. Records older than the new period are
+// gone at once.
 //
-// Errors: ErrInvalidArgument for hours out of range or above the current
-// period; ErrResourceInUse unless the stream is ACTIVE.
-func (s *Stream) DecreaseStreamRetentionPeriod(ctx context.Context, hours int) error {
+// Errors: ErrInvalidArgument for a period out of range, not whole hours or
+// above the current period; ErrResourceInUse unless the stream is ACTIVE.
+func (s *Stream) DecreaseStreamRetentionPeriod(ctx context.Context, period time.Duration) error {
 	if _, err := s.begin(ctx, "DecreaseStreamRetentionPeriod"); err != nil {
 		return err
 	}
-	return s.changeRetention(ctx, hours, false)
+	return s.changeRetention(ctx, period, false)
 }
 
-func (s *Stream) changeRetention(ctx context.Context, hours int, increase bool) error {
+func (s *Stream) changeRetention(ctx context.Context, period time.Duration, increase bool) error {
+	hours := int(period / time.Hour)
 	switch {
-	case hours < int(MinRetention/time.Hour):
+	case period%time.Hour != 0 && period >= MinRetention && period <= MaxRetention:
+		return newError(ErrInvalidArgument, "A retention period is a whole number of hours; %v is not.", period)
+	case period < MinRetention:
 		return newError(ErrInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", int(MinRetention/time.Hour), hours)
-	case hours > int(MaxRetention/time.Hour):
+	case period > MaxRetention:
 		return newError(ErrInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", int(MaxRetention/time.Hour), hours)
 	}
 	// The direction is checked before the stream's state, as Kinesis does,

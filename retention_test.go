@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 func dataOf(recs []shardlog.Record) []string {
@@ -97,24 +98,26 @@ func TestRetentionPeriodRules(t *testing.T) {
 	} {
 		var err error
 		if tc.increase {
-			err = s.IncreaseStreamRetentionPeriod(ctx, tc.hours)
+			err = s.IncreaseStreamRetentionPeriod(ctx, time.Duration(tc.hours)*time.Hour)
 		} else {
-			err = s.DecreaseStreamRetentionPeriod(ctx, tc.hours)
+			err = s.DecreaseStreamRetentionPeriod(ctx, time.Duration(tc.hours)*time.Hour)
 		}
 		requireCode(t, err, shardlog.ErrInvalidArgument, tc.detail)
 	}
-	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 24), "equal is accepted")
-	require.NoError(t, s.DecreaseStreamRetentionPeriod(ctx, 24), "equal is accepted")
-	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 8760))
+	requireCode(t, s.IncreaseStreamRetentionPeriod(ctx, 36*time.Hour+time.Minute), shardlog.ErrInvalidArgument,
+		"A retention period is a whole number of hours; 36h1m0s is not.")
+	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 24*time.Hour), "equal is accepted")
+	require.NoError(t, s.DecreaseStreamRetentionPeriod(ctx, 24*time.Hour), "equal is accepted")
+	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 8760*time.Hour))
 	sum, err := s.DescribeStreamSummary(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 8760, sum.RetentionPeriodHours)
 	require.Equal(t, shardlog.StatusUpdating, sum.StreamStatus)
-	requireCode(t, s.DecreaseStreamRetentionPeriod(ctx, 48), shardlog.ErrResourceInUse, "")
+	requireCode(t, s.DecreaseStreamRetentionPeriod(ctx, 48*time.Hour), shardlog.ErrResourceInUse, "")
 	clk.Advance(time.Second)
-	requireCode(t, s.IncreaseStreamRetentionPeriod(ctx, 100), shardlog.ErrInvalidArgument,
+	requireCode(t, s.IncreaseStreamRetentionPeriod(ctx, 100*time.Hour), shardlog.ErrInvalidArgument,
 		"Requested retention period (100 hours) for stream s can not be shorter than existing retention period (8760 hours). Use DecreaseRetentionPeriod API.")
-	require.NoError(t, s.DecreaseStreamRetentionPeriod(ctx, 48))
+	require.NoError(t, s.DecreaseStreamRetentionPeriod(ctx, 48*time.Hour))
 }
 
 func TestRetentionChangesApplyAtOnce(t *testing.T) {
@@ -125,13 +128,13 @@ func TestRetentionChangesApplyAtOnce(t *testing.T) {
 	put(t, s, "k", "day1")
 	// No read since: "day0" expired but may still be stored. Raising the
 	// period must not bring it back.
-	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 72))
+	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 72*time.Hour))
 	require.Equal(t, []string{"day1"}, dataOf(readShard(t, s, shard0)))
 
 	clk.Advance(40 * time.Hour) // "day1" is 40 h old: live under 72 h
 	put(t, s, "k", "day2")
 	require.Equal(t, []string{"day1", "day2"}, dataOf(readShard(t, s, shard0)))
-	require.NoError(t, s.DecreaseStreamRetentionPeriod(ctx, 24))
+	require.NoError(t, s.DecreaseStreamRetentionPeriod(ctx, 24*time.Hour))
 	require.Equal(t, []string{"day2"}, dataOf(readShard(t, s, shard0)), "older than the new period: gone at once")
 }
 

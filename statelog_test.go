@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 // messages is a slog.Handler that keeps each record's message and stream.
@@ -44,7 +45,7 @@ func TestStateChangesAreLogged(t *testing.T) {
 	require.NoError(t, errOf(s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: shard0, NewStartingHashKey: "12345678901234567890"})))
 	require.NoError(t, errOf(s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: "shardId-000000000002", AdjacentShardToMerge: "shardId-000000000003"})))
 	require.NoError(t, errOf(s.UpdateShardCount(ctx, shardlog.UpdateShardCountInput{TargetShardCount: 4, ScalingType: shardlog.UniformScaling})))
-	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 48))
+	require.NoError(t, s.IncreaseStreamRetentionPeriod(ctx, 48*time.Hour))
 	require.NoError(t, s.StartStreamEncryption(ctx, shardlog.EncryptionKMS, "alias/aws/kinesis"))
 	c, err := s.RegisterStreamConsumer(ctx, "c")
 	require.NoError(t, err)

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog/internal/vfs"
-	"github.com/stretchr/testify/require"
 )
 
 // TestFaultsFailCallsAndHeal: a full disk, an I/O error on sync or write, a
@@ -100,7 +102,7 @@ func TestFaultsFailCallsAndHeal(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, consumers.Consumers)
 	requireCode(t, s.AddTagsToStream(bg, map[string]string{"a": "b"}), ErrInternalFailure)
-	requireCode(t, s.IncreaseStreamRetentionPeriod(bg, 48), ErrInternalFailure)
+	requireCode(t, s.IncreaseStreamRetentionPeriod(bg, 48*time.Hour), ErrInternalFailure)
 	sum, err := s.DescribeStreamSummary(bg)
 	require.NoError(t, err)
 	require.Equal(t, 24, sum.RetentionPeriodHours)

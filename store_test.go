@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/shardlog/shardlog/internal/segfile"
 	"github.com/shardlog/shardlog/internal/vfs"
-	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -76,7 +77,7 @@ func TestDurableAccountSurvivesCloseAndReopen(t *testing.T) {
 			require.Zero(t, res.FailedRecordCount)
 			c, err := s.RegisterStreamConsumer(bg, "app")
 			require.NoError(t, err)
-			require.NoError(t, s.IncreaseStreamRetentionPeriod(bg, 48))
+			require.NoError(t, s.IncreaseStreamRetentionPeriod(bg, 48*time.Hour))
 			it, err := s.GetShardIterator(bg, "shardId-000000000000", StartingPosition{Type: TrimHorizon})
 			require.NoError(t, err)
 			want := contents(t, s)

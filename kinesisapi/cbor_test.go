@@ -178,6 +178,10 @@ func TestCBOR(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Zero(t, rec.Body.Len())
+	code, out, _ = cborCall(t, h, "IncreaseStreamRetentionPeriod", map[string]any{"StreamName": "c", "RetentionPeriodHours": 1 << 62})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, "InvalidArgumentException", out["__type"], "a huge period is too long, not wrapped around")
+	require.Contains(t, out["message"], "is too long")
 
 	// A body that is not CBOR is a SerializationException.
 	req = httptest.NewRequest(http.MethodPost, "/", bytes.NewReader([]byte{0xbf, 0x61}))

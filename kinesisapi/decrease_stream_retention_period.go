@@ -11,5 +11,5 @@ func decreaseStreamRetentionPeriod(ctx context.Context, a *shardlog.Account, in 
 	if err != nil {
 		return nil, err
 	}
-	return empty{}, s.DecreaseStreamRetentionPeriod(ctx, in.RetentionPeriodHours)
+	return empty{}, s.DecreaseStreamRetentionPeriod(ctx, retentionPeriod(in.RetentionPeriodHours))
 }
