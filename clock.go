@@ -197,6 +197,10 @@ func unixMilli(t time.Time) int64 {
 // errStopped is sleep's answer when its stop channel closed first.
 var errStopped = errors.New("shardlog: stopped")
 
+// Sleep waits d on clk (a ManualClock's Advance ends it), or until ctx is
+// done, when it returns ctx's error.
+func Sleep(ctx context.Context, clk Clock, d time.Duration) error { return sleep(ctx, clk, d, nil) }
+
 // sleep waits d on clk. It returns early with ctx's error once ctx is
 // done, or with errStopped once stop is closed (a nil stop never is).
 func sleep(ctx context.Context, clk Clock, d time.Duration, stop <-chan struct{}) error {

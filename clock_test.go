@@ -1,11 +1,13 @@
 package shardlog_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
-	"github.com/shardlog/shardlog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shardlog/shardlog"
 )
 
 func TestManualClockTimers(t *testing.T) {
@@ -53,4 +55,25 @@ func TestSystemClock(t *testing.T) {
 	tm := c.AfterFunc(0, func() { close(done) })
 	<-done
 	require.False(t, tm.Stop())
+}
+
+// TestSleep: Sleep ends when the clock has moved on by its duration, or
+// with the context's error.
+func TestSleep(t *testing.T) {
+	clk := shardlog.NewManualClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	done := make(chan error, 1)
+	go func() { done <- shardlog.Sleep(context.Background(), clk, 5*time.Second) }()
+	require.NoError(t, clk.BlockUntil(context.Background(), 1))
+	clk.Advance(4 * time.Second)
+	select {
+	case err := <-done:
+		t.Fatalf("woke early: %v", err)
+	default:
+	}
+	clk.Advance(time.Second)
+	require.NoError(t, <-done)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, shardlog.Sleep(ctx, clk, time.Hour), context.Canceled)
 }

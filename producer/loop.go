@@ -540,14 +540,4 @@ func (l *loop) after(d time.Duration, f func()) {
 
 // sleep waits d on the producer's clock, reporting false if the producer
 // stops first.
-func (l *loop) sleep(d time.Duration) bool {
-	t := make(chan struct{})
-	timer := l.cfg.Clock.AfterFunc(d, func() { close(t) })
-	defer timer.Stop()
-	select {
-	case <-t:
-		return true
-	case <-l.p.ctx.Done():
-		return false
-	}
-}
+func (l *loop) sleep(d time.Duration) bool { return shardlog.Sleep(l.p.ctx, l.cfg.Clock, d) == nil }
