@@ -1,0 +1,319 @@
+package firehose
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+// DeliveryStream delivers a stream's records to a Destination, as a
+// Firehose delivery stream does. Run does the work.
+type DeliveryStream struct {
+	cfg               Config
+	prefix, errPrefix prefix
+	start             shardlog.StartingPosition
+	totals            struct{ records, bytes, objects, failed, backedUp, incoming, incomingBytes atomic.Int64 }
+
+	keysMu sync.Mutex
+	keys   uint64 // direct put's partition keys: a counter, spread by MD5 over the shards
+}
+
+// Totals count what a delivery stream did since it was made.
+type Totals struct {
+	IncomingRecords, IncomingBytes int64 // taken by PutRecord and PutRecordBatch
+	DeliveredRecords               int64 // records in objects Destination (or Backup) took
+	DeliveredBytes                 int64 // their bytes, before compression
+	Objects                        int64 // objects delivered
+	ProcessingFailed               int64 // records the Processor failed, written to the error output
+	BackedUp                       int64 // objects that went to Backup after RetryDuration
+}
+
+// New returns a delivery stream for cfg. A KinesisStreamAsSource one
+// (DirectPut false) starts reading its source at the time it is made, as
+// Firehose does; a direct-put one reads all its stream holds.
+func New(cfg Config) (*DeliveryStream, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p, e, err := prefixes(cfg.Prefix, cfg.ErrorOutputPrefix)
+	if err != nil {
+		return nil, err
+	}
+	d := &DeliveryStream{cfg: cfg, prefix: p, errPrefix: e, start: shardlog.StartingPosition{Type: shardlog.TrimHorizon}}
+	if !cfg.DirectPut {
+		d.start = shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: cfg.Clock.Now()}
+	}
+	return d, nil
+}
+
+// Name is the delivery stream's name.
+func (d *DeliveryStream) Name() string { return d.cfg.Name }
+
+// Totals returns what the delivery stream did so far.
+func (d *DeliveryStream) Totals() Totals {
+	t := &d.totals
+	return Totals{IncomingRecords: t.incoming.Load(), IncomingBytes: t.incomingBytes.Load(), DeliveredRecords: t.records.Load(),
+		DeliveredBytes: t.bytes.Load(), Objects: t.objects.Load(), ProcessingFailed: t.failed.Load(), BackedUp: t.backedUp.Load()}
+}
+
+// Run delivers until ctx ends, reading the source through the consumer
+// group firehose-<Name>: workers of the same delivery stream in other
+// processes share the shards. When ctx ends, each shard's buffer is
+// delivered once more (without retries) before Run returns; what fails
+// then is read again by the next Run.
+func (d *DeliveryStream) Run(ctx context.Context) error {
+	idle := time.Second
+	if iv := time.Duration(d.cfg.Buffering.IntervalInSeconds) * time.Second; iv > 0 && iv < idle {
+		idle = iv
+	}
+	return shardlog.RunWorker(ctx, d.cfg.Source, shardlog.WorkerConfig{
+		Application:     "firehose-" + d.cfg.Name,
+		NewProcessor:    func(shardID string) shardlog.RecordProcessor { return &shardBuffer{d: d, shardID: shardID, run: ctx} },
+		InitialPosition: d.start,
+		Deaggregate:     true, // Firehose deaggregates KPL records from a Kinesis source
+		Leases:          d.cfg.Leases,
+		IdleInterval:    idle,
+		Clock:           d.cfg.Clock,
+		Logger:          d.cfg.Logger,
+	})
+}
+
+// shardBuffer buffers one shard's records into objects.
+type shardBuffer struct {
+	d       *DeliveryStream
+	shardID string
+	run     context.Context // Run's: deliveries retry until it ends
+	buf     []byte          // processed records, concatenated
+	n       int             // records in buf
+	oldest  time.Time       // arrival of the oldest record in buf
+	started time.Time       // when buf got its first record, on the clock
+	failed  []byte          // processing-failed records, JSON lines
+	nFailed int             //
+	failAt  time.Time       // arrival of the oldest of them
+	batch   []pendingUser   // scratch
+}
+
+type pendingUser struct {
+	u    shardlog.UserRecord
+	data []byte
+	ok   bool
+}
+
+func (b *shardBuffer) Initialize(context.Context, shardlog.InitializeInput) error { return nil }
+
+func (b *shardBuffer) LeaseLost(context.Context, shardlog.LeaseLostInput) {
+	b.buf, b.n, b.failed, b.nFailed = nil, 0, nil, 0 // another worker reads them again
+}
+
+func (b *shardBuffer) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
+	if err := b.flush(b.run, true); err != nil {
+		return err // stopping: the shard's end is read again
+	}
+	return in.Checkpointer.Checkpoint(ctx)
+}
+
+func (b *shardBuffer) ShutdownRequested(ctx context.Context, in shardlog.ShutdownRequestedInput) error {
+	if b.n == 0 && b.nFailed == 0 {
+		return nil
+	}
+	if err := b.flush(context.WithoutCancel(ctx), false); err != nil {
+		return nil // not checkpointed: read again by the next worker
+	}
+	return in.Checkpointer.Checkpoint(ctx)
+}
+
+func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
+	d := b.d
+	now := d.cfg.Clock.Now()
+	users := in.UserRecords
+	b.batch = b.batch[:0]
+	for _, u := range users {
+		b.batch = append(b.batch, pendingUser{u: u, data: u.Data, ok: true})
+	}
+	if d.cfg.Processor != nil && len(b.batch) > 0 {
+		b.process(ctx, now)
+	}
+	limit := d.cfg.Buffering.SizeInMBs << 20
+	for i, p := range b.batch {
+		if p.ok {
+			if b.n == 0 {
+				b.oldest, b.started = p.u.ApproximateArrivalTimestamp, now
+			}
+			b.buf = append(b.buf, p.data...)
+			b.n++
+		}
+		boundary := i == len(b.batch)-1 || b.batch[i+1].u.SequenceNumber != p.u.SequenceNumber
+		if boundary && len(b.buf) >= limit {
+			if err := b.flush(b.run, true); err != nil {
+				return nil // stopping: not checkpointed, read again
+			}
+			if err := in.Checkpointer.CheckpointAt(ctx, p.u.SequenceNumber); err != nil {
+				return err
+			}
+		}
+	}
+	interval := time.Duration(d.cfg.Buffering.IntervalInSeconds) * time.Second
+	due := b.n > 0 && now.Sub(b.started) >= interval || b.nFailed > 0 && b.n == 0
+	if due || b.n == 0 && b.nFailed == 0 && len(users) > 0 {
+		if err := b.flush(b.run, true); err != nil {
+			return nil // stopping: not checkpointed, read again
+		}
+		return in.Checkpointer.Checkpoint(ctx)
+	}
+	return nil
+}
+
+// process runs the Processor over the batch, marking what it drops or
+// fails; failed records are kept for the error output.
+func (b *shardBuffer) process(ctx context.Context, now time.Time) {
+	d := b.d
+	recs := make([]ProcessorRecord, len(b.batch))
+	byID := make(map[string]int, len(b.batch))
+	for i, p := range b.batch {
+		id := fmt.Sprintf("%s-%d", p.u.SequenceNumber, p.u.SubSequenceNumber)
+		recs[i] = ProcessorRecord{RecordID: id, ApproximateArrivalTimestamp: p.u.ApproximateArrivalTimestamp, Data: p.u.Data,
+			ShardID: p.u.ShardID, PartitionKey: p.u.PartitionKey, SequenceNumber: p.u.SequenceNumber.String(), SubsequenceNumber: p.u.SubSequenceNumber}
+		byID[id] = i
+	}
+	var results []ProcessorResult
+	var err error
+	attempts := 0
+	for attempts <= processorRetries {
+		attempts++
+		if results, err = d.cfg.Processor(ctx, recs); err == nil {
+			break
+		}
+	}
+	fail := func(i int, code, msg string) {
+		p := &b.batch[i]
+		p.ok = false
+		line, _ := json.Marshal(failure{AttemptsMade: attempts, ArrivalTimestamp: p.u.ApproximateArrivalTimestamp.UnixMilli(), ErrorCode: code,
+			ErrorMessage: msg, AttemptEndingTimestamp: d.cfg.Clock.Now().UnixMilli(), RawData: p.u.Data, LambdaARN: d.cfg.ProcessorARN})
+		if b.nFailed == 0 {
+			b.failAt = p.u.ApproximateArrivalTimestamp
+		}
+		b.failed = append(append(b.failed, line...), '\n')
+		b.nFailed++
+		d.totals.failed.Add(1)
+	}
+	if err != nil {
+		for i := range b.batch {
+			fail(i, "Lambda.FunctionError", err.Error())
+		}
+		return
+	}
+	seen := make([]bool, len(b.batch))
+	for _, r := range results {
+		i, ok := byID[r.RecordID]
+		switch {
+		case !ok || seen[i]:
+			continue // an unknown or repeated ID: the record it should have named fails below
+		case r.Result == Ok:
+			b.batch[i].data = r.Data
+		case r.Result == Dropped:
+			b.batch[i].ok = false
+		case r.Result == ProcessingFailedResult:
+			fail(i, "Lambda.ProcessingFailedStatus", "The record's processing result was ProcessingFailed.")
+		default:
+			fail(i, "Lambda.InvalidResult", fmt.Sprintf("The record's result %q is not Ok, Dropped or ProcessingFailed.", r.Result))
+		}
+		seen[i] = true
+	}
+	for i, s := range seen {
+		if !s {
+			fail(i, "Lambda.MissingRecordId", "The Processor returned no result for the record.")
+		}
+	}
+}
+
+// flush delivers the buffer and the failed records, retrying (see
+// deliver); retry false makes one attempt each.
+func (b *shardBuffer) flush(ctx context.Context, retry bool) error {
+	d := b.d
+	if b.nFailed > 0 {
+		dest := d.cfg.Destination
+		if d.cfg.Backup != nil {
+			dest = d.cfg.Backup
+		}
+		key := d.errPrefix.eval(b.failAt, ProcessingFailed) + objectName(d.cfg.Name, b.failAt, d.cfg.Compression)
+		if err := d.put(ctx, dest, key, b.failed, retry); err != nil {
+			return err
+		}
+		b.failed, b.nFailed = b.failed[:0], 0
+	}
+	if b.n == 0 {
+		return nil
+	}
+	if err := d.deliver(ctx, b.buf, b.oldest, retry); err != nil {
+		return err
+	}
+	d.totals.records.Add(int64(b.n))
+	d.totals.bytes.Add(int64(len(b.buf)))
+	d.totals.objects.Add(1)
+	b.buf, b.n = b.buf[:0], 0
+	return nil
+}
+
+// deliver puts an object to Destination, retrying for RetryDuration, then
+// to Backup under the error output prefix; without Backup, or if it fails
+// too, it goes on retrying Destination until ctx ends.
+func (d *DeliveryStream) deliver(ctx context.Context, body []byte, oldest time.Time, retry bool) error {
+	key := d.prefix.eval(oldest, "") + objectName(d.cfg.Name, oldest, d.cfg.Compression)
+	body = d.compress(body)
+	begun := d.cfg.Clock.Now()
+	for wait := time.Second; ; wait = min(2*wait, 2*time.Minute) {
+		err := d.cfg.Destination.Put(ctx, key, body)
+		if err == nil {
+			return nil
+		}
+		if !retry || ctx.Err() != nil {
+			return err
+		}
+		d.cfg.Logger.Warn("firehose: delivery failed; retrying", "stream", d.cfg.Name, "key", key, "err", err)
+		if d.cfg.Backup != nil && d.cfg.Clock.Now().Sub(begun) >= d.cfg.RetryDuration {
+			bkey := d.errPrefix.eval(oldest, DeliveryFailed) + objectName(d.cfg.Name, oldest, d.cfg.Compression)
+			if err := d.cfg.Backup.Put(ctx, bkey, body); err == nil {
+				d.totals.backedUp.Add(1)
+				return nil
+			}
+		}
+		if err := shardlog.Sleep(ctx, d.cfg.Clock, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// put writes an object to dest, compressed, retrying until it succeeds
+// (or once, without retry).
+func (d *DeliveryStream) put(ctx context.Context, dest Destination, key string, body []byte, retry bool) error {
+	body = d.compress(body)
+	for wait := time.Second; ; wait = min(2*wait, 2*time.Minute) {
+		err := dest.Put(ctx, key, body)
+		if err == nil || !retry || ctx.Err() != nil {
+			return err
+		}
+		d.cfg.Logger.Warn("firehose: writing the error output failed; retrying", "stream", d.cfg.Name, "key", key, "err", err)
+		if err := shardlog.Sleep(ctx, d.cfg.Clock, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *DeliveryStream) compress(body []byte) []byte {
+	if d.cfg.Compression != GZIP {
+		return body
+	}
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, _ = w.Write(body)
+	_ = w.Close()
+	return b.Bytes()
+}

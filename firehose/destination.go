@@ -1,0 +1,58 @@
+package firehose
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Destination stores delivered objects. Put must be durable when it
+// returns nil; an error has the object retried (see Config.RetryDuration).
+// The same key may come twice, after a crash: it must then replace.
+type Destination interface {
+	Put(ctx context.Context, key string, body []byte) error
+}
+
+// Dir is a Destination that writes objects as files under a directory,
+// the key's slashes making folders: Dir(filepath.Join(root, bucket)) is
+// an S3 bucket in a folder. Each file is written whole or not at all
+// (written to a temporary name, synced, renamed, its folder synced).
+type Dir string
+
+// Put writes body to the file the key names.
+func (d Dir) Put(_ context.Context, key string, body []byte) error {
+	if key == "" || strings.HasPrefix(key, "/") || strings.Contains("/"+key+"/", "/../") || strings.Contains("/"+key+"/", "/./") {
+		return fmt.Errorf("firehose: key %q does not name a file under a folder", key)
+	}
+	name := filepath.Join(string(d), filepath.FromSlash(key))
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".put-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(body)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
