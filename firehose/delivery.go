@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,11 +94,12 @@ type shardBuffer struct {
 	shardID string
 	run     context.Context // Run's: deliveries retry until it ends
 	buf     []byte          // processed records, concatenated
+	ends    []int           // where each record in buf ends
 	n       int             // records in buf
 	oldest  time.Time       // arrival of the oldest record in buf
 	started time.Time       // when buf got its first record, on the clock
 	failed  []byte          // processing-failed records, JSON lines
-	nFailed int             //
+	nFailed int             // records in failed
 	failAt  time.Time       // arrival of the oldest of them
 	batch   []pendingUser   // scratch
 }
@@ -110,7 +113,7 @@ type pendingUser struct {
 func (b *shardBuffer) Initialize(context.Context, shardlog.InitializeInput) error { return nil }
 
 func (b *shardBuffer) LeaseLost(context.Context, shardlog.LeaseLostInput) {
-	b.buf, b.n, b.failed, b.nFailed = nil, 0, nil, 0 // another worker reads them again
+	b.buf, b.ends, b.n, b.failed, b.nFailed = nil, nil, 0, nil, 0 // another worker reads them again
 }
 
 func (b *shardBuffer) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
@@ -148,6 +151,7 @@ func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRec
 				b.oldest, b.started = p.u.ApproximateArrivalTimestamp, now
 			}
 			b.buf = append(b.buf, p.data...)
+			b.ends = append(b.ends, len(b.buf))
 			b.n++
 		}
 		boundary := i == len(b.batch)-1 || b.batch[i+1].u.SequenceNumber != p.u.SequenceNumber
@@ -252,43 +256,94 @@ func (b *shardBuffer) flush(ctx context.Context, retry bool) error {
 	if b.n == 0 {
 		return nil
 	}
-	if err := d.deliver(ctx, b.buf, b.oldest, retry); err != nil {
+	if err := d.deliver(ctx, b.buf, b.ends, b.oldest, retry); err != nil {
 		return err
 	}
 	d.totals.records.Add(int64(b.n))
 	d.totals.bytes.Add(int64(len(b.buf)))
 	d.totals.objects.Add(1)
-	b.buf, b.n = b.buf[:0], 0
+	b.buf, b.ends, b.n = b.buf[:0], b.ends[:0], 0
 	return nil
 }
 
-// deliver puts an object to Destination, retrying for RetryDuration, then
-// to Backup under the error output prefix; without Backup, or if it fails
-// too, it goes on retrying Destination until ctx ends.
-func (d *DeliveryStream) deliver(ctx context.Context, body []byte, oldest time.Time, retry bool) error {
-	key := d.prefix.eval(oldest, "") + objectName(d.cfg.Name, oldest, d.cfg.Compression)
-	body = d.compress(body)
+// RecordDestination is a Destination that takes records one by one
+// rather than as an object, as an HTTP endpoint does (see HTTPEndpoint).
+type RecordDestination interface {
+	Destination
+	PutRecords(ctx context.Context, records [][]byte) error
+}
+
+// deliver puts the buffered records to Destination — as an object, or as
+// records to a RecordDestination — retrying with backoff for
+// RetryDuration (at once for a permanent failure), then to Backup under
+// the error output prefix; without Backup, or if it fails too, it goes on
+// retrying Destination until ctx ends.
+func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, oldest time.Time, retry bool) error {
+	rd, byRecord := d.cfg.Destination.(RecordDestination)
+	var records [][]byte
+	var key string
+	if byRecord {
+		for start, i := 0, 0; i < len(ends); start, i = ends[i], i+1 {
+			records = append(records, buf[start:ends[i]])
+		}
+	} else {
+		key = d.prefix.eval(oldest, "") + objectName(d.cfg.Name, oldest, d.cfg.Compression)
+		buf = d.compress(buf)
+	}
 	begun := d.cfg.Clock.Now()
-	for wait := time.Second; ; wait = min(2*wait, 2*time.Minute) {
-		err := d.cfg.Destination.Put(ctx, key, body)
+	for attempts, wait := 1, time.Second; ; attempts, wait = attempts+1, min(2*wait, 2*time.Minute) {
+		var err error
+		if byRecord {
+			err = rd.PutRecords(ctx, records)
+		} else {
+			err = d.cfg.Destination.Put(ctx, key, buf)
+		}
 		if err == nil {
 			return nil
 		}
 		if !retry || ctx.Err() != nil {
 			return err
 		}
-		d.cfg.Logger.Warn("firehose: delivery failed; retrying", "stream", d.cfg.Name, "key", key, "err", err)
-		if d.cfg.Backup != nil && d.cfg.Clock.Now().Sub(begun) >= d.cfg.RetryDuration {
-			bkey := d.errPrefix.eval(oldest, DeliveryFailed) + objectName(d.cfg.Name, oldest, d.cfg.Compression)
+		var de *DeliveryError
+		permanent := errors.As(err, &de) && de.Permanent
+		d.cfg.Logger.Warn("firehose: delivery failed", "stream", d.cfg.Name, "attempts", attempts, "permanent", permanent, "err", err)
+		if d.cfg.Backup != nil && (permanent || d.cfg.Clock.Now().Sub(begun) >= d.cfg.RetryDuration) {
+			errType, body := DeliveryFailed, buf
+			if byRecord {
+				errType, body = HTTPEndpointFailed, d.failures(records, oldest, attempts, err)
+			}
+			bkey := d.errPrefix.eval(oldest, errType) + objectName(d.cfg.Name, oldest, d.cfg.Compression)
+			if byRecord {
+				body = d.compress(body)
+			}
 			if err := d.cfg.Backup.Put(ctx, bkey, body); err == nil {
 				d.totals.backedUp.Add(1)
 				return nil
 			}
 		}
-		if err := shardlog.Sleep(ctx, d.cfg.Clock, wait); err != nil {
+		jitter := time.Duration(float64(wait) * (0.85 + 0.3*rand.Float64())) // ±15 %, as Firehose's
+		if err := shardlog.Sleep(ctx, d.cfg.Clock, jitter); err != nil {
 			return err
 		}
 	}
+}
+
+// failures writes records a RecordDestination did not take as Firehose's
+// failure records, JSON lines.
+func (d *DeliveryStream) failures(records [][]byte, oldest time.Time, attempts int, err error) []byte {
+	code, msg := codeDestination, err.Error()
+	var de *DeliveryError
+	if errors.As(err, &de) {
+		code, msg = de.Code, de.Message
+	}
+	var out []byte
+	now := d.cfg.Clock.Now().UnixMilli()
+	for _, r := range records {
+		line, _ := json.Marshal(failure{AttemptsMade: attempts, ArrivalTimestamp: oldest.UnixMilli(), ErrorCode: code,
+			ErrorMessage: msg, AttemptEndingTimestamp: now, RawData: r})
+		out = append(append(out, line...), '\n')
+	}
+	return out
 }
 
 // put writes an object to dest, compressed, retrying until it succeeds

@@ -55,5 +55,5 @@ type failure struct {
 	ErrorMessage           string `json:"errorMessage"`
 	AttemptEndingTimestamp int64  `json:"attemptEndingTimestamp"`
 	RawData                []byte `json:"rawData"` // base64, as encoding/json writes []byte
-	LambdaARN              string `json:"lambdaArn"`
+	LambdaARN              string `json:"lambdaArn,omitempty"`
 }
