@@ -34,6 +34,10 @@
 // a subscription died with "use of closed network connection", and other
 // calls were retried although they had taken effect.
 //
+// Package firehose delivers to Amazon S3, or any S3-compatible store,
+// through [S3Destination]; its delivery streams read a Kinesis stream
+// through a *Stream of this package as they read an embedded one.
+//
 // Package autoscale scales a stream on Kinesis too: [Scalable] adds the
 // shard loads it reads from CloudWatch (enhanced monitoring's shard-level
 // IncomingBytes and IncomingRecords) to a *Stream, whose SplitShard and
