@@ -1,0 +1,16 @@
+package firehose_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"runtime"
+	"time"
+)
+
+func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
+
+// runtimeGosched lets the delivery run while a benchmark waits for it.
+func runtimeGosched() {
+	runtime.Gosched()
+	time.Sleep(100 * time.Microsecond)
+}
