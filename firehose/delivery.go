@@ -25,6 +25,9 @@ type DeliveryStream struct {
 
 	keysMu sync.Mutex
 	keys   uint64 // direct put's partition keys: a counter, spread by MD5 over the shards
+
+	buffersMu sync.Mutex
+	buffers   map[*shardBuffer]struct{} // the shards being delivered, for DataFreshness
 }
 
 // Totals count what a delivery stream did since it was made.
@@ -35,6 +38,10 @@ type Totals struct {
 	Objects                        int64 // objects delivered
 	ProcessingFailed               int64 // records the Processor failed, written to the error output
 	BackedUp                       int64 // objects that went to Backup after RetryDuration
+	// DataFreshness is the age of the oldest record buffered and not yet
+	// delivered, on the clock (Firehose's DeliveryTo….DataFreshness); 0
+	// when none is.
+	DataFreshness time.Duration
 }
 
 // New returns a delivery stream for cfg. A KinesisStreamAsSource one
@@ -62,8 +69,33 @@ func (d *DeliveryStream) Name() string { return d.cfg.Name }
 // Totals returns what the delivery stream did so far.
 func (d *DeliveryStream) Totals() Totals {
 	t := &d.totals
-	return Totals{IncomingRecords: t.incoming.Load(), IncomingBytes: t.incomingBytes.Load(), DeliveredRecords: t.records.Load(),
+	out := Totals{IncomingRecords: t.incoming.Load(), IncomingBytes: t.incomingBytes.Load(), DeliveredRecords: t.records.Load(),
 		DeliveredBytes: t.bytes.Load(), Objects: t.objects.Load(), ProcessingFailed: t.failed.Load(), BackedUp: t.backedUp.Load()}
+	now := d.cfg.Clock.Now()
+	d.buffersMu.Lock()
+	defer d.buffersMu.Unlock()
+	for b := range d.buffers {
+		if oldest := b.oldestNanos.Load(); oldest != 0 {
+			out.DataFreshness = max(out.DataFreshness, now.Sub(time.Unix(0, oldest)))
+		}
+	}
+	return out
+}
+
+// Destination is where the delivery stream delivers.
+func (d *DeliveryStream) Destination() Destination { return d.cfg.Destination }
+
+func (d *DeliveryStream) track(b *shardBuffer, on bool) {
+	d.buffersMu.Lock()
+	defer d.buffersMu.Unlock()
+	if on {
+		if d.buffers == nil {
+			d.buffers = map[*shardBuffer]struct{}{}
+		}
+		d.buffers[b] = struct{}{}
+	} else {
+		delete(d.buffers, b)
+	}
 }
 
 // Run delivers until ctx ends, reading the source through the consumer
@@ -102,6 +134,8 @@ type shardBuffer struct {
 	nFailed int             // records in failed
 	failAt  time.Time       // arrival of the oldest of them
 	batch   []pendingUser   // scratch
+
+	oldestNanos atomic.Int64 // oldest, for Totals; 0 while buf is empty
 }
 
 type pendingUser struct {
@@ -110,20 +144,27 @@ type pendingUser struct {
 	ok   bool
 }
 
-func (b *shardBuffer) Initialize(context.Context, shardlog.InitializeInput) error { return nil }
+func (b *shardBuffer) Initialize(context.Context, shardlog.InitializeInput) error {
+	b.d.track(b, true)
+	return nil
+}
 
 func (b *shardBuffer) LeaseLost(context.Context, shardlog.LeaseLostInput) {
 	b.buf, b.ends, b.n, b.failed, b.nFailed = nil, nil, 0, nil, 0 // another worker reads them again
+	b.oldestNanos.Store(0)
+	b.d.track(b, false)
 }
 
 func (b *shardBuffer) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
 	if err := b.flush(b.run, true); err != nil {
 		return err // stopping: the shard's end is read again
 	}
+	b.d.track(b, false)
 	return in.Checkpointer.Checkpoint(ctx)
 }
 
 func (b *shardBuffer) ShutdownRequested(ctx context.Context, in shardlog.ShutdownRequestedInput) error {
+	defer b.d.track(b, false)
 	if b.n == 0 && b.nFailed == 0 {
 		return nil
 	}
@@ -149,6 +190,7 @@ func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRec
 		if p.ok {
 			if b.n == 0 {
 				b.oldest, b.started = p.u.ApproximateArrivalTimestamp, now
+				b.oldestNanos.Store(b.oldest.UnixNano())
 			}
 			b.buf = append(b.buf, p.data...)
 			b.ends = append(b.ends, len(b.buf))
@@ -263,6 +305,7 @@ func (b *shardBuffer) flush(ctx context.Context, retry bool) error {
 	d.totals.bytes.Add(int64(len(b.buf)))
 	d.totals.objects.Add(1)
 	b.buf, b.ends, b.n = b.buf[:0], b.ends[:0], 0
+	b.oldestNanos.Store(0)
 	return nil
 }
 

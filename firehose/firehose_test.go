@@ -135,8 +135,10 @@ func TestDeliversByIntervalAndSize(t *testing.T) {
 	r := newRig(t, firehose.Config{Buffering: firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 60}}, 1)
 	r.run()
 	put(t, r.d, "a\n", "b\n", "c\n")
+	r.await(time.Millisecond, func() bool { return r.d.Totals().DataFreshness > 0 }) // buffered
 	r.clk.Advance(30 * time.Second)
 	require.Empty(t, objects(t, r.dir), "the interval has not passed")
+	require.GreaterOrEqual(t, r.d.Totals().DataFreshness, 30*time.Second, "the age of the oldest record not delivered")
 	r.await(time.Second, func() bool { return len(objects(t, r.dir)) == 1 })
 	objs := objects(t, r.dir)
 	for key, body := range objs {
@@ -149,6 +151,7 @@ func TestDeliversByIntervalAndSize(t *testing.T) {
 	put(t, r.d, big) // past 1 MiB: delivered without waiting
 	r.await(time.Millisecond, func() bool { return r.d.Totals().Objects == 2 })
 	require.Len(t, objects(t, r.dir), 2)
+	r.await(time.Millisecond, func() bool { return r.d.Totals().DataFreshness == 0 })
 	require.Equal(t, firehose.Totals{IncomingRecords: 5, IncomingBytes: int64(6 + 2*len(big)), DeliveredRecords: 5,
 		DeliveredBytes: int64(6 + 2*len(big)), Objects: 2}, r.d.Totals())
 }

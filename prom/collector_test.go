@@ -24,6 +24,7 @@ import (
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/agent"
 	"github.com/shardlog/shardlog/autoscale"
+	"github.com/shardlog/shardlog/firehose"
 	"github.com/shardlog/shardlog/producer"
 )
 
@@ -369,6 +370,43 @@ func TestAgentCollector(t *testing.T) {
 
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(NewAgentCollector(a)))
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
+
+// TestDeliveryCollector: a delivery stream's metrics, under Firehose's
+// names, passing promlint.
+func TestDeliveryCollector(t *testing.T) {
+	ctx := context.Background()
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
+	require.NoError(t, err)
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "backing", ShardCount: 1})
+	require.NoError(t, err)
+	d, err := firehose.New(firehose.Config{Name: "orders", Source: s, DirectPut: true, Destination: firehose.Dir(t.TempDir()),
+		Buffering: firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 0}, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	_, err = d.PutRecordBatch(ctx, [][]byte{[]byte("a\n"), []byte("bc\n")})
+	require.NoError(t, err)
+	run, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(run) }()
+	require.Eventually(t, func() bool { return d.Totals().DeliveredRecords == 2 }, 20*time.Second, 5*time.Millisecond)
+	stop()
+	require.NoError(t, <-done)
+
+	families := scrape(t, NewDeliveryCollector(d))
+	l := map[string]string{"delivery_stream": "orders"}
+	assert.Equal(t, 2.0, find(t, families, "shardlog_firehose_incoming_records_total", l).GetCounter().GetValue())
+	assert.Equal(t, 5.0, find(t, families, "shardlog_firehose_incoming_bytes_total", l).GetCounter().GetValue())
+	assert.Equal(t, 2.0, find(t, families, "shardlog_firehose_delivery_to_s3_records_total", l).GetCounter().GetValue())
+	assert.Equal(t, 5.0, find(t, families, "shardlog_firehose_delivery_to_s3_bytes_total", l).GetCounter().GetValue())
+	assert.Equal(t, 1.0, find(t, families, "shardlog_firehose_delivery_objects_total", l).GetCounter().GetValue())
+	assert.Equal(t, 0.0, find(t, families, "shardlog_firehose_delivery_to_s3_data_freshness_seconds", l).GetGauge().GetValue())
+
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(NewDeliveryCollector(d)))
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
 	require.Empty(t, problems)
