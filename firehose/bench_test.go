@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,4 +110,77 @@ func benchDeliver(b *testing.B, dest func(*testing.B) firehose.Destination) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(benchRecords*benchRecord*b.N)/1e6/b.Elapsed().Seconds(), "MB/s")
+}
+
+// clockedDestination notes, for each record (its data the put's clock
+// time, in nanoseconds, and a newline), how long it took to be delivered
+// on the clock.
+type clockedDestination struct {
+	clk  *shardlog.ManualClock
+	mu   sync.Mutex
+	ages []time.Duration
+}
+
+func (c *clockedDestination) Put(_ context.Context, _ string, body []byte) error {
+	now := c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		ns, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			return err
+		}
+		c.ages = append(c.ages, now.Sub(time.Unix(0, ns)))
+	}
+	return nil
+}
+
+// BenchmarkFreshness puts a record every 100 ms of the account's clock for
+// ten minutes into a delivery stream buffering 60 s (and 5 MiB), and
+// reports the p50 and p99 of the time from put to delivery, on the clock:
+// Firehose delivers a buffer at its interval; the target is within a
+// second of it.
+func BenchmarkFreshness(b *testing.B) {
+	for range b.N {
+		clk := shardlog.NewManualClock(t0)
+		acct, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithLogger(quiet))
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "backing", ShardCount: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dest := &clockedDestination{clk: clk}
+		d, err := firehose.New(firehose.Config{Name: "fresh", Source: s, DirectPut: true, Destination: dest, Logger: quiet,
+			Buffering: firehose.BufferingHints{SizeInMBs: 5, IntervalInSeconds: 60}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.Run(run) }()
+		const puts = 6000
+		for i := range puts {
+			if _, err := d.PutRecord(ctx, []byte(strconv.FormatInt(clk.Now().UnixNano(), 10)+"\n")); err != nil {
+				b.Fatal(err)
+			}
+			clk.Advance(100 * time.Millisecond)
+			if i%10 == 0 {
+				time.Sleep(200 * time.Microsecond) // let the worker keep up in real time
+			}
+		}
+		for d.Totals().DeliveredRecords < puts {
+			clk.Advance(100 * time.Millisecond)
+			time.Sleep(200 * time.Microsecond)
+		}
+		stop()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		acct.Close()
+		slices.Sort(dest.ages)
+		b.ReportMetric(dest.ages[len(dest.ages)/2].Seconds(), "p50-s")
+		b.ReportMetric(dest.ages[len(dest.ages)*99/100].Seconds(), "p99-s")
+	}
 }
