@@ -1,0 +1,168 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/firehose"
+	"github.com/shardlog/shardlog/postgres"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// pgBin finds a PostgreSQL server program on $PATH or in Debian's place.
+func pgBin(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
+	if len(matches) > 0 {
+		return matches[len(matches)-1]
+	}
+	return ""
+}
+
+// startPostgres starts a PostgreSQL server of its own on loopback, for the
+// test, and returns its connection string. As root it runs the server as
+// the postgres user, which refuses root.
+func startPostgres(t *testing.T) string {
+	t.Helper()
+	initdb, pgctl := pgBin("initdb"), pgBin("pg_ctl")
+	if initdb == "" || pgctl == "" {
+		t.Skip("PostgreSQL's server is not installed (Debian: apt-get install postgresql; .ci/run installs it)")
+	}
+	dir, err := os.MkdirTemp("", "shardlog-pg-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		if os.Geteuid() == 0 {
+			cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
+		}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%v: %s", args, out)
+	}
+	if os.Geteuid() == 0 {
+		out, err := exec.Command("chown", "postgres", dir).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	data := filepath.Join(dir, "data")
+	run(initdb, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync")
+	run(pgctl, "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
+		fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off", port, dir), "start")
+	t.Cleanup(func() { run(pgctl, "-D", data, "-m", "immediate", "stop") })
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+}
+
+// deliver runs a direct-put delivery stream into dest with the records
+// until done holds.
+func deliver(t *testing.T, cfg firehose.Config, records []string, done func(firehose.Totals) bool) {
+	t.Helper()
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
+	require.NoError(t, err)
+	defer acct.Close()
+	s, err := acct.CreateStream(t.Context(), shardlog.CreateStreamInput{StreamName: "backing", ShardCount: 1})
+	require.NoError(t, err)
+	cfg.Name, cfg.Source, cfg.DirectPut, cfg.Logger = "events", s, true, slog.New(slog.DiscardHandler)
+	cfg.Buffering = firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 0}
+	d, err := firehose.New(cfg)
+	require.NoError(t, err)
+	var in [][]byte
+	for _, r := range records {
+		in = append(in, []byte(r))
+	}
+	_, err = d.PutRecordBatch(t.Context(), in)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	stopped := make(chan error, 1)
+	go func() { stopped <- d.Run(ctx) }()
+	require.Eventually(t, func() bool { return done(d.Totals()) }, 60*time.Second, 10*time.Millisecond)
+	cancel()
+	require.NoError(t, <-stopped)
+}
+
+// TestLoadsWithCopy: delivered objects are staged, then loaded into a
+// table of a real PostgreSQL server with COPY, gzipped or not.
+func TestLoadsWithCopy(t *testing.T) {
+	conn := startPostgres(t)
+	db, err := pgx.Connect(t.Context(), conn)
+	require.NoError(t, err)
+	defer db.Close(context.Background())
+	_, err = db.Exec(t.Context(), `CREATE TABLE events (id int, name text)`)
+	require.NoError(t, err)
+
+	for _, c := range []firehose.Compression{firehose.Uncompressed, firehose.GZIP} {
+		staging := t.TempDir()
+		dest := &postgres.Destination{ConnString: conn, Table: "public.events", Columns: []string{"id", "name"},
+			CopyOptions: "FORMAT csv", Staging: firehose.Dir(staging)}
+		deliver(t, firehose.Config{Destination: dest, Compression: c}, []string{"1,one\n", "2,\"two, too\"\n", "3,three\n"},
+			func(tot firehose.Totals) bool { return tot.DeliveredRecords == 3 })
+		require.NoError(t, dest.Close(t.Context()))
+		staged, err := filepath.Glob(filepath.Join(staging, "*", "*", "*", "*", "events-1-*"))
+		require.NoError(t, err)
+		require.Len(t, staged, 1, "the object was staged before its COPY")
+	}
+	rows, err := db.Query(t.Context(), `SELECT id, name FROM events ORDER BY id, name`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var id int
+		var name string
+		require.NoError(t, rows.Scan(&id, &name))
+		got = append(got, fmt.Sprint(id, ":", name))
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"1:one", "1:one", "2:two, too", "2:two, too", "3:three", "3:three"}, got)
+}
+
+// TestFailedLoadsGoToBackup: rows the table refuses, and a server that is
+// not there, fail the COPY; past the retry duration the objects go to the
+// backup, nothing dropped and nothing half-loaded.
+func TestFailedLoadsGoToBackup(t *testing.T) {
+	conn := startPostgres(t)
+	db, err := pgx.Connect(t.Context(), conn)
+	require.NoError(t, err)
+	defer db.Close(context.Background())
+	_, err = db.Exec(t.Context(), `CREATE TABLE strict (id int)`)
+	require.NoError(t, err)
+
+	for name, dest := range map[string]*postgres.Destination{
+		"a bad row":     {ConnString: conn, Table: "strict", CopyOptions: "FORMAT csv"},
+		"no server":     {ConnString: "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=1", Table: "strict"},
+		"no such table": {ConnString: conn, Table: "missing"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			backup := t.TempDir()
+			deliver(t, firehose.Config{Destination: dest, Backup: firehose.Dir(backup), RetryDuration: time.Second},
+				[]string{"1\n", "not a number\n"}, func(tot firehose.Totals) bool { return tot.BackedUp == 1 })
+			require.NoError(t, dest.Close(t.Context()))
+			matches, err := filepath.Glob(filepath.Join(backup, "delivery-failed", "*", "*", "*", "*", "events-1-*"))
+			require.NoError(t, err)
+			require.Len(t, matches, 1)
+			b, err := os.ReadFile(matches[0])
+			require.NoError(t, err)
+			require.Equal(t, "1\nnot a number\n", string(b))
+		})
+	}
+	var n int
+	require.NoError(t, db.QueryRow(t.Context(), `SELECT count(*) FROM strict`).Scan(&n))
+	require.Zero(t, n, "a failed COPY loads nothing")
+}
