@@ -76,18 +76,18 @@ func TestAddEC2Metadata(t *testing.T) {
 	                   "tags": {"Name": "web-1", "Team": "core"}},
 	  "flows": [{"filePattern": "DIR/app.log", "kinesisStream": "logs", "initialPosition": "START_OF_FILE", "maxBufferAgeMillis": 1000,
 	    "dataProcessingOptions": [{"optionName": "ADDEC2METADATA", "instanceId": "instance", "privateIp": "ip", "region": "program",
-	      "metadataTimestamp": "at", "metadataTTL": 60, "tags": {"name": "host_name", "missing": "nothing"}}]}]}`)
+	      "metadataTimestamp": "at", "metadataTTL": 600, "tags": {"name": "host_name", "missing": "nothing"}}]}]}`)
 	r.write("app.log", `{"program":"sshd","message":"hi"}`+"\n")
 	at := r.clk.Now().Add(time.Second).UTC().Format("2006-01-02T15:04:05-0700") // when the next poll reads it
 	r.sync()
 	require.Equal(t, []string{`{"program":"eu-west-1","message":"hi","ip":"10.0.0.7","instance":"i-0abc","at":"` + at + `","host_name":"web-1"}` + "\n"}, r.lines())
 
-	r.clk.Advance(30 * time.Second) // within the TTL: the same timestamp
+	r.clk.Advance(30 * time.Second) // within the TTL (however far waiting for acknowledgements moved the clock): the same timestamp
 	r.write("app.log", `{"n":2}`+"\n")
 	r.sync()
 	require.Contains(t, r.lines(), `{"n":2,"ip":"10.0.0.7","instance":"i-0abc","program":"eu-west-1","at":"`+at+`","host_name":"web-1"}`+"\n")
 
-	r.clk.Advance(time.Minute) // past it: refreshed
+	r.clk.Advance(11 * time.Minute) // past it: refreshed
 	r.write("app.log", "not json\n")
 	r.write("app.log", `{"n":3}`+"\n")
 	later := r.clk.Now().Add(time.Second).UTC().Format("2006-01-02T15:04:05-0700")
