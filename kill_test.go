@@ -1,20 +1,18 @@
 package shardlog
 
 import (
-	"bufio"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/internal/testchild"
 	"github.com/shardlog/shardlog/internal/testsize"
 )
 
@@ -34,41 +32,27 @@ func TestKilledProcessLosesNothingAcknowledged(t *testing.T) {
 	acked := map[string]string{} // data -> "shard seq"
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	for round := 0; round < testsize.Rounds(t, "SHARDLOG_KILLS", 20, 5); round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SHARDLOG_KILL_DIR="+dir, "SHARDLOG_KILL_SYNC="+policies[round%len(policies)], fmt.Sprint("SHARDLOG_KILL_ROUND=", round))
-		out, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		cmd.Stderr = os.Stderr
-		require.NoError(t, cmd.Start())
-		lines := make(chan string, 1024)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
+		child := testchild.Start(t, "TestKillChild", "SHARDLOG_KILL_DIR="+dir, "SHARDLOG_KILL_SYNC="+policies[round%len(policies)], fmt.Sprint("SHARDLOG_KILL_ROUND=", round))
+		note := func(line string) bool {
+			if !strings.HasPrefix(line, "ack ") {
+				return false
 			}
-		}()
+			f := strings.Fields(line)
+			acked[f[1]] = f[2] + " " + f[3]
+			return true
+		}
 		// Let it write for a while: until it has acknowledged a random number
 		// of records, then kill it in the middle of whatever it is doing.
 		want := 200 + r.IntN(3000)
 		got := 0
-		for line := range lines {
-			if strings.HasPrefix(line, "ack ") {
-				f := strings.Fields(line)
-				acked[f[1]] = f[2] + " " + f[3]
+		for line := range child.Lines {
+			if note(line) {
 				if got++; got == want {
 					break
 				}
 			}
 		}
-		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-		for line := range lines { // what it printed before it died counts
-			if strings.HasPrefix(line, "ack ") {
-				f := strings.Fields(line)
-				acked[f[1]] = f[2] + " " + f[3]
-			}
-		}
-		_ = cmd.Wait()
+		child.Kill(t, func(line string) { note(line) }) // what it printed before it died counts
 
 		// Reopen in this process, as a restart would, and look.
 		a, err := NewAccount(WithDir(dir), WithoutLimits(), WithSync(SyncNone), WithShardLimit(200))

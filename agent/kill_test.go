@@ -6,18 +6,16 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/internal/testchild"
 	"github.com/shardlog/shardlog/internal/testsize"
 
 	"github.com/shardlog/shardlog"
@@ -62,28 +60,13 @@ func TestAgentSurvivesKills(t *testing.T) {
 		require.NoError(t, os.WriteFile(old, b, 0o644))
 		require.NoError(t, os.Truncate(cur, 0))
 	}
-	child := func(mode string) (*exec.Cmd, <-chan string) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestAgentKillChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SHARDLOG_AGENT_DIR="+dir, "SHARDLOG_AGENT_MODE="+mode)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		lines := make(chan string, 64)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			_, _ = io.Copy(io.Discard, out)
-		}()
-		return cmd, lines
+	child := func(mode string) *testchild.Child {
+		return testchild.Start(t, "TestAgentKillChild", "SHARDLOG_AGENT_DIR="+dir, "SHARDLOG_AGENT_MODE="+mode)
 	}
 
 	write(100)
 	for range testsize.Rounds(t, "SHARDLOG_AGENT_KILLS", 20, 5) {
-		cmd, lines := child("run")
+		c := child("run")
 		write(50 + r.IntN(300))
 		if r.IntN(3) == 0 {
 			rotate()
@@ -93,7 +76,7 @@ func TestAgentSurvivesKills(t *testing.T) {
 		// reads (between reading lines and their acknowledgement, or
 		// after), writing more lines in between.
 		for sent := false; ; {
-			line, ok := <-lines
+			line, ok := <-c.Lines
 			require.True(t, ok, "the child ended before it was killed")
 			sent = sent || strings.HasPrefix(line, "sent ")
 			if sent && r.IntN(3) == 0 {
@@ -101,15 +84,9 @@ func TestAgentSurvivesKills(t *testing.T) {
 			}
 			write(1 + r.IntN(20))
 		}
-		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-		_ = cmd.Wait()
-		for range lines {
-		}
+		c.Kill(t, nil)
 	}
-	cmd, lines := child("drain")
-	for range lines {
-	}
-	require.NoError(t, cmd.Wait(), "the last child drains and exits")
+	require.NoError(t, child("drain").Wait(nil), "the last child drains and exits")
 
 	a, err := shardlog.NewAccount(shardlog.WithDir(filepath.Join(dir, "data")))
 	require.NoError(t, err)

@@ -3,16 +3,12 @@
 package firehose_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/firehose"
+	"github.com/shardlog/shardlog/internal/testchild"
 	"github.com/shardlog/shardlog/internal/testsize"
 )
 
@@ -35,48 +32,26 @@ func TestDeliverySurvivesKills(t *testing.T) {
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 27))
 	acked := map[string]bool{}
-	child := func(mode string) (*exec.Cmd, <-chan string) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestDeliveryKillChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SHARDLOG_FIREHOSE_DIR="+dir, "SHARDLOG_FIREHOSE_MODE="+mode)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		lines := make(chan string, 64)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			_, _ = io.Copy(io.Discard, out)
-		}()
-		return cmd, lines
+	child := func(mode string) *testchild.Child {
+		return testchild.Start(t, "TestDeliveryKillChild", "SHARDLOG_FIREHOSE_DIR="+dir, "SHARDLOG_FIREHOSE_MODE="+mode)
+	}
+	note := func(line string) {
+		if id, ok := strings.CutPrefix(line, "acked "); ok {
+			acked[id] = true
+		}
 	}
 	for round := range testsize.Rounds(t, "SHARDLOG_FIREHOSE_KILLS", 20, 5) {
-		cmd, lines := child(fmt.Sprint("put-", round))
+		c := child(fmt.Sprint("put-", round))
 		for n := 0; ; n++ {
-			line, ok := <-lines
+			line, ok := <-c.Lines
 			require.True(t, ok, "the child ended before it was killed")
-			if id, ok := strings.CutPrefix(line, "acked "); ok {
-				acked[id] = true
-			}
-			if n > 20 && r.IntN(40) == 0 {
+			if note(line); n > 20 && r.IntN(40) == 0 {
 				break
 			}
 		}
-		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-		_ = cmd.Wait()
-		for line := range lines { // acknowledged before the kill landed
-			if id, ok := strings.CutPrefix(line, "acked "); ok {
-				acked[id] = true
-			}
-		}
+		c.Kill(t, note) // acknowledged before the kill landed
 	}
-	cmd, lines := child("drain")
-	for range lines {
-	}
-	require.NoError(t, cmd.Wait(), "the last child delivers everything and exits")
+	require.NoError(t, child("drain").Wait(nil), "the last child delivers everything and exits")
 
 	delivered := map[string]int{}
 	for key, body := range objects(t, filepath.Join(dir, "bucket")) {

@@ -3,22 +3,20 @@
 package producer_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog/internal/testchild"
 	"github.com/shardlog/shardlog/internal/testsize"
 
 	"github.com/shardlog/shardlog"
@@ -38,25 +36,11 @@ func TestSpoolSurvivesKills(t *testing.T) {
 	acked := map[int]bool{}
 	next := 0
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	child := func(mode string) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestSpoolKillChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SHARDLOG_SPOOL_DIR="+dir, "SHARDLOG_SPOOL_MODE="+mode, fmt.Sprint("SHARDLOG_SPOOL_FROM=", next))
-		cmd.Stderr = os.Stderr
-		return cmd
+	child := func(mode string) *testchild.Child {
+		return testchild.Start(t, "TestSpoolKillChild", "SHARDLOG_SPOOL_DIR="+dir, "SHARDLOG_SPOOL_MODE="+mode, fmt.Sprint("SHARDLOG_SPOOL_FROM=", next))
 	}
-	for round := range testsize.Rounds(t, "SHARDLOG_SPOOL_KILLS", 20, 5) {
-		cmd := child("put")
-		out, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		lines := make(chan string, 1024)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-		}()
+	for range testsize.Rounds(t, "SHARDLOG_SPOOL_KILLS", 20, 5) {
+		c := child("put")
 		want, got := 50+r.IntN(400), 0
 		note := func(line string) {
 			if n, ok := strings.CutPrefix(line, "ack "); ok {
@@ -67,19 +51,14 @@ func TestSpoolSurvivesKills(t *testing.T) {
 				got++
 			}
 		}
-		for line := range lines {
+		for line := range c.Lines {
 			if note(line); got >= want {
 				break
 			}
 		}
-		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL), "round %d", round)
-		for line := range lines { // what it printed before it died counts
-			note(line)
-		}
-		_ = cmd.Wait()
+		c.Kill(t, note) // what it printed before it died counts
 	}
-	drain := child("drain")
-	require.NoError(t, drain.Run(), "the last child drains the spool")
+	require.NoError(t, child("drain").Wait(nil), "the last child drains the spool")
 
 	dest, err := shardlog.NewAccount(shardlog.WithDir(filepath.Join(dir, "dest")), shardlog.WithoutLimits())
 	require.NoError(t, err)
