@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/shardlog/shardlog"
 )
 
 // HTTPEndpoint is a Destination that delivers records to an HTTP endpoint
@@ -39,6 +41,8 @@ type HTTPEndpoint struct {
 	// Client sends the requests. Default: one that waits 3 minutes for an
 	// answer, as Firehose does, and follows no redirects.
 	Client *http.Client
+	// Clock dates the requests' timestamps. Default: the wall clock.
+	Clock shardlog.Clock
 }
 
 // The endpoint's limits and Firehose's error codes for it.
@@ -110,7 +114,11 @@ type httpResponse struct {
 }
 
 func (h *HTTPEndpoint) post(ctx context.Context, records [][]byte) error {
-	req := httpRequest{RequestID: requestID(records), Timestamp: time.Now().UnixMilli(), Records: make([]httpRecord, len(records))}
+	clk := h.Clock
+	if clk == nil {
+		clk = shardlog.SystemClock()
+	}
+	req := httpRequest{RequestID: requestID(records), Timestamp: clk.Now().UnixMilli(), Records: make([]httpRecord, len(records))}
 	for i, r := range records {
 		req.Records[i] = httpRecord{Data: r}
 	}

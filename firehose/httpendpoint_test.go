@@ -22,6 +22,7 @@ type endpoint struct {
 	mu       sync.Mutex
 	requests []*http.Request
 	ids      []string
+	stamps   []int64
 	records  []string
 	fail     func(n int) (status int, body string) // n counts requests from 0
 }
@@ -52,6 +53,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.ids = append(e.ids, req.RequestID)
+	e.stamps = append(e.stamps, req.Timestamp)
 	if e.fail != nil {
 		if status, msg := e.fail(n); status != 0 {
 			w.Header().Set("Content-Type", "application/json")
@@ -84,12 +86,15 @@ func TestHTTPEndpoint(t *testing.T) {
 			dest := &firehose.HTTPEndpoint{URL: srv.URL, AccessKey: "secret-key", CommonAttributes: map[string]string{"env": "test"},
 				ContentEncoding: enc, SourceARN: "arn:aws:firehose:us-east-1:123456789012:deliverystream/orders"}
 			r := newRig(t, firehose.Config{Destination: dest, Buffering: firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 0}}, 1)
+			dest.Clock = r.clk
 			r.run()
 			put(t, r.d, "one", "two", "", "three")
 			r.await(100*time.Millisecond, func() bool { return r.d.Totals().DeliveredRecords == 4 })
 			records, _, n := e.got()
 			require.Equal(t, []string{"one", "two", "", "three"}, records)
 			require.Equal(t, 1, n)
+			require.GreaterOrEqual(t, e.stamps[0], t0.UnixMilli(), "the timestamp is the clock's, not the wall's")
+			require.LessOrEqual(t, e.stamps[0], r.clk.Now().UnixMilli())
 			h := e.requests[0].Header
 			require.Equal(t, "1.0", h.Get("X-Amz-Firehose-Protocol-Version"))
 			require.Equal(t, "secret-key", h.Get("X-Amz-Firehose-Access-Key"))
