@@ -17,6 +17,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -78,7 +79,10 @@ func (d *Destination) Put(ctx context.Context, key string, body []byte) error {
 		d.conn = conn
 	}
 	if _, err := d.conn.PgConn().CopyFrom(ctx, bytes.NewReader(body), d.copySQL()); err != nil {
-		if d.conn.IsClosed() || ctx.Err() != nil {
+		if d.conn.IsClosed() || ctx.Err() != nil { // a COPY cut short leaves the connection unusable
+			closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = d.conn.Close(closing)
+			cancel()
 			d.conn = nil
 		}
 		return fmt.Errorf("postgres: loading %s into %s: %w", key, d.Table, err)
