@@ -1,7 +1,6 @@
 package aws_test
 
 import (
-	"context"
 	"io"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,9 +15,9 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/aws"
 	"github.com/shardlog/shardlog/firehose"
+	"github.com/shardlog/shardlog/firehose/firehosetest"
 )
 
 // s3Server starts an S3-compatible server (gofakes3, in memory) on
@@ -35,39 +34,11 @@ func s3Server(t *testing.T, bucket string) *s3.Client {
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
 }
 
-// deliver runs a direct-put delivery stream into dest until want records
-// are delivered, after putting records.
-func deliver(t *testing.T, cfg firehose.Config, records []string, done func(firehose.Totals) bool) *firehose.DeliveryStream {
-	t.Helper()
-	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
-	require.NoError(t, err)
-	t.Cleanup(func() { acct.Close() })
-	s, err := acct.CreateStream(t.Context(), shardlog.CreateStreamInput{StreamName: "backing", ShardCount: 1})
-	require.NoError(t, err)
-	cfg.Name, cfg.Source, cfg.DirectPut = "orders", s, true
-	cfg.Buffering = firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 0}
-	d, err := firehose.New(cfg)
-	require.NoError(t, err)
-	var in [][]byte
-	for _, r := range records {
-		in = append(in, []byte(r))
-	}
-	_, err = d.PutRecordBatch(t.Context(), in)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	stopped := make(chan error, 1)
-	go func() { stopped <- d.Run(ctx) }()
-	require.Eventually(t, func() bool { return done(d.Totals()) }, 30*time.Second, 10*time.Millisecond)
-	cancel()
-	require.NoError(t, <-stopped)
-	return d
-}
-
 // TestS3Destination: a delivery stream's objects land in a bucket of a
 // real S3-compatible server, through the SDK, under Firehose's keys.
 func TestS3Destination(t *testing.T) {
 	client := s3Server(t, "bucket")
-	deliver(t, firehose.Config{Destination: aws.S3Destination{Client: client, Bucket: "bucket"}, Prefix: "orders/"},
+	firehosetest.Deliver(t, firehose.Config{Destination: aws.S3Destination{Client: client, Bucket: "bucket"}, Prefix: "orders/"},
 		[]string{"a\n", "b\n"}, func(tot firehose.Totals) bool { return tot.DeliveredRecords == 2 })
 	list, err := client.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: sdk.String("bucket")})
 	require.NoError(t, err)
@@ -87,7 +58,7 @@ func TestS3Destination(t *testing.T) {
 func TestS3DestinationFailsToBackup(t *testing.T) {
 	client := s3Server(t, "")
 	backup := t.TempDir()
-	deliver(t, firehose.Config{Destination: aws.S3Destination{Client: client, Bucket: "missing"}, Backup: firehose.Dir(backup),
+	firehosetest.Deliver(t, firehose.Config{Destination: aws.S3Destination{Client: client, Bucket: "missing"}, Backup: firehose.Dir(backup),
 		RetryDuration: time.Second}, []string{"kept\n"}, func(tot firehose.Totals) bool { return tot.BackedUp == 1 })
 	matches, err := filepath.Glob(filepath.Join(backup, "delivery-failed", "*", "*", "*", "*", "orders-1-*"))
 	require.NoError(t, err)

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/firehose"
+	"github.com/shardlog/shardlog/firehose/firehosetest"
 	"github.com/shardlog/shardlog/postgres"
 )
 
@@ -72,33 +72,6 @@ func startPostgres(t *testing.T) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 }
 
-// deliver runs a direct-put delivery stream into dest with the records
-// until done holds.
-func deliver(t *testing.T, cfg firehose.Config, records []string, done func(firehose.Totals) bool) {
-	t.Helper()
-	acct, err := shardlog.NewAccount(shardlog.WithoutLimits())
-	require.NoError(t, err)
-	defer acct.Close()
-	s, err := acct.CreateStream(t.Context(), shardlog.CreateStreamInput{StreamName: "backing", ShardCount: 1})
-	require.NoError(t, err)
-	cfg.Name, cfg.Source, cfg.DirectPut, cfg.Logger = "events", s, true, slog.New(slog.DiscardHandler)
-	cfg.Buffering = firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 0}
-	d, err := firehose.New(cfg)
-	require.NoError(t, err)
-	var in [][]byte
-	for _, r := range records {
-		in = append(in, []byte(r))
-	}
-	_, err = d.PutRecordBatch(t.Context(), in)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	stopped := make(chan error, 1)
-	go func() { stopped <- d.Run(ctx) }()
-	require.Eventually(t, func() bool { return done(d.Totals()) }, 60*time.Second, 10*time.Millisecond)
-	cancel()
-	require.NoError(t, <-stopped)
-}
-
 // TestLoadsWithCopy: delivered objects are staged, then loaded into a
 // table of a real PostgreSQL server with COPY, gzipped or not.
 func TestLoadsWithCopy(t *testing.T) {
@@ -113,7 +86,7 @@ func TestLoadsWithCopy(t *testing.T) {
 		staging := t.TempDir()
 		dest := &postgres.Destination{ConnString: conn, Table: "public.events", Columns: []string{"id", "name"},
 			CopyOptions: "FORMAT csv", Staging: firehose.Dir(staging)}
-		deliver(t, firehose.Config{Destination: dest, Compression: c}, []string{"1,one\n", "2,\"two, too\"\n", "3,three\n"},
+		firehosetest.Deliver(t, firehose.Config{Name: "events", Logger: slog.New(slog.DiscardHandler), Destination: dest, Compression: c}, []string{"1,one\n", "2,\"two, too\"\n", "3,three\n"},
 			func(tot firehose.Totals) bool { return tot.DeliveredRecords == 3 })
 		require.NoError(t, dest.Close(t.Context()))
 		staged, err := filepath.Glob(filepath.Join(staging, "*", "*", "*", "*", "events-1-*"))
@@ -151,7 +124,7 @@ func TestFailedLoadsGoToBackup(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			backup := t.TempDir()
-			deliver(t, firehose.Config{Destination: dest, Backup: firehose.Dir(backup), RetryDuration: time.Second},
+			firehosetest.Deliver(t, firehose.Config{Name: "events", Logger: slog.New(slog.DiscardHandler), Destination: dest, Backup: firehose.Dir(backup), RetryDuration: time.Second},
 				[]string{"1\n", "not a number\n"}, func(tot firehose.Totals) bool { return tot.BackedUp == 1 })
 			require.NoError(t, dest.Close(t.Context()))
 			matches, err := filepath.Glob(filepath.Join(backup, "delivery-failed", "*", "*", "*", "*", "events-1-*"))
