@@ -225,7 +225,7 @@ func (b *shardBuffer) process(ctx context.Context, now time.Time) {
 	byID := make(map[string]int, len(b.batch))
 	for i, p := range b.batch {
 		id := fmt.Sprintf("%s-%d", p.u.SequenceNumber, p.u.SubSequenceNumber)
-		recs[i] = ProcessorRecord{RecordID: id, ApproximateArrivalTimestamp: p.u.ApproximateArrivalTimestamp, Data: p.u.Data,
+		recs[i] = ProcessorRecord{RecordID: id, ApproximateArrivalTimestamp: p.u.ApproximateArrivalTimestamp, Data: bytes.Clone(p.u.Data), // the stream's own memory stays out of its reach
 			ShardID: p.u.ShardID, PartitionKey: p.u.PartitionKey, SequenceNumber: p.u.SequenceNumber.String(), SubsequenceNumber: p.u.SubSequenceNumber}
 		byID[id] = i
 	}

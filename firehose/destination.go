@@ -10,7 +10,9 @@ import (
 
 // Destination stores delivered objects. Put must be durable when it
 // returns nil; an error has the object retried (see Config.RetryDuration).
-// The same key may come twice, after a crash: it must then replace.
+// The same key may come twice, after a crash: it must then replace. body
+// is the delivery stream's buffer, reused once Put returns: copy what is
+// kept.
 type Destination interface {
 	Put(ctx context.Context, key string, body []byte) error
 }

@@ -249,6 +249,30 @@ func TestProcessor(t *testing.T) {
 	require.Equal(t, int64(2), r.d.Totals().ProcessingFailed)
 }
 
+// TestProcessorGetsCopies: a Processor that changes its records' data in
+// place changes what it delivers, never the records the stream holds.
+func TestProcessorGetsCopies(t *testing.T) {
+	inPlace := func(_ context.Context, recs []firehose.ProcessorRecord) ([]firehose.ProcessorResult, error) {
+		out := make([]firehose.ProcessorResult, len(recs))
+		for i, r := range recs {
+			copy(r.Data, "XX")
+			out[i] = firehose.ProcessorResult{RecordID: r.RecordID, Result: firehose.Ok, Data: r.Data}
+		}
+		return out, nil
+	}
+	r := newRig(t, firehose.Config{Processor: inPlace, Buffering: firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 0}}, 1)
+	r.run()
+	put(t, r.d, "abc\n")
+	r.await(100*time.Millisecond, func() bool { return r.d.Totals().DeliveredRecords == 1 })
+	for _, body := range objects(t, r.dir) {
+		require.Equal(t, "XXc\n", string(body))
+	}
+	for rec, err := range r.s.ReadAll(ctx, shardlog.StartingPosition{Type: shardlog.TrimHorizon}) {
+		require.NoError(t, err)
+		require.Equal(t, "abc\n", string(rec.Data), "the stream's record is untouched")
+	}
+}
+
 // flaky is a Destination that fails while down.
 type flaky struct {
 	mu   sync.Mutex

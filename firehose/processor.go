@@ -10,7 +10,8 @@ import (
 // record's new data, Dropped drops it (both succeed), ProcessingFailed
 // sends the original to the error output. A missing or repeated RecordID
 // fails the record; an error fails the call, which is made again up to
-// three times before its records go to the error output.
+// three times before its records go to the error output. Records' Data
+// are the Processor's own to change.
 type Processor func(ctx context.Context, records []ProcessorRecord) ([]ProcessorResult, error)
 
 // ProcessorRecord is a record as a Firehose Lambda gets it.
