@@ -51,6 +51,18 @@ type Config struct {
 	// object goes to Backup. Default 300 s; 0 to 7 200 s.
 	RetryDuration time.Duration
 
+	// Version is the delivery stream's configuration version, which its
+	// object names carry, as Firehose's do. Default 1.
+	Version int
+	// Application names the consumer group that reads Source. Default
+	// firehose-<Name>.
+	Application string
+	// StartTime is when a KinesisStreamAsSource delivery stream starts
+	// reading its shards that hold no checkpoint yet: Firehose's
+	// DeliveryStartTimestamp. Default: when New is called. Give the first
+	// one again when the delivery stream is made anew after a restart.
+	StartTime time.Time
+
 	// Clock times buffering and retries: the source account's clock
 	// where it is a *shardlog.Stream, else the wall clock.
 	Clock  shardlog.Clock
@@ -127,6 +139,15 @@ func (c Config) withDefaults() (Config, error) {
 		if s, ok := c.Source.(*shardlog.Stream); ok {
 			c.Clock = s.Account().Clock()
 		}
+	}
+	if c.Version == 0 {
+		c.Version = 1
+	}
+	if c.Application == "" {
+		c.Application = "firehose-" + c.Name
+	}
+	if c.StartTime.IsZero() {
+		c.StartTime = c.Clock.Now()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

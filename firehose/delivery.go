@@ -58,7 +58,7 @@ func New(cfg Config) (*DeliveryStream, error) {
 	}
 	d := &DeliveryStream{cfg: cfg, prefix: p, errPrefix: e, start: shardlog.StartingPosition{Type: shardlog.TrimHorizon}}
 	if !cfg.DirectPut {
-		d.start = shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: cfg.Clock.Now()}
+		d.start = shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: cfg.StartTime}
 	}
 	return d, nil
 }
@@ -99,7 +99,7 @@ func (d *DeliveryStream) track(b *shardBuffer, on bool) {
 }
 
 // Run delivers until ctx ends, reading the source through the consumer
-// group firehose-<Name>: workers of the same delivery stream in other
+// group Config.Application: workers of the same delivery stream in other
 // processes share the shards. When ctx ends, each shard's buffer is
 // delivered once more (without retries) before Run returns; what fails
 // then is read again by the next Run.
@@ -109,7 +109,7 @@ func (d *DeliveryStream) Run(ctx context.Context) error {
 		idle = iv
 	}
 	return shardlog.RunWorker(ctx, d.cfg.Source, shardlog.WorkerConfig{
-		Application:     "firehose-" + d.cfg.Name,
+		Application:     d.cfg.Application,
 		NewProcessor:    func(shardID string) shardlog.RecordProcessor { return &shardBuffer{d: d, shardID: shardID, run: ctx} },
 		InitialPosition: d.start,
 		Deaggregate:     true, // Firehose deaggregates KPL records from a Kinesis source
@@ -289,7 +289,7 @@ func (b *shardBuffer) flush(ctx context.Context, retry bool) error {
 		if d.cfg.Backup != nil {
 			dest = d.cfg.Backup
 		}
-		key := d.errPrefix.eval(b.failAt, ProcessingFailed) + objectName(d.cfg.Name, b.failAt, d.cfg.Compression)
+		key := d.errPrefix.eval(b.failAt, ProcessingFailed) + objectName(d.cfg.Name, d.cfg.Version, b.failAt, d.cfg.Compression)
 		if err := d.put(ctx, dest, key, b.failed, retry); err != nil {
 			return err
 		}
@@ -330,7 +330,7 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 			records = append(records, buf[start:ends[i]])
 		}
 	} else {
-		key = d.prefix.eval(oldest, "") + objectName(d.cfg.Name, oldest, d.cfg.Compression)
+		key = d.prefix.eval(oldest, "") + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
 		buf = d.compress(buf)
 	}
 	begun := d.cfg.Clock.Now()
@@ -355,7 +355,7 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 			if byRecord {
 				errType, body = HTTPEndpointFailed, d.failures(records, oldest, attempts, err)
 			}
-			bkey := d.errPrefix.eval(oldest, errType) + objectName(d.cfg.Name, oldest, d.cfg.Compression)
+			bkey := d.errPrefix.eval(oldest, errType) + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
 			if byRecord {
 				body = d.compress(body)
 			}

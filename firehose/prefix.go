@@ -3,6 +3,7 @@ package firehose
 import (
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -130,8 +131,8 @@ func (p prefix) eval(t time.Time, errType string) string {
 
 // objectName is the end of an object's key, as Firehose names it:
 // <name>-<version>-yyyy-MM-dd-HH-mm-ss-<uuid>, .gz for GZIP.
-func objectName(name string, t time.Time, c Compression) string {
-	s := name + "-1-" + t.UTC().Format("2006-01-02-15-04-05") + "-" + uuid()
+func objectName(name string, version int, t time.Time, c Compression) string {
+	s := name + "-" + strconv.Itoa(version) + "-" + t.UTC().Format("2006-01-02-15-04-05") + "-" + uuid()
 	if c == GZIP {
 		s += ".gz"
 	}
