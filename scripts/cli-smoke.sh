@@ -21,8 +21,9 @@ start() {
   done
   [ -n "$endpoint" ] || { echo "shardlogd did not start"; exit 1; }
 }
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi; rm -f "$out"' EXIT
-start
+buckets=$(mktemp -d)
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi; rm -rf "$out" "$buckets"' EXIT
+start -buckets "$buckets"
 
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
 k() { aws --endpoint-url "$endpoint" kinesis "$@"; }
@@ -54,6 +55,21 @@ answer=$(cw get-metric-statistics "${incoming[@]}" "${span[@]}" --period 90 --st
 echo "$answer" | grep -q InvalidParameterValue || { echo "get-metric-statistics with a period of 90 s: $answer"; exit 1; }
 k add-tags-to-stream --stream-name myStream --tags team=core
 k list-tags-for-stream --stream-name myStream --query 'Tags[0].Value' --output text | grep -qx core
+# Firehose on the same port: a direct-put delivery stream delivers to a
+# folder per bucket, and one reading myStream delivers what it takes.
+fh() { aws --endpoint-url "$endpoint" firehose "$@"; }
+s3=(--extended-s3-destination-configuration 'BucketARN=arn:aws:s3:::lake,RoleARN=arn:aws:iam::000000000000:role/r,Prefix=web/,BufferingHints={SizeInMBs=1,IntervalInSeconds=0}')
+fh create-delivery-stream --delivery-stream-name web "${s3[@]}" --query DeliveryStreamARN --output text | grep -qx arn:aws:firehose:us-east-1:000000000000:deliverystream/web
+fh put-record --delivery-stream-name web --record Data=firehose-hello "${data_flag[@]}" >/dev/null
+fh describe-delivery-stream --delivery-stream-name web --query DeliveryStreamDescription.DeliveryStreamStatus --output text | grep -qx ACTIVE
+fh list-delivery-streams --query 'DeliveryStreamNames[0]' --output text | grep -qx web
+for _ in $(seq 100); do grep -rqs firehose-hello "$buckets/lake/web" && break; sleep 0.1; done
+grep -rqs firehose-hello "$buckets/lake/web" || { echo "the delivery stream delivered nothing to $buckets/lake/web"; exit 1; }
+answer=$(fh create-delivery-stream --delivery-stream-name 'bad name' "${s3[@]}" 2>&1) && { echo "a bad name was accepted"; exit 1; }
+echo "$answer" | grep -q "ValidationException.*deliveryStreamName" || { echo "create-delivery-stream with a bad name: $answer"; exit 1; }
+fh delete-delivery-stream --delivery-stream-name web
+answer=$(fh describe-delivery-stream --delivery-stream-name web 2>&1) && { echo "a deleted delivery stream was described"; exit 1; }
+echo "$answer" | grep -q ResourceNotFoundException || { echo "describe-delivery-stream after delete: $answer"; exit 1; }
 k delete-stream --stream-name myStream
 k list-streams --query 'length(StreamNames)' | grep -qx 0
 
@@ -62,13 +78,15 @@ k list-streams --query 'length(StreamNames)' | grep -qx 0
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 iam=$(mktemp)
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -f "$iam" "$out"' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$iam" "$out" "$buckets"' EXIT
 cat >"$iam" <<'JSON'
 {"principals": [
   {"arn": "arn:aws:iam::000000000000:user/admin", "roles": ["administrator"], "accessKeys": [{"id": "AKIDADMIN", "secret": "admin-secret"}]},
   {"arn": "arn:aws:iam::000000000000:user/writer", "roles": ["producer"], "accessKeys": [{"id": "AKIDWRITER", "secret": "writer-secret"}]},
   {"arn": "arn:aws:iam::000000000000:user/watcher", "accessKeys": [{"id": "AKIDWATCHER", "secret": "watcher-secret"}],
-   "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudwatch:Get*", "Resource": "*"}]}]}]}
+   "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudwatch:Get*", "Resource": "*"}]}]},
+  {"arn": "arn:aws:iam::000000000000:user/deliverer", "accessKeys": [{"id": "AKIDDELIVERER", "secret": "deliverer-secret"}],
+   "policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "firehose:*", "Resource": "*"}]}]}]}
 JSON
 start -iam "$iam"
 as() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "$endpoint" kinesis "${@:3}"; }
@@ -83,5 +101,10 @@ watch() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "$end
 watch AKIDWATCHER watcher-secret --query 'sum(Datapoints[].Sum)' | grep -qx 1.0
 answer=$(watch AKIDWRITER writer-secret 2>&1) && { echo "a producer read CloudWatch"; exit 1; }
 echo "$answer" | grep -q AccessDenied || { echo "get-metric-statistics as a producer: $answer"; exit 1; }
+ash() { AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 aws --endpoint-url "$endpoint" firehose "${@:3}"; }
+ash AKIDDELIVERER deliverer-secret create-delivery-stream --delivery-stream-name signed "${s3[@]}" >/dev/null
+answer=$(ash AKIDWRITER writer-secret delete-delivery-stream --delivery-stream-name signed 2>&1) && { echo "a Kinesis producer deleted a delivery stream"; exit 1; }
+echo "$answer" | grep -q AccessDeniedException || { echo "delete-delivery-stream as a Kinesis producer: $answer"; exit 1; }
+ash AKIDDELIVERER deliverer-secret delete-delivery-stream --delivery-stream-name signed
 as AKIDADMIN admin-secret delete-stream --stream-name signed
 echo "AWS CLI smoke test passed"

@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/cloudwatchapi"
+	"github.com/shardlog/shardlog/firehoseapi"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
@@ -21,7 +23,8 @@ type settings struct {
 	account         []shardlog.Option   // the account's options
 	handler         []kinesisapi.Option // the API handler's, but for the drain
 	cloudwatch      []cloudwatchapi.Option
-	data            string // data directory, "" for memory
+	firehose        firehoseapi.Config // but for Kinesis and, without -buckets and -data, Buckets
+	data            string             // data directory, "" for memory
 	iamPath         string
 	pprof           bool
 	hosts           hostList
@@ -90,6 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	maxStreams := fs.Int("max-streams-per-conn", 100, "HTTP/2 requests one connection may have in flight")
 	kmsKeys := fs.String("kms-keys", os.Getenv("SHARDLOG_KMS_KEYS"), "JSON file of KMS master keys (see shardlog.LoadKeyRing): with it, StartStreamEncryption seals records at rest; default $SHARDLOG_KMS_KEYS")
 	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
+	buckets := fs.String("buckets", "", "folder delivery streams' S3 destinations write to, one folder per bucket (default: <data>/buckets with -data, else a temporary folder removed at exit)")
+	plainEndpoints := fs.Bool("allow-http-endpoints", false, "let delivery streams deliver to http:// endpoints, which Firehose refuses (for endpoints on loopback)")
 	allowUnsigned := fs.Bool("allow-unsigned", false, "without -iam, serve requests that carry no signature at all (curl); otherwise, as on AWS, a request needs SigV4 credentials (any will do without -iam)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -182,6 +187,15 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	if *allowUnsigned {
 		s.handler = append(s.handler, kinesisapi.WithUnsignedRequests())
 		s.cloudwatch = append(s.cloudwatch, cloudwatchapi.WithUnsignedRequests())
+	}
+	s.firehose = firehoseapi.Config{Buckets: *buckets, PlainHTTPEndpoints: *plainEndpoints, UnsignedRequests: *allowUnsigned,
+		AllowedHosts: hosts, Logger: log}
+	if *data != "" {
+		s.firehose.Dir = filepath.Join(*data, "firehose")
+		s.firehose.AccountOptions = []shardlog.Option{shardlog.WithSync(syncPolicy)}
+		if s.firehose.Buckets == "" {
+			s.firehose.Buckets = filepath.Join(*data, "buckets")
+		}
 	}
 	s.summary = []any{"region", *region, "account", *account, "limits", *limits,
 		"max_bytes", *maxBytes, "max_records", *maxRecords, "max_conns", s.maxConns, "data", *data, "sync", syncPolicy}

@@ -9,6 +9,12 @@
 //
 //	aws --endpoint-url http://127.0.0.1:4567 cloudwatch list-metrics
 //
+// and Amazon Data Firehose's API (see package firehoseapi): delivery
+// streams fed by PutRecord or by a stream, delivering to S3 buckets — a
+// folder each under -buckets — and to HTTP endpoints:
+//
+//	aws --endpoint-url http://127.0.0.1:4567 firehose list-delivery-streams
+//
 // State lives in memory and is lost on exit, unless -data names a
 // directory: then streams, records, consumers and tags survive a restart, a
 // kill -9 and (with the default -sync always) a power loss. Any credentials

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/cloudwatchapi"
+	"github.com/shardlog/shardlog/firehoseapi"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
@@ -66,10 +68,17 @@ func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, st
 		<-errc
 		return err
 	}
+	firehose, err := s.openFirehose(acct)
+	if err != nil {
+		acct.Close()
+		_ = srv.Close()
+		<-errc
+		return err
+	}
 	drain, startDrain := context.WithCancel(context.Background())
 	defer startDrain()
 	kinesis := kinesisapi.NewHandler(acct, append(s.handler, kinesisapi.WithDrain(drain))...)
-	front.open(services(kinesis, cloudwatchapi.NewHandler(acct, s.cloudwatch...)), metricsHandler(acct, log))
+	front.open(services(kinesis, cloudwatchapi.NewHandler(acct, s.cloudwatch...), firehose), metricsHandler(acct, log))
 	log.Info("serving Kinesis", append([]any{"endpoint", endpoint}, s.summary...)...)
 	fmt.Fprintln(stdout, endpoint)
 	if s.selfSigned {
@@ -97,6 +106,9 @@ func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, st
 		timer.Stop()
 		err = stopServing(srv, s.shutdownTimeout, log, err)
 	}
+	if cerr := firehose.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if cerr := acct.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -107,16 +119,60 @@ func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, st
 	return nil
 }
 
-// services serves Kinesis and CloudWatch's metric reads on one port, as
-// their clients tell them apart: CloudWatch's by its protocols' marks.
-func services(kinesis, cloudwatch http.Handler) http.Handler {
+// services serves Kinesis, CloudWatch's metric reads and Firehose on one
+// port, as their clients tell them apart: CloudWatch's by its protocols'
+// marks, Firehose's by its X-Amz-Target.
+func services(kinesis, cloudwatch, firehose http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if cloudwatchapi.Handles(r) {
+		switch {
+		case cloudwatchapi.Handles(r):
 			cloudwatch.ServeHTTP(w, r)
-			return
+		case firehoseapi.Handles(r):
+			firehose.ServeHTTP(w, r)
+		default:
+			kinesis.ServeHTTP(w, r)
 		}
-		kinesis.ServeHTTP(w, r)
 	})
+}
+
+// firehoseServer is the Firehose API's server, and the temporary folder
+// of its buckets, if it has one.
+type firehoseServer struct {
+	*firehoseapi.Server
+	tmp string
+}
+
+// openFirehose starts the Firehose API over acct; without -buckets and
+// -data, its buckets are in a temporary folder, removed by Close.
+func (s *settings) openFirehose(acct *shardlog.Account) (*firehoseServer, error) {
+	cfg := s.firehose
+	cfg.Kinesis = acct
+	var tmp string
+	if cfg.Buckets == "" {
+		var err error
+		if tmp, err = os.MkdirTemp("", "shardlogd-buckets-"); err != nil {
+			return nil, err
+		}
+		cfg.Buckets = tmp
+	}
+	srv, err := firehoseapi.New(cfg)
+	if err != nil {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+		return nil, err
+	}
+	s.log.Info("delivery streams write S3 objects under a folder per bucket", "buckets", cfg.Buckets)
+	return &firehoseServer{srv, tmp}, nil
+}
+
+// Close stops the delivery streams and removes a temporary buckets folder.
+func (f *firehoseServer) Close() error {
+	err := f.Server.Close()
+	if f.tmp != "" {
+		os.RemoveAll(f.tmp)
+	}
+	return err
 }
 
 // openAccount opens the account and loads the -iam file, logging what

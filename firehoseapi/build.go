@@ -1,0 +1,188 @@
+package firehoseapi
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/firehose"
+)
+
+// bucketARN is an S3 bucket's ARN, as Firehose accepts it.
+var bucketARN = regexp.MustCompile(`^arn:.*:s3:::([\w.\-]{1,255})$`)
+
+// bucket is the folder an S3 destination writes to.
+func (s *Server) bucket(arn string) (firehose.Dir, error) {
+	m := bucketARN.FindStringSubmatch(arn)
+	if m == nil || m[1] == "." || m[1] == ".." {
+		return "", invalidArgument("BucketARN " + arn + " does not name an S3 bucket (arn:aws:s3:::<bucket>).")
+	}
+	return firehose.Dir(filepath.Join(s.cfg.Buckets, m[1])), nil
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// describedS3 fills in an S3 destination's defaults, as Firehose
+// describes it, refusing what shardlog does not deliver.
+func describedS3(d *s3Destination, path string) (*s3Destination, error) {
+	out := *d
+	if out.Prefix == nil {
+		out.Prefix = ptr("")
+	}
+	out.BufferingHints = hints(d.BufferingHints)
+	if out.CompressionFormat == nil {
+		out.CompressionFormat = ptr(string(firehose.Uncompressed))
+	}
+	switch *out.CompressionFormat {
+	case string(firehose.Uncompressed), string(firehose.GZIP):
+	default:
+		return nil, unsupported(path+".CompressionFormat "+*out.CompressionFormat, "compresses objects with GZIP only")
+	}
+	if out.EncryptionConfiguration == nil {
+		out.EncryptionConfiguration = &s3Encryption{NoEncryptionConfig: ptr("NoEncryption")}
+	}
+	if out.CloudWatchLoggingOptions == nil {
+		out.CloudWatchLoggingOptions = &loggingOptions{Enabled: ptr(false)}
+	}
+	if out.S3BackupMode == nil {
+		out.S3BackupMode = ptr("Disabled")
+	}
+	switch {
+	case *out.S3BackupMode == "Enabled" || out.S3BackupConfiguration != nil:
+		return nil, unsupported(path+".S3BackupMode Enabled", "keeps no copy of the source records")
+	case enabled(out.ProcessingConfiguration):
+		return nil, unsupported(path+".ProcessingConfiguration", "runs no Lambda functions (use package firehose's Processor in Go)")
+	case out.DataFormatConversionConfiguration != nil && out.DataFormatConversionConfiguration.Enabled != nil && *out.DataFormatConversionConfiguration.Enabled:
+		return nil, unsupported(path+".DataFormatConversionConfiguration", "does not convert records to Parquet or ORC")
+	case out.DynamicPartitioningConfiguration != nil && out.DynamicPartitioningConfiguration.Enabled != nil && *out.DynamicPartitioningConfiguration.Enabled:
+		return nil, unsupported(path+".DynamicPartitioningConfiguration", "does not partition dynamically yet")
+	case str(out.FileExtension) != "":
+		return nil, unsupported(path+".FileExtension", "names objects as Firehose does by default")
+	case str(out.CustomTimeZone) != "" && str(out.CustomTimeZone) != "UTC":
+		return nil, unsupported(path+".CustomTimeZone "+str(out.CustomTimeZone), "dates prefixes in UTC")
+	}
+	return &out, nil
+}
+
+func enabled(p *processing) bool {
+	return p != nil && (p.Enabled == nil || *p.Enabled) && len(p.Processors) > 0 && string(p.Processors) != "[]" && string(p.Processors) != "null"
+}
+
+func hints(b *bufferingHints) *bufferingHints {
+	out := bufferingHints{SizeInMBs: ptr(5), IntervalInSeconds: ptr(300)}
+	if b != nil && b.SizeInMBs != nil {
+		out.SizeInMBs = b.SizeInMBs
+	}
+	if b != nil && b.IntervalInSeconds != nil {
+		out.IntervalInSeconds = b.IntervalInSeconds
+	}
+	return &out
+}
+
+func unsupported(what, why string) error {
+	return invalidArgument(fmt.Sprintf("%s: shardlog %s.", what, why))
+}
+
+// describedHTTP fills in an HttpEndpoint destination's defaults.
+func (s *Server) describedHTTP(d *httpDestination, path string) (*httpDestination, error) {
+	out := *d
+	out.BufferingHints = hints(d.BufferingHints)
+	if out.CloudWatchLoggingOptions == nil {
+		out.CloudWatchLoggingOptions = &loggingOptions{Enabled: ptr(false)}
+	}
+	if out.RequestConfiguration == nil {
+		out.RequestConfiguration = &requestConfig{}
+	}
+	if out.RequestConfiguration.ContentEncoding == nil {
+		out.RequestConfiguration.ContentEncoding = ptr("NONE")
+	}
+	if out.RetryOptions == nil || out.RetryOptions.DurationInSeconds == nil {
+		out.RetryOptions = &retryOptions{DurationInSeconds: ptr(300)}
+	}
+	if out.S3BackupMode == nil {
+		out.S3BackupMode = ptr("FailedDataOnly")
+	}
+	switch {
+	case *out.S3BackupMode == "AllData":
+		return nil, unsupported(path+".S3BackupMode AllData", "backs up failed data only")
+	case enabled(out.ProcessingConfiguration):
+		return nil, unsupported(path+".ProcessingConfiguration", "runs no Lambda functions (use package firehose's Processor in Go)")
+	case out.SecretsManagerConfiguration != nil && out.SecretsManagerConfiguration.Enabled != nil && *out.SecretsManagerConfiguration.Enabled:
+		return nil, unsupported(path+".SecretsManagerConfiguration", "reads no secrets from Secrets Manager")
+	}
+	backup := out.S3Configuration
+	if backup == nil {
+		backup = out.S3DestinationDescription
+	}
+	b, err := describedS3(backup, path+".S3Configuration")
+	if err != nil {
+		return nil, err
+	}
+	b.S3BackupMode = nil
+	out.S3Configuration, out.S3DestinationDescription = nil, b
+	return &out, nil
+}
+
+// deliveryStreamFor makes the firehose.DeliveryStream a definition
+// describes (without running it).
+func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, error) {
+	cfg := firehose.Config{Name: def.Name, Version: def.Version, Clock: s.kinesis.Clock(), Logger: s.log.With("deliveryStream", def.Name)}
+	switch def.Type {
+	case "DirectPut":
+		src, err := s.store.Stream(shardlog.StreamRef{StreamName: def.Name})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Source, cfg.DirectPut = src, true
+	default:
+		src, err := s.kinesis.Stream(shardlog.StreamRef{StreamARN: str(def.Source.KinesisStreamARN)})
+		if err != nil {
+			return nil, invalidArgument("The Kinesis stream " + str(def.Source.KinesisStreamARN) + " could not be read: " + err.Error())
+		}
+		cfg.Source = src
+		cfg.StartTime = time.Time(*def.Source.DeliveryStartTimestamp)
+		cfg.Application = fmt.Sprintf("firehose-%s-%d", def.Name, def.Created.UnixMilli())
+	}
+	dest := def.S3
+	if def.HTTP != nil {
+		dest = def.HTTP.S3DestinationDescription
+	}
+	dir, err := s.bucket(str(dest.BucketARN))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Prefix, cfg.ErrorOutputPrefix = str(dest.Prefix), str(dest.ErrorOutputPrefix)
+	cfg.Compression = firehose.Compression(str(dest.CompressionFormat))
+	buffering := dest.BufferingHints
+	if def.HTTP == nil {
+		cfg.Destination = dir
+	} else {
+		h := def.HTTP
+		buffering = h.BufferingHints
+		ep := &firehose.HTTPEndpoint{URL: str(h.EndpointConfiguration.Url), AccessKey: str(h.EndpointConfiguration.AccessKey),
+			ContentEncoding: str(h.RequestConfiguration.ContentEncoding), SourceARN: s.arn(def.Name), Client: s.cfg.HTTPClient, Clock: s.kinesis.Clock()}
+		if len(h.RequestConfiguration.CommonAttributes) > 0 {
+			ep.CommonAttributes = map[string]string{}
+			for _, a := range h.RequestConfiguration.CommonAttributes {
+				ep.CommonAttributes[str(a.AttributeName)] = str(a.AttributeValue)
+			}
+		}
+		cfg.Destination, cfg.Backup = ep, dir
+		cfg.Compression = firehose.Uncompressed // the endpoint's ContentEncoding compresses
+		cfg.RetryDuration = time.Duration(*h.RetryOptions.DurationInSeconds) * time.Second
+		if cfg.RetryDuration == 0 {
+			cfg.RetryDuration = time.Nanosecond // no retries: straight to the backup
+		}
+	}
+	cfg.Buffering = firehose.BufferingHints{SizeInMBs: *buffering.SizeInMBs, IntervalInSeconds: *buffering.IntervalInSeconds}
+	return firehose.New(cfg)
+}

@@ -1,0 +1,34 @@
+// Package firehoseapi serves Amazon Data Firehose's API (JSON 1.1,
+// X-Amz-Target Firehose_20150804.<Op>) over a shardlog.Account, so that
+// `aws firehose …`, boto3's firehose client and the SDKs work unmodified
+// against shardlogd, and their delivery streams really deliver: each one
+// is a firehose.DeliveryStream run by the Server.
+//
+// Served: CreateDeliveryStream (DirectPut and KinesisStreamAsSource;
+// ExtendedS3 or S3 destinations, written to a folder per bucket under
+// Config.Buckets, and HttpEndpoint destinations with their S3 backup),
+// DescribeDeliveryStream, ListDeliveryStreams, DeleteDeliveryStream,
+// UpdateDestination, PutRecord, PutRecordBatch, TagDeliveryStream,
+// UntagDeliveryStream, ListTagsForDeliveryStream and
+// Start/StopDeliveryStreamEncryption. Destinations shardlog cannot deliver
+// to (Redshift, OpenSearch, Splunk, Snowflake, Iceberg), Lambda
+// processing, format conversion, dynamic partitioning and compressions
+// other than GZIP are refused with InvalidArgumentException, so that a
+// configuration is never accepted and then silently ignored.
+//
+// A direct-put delivery stream keeps the records it takes in a stream of
+// its own in a second account under Config.Dir (in memory without one),
+// so that on disk they outlive a crash until delivered; the delivery
+// streams' definitions are kept there too (deliverystreams.json, replaced
+// atomically) and started again by New. A KinesisStreamAsSource one reads
+// its stream of Config.Kinesis from its creation on, through the consumer
+// group firehose-<name>-<creation in milliseconds>.
+//
+// Requests are checked against the Firehose model's constraints (lengths,
+// ranges, patterns, enums, required members) and refused in AWS's words
+// with ValidationException. With access control on
+// (shardlog.WithAccessControl on Config.Kinesis), requests are signed with
+// Signature Version 4 for the service "firehose", and the caller needs
+// firehose:<Operation> on the delivery stream's ARN,
+// arn:aws:firehose:<region>:<account>:deliverystream/<name>.
+package firehoseapi

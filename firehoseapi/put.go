@@ -1,0 +1,116 @@
+package firehoseapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/shardlog/shardlog/firehose"
+)
+
+// putTarget returns the delivery stream name takes records into, and
+// whether its records are encrypted.
+func (s *Server) putTarget(ctx context.Context, name string) (*firehose.DeliveryStream, bool, error) {
+	if err := s.authorize(ctx, name); err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	d, err := s.lookup(name)
+	var encrypted bool
+	if err == nil {
+		encrypted = d.def.Encryption.Status == "ENABLED"
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, false, err
+	}
+	ds := d.running()
+	if ds == nil {
+		return nil, false, &apiError{status: http.StatusServiceUnavailable, code: "ServiceUnavailableException",
+			message: "The delivery stream " + name + " is not running; see the server's log."}
+	}
+	return ds, encrypted, nil
+}
+
+func (s *Server) putRecord(ctx context.Context, body []byte) (any, error) {
+	var in putRecordInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v violations
+	v.streamName("deliveryStreamName", in.DeliveryStreamName)
+	switch {
+	case in.Record == nil:
+		v.null("record")
+	case in.Record.Data == nil:
+		v.null("record.data")
+	default:
+		v.blob("record.data", in.Record.Data, firehose.MaxRecordBytes)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ds, encrypted, err := s.putTarget(ctx, *in.DeliveryStreamName)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ds.PutRecord(ctx, in.Record.Data)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		RecordId  string
+		Encrypted bool
+	}{out.RecordID, encrypted}, nil
+}
+
+type batchEntry struct {
+	RecordId     string `json:",omitempty"`
+	ErrorCode    string `json:",omitempty"`
+	ErrorMessage string `json:",omitempty"`
+}
+
+func (s *Server) putRecordBatch(ctx context.Context, body []byte) (any, error) {
+	var in putRecordBatchInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	var v violations
+	v.streamName("deliveryStreamName", in.DeliveryStreamName)
+	v.list("records", len(in.Records), in.Records != nil, true, 1, firehose.MaxBatchCount)
+	for i, r := range in.Records {
+		at := "records." + strconv.Itoa(i+1) + ".member"
+		switch {
+		case r == nil:
+			v.null(at)
+		case r.Data == nil:
+			v.null(at + ".data")
+		default:
+			v.blob(at+".data", r.Data, firehose.MaxRecordBytes)
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ds, encrypted, err := s.putTarget(ctx, *in.DeliveryStreamName)
+	if err != nil {
+		return nil, err
+	}
+	records := make([][]byte, len(in.Records))
+	for i, r := range in.Records {
+		records[i] = r.Data
+	}
+	out, err := ds.PutRecordBatch(ctx, records)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]batchEntry, len(out.RequestResponses))
+	for i, r := range out.RequestResponses {
+		entries[i] = batchEntry{r.RecordID, r.ErrorCode, r.ErrorMessage}
+	}
+	return struct {
+		FailedPutCount   int
+		Encrypted        bool
+		RequestResponses []batchEntry
+	}{out.FailedPutCount, encrypted, entries}, nil
+}

@@ -1,0 +1,355 @@
+package firehoseapi_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/firehoseapi"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	ctx   = context.Background()
+	quiet = slog.New(slog.DiscardHandler)
+	t0    = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+)
+
+// rig serves Firehose's API over a fresh account on a manual clock, with
+// the real SDK client pointed at it.
+type rig struct {
+	t       *testing.T
+	clk     *shardlog.ManualClock
+	kinesis *shardlog.Account
+	buckets string
+	dir     string
+	srv     *firehoseapi.Server
+	http    *httptest.Server
+	c       *firehose.Client
+}
+
+func newRig(t *testing.T, dir string) *rig {
+	t.Helper()
+	r := &rig{t: t, clk: shardlog.NewManualClock(t0), buckets: t.TempDir(), dir: dir}
+	var err error
+	r.kinesis, err = shardlog.NewAccount(shardlog.WithClock(r.clk), shardlog.WithoutLimits(), shardlog.WithAccountID("123456789012"), shardlog.WithLogger(quiet))
+	require.NoError(t, err)
+	t.Cleanup(func() { r.kinesis.Close() })
+	r.open()
+	return r
+}
+
+// open starts a Server over the rig's account and directories.
+func (r *rig) open() {
+	var err error
+	r.srv, err = firehoseapi.New(firehoseapi.Config{Kinesis: r.kinesis, Buckets: r.buckets, Dir: r.dir,
+		PlainHTTPEndpoints: true, UnsignedRequests: true, Logger: quiet})
+	require.NoError(r.t, err)
+	r.http = newServer(r.t, r.srv)
+	r.c = client(r.http.URL)
+}
+
+// newServer serves srv on loopback until the test ends.
+func newServer(t *testing.T, srv *firehoseapi.Server) *httptest.Server {
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	return hs
+}
+
+// client is the SDK's Firehose client for url, retries off.
+func client(url string) *firehose.Client {
+	return firehose.New(firehose.Options{
+		BaseEndpoint:     aws.String(url),
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// restart closes the Server and opens another over the same directories.
+func (r *rig) restart() {
+	r.http.Close()
+	require.NoError(r.t, r.srv.Close())
+	r.open()
+}
+
+// await advances the clock a step at a time until cond holds.
+func (r *rig) await(step time.Duration, cond func() bool) {
+	r.t.Helper()
+	require.Eventually(r.t, func() bool {
+		if cond() {
+			return true
+		}
+		r.clk.Advance(step)
+		return false
+	}, 20*time.Second, time.Millisecond)
+}
+
+// objects returns the files under dir, by key, read whole.
+func objects(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	_ = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(dir, path)
+		out[filepath.ToSlash(rel)] = string(b)
+		return nil
+	})
+	return out
+}
+
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func s3Config(bucket string) *types.ExtendedS3DestinationConfiguration {
+	return &types.ExtendedS3DestinationConfiguration{
+		BucketARN:      aws.String("arn:aws:s3:::" + bucket),
+		RoleARN:        aws.String("arn:aws:iam::123456789012:role/firehose"),
+		BufferingHints: &types.BufferingHints{IntervalInSeconds: aws.Int32(60), SizeInMBs: aws.Int32(1)},
+		Prefix:         aws.String("events/"),
+	}
+}
+
+// TestDirectPutLifecycle: create, describe, list, put, deliver to the
+// bucket's folder, delete — through the SDK.
+func TestDirectPutLifecycle(t *testing.T) {
+	r := newRig(t, "")
+	out, err := r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName:                 aws.String("clicks"),
+		ExtendedS3DestinationConfiguration: s3Config("lake"),
+		Tags:                               []types.Tag{{Key: aws.String("team"), Value: aws.String("web")}},
+	})
+	require.NoError(t, err)
+	require.Equal(t, "arn:aws:firehose:us-east-1:123456789012:deliverystream/clicks", *out.DeliveryStreamARN)
+
+	d, err := r.c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("clicks")})
+	require.NoError(t, err)
+	desc := d.DeliveryStreamDescription
+	require.Equal(t, types.DeliveryStreamStatusActive, desc.DeliveryStreamStatus)
+	require.Equal(t, types.DeliveryStreamTypeDirectPut, desc.DeliveryStreamType)
+	require.Equal(t, "1", *desc.VersionId)
+	require.True(t, t0.Equal(*desc.CreateTimestamp))
+	require.False(t, *desc.HasMoreDestinations)
+	require.Equal(t, types.DeliveryStreamEncryptionStatusDisabled, desc.DeliveryStreamEncryptionConfiguration.Status)
+	require.Len(t, desc.Destinations, 1)
+	dest := desc.Destinations[0]
+	require.Equal(t, "destinationId-000000000001", *dest.DestinationId)
+	ext := dest.ExtendedS3DestinationDescription
+	require.Equal(t, "arn:aws:s3:::lake", *ext.BucketARN)
+	require.Equal(t, types.CompressionFormatUncompressed, ext.CompressionFormat)
+	require.Equal(t, int32(60), *ext.BufferingHints.IntervalInSeconds)
+	require.Equal(t, types.NoEncryptionConfigNoEncryption, ext.EncryptionConfiguration.NoEncryptionConfig)
+	require.Equal(t, types.S3BackupModeDisabled, ext.S3BackupMode)
+
+	list, err := r.c.ListDeliveryStreams(ctx, &firehose.ListDeliveryStreamsInput{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"clicks"}, list.DeliveryStreamNames)
+	require.False(t, *list.HasMoreDeliveryStreams)
+
+	one, err := r.c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("clicks"), Record: &types.Record{Data: []byte("a\n")}})
+	require.NoError(t, err)
+	require.NotEmpty(t, *one.RecordId)
+	batch, err := r.c.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("clicks"),
+		Records: []types.Record{{Data: []byte("b\n")}, {Data: []byte("c\n")}}})
+	require.NoError(t, err)
+	require.Zero(t, *batch.FailedPutCount)
+	require.Len(t, batch.RequestResponses, 2)
+
+	lake := filepath.Join(r.buckets, "lake")
+	r.await(time.Second, func() bool { return len(objects(t, lake)) == 1 })
+	for key, body := range objects(t, lake) {
+		require.Regexp(t, `^events/2026/03/01/12/clicks-1-2026-03-01-12-0\d-\d\d-[0-9a-f-]{36}$`, key)
+		require.Equal(t, "a\nb\nc\n", body)
+	}
+
+	_, err = r.c.DeleteDeliveryStream(ctx, &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String("clicks")})
+	require.NoError(t, err)
+	_, err = r.c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("clicks")})
+	var nf *types.ResourceNotFoundException
+	require.ErrorAs(t, err, &nf)
+	require.Equal(t, "Firehose clicks under account 123456789012 not found.", *nf.Message)
+	_, err = r.c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("clicks"), Record: &types.Record{Data: []byte("x")}})
+	require.ErrorAs(t, err, &nf)
+}
+
+// TestKinesisSource: a KinesisStreamAsSource delivery stream delivers what
+// the stream takes after its creation, and refuses direct puts.
+func TestKinesisSource(t *testing.T) {
+	r := newRig(t, "")
+	s, err := r.kinesis.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 2})
+	require.NoError(t, err)
+	_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("before\n")})
+	require.NoError(t, err)
+	r.clk.Advance(time.Second)
+	_, err = r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("orders-to-lake"),
+		DeliveryStreamType: types.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration: &types.KinesisStreamSourceConfiguration{
+			KinesisStreamARN: aws.String(r.kinesis.StreamARN("orders")), RoleARN: aws.String("arn:aws:iam::123456789012:role/r")},
+		ExtendedS3DestinationConfiguration: s3Config("lake"),
+	})
+	require.NoError(t, err)
+	r.clk.Advance(time.Second)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		_, err = s.Put(ctx, shardlog.PutInput{PartitionKey: k, Data: []byte(k + "\n")})
+		require.NoError(t, err)
+	}
+	d, err := r.c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("orders-to-lake")})
+	require.NoError(t, err)
+	src := d.DeliveryStreamDescription.Source.KinesisStreamSourceDescription
+	require.Equal(t, r.kinesis.StreamARN("orders"), *src.KinesisStreamARN)
+	require.True(t, t0.Add(time.Second).Equal(*src.DeliveryStartTimestamp))
+
+	lake := filepath.Join(r.buckets, "lake")
+	var lines []string
+	r.await(time.Second, func() bool {
+		lines = nil
+		for _, body := range objects(t, lake) {
+			lines = append(lines, strings.Fields(body)...)
+		}
+		return len(lines) >= 4
+	})
+	sort.Strings(lines)
+	require.Equal(t, []string{"a", "b", "c", "d"}, lines, "nothing from before the creation")
+
+	_, err = r.c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("orders-to-lake"), Record: &types.Record{Data: []byte("x")}})
+	var bad *types.InvalidArgumentException
+	require.ErrorAs(t, err, &bad)
+	require.Equal(t, "This operation is not permitted on KinesisStreamAsSource delivery stream type.", *bad.Message)
+}
+
+// TestSurvivesRestart: with a Dir, delivery streams and the records they
+// took but did not deliver outlive the Server.
+func TestSurvivesRestart(t *testing.T) {
+	r := newRig(t, t.TempDir())
+	_, err := r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("clicks"), ExtendedS3DestinationConfiguration: s3Config("lake")})
+	require.NoError(t, err)
+	_, err = r.c.TagDeliveryStream(ctx, &firehose.TagDeliveryStreamInput{DeliveryStreamName: aws.String("clicks"),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("web")}}})
+	require.NoError(t, err)
+	_, err = r.c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("clicks"), Record: &types.Record{Data: []byte("kept\n")}})
+	require.NoError(t, err)
+	r.restart()
+
+	tags, err := r.c.ListTagsForDeliveryStream(ctx, &firehose.ListTagsForDeliveryStreamInput{DeliveryStreamName: aws.String("clicks")})
+	require.NoError(t, err)
+	require.Len(t, tags.Tags, 1)
+	require.Equal(t, "web", *tags.Tags[0].Value)
+	lake := filepath.Join(r.buckets, "lake")
+	var bodies string
+	r.await(time.Second, func() bool {
+		bodies = ""
+		for _, b := range objects(t, lake) {
+			bodies += b
+		}
+		return strings.Contains(bodies, "kept\n")
+	})
+}
+
+// TestUpdateDestination: the version must match and grows; new objects
+// carry it in their names and follow the new prefix.
+func TestUpdateDestination(t *testing.T) {
+	r := newRig(t, "")
+	_, err := r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("clicks"), ExtendedS3DestinationConfiguration: s3Config("lake")})
+	require.NoError(t, err)
+	_, err = r.c.UpdateDestination(ctx, &firehose.UpdateDestinationInput{DeliveryStreamName: aws.String("clicks"),
+		CurrentDeliveryStreamVersionId: aws.String("7"), DestinationId: aws.String("destinationId-000000000001"),
+		ExtendedS3DestinationUpdate: &types.ExtendedS3DestinationUpdate{Prefix: aws.String("v2/")}})
+	var cm *types.ConcurrentModificationException
+	require.ErrorAs(t, err, &cm)
+	_, err = r.c.UpdateDestination(ctx, &firehose.UpdateDestinationInput{DeliveryStreamName: aws.String("clicks"),
+		CurrentDeliveryStreamVersionId: aws.String("1"), DestinationId: aws.String("destinationId-000000000001"),
+		ExtendedS3DestinationUpdate: &types.ExtendedS3DestinationUpdate{Prefix: aws.String("v2/")}})
+	require.NoError(t, err)
+	d, err := r.c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("clicks")})
+	require.NoError(t, err)
+	require.Equal(t, "2", *d.DeliveryStreamDescription.VersionId)
+	ext := d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription
+	require.Equal(t, "v2/", *ext.Prefix)
+	require.Equal(t, int32(60), *ext.BufferingHints.IntervalInSeconds, "members not updated stay")
+
+	_, err = r.c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("clicks"), Record: &types.Record{Data: []byte("x\n")}})
+	require.NoError(t, err)
+	lake := filepath.Join(r.buckets, "lake")
+	r.await(time.Second, func() bool { return len(objects(t, lake)) == 1 })
+	for key := range objects(t, lake) {
+		require.Regexp(t, `^v2/2026/03/01/12/clicks-2-`, key)
+	}
+}
+
+// TestHTTPEndpointAndEncryption: an HttpEndpoint destination gets
+// Firehose's requests; encryption shows in the answers.
+func TestHTTPEndpointAndEncryption(t *testing.T) {
+	got := make(chan string, 10)
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		got <- req.Header.Get("X-Amz-Firehose-Access-Key")
+		id := req.Header.Get("X-Amz-Firehose-Request-Id")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"requestId":"` + id + `","timestamp":1}`))
+	}))
+	defer endpoint.Close()
+	r := newRig(t, "")
+	_, err := r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("hook"),
+		HttpEndpointDestinationConfiguration: &types.HttpEndpointDestinationConfiguration{
+			EndpointConfiguration: &types.HttpEndpointConfiguration{Url: aws.String(endpoint.URL), AccessKey: aws.String("secret")},
+			BufferingHints:        &types.HttpEndpointBufferingHints{IntervalInSeconds: aws.Int32(0), SizeInMBs: aws.Int32(1)},
+			S3Configuration: &types.S3DestinationConfiguration{BucketARN: aws.String("arn:aws:s3:::backup"),
+				RoleARN: aws.String("arn:aws:iam::123456789012:role/r")},
+		},
+		DeliveryStreamEncryptionConfigurationInput: &types.DeliveryStreamEncryptionConfigurationInput{KeyType: types.KeyTypeAwsOwnedCmk},
+	})
+	require.NoError(t, err)
+	d, err := r.c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("hook")})
+	require.NoError(t, err)
+	h := d.DeliveryStreamDescription.Destinations[0].HttpEndpointDestinationDescription
+	require.Equal(t, endpoint.URL, *h.EndpointConfiguration.Url)
+	require.Equal(t, types.HttpEndpointS3BackupModeFailedDataOnly, h.S3BackupMode)
+	require.Equal(t, "arn:aws:s3:::backup", *h.S3DestinationDescription.BucketARN)
+	require.Equal(t, types.DeliveryStreamEncryptionStatusEnabled, d.DeliveryStreamDescription.DeliveryStreamEncryptionConfiguration.Status)
+
+	out, err := r.c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("hook"), Record: &types.Record{Data: []byte("{}")}})
+	require.NoError(t, err)
+	require.True(t, *out.Encrypted)
+	r.await(time.Second, func() bool { return len(got) > 0 })
+	require.Equal(t, "secret", <-got)
+
+	_, err = r.c.StopDeliveryStreamEncryption(ctx, &firehose.StopDeliveryStreamEncryptionInput{DeliveryStreamName: aws.String("hook")})
+	require.NoError(t, err)
+	out, err = r.c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("hook"), Record: &types.Record{Data: []byte("{}")}})
+	require.NoError(t, err)
+	require.False(t, *out.Encrypted)
+}

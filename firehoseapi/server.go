@@ -1,0 +1,310 @@
+package firehoseapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/hostcheck"
+	"github.com/shardlog/shardlog/internal/sigv4"
+)
+
+const (
+	// targetPrefix names Firehose's operations in X-Amz-Target.
+	targetPrefix = "Firehose_20150804."
+	// maxBody bounds a request: room for a PutRecordBatch somewhat over
+	// its 4 MiB as base64, so that it is refused in Firehose's words.
+	maxBody = 8 << 20
+	// bodyTimeout bounds the time a client may take to send its body.
+	bodyTimeout = 30 * time.Second
+)
+
+// Config configures a Server.
+type Config struct {
+	// Kinesis is the account whose streams KinesisStreamAsSource delivery
+	// streams read; its region, account ID, clock and access control are
+	// the API's. Required.
+	Kinesis *shardlog.Account
+	// Buckets is the folder S3 destinations write to: one folder a bucket,
+	// named by the BucketARN (arn:aws:s3:::<bucket>). Required.
+	Buckets string
+	// Dir keeps the delivery streams' definitions and the records
+	// direct-put ones took and have not delivered yet, so that they
+	// outlive the process. "" keeps them in memory.
+	Dir string
+	// AccountOptions are more options for the account under Dir, such as
+	// shardlog.WithSync.
+	AccountOptions []shardlog.Option
+	// MaxDeliveryStreams bounds the delivery streams: Firehose's quota,
+	// 50 by default.
+	MaxDeliveryStreams int
+	// PlainHTTPEndpoints lets HttpEndpoint destinations use http:// URLs,
+	// which Firehose refuses (its model asks for https://): for endpoints
+	// on loopback in tests.
+	PlainHTTPEndpoints bool
+	// HTTPClient sends HttpEndpoint deliveries. Default: firehose's.
+	HTTPClient *http.Client
+	// UnsignedRequests serves requests that carry no signature at all
+	// (see cloudwatchapi.WithUnsignedRequests).
+	UnsignedRequests bool
+	// AllowedHosts are host names that requests arriving on a loopback
+	// address may carry, besides loopback ones, against DNS rebinding.
+	AllowedHosts []string
+	Logger       *slog.Logger
+}
+
+// Server serves Firehose's API and runs the delivery streams made with it.
+// It is an http.Handler, safe for concurrent use; Close stops it.
+type Server struct {
+	cfg      Config
+	kinesis  *shardlog.Account
+	store    *shardlog.Account // the direct-put delivery streams' records
+	verifier *sigv4.Verifier
+	hosts    hostcheck.Names
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	streams map[string]*deliveryStream
+	closed  bool
+}
+
+// Handles reports whether r is a Firehose request, by its X-Amz-Target: a
+// server serving Kinesis and Firehose on one port routes with it.
+func Handles(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+}
+
+// New opens the delivery streams kept under cfg.Dir, starts them, and
+// returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Kinesis == nil || cfg.Buckets == "" {
+		return nil, errors.New("firehoseapi: Config.Kinesis and Config.Buckets are required")
+	}
+	if cfg.MaxDeliveryStreams == 0 {
+		cfg.MaxDeliveryStreams = 50
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	k := cfg.Kinesis
+	opts := []shardlog.Option{shardlog.WithoutLimits(), shardlog.WithClock(k.Clock()),
+		shardlog.WithRegion(k.Region()), shardlog.WithAccountID(k.AccountID()), shardlog.WithLogger(cfg.Logger)}
+	if cfg.Dir != "" {
+		opts = append(opts, shardlog.WithDir(filepath.Join(cfg.Dir, "records")))
+	}
+	store, err := shardlog.NewAccount(append(opts, cfg.AccountOptions...)...)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, kinesis: k, store: store, verifier: sigv4.NewVerifier("firehose"),
+		log: cfg.Logger, streams: map[string]*deliveryStream{}}
+	s.hosts.Add(cfg.AllowedHosts...)
+	if err := s.load(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the delivery streams — each delivers what it buffered once
+// more — and closes the direct-put records' account. Requests after Close
+// fail.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	streams := s.streams
+	s.streams = map[string]*deliveryStream{}
+	s.mu.Unlock()
+	for _, d := range streams {
+		d.stop()
+	}
+	return s.store.Close()
+}
+
+// apiError is an error answer: its HTTP status, AWS's exception name and
+// message.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func invalidArgument(msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "InvalidArgumentException", message: msg}
+}
+
+func (s *Server) notFound(name string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "ResourceNotFoundException",
+		message: "Firehose " + name + " under account " + s.kinesis.AccountID() + " not found."}
+}
+
+// errorOf turns an error from shardlog or firehose into an answer.
+func errorOf(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var se *shardlog.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case "ServiceUnavailableException":
+			return &apiError{status: http.StatusServiceUnavailable, code: se.Code, message: se.Message}
+		case "AccessDeniedException", "ValidationException", "InvalidArgumentException", "ResourceNotFoundException",
+			"ResourceInUseException", "LimitExceededException":
+			return &apiError{status: http.StatusBadRequest, code: se.Code, message: se.Message}
+		}
+	}
+	return &apiError{status: http.StatusServiceUnavailable, code: "ServiceUnavailableException", message: err.Error()}
+}
+
+type operation func(s *Server, ctx context.Context, body []byte) (any, error)
+
+var operations = map[string]operation{
+	"CreateDeliveryStream":          (*Server).create,
+	"DescribeDeliveryStream":        (*Server).describe,
+	"ListDeliveryStreams":           (*Server).list,
+	"DeleteDeliveryStream":          (*Server).delete,
+	"UpdateDestination":             (*Server).update,
+	"PutRecord":                     (*Server).putRecord,
+	"PutRecordBatch":                (*Server).putRecordBatch,
+	"TagDeliveryStream":             (*Server).tag,
+	"UntagDeliveryStream":           (*Server).untag,
+	"ListTagsForDeliveryStream":     (*Server).listTags,
+	"StartDeliveryStreamEncryption": (*Server).startEncryption,
+	"StopDeliveryStreamEncryption":  (*Server).stopEncryption,
+}
+
+// ServeHTTP serves one Firehose request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("x-amzn-RequestId", requestID())
+	if !s.hosts.Allow(r) {
+		fail(w, &apiError{status: http.StatusForbidden, code: "AccessDeniedException",
+			message: "Host " + strconv.Quote(r.Host) + " is not a loopback name; allow it with -allow-host."})
+		return
+	}
+	if r.Method != http.MethodPost {
+		fail(w, &apiError{status: http.StatusMethodNotAllowed, code: "UnknownOperationException",
+			message: "Firehose's operations are called with POST."})
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			fail(w, &apiError{status: http.StatusRequestEntityTooLarge, code: "SerializationException",
+				message: "Request size exceeds " + strconv.Itoa(maxBody) + " bytes."})
+			return
+		}
+		fail(w, &apiError{status: http.StatusBadRequest, code: "SerializationException", message: "The request body could not be read."})
+		return
+	}
+	name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	op, known := operations[name]
+	if !known || !Handles(r) {
+		fail(w, &apiError{status: http.StatusBadRequest, code: "UnknownOperationException", message: "Operation " + name + " is not supported."})
+		return
+	}
+	ctx := r.Context()
+	if s.kinesis.AccessControl() {
+		caller, serr := s.verifier.Verify(s.kinesis, r, body)
+		if serr != nil {
+			fail(w, &apiError{status: http.StatusBadRequest, code: serr.Code, message: serr.Message})
+			return
+		}
+		ctx = shardlog.WithCaller(ctx, caller)
+	} else if serr := sigv4.Shaped(r); serr != nil && !(serr.Missing() && s.cfg.UnsignedRequests) {
+		fail(w, &apiError{status: http.StatusBadRequest, code: serr.Code, message: serr.Message})
+		return
+	}
+	out, err := op(s, withOperation(ctx, name), body)
+	if err != nil {
+		fail(w, errorOf(err))
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		fail(w, errorOf(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+}
+
+func fail(w http.ResponseWriter, e *apiError) {
+	b, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{e.code, e.message})
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.code)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(e.status)
+	_, _ = w.Write(b)
+}
+
+// decode reads a request body into in, as AWS's deserializer does: an
+// empty body is an empty object; what is not JSON of the shape's types is
+// a SerializationException.
+func decode(body []byte, in any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(in); err != nil {
+		msg := "The request body is not valid JSON."
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			msg = "Unexpected value at '" + ute.Field + "': a " + ute.Value + " where the model has another type."
+		}
+		return &apiError{status: http.StatusBadRequest, code: "SerializationException", message: msg}
+	}
+	if dec.More() {
+		return &apiError{status: http.StatusBadRequest, code: "SerializationException", message: "Unexpected data after the request object."}
+	}
+	return nil
+}
+
+type operationKey struct{}
+
+func withOperation(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
+}
+
+// authorize checks the caller may call the operation in ctx on the
+// delivery stream name.
+func (s *Server) authorize(ctx context.Context, name string) error {
+	op, _ := ctx.Value(operationKey{}).(string)
+	_, err := s.kinesis.Authorize(ctx, "firehose:"+op, s.arn(name))
+	return err
+}
+
+// arn is a delivery stream's ARN.
+func (s *Server) arn(name string) string {
+	return "arn:aws:firehose:" + s.kinesis.Region() + ":" + s.kinesis.AccountID() + ":deliverystream/" + name
+}
+
+// requestID returns a fresh UUID for x-amzn-RequestId.
+func requestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
