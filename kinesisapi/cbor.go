@@ -93,7 +93,7 @@ func reshape(v any, s *shape, leaf func(any, *shape) any) any {
 	case []any:
 		var elem *shape
 		if s != nil {
-			elem = s.elem
+			elem = s.Elem
 		}
 		for i, e := range v {
 			v[i] = reshape(e, elem, leaf)
@@ -111,11 +111,11 @@ func fromCBOR(v any, s *shape) any {
 	case time.Time: // tag 1, whose number the SDKs write in milliseconds
 		return millisToSeconds(float64(v.Unix()) + float64(v.Nanosecond())/1e9)
 	case int64: // integers decode signed (IntDecConvertSignedOrFail)
-		if s != nil && s.kind == kindTimestamp {
+		if s != nil && s.Kind == kindTimestamp {
 			return millisToSeconds(float64(v))
 		}
 	case float64:
-		if s != nil && s.kind == kindTimestamp {
+		if s != nil && s.Kind == kindTimestamp {
 			return millisToSeconds(v)
 		}
 	}
@@ -132,12 +132,12 @@ func memberShape(s *shape, k string) *shape {
 	switch {
 	case s == nil:
 		return nil
-	case s.kind == kindMap:
-		return s.value
+	case s.Kind == kindMap:
+		return s.Value
 	}
-	for _, m := range s.members {
-		if m.name == k {
-			return m.shape
+	for _, m := range s.Members {
+		if m.Name == k {
+			return m.Shape
 		}
 	}
 	return nil
@@ -163,13 +163,13 @@ func toCBOR(v any, s *shape) any {
 		// Only base64 that encodes back to itself: the decoder would
 		// skip line breaks and loose padding bits, and the round trip
 		// would change the text.
-		if s != nil && s.kind == kindBlob && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+		if s != nil && s.Kind == kindBlob && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
 			if b, err := strictBase64.DecodeString(v); err == nil {
 				return b
 			}
 		}
 	case json.Number:
-		if s != nil && s.kind == kindTimestamp {
+		if s != nil && s.Kind == kindTimestamp {
 			f, _ := v.Float64()
 			return cbor.Tag{Number: 1, Content: int64(math.Round(f * 1000))}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/apimodel"
 )
 
 type createStreamInput struct {
@@ -22,9 +23,9 @@ func createStream(ctx context.Context, a *shardlog.Account, in *createStreamInpu
 	case in.ShardCount != nil:
 		c.ShardCount = *in.ShardCount
 	case c.Mode != shardlog.OnDemand:
-		var v violations
-		v.required("shardCount", true)
-		return nil, v.err()
+		var v apimodel.Violations
+		v.Required("shardCount", true)
+		return nil, modelError(v.Err())
 	}
 	_, err := a.CreateStream(ctx, c)
 	return empty{}, err

@@ -2,8 +2,10 @@
 
 package kinesisapi
 
+import "github.com/shardlog/shardlog/internal/apimodel"
+
 // inputShapes are the input shapes of the Kinesis operations, by operation.
-var inputShapes = map[string]*shape{
+var inputShapes = map[string]*apimodel.Shape{
 	"AddTagsToStream":               shapeAddTagsToStreamInput,
 	"CreateStream":                  shapeCreateStreamInput,
 	"DecreaseStreamRetentionPeriod": shapeDecreaseStreamRetentionPeriodInput,
@@ -39,7 +41,7 @@ var inputShapes = map[string]*shape{
 }
 
 // outputShapes are the output shapes of the Kinesis operations, by operation.
-var outputShapes = map[string]*shape{
+var outputShapes = map[string]*apimodel.Shape{
 	"DescribeLimits":            shapeDescribeLimitsOutput,
 	"DescribeStream":            shapeDescribeStreamOutput,
 	"DescribeStreamConsumer":    shapeDescribeStreamConsumerOutput,
@@ -61,447 +63,447 @@ var outputShapes = map[string]*shape{
 }
 
 var (
-	shapeTagKey               = &shape{name: "TagKey", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 128}
-	shapeTagValue             = &shape{name: "TagValue", kind: kindString, hasMin: true, min: 0, hasMax: true, max: 256}
-	shapeTagMap               = &shape{name: "TagMap", kind: kindMap, hasMin: true, min: 1, hasMax: true, max: 200, key: shapeTagKey, value: shapeTagValue}
-	shapeStreamName           = &shape{name: "StreamName", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 128, pattern: "[a-zA-Z0-9_.-]+"}
-	shapeStreamARN            = &shape{name: "StreamARN", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 2048, pattern: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"}
-	shapeAddTagsToStreamInput = &shape{name: "AddTagsToStreamInput", kind: kindStructure, members: []member{
-		{name: "Tags", required: true, shape: shapeTagMap},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapePositiveIntegerObject = &shape{name: "PositiveIntegerObject", kind: kindInteger, hasMin: true, min: 1}
-	shapeStreamMode            = &shape{name: "StreamMode", kind: kindString, enum: []string{"PROVISIONED", "ON_DEMAND"}}
-	shapeStreamModeDetails     = &shape{name: "StreamModeDetails", kind: kindStructure, members: []member{
-		{name: "StreamMode", required: true, shape: shapeStreamMode},
-	}}
-	shapeCreateStreamInput = &shape{name: "CreateStreamInput", kind: kindStructure, members: []member{
-		{name: "ShardCount", required: false, shape: shapePositiveIntegerObject},
-		{name: "StreamName", required: true, shape: shapeStreamName},
-		{name: "StreamModeDetails", required: false, shape: shapeStreamModeDetails},
-	}}
-	shapeRetentionPeriodHours               = &shape{name: "RetentionPeriodHours", kind: kindInteger}
-	shapeDecreaseStreamRetentionPeriodInput = &shape{name: "DecreaseStreamRetentionPeriodInput", kind: kindStructure, members: []member{
-		{name: "RetentionPeriodHours", required: true, shape: shapeRetentionPeriodHours},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeResourceARN               = &shape{name: "ResourceARN", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 2048, pattern: "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+"}
-	shapeDeleteResourcePolicyInput = &shape{name: "DeleteResourcePolicyInput", kind: kindStructure, members: []member{
-		{name: "ResourceARN", required: true, shape: shapeResourceARN},
-	}}
-	shapeBooleanObject     = &shape{name: "BooleanObject", kind: kindBoolean}
-	shapeDeleteStreamInput = &shape{name: "DeleteStreamInput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "EnforceConsumerDeletion", required: false, shape: shapeBooleanObject},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeConsumerName                  = &shape{name: "ConsumerName", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 128, pattern: "[a-zA-Z0-9_.-]+"}
-	shapeConsumerARN                   = &shape{name: "ConsumerARN", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 2048, pattern: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"}
-	shapeDeregisterStreamConsumerInput = &shape{name: "DeregisterStreamConsumerInput", kind: kindStructure, members: []member{
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-		{name: "ConsumerName", required: false, shape: shapeConsumerName},
-		{name: "ConsumerARN", required: false, shape: shapeConsumerARN},
-	}}
-	shapeDescribeLimitsInput      = &shape{name: "DescribeLimitsInput", kind: kindStructure}
-	shapeDescribeStreamInputLimit = &shape{name: "DescribeStreamInputLimit", kind: kindInteger, hasMin: true, min: 1, hasMax: true, max: 10000}
-	shapeShardId                  = &shape{name: "ShardId", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 128, pattern: "[a-zA-Z0-9_.-]+"}
-	shapeDescribeStreamInput      = &shape{name: "DescribeStreamInput", kind: kindStructure, members: []member{
-		{name: "Limit", required: false, shape: shapeDescribeStreamInputLimit},
-		{name: "ExclusiveStartShardId", required: false, shape: shapeShardId},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeDescribeStreamConsumerInput = &shape{name: "DescribeStreamConsumerInput", kind: kindStructure, members: []member{
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-		{name: "ConsumerName", required: false, shape: shapeConsumerName},
-		{name: "ConsumerARN", required: false, shape: shapeConsumerARN},
-	}}
-	shapeDescribeStreamSummaryInput = &shape{name: "DescribeStreamSummaryInput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeMetricsName                    = &shape{name: "MetricsName", kind: kindString, enum: []string{"ALL", "WriteProvisionedThroughputExceeded", "IteratorAgeMilliseconds", "IncomingBytes", "OutgoingRecords", "ReadProvisionedThroughputExceeded", "IncomingRecords", "OutgoingBytes"}}
-	shapeMetricsNameList                = &shape{name: "MetricsNameList", kind: kindList, hasMin: true, min: 1, hasMax: true, max: 7, elem: shapeMetricsName}
-	shapeDisableEnhancedMonitoringInput = &shape{name: "DisableEnhancedMonitoringInput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "ShardLevelMetrics", required: true, shape: shapeMetricsNameList},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeEnableEnhancedMonitoringInput = &shape{name: "EnableEnhancedMonitoringInput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "ShardLevelMetrics", required: true, shape: shapeMetricsNameList},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeGetRecordsInputLimit = &shape{name: "GetRecordsInputLimit", kind: kindInteger, hasMin: true, min: 1, hasMax: true, max: 10000}
-	shapeShardIterator        = &shape{name: "ShardIterator", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 512}
-	shapeGetRecordsInput      = &shape{name: "GetRecordsInput", kind: kindStructure, members: []member{
-		{name: "Limit", required: false, shape: shapeGetRecordsInputLimit},
-		{name: "ShardIterator", required: true, shape: shapeShardIterator},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeGetResourcePolicyInput = &shape{name: "GetResourcePolicyInput", kind: kindStructure, members: []member{
-		{name: "ResourceARN", required: true, shape: shapeResourceARN},
-	}}
-	shapeShardIteratorType     = &shape{name: "ShardIteratorType", kind: kindString, enum: []string{"AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER", "TRIM_HORIZON"}}
-	shapeSequenceNumber        = &shape{name: "SequenceNumber", kind: kindString, pattern: "0|([1-9]\\d{0,128})"}
-	shapeTimestamp             = &shape{name: "Timestamp", kind: kindTimestamp}
-	shapeGetShardIteratorInput = &shape{name: "GetShardIteratorInput", kind: kindStructure, members: []member{
-		{name: "ShardId", required: true, shape: shapeShardId},
-		{name: "ShardIteratorType", required: true, shape: shapeShardIteratorType},
-		{name: "StartingSequenceNumber", required: false, shape: shapeSequenceNumber},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "Timestamp", required: false, shape: shapeTimestamp},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeIncreaseStreamRetentionPeriodInput = &shape{name: "IncreaseStreamRetentionPeriodInput", kind: kindStructure, members: []member{
-		{name: "RetentionPeriodHours", required: true, shape: shapeRetentionPeriodHours},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeListShardsInputLimit = &shape{name: "ListShardsInputLimit", kind: kindInteger, hasMin: true, min: 1, hasMax: true, max: 10000}
-	shapeNextToken            = &shape{name: "NextToken", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 1048576}
-	shapeShardFilterType      = &shape{name: "ShardFilterType", kind: kindString, enum: []string{"FROM_TIMESTAMP", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TRIM_HORIZON", "AT_TIMESTAMP", "AFTER_SHARD_ID"}}
-	shapeShardFilter          = &shape{name: "ShardFilter", kind: kindStructure, members: []member{
-		{name: "Type", required: true, shape: shapeShardFilterType},
-		{name: "ShardId", required: false, shape: shapeShardId},
-		{name: "Timestamp", required: false, shape: shapeTimestamp},
-	}}
-	shapeListShardsInput = &shape{name: "ListShardsInput", kind: kindStructure, members: []member{
-		{name: "ExclusiveStartShardId", required: false, shape: shapeShardId},
-		{name: "MaxResults", required: false, shape: shapeListShardsInputLimit},
-		{name: "NextToken", required: false, shape: shapeNextToken},
-		{name: "StreamCreationTimestamp", required: false, shape: shapeTimestamp},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "ShardFilter", required: false, shape: shapeShardFilter},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeListStreamConsumersInputLimit = &shape{name: "ListStreamConsumersInputLimit", kind: kindInteger, hasMin: true, min: 1, hasMax: true, max: 10000}
-	shapeListStreamConsumersInput      = &shape{name: "ListStreamConsumersInput", kind: kindStructure, members: []member{
-		{name: "StreamARN", required: true, shape: shapeStreamARN},
-		{name: "NextToken", required: false, shape: shapeNextToken},
-		{name: "MaxResults", required: false, shape: shapeListStreamConsumersInputLimit},
-		{name: "StreamCreationTimestamp", required: false, shape: shapeTimestamp},
-	}}
-	shapeListStreamsInputLimit = &shape{name: "ListStreamsInputLimit", kind: kindInteger, hasMin: true, min: 1, hasMax: true, max: 10000}
-	shapeListStreamsInput      = &shape{name: "ListStreamsInput", kind: kindStructure, members: []member{
-		{name: "Limit", required: false, shape: shapeListStreamsInputLimit},
-		{name: "ExclusiveStartStreamName", required: false, shape: shapeStreamName},
-		{name: "NextToken", required: false, shape: shapeNextToken},
-	}}
-	shapeListTagsForStreamInputLimit = &shape{name: "ListTagsForStreamInputLimit", kind: kindInteger, hasMin: true, min: 1, hasMax: true, max: 50}
-	shapeListTagsForStreamInput      = &shape{name: "ListTagsForStreamInput", kind: kindStructure, members: []member{
-		{name: "Limit", required: false, shape: shapeListTagsForStreamInputLimit},
-		{name: "ExclusiveStartTagKey", required: false, shape: shapeTagKey},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeMergeShardsInput = &shape{name: "MergeShardsInput", kind: kindStructure, members: []member{
-		{name: "ShardToMerge", required: true, shape: shapeShardId},
-		{name: "AdjacentShardToMerge", required: true, shape: shapeShardId},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapePartitionKey   = &shape{name: "PartitionKey", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 256}
-	shapeHashKey        = &shape{name: "HashKey", kind: kindString, pattern: "0|([1-9]\\d{0,38})"}
-	shapeData           = &shape{name: "Data", kind: kindBlob, hasMin: true, min: 0, hasMax: true, max: 1048576}
-	shapePutRecordInput = &shape{name: "PutRecordInput", kind: kindStructure, members: []member{
-		{name: "SequenceNumberForOrdering", required: false, shape: shapeSequenceNumber},
-		{name: "PartitionKey", required: true, shape: shapePartitionKey},
-		{name: "ExplicitHashKey", required: false, shape: shapeHashKey},
-		{name: "Data", required: true, shape: shapeData},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapePutRecordsRequestEntry = &shape{name: "PutRecordsRequestEntry", kind: kindStructure, members: []member{
-		{name: "PartitionKey", required: true, shape: shapePartitionKey},
-		{name: "ExplicitHashKey", required: false, shape: shapeHashKey},
-		{name: "Data", required: true, shape: shapeData},
-	}}
-	shapePutRecordsRequestEntryList = &shape{name: "PutRecordsRequestEntryList", kind: kindList, hasMin: true, min: 1, hasMax: true, max: 500, elem: shapePutRecordsRequestEntry}
-	shapePutRecordsInput            = &shape{name: "PutRecordsInput", kind: kindStructure, members: []member{
-		{name: "Records", required: true, shape: shapePutRecordsRequestEntryList},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapePolicy                 = &shape{name: "Policy", kind: kindString}
-	shapePutResourcePolicyInput = &shape{name: "PutResourcePolicyInput", kind: kindStructure, members: []member{
-		{name: "ResourceARN", required: true, shape: shapeResourceARN},
-		{name: "Policy", required: true, shape: shapePolicy},
-	}}
-	shapeRegisterStreamConsumerInput = &shape{name: "RegisterStreamConsumerInput", kind: kindStructure, members: []member{
-		{name: "StreamARN", required: true, shape: shapeStreamARN},
-		{name: "ConsumerName", required: true, shape: shapeConsumerName},
-	}}
-	shapeTagKeyList                = &shape{name: "TagKeyList", kind: kindList, hasMin: true, min: 1, hasMax: true, max: 50, elem: shapeTagKey}
-	shapeRemoveTagsFromStreamInput = &shape{name: "RemoveTagsFromStreamInput", kind: kindStructure, members: []member{
-		{name: "TagKeys", required: true, shape: shapeTagKeyList},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeSplitShardInput = &shape{name: "SplitShardInput", kind: kindStructure, members: []member{
-		{name: "NewStartingHashKey", required: true, shape: shapeHashKey},
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "ShardToSplit", required: true, shape: shapeShardId},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeEncryptionType             = &shape{name: "EncryptionType", kind: kindString, enum: []string{"KMS", "NONE"}}
-	shapeKeyId                      = &shape{name: "KeyId", kind: kindString, hasMin: true, min: 1, hasMax: true, max: 2048}
-	shapeStartStreamEncryptionInput = &shape{name: "StartStreamEncryptionInput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "EncryptionType", required: true, shape: shapeEncryptionType},
-		{name: "KeyId", required: true, shape: shapeKeyId},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeStopStreamEncryptionInput = &shape{name: "StopStreamEncryptionInput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "EncryptionType", required: true, shape: shapeEncryptionType},
-		{name: "KeyId", required: true, shape: shapeKeyId},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeStartingPosition = &shape{name: "StartingPosition", kind: kindStructure, members: []member{
-		{name: "Type", required: true, shape: shapeShardIteratorType},
-		{name: "SequenceNumber", required: false, shape: shapeSequenceNumber},
-		{name: "Timestamp", required: false, shape: shapeTimestamp},
-	}}
-	shapeSubscribeToShardInput = &shape{name: "SubscribeToShardInput", kind: kindStructure, members: []member{
-		{name: "ConsumerARN", required: true, shape: shapeConsumerARN},
-		{name: "ShardId", required: true, shape: shapeShardId},
-		{name: "StartingPosition", required: true, shape: shapeStartingPosition},
-	}}
-	shapeScalingType           = &shape{name: "ScalingType", kind: kindString, enum: []string{"UNIFORM_SCALING"}}
-	shapeUpdateShardCountInput = &shape{name: "UpdateShardCountInput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "TargetShardCount", required: true, shape: shapePositiveIntegerObject},
-		{name: "ScalingType", required: true, shape: shapeScalingType},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeUpdateStreamModeInput = &shape{name: "UpdateStreamModeInput", kind: kindStructure, members: []member{
-		{name: "StreamARN", required: true, shape: shapeStreamARN},
-		{name: "StreamModeDetails", required: true, shape: shapeStreamModeDetails},
-	}}
-	shapeShardCountObject               = &shape{name: "ShardCountObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
-	shapeOnDemandStreamCountObject      = &shape{name: "OnDemandStreamCountObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
-	shapeOnDemandStreamCountLimitObject = &shape{name: "OnDemandStreamCountLimitObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
-	shapeDescribeLimitsOutput           = &shape{name: "DescribeLimitsOutput", kind: kindStructure, members: []member{
-		{name: "ShardLimit", required: true, shape: shapeShardCountObject},
-		{name: "OpenShardCount", required: true, shape: shapeShardCountObject},
-		{name: "OnDemandStreamCount", required: true, shape: shapeOnDemandStreamCountObject},
-		{name: "OnDemandStreamCountLimit", required: true, shape: shapeOnDemandStreamCountLimitObject},
-	}}
-	shapeStreamStatus = &shape{name: "StreamStatus", kind: kindString, enum: []string{"ACTIVE", "UPDATING", "DELETING", "CREATING"}}
-	shapeHashKeyRange = &shape{name: "HashKeyRange", kind: kindStructure, members: []member{
-		{name: "StartingHashKey", required: true, shape: shapeHashKey},
-		{name: "EndingHashKey", required: true, shape: shapeHashKey},
-	}}
-	shapeSequenceNumberRange = &shape{name: "SequenceNumberRange", kind: kindStructure, members: []member{
-		{name: "StartingSequenceNumber", required: true, shape: shapeSequenceNumber},
-		{name: "EndingSequenceNumber", required: false, shape: shapeSequenceNumber},
-	}}
-	shapeShard = &shape{name: "Shard", kind: kindStructure, members: []member{
-		{name: "ShardId", required: true, shape: shapeShardId},
-		{name: "ParentShardId", required: false, shape: shapeShardId},
-		{name: "AdjacentParentShardId", required: false, shape: shapeShardId},
-		{name: "HashKeyRange", required: true, shape: shapeHashKeyRange},
-		{name: "SequenceNumberRange", required: true, shape: shapeSequenceNumberRange},
-	}}
-	shapeShardList       = &shape{name: "ShardList", kind: kindList, elem: shapeShard}
-	shapeEnhancedMetrics = &shape{name: "EnhancedMetrics", kind: kindStructure, members: []member{
-		{name: "ShardLevelMetrics", required: false, shape: shapeMetricsNameList},
-	}}
-	shapeEnhancedMonitoringList = &shape{name: "EnhancedMonitoringList", kind: kindList, elem: shapeEnhancedMetrics}
-	shapeStreamDescription      = &shape{name: "StreamDescription", kind: kindStructure, members: []member{
-		{name: "StreamName", required: true, shape: shapeStreamName},
-		{name: "StreamARN", required: true, shape: shapeStreamARN},
-		{name: "StreamStatus", required: true, shape: shapeStreamStatus},
-		{name: "StreamModeDetails", required: false, shape: shapeStreamModeDetails},
-		{name: "Shards", required: true, shape: shapeShardList},
-		{name: "HasMoreShards", required: true, shape: shapeBooleanObject},
-		{name: "RetentionPeriodHours", required: true, shape: shapeRetentionPeriodHours},
-		{name: "StreamCreationTimestamp", required: true, shape: shapeTimestamp},
-		{name: "EnhancedMonitoring", required: true, shape: shapeEnhancedMonitoringList},
-		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
-		{name: "KeyId", required: false, shape: shapeKeyId},
-	}}
-	shapeDescribeStreamOutput = &shape{name: "DescribeStreamOutput", kind: kindStructure, members: []member{
-		{name: "StreamDescription", required: true, shape: shapeStreamDescription},
-	}}
-	shapeConsumerStatus      = &shape{name: "ConsumerStatus", kind: kindString, enum: []string{"ACTIVE", "DELETING", "CREATING"}}
-	shapeConsumerDescription = &shape{name: "ConsumerDescription", kind: kindStructure, members: []member{
-		{name: "ConsumerName", required: true, shape: shapeConsumerName},
-		{name: "ConsumerARN", required: true, shape: shapeConsumerARN},
-		{name: "ConsumerStatus", required: true, shape: shapeConsumerStatus},
-		{name: "ConsumerCreationTimestamp", required: true, shape: shapeTimestamp},
-		{name: "StreamARN", required: true, shape: shapeStreamARN},
-	}}
-	shapeDescribeStreamConsumerOutput = &shape{name: "DescribeStreamConsumerOutput", kind: kindStructure, members: []member{
-		{name: "ConsumerDescription", required: true, shape: shapeConsumerDescription},
-	}}
-	shapeConsumerCountObject      = &shape{name: "ConsumerCountObject", kind: kindInteger, hasMin: true, min: 0, hasMax: true, max: 1000000}
-	shapeStreamDescriptionSummary = &shape{name: "StreamDescriptionSummary", kind: kindStructure, members: []member{
-		{name: "StreamName", required: true, shape: shapeStreamName},
-		{name: "StreamARN", required: true, shape: shapeStreamARN},
-		{name: "StreamStatus", required: true, shape: shapeStreamStatus},
-		{name: "StreamModeDetails", required: false, shape: shapeStreamModeDetails},
-		{name: "RetentionPeriodHours", required: true, shape: shapeRetentionPeriodHours},
-		{name: "StreamCreationTimestamp", required: true, shape: shapeTimestamp},
-		{name: "EnhancedMonitoring", required: true, shape: shapeEnhancedMonitoringList},
-		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
-		{name: "KeyId", required: false, shape: shapeKeyId},
-		{name: "OpenShardCount", required: true, shape: shapeShardCountObject},
-		{name: "ConsumerCount", required: false, shape: shapeConsumerCountObject},
-	}}
-	shapeDescribeStreamSummaryOutput = &shape{name: "DescribeStreamSummaryOutput", kind: kindStructure, members: []member{
-		{name: "StreamDescriptionSummary", required: true, shape: shapeStreamDescriptionSummary},
-	}}
-	shapeEnhancedMonitoringOutput = &shape{name: "EnhancedMonitoringOutput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "CurrentShardLevelMetrics", required: false, shape: shapeMetricsNameList},
-		{name: "DesiredShardLevelMetrics", required: false, shape: shapeMetricsNameList},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
-	}}
-	shapeRecord = &shape{name: "Record", kind: kindStructure, members: []member{
-		{name: "SequenceNumber", required: true, shape: shapeSequenceNumber},
-		{name: "ApproximateArrivalTimestamp", required: false, shape: shapeTimestamp},
-		{name: "Data", required: true, shape: shapeData},
-		{name: "PartitionKey", required: true, shape: shapePartitionKey},
-		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
-	}}
-	shapeRecordList         = &shape{name: "RecordList", kind: kindList, elem: shapeRecord}
-	shapeMillisBehindLatest = &shape{name: "MillisBehindLatest", kind: kindInteger, hasMin: true, min: 0}
-	shapeShardIdList        = &shape{name: "ShardIdList", kind: kindList, elem: shapeShardId}
-	shapeChildShard         = &shape{name: "ChildShard", kind: kindStructure, members: []member{
-		{name: "ShardId", required: true, shape: shapeShardId},
-		{name: "ParentShards", required: true, shape: shapeShardIdList},
-		{name: "HashKeyRange", required: true, shape: shapeHashKeyRange},
-	}}
-	shapeChildShardList   = &shape{name: "ChildShardList", kind: kindList, elem: shapeChildShard}
-	shapeGetRecordsOutput = &shape{name: "GetRecordsOutput", kind: kindStructure, members: []member{
-		{name: "Records", required: true, shape: shapeRecordList},
-		{name: "NextShardIterator", required: false, shape: shapeShardIterator},
-		{name: "MillisBehindLatest", required: false, shape: shapeMillisBehindLatest},
-		{name: "ChildShards", required: false, shape: shapeChildShardList},
-	}}
-	shapeGetResourcePolicyOutput = &shape{name: "GetResourcePolicyOutput", kind: kindStructure, members: []member{
-		{name: "Policy", required: true, shape: shapePolicy},
-	}}
-	shapeGetShardIteratorOutput = &shape{name: "GetShardIteratorOutput", kind: kindStructure, members: []member{
-		{name: "ShardIterator", required: false, shape: shapeShardIterator},
-	}}
-	shapeListShardsOutput = &shape{name: "ListShardsOutput", kind: kindStructure, members: []member{
-		{name: "Shards", required: false, shape: shapeShardList},
-		{name: "NextToken", required: false, shape: shapeNextToken},
-	}}
-	shapeConsumer = &shape{name: "Consumer", kind: kindStructure, members: []member{
-		{name: "ConsumerName", required: true, shape: shapeConsumerName},
-		{name: "ConsumerARN", required: true, shape: shapeConsumerARN},
-		{name: "ConsumerStatus", required: true, shape: shapeConsumerStatus},
-		{name: "ConsumerCreationTimestamp", required: true, shape: shapeTimestamp},
-	}}
-	shapeConsumerList              = &shape{name: "ConsumerList", kind: kindList, elem: shapeConsumer}
-	shapeListStreamConsumersOutput = &shape{name: "ListStreamConsumersOutput", kind: kindStructure, members: []member{
-		{name: "Consumers", required: false, shape: shapeConsumerList},
-		{name: "NextToken", required: false, shape: shapeNextToken},
-	}}
-	shapeStreamNameList = &shape{name: "StreamNameList", kind: kindList, elem: shapeStreamName}
-	shapeStreamSummary  = &shape{name: "StreamSummary", kind: kindStructure, members: []member{
-		{name: "StreamName", required: true, shape: shapeStreamName},
-		{name: "StreamARN", required: true, shape: shapeStreamARN},
-		{name: "StreamStatus", required: true, shape: shapeStreamStatus},
-		{name: "StreamModeDetails", required: false, shape: shapeStreamModeDetails},
-		{name: "StreamCreationTimestamp", required: false, shape: shapeTimestamp},
-	}}
-	shapeStreamSummaryList = &shape{name: "StreamSummaryList", kind: kindList, elem: shapeStreamSummary}
-	shapeListStreamsOutput = &shape{name: "ListStreamsOutput", kind: kindStructure, members: []member{
-		{name: "StreamNames", required: true, shape: shapeStreamNameList},
-		{name: "HasMoreStreams", required: true, shape: shapeBooleanObject},
-		{name: "NextToken", required: false, shape: shapeNextToken},
-		{name: "StreamSummaries", required: false, shape: shapeStreamSummaryList},
-	}}
-	shapeTag = &shape{name: "Tag", kind: kindStructure, members: []member{
-		{name: "Key", required: true, shape: shapeTagKey},
-		{name: "Value", required: false, shape: shapeTagValue},
-	}}
-	shapeTagList                 = &shape{name: "TagList", kind: kindList, hasMin: true, min: 0, hasMax: true, max: 200, elem: shapeTag}
-	shapeListTagsForStreamOutput = &shape{name: "ListTagsForStreamOutput", kind: kindStructure, members: []member{
-		{name: "Tags", required: true, shape: shapeTagList},
-		{name: "HasMoreTags", required: true, shape: shapeBooleanObject},
-	}}
-	shapePutRecordOutput = &shape{name: "PutRecordOutput", kind: kindStructure, members: []member{
-		{name: "ShardId", required: true, shape: shapeShardId},
-		{name: "SequenceNumber", required: true, shape: shapeSequenceNumber},
-		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
-	}}
-	shapeErrorCode             = &shape{name: "ErrorCode", kind: kindString}
-	shapeErrorMessage          = &shape{name: "ErrorMessage", kind: kindString}
-	shapePutRecordsResultEntry = &shape{name: "PutRecordsResultEntry", kind: kindStructure, members: []member{
-		{name: "SequenceNumber", required: false, shape: shapeSequenceNumber},
-		{name: "ShardId", required: false, shape: shapeShardId},
-		{name: "ErrorCode", required: false, shape: shapeErrorCode},
-		{name: "ErrorMessage", required: false, shape: shapeErrorMessage},
-	}}
-	shapePutRecordsResultEntryList = &shape{name: "PutRecordsResultEntryList", kind: kindList, hasMin: true, min: 1, hasMax: true, max: 500, elem: shapePutRecordsResultEntry}
-	shapePutRecordsOutput          = &shape{name: "PutRecordsOutput", kind: kindStructure, members: []member{
-		{name: "FailedRecordCount", required: false, shape: shapePositiveIntegerObject},
-		{name: "Records", required: true, shape: shapePutRecordsResultEntryList},
-		{name: "EncryptionType", required: false, shape: shapeEncryptionType},
-	}}
-	shapeRegisterStreamConsumerOutput = &shape{name: "RegisterStreamConsumerOutput", kind: kindStructure, members: []member{
-		{name: "Consumer", required: true, shape: shapeConsumer},
-	}}
-	shapeSubscribeToShardEvent = &shape{name: "SubscribeToShardEvent", kind: kindStructure, members: []member{
-		{name: "Records", required: true, shape: shapeRecordList},
-		{name: "ContinuationSequenceNumber", required: true, shape: shapeSequenceNumber},
-		{name: "MillisBehindLatest", required: true, shape: shapeMillisBehindLatest},
-		{name: "ChildShards", required: false, shape: shapeChildShardList},
-	}}
-	shapeResourceNotFoundException = &shape{name: "ResourceNotFoundException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeResourceInUseException = &shape{name: "ResourceInUseException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeKMSDisabledException = &shape{name: "KMSDisabledException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeKMSInvalidStateException = &shape{name: "KMSInvalidStateException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeKMSAccessDeniedException = &shape{name: "KMSAccessDeniedException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeKMSNotFoundException = &shape{name: "KMSNotFoundException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeKMSOptInRequired = &shape{name: "KMSOptInRequired", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeKMSThrottlingException = &shape{name: "KMSThrottlingException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeInternalFailureException = &shape{name: "InternalFailureException", kind: kindStructure, members: []member{
-		{name: "message", required: false, shape: shapeErrorMessage},
-	}}
-	shapeSubscribeToShardEventStream = &shape{name: "SubscribeToShardEventStream", kind: kindStructure, members: []member{
-		{name: "SubscribeToShardEvent", required: true, shape: shapeSubscribeToShardEvent},
-		{name: "ResourceNotFoundException", required: false, shape: shapeResourceNotFoundException},
-		{name: "ResourceInUseException", required: false, shape: shapeResourceInUseException},
-		{name: "KMSDisabledException", required: false, shape: shapeKMSDisabledException},
-		{name: "KMSInvalidStateException", required: false, shape: shapeKMSInvalidStateException},
-		{name: "KMSAccessDeniedException", required: false, shape: shapeKMSAccessDeniedException},
-		{name: "KMSNotFoundException", required: false, shape: shapeKMSNotFoundException},
-		{name: "KMSOptInRequired", required: false, shape: shapeKMSOptInRequired},
-		{name: "KMSThrottlingException", required: false, shape: shapeKMSThrottlingException},
-		{name: "InternalFailureException", required: false, shape: shapeInternalFailureException},
-	}}
-	shapeSubscribeToShardOutput = &shape{name: "SubscribeToShardOutput", kind: kindStructure, members: []member{
-		{name: "EventStream", required: true, shape: shapeSubscribeToShardEventStream},
-	}}
-	shapeUpdateShardCountOutput = &shape{name: "UpdateShardCountOutput", kind: kindStructure, members: []member{
-		{name: "StreamName", required: false, shape: shapeStreamName},
-		{name: "CurrentShardCount", required: false, shape: shapePositiveIntegerObject},
-		{name: "TargetShardCount", required: false, shape: shapePositiveIntegerObject},
-		{name: "StreamARN", required: false, shape: shapeStreamARN},
+	shapeTagKey               = &apimodel.Shape{Name: "TagKey", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 128}
+	shapeTagValue             = &apimodel.Shape{Name: "TagValue", Kind: apimodel.String, HasMin: true, Min: 0, HasMax: true, Max: 256}
+	shapeTagMap               = &apimodel.Shape{Name: "TagMap", Kind: apimodel.Map, HasMin: true, Min: 1, HasMax: true, Max: 200, Key: shapeTagKey, Value: shapeTagValue}
+	shapeStreamName           = &apimodel.Shape{Name: "StreamName", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 128, Pattern: "[a-zA-Z0-9_.-]+"}
+	shapeStreamARN            = &apimodel.Shape{Name: "StreamARN", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 2048, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"}
+	shapeAddTagsToStreamInput = &apimodel.Shape{Name: "AddTagsToStreamInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Tags", Required: true, Shape: shapeTagMap},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapePositiveIntegerObject = &apimodel.Shape{Name: "PositiveIntegerObject", Kind: apimodel.Integer, HasMin: true, Min: 1}
+	shapeStreamMode            = &apimodel.Shape{Name: "StreamMode", Kind: apimodel.String, Enum: []string{"PROVISIONED", "ON_DEMAND"}}
+	shapeStreamModeDetails     = &apimodel.Shape{Name: "StreamModeDetails", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamMode", Required: true, Shape: shapeStreamMode},
+	}}
+	shapeCreateStreamInput = &apimodel.Shape{Name: "CreateStreamInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardCount", Required: false, Shape: shapePositiveIntegerObject},
+		{Name: "StreamName", Required: true, Shape: shapeStreamName},
+		{Name: "StreamModeDetails", Required: false, Shape: shapeStreamModeDetails},
+	}}
+	shapeRetentionPeriodHours               = &apimodel.Shape{Name: "RetentionPeriodHours", Kind: apimodel.Integer}
+	shapeDecreaseStreamRetentionPeriodInput = &apimodel.Shape{Name: "DecreaseStreamRetentionPeriodInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "RetentionPeriodHours", Required: true, Shape: shapeRetentionPeriodHours},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeResourceARN               = &apimodel.Shape{Name: "ResourceARN", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 2048, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+"}
+	shapeDeleteResourcePolicyInput = &apimodel.Shape{Name: "DeleteResourcePolicyInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ResourceARN", Required: true, Shape: shapeResourceARN},
+	}}
+	shapeBooleanObject     = &apimodel.Shape{Name: "BooleanObject", Kind: apimodel.Boolean}
+	shapeDeleteStreamInput = &apimodel.Shape{Name: "DeleteStreamInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "EnforceConsumerDeletion", Required: false, Shape: shapeBooleanObject},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeConsumerName                  = &apimodel.Shape{Name: "ConsumerName", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 128, Pattern: "[a-zA-Z0-9_.-]+"}
+	shapeConsumerARN                   = &apimodel.Shape{Name: "ConsumerARN", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 2048, Pattern: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"}
+	shapeDeregisterStreamConsumerInput = &apimodel.Shape{Name: "DeregisterStreamConsumerInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+		{Name: "ConsumerName", Required: false, Shape: shapeConsumerName},
+		{Name: "ConsumerARN", Required: false, Shape: shapeConsumerARN},
+	}}
+	shapeDescribeLimitsInput      = &apimodel.Shape{Name: "DescribeLimitsInput", Kind: apimodel.Structure}
+	shapeDescribeStreamInputLimit = &apimodel.Shape{Name: "DescribeStreamInputLimit", Kind: apimodel.Integer, HasMin: true, Min: 1, HasMax: true, Max: 10000}
+	shapeShardId                  = &apimodel.Shape{Name: "ShardId", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 128, Pattern: "[a-zA-Z0-9_.-]+"}
+	shapeDescribeStreamInput      = &apimodel.Shape{Name: "DescribeStreamInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Limit", Required: false, Shape: shapeDescribeStreamInputLimit},
+		{Name: "ExclusiveStartShardId", Required: false, Shape: shapeShardId},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeDescribeStreamConsumerInput = &apimodel.Shape{Name: "DescribeStreamConsumerInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+		{Name: "ConsumerName", Required: false, Shape: shapeConsumerName},
+		{Name: "ConsumerARN", Required: false, Shape: shapeConsumerARN},
+	}}
+	shapeDescribeStreamSummaryInput = &apimodel.Shape{Name: "DescribeStreamSummaryInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeMetricsName                    = &apimodel.Shape{Name: "MetricsName", Kind: apimodel.String, Enum: []string{"ALL", "WriteProvisionedThroughputExceeded", "IteratorAgeMilliseconds", "IncomingBytes", "OutgoingRecords", "ReadProvisionedThroughputExceeded", "IncomingRecords", "OutgoingBytes"}}
+	shapeMetricsNameList                = &apimodel.Shape{Name: "MetricsNameList", Kind: apimodel.List, HasMin: true, Min: 1, HasMax: true, Max: 7, Elem: shapeMetricsName}
+	shapeDisableEnhancedMonitoringInput = &apimodel.Shape{Name: "DisableEnhancedMonitoringInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "ShardLevelMetrics", Required: true, Shape: shapeMetricsNameList},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeEnableEnhancedMonitoringInput = &apimodel.Shape{Name: "EnableEnhancedMonitoringInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "ShardLevelMetrics", Required: true, Shape: shapeMetricsNameList},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeGetRecordsInputLimit = &apimodel.Shape{Name: "GetRecordsInputLimit", Kind: apimodel.Integer, HasMin: true, Min: 1, HasMax: true, Max: 10000}
+	shapeShardIterator        = &apimodel.Shape{Name: "ShardIterator", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 512}
+	shapeGetRecordsInput      = &apimodel.Shape{Name: "GetRecordsInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Limit", Required: false, Shape: shapeGetRecordsInputLimit},
+		{Name: "ShardIterator", Required: true, Shape: shapeShardIterator},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeGetResourcePolicyInput = &apimodel.Shape{Name: "GetResourcePolicyInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ResourceARN", Required: true, Shape: shapeResourceARN},
+	}}
+	shapeShardIteratorType     = &apimodel.Shape{Name: "ShardIteratorType", Kind: apimodel.String, Enum: []string{"AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER", "TRIM_HORIZON"}}
+	shapeSequenceNumber        = &apimodel.Shape{Name: "SequenceNumber", Kind: apimodel.String, Pattern: "0|([1-9]\\d{0,128})"}
+	shapeTimestamp             = &apimodel.Shape{Name: "Timestamp", Kind: apimodel.Timestamp}
+	shapeGetShardIteratorInput = &apimodel.Shape{Name: "GetShardIteratorInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardId", Required: true, Shape: shapeShardId},
+		{Name: "ShardIteratorType", Required: true, Shape: shapeShardIteratorType},
+		{Name: "StartingSequenceNumber", Required: false, Shape: shapeSequenceNumber},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "Timestamp", Required: false, Shape: shapeTimestamp},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeIncreaseStreamRetentionPeriodInput = &apimodel.Shape{Name: "IncreaseStreamRetentionPeriodInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "RetentionPeriodHours", Required: true, Shape: shapeRetentionPeriodHours},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeListShardsInputLimit = &apimodel.Shape{Name: "ListShardsInputLimit", Kind: apimodel.Integer, HasMin: true, Min: 1, HasMax: true, Max: 10000}
+	shapeNextToken            = &apimodel.Shape{Name: "NextToken", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 1048576}
+	shapeShardFilterType      = &apimodel.Shape{Name: "ShardFilterType", Kind: apimodel.String, Enum: []string{"FROM_TIMESTAMP", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TRIM_HORIZON", "AT_TIMESTAMP", "AFTER_SHARD_ID"}}
+	shapeShardFilter          = &apimodel.Shape{Name: "ShardFilter", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Type", Required: true, Shape: shapeShardFilterType},
+		{Name: "ShardId", Required: false, Shape: shapeShardId},
+		{Name: "Timestamp", Required: false, Shape: shapeTimestamp},
+	}}
+	shapeListShardsInput = &apimodel.Shape{Name: "ListShardsInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ExclusiveStartShardId", Required: false, Shape: shapeShardId},
+		{Name: "MaxResults", Required: false, Shape: shapeListShardsInputLimit},
+		{Name: "NextToken", Required: false, Shape: shapeNextToken},
+		{Name: "StreamCreationTimestamp", Required: false, Shape: shapeTimestamp},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "ShardFilter", Required: false, Shape: shapeShardFilter},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeListStreamConsumersInputLimit = &apimodel.Shape{Name: "ListStreamConsumersInputLimit", Kind: apimodel.Integer, HasMin: true, Min: 1, HasMax: true, Max: 10000}
+	shapeListStreamConsumersInput      = &apimodel.Shape{Name: "ListStreamConsumersInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamARN", Required: true, Shape: shapeStreamARN},
+		{Name: "NextToken", Required: false, Shape: shapeNextToken},
+		{Name: "MaxResults", Required: false, Shape: shapeListStreamConsumersInputLimit},
+		{Name: "StreamCreationTimestamp", Required: false, Shape: shapeTimestamp},
+	}}
+	shapeListStreamsInputLimit = &apimodel.Shape{Name: "ListStreamsInputLimit", Kind: apimodel.Integer, HasMin: true, Min: 1, HasMax: true, Max: 10000}
+	shapeListStreamsInput      = &apimodel.Shape{Name: "ListStreamsInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Limit", Required: false, Shape: shapeListStreamsInputLimit},
+		{Name: "ExclusiveStartStreamName", Required: false, Shape: shapeStreamName},
+		{Name: "NextToken", Required: false, Shape: shapeNextToken},
+	}}
+	shapeListTagsForStreamInputLimit = &apimodel.Shape{Name: "ListTagsForStreamInputLimit", Kind: apimodel.Integer, HasMin: true, Min: 1, HasMax: true, Max: 50}
+	shapeListTagsForStreamInput      = &apimodel.Shape{Name: "ListTagsForStreamInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Limit", Required: false, Shape: shapeListTagsForStreamInputLimit},
+		{Name: "ExclusiveStartTagKey", Required: false, Shape: shapeTagKey},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeMergeShardsInput = &apimodel.Shape{Name: "MergeShardsInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardToMerge", Required: true, Shape: shapeShardId},
+		{Name: "AdjacentShardToMerge", Required: true, Shape: shapeShardId},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapePartitionKey   = &apimodel.Shape{Name: "PartitionKey", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 256}
+	shapeHashKey        = &apimodel.Shape{Name: "HashKey", Kind: apimodel.String, Pattern: "0|([1-9]\\d{0,38})"}
+	shapeData           = &apimodel.Shape{Name: "Data", Kind: apimodel.Blob, HasMin: true, Min: 0, HasMax: true, Max: 1048576}
+	shapePutRecordInput = &apimodel.Shape{Name: "PutRecordInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "SequenceNumberForOrdering", Required: false, Shape: shapeSequenceNumber},
+		{Name: "PartitionKey", Required: true, Shape: shapePartitionKey},
+		{Name: "ExplicitHashKey", Required: false, Shape: shapeHashKey},
+		{Name: "Data", Required: true, Shape: shapeData},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapePutRecordsRequestEntry = &apimodel.Shape{Name: "PutRecordsRequestEntry", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "PartitionKey", Required: true, Shape: shapePartitionKey},
+		{Name: "ExplicitHashKey", Required: false, Shape: shapeHashKey},
+		{Name: "Data", Required: true, Shape: shapeData},
+	}}
+	shapePutRecordsRequestEntryList = &apimodel.Shape{Name: "PutRecordsRequestEntryList", Kind: apimodel.List, HasMin: true, Min: 1, HasMax: true, Max: 500, Elem: shapePutRecordsRequestEntry}
+	shapePutRecordsInput            = &apimodel.Shape{Name: "PutRecordsInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Records", Required: true, Shape: shapePutRecordsRequestEntryList},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapePolicy                 = &apimodel.Shape{Name: "Policy", Kind: apimodel.String}
+	shapePutResourcePolicyInput = &apimodel.Shape{Name: "PutResourcePolicyInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ResourceARN", Required: true, Shape: shapeResourceARN},
+		{Name: "Policy", Required: true, Shape: shapePolicy},
+	}}
+	shapeRegisterStreamConsumerInput = &apimodel.Shape{Name: "RegisterStreamConsumerInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamARN", Required: true, Shape: shapeStreamARN},
+		{Name: "ConsumerName", Required: true, Shape: shapeConsumerName},
+	}}
+	shapeTagKeyList                = &apimodel.Shape{Name: "TagKeyList", Kind: apimodel.List, HasMin: true, Min: 1, HasMax: true, Max: 50, Elem: shapeTagKey}
+	shapeRemoveTagsFromStreamInput = &apimodel.Shape{Name: "RemoveTagsFromStreamInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "TagKeys", Required: true, Shape: shapeTagKeyList},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeSplitShardInput = &apimodel.Shape{Name: "SplitShardInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "NewStartingHashKey", Required: true, Shape: shapeHashKey},
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "ShardToSplit", Required: true, Shape: shapeShardId},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeEncryptionType             = &apimodel.Shape{Name: "EncryptionType", Kind: apimodel.String, Enum: []string{"KMS", "NONE"}}
+	shapeKeyId                      = &apimodel.Shape{Name: "KeyId", Kind: apimodel.String, HasMin: true, Min: 1, HasMax: true, Max: 2048}
+	shapeStartStreamEncryptionInput = &apimodel.Shape{Name: "StartStreamEncryptionInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "EncryptionType", Required: true, Shape: shapeEncryptionType},
+		{Name: "KeyId", Required: true, Shape: shapeKeyId},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeStopStreamEncryptionInput = &apimodel.Shape{Name: "StopStreamEncryptionInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "EncryptionType", Required: true, Shape: shapeEncryptionType},
+		{Name: "KeyId", Required: true, Shape: shapeKeyId},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeStartingPosition = &apimodel.Shape{Name: "StartingPosition", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Type", Required: true, Shape: shapeShardIteratorType},
+		{Name: "SequenceNumber", Required: false, Shape: shapeSequenceNumber},
+		{Name: "Timestamp", Required: false, Shape: shapeTimestamp},
+	}}
+	shapeSubscribeToShardInput = &apimodel.Shape{Name: "SubscribeToShardInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ConsumerARN", Required: true, Shape: shapeConsumerARN},
+		{Name: "ShardId", Required: true, Shape: shapeShardId},
+		{Name: "StartingPosition", Required: true, Shape: shapeStartingPosition},
+	}}
+	shapeScalingType           = &apimodel.Shape{Name: "ScalingType", Kind: apimodel.String, Enum: []string{"UNIFORM_SCALING"}}
+	shapeUpdateShardCountInput = &apimodel.Shape{Name: "UpdateShardCountInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "TargetShardCount", Required: true, Shape: shapePositiveIntegerObject},
+		{Name: "ScalingType", Required: true, Shape: shapeScalingType},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeUpdateStreamModeInput = &apimodel.Shape{Name: "UpdateStreamModeInput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamARN", Required: true, Shape: shapeStreamARN},
+		{Name: "StreamModeDetails", Required: true, Shape: shapeStreamModeDetails},
+	}}
+	shapeShardCountObject               = &apimodel.Shape{Name: "ShardCountObject", Kind: apimodel.Integer, HasMin: true, Min: 0, HasMax: true, Max: 1000000}
+	shapeOnDemandStreamCountObject      = &apimodel.Shape{Name: "OnDemandStreamCountObject", Kind: apimodel.Integer, HasMin: true, Min: 0, HasMax: true, Max: 1000000}
+	shapeOnDemandStreamCountLimitObject = &apimodel.Shape{Name: "OnDemandStreamCountLimitObject", Kind: apimodel.Integer, HasMin: true, Min: 0, HasMax: true, Max: 1000000}
+	shapeDescribeLimitsOutput           = &apimodel.Shape{Name: "DescribeLimitsOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardLimit", Required: true, Shape: shapeShardCountObject},
+		{Name: "OpenShardCount", Required: true, Shape: shapeShardCountObject},
+		{Name: "OnDemandStreamCount", Required: true, Shape: shapeOnDemandStreamCountObject},
+		{Name: "OnDemandStreamCountLimit", Required: true, Shape: shapeOnDemandStreamCountLimitObject},
+	}}
+	shapeStreamStatus = &apimodel.Shape{Name: "StreamStatus", Kind: apimodel.String, Enum: []string{"ACTIVE", "UPDATING", "DELETING", "CREATING"}}
+	shapeHashKeyRange = &apimodel.Shape{Name: "HashKeyRange", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StartingHashKey", Required: true, Shape: shapeHashKey},
+		{Name: "EndingHashKey", Required: true, Shape: shapeHashKey},
+	}}
+	shapeSequenceNumberRange = &apimodel.Shape{Name: "SequenceNumberRange", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StartingSequenceNumber", Required: true, Shape: shapeSequenceNumber},
+		{Name: "EndingSequenceNumber", Required: false, Shape: shapeSequenceNumber},
+	}}
+	shapeShard = &apimodel.Shape{Name: "Shard", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardId", Required: true, Shape: shapeShardId},
+		{Name: "ParentShardId", Required: false, Shape: shapeShardId},
+		{Name: "AdjacentParentShardId", Required: false, Shape: shapeShardId},
+		{Name: "HashKeyRange", Required: true, Shape: shapeHashKeyRange},
+		{Name: "SequenceNumberRange", Required: true, Shape: shapeSequenceNumberRange},
+	}}
+	shapeShardList       = &apimodel.Shape{Name: "ShardList", Kind: apimodel.List, Elem: shapeShard}
+	shapeEnhancedMetrics = &apimodel.Shape{Name: "EnhancedMetrics", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardLevelMetrics", Required: false, Shape: shapeMetricsNameList},
+	}}
+	shapeEnhancedMonitoringList = &apimodel.Shape{Name: "EnhancedMonitoringList", Kind: apimodel.List, Elem: shapeEnhancedMetrics}
+	shapeStreamDescription      = &apimodel.Shape{Name: "StreamDescription", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: true, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: true, Shape: shapeStreamARN},
+		{Name: "StreamStatus", Required: true, Shape: shapeStreamStatus},
+		{Name: "StreamModeDetails", Required: false, Shape: shapeStreamModeDetails},
+		{Name: "Shards", Required: true, Shape: shapeShardList},
+		{Name: "HasMoreShards", Required: true, Shape: shapeBooleanObject},
+		{Name: "RetentionPeriodHours", Required: true, Shape: shapeRetentionPeriodHours},
+		{Name: "StreamCreationTimestamp", Required: true, Shape: shapeTimestamp},
+		{Name: "EnhancedMonitoring", Required: true, Shape: shapeEnhancedMonitoringList},
+		{Name: "EncryptionType", Required: false, Shape: shapeEncryptionType},
+		{Name: "KeyId", Required: false, Shape: shapeKeyId},
+	}}
+	shapeDescribeStreamOutput = &apimodel.Shape{Name: "DescribeStreamOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamDescription", Required: true, Shape: shapeStreamDescription},
+	}}
+	shapeConsumerStatus      = &apimodel.Shape{Name: "ConsumerStatus", Kind: apimodel.String, Enum: []string{"ACTIVE", "DELETING", "CREATING"}}
+	shapeConsumerDescription = &apimodel.Shape{Name: "ConsumerDescription", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ConsumerName", Required: true, Shape: shapeConsumerName},
+		{Name: "ConsumerARN", Required: true, Shape: shapeConsumerARN},
+		{Name: "ConsumerStatus", Required: true, Shape: shapeConsumerStatus},
+		{Name: "ConsumerCreationTimestamp", Required: true, Shape: shapeTimestamp},
+		{Name: "StreamARN", Required: true, Shape: shapeStreamARN},
+	}}
+	shapeDescribeStreamConsumerOutput = &apimodel.Shape{Name: "DescribeStreamConsumerOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ConsumerDescription", Required: true, Shape: shapeConsumerDescription},
+	}}
+	shapeConsumerCountObject      = &apimodel.Shape{Name: "ConsumerCountObject", Kind: apimodel.Integer, HasMin: true, Min: 0, HasMax: true, Max: 1000000}
+	shapeStreamDescriptionSummary = &apimodel.Shape{Name: "StreamDescriptionSummary", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: true, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: true, Shape: shapeStreamARN},
+		{Name: "StreamStatus", Required: true, Shape: shapeStreamStatus},
+		{Name: "StreamModeDetails", Required: false, Shape: shapeStreamModeDetails},
+		{Name: "RetentionPeriodHours", Required: true, Shape: shapeRetentionPeriodHours},
+		{Name: "StreamCreationTimestamp", Required: true, Shape: shapeTimestamp},
+		{Name: "EnhancedMonitoring", Required: true, Shape: shapeEnhancedMonitoringList},
+		{Name: "EncryptionType", Required: false, Shape: shapeEncryptionType},
+		{Name: "KeyId", Required: false, Shape: shapeKeyId},
+		{Name: "OpenShardCount", Required: true, Shape: shapeShardCountObject},
+		{Name: "ConsumerCount", Required: false, Shape: shapeConsumerCountObject},
+	}}
+	shapeDescribeStreamSummaryOutput = &apimodel.Shape{Name: "DescribeStreamSummaryOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamDescriptionSummary", Required: true, Shape: shapeStreamDescriptionSummary},
+	}}
+	shapeEnhancedMonitoringOutput = &apimodel.Shape{Name: "EnhancedMonitoringOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "CurrentShardLevelMetrics", Required: false, Shape: shapeMetricsNameList},
+		{Name: "DesiredShardLevelMetrics", Required: false, Shape: shapeMetricsNameList},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
+	}}
+	shapeRecord = &apimodel.Shape{Name: "Record", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "SequenceNumber", Required: true, Shape: shapeSequenceNumber},
+		{Name: "ApproximateArrivalTimestamp", Required: false, Shape: shapeTimestamp},
+		{Name: "Data", Required: true, Shape: shapeData},
+		{Name: "PartitionKey", Required: true, Shape: shapePartitionKey},
+		{Name: "EncryptionType", Required: false, Shape: shapeEncryptionType},
+	}}
+	shapeRecordList         = &apimodel.Shape{Name: "RecordList", Kind: apimodel.List, Elem: shapeRecord}
+	shapeMillisBehindLatest = &apimodel.Shape{Name: "MillisBehindLatest", Kind: apimodel.Integer, HasMin: true, Min: 0}
+	shapeShardIdList        = &apimodel.Shape{Name: "ShardIdList", Kind: apimodel.List, Elem: shapeShardId}
+	shapeChildShard         = &apimodel.Shape{Name: "ChildShard", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardId", Required: true, Shape: shapeShardId},
+		{Name: "ParentShards", Required: true, Shape: shapeShardIdList},
+		{Name: "HashKeyRange", Required: true, Shape: shapeHashKeyRange},
+	}}
+	shapeChildShardList   = &apimodel.Shape{Name: "ChildShardList", Kind: apimodel.List, Elem: shapeChildShard}
+	shapeGetRecordsOutput = &apimodel.Shape{Name: "GetRecordsOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Records", Required: true, Shape: shapeRecordList},
+		{Name: "NextShardIterator", Required: false, Shape: shapeShardIterator},
+		{Name: "MillisBehindLatest", Required: false, Shape: shapeMillisBehindLatest},
+		{Name: "ChildShards", Required: false, Shape: shapeChildShardList},
+	}}
+	shapeGetResourcePolicyOutput = &apimodel.Shape{Name: "GetResourcePolicyOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Policy", Required: true, Shape: shapePolicy},
+	}}
+	shapeGetShardIteratorOutput = &apimodel.Shape{Name: "GetShardIteratorOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardIterator", Required: false, Shape: shapeShardIterator},
+	}}
+	shapeListShardsOutput = &apimodel.Shape{Name: "ListShardsOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Shards", Required: false, Shape: shapeShardList},
+		{Name: "NextToken", Required: false, Shape: shapeNextToken},
+	}}
+	shapeConsumer = &apimodel.Shape{Name: "Consumer", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ConsumerName", Required: true, Shape: shapeConsumerName},
+		{Name: "ConsumerARN", Required: true, Shape: shapeConsumerARN},
+		{Name: "ConsumerStatus", Required: true, Shape: shapeConsumerStatus},
+		{Name: "ConsumerCreationTimestamp", Required: true, Shape: shapeTimestamp},
+	}}
+	shapeConsumerList              = &apimodel.Shape{Name: "ConsumerList", Kind: apimodel.List, Elem: shapeConsumer}
+	shapeListStreamConsumersOutput = &apimodel.Shape{Name: "ListStreamConsumersOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Consumers", Required: false, Shape: shapeConsumerList},
+		{Name: "NextToken", Required: false, Shape: shapeNextToken},
+	}}
+	shapeStreamNameList = &apimodel.Shape{Name: "StreamNameList", Kind: apimodel.List, Elem: shapeStreamName}
+	shapeStreamSummary  = &apimodel.Shape{Name: "StreamSummary", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: true, Shape: shapeStreamName},
+		{Name: "StreamARN", Required: true, Shape: shapeStreamARN},
+		{Name: "StreamStatus", Required: true, Shape: shapeStreamStatus},
+		{Name: "StreamModeDetails", Required: false, Shape: shapeStreamModeDetails},
+		{Name: "StreamCreationTimestamp", Required: false, Shape: shapeTimestamp},
+	}}
+	shapeStreamSummaryList = &apimodel.Shape{Name: "StreamSummaryList", Kind: apimodel.List, Elem: shapeStreamSummary}
+	shapeListStreamsOutput = &apimodel.Shape{Name: "ListStreamsOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamNames", Required: true, Shape: shapeStreamNameList},
+		{Name: "HasMoreStreams", Required: true, Shape: shapeBooleanObject},
+		{Name: "NextToken", Required: false, Shape: shapeNextToken},
+		{Name: "StreamSummaries", Required: false, Shape: shapeStreamSummaryList},
+	}}
+	shapeTag = &apimodel.Shape{Name: "Tag", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Key", Required: true, Shape: shapeTagKey},
+		{Name: "Value", Required: false, Shape: shapeTagValue},
+	}}
+	shapeTagList                 = &apimodel.Shape{Name: "TagList", Kind: apimodel.List, HasMin: true, Min: 0, HasMax: true, Max: 200, Elem: shapeTag}
+	shapeListTagsForStreamOutput = &apimodel.Shape{Name: "ListTagsForStreamOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Tags", Required: true, Shape: shapeTagList},
+		{Name: "HasMoreTags", Required: true, Shape: shapeBooleanObject},
+	}}
+	shapePutRecordOutput = &apimodel.Shape{Name: "PutRecordOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "ShardId", Required: true, Shape: shapeShardId},
+		{Name: "SequenceNumber", Required: true, Shape: shapeSequenceNumber},
+		{Name: "EncryptionType", Required: false, Shape: shapeEncryptionType},
+	}}
+	shapeErrorCode             = &apimodel.Shape{Name: "ErrorCode", Kind: apimodel.String}
+	shapeErrorMessage          = &apimodel.Shape{Name: "ErrorMessage", Kind: apimodel.String}
+	shapePutRecordsResultEntry = &apimodel.Shape{Name: "PutRecordsResultEntry", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "SequenceNumber", Required: false, Shape: shapeSequenceNumber},
+		{Name: "ShardId", Required: false, Shape: shapeShardId},
+		{Name: "ErrorCode", Required: false, Shape: shapeErrorCode},
+		{Name: "ErrorMessage", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapePutRecordsResultEntryList = &apimodel.Shape{Name: "PutRecordsResultEntryList", Kind: apimodel.List, HasMin: true, Min: 1, HasMax: true, Max: 500, Elem: shapePutRecordsResultEntry}
+	shapePutRecordsOutput          = &apimodel.Shape{Name: "PutRecordsOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "FailedRecordCount", Required: false, Shape: shapePositiveIntegerObject},
+		{Name: "Records", Required: true, Shape: shapePutRecordsResultEntryList},
+		{Name: "EncryptionType", Required: false, Shape: shapeEncryptionType},
+	}}
+	shapeRegisterStreamConsumerOutput = &apimodel.Shape{Name: "RegisterStreamConsumerOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Consumer", Required: true, Shape: shapeConsumer},
+	}}
+	shapeSubscribeToShardEvent = &apimodel.Shape{Name: "SubscribeToShardEvent", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "Records", Required: true, Shape: shapeRecordList},
+		{Name: "ContinuationSequenceNumber", Required: true, Shape: shapeSequenceNumber},
+		{Name: "MillisBehindLatest", Required: true, Shape: shapeMillisBehindLatest},
+		{Name: "ChildShards", Required: false, Shape: shapeChildShardList},
+	}}
+	shapeResourceNotFoundException = &apimodel.Shape{Name: "ResourceNotFoundException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeResourceInUseException = &apimodel.Shape{Name: "ResourceInUseException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeKMSDisabledException = &apimodel.Shape{Name: "KMSDisabledException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeKMSInvalidStateException = &apimodel.Shape{Name: "KMSInvalidStateException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeKMSAccessDeniedException = &apimodel.Shape{Name: "KMSAccessDeniedException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeKMSNotFoundException = &apimodel.Shape{Name: "KMSNotFoundException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeKMSOptInRequired = &apimodel.Shape{Name: "KMSOptInRequired", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeKMSThrottlingException = &apimodel.Shape{Name: "KMSThrottlingException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeInternalFailureException = &apimodel.Shape{Name: "InternalFailureException", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "message", Required: false, Shape: shapeErrorMessage},
+	}}
+	shapeSubscribeToShardEventStream = &apimodel.Shape{Name: "SubscribeToShardEventStream", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "SubscribeToShardEvent", Required: true, Shape: shapeSubscribeToShardEvent},
+		{Name: "ResourceNotFoundException", Required: false, Shape: shapeResourceNotFoundException},
+		{Name: "ResourceInUseException", Required: false, Shape: shapeResourceInUseException},
+		{Name: "KMSDisabledException", Required: false, Shape: shapeKMSDisabledException},
+		{Name: "KMSInvalidStateException", Required: false, Shape: shapeKMSInvalidStateException},
+		{Name: "KMSAccessDeniedException", Required: false, Shape: shapeKMSAccessDeniedException},
+		{Name: "KMSNotFoundException", Required: false, Shape: shapeKMSNotFoundException},
+		{Name: "KMSOptInRequired", Required: false, Shape: shapeKMSOptInRequired},
+		{Name: "KMSThrottlingException", Required: false, Shape: shapeKMSThrottlingException},
+		{Name: "InternalFailureException", Required: false, Shape: shapeInternalFailureException},
+	}}
+	shapeSubscribeToShardOutput = &apimodel.Shape{Name: "SubscribeToShardOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "EventStream", Required: true, Shape: shapeSubscribeToShardEventStream},
+	}}
+	shapeUpdateShardCountOutput = &apimodel.Shape{Name: "UpdateShardCountOutput", Kind: apimodel.Structure, Members: []apimodel.Member{
+		{Name: "StreamName", Required: false, Shape: shapeStreamName},
+		{Name: "CurrentShardCount", Required: false, Shape: shapePositiveIntegerObject},
+		{Name: "TargetShardCount", Required: false, Shape: shapePositiveIntegerObject},
+		{Name: "StreamARN", Required: false, Shape: shapeStreamARN},
 	}}
 )

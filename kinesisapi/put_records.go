@@ -79,15 +79,15 @@ func putRecords(ctx context.Context, a *shardlog.Account, body []byte, sh *shape
 // The fast path declines empty names and hash keys, so an empty string
 // here means an absent member.
 func putRecordsValid(ref *streamRef, recs []shardlog.PutInput) bool {
-	if ref.StreamName != "" && !shapeStreamName.stringOK(ref.StreamName) ||
-		ref.StreamARN != "" && !shapeStreamARN.stringOK(ref.StreamARN) ||
-		int64(len(recs)) < shapePutRecordsRequestEntryList.min {
+	if ref.StreamName != "" && !shapeStreamName.StringOK(ref.StreamName) ||
+		ref.StreamARN != "" && !shapeStreamARN.StringOK(ref.StreamARN) ||
+		int64(len(recs)) < shapePutRecordsRequestEntryList.Min {
 		return false
 	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Data == nil || int64(len(r.Data)) > shapeData.max || !shapePartitionKey.stringOK(r.PartitionKey) ||
-			r.ExplicitHashKey != "" && !shapeHashKey.stringOK(r.ExplicitHashKey) {
+		if r.Data == nil || int64(len(r.Data)) > shapeData.Max || !shapePartitionKey.StringOK(r.PartitionKey) ||
+			r.ExplicitHashKey != "" && !shapeHashKey.StringOK(r.ExplicitHashKey) {
 			return false
 		}
 	}

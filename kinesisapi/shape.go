@@ -88,10 +88,3 @@ func checkShape(body []byte) error {
 	}
 	return nil
 }
-
-func lowerFirst(s string) string {
-	if s == "" || s[0] < 'A' || s[0] > 'Z' {
-		return s
-	}
-	return string(s[0]+'a'-'A') + s[1:]
-}

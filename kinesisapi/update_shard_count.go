@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/apimodel"
 )
 
 type updateShardCountInput struct {
@@ -21,9 +22,9 @@ type updateShardCountOutput struct {
 
 func updateShardCount(ctx context.Context, a *shardlog.Account, in *updateShardCountInput) (any, error) {
 	if in.TargetShardCount == nil { // validation has said so already; a guard
-		var v violations
-		v.required("targetShardCount", true)
-		return nil, v.err()
+		var v apimodel.Violations
+		v.Required("targetShardCount", true)
+		return nil, modelError(v.Err())
 	}
 	s, err := in.stream(ctx, a)
 	if err != nil {

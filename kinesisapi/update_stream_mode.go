@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/apimodel"
 )
 
 type updateStreamModeInput struct {
@@ -13,9 +14,9 @@ type updateStreamModeInput struct {
 
 func updateStreamMode(ctx context.Context, a *shardlog.Account, in *updateStreamModeInput) (any, error) {
 	if in.StreamModeDetails == nil { // validation has said so already; a guard
-		var v violations
-		v.required("streamModeDetails", true)
-		return nil, v.err()
+		var v apimodel.Violations
+		v.Required("streamModeDetails", true)
+		return nil, modelError(v.Err())
 	}
 	s, err := lookup(ctx, a, shardlog.StreamRef{StreamARN: in.StreamARN})
 	if err != nil {

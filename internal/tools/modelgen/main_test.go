@@ -30,24 +30,24 @@ func TestGenerate(t *testing.T) {
 	  "Entry":{"type":"structure","members":{"Data":{"shape":"Data"}}},
 	  "Data":{"type":"blob","min":0,"max":1048576},
 	  "StreamName":{"type":"string","min":1,"max":128,"pattern":"[a-zA-Z0-9_.-]+"}}}`
-	src, err := generate([]byte(model))
+	src, err := generate([]byte(model), "kinesisapi", "Kinesis", "test", awsOrder)
 	require.NoError(t, err)
 	out := string(src)
 	for _, want := range []string{
 		`"PutRecords": shapePutRecordsInput,`,
-		`{name: "Records", required: true, shape: shapeList}`,
-		`pattern: "[a-zA-Z0-9_.-]+"`,
-		`hasMax: true, max: 1048576`,
+		`{Name: "Records", Required: true, Shape: shapeList}`,
+		`Pattern: "[a-zA-Z0-9_.-]+"`,
+		`HasMax: true, Max: 1048576`,
 	} {
 		require.Contains(t, out, want)
 	}
-	records := strings.Index(out, `{name: "Records", required`)
-	name := strings.Index(out, `{name: "StreamName", required`)
-	arn := strings.Index(out, `{name: "StreamARN", required`)
+	records := strings.Index(out, `{Name: "Records", Required`)
+	name := strings.Index(out, `{Name: "StreamName", Required`)
+	arn := strings.Index(out, `{Name: "StreamARN", Required`)
 	require.True(t, records < name && name < arn, "Records, then StreamName (recorded), then StreamARN (model order)")
 	require.NotContains(t, out, "ListStreams", "operations without input are left out")
 
-	_, err = generate([]byte(`{"operations":{"X":{"input":{"shape":"Nope"}}},"shapes":{}}`))
+	_, err = generate([]byte(`{"operations":{"X":{"input":{"shape":"Nope"}}},"shapes":{}}`), "kinesisapi", "Kinesis", "test", nil)
 	require.ErrorContains(t, err, "Nope")
 }
 

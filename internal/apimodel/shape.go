@@ -1,6 +1,4 @@
-package kinesisapi
-
-//go:generate go run ../internal/tools/modelgen
+package apimodel
 
 import (
 	"regexp"
@@ -9,62 +7,67 @@ import (
 	"strings"
 )
 
-// A shape is one of the API model's shapes with the constraints AWS checks
-// before an operation runs. model_gen.go declares them, generated from the
-// model by internal/tools/modelgen.
-type shape struct {
-	name           string
-	kind           kind
-	hasMin, hasMax bool
-	min, max       int64 // bounds of a length, or of an integer's value
-	pattern        string
-	enum           []string // in the order AWS lists them
-	elem           *shape   // of a list
-	key, value     *shape   // of a map
-	members        []member // of a structure, in the order AWS reports them
+// A Shape is one of an API model's shapes with the constraints AWS checks
+// before an operation runs. Each API's model_gen.go declares them,
+// generated from its model by internal/tools/modelgen.
+type Shape struct {
+	Name           string
+	Kind           Kind
+	HasMin, HasMax bool
+	Min, Max       int64 // bounds of a length, or of an integer's value
+	Pattern        string
+	Enum           []string // in the order AWS lists them
+	Elem           *Shape   // of a list
+	Key, Value     *Shape   // of a map
+	Members        []Member // of a structure, in the order AWS reports them
 
 	match func(string) bool // pattern, compiled
 }
 
-type member struct {
-	name     string
-	required bool
-	shape    *shape
+// A Member is a structure's member.
+type Member struct {
+	Name     string
+	Required bool
+	Shape    *Shape
 }
 
-type kind uint8
+// Kind is what a shape is.
+type Kind uint8
 
+// The kinds of shapes.
 const (
-	kindString kind = iota
-	kindBlob
-	kindInteger
-	kindNumber
-	kindBoolean
-	kindTimestamp
-	kindList
-	kindMap
-	kindStructure
+	String Kind = iota
+	Blob
+	Integer
+	Number
+	Boolean
+	Timestamp
+	List
+	Map
+	Structure
 )
 
-func init() {
-	seen := map[*shape]bool{}
-	var compile func(s *shape)
-	compile = func(s *shape) {
+// Compile readies the shapes under roots for Validate, once, before
+// they are used: it compiles their patterns.
+func Compile(roots map[string]*Shape) {
+	seen := map[*Shape]bool{}
+	var compile func(s *Shape)
+	compile = func(s *Shape) {
 		if s == nil || seen[s] {
 			return
 		}
 		seen[s] = true
-		if s.pattern != "" {
-			s.match = matcher(s.pattern)
+		if s.Pattern != "" {
+			s.match = matcher(s.Pattern)
 		}
-		compile(s.elem)
-		compile(s.key)
-		compile(s.value)
-		for _, m := range s.members {
-			compile(m.shape)
+		compile(s.Elem)
+		compile(s.Key)
+		compile(s.Value)
+		for _, m := range s.Members {
+			compile(m.Shape)
 		}
 	}
-	for _, s := range inputShapes {
+	for _, s := range roots {
 		compile(s)
 	}
 }
@@ -124,22 +127,22 @@ func javaLength(s string) int64 {
 	return n
 }
 
-// stringOK reports whether s satisfies every constraint of a string shape;
-// the fast paths use it to skip the full check for well-formed input.
-func (s *shape) stringOK(v string) bool {
+// StringOK reports whether v satisfies every constraint of a string shape;
+// fast paths use it to skip the full check for well-formed input.
+func (s *Shape) StringOK(v string) bool {
 	if s.match != nil && !s.match(v) {
 		return false
 	}
-	if s.hasMin || s.hasMax {
+	if s.HasMin || s.HasMax {
 		n := int64(len(v)) // an upper bound of javaLength
-		if s.hasMax && n > s.max {
+		if s.HasMax && n > s.Max {
 			n = javaLength(v)
 		}
-		if s.hasMin && n < s.min || s.hasMax && n > s.max {
+		if s.HasMin && n < s.Min || s.HasMax && n > s.Max {
 			return false
 		}
 	}
-	return s.enum == nil || slices.Contains(s.enum, v)
+	return s.Enum == nil || slices.Contains(s.Enum, v)
 }
 
 // constraint is one failed check, in AWS's words.
@@ -159,46 +162,46 @@ const (
 )
 
 // text words a failed constraint of shape s as AWS does.
-func (c constraint) text(s *shape) string {
+func (c constraint) text(s *Shape) string {
 	switch c {
 	case notNull:
 		return "Member must not be null"
 	case minValue:
-		return "Member must have value greater than or equal to " + strconv.FormatInt(s.min, 10)
+		return "Member must have value greater than or equal to " + strconv.FormatInt(s.Min, 10)
 	case maxValue:
-		return "Member must have value less than or equal to " + strconv.FormatInt(s.max, 10)
+		return "Member must have value less than or equal to " + strconv.FormatInt(s.Max, 10)
 	case patternFailed:
-		return "Member must satisfy regular expression pattern: " + s.pattern
+		return "Member must satisfy regular expression pattern: " + s.Pattern
 	case minLength:
-		return "Member must have length greater than or equal to " + strconv.FormatInt(s.min, 10)
+		return "Member must have length greater than or equal to " + strconv.FormatInt(s.Min, 10)
 	case maxLength:
-		return "Member must have length less than or equal to " + strconv.FormatInt(s.max, 10)
+		return "Member must have length less than or equal to " + strconv.FormatInt(s.Max, 10)
 	case notInEnum:
-		return "Member must satisfy enum value set: [" + strings.Join(s.enum, ", ") + "]"
+		return "Member must satisfy enum value set: [" + strings.Join(s.Enum, ", ") + "]"
 	case elemFailed:
-		return "Member must satisfy constraint: [" + s.elem.constraintSet() + "]"
+		return "Member must satisfy constraint: [" + s.Elem.constraintSet() + "]"
 	case keyFailed:
-		return "Map keys must satisfy constraint: [" + s.key.constraintSet() + "]"
+		return "Map keys must satisfy constraint: [" + s.Key.constraintSet() + "]"
 	case valueFailed:
-		return "Map value must satisfy constraint: [" + s.value.constraintSet() + "]"
+		return "Map value must satisfy constraint: [" + s.Value.constraintSet() + "]"
 	}
 	return ""
 }
 
 // constraintSet lists every constraint of a list's element or a map's key
 // or value, as AWS does when one of them fails.
-func (s *shape) constraintSet() string {
+func (s *Shape) constraintSet() string {
 	var parts []string
-	if s.hasMax {
+	if s.HasMax {
 		parts = append(parts, maxLength.text(s))
 	}
-	if s.hasMin {
+	if s.HasMin {
 		parts = append(parts, minLength.text(s))
 	}
-	if s.pattern != "" {
+	if s.Pattern != "" {
 		parts = append(parts, patternFailed.text(s))
 	}
-	if s.enum != nil {
+	if s.Enum != nil {
 		parts = append(parts, notInEnum.text(s))
 	}
 	return strings.Join(parts, ", ")

@@ -1,8 +1,7 @@
-package kinesisapi
+package apimodel
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -26,25 +25,6 @@ import (
 // decoder answers it with a SerializationException, as AWS's deserializer
 // does before validation.
 
-// decodeValid decodes body into in and then checks it against sh, so that
-// serialization errors come first, as on AWS. A list or map too long to
-// decode safely is judged by validateBody alone.
-func decodeValid(body []byte, in any, sh *shape) error {
-	err := decode(body, in)
-	if err == nil || errors.Is(err, errTooLong) {
-		if verr := validateBody(body, sh); verr != nil {
-			return verr
-		}
-	}
-	if errors.Is(err, errTooLong) {
-		return &serializationError{"The request has a list or map with too many items."}
-	}
-	return err
-}
-
-// errTooLong is a modeled list or map too long to decode.
-var errTooLong = errors.New("a list or map longer than the model allows")
-
 // maxReported is how many violations AWS lists.
 const maxReported = 10
 
@@ -63,7 +43,7 @@ type violation struct {
 	depth      uint8
 	seq        uint32 // order of discovery, for ties
 	c          constraint
-	shape      *shape // the failed value's shape
+	shape      *Shape // the failed value's shape
 	null       bool
 	start, end int // the value in the body
 }
@@ -81,24 +61,25 @@ func (v *violation) less(w *violation) bool {
 }
 
 type validator struct {
-	body  []byte
-	path  [maxPath]uint32
-	depth int
-	seq   uint32
-	total int
-	kept  []violation // the first maxReported in AWS's order, sorted
-	bad   bool        // the body does not fit the shape's types
-	serr  error       // a SerializationException the decoder let through
+	body        []byte
+	javaPackage string // names structures in messages, as AWS's Java classes
+	path        [maxPath]uint32
+	depth       int
+	seq         uint32
+	total       int
+	kept        []violation // the first maxReported in AWS's order, sorted
+	bad         bool        // the body does not fit the shape's types
+	serr        error       // a SerializationException the decoder let through
 }
 
-// validateBody returns the ValidationException for body's violations of
+// Validate returns the ValidationError for body's violations of
 // root's constraints, or nil if there are none or the body does not fit
 // root's types (the decoder then words the error).
-func validateBody(body []byte, root *shape) error {
+func Validate(body []byte, root *Shape, javaPackage string) error {
 	if root == nil {
 		return nil
 	}
-	v := validator{body: body}
+	v := validator{body: body, javaPackage: javaPackage}
 	i := v.space(0)
 	if i == len(body) {
 		v.structureEnd(root, 0) // an empty body is an empty object
@@ -114,7 +95,7 @@ func validateBody(body []byte, root *shape) error {
 	return v.err(root)
 }
 
-func (v *validator) add(c constraint, s *shape, null bool, start, end int) {
+func (v *validator) add(c constraint, s *Shape, null bool, start, end int) {
 	v.total++
 	v.seq++
 	n := violation{path: v.path, depth: uint8(v.depth), seq: v.seq, c: c, shape: s, null: null, start: start, end: end}
@@ -161,7 +142,7 @@ func (v *validator) space(i int) int {
 
 // structure checks the object at i against s and returns the index after
 // it, or -1 (and v.bad) if it is not an object.
-func (v *validator) structure(i int, s *shape) int {
+func (v *validator) structure(i int, s *Shape) int {
 	var seen uint64
 	end, _ := v.items(i, '{', '}', func(i int, _ int64) int {
 		i, key := v.key(i)
@@ -179,7 +160,7 @@ func (v *validator) structure(i int, s *shape) int {
 				return -1
 			}
 			defer v.pop()
-			return v.value(i, s.members[j].shape)
+			return v.value(i, s.Members[j].Shape)
 		}
 	})
 	if end >= 0 {
@@ -230,18 +211,18 @@ func (v *validator) key(i int) (int, string) {
 }
 
 // structureEnd records the required members of s not seen.
-func (v *validator) structureEnd(s *shape, seen uint64) {
-	for j, m := range s.members {
-		if m.required && seen&(1<<j) == 0 && v.push(uint32(j)) {
-			v.add(notNull, m.shape, true, 0, 0)
+func (v *validator) structureEnd(s *Shape, seen uint64) {
+	for j, m := range s.Members {
+		if m.Required && seen&(1<<j) == 0 && v.push(uint32(j)) {
+			v.add(notNull, m.Shape, true, 0, 0)
 			v.pop()
 		}
 	}
 }
 
-func (s *shape) memberIndex(name string) int {
-	for j, m := range s.members {
-		if m.name == name && j < 64 {
+func (s *Shape) memberIndex(name string) int {
+	for j, m := range s.Members {
+		if m.Name == name && j < 64 {
 			return j
 		}
 	}
@@ -253,10 +234,10 @@ func (v *validator) isNull(i int) bool {
 }
 
 // value checks the value at i against s and returns the index after it.
-func (v *validator) value(i int, s *shape) int {
+func (v *validator) value(i int, s *Shape) int {
 	start := i
-	switch s.kind {
-	case kindString:
+	switch s.Kind {
+	case String:
 		ss, se, next := v.str(i)
 		if next < 0 {
 			return -1
@@ -265,14 +246,14 @@ func (v *validator) value(i int, s *shape) int {
 		if s.match != nil && !s.match(str) {
 			v.add(patternFailed, s, false, start, next)
 		}
-		if s.hasMin || s.hasMax {
+		if s.HasMin || s.HasMax {
 			v.bounds(minLength, maxLength, s, javaLength(str), start, next)
 		}
-		if s.enum != nil && !slices.Contains(s.enum, str) {
+		if s.Enum != nil && !slices.Contains(s.Enum, str) {
 			v.add(notInEnum, s, false, start, next)
 		}
 		return next
-	case kindBlob:
+	case Blob:
 		ss, se, next := v.str(i)
 		if next < 0 {
 			return -1
@@ -284,28 +265,28 @@ func (v *validator) value(i int, s *shape) int {
 		}
 		if !canonicalBase64(v.body[ss:se]) {
 			// Go's decoder ignores bits past the data; AWS's does not.
-			v.serr = &serializationError{"'" + string(v.body[ss:se]) + "' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"}
+			v.serr = &SerializationError{"'" + string(v.body[ss:se]) + "' can not be converted to a Blob: Invalid last non-pad Base64 character dectected"}
 			v.bad = true
 			return -1
 		}
 		v.bounds(minLength, maxLength, s, n, start, next)
 		return next
-	case kindInteger:
+	case Integer:
 		n, next := v.integer(i)
 		if next < 0 {
 			return -1
 		}
 		v.bounds(minValue, maxValue, s, n, start, next)
 		return next
-	case kindNumber, kindTimestamp:
+	case Number, Timestamp:
 		next := v.number(i)
 		f, err := strconv.ParseFloat(string(v.body[i:next]), 64)
-		if err != nil || s.kind == kindTimestamp && math.Abs(f) > maxEpochSeconds {
+		if err != nil || s.Kind == Timestamp && math.Abs(f) > maxEpochSeconds {
 			v.bad = true // the decoder words it
 			return -1
 		}
 		return next
-	case kindBoolean:
+	case Boolean:
 		for _, lit := range []string{"true", "false"} {
 			if i+len(lit) <= len(v.body) && string(v.body[i:i+len(lit)]) == lit {
 				return i + len(lit)
@@ -313,11 +294,11 @@ func (v *validator) value(i int, s *shape) int {
 		}
 		v.bad = true
 		return -1
-	case kindList:
+	case List:
 		return v.list(i, s)
-	case kindMap:
+	case Map:
 		return v.mapValue(i, s)
-	case kindStructure:
+	case Structure:
 		return v.structure(i, s)
 	}
 	v.bad = true
@@ -326,11 +307,11 @@ func (v *validator) value(i int, s *shape) int {
 
 // list checks a list: its elements (structures by member, others all at
 // once), then its own length.
-func (v *validator) list(i int, s *shape) int {
+func (v *validator) list(i int, s *Shape) int {
 	start, elemBad := i, false
 	end, count := v.items(i, '[', ']', func(i int, n int64) int {
-		if s.elem.kind != kindStructure {
-			i, ok := v.quiet(i, s.elem)
+		if s.Elem.Kind != Structure {
+			i, ok := v.quiet(i, s.Elem)
 			elemBad = elemBad || !ok
 			return i
 		}
@@ -338,7 +319,7 @@ func (v *validator) list(i int, s *shape) int {
 			return -1
 		}
 		defer v.pop()
-		return v.structure(i, s.elem)
+		return v.structure(i, s.Elem)
 	})
 	if end < 0 || !v.push(0) {
 		return -1
@@ -352,11 +333,11 @@ func (v *validator) list(i int, s *shape) int {
 }
 
 // mapValue checks a map: its length, then its keys and values all at once.
-func (v *validator) mapValue(i int, s *shape) int {
+func (v *validator) mapValue(i int, s *Shape) int {
 	start, keyBad, valueBad := i, false, false
 	end, count := v.items(i, '{', '}', func(i int, _ int64) int {
 		ok := true
-		if i, ok = v.quiet(i, s.key); i < 0 {
+		if i, ok = v.quiet(i, s.Key); i < 0 {
 			return -1
 		}
 		keyBad = keyBad || !ok
@@ -364,7 +345,7 @@ func (v *validator) mapValue(i int, s *shape) int {
 			v.bad = true
 			return -1
 		}
-		i, ok = v.quiet(v.space(i+1), s.value)
+		i, ok = v.quiet(v.space(i+1), s.Value)
 		valueBad = valueBad || !ok
 		return i
 	})
@@ -383,19 +364,19 @@ func (v *validator) mapValue(i int, s *shape) int {
 
 // bounds records n (a length or a value) below or above s's bounds, as
 // constraints below and above.
-func (v *validator) bounds(below, above constraint, s *shape, n int64, start, end int) {
-	if s.hasMin && n < s.min {
+func (v *validator) bounds(below, above constraint, s *Shape, n int64, start, end int) {
+	if s.HasMin && n < s.Min {
 		v.add(below, s, false, start, end)
 	}
-	if s.hasMax && n > s.max {
+	if s.HasMax && n > s.Max {
 		v.add(above, s, false, start, end)
 	}
 }
 
 // quiet checks a string element, key or value without recording what
 // fails; it reports whether all its constraints hold.
-func (v *validator) quiet(i int, s *shape) (int, bool) {
-	if s.kind != kindString {
+func (v *validator) quiet(i int, s *Shape) (int, bool) {
+	if s.Kind != String {
 		before := v.total
 		next := v.value(i, s)
 		return next, v.total == before
@@ -404,7 +385,7 @@ func (v *validator) quiet(i int, s *shape) (int, bool) {
 	if next < 0 {
 		return -1, false
 	}
-	return next, s.stringOK(v.text(ss, se))
+	return next, s.StringOK(v.text(ss, se))
 }
 
 // str reads the string at i: the bounds of its contents and the index
