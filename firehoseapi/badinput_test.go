@@ -58,7 +58,7 @@ func TestRefusals(t *testing.T) {
 			"1 validation error detected: Value 'a b' at 'deliveryStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"` + long + `","DeliveryStreamType":"Nope"}`, 400, "ValidationException",
 			"2 validation errors detected: Value '" + long + "' at 'deliveryStreamName' failed to satisfy constraint: Member must have length less than or equal to 64; " +
-				"Value 'Nope' at 'deliveryStreamType' failed to satisfy constraint: Member must satisfy enum value set: [DirectPut, KinesisStreamAsSource, MSKAsSource, DatabaseAsSource]"},
+				"Value 'Nope' at 'deliveryStreamType' failed to satisfy constraint: Member must satisfy enum value set: [MSKAsSource, KinesisStreamAsSource, DirectPut]"},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"lake","BufferingHints":{"SizeInMBs":129,"IntervalInSeconds":-1}}}`, 400, "ValidationException",
 			"4 validation errors detected: Value null at 'extendedS3DestinationConfiguration.roleARN' failed to satisfy constraint: Member must not be null; " +
 				"Value 'lake' at 'extendedS3DestinationConfiguration.bucketARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:.*; " +
@@ -67,8 +67,15 @@ func TestRefusals(t *testing.T) {
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x"}`, 400, "InvalidArgumentException", "Exactly one destination configuration must be specified."},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x",` + s3JSON + `,"S3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r"}}`, 400,
 			"InvalidArgumentException", "Exactly one destination configuration must be specified."},
-		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","RedshiftDestinationConfiguration":{}}`, 400, "InvalidArgumentException",
+		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","RedshiftDestinationConfiguration":{}}`, 400, "ValidationException",
+			"4 validation errors detected: Value null at 'redshiftDestinationConfiguration.roleARN' failed to satisfy constraint: Member must not be null; " +
+				"Value null at 'redshiftDestinationConfiguration.clusterJDBCURL' failed to satisfy constraint: Member must not be null; "},
+		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","RedshiftDestinationConfiguration":{"RoleARN":"arn:aws:iam::1:role/r",
+			"ClusterJDBCURL":"jdbc:redshift://c.abc.us-east-1.redshift.amazonaws.com:5439/dev","CopyCommand":{"DataTableName":"t"},
+			"S3Configuration":{"RoleARN":"arn:aws:iam::1:role/r","BucketARN":"arn:aws:s3:::b"}}}`, 400, "InvalidArgumentException",
 			"RedshiftDestinationConfiguration: shardlog delivers to S3"},
+		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","ProcessingConfiguration":{"Processors":[{"Type":"NotLambda"}]}}}`, 400, "ValidationException",
+			"1 validation error detected: Value 'NotLambda' at 'extendedS3DestinationConfiguration.processingConfiguration.processors.1.member.type' failed to satisfy constraint: Member must satisfy enum value set: ["},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","DeliveryStreamType":"MSKAsSource",` + s3JSON + `}`, 400, "InvalidArgumentException",
 			"DeliveryStreamType MSKAsSource: shardlog delivers from DirectPut and KinesisStreamAsSource sources."},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","DeliveryStreamType":"KinesisStreamAsSource",` + s3JSON + `}`, 400, "InvalidArgumentException",
@@ -99,6 +106,9 @@ func TestRefusals(t *testing.T) {
 			"1 validation error detected: Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{"PutRecordBatch", `{"DeliveryStreamName":"none","Records":[{"Data":"eA=="},{}]}`, 400, "ValidationException",
 			"1 validation error detected: Value null at 'records.2.member.data' failed to satisfy constraint: Member must not be null"},
+		{"PutRecord", `{"DeliveryStreamName":"none","Record":{"Data":"eA=="},"record":null}`, 400, "SerializationException",
+			"The request names the member record in a case the model does not."},
+		{"PutRecord", `{"DeliveryStreamName":"none","Record":{"Data":"eA=="}}}`, 400, "SerializationException", ""},
 		{"PutRecord", `{"DeliveryStreamName":"none","Record":{"Data":"eA=="}}`, 400, "ResourceNotFoundException", "Firehose none under account 123456789012 not found."},
 		{"UpdateDestination", `{"DeliveryStreamName":"none","CurrentDeliveryStreamVersionId":"x","DestinationId":"d"}`, 400, "ValidationException",
 			"1 validation error detected: Value 'x' at 'currentDeliveryStreamVersionId' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9]+"},

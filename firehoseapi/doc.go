@@ -25,8 +25,9 @@
 // group firehose-<name>-<creation in milliseconds>.
 //
 // Requests are checked against the Firehose model's constraints (lengths,
-// ranges, patterns, enums, required members) and refused in AWS's words
-// with ValidationException. With access control on
+// ranges, patterns, enums, required members; model_gen.go, written by
+// internal/tools/modelgen from the model) and refused in AWS's words with
+// ValidationException, every violation listed, up to ten. With access control on
 // (shardlog.WithAccessControl on Config.Kinesis), requests are signed with
 // Signature Version 4 for the service "firehose", and the caller needs
 // firehose:<Operation> on the delivery stream's ARN,

@@ -10,31 +10,9 @@ import (
 	"github.com/shardlog/shardlog/firehose"
 )
 
-func (s *Server) create(ctx context.Context, body []byte) (any, error) {
-	var in createInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	v := violations{plainHTTP: s.cfg.PlainHTTPEndpoints}
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.str("deliveryStreamType", in.DeliveryStreamType, false, 0, 0, nil, streamTypes...)
-	if src := in.KinesisStreamSourceConfiguration; src != nil {
-		v.str("kinesisStreamSourceConfiguration.kinesisStreamARN", src.KinesisStreamARN, true, 1, 512, arnPattern)
-		v.str("kinesisStreamSourceConfiguration.roleARN", src.RoleARN, true, 1, 512, arnPattern)
-	}
-	v.encryptionInput("deliveryStreamEncryptionConfigurationInput", in.DeliveryStreamEncryptionConfigurationInput)
-	v.s3("s3DestinationConfiguration", in.S3DestinationConfiguration, false)
-	v.s3("extendedS3DestinationConfiguration", in.ExtendedS3DestinationConfiguration, false)
-	v.http("httpEndpointDestinationConfiguration", in.HttpEndpointDestinationConfiguration, false)
-	v.tags("tags", in.Tags, in.Tags != nil, false)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	name := *in.DeliveryStreamName
-	if err := s.authorize(ctx, name); err != nil {
-		return nil, err
-	}
-	def, err := s.newDefinition(&in)
+func (s *Server) create(ctx context.Context, in *createInput) (any, error) {
+	name := in.target()
+	def, err := s.newDefinition(in)
 	if err != nil {
 		return nil, err
 	}
@@ -184,24 +162,10 @@ func (s *Server) lookup(name string) (*deliveryStream, error) {
 	return d, nil
 }
 
-func (s *Server) describe(ctx context.Context, body []byte) (any, error) {
-	var in describeInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.integer("limit", in.Limit, 1, 10000)
-	v.str("exclusiveStartDestinationId", in.ExclusiveStartDestinationId, false, 1, 100, destinationPattern)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, *in.DeliveryStreamName); err != nil {
-		return nil, err
-	}
+func (s *Server) describe(ctx context.Context, in *describeInput) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.lookup(*in.DeliveryStreamName)
+	d, err := s.lookup(in.target())
 	if err != nil {
 		return nil, err
 	}
@@ -212,21 +176,7 @@ func (s *Server) describe(ctx context.Context, body []byte) (any, error) {
 	return struct{ DeliveryStreamDescription description }{out}, nil
 }
 
-func (s *Server) list(ctx context.Context, body []byte) (any, error) {
-	var in listInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.integer("limit", in.Limit, 1, 10000)
-	v.str("deliveryStreamType", in.DeliveryStreamType, false, 0, 0, nil, streamTypes...)
-	v.str("exclusiveStartDeliveryStreamName", in.ExclusiveStartDeliveryStreamName, false, 1, 64, namePattern)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if _, err := s.kinesis.Authorize(ctx, "firehose:ListDeliveryStreams", "*"); err != nil {
-		return nil, err
-	}
+func (s *Server) list(ctx context.Context, in *listInput) (any, error) {
 	limit := 10
 	if in.Limit != nil {
 		limit = *in.Limit
@@ -253,20 +203,8 @@ func (s *Server) list(ctx context.Context, body []byte) (any, error) {
 	}{names, more}, nil
 }
 
-func (s *Server) delete(ctx context.Context, body []byte) (any, error) {
-	var in deleteInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	name := *in.DeliveryStreamName
-	if err := s.authorize(ctx, name); err != nil {
-		return nil, err
-	}
+func (s *Server) delete(ctx context.Context, in *deleteInput) (any, error) {
+	name := in.target()
 	s.mu.Lock()
 	d, err := s.lookup(name)
 	if err != nil {
@@ -292,25 +230,8 @@ func (s *Server) delete(ctx context.Context, body []byte) (any, error) {
 	return struct{}{}, nil
 }
 
-func (s *Server) update(ctx context.Context, body []byte) (any, error) {
-	var in updateInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	v := violations{plainHTTP: s.cfg.PlainHTTPEndpoints}
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.str("currentDeliveryStreamVersionId", in.CurrentDeliveryStreamVersionId, true, 1, 50, versionPattern)
-	v.str("destinationId", in.DestinationId, true, 1, 100, destinationPattern)
-	v.s3("s3DestinationUpdate", in.S3DestinationUpdate, true)
-	v.s3("extendedS3DestinationUpdate", in.ExtendedS3DestinationUpdate, true)
-	v.http("httpEndpointDestinationUpdate", in.HttpEndpointDestinationUpdate, true)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	name := *in.DeliveryStreamName
-	if err := s.authorize(ctx, name); err != nil {
-		return nil, err
-	}
+func (s *Server) update(ctx context.Context, in *updateInput) (any, error) {
+	name := in.target()
 	s.mu.Lock()
 	d, err := s.lookup(name)
 	if err != nil {
@@ -328,7 +249,7 @@ func (s *Server) update(ctx context.Context, body []byte) (any, error) {
 		s.mu.Unlock()
 		return nil, invalidArgument("Destination Id " + *in.DestinationId + " not found.")
 	}
-	next, err := s.updated(def, &in)
+	next, err := s.updated(def, in)
 	var ds *firehose.DeliveryStream
 	if err == nil {
 		ds, err = s.deliveryStreamFor(next)

@@ -3,17 +3,13 @@ package firehoseapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/shardlog/shardlog/firehose"
 )
 
 // putTarget returns the delivery stream name takes records into, and
 // whether its records are encrypted.
-func (s *Server) putTarget(ctx context.Context, name string) (*firehose.DeliveryStream, bool, error) {
-	if err := s.authorize(ctx, name); err != nil {
-		return nil, false, err
-	}
+func (s *Server) putTarget(name string) (*firehose.DeliveryStream, bool, error) {
 	s.mu.Lock()
 	d, err := s.lookup(name)
 	var encrypted bool
@@ -32,25 +28,8 @@ func (s *Server) putTarget(ctx context.Context, name string) (*firehose.Delivery
 	return ds, encrypted, nil
 }
 
-func (s *Server) putRecord(ctx context.Context, body []byte) (any, error) {
-	var in putRecordInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	switch {
-	case in.Record == nil:
-		v.null("record")
-	case in.Record.Data == nil:
-		v.null("record.data")
-	default:
-		v.blob("record.data", in.Record.Data, firehose.MaxRecordBytes)
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	ds, encrypted, err := s.putTarget(ctx, *in.DeliveryStreamName)
+func (s *Server) putRecord(ctx context.Context, in *putRecordInput) (any, error) {
+	ds, encrypted, err := s.putTarget(in.target())
 	if err != nil {
 		return nil, err
 	}
@@ -70,29 +49,8 @@ type batchEntry struct {
 	ErrorMessage string `json:",omitempty"`
 }
 
-func (s *Server) putRecordBatch(ctx context.Context, body []byte) (any, error) {
-	var in putRecordBatchInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.list("records", len(in.Records), in.Records != nil, true, 1, firehose.MaxBatchCount)
-	for i, r := range in.Records {
-		at := "records." + strconv.Itoa(i+1) + ".member"
-		switch {
-		case r == nil:
-			v.null(at)
-		case r.Data == nil:
-			v.null(at + ".data")
-		default:
-			v.blob(at+".data", r.Data, firehose.MaxRecordBytes)
-		}
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	ds, encrypted, err := s.putTarget(ctx, *in.DeliveryStreamName)
+func (s *Server) putRecordBatch(ctx context.Context, in *putRecordBatchInput) (any, error) {
+	ds, encrypted, err := s.putTarget(in.target())
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/apimodel"
 	"github.com/shardlog/shardlog/internal/hostcheck"
 	"github.com/shardlog/shardlog/internal/sigv4"
 )
@@ -72,6 +73,7 @@ type Server struct {
 	kinesis  *shardlog.Account
 	store    *shardlog.Account // the direct-put delivery streams' records
 	verifier *sigv4.Verifier
+	shapes   map[string]*apimodel.Shape // the operations' input shapes
 	hosts    hostcheck.Names
 	log      *slog.Logger
 
@@ -108,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, kinesis: k, store: store, verifier: sigv4.NewVerifier("firehose"),
+	s := &Server{cfg: cfg, kinesis: k, store: store, verifier: sigv4.NewVerifier("firehose"), shapes: shapes(cfg.PlainHTTPEndpoints),
 		log: cfg.Logger, streams: map[string]*deliveryStream{}}
 	s.hosts.Add(cfg.AllowedHosts...)
 	if err := s.load(); err != nil {
@@ -171,22 +173,98 @@ func errorOf(err error) *apiError {
 	return &apiError{status: http.StatusServiceUnavailable, code: "ServiceUnavailableException", message: err.Error()}
 }
 
-type operation func(s *Server, ctx context.Context, body []byte) (any, error)
+// operation runs one Firehose operation on a request body.
+type operation func(s *Server, ctx context.Context, op string, body []byte) (any, error)
 
 var operations = map[string]operation{
-	"CreateDeliveryStream":          (*Server).create,
-	"DescribeDeliveryStream":        (*Server).describe,
-	"ListDeliveryStreams":           (*Server).list,
-	"DeleteDeliveryStream":          (*Server).delete,
-	"UpdateDestination":             (*Server).update,
-	"PutRecord":                     (*Server).putRecord,
-	"PutRecordBatch":                (*Server).putRecordBatch,
-	"TagDeliveryStream":             (*Server).tag,
-	"UntagDeliveryStream":           (*Server).untag,
-	"ListTagsForDeliveryStream":     (*Server).listTags,
-	"StartDeliveryStreamEncryption": (*Server).startEncryption,
-	"StopDeliveryStreamEncryption":  (*Server).stopEncryption,
+	"CreateDeliveryStream":          frame((*Server).create),
+	"DescribeDeliveryStream":        frame((*Server).describe),
+	"ListDeliveryStreams":           frame((*Server).list),
+	"DeleteDeliveryStream":          frame((*Server).delete),
+	"UpdateDestination":             frame((*Server).update),
+	"PutRecord":                     frame((*Server).putRecord),
+	"PutRecordBatch":                frame((*Server).putRecordBatch),
+	"TagDeliveryStream":             frame((*Server).tag),
+	"UntagDeliveryStream":           frame((*Server).untag),
+	"ListTagsForDeliveryStream":     frame((*Server).listTags),
+	"StartDeliveryStreamEncryption": frame((*Server).startEncryption),
+	"StopDeliveryStreamEncryption":  frame((*Server).stopEncryption),
 }
+
+// frame is what every operation goes through: its body is checked against
+// the model's input shape and decoded into an In, whose caller is then
+// authorized for firehose:<op> on the delivery stream it names (on "*"
+// for ListDeliveryStreams); then run runs.
+func frame[In any, P interface {
+	*In
+	target() string
+}](run func(*Server, context.Context, P) (any, error)) operation {
+	return func(s *Server, ctx context.Context, op string, body []byte) (any, error) {
+		fits, err := apimodel.Judge(body, s.shapes[op], javaPackage)
+		if err != nil {
+			return nil, modelError(err)
+		}
+		in := P(new(In))
+		if !fits {
+			// A body of the wrong shape: a small one is decoded for the
+			// decoder's words, a large one not, since decoding it could
+			// cost far more than the body.
+			if len(body) <= maxDecoded {
+				if err := decode(body, in); err != nil {
+					return nil, err
+				}
+			}
+			return nil, &apiError{status: http.StatusBadRequest, code: "SerializationException",
+				message: "The request body is not JSON of " + op + "'s input shape."}
+		}
+		if err := decode(body, in); err != nil {
+			return nil, err
+		}
+		resource := "*"
+		if name := in.target(); name != "" {
+			resource = s.arn(name)
+		}
+		if _, err := s.kinesis.Authorize(ctx, "firehose:"+op, resource); err != nil {
+			return nil, err
+		}
+		return run(s, ctx, in)
+	}
+}
+
+// maxDecoded bounds the bodies decoded without the model's blessing.
+const maxDecoded = 64 << 10
+
+// javaPackage names Firehose's structures in validation messages, as its
+// Java service's classes.
+const javaPackage = "com.amazonaws.firehose.v20150804"
+
+// modelError is an apimodel error as Firehose answers it.
+func modelError(err error) error {
+	var ve *apimodel.ValidationError
+	var se *apimodel.SerializationError
+	switch {
+	case errors.As(err, &ve):
+		return &apiError{status: http.StatusBadRequest, code: "ValidationException", message: ve.Message}
+	case errors.As(err, &se):
+		return &apiError{status: http.StatusBadRequest, code: "SerializationException", message: se.Message}
+	}
+	return err
+}
+
+// shapes are the input shapes requests are checked against: the model's,
+// or with plainHTTP, the same but for http:// endpoint URLs allowed.
+func shapes(plainHTTP bool) map[string]*apimodel.Shape {
+	if !plainHTTP {
+		return inputShapes
+	}
+	return apimodel.Rewrite(inputShapes, func(s *apimodel.Shape) {
+		if s.Name == "HttpEndpointUrl" {
+			s.Pattern = "https?://.*"
+		}
+	})
+}
+
+func init() { apimodel.Compile(inputShapes) }
 
 // ServeHTTP serves one Firehose request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -231,7 +309,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, &apiError{status: http.StatusBadRequest, code: serr.Code, message: serr.Message})
 		return
 	}
-	out, err := op(s, withOperation(ctx, name), body)
+	out, err := op(s, ctx, name, body)
 	if err != nil {
 		fail(w, errorOf(err))
 		return
@@ -278,20 +356,6 @@ func decode(body []byte, in any) error {
 		return &apiError{status: http.StatusBadRequest, code: "SerializationException", message: "Unexpected data after the request object."}
 	}
 	return nil
-}
-
-type operationKey struct{}
-
-func withOperation(ctx context.Context, op string) context.Context {
-	return context.WithValue(ctx, operationKey{}, op)
-}
-
-// authorize checks the caller may call the operation in ctx on the
-// delivery stream name.
-func (s *Server) authorize(ctx context.Context, name string) error {
-	op, _ := ctx.Value(operationKey{}).(string)
-	_, err := s.kinesis.Authorize(ctx, "firehose:"+op, s.arn(name))
-	return err
 }
 
 // arn is a delivery stream's ARN.

@@ -7,18 +7,8 @@ import (
 	"strconv"
 )
 
-func (s *Server) tag(ctx context.Context, body []byte) (any, error) {
-	var in tagInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.tags("tags", in.Tags, in.Tags != nil, true)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	return s.change(ctx, *in.DeliveryStreamName, func(def *definition) error {
+func (s *Server) tag(_ context.Context, in *tagInput) (any, error) {
+	return s.change(in.target(), func(def *definition) error {
 		tags := slices.Clone(def.Tags)
 		for _, t := range in.Tags {
 			i := slices.IndexFunc(tags, func(have tag) bool { return *have.Key == *t.Key })
@@ -37,21 +27,8 @@ func (s *Server) tag(ctx context.Context, body []byte) (any, error) {
 	})
 }
 
-func (s *Server) untag(ctx context.Context, body []byte) (any, error) {
-	var in untagInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.list("tagKeys", len(in.TagKeys), in.TagKeys != nil, true, 1, 50)
-	for i, k := range in.TagKeys {
-		v.str("tagKeys."+strconv.Itoa(i+1)+".member", k, true, 1, 128, tagKeyPattern)
-	}
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	return s.change(ctx, *in.DeliveryStreamName, func(def *definition) error {
+func (s *Server) untag(_ context.Context, in *untagInput) (any, error) {
+	return s.change(in.target(), func(def *definition) error {
 		def.Tags = slices.DeleteFunc(slices.Clone(def.Tags), func(t tag) bool {
 			return slices.ContainsFunc(in.TagKeys, func(k *string) bool { return *k == *t.Key })
 		})
@@ -59,24 +36,10 @@ func (s *Server) untag(ctx context.Context, body []byte) (any, error) {
 	})
 }
 
-func (s *Server) listTags(ctx context.Context, body []byte) (any, error) {
-	var in listTagsInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.str("exclusiveStartTagKey", in.ExclusiveStartTagKey, false, 1, 128, tagKeyPattern)
-	v.integer("limit", in.Limit, 1, 50)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, *in.DeliveryStreamName); err != nil {
-		return nil, err
-	}
+func (s *Server) listTags(_ context.Context, in *listTagsInput) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.lookup(*in.DeliveryStreamName)
+	d, err := s.lookup(in.target())
 	if err != nil {
 		return nil, err
 	}
@@ -100,17 +63,7 @@ func (s *Server) listTags(ctx context.Context, body []byte) (any, error) {
 	}{append([]tag{}, tags...), more}, nil
 }
 
-func (s *Server) startEncryption(ctx context.Context, body []byte) (any, error) {
-	var in encryptionStartInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	v.encryptionInput("deliveryStreamEncryptionConfigurationInput", in.DeliveryStreamEncryptionConfigurationInput)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
+func (s *Server) startEncryption(_ context.Context, in *encryptionStartInput) (any, error) {
 	e := in.DeliveryStreamEncryptionConfigurationInput
 	if e == nil {
 		e = &encryptionInput{KeyType: ptr("AWS_OWNED_CMK")}
@@ -119,7 +72,7 @@ func (s *Server) startEncryption(ctx context.Context, body []byte) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, *in.DeliveryStreamName, func(def *definition) error {
+	return s.change(in.target(), func(def *definition) error {
 		if def.Type != "DirectPut" {
 			return invalidArgument("Encryption can be started only for DirectPut delivery streams: a KinesisStreamAsSource one uses its stream's encryption.")
 		}
@@ -128,17 +81,8 @@ func (s *Server) startEncryption(ctx context.Context, body []byte) (any, error) 
 	})
 }
 
-func (s *Server) stopEncryption(ctx context.Context, body []byte) (any, error) {
-	var in nameInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	var v violations
-	v.streamName("deliveryStreamName", in.DeliveryStreamName)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	return s.change(ctx, *in.DeliveryStreamName, func(def *definition) error {
+func (s *Server) stopEncryption(_ context.Context, in *nameInput) (any, error) {
+	return s.change(in.target(), func(def *definition) error {
 		if def.Type != "DirectPut" {
 			return invalidArgument("Encryption can be stopped only for DirectPut delivery streams.")
 		}
@@ -160,10 +104,7 @@ func encryptionOf(e *encryptionInput) (encryption, error) {
 
 // change applies f to the definition of the delivery stream name and
 // keeps the result, or nothing if f or keeping it fails.
-func (s *Server) change(ctx context.Context, name string, f func(*definition) error) (any, error) {
-	if err := s.authorize(ctx, name); err != nil {
-		return nil, err
-	}
+func (s *Server) change(name string, f func(*definition) error) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, err := s.lookup(name)

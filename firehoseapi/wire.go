@@ -10,8 +10,16 @@ import (
 // named and nested as in the model. A configuration is kept as it will be
 // described (defaults filled in), so one type serves both.
 
+// named is the delivery stream a request names: the resource its caller
+// is authorized for.
+type named struct {
+	DeliveryStreamName *string
+}
+
+func (n *named) target() string { return str(n.DeliveryStreamName) }
+
 type createInput struct {
-	DeliveryStreamName                         *string
+	named
 	DeliveryStreamType                         *string
 	KinesisStreamSourceConfiguration           *kinesisSource
 	DeliveryStreamEncryptionConfigurationInput *encryptionInput
@@ -135,11 +143,11 @@ type tag struct {
 }
 
 type nameInput struct {
-	DeliveryStreamName *string
+	named
 }
 
 type describeInput struct {
-	DeliveryStreamName          *string
+	named
 	Limit                       *int
 	ExclusiveStartDestinationId *string
 }
@@ -150,13 +158,15 @@ type listInput struct {
 	ExclusiveStartDeliveryStreamName *string
 }
 
+func (*listInput) target() string { return "" }
+
 type deleteInput struct {
-	DeliveryStreamName *string
-	AllowForceDelete   *bool
+	named
+	AllowForceDelete *bool
 }
 
 type updateInput struct {
-	DeliveryStreamName             *string
+	named
 	CurrentDeliveryStreamVersionId *string
 	DestinationId                  *string
 	S3DestinationUpdate            *s3Destination
@@ -177,33 +187,33 @@ type record struct {
 }
 
 type putRecordInput struct {
-	DeliveryStreamName *string
-	Record             *record
+	named
+	Record *record
 }
 
 type putRecordBatchInput struct {
-	DeliveryStreamName *string
-	Records            []*record
+	named
+	Records []*record
 }
 
 type tagInput struct {
-	DeliveryStreamName *string
-	Tags               []tag
+	named
+	Tags []tag
 }
 
 type untagInput struct {
-	DeliveryStreamName *string
-	TagKeys            []*string
+	named
+	TagKeys []*string
 }
 
 type listTagsInput struct {
-	DeliveryStreamName   *string
+	named
 	ExclusiveStartTagKey *string
 	Limit                *int
 }
 
 type encryptionStartInput struct {
-	DeliveryStreamName                         *string
+	named
 	DeliveryStreamEncryptionConfigurationInput *encryptionInput
 }
 

@@ -74,7 +74,10 @@ func Compile(roots map[string]*Shape) {
 
 // matcher returns a function that reports whether a whole string matches
 // a model pattern (Java's String.matches). The patterns every record and
-// most calls meet are matched by hand; the rest by regexp.
+// most calls meet are matched by hand; the rest by regexp. Go's regexp has
+// no lookaround: a leading negative lookahead, ^(?!X)Y, is matched as
+// "no prefix matches X, and the whole matches Y"; lookarounds elsewhere are
+// dropped, which accepts a little more than the model does.
 func matcher(pattern string) func(string) bool {
 	switch pattern {
 	case "[a-zA-Z0-9_.-]+":
@@ -84,9 +87,21 @@ func matcher(pattern string) func(string) bool {
 	case `0|([1-9]\d{0,128})`:
 		return func(s string) bool { return isDecimal(s, 129) }
 	}
-	re := regexp.MustCompile(`^(?:` + pattern + `)$`)
+	if m := lookahead.FindStringSubmatch(pattern); m != nil {
+		not, rest := regexp.MustCompile(`^(?:`+m[1]+`)`), matcher(m[2])
+		return func(s string) bool { return !not.MatchString(s) && rest(s) }
+	}
+	re, err := regexp.Compile(`^(?:` + pattern + `)$`)
+	if err != nil {
+		re = regexp.MustCompile(`^(?:` + lookaround.ReplaceAllString(pattern, "") + `)$`)
+	}
 	return re.MatchString
 }
+
+var (
+	lookahead  = regexp.MustCompile(`^\^\(\?!([^()]*)\)(.*)$`)
+	lookaround = regexp.MustCompile(`\(\?<?[!=][^()]*\)`)
+)
 
 // isName matches [a-zA-Z0-9_.-]+.
 func isName(s string) bool {

@@ -72,12 +72,21 @@ type validator struct {
 	serr        error       // a SerializationException the decoder let through
 }
 
-// Validate returns the ValidationError for body's violations of
-// root's constraints, or nil if there are none or the body does not fit
-// root's types (the decoder then words the error).
+// Validate returns the ValidationError for body's violations of root's
+// constraints, a SerializationError for a value a lenient decoder would
+// let through, or nil if there are none or the body does not fit root's
+// types (the decoder then words the error).
 func Validate(body []byte, root *Shape, javaPackage string) error {
+	_, err := Judge(body, root, javaPackage)
+	return err
+}
+
+// Judge is Validate, and also says whether body fits root's types: a body
+// that fits and has no violation decodes into no more than the model's
+// bounds allow, so a server can decode it without fear of its size.
+func Judge(body []byte, root *Shape, javaPackage string) (fits bool, err error) {
 	if root == nil {
-		return nil
+		return true, nil
 	}
 	v := validator{body: body, javaPackage: javaPackage}
 	i := v.space(0)
@@ -87,12 +96,44 @@ func Validate(body []byte, root *Shape, javaPackage string) error {
 		v.bad = true
 	}
 	if v.serr != nil {
-		return v.serr
+		return false, v.serr
 	}
 	if v.bad || v.total == 0 {
-		return nil
+		return !v.bad, nil
 	}
-	return v.err(root)
+	return true, v.err(root)
+}
+
+// Rewrite returns a copy of the shapes under roots, each passed through
+// f, which may change it: for a server that checks a constraint of its
+// own in place of the model's.
+func Rewrite(roots map[string]*Shape, f func(*Shape)) map[string]*Shape {
+	copies := map[*Shape]*Shape{}
+	var cp func(s *Shape) *Shape
+	cp = func(s *Shape) *Shape {
+		if s == nil {
+			return nil
+		}
+		if c, ok := copies[s]; ok {
+			return c
+		}
+		c := *s
+		copies[s] = &c
+		c.Elem, c.Key, c.Value = cp(s.Elem), cp(s.Key), cp(s.Value)
+		c.Members = append([]Member(nil), s.Members...)
+		for i := range c.Members {
+			c.Members[i].Shape = cp(s.Members[i].Shape)
+		}
+		f(&c)
+		c.match = nil
+		return &c
+	}
+	out := make(map[string]*Shape, len(roots))
+	for op, s := range roots {
+		out[op] = cp(s)
+	}
+	Compile(out)
+	return out
 }
 
 func (v *validator) add(c constraint, s *Shape, null bool, start, end int) {
@@ -143,18 +184,30 @@ func (v *validator) space(i int) int {
 // structure checks the object at i against s and returns the index after
 // it, or -1 (and v.bad) if it is not an object.
 func (v *validator) structure(i int, s *Shape) int {
-	var seen uint64
+	var seen, given uint64 // members given and not null; members given
 	end, _ := v.items(i, '{', '}', func(i int, _ int64) int {
 		i, key := v.key(i)
 		if i < 0 {
 			return -1
 		}
 		switch j := s.memberIndex(key); {
+		case j < 0 && s.foldedMember(key):
+			// Go's decoder would take it for the member it nearly names,
+			// unchecked; AWS's ignores it. Refused, to be safe.
+			v.serr = &SerializationError{"The request names the member " + key + " in a case the model does not."}
+			return -1
 		case j < 0: // not in the model: ignored, as AWS does
 			return v.skip(i, 0)
+		case given&(1<<j) != 0:
+			// A member given twice: the decoder keeps the last, which
+			// would go unchecked. Refused, to be safe.
+			v.serr = &SerializationError{"The request gives the member " + key + " twice."}
+			return -1
 		case v.isNull(i):
+			given |= 1 << j
 			return i + 4
 		default:
+			given |= 1 << j
 			seen |= 1 << j
 			if !v.push(uint32(j)) {
 				return -1
@@ -218,6 +271,16 @@ func (v *validator) structureEnd(s *Shape, seen uint64) {
 			v.pop()
 		}
 	}
+}
+
+// foldedMember reports whether name is a member's name in other case.
+func (s *Shape) foldedMember(name string) bool {
+	for _, m := range s.Members {
+		if strings.EqualFold(m.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Shape) memberIndex(name string) int {
