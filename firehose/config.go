@@ -43,6 +43,12 @@ type Config struct {
 	ErrorOutputPrefix string
 	// Compression is UNCOMPRESSED (the default) or GZIP.
 	Compression Compression
+	// AppendNewline ends each record with a newline as it is buffered,
+	// as Firehose's AppendDelimiterToRecord processor does.
+	AppendNewline bool
+	// Partitioning, if set, partitions the records dynamically (see
+	// Partitioning).
+	Partitioning *Partitioning
 	// Processor, if set, transforms the records before they are buffered,
 	// as a Firehose Lambda does; ProcessorARN names it in failure records.
 	Processor    Processor
@@ -131,8 +137,18 @@ func (c Config) withDefaults() (Config, error) {
 	case c.RetryDuration < 0 || c.RetryDuration > 7200*time.Second:
 		return c, invalid("RetryOptions.DurationInSeconds %v is outside [0, 7200].", c.RetryDuration.Seconds())
 	}
-	if err := checkPrefixes(c.Prefix, c.ErrorOutputPrefix); err != nil {
+	if err := checkPrefixes(c.Prefix, c.ErrorOutputPrefix, c.Partitioning != nil); err != nil {
 		return c, err
+	}
+	if c.Partitioning != nil {
+		part := *c.Partitioning
+		switch {
+		case part.MaxPartitions == 0:
+			part.MaxPartitions = 500
+		case part.MaxPartitions < 0:
+			return c, invalid("Partitioning.MaxPartitions %d is negative.", part.MaxPartitions)
+		}
+		c.Partitioning = &part
 	}
 	if c.Clock == nil {
 		c.Clock = shardlog.SystemClock()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 type DeliveryStream struct {
 	cfg               Config
 	prefix, errPrefix prefix
+	query             query // dynamic partitioning's, if any
 	start             shardlog.StartingPosition
 	totals            struct{ records, bytes, objects, failed, backedUp, incoming, incomingBytes atomic.Int64 }
 
@@ -52,11 +54,16 @@ func New(cfg Config) (*DeliveryStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, e, err := prefixes(cfg.Prefix, cfg.ErrorOutputPrefix)
+	p, e, err := prefixes(cfg.Prefix, cfg.ErrorOutputPrefix, cfg.Partitioning != nil)
 	if err != nil {
 		return nil, err
 	}
 	d := &DeliveryStream{cfg: cfg, prefix: p, errPrefix: e, start: shardlog.StartingPosition{Type: shardlog.TrimHorizon}}
+	if cfg.Partitioning != nil {
+		if d.query, err = cfg.checkPartitioning(p); err != nil {
+			return nil, err
+		}
+	}
 	if !cfg.DirectPut {
 		d.start = shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: cfg.StartTime}
 	}
@@ -135,13 +142,20 @@ type shardBuffer struct {
 	failAt  time.Time       // arrival of the oldest of them
 	batch   []pendingUser   // scratch
 
+	parts   []*partition          // with dynamic partitioning: the partitions buffered, in the order met
+	partOf  map[string]*partition // and by partitionID
+	values  []string              // scratch
+	scratch []byte                // a partition's records, gathered
+	scrEnds []int
+
 	oldestNanos atomic.Int64 // oldest, for Totals; 0 while buf is empty
 }
 
 type pendingUser struct {
-	u    shardlog.UserRecord
-	data []byte
-	ok   bool
+	u      shardlog.UserRecord
+	data   []byte
+	lambda map[string]string // the Processor's partition keys
+	ok     bool
 }
 
 func (b *shardBuffer) Initialize(context.Context, shardlog.InitializeInput) error {
@@ -151,6 +165,7 @@ func (b *shardBuffer) Initialize(context.Context, shardlog.InitializeInput) erro
 
 func (b *shardBuffer) LeaseLost(context.Context, shardlog.LeaseLostInput) {
 	b.buf, b.ends, b.n, b.failed, b.nFailed = nil, nil, 0, nil, 0 // another worker reads them again
+	b.parts, b.partOf = nil, nil
 	b.oldestNanos.Store(0)
 	b.d.track(b, false)
 }
@@ -186,15 +201,10 @@ func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRec
 		b.process(ctx, now)
 	}
 	limit := d.cfg.Buffering.SizeInMBs << 20
-	for i, p := range b.batch {
+	for i := range b.batch {
+		p := &b.batch[i]
 		if p.ok {
-			if b.n == 0 {
-				b.oldest, b.started = p.u.ApproximateArrivalTimestamp, now
-				b.oldestNanos.Store(b.oldest.UnixNano())
-			}
-			b.buf = append(b.buf, p.data...)
-			b.ends = append(b.ends, len(b.buf))
-			b.n++
+			b.add(p, now)
 		}
 		boundary := i == len(b.batch)-1 || b.batch[i+1].u.SequenceNumber != p.u.SequenceNumber
 		if boundary && len(b.buf) >= limit {
@@ -215,6 +225,86 @@ func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRec
 		return in.Checkpointer.Checkpoint(ctx)
 	}
 	return nil
+}
+
+// add buffers a record, in its partition with dynamic partitioning; a
+// record whose partition cannot be had goes to the error output.
+func (b *shardBuffer) add(p *pendingUser, now time.Time) {
+	d := b.d
+	var part *partition
+	if d.cfg.Partitioning != nil {
+		var code, msg string
+		if part, code, msg = b.partition(p); part == nil {
+			b.fail(p, 1, code, msg, "")
+			return
+		}
+	}
+	if b.n == 0 {
+		b.oldest, b.started = p.u.ApproximateArrivalTimestamp, now
+		b.oldestNanos.Store(b.oldest.UnixNano())
+	}
+	if part != nil {
+		if len(part.records) == 0 {
+			part.oldest = p.u.ApproximateArrivalTimestamp
+		}
+		part.records = append(part.records, b.n)
+	}
+	b.buf = append(b.buf, p.data...)
+	if d.cfg.AppendNewline {
+		b.buf = append(b.buf, '\n')
+	}
+	b.ends = append(b.ends, len(b.buf))
+	b.n++
+}
+
+// partition returns the partition of a record, or why it has none: an
+// error code and message.
+func (b *shardBuffer) partition(p *pendingUser) (*partition, string, string) {
+	d := b.d
+	values := b.values[:0]
+	if d.query != nil {
+		var err error
+		if values, err = d.query.keys(p.data, values); err != nil {
+			return nil, codeExtractionFailed, err.Error()
+		}
+		b.values = values
+	}
+	for _, k := range d.prefix.keysUsed(fromLambda) {
+		if _, ok := p.lambda[k]; !ok {
+			return nil, codeExtractionFailed, "The Processor gave no partition key " + k + "."
+		}
+	}
+	id := partitionID(values, p.lambda)
+	if part := b.partOf[id]; part != nil {
+		return part, "", ""
+	}
+	if len(b.parts) >= d.cfg.Partitioning.MaxPartitions {
+		return nil, codePartitionsExceeded, fmt.Sprintf("The shard buffers %d partitions already.", len(b.parts))
+	}
+	part := &partition{query: d.query, values: slices.Clone(values), lambda: p.lambda}
+	if key := d.prefix.eval(time.Unix(0, 0), "", part) + "x"; !validKey(key) {
+		return nil, codeExtractionFailed, fmt.Sprintf("The partition keys make the key %q, which names no file under a folder.", key)
+	}
+	if b.partOf == nil {
+		b.partOf = map[string]*partition{}
+	}
+	b.partOf[id] = part
+	b.parts = append(b.parts, part)
+	return part, "", ""
+}
+
+// fail sends a record to the error output, in Firehose's failure format.
+func (b *shardBuffer) fail(p *pendingUser, attempts int, code, msg, lambdaARN string) {
+	d := b.d
+	p.ok = false
+	line, _ := json.Marshal(failure{AttemptsMade: attempts, ArrivalTimestamp: p.u.ApproximateArrivalTimestamp.UnixMilli(), ErrorCode: code,
+		ErrorMessage: msg, AttemptEndingTimestamp: d.cfg.Clock.Now().UnixMilli(), RawData: p.u.Data, LambdaARN: lambdaARN})
+	if b.nFailed == 0 {
+		b.failAt = p.u.ApproximateArrivalTimestamp
+	}
+	b.failed = append(append(b.failed, line...), '\n')
+	b.nFailed++
+	d.totals.failed.Add(1)
 }
 
 // process runs the Processor over the batch, marking what it drops or
@@ -238,18 +328,7 @@ func (b *shardBuffer) process(ctx context.Context, now time.Time) {
 			break
 		}
 	}
-	fail := func(i int, code, msg string) {
-		p := &b.batch[i]
-		p.ok = false
-		line, _ := json.Marshal(failure{AttemptsMade: attempts, ArrivalTimestamp: p.u.ApproximateArrivalTimestamp.UnixMilli(), ErrorCode: code,
-			ErrorMessage: msg, AttemptEndingTimestamp: d.cfg.Clock.Now().UnixMilli(), RawData: p.u.Data, LambdaARN: d.cfg.ProcessorARN})
-		if b.nFailed == 0 {
-			b.failAt = p.u.ApproximateArrivalTimestamp
-		}
-		b.failed = append(append(b.failed, line...), '\n')
-		b.nFailed++
-		d.totals.failed.Add(1)
-	}
+	fail := func(i int, code, msg string) { b.fail(&b.batch[i], attempts, code, msg, d.cfg.ProcessorARN) }
 	if err != nil {
 		for i := range b.batch {
 			fail(i, "Lambda.FunctionError", err.Error())
@@ -263,7 +342,7 @@ func (b *shardBuffer) process(ctx context.Context, now time.Time) {
 		case !ok || seen[i]:
 			continue // an unknown or repeated ID: the record it should have named fails below
 		case r.Result == Ok:
-			b.batch[i].data = r.Data
+			b.batch[i].data, b.batch[i].lambda = r.Data, r.PartitionKeys
 		case r.Result == Dropped:
 			b.batch[i].ok = false
 		case r.Result == ProcessingFailedResult:
@@ -289,7 +368,7 @@ func (b *shardBuffer) flush(ctx context.Context, retry bool) error {
 		if d.cfg.Backup != nil {
 			dest = d.cfg.Backup
 		}
-		key := d.errPrefix.eval(b.failAt, ProcessingFailed) + objectName(d.cfg.Name, d.cfg.Version, b.failAt, d.cfg.Compression)
+		key := d.errPrefix.eval(b.failAt, ProcessingFailed, nil) + objectName(d.cfg.Name, d.cfg.Version, b.failAt, d.cfg.Compression)
 		if err := d.put(ctx, dest, key, b.failed, retry); err != nil {
 			return err
 		}
@@ -298,13 +377,33 @@ func (b *shardBuffer) flush(ctx context.Context, retry bool) error {
 	if b.n == 0 {
 		return nil
 	}
-	if err := d.deliver(ctx, b.buf, b.ends, b.oldest, retry); err != nil {
-		return err
+	if d.cfg.Partitioning == nil {
+		if err := d.deliver(ctx, b.buf, b.ends, b.oldest, nil, retry); err != nil {
+			return err
+		}
+		d.totals.objects.Add(1)
+	}
+	for len(b.parts) > 0 {
+		part := b.parts[0]
+		b.scratch, b.scrEnds = b.scratch[:0], b.scrEnds[:0]
+		for _, i := range part.records {
+			start := 0
+			if i > 0 {
+				start = b.ends[i-1]
+			}
+			b.scratch = append(b.scratch, b.buf[start:b.ends[i]]...)
+			b.scrEnds = append(b.scrEnds, len(b.scratch))
+		}
+		if err := d.deliver(ctx, b.scratch, b.scrEnds, part.oldest, part, retry); err != nil {
+			return err // the partitions delivered are not delivered again by the next flush
+		}
+		d.totals.objects.Add(1)
+		b.parts = b.parts[1:]
 	}
 	d.totals.records.Add(int64(b.n))
 	d.totals.bytes.Add(int64(len(b.buf)))
-	d.totals.objects.Add(1)
 	b.buf, b.ends, b.n = b.buf[:0], b.ends[:0], 0
+	b.parts, b.partOf = b.parts[:0], nil
 	b.oldestNanos.Store(0)
 	return nil
 }
@@ -321,7 +420,7 @@ type RecordDestination interface {
 // RetryDuration (at once for a permanent failure), then to Backup under
 // the error output prefix; without Backup, or if it fails too, it goes on
 // retrying Destination until ctx ends.
-func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, oldest time.Time, retry bool) error {
+func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, oldest time.Time, part *partition, retry bool) error {
 	rd, byRecord := d.cfg.Destination.(RecordDestination)
 	var records [][]byte
 	var key string
@@ -330,7 +429,7 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 			records = append(records, buf[start:ends[i]])
 		}
 	} else {
-		key = d.prefix.eval(oldest, "") + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
+		key = d.prefix.eval(oldest, "", part) + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
 		buf = d.compress(buf)
 	}
 	begun := d.cfg.Clock.Now()
@@ -355,7 +454,7 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 			if byRecord {
 				errType, body = HTTPEndpointFailed, d.failures(records, oldest, attempts, err)
 			}
-			bkey := d.errPrefix.eval(oldest, errType) + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
+			bkey := d.errPrefix.eval(oldest, errType, nil) + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
 			if byRecord {
 				body = d.compress(body)
 			}

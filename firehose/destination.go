@@ -27,7 +27,7 @@ type Dir string
 
 // Put writes body to the file the key names.
 func (d Dir) Put(_ context.Context, key string, body []byte) error {
-	if key == "" || strings.HasPrefix(key, "/") || strings.Contains("/"+key+"/", "/../") || strings.Contains("/"+key+"/", "/./") {
+	if !validKey(key) {
 		return fmt.Errorf("firehose: key %q does not name a file under a folder", key)
 	}
 	name := filepath.Join(string(d), filepath.FromSlash(key))
@@ -36,4 +36,10 @@ func (d Dir) Put(_ context.Context, key string, body []byte) error {
 		return err
 	}
 	return atomicfile.Write(name, body, 0o644)
+}
+
+// validKey reports whether key names a file under a folder: not empty, not
+// absolute, no "." or ".." step.
+func validKey(key string) bool {
+	return key != "" && !strings.HasPrefix(key, "/") && !strings.Contains("/"+key+"/", "/../") && !strings.Contains("/"+key+"/", "/./")
 }

@@ -20,7 +20,9 @@ const (
 // arrival of the object's oldest record, UTC), !{firehose:random-string}
 // (11 characters, new at each use) and, in the error output prefix only,
 // !{firehose:error-output-type}. A prefix without a timestamp expression
-// gets !{timestamp:yyyy/MM/dd/HH/} appended (no slash is put before it).
+// gets !{timestamp:yyyy/MM/dd/HH/} appended (no slash is put before it),
+// but with dynamic partitioning, where it needs
+// !{partitionKeyFromQuery:<key>} or !{partitionKeyFromLambda:<key>}.
 // An empty error output prefix, allowed only where the prefix has no
 // expression, is the prefix followed by
 // !{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH/}; a given one
@@ -38,11 +40,13 @@ const (
 	timestamp
 	randomString
 	errorType
+	fromQuery  // !{partitionKeyFromQuery:<key>}, the key in text
+	fromLambda // !{partitionKeyFromLambda:<key>}
 )
 
 // parsePrefix reads s; errorOutput says whether it is the error output
-// prefix.
-func parsePrefix(s string, errorOutput bool) (prefix, error) {
+// prefix, partitioned whether dynamic partitioning is on.
+func parsePrefix(s string, errorOutput, partitioned bool) (prefix, error) {
 	var p prefix
 	hasTime := false
 	for s != "" {
@@ -71,13 +75,21 @@ func parsePrefix(s string, errorOutput bool) (prefix, error) {
 			p = append(p, piece{kind: randomString})
 		case expr == "firehose:error-output-type" && errorOutput:
 			p = append(p, piece{kind: errorType})
-		case ns == "partitionKeyFromQuery" || ns == "partitionKeyFromLambda":
-			return nil, invalid("!{%s} needs dynamic partitioning, which shardlog does not have yet.", expr)
+		case (ns == "partitionKeyFromQuery" || ns == "partitionKeyFromLambda") && errorOutput:
+			return nil, invalid("ErrorOutputPrefix cannot have !{%s}: a record that fails goes there without its keys.", expr)
+		case (ns == "partitionKeyFromQuery" || ns == "partitionKeyFromLambda") && !partitioned:
+			return nil, invalid("!{%s} needs dynamic partitioning (Config.Partitioning).", expr)
+		case ns == "partitionKeyFromQuery" && value != "":
+			p = append(p, piece{text: value, kind: fromQuery})
+		case ns == "partitionKeyFromLambda" && value != "":
+			p = append(p, piece{text: value, kind: fromLambda})
 		default:
 			return nil, invalid("The expression !{%s} is not one of timestamp, firehose:random-string or (in ErrorOutputPrefix) firehose:error-output-type.", expr)
 		}
 	}
-	if !hasTime {
+	if !hasTime && !(partitioned && !errorOutput) {
+		// With dynamic partitioning the prefix is used as written, as
+		// Firehose's partitioned keys show.
 		p = append(p, piece{text: defaultTimeFormat, kind: timestamp})
 	}
 	return p, nil
@@ -85,19 +97,23 @@ func parsePrefix(s string, errorOutput bool) (prefix, error) {
 
 // checkPrefixes checks a configuration's two prefixes against Firehose's
 // rules.
-func checkPrefixes(prefix, errorPrefix string) error {
-	_, _, err := prefixes(prefix, errorPrefix)
+func checkPrefixes(prefix, errorPrefix string, partitioned bool) error {
+	_, _, err := prefixes(prefix, errorPrefix, partitioned)
 	return err
 }
 
 // prefixes parses the two prefixes, the error output prefix defaulted.
-func prefixes(pfx, errorPfx string) (prefix, prefix, error) {
-	p, err := parsePrefix(pfx, false)
+func prefixes(pfx, errorPfx string, partitioned bool) (prefix, prefix, error) {
+	p, err := parsePrefix(pfx, false, partitioned)
 	if err != nil {
 		return nil, nil, err
 	}
 	hasExpr := strings.Contains(pfx, "!{")
 	switch {
+	case partitioned && errorPfx == "":
+		return nil, nil, invalid("ErrorOutputPrefix is required with dynamic partitioning.")
+	case partitioned && !p.partitioned():
+		return nil, nil, invalid("Prefix must have a !{partitionKeyFromQuery:…} or !{partitionKeyFromLambda:…} expression with dynamic partitioning.")
 	case errorPfx == "" && hasExpr:
 		return nil, nil, invalid("ErrorOutputPrefix cannot be null or empty when Prefix contains expressions.")
 	case errorPfx == "":
@@ -107,12 +123,34 @@ func prefixes(pfx, errorPfx string) (prefix, prefix, error) {
 	case !strings.Contains(errorPfx, "!{firehose:error-output-type}"):
 		return nil, nil, invalid("ErrorOutputPrefix must contain !{firehose:error-output-type} when it has expressions.")
 	}
-	e, err := parsePrefix(errorPfx, true)
+	e, err := parsePrefix(errorPfx, true, partitioned)
 	return p, e, err
 }
 
-// eval writes the prefix for an object whose oldest record arrived at t.
-func (p prefix) eval(t time.Time, errType string) string {
+// partitioned reports whether the prefix has a partition key.
+func (p prefix) partitioned() bool {
+	for _, x := range p {
+		if x.kind == fromQuery || x.kind == fromLambda {
+			return true
+		}
+	}
+	return false
+}
+
+// keysUsed returns the partition keys the prefix names, of kind.
+func (p prefix) keysUsed(kind int) []string {
+	var out []string
+	for _, x := range p {
+		if x.kind == kind {
+			out = append(out, x.text)
+		}
+	}
+	return out
+}
+
+// eval writes the prefix for an object whose oldest record arrived at t,
+// in the partition part (nil without dynamic partitioning).
+func (p prefix) eval(t time.Time, errType string, part *partition) string {
 	var b strings.Builder
 	for _, x := range p {
 		switch x.kind {
@@ -124,6 +162,8 @@ func (p prefix) eval(t time.Time, errType string) string {
 			b.WriteString(randomText(11))
 		case errorType:
 			b.WriteString(errType)
+		case fromQuery, fromLambda:
+			b.WriteString(part.value(x.kind, x.text))
 		}
 	}
 	return b.String()

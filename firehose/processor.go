@@ -31,6 +31,10 @@ type ProcessorResult struct {
 	RecordID string
 	Result   Result
 	Data     []byte
+	// PartitionKeys are the record's keys for dynamic partitioning
+	// (Lambda's metadata.partitionKeys), for the Prefix's
+	// !{partitionKeyFromLambda:<key>}.
+	PartitionKeys map[string]string
 }
 
 // Result is a record's outcome in a Processor.
