@@ -87,7 +87,7 @@ func TestRefusals(t *testing.T) {
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","CompressionFormat":"Snappy"}}`, 400,
 			"InvalidArgumentException", "ExtendedS3DestinationConfiguration.CompressionFormat Snappy: shardlog compresses objects with GZIP only."},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","ProcessingConfiguration":{"Enabled":true,"Processors":[{"Type":"Lambda"}]}}}`, 400,
-			"InvalidArgumentException", "ExtendedS3DestinationConfiguration.ProcessingConfiguration: shardlog runs no Lambda functions"},
+			"InvalidArgumentException", "ExtendedS3DestinationConfiguration.ProcessingConfiguration processor Lambda: shardlog runs MetadataExtraction and AppendDelimiterToRecord processors only"},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","Prefix":"!{nope}"}}`, 400,
 			"InvalidArgumentException", ""},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x",` + s3JSON + `,"DeliveryStreamEncryptionConfigurationInput":{"KeyType":"CUSTOMER_MANAGED_CMK"}}`, 400,

@@ -56,25 +56,69 @@ func describedS3(d *s3Destination, path string) (*s3Destination, error) {
 	if out.S3BackupMode == nil {
 		out.S3BackupMode = ptr("Disabled")
 	}
+	if dp := out.DynamicPartitioningConfiguration; dp != nil && dp.Enabled != nil && *dp.Enabled {
+		d := *dp
+		if d.RetryOptions == nil || d.RetryOptions.DurationInSeconds == nil {
+			d.RetryOptions = &retryOptions{DurationInSeconds: ptr(300)}
+		}
+		out.DynamicPartitioningConfiguration = &d
+	}
 	switch {
 	case *out.S3BackupMode == "Enabled" || out.S3BackupConfiguration != nil:
 		return nil, unsupported(path+".S3BackupMode Enabled", "keeps no copy of the source records")
-	case enabled(out.ProcessingConfiguration):
-		return nil, unsupported(path+".ProcessingConfiguration", "runs no Lambda functions (use package firehose's Processor in Go)")
 	case out.DataFormatConversionConfiguration != nil && out.DataFormatConversionConfiguration.Enabled != nil && *out.DataFormatConversionConfiguration.Enabled:
 		return nil, unsupported(path+".DataFormatConversionConfiguration", "does not convert records to Parquet or ORC")
-	case out.DynamicPartitioningConfiguration != nil && out.DynamicPartitioningConfiguration.Enabled != nil && *out.DynamicPartitioningConfiguration.Enabled:
-		return nil, unsupported(path+".DynamicPartitioningConfiguration", "does not partition dynamically yet")
 	case str(out.FileExtension) != "":
 		return nil, unsupported(path+".FileExtension", "names objects as Firehose does by default")
 	case str(out.CustomTimeZone) != "" && str(out.CustomTimeZone) != "UTC":
 		return nil, unsupported(path+".CustomTimeZone "+str(out.CustomTimeZone), "dates prefixes in UTC")
 	}
+	if _, _, err := processors(&out, path); err != nil {
+		return nil, err
+	}
 	return &out, nil
 }
 
 func enabled(p *processing) bool {
-	return p != nil && (p.Enabled == nil || *p.Enabled) && len(p.Processors) > 0 && string(p.Processors) != "[]" && string(p.Processors) != "null"
+	return p != nil && (p.Enabled == nil || *p.Enabled) && len(p.Processors) > 0
+}
+
+// partitioned reports whether an S3 destination partitions dynamically.
+func partitioned(d *s3Destination) bool {
+	dp := d.DynamicPartitioningConfiguration
+	return dp != nil && dp.Enabled != nil && *dp.Enabled
+}
+
+// processors reads an S3 destination's processors: shardlog runs
+// MetadataExtraction (with dynamic partitioning) and AppendDelimiterToRecord.
+func processors(d *s3Destination, path string) (query string, newline bool, err error) {
+	if !enabled(d.ProcessingConfiguration) {
+		return "", false, nil
+	}
+	for _, p := range d.ProcessingConfiguration.Processors {
+		params := map[string]string{}
+		for _, kv := range p.Parameters {
+			params[str(kv.ParameterName)] = str(kv.ParameterValue)
+		}
+		switch typ := str(p.Type); typ {
+		case "MetadataExtraction":
+			if !partitioned(d) {
+				return "", false, invalidArgument("MetadataExtraction processor is only supported when dynamic partitioning is enabled.")
+			}
+			if engine := params["JsonParsingEngine"]; engine != "" && engine != "JQ-1.6" {
+				return "", false, invalidArgument("JsonParsingEngine " + engine + " is not supported: JQ-1.6 is.")
+			}
+			if query = params["MetadataExtractionQuery"]; query == "" {
+				return "", false, invalidArgument("MetadataExtraction processor needs the parameter MetadataExtractionQuery.")
+			}
+		case "AppendDelimiterToRecord":
+			newline = true
+		default:
+			return "", false, unsupported(path+".ProcessingConfiguration processor "+typ,
+				"runs MetadataExtraction and AppendDelimiterToRecord processors only (for a Lambda's job, package firehose's Processor in Go)")
+		}
+	}
+	return query, newline, nil
 }
 
 func hints(b *bufferingHints) *bufferingHints {
@@ -162,6 +206,14 @@ func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, e
 	}
 	cfg.Prefix, cfg.ErrorOutputPrefix = str(dest.Prefix), str(dest.ErrorOutputPrefix)
 	cfg.Compression = firehose.Compression(str(dest.CompressionFormat))
+	query, newline, err := processors(dest, "")
+	if err != nil {
+		return nil, err
+	}
+	cfg.AppendNewline = newline
+	if partitioned(dest) {
+		cfg.Partitioning = &firehose.Partitioning{Query: query}
+	}
 	buffering := dest.BufferingHints
 	if def.HTTP == nil {
 		cfg.Destination = dir

@@ -12,9 +12,11 @@
 // UntagDeliveryStream, ListTagsForDeliveryStream and
 // Start/StopDeliveryStreamEncryption. Destinations shardlog cannot deliver
 // to (Redshift, OpenSearch, Splunk, Snowflake, Iceberg), Lambda
-// processing, format conversion, dynamic partitioning and compressions
-// other than GZIP are refused with InvalidArgumentException, so that a
-// configuration is never accepted and then silently ignored.
+// processing, format conversion and compressions other than GZIP are
+// refused with InvalidArgumentException, so that a configuration is never
+// accepted and then silently ignored. Dynamic partitioning works, with
+// keys from a MetadataExtraction processor's query (the part of jq that
+// firehose.Partitioning reads), as does AppendDelimiterToRecord.
 //
 // A direct-put delivery stream keeps the records it takes in a stream of
 // its own in a second account under Config.Dir (in memory without one),

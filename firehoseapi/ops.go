@@ -292,6 +292,9 @@ func (s *Server) updated(def definition, in *updateInput) (*definition, error) {
 		if def.S3 == nil {
 			return nil, unsupported("Changing an HttpEndpoint destination to S3", "keeps a destination's type")
 		}
+		if u := s3u.DynamicPartitioningConfiguration; u != nil && u.Enabled != nil && *u.Enabled != partitioned(def.S3) {
+			return nil, invalidArgument("Dynamic partitioning cannot be enabled or disabled on an existing delivery stream.")
+		}
 		def.S3, err = describedS3(mergeS3(def.S3, s3u), "ExtendedS3DestinationUpdate")
 	case in.HttpEndpointDestinationUpdate != nil:
 		if def.HTTP == nil {

@@ -353,3 +353,62 @@ func TestHTTPEndpointAndEncryption(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, *out.Encrypted)
 }
+
+// TestDynamicPartitioning: a MetadataExtraction query and
+// AppendDelimiterToRecord, as the console and the CLI configure them,
+// partition JSON records into folders; the switch cannot be flipped later.
+func TestDynamicPartitioning(t *testing.T) {
+	r := newRig(t, "")
+	cfg := s3Config("lake")
+	cfg.Prefix = aws.String("events/customer=!{partitionKeyFromQuery:customer}/")
+	cfg.ErrorOutputPrefix = aws.String("errors/!{firehose:error-output-type}/")
+	cfg.DynamicPartitioningConfiguration = &types.DynamicPartitioningConfiguration{Enabled: aws.Bool(true)}
+	cfg.ProcessingConfiguration = &types.ProcessingConfiguration{Enabled: aws.Bool(true), Processors: []types.Processor{
+		{Type: types.ProcessorTypeMetadataExtraction, Parameters: []types.ProcessorParameter{
+			{ParameterName: types.ProcessorParameterNameMetadataExtractionQuery, ParameterValue: aws.String("{customer:.customer_id}")},
+			{ParameterName: types.ProcessorParameterNameJsonParsingEngine, ParameterValue: aws.String("JQ-1.6")}}},
+		{Type: types.ProcessorTypeAppendDelimiterToRecord},
+	}}
+	_, err := r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("parts"), ExtendedS3DestinationConfiguration: cfg})
+	require.NoError(t, err)
+	_, err = r.c.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("parts"), Records: []types.Record{
+		{Data: []byte(`{"customer_id":"a","n":1}`)}, {Data: []byte(`{"customer_id":"b","n":2}`)}, {Data: []byte(`{"customer_id":"a","n":3}`)}, {Data: []byte(`oops`)}}})
+	require.NoError(t, err)
+	lake := filepath.Join(r.buckets, "lake")
+	r.await(time.Second, func() bool { return len(objects(t, lake)) == 3 })
+	byDir := map[string]string{}
+	for key, body := range objects(t, lake) {
+		byDir[key[:strings.LastIndexByte(key, '/')]] += body
+	}
+	require.Equal(t, map[string]string{
+		"events/customer=a":                      "{\"customer_id\":\"a\",\"n\":1}\n{\"customer_id\":\"a\",\"n\":3}\n",
+		"events/customer=b":                      "{\"customer_id\":\"b\",\"n\":2}\n",
+		"errors/processing-failed/2026/03/01/12": byDir["errors/processing-failed/2026/03/01/12"],
+	}, byDir)
+	require.Contains(t, byDir["errors/processing-failed/2026/03/01/12"], "DynamicPartitioning.MetadataExtractionFailed")
+
+	d, err := r.c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("parts")})
+	require.NoError(t, err)
+	ext := d.DeliveryStreamDescription.Destinations[0].ExtendedS3DestinationDescription
+	require.True(t, *ext.DynamicPartitioningConfiguration.Enabled)
+	require.Equal(t, int32(300), *ext.DynamicPartitioningConfiguration.RetryOptions.DurationInSeconds)
+	require.Len(t, ext.ProcessingConfiguration.Processors, 2)
+
+	_, err = r.c.UpdateDestination(ctx, &firehose.UpdateDestinationInput{DeliveryStreamName: aws.String("parts"),
+		CurrentDeliveryStreamVersionId: aws.String("1"), DestinationId: aws.String("destinationId-000000000001"),
+		ExtendedS3DestinationUpdate: &types.ExtendedS3DestinationUpdate{DynamicPartitioningConfiguration: &types.DynamicPartitioningConfiguration{Enabled: aws.Bool(false)}}})
+	require.Equal(t, "InvalidArgumentException", code(err))
+
+	noDP := s3Config("lake")
+	noDP.ProcessingConfiguration = cfg.ProcessingConfiguration
+	_, err = r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("x"), ExtendedS3DestinationConfiguration: noDP})
+	require.Equal(t, "InvalidArgumentException", code(err))
+	require.ErrorContains(t, err, "only supported when dynamic partitioning is enabled")
+	badQuery := *cfg
+	badQuery.ProcessingConfiguration = &types.ProcessingConfiguration{Enabled: aws.Bool(true), Processors: []types.Processor{
+		{Type: types.ProcessorTypeMetadataExtraction, Parameters: []types.ProcessorParameter{
+			{ParameterName: types.ProcessorParameterNameMetadataExtractionQuery, ParameterValue: aws.String("{customer: .a | ascii}")}}}}}
+	_, err = r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("y"), ExtendedS3DestinationConfiguration: &badQuery})
+	require.Equal(t, "InvalidArgumentException", code(err))
+	require.ErrorContains(t, err, "MetadataExtractionQuery")
+}

@@ -65,8 +65,23 @@ type loggingOptions struct {
 }
 
 type processing struct {
-	Enabled    *bool           `json:",omitempty"`
-	Processors json.RawMessage `json:",omitempty"`
+	Enabled    *bool       `json:",omitempty"`
+	Processors []processor `json:",omitempty"`
+}
+
+type processor struct {
+	Type       *string
+	Parameters []processorParameter `json:",omitempty"`
+}
+
+type processorParameter struct {
+	ParameterName  *string
+	ParameterValue *string
+}
+
+type dynamicPartitioning struct {
+	Enabled      *bool         `json:",omitempty"`
+	RetryOptions *retryOptions `json:",omitempty"`
 }
 
 type enabledOption struct {
@@ -81,23 +96,23 @@ type s3Encryption struct {
 // s3Destination is an S3 or ExtendedS3 destination's configuration,
 // update or description.
 type s3Destination struct {
-	RoleARN                           *string         `json:",omitempty"`
-	BucketARN                         *string         `json:",omitempty"`
-	Prefix                            *string         `json:",omitempty"`
-	ErrorOutputPrefix                 *string         `json:",omitempty"`
-	BufferingHints                    *bufferingHints `json:",omitempty"`
-	CompressionFormat                 *string         `json:",omitempty"`
-	EncryptionConfiguration           *s3Encryption   `json:",omitempty"`
-	CloudWatchLoggingOptions          *loggingOptions `json:",omitempty"`
-	ProcessingConfiguration           *processing     `json:",omitempty"`
-	S3BackupMode                      *string         `json:",omitempty"`
-	S3BackupConfiguration             *s3Destination  `json:",omitempty"` // in a configuration
-	S3BackupUpdate                    *s3Destination  `json:",omitempty"` // in an update
-	S3BackupDescription               *s3Destination  `json:",omitempty"` // in a description
-	DataFormatConversionConfiguration *enabledOption  `json:",omitempty"`
-	DynamicPartitioningConfiguration  *enabledOption  `json:",omitempty"`
-	FileExtension                     *string         `json:",omitempty"`
-	CustomTimeZone                    *string         `json:",omitempty"`
+	RoleARN                           *string              `json:",omitempty"`
+	BucketARN                         *string              `json:",omitempty"`
+	Prefix                            *string              `json:",omitempty"`
+	ErrorOutputPrefix                 *string              `json:",omitempty"`
+	BufferingHints                    *bufferingHints      `json:",omitempty"`
+	CompressionFormat                 *string              `json:",omitempty"`
+	EncryptionConfiguration           *s3Encryption        `json:",omitempty"`
+	CloudWatchLoggingOptions          *loggingOptions      `json:",omitempty"`
+	ProcessingConfiguration           *processing          `json:",omitempty"`
+	S3BackupMode                      *string              `json:",omitempty"`
+	S3BackupConfiguration             *s3Destination       `json:",omitempty"` // in a configuration
+	S3BackupUpdate                    *s3Destination       `json:",omitempty"` // in an update
+	S3BackupDescription               *s3Destination       `json:",omitempty"` // in a description
+	DataFormatConversionConfiguration *enabledOption       `json:",omitempty"`
+	DynamicPartitioningConfiguration  *dynamicPartitioning `json:",omitempty"`
+	FileExtension                     *string              `json:",omitempty"`
+	CustomTimeZone                    *string              `json:",omitempty"`
 }
 
 type httpEndpoint struct {
