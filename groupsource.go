@@ -64,6 +64,7 @@ func (e embeddedSource) newLeases(_ context.Context, now time.Time, cfg *WorkerC
 	}
 	trim := now.Add(-s.retention())
 	var out []Lease
+	descends := map[*shard]bool{}
 	for _, sh := range s.shardList() { // by index: parents before children
 		if sh == nil || sh.expired(trim) || have[sh.id] {
 			continue
@@ -71,7 +72,7 @@ func (e embeddedSource) newLeases(_ context.Context, now time.Time, cfg *WorkerC
 		l := Lease{Key: sh.id, Checkpoint: sh.startingSeq(), Parents: sh.parents}
 		if seq, ok := start[sh.id]; ok {
 			l.Checkpoint = seq
-		} else if start != nil && hasNamedDescendant(sh, start) {
+		} else if start != nil && hasNamedDescendant(sh, start, descends) {
 			l.Checkpoint, l.ShardEnd = sh.endingSeq(), true // closed before the group begins
 		}
 		out = append(out, l)

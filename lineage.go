@@ -174,6 +174,7 @@ func (s *Stream) newLineageReader(ctx context.Context, from Position, p *Startin
 		return nil, err
 	}
 	r := &lineageReader{s: s, done: map[*shard]bool{}, waiting: map[*shard]*cursorOn{}, queued: map[*shard]bool{}, wake: make(chan struct{}, 1)}
+	descends, ancestors := map[*shard]bool{}, map[*shard]bool{}
 	for _, sh := range live {
 		sh.expire(now)
 		var pos, next uint64
@@ -181,10 +182,10 @@ func (s *Stream) newLineageReader(ctx context.Context, from Position, p *Startin
 		case ok:
 			pos = min(n, sh.seg.Len())
 			next = pos
-		case hasNamedDescendant(sh, from):
+		case hasNamedDescendant(sh, from, descends):
 			r.done[sh] = true // closed before the position begins
 			continue
-		case s.hasNamedAncestor(sh, from):
+		case s.hasNamedAncestor(sh, from, ancestors):
 			// Born after the position was saved: all of it is to be read.
 		default:
 			// Unknown to the position (one from before it covered this
@@ -220,30 +221,45 @@ func (s *Stream) namedShards(from Position, live []*shard) (map[*shard]uint64, e
 }
 
 // hasNamedDescendant reports whether a shard born of sh is named: then sh
-// was read to its end.
-func hasNamedDescendant(sh *shard, from Position) bool {
-	if !sh.closed.Load() {
-		return false
+// was read to its end. memo keeps each shard's answer: merges make the
+// lineage a graph in which a walk without it repeats itself for every
+// path, exponentially in their depth.
+func hasNamedDescendant(sh *shard, from Position, memo map[*shard]bool) bool {
+	if v, ok := memo[sh]; ok {
+		return v
 	}
-	for _, c := range sh.children {
-		if _, ok := from[c.id]; ok || hasNamedDescendant(c, from) {
-			return true
+	found := false
+	if sh.closed.Load() {
+		for _, c := range sh.children {
+			if _, ok := from[c.id]; ok || hasNamedDescendant(c, from, memo) {
+				found = true
+				break
+			}
 		}
 	}
-	return false
+	memo[sh] = found
+	return found
 }
 
-// hasNamedAncestor reports whether sh descends from a shard that from names.
-func (s *Stream) hasNamedAncestor(sh *shard, from Position) bool {
+// hasNamedAncestor reports whether sh descends from a shard that from
+// names; memo as for hasNamedDescendant.
+func (s *Stream) hasNamedAncestor(sh *shard, from Position, memo map[*shard]bool) bool {
+	if v, ok := memo[sh]; ok {
+		return v
+	}
+	found := false
 	for _, id := range sh.parents {
 		if _, ok := from[id]; ok {
-			return true
+			found = true
+			break
 		}
-		if p := s.shard(id); p != nil && s.hasNamedAncestor(p, from) {
-			return true
+		if p := s.shard(id); p != nil && s.hasNamedAncestor(p, from, memo) {
+			found = true
+			break
 		}
 	}
-	return false
+	memo[sh] = found
+	return found
 }
 
 // start makes c active.

@@ -184,3 +184,33 @@ func TestTailAllWhileResharding(t *testing.T) {
 	require.GreaterOrEqual(t, reshards, 4)
 	t.Logf("%d records, %d reshards, %d shards", check.count(), reshards, len(listAll(t, s, shardlog.ShardFilter{})))
 }
+
+// TestDeepMergeLineage: a part of the stream split and merged again and
+// again makes a lineage of diamonds, which a walk of every path would take
+// exponential time over; reading from a position that names only another
+// part returns at once.
+func TestDeepMergeLineage(t *testing.T) {
+	a, _ := newAccount(t)
+	s := newStream(t, a, "s", 2)
+	shards, err := s.ListShards(ctx, shardlog.ListShardsInput{})
+	require.NoError(t, err)
+	lower, upper := shards.Shards[0], shards.Shards[1]
+	out, err := s.Put(ctx, shardlog.PutInput{PartitionKey: "k", ExplicitHashKey: upper.HashKeyRange.StartingHashKey, Data: []byte("upper")})
+	require.NoError(t, err)
+	require.Equal(t, upper.ShardID, out.ShardID)
+	open := lower
+	for range 60 { // 2^60 paths through the diamonds
+		mid := open.HashKeyRange.Midpoint()
+		kids, err := s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: open.ShardID, NewStartingHashKey: mid})
+		require.NoError(t, err)
+		merged, err := s.MergeShards(ctx, shardlog.MergeShardsInput{ShardToMerge: kids.ChildShardIDs[0], AdjacentShardToMerge: kids.ChildShardIDs[1]})
+		require.NoError(t, err)
+		open.ShardID = merged.ChildShardID
+	}
+	var got []string
+	for r, err := range s.ReadAllFrom(ctx, shardlog.Position{upper.ShardID: out.SequenceNumber}) {
+		require.NoError(t, err)
+		got = append(got, string(r.Data))
+	}
+	require.Empty(t, got, "the upper part is read past its record, the lower part's lineage was closed before the position")
+}
