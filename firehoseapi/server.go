@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/firehose"
 	"github.com/shardlog/shardlog/internal/apimodel"
 	"github.com/shardlog/shardlog/internal/hostcheck"
 	"github.com/shardlog/shardlog/internal/sigv4"
@@ -133,6 +135,21 @@ func (s *Server) Close() error {
 		d.stop()
 	}
 	return s.store.Close()
+}
+
+// DeliveryStreams returns the delivery streams running now, for their
+// metrics (see prom.NewDeliveryCollectorFunc).
+func (s *Server) DeliveryStreams() []*firehose.DeliveryStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*firehose.DeliveryStream, 0, len(s.streams))
+	for _, d := range s.streams {
+		if ds := d.running(); ds != nil {
+			out = append(out, ds)
+		}
+	}
+	slices.SortFunc(out, func(a, b *firehose.DeliveryStream) int { return strings.Compare(a.Name(), b.Name()) })
+	return out
 }
 
 // apiError is an error answer: its HTTP status, AWS's exception name and

@@ -17,10 +17,17 @@ import (
 // shardlog_firehose_backup_objects_total (objects that went to the backup)
 // and shardlog_firehose_processing_failed_records_total.
 func NewDeliveryCollector(streams ...*firehose.DeliveryStream) prometheus.Collector {
-	return deliveryCollector(streams)
+	return deliveryCollector(func() []*firehose.DeliveryStream { return streams })
 }
 
-type deliveryCollector []*firehose.DeliveryStream
+// NewDeliveryCollectorFunc is NewDeliveryCollector for delivery streams
+// that come and go: list returns those to report at each scrape, as
+// firehoseapi.Server.DeliveryStreams does.
+func NewDeliveryCollectorFunc(list func() []*firehose.DeliveryStream) prometheus.Collector {
+	return deliveryCollector(list)
+}
+
+type deliveryCollector func() []*firehose.DeliveryStream
 
 func deliveryDesc(name, help string) *prometheus.Desc {
 	return prometheus.NewDesc("shardlog_firehose_"+name, help, []string{"delivery_stream"}, nil)
@@ -49,7 +56,7 @@ var (
 func (deliveryCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c deliveryCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, d := range c {
+	for _, d := range c() {
 		t, name := d.Totals(), d.Name()
 		_, byRecord := d.Destination().(firehose.RecordDestination)
 		counter := func(desc *prometheus.Desc, v int64) {

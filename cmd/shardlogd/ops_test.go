@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	fhtypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/stretchr/testify/require"
@@ -347,3 +351,31 @@ func TestOperationsEndpointsCheckTheHost(t *testing.T) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// TestFirehoseOnThePort: Firehose's API shares the port, its delivery
+// streams' metrics are on /metrics, and without -buckets and -data the
+// buckets' temporary folder goes at exit.
+func TestFirehoseOnThePort(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where the buckets' temporary folder goes
+	endpoint, _, stop := serveLogged(t, "-log-level", "error")
+	fh := firehose.New(firehose.Options{BaseEndpoint: aws.String(endpoint), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""), RetryMaxAttempts: 1})
+	_, err := fh.CreateDeliveryStream(context.Background(), &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("web"),
+		ExtendedS3DestinationConfiguration: &fhtypes.ExtendedS3DestinationConfiguration{BucketARN: aws.String("arn:aws:s3:::lake"),
+			RoleARN: aws.String("arn:aws:iam::000000000000:role/r")}})
+	require.NoError(t, err)
+	_, err = fh.PutRecord(context.Background(), &firehose.PutRecordInput{DeliveryStreamName: aws.String("web"), Record: &fhtypes.Record{Data: []byte("x\n")}})
+	require.NoError(t, err)
+	status, body := get(t, endpoint+"/metrics")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `shardlog_firehose_incoming_records_total{delivery_stream="web"} 1`)
+	streams, err := sdkClient(endpoint).ListStreams(context.Background(), &kinesis.ListStreamsInput{})
+	require.NoError(t, err)
+	require.Empty(t, streams.StreamNames, "a direct-put delivery stream's records are not in a Kinesis stream of the account")
+	buckets, _ := filepath.Glob(filepath.Join(tmp, "shardlogd-buckets-*"))
+	require.Len(t, buckets, 1)
+	require.NoError(t, stop())
+	_, err = os.Stat(buckets[0])
+	require.ErrorIs(t, err, os.ErrNotExist, "the temporary buckets folder is removed at exit")
+}

@@ -78,7 +78,7 @@ func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, st
 	drain, startDrain := context.WithCancel(context.Background())
 	defer startDrain()
 	kinesis := kinesisapi.NewHandler(acct, append(s.handler, kinesisapi.WithDrain(drain))...)
-	front.open(services(kinesis, cloudwatchapi.NewHandler(acct, s.cloudwatch...), firehose), metricsHandler(acct, log))
+	front.open(services(kinesis, cloudwatchapi.NewHandler(acct, s.cloudwatch...), firehose), metricsHandler(acct, firehose.Server, log))
 	log.Info("serving Kinesis", append([]any{"endpoint", endpoint}, s.summary...)...)
 	fmt.Fprintln(stdout, endpoint)
 	if s.selfSigned {
