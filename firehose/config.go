@@ -41,7 +41,8 @@ type Config struct {
 	// S3 prefixes do (see Key).
 	Prefix            string
 	ErrorOutputPrefix string
-	// Compression is UNCOMPRESSED (the default) or GZIP.
+	// Compression is UNCOMPRESSED (the default), GZIP, ZIP, Snappy or
+	// HADOOP_SNAPPY.
 	Compression Compression
 	// AppendNewline ends each record with a newline as it is buffered,
 	// as Firehose's AppendDelimiterToRecord processor does.
@@ -85,12 +86,6 @@ type BufferingHints struct {
 // Compression is how objects are compressed.
 type Compression string
 
-// The compressions.
-const (
-	Uncompressed Compression = "UNCOMPRESSED"
-	GZIP         Compression = "GZIP"
-)
-
 // ErrInvalidArgument is Firehose's InvalidArgumentException: a bad
 // configuration or request.
 var ErrInvalidArgument = shardlog.ErrInvalidArgument
@@ -127,9 +122,9 @@ func (c Config) withDefaults() (Config, error) {
 	switch c.Compression {
 	case "":
 		c.Compression = Uncompressed
-	case Uncompressed, GZIP:
+	case Uncompressed, GZIP, ZIP, Snappy, HadoopSnappy:
 	default:
-		return c, invalid("CompressionFormat %q is not UNCOMPRESSED or GZIP.", c.Compression)
+		return c, invalid("CompressionFormat %q is not UNCOMPRESSED, GZIP, ZIP, Snappy or HADOOP_SNAPPY.", c.Compression)
 	}
 	switch {
 	case c.RetryDuration == 0:

@@ -2,7 +2,6 @@ package firehose
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -430,7 +429,7 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 		}
 	} else {
 		key = d.prefix.eval(oldest, "", part) + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
-		buf = d.compress(buf)
+		buf = d.compress(buf, key)
 	}
 	begun := d.cfg.Clock.Now()
 	for attempts, wait := 1, time.Second; ; attempts, wait = attempts+1, min(2*wait, 2*time.Minute) {
@@ -456,7 +455,7 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 			}
 			bkey := d.errPrefix.eval(oldest, errType, nil) + objectName(d.cfg.Name, d.cfg.Version, oldest, d.cfg.Compression)
 			if byRecord {
-				body = d.compress(body)
+				body = d.compress(body, bkey)
 			}
 			if err := d.cfg.Backup.Put(ctx, bkey, body); err == nil {
 				d.totals.backedUp.Add(1)
@@ -491,7 +490,7 @@ func (d *DeliveryStream) failures(records [][]byte, oldest time.Time, attempts i
 // put writes an object to dest, compressed, retrying until it succeeds
 // (or once, without retry).
 func (d *DeliveryStream) put(ctx context.Context, dest Destination, key string, body []byte, retry bool) error {
-	body = d.compress(body)
+	body = d.compress(body, key)
 	for wait := time.Second; ; wait = min(2*wait, 2*time.Minute) {
 		err := dest.Put(ctx, key, body)
 		if err == nil || !retry || ctx.Err() != nil {
@@ -502,15 +501,4 @@ func (d *DeliveryStream) put(ctx context.Context, dest Destination, key string, 
 			return err
 		}
 	}
-}
-
-func (d *DeliveryStream) compress(body []byte) []byte {
-	if d.cfg.Compression != GZIP {
-		return body
-	}
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	_, _ = w.Write(body)
-	_ = w.Close()
-	return b.Bytes()
 }

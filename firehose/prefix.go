@@ -170,13 +170,10 @@ func (p prefix) eval(t time.Time, errType string, part *partition) string {
 }
 
 // objectName is the end of an object's key, as Firehose names it:
-// <name>-<version>-yyyy-MM-dd-HH-mm-ss-<uuid>, .gz for GZIP.
+// <name>-<version>-yyyy-MM-dd-HH-mm-ss-<uuid>, with the compression's
+// extension (.gz for GZIP).
 func objectName(name string, version int, t time.Time, c Compression) string {
-	s := name + "-" + strconv.Itoa(version) + "-" + t.UTC().Format("2006-01-02-15-04-05") + "-" + uuid()
-	if c == GZIP {
-		s += ".gz"
-	}
-	return s
+	return name + "-" + strconv.Itoa(version) + "-" + t.UTC().Format("2006-01-02-15-04-05") + "-" + uuid() + c.extension()
 }
 
 // checkTimeFormat accepts the parts of Java's DateTimeFormatter patterns

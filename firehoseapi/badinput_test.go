@@ -84,8 +84,6 @@ func TestRefusals(t *testing.T) {
 			400, "InvalidArgumentException", "The Kinesis stream arn:aws:kinesis:us-east-1:123456789012:stream/none could not be read"},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::..","RoleARN":"arn:aws:iam::1:role/r"}}`, 400,
 			"InvalidArgumentException", "BucketARN arn:aws:s3:::.. does not name an S3 bucket"},
-		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","CompressionFormat":"Snappy"}}`, 400,
-			"InvalidArgumentException", "ExtendedS3DestinationConfiguration.CompressionFormat Snappy: shardlog compresses objects with GZIP only."},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","ProcessingConfiguration":{"Enabled":true,"Processors":[{"Type":"Lambda"}]}}}`, 400,
 			"InvalidArgumentException", "ExtendedS3DestinationConfiguration.ProcessingConfiguration processor Lambda: shardlog runs MetadataExtraction and AppendDelimiterToRecord processors only"},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","Prefix":"!{nope}"}}`, 400,

@@ -42,11 +42,6 @@ func describedS3(d *s3Destination, path string) (*s3Destination, error) {
 	if out.CompressionFormat == nil {
 		out.CompressionFormat = ptr(string(firehose.Uncompressed))
 	}
-	switch *out.CompressionFormat {
-	case string(firehose.Uncompressed), string(firehose.GZIP):
-	default:
-		return nil, unsupported(path+".CompressionFormat "+*out.CompressionFormat, "compresses objects with GZIP only")
-	}
 	if out.EncryptionConfiguration == nil {
 		out.EncryptionConfiguration = &s3Encryption{NoEncryptionConfig: ptr("NoEncryption")}
 	}

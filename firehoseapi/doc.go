@@ -12,8 +12,8 @@
 // UntagDeliveryStream, ListTagsForDeliveryStream and
 // Start/StopDeliveryStreamEncryption. Destinations shardlog cannot deliver
 // to (Redshift, OpenSearch, Splunk, Snowflake, Iceberg), Lambda
-// processing, format conversion and compressions other than GZIP are
-// refused with InvalidArgumentException, so that a configuration is never
+// processing and format conversion are refused with
+// InvalidArgumentException, so that a configuration is never
 // accepted and then silently ignored. Dynamic partitioning works, with
 // keys from a MetadataExtraction processor's query (the part of jq that
 // firehose.Partitioning reads), as does AppendDelimiterToRecord.
