@@ -1,6 +1,8 @@
 package shardlog
 
 import (
+	"slices"
+
 	"github.com/shardlog/shardlog/internal/hashkey"
 	"github.com/shardlog/shardlog/internal/kpl"
 )
@@ -66,7 +68,7 @@ type deaggregator struct {
 // belongs to another shard (an aggregate made for the shards before a
 // reshard). The result is reused by the next call.
 func (d *deaggregator) batch(records []Record) []UserRecord {
-	d.users = d.users[:0]
+	d.users = slices.Grow(d.users[:0], len(records)) // at least one user record each: grown once, not doubled
 	for _, r := range records {
 		from := len(d.users)
 		d.users = Deaggregate(d.users, r)

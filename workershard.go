@@ -366,6 +366,11 @@ read:
 			break
 		}
 		bytes += size
+		if cap(c.batch) == 0 {
+			// Batches fill up to MaxRecords while a shard is busy: the
+			// slice is made once, at the first record, not doubled there.
+			c.batch = make([]Record, 0, c.w.cfg.MaxRecords)
+		}
 		c.batch = append(c.batch, rec)
 		c.pos = r.Pos + 1
 	}

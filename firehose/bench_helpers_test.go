@@ -9,8 +9,8 @@ import (
 
 func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
 
-// runtimeGosched lets the delivery run while a benchmark waits for it.
-func runtimeGosched() {
+// waitBriefly lets the delivery run while a benchmark waits for it.
+func waitBriefly() {
 	runtime.Gosched()
-	time.Sleep(100 * time.Microsecond)
+	time.Sleep(time.Millisecond)
 }

@@ -151,7 +151,7 @@ type shardBuffer struct {
 }
 
 type pendingUser struct {
-	u      shardlog.UserRecord
+	u      *shardlog.UserRecord // in ProcessRecordsInput.UserRecords
 	data   []byte
 	lambda map[string]string // the Processor's partition keys
 	ok     bool
@@ -192,14 +192,19 @@ func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRec
 	d := b.d
 	now := d.cfg.Clock.Now()
 	users := in.UserRecords
-	b.batch = b.batch[:0]
-	for _, u := range users {
-		b.batch = append(b.batch, pendingUser{u: u, data: u.Data, ok: true})
+	b.batch = slices.Grow(b.batch[:0], len(users))
+	for i := range users {
+		b.batch = append(b.batch, pendingUser{u: &users[i], data: users[i].Data, ok: true})
 	}
 	if d.cfg.Processor != nil && len(b.batch) > 0 {
 		b.process(ctx, now)
 	}
 	limit := d.cfg.Buffering.SizeInMBs << 20
+	if cap(b.buf) == 0 && len(b.batch) > 0 {
+		// The buffer fills to the size hint and is reused: made whole at
+		// once, rather than grown by doubling through fresh pages.
+		b.buf = make([]byte, 0, limit+limit/4)
+	}
 	for i := range b.batch {
 		p := &b.batch[i]
 		if p.ok {
