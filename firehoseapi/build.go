@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shardlog/shardlog"
@@ -33,7 +35,7 @@ func ptr[T any](v T) *T { return &v }
 
 // describedS3 fills in an S3 destination's defaults, as Firehose
 // describes it, refusing what shardlog does not deliver.
-func describedS3(d *s3Destination, path string) (*s3Destination, error) {
+func (s *Server) describedS3(d *s3Destination, path string) (*s3Destination, error) {
 	out := *d
 	if out.Prefix == nil {
 		out.Prefix = ptr("")
@@ -68,7 +70,7 @@ func describedS3(d *s3Destination, path string) (*s3Destination, error) {
 	case str(out.CustomTimeZone) != "" && str(out.CustomTimeZone) != "UTC":
 		return nil, unsupported(path+".CustomTimeZone "+str(out.CustomTimeZone), "dates prefixes in UTC")
 	}
-	if _, _, err := processors(&out, path); err != nil {
+	if _, err := s.processors(out.ProcessingConfiguration, partitioned(&out), path); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -84,36 +86,76 @@ func partitioned(d *s3Destination) bool {
 	return dp != nil && dp.Enabled != nil && *dp.Enabled
 }
 
-// processors reads an S3 destination's processors: shardlog runs
-// MetadataExtraction (with dynamic partitioning) and AppendDelimiterToRecord.
-func processors(d *s3Destination, path string) (query string, newline bool, err error) {
-	if !enabled(d.ProcessingConfiguration) {
-		return "", false, nil
+// processing is what a destination's processors ask of the delivery
+// stream.
+type procs struct {
+	query     string // MetadataExtraction's
+	newline   bool   // AppendDelimiterToRecord
+	lambdaARN string // Lambda's function, with lambdaURL to invoke it
+	lambdaURL string
+	lambdaMBs float64 // Lambda's BufferSizeInMBs
+}
+
+// processors reads a destination's processors: shardlog runs
+// MetadataExtraction (with dynamic partitioning), AppendDelimiterToRecord,
+// and Lambda functions it knows an invocation URL of (Config.Lambdas).
+func (s *Server) processors(p *processing, partitioned bool, path string) (procs, error) {
+	var out procs
+	if !enabled(p) {
+		return out, nil
 	}
-	for _, p := range d.ProcessingConfiguration.Processors {
+	for _, proc := range p.Processors {
 		params := map[string]string{}
-		for _, kv := range p.Parameters {
+		for _, kv := range proc.Parameters {
 			params[str(kv.ParameterName)] = str(kv.ParameterValue)
 		}
-		switch typ := str(p.Type); typ {
+		switch typ := str(proc.Type); typ {
 		case "MetadataExtraction":
-			if !partitioned(d) {
-				return "", false, invalidArgument("MetadataExtraction processor is only supported when dynamic partitioning is enabled.")
+			if !partitioned {
+				return out, invalidArgument("MetadataExtraction processor is only supported when dynamic partitioning is enabled.")
 			}
 			if engine := params["JsonParsingEngine"]; engine != "" && engine != "JQ-1.6" {
-				return "", false, invalidArgument("JsonParsingEngine " + engine + " is not supported: JQ-1.6 is.")
+				return out, invalidArgument("JsonParsingEngine " + engine + " is not supported: JQ-1.6 is.")
 			}
-			if query = params["MetadataExtractionQuery"]; query == "" {
-				return "", false, invalidArgument("MetadataExtraction processor needs the parameter MetadataExtractionQuery.")
+			if out.query = params["MetadataExtractionQuery"]; out.query == "" {
+				return out, invalidArgument("MetadataExtraction processor needs the parameter MetadataExtractionQuery.")
 			}
 		case "AppendDelimiterToRecord":
-			newline = true
+			out.newline = true
+		case "Lambda":
+			arn := params["LambdaArn"]
+			if arn == "" {
+				return out, invalidArgument("Lambda processor needs the parameter LambdaArn.")
+			}
+			if out.lambdaURL = s.lambdaURL(arn); out.lambdaURL == "" {
+				return out, invalidArgument("The Lambda function " + arn + " has no invocation URL here: give it one (shardlogd -lambda " + arn + "=http://…/2015-03-31/functions/function/invocations).")
+			}
+			out.lambdaARN = arn
+			if mbs := params["BufferSizeInMBs"]; mbs != "" {
+				f, err := strconv.ParseFloat(mbs, 64)
+				if err != nil || f < 0.2 || f > 3 {
+					return out, invalidArgument("BufferSizeInMBs " + mbs + " of the Lambda processor is not between 0.2 and 3.")
+				}
+				out.lambdaMBs = f
+			}
 		default:
-			return "", false, unsupported(path+".ProcessingConfiguration processor "+typ,
-				"runs MetadataExtraction and AppendDelimiterToRecord processors only (for a Lambda's job, package firehose's Processor in Go)")
+			return out, unsupported(path+".ProcessingConfiguration processor "+typ,
+				"runs Lambda (with an invocation URL), MetadataExtraction and AppendDelimiterToRecord processors")
 		}
 	}
-	return query, newline, nil
+	return out, nil
+}
+
+// lambdaURL is the invocation URL of a function, by its ARN with or
+// without a version or alias.
+func (s *Server) lambdaURL(arn string) string {
+	if u, ok := s.cfg.Lambdas[arn]; ok {
+		return u
+	}
+	if i := strings.LastIndexByte(arn, ':'); i > 0 && strings.Count(arn, ":") == 7 {
+		return s.cfg.Lambdas[arn[:i]] // arn:aws:lambda:<region>:<account>:function:<name>:<qualifier>
+	}
+	return ""
 }
 
 func hints(b *bufferingHints) *bufferingHints {
@@ -153,8 +195,6 @@ func (s *Server) describedHTTP(d *httpDestination, path string) (*httpDestinatio
 	switch {
 	case *out.S3BackupMode == "AllData":
 		return nil, unsupported(path+".S3BackupMode AllData", "backs up failed data only")
-	case enabled(out.ProcessingConfiguration):
-		return nil, unsupported(path+".ProcessingConfiguration", "runs no Lambda functions (use package firehose's Processor in Go)")
 	case out.SecretsManagerConfiguration != nil && out.SecretsManagerConfiguration.Enabled != nil && *out.SecretsManagerConfiguration.Enabled:
 		return nil, unsupported(path+".SecretsManagerConfiguration", "reads no secrets from Secrets Manager")
 	}
@@ -162,7 +202,10 @@ func (s *Server) describedHTTP(d *httpDestination, path string) (*httpDestinatio
 	if backup == nil {
 		backup = out.S3DestinationDescription
 	}
-	b, err := describedS3(backup, path+".S3Configuration")
+	if _, err := s.processors(out.ProcessingConfiguration, false, path); err != nil {
+		return nil, err
+	}
+	b, err := s.describedS3(backup, path+".S3Configuration")
 	if err != nil {
 		return nil, err
 	}
@@ -201,13 +244,25 @@ func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, e
 	}
 	cfg.Prefix, cfg.ErrorOutputPrefix = str(dest.Prefix), str(dest.ErrorOutputPrefix)
 	cfg.Compression = firehose.Compression(str(dest.CompressionFormat))
-	query, newline, err := processors(dest, "")
+	pc := dest.ProcessingConfiguration
+	if def.HTTP != nil {
+		pc = def.HTTP.ProcessingConfiguration
+	}
+	p, err := s.processors(pc, partitioned(dest), "")
 	if err != nil {
 		return nil, err
 	}
-	cfg.AppendNewline = newline
+	cfg.AppendNewline = p.newline
 	if partitioned(dest) {
-		cfg.Partitioning = &firehose.Partitioning{Query: query}
+		cfg.Partitioning = &firehose.Partitioning{Query: p.query}
+	}
+	if p.lambdaARN != "" {
+		l := &firehose.Lambda{URL: p.lambdaURL, FunctionARN: p.lambdaARN, DeliveryStreamARN: s.arn(def.Name),
+			Region: s.kinesis.Region(), BufferSizeInMBs: p.lambdaMBs, Client: s.cfg.HTTPClient}
+		if def.Source != nil {
+			l.SourceStreamARN = str(def.Source.KinesisStreamARN)
+		}
+		cfg.Processor, cfg.ProcessorARN = l.Process, p.lambdaARN
 	}
 	buffering := dest.BufferingHints
 	if def.HTTP == nil {

@@ -11,9 +11,9 @@
 // UpdateDestination, PutRecord, PutRecordBatch, TagDeliveryStream,
 // UntagDeliveryStream, ListTagsForDeliveryStream and
 // Start/StopDeliveryStreamEncryption. Destinations shardlog cannot deliver
-// to (Redshift, OpenSearch, Splunk, Snowflake, Iceberg), Lambda
-// processing and format conversion are refused with
-// InvalidArgumentException, so that a configuration is never
+// to (Redshift, OpenSearch, Splunk, Snowflake, Iceberg), Lambda functions
+// without an invocation URL (Config.Lambdas) and format conversion are
+// refused with InvalidArgumentException, so that a configuration is never
 // accepted and then silently ignored. Dynamic partitioning works, with
 // keys from a MetadataExtraction processor's query (the part of jq that
 // firehose.Partitioning reads), as does AppendDelimiterToRecord.

@@ -121,9 +121,9 @@ func (s *Server) newDefinition(in *createInput) (*definition, error) {
 	switch {
 	case in.ExtendedS3DestinationConfiguration != nil:
 		def.Extended = true
-		def.S3, err = describedS3(in.ExtendedS3DestinationConfiguration, "ExtendedS3DestinationConfiguration")
+		def.S3, err = s.describedS3(in.ExtendedS3DestinationConfiguration, "ExtendedS3DestinationConfiguration")
 	case in.S3DestinationConfiguration != nil:
-		def.S3, err = describedS3(in.S3DestinationConfiguration, "S3DestinationConfiguration")
+		def.S3, err = s.describedS3(in.S3DestinationConfiguration, "S3DestinationConfiguration")
 	default:
 		def.HTTP, err = s.describedHTTP(in.HttpEndpointDestinationConfiguration, "HttpEndpointDestinationConfiguration")
 	}
@@ -295,7 +295,7 @@ func (s *Server) updated(def definition, in *updateInput) (*definition, error) {
 		if u := s3u.DynamicPartitioningConfiguration; u != nil && u.Enabled != nil && *u.Enabled != partitioned(def.S3) {
 			return nil, invalidArgument("Dynamic partitioning cannot be enabled or disabled on an existing delivery stream.")
 		}
-		def.S3, err = describedS3(mergeS3(def.S3, s3u), "ExtendedS3DestinationUpdate")
+		def.S3, err = s.describedS3(mergeS3(def.S3, s3u), "ExtendedS3DestinationUpdate")
 	case in.HttpEndpointDestinationUpdate != nil:
 		if def.HTTP == nil {
 			return nil, unsupported("Changing an S3 destination to an HttpEndpoint", "keeps a destination's type")

@@ -1,7 +1,9 @@
 package firehoseapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -42,6 +44,7 @@ type rig struct {
 	kinesis *shardlog.Account
 	buckets string
 	dir     string
+	lambdas map[string]string
 	srv     *firehoseapi.Server
 	http    *httptest.Server
 	c       *firehose.Client
@@ -62,7 +65,7 @@ func newRig(t *testing.T, dir string) *rig {
 func (r *rig) open() {
 	var err error
 	r.srv, err = firehoseapi.New(firehoseapi.Config{Kinesis: r.kinesis, Buckets: r.buckets, Dir: r.dir,
-		PlainHTTPEndpoints: true, UnsignedRequests: true, Logger: quiet})
+		PlainHTTPEndpoints: true, UnsignedRequests: true, Lambdas: r.lambdas, Logger: quiet})
 	require.NoError(r.t, err)
 	r.http = newServer(r.t, r.srv)
 	r.c = client(r.http.URL)
@@ -411,4 +414,53 @@ func TestDynamicPartitioning(t *testing.T) {
 	_, err = r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("y"), ExtendedS3DestinationConfiguration: &badQuery})
 	require.Equal(t, "InvalidArgumentException", code(err))
 	require.ErrorContains(t, err, "MetadataExtractionQuery")
+}
+
+// TestLambdaProcessing: a Lambda processor whose function has an
+// invocation URL transforms records, as a function run by the Lambda
+// Runtime Interface Emulator would; its qualified ARN finds it too.
+func TestLambdaProcessing(t *testing.T) {
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var ev struct {
+			DeliveryStreamArn string `json:"deliveryStreamArn"`
+			Records           []struct {
+				RecordID string `json:"recordId"`
+				Data     []byte `json:"data"`
+			} `json:"records"`
+		}
+		require.NoError(t, json.NewDecoder(req.Body).Decode(&ev))
+		require.Equal(t, "arn:aws:firehose:us-east-1:123456789012:deliverystream/shout", ev.DeliveryStreamArn)
+		type result struct {
+			RecordID string `json:"recordId"`
+			Result   string `json:"result"`
+			Data     []byte `json:"data"`
+		}
+		var out []result
+		for _, r := range ev.Records {
+			out = append(out, result{r.RecordID, "Ok", bytes.ToUpper(r.Data)})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"records": out})
+	}))
+	defer fn.Close()
+	r := &rig{t: t, clk: shardlog.NewManualClock(t0), buckets: t.TempDir(),
+		lambdas: map[string]string{"arn:aws:lambda:us-east-1:123456789012:function:shout": fn.URL + "/2015-03-31/functions/function/invocations"}}
+	var err error
+	r.kinesis, err = shardlog.NewAccount(shardlog.WithClock(r.clk), shardlog.WithoutLimits(), shardlog.WithAccountID("123456789012"), shardlog.WithLogger(quiet))
+	require.NoError(t, err)
+	defer r.kinesis.Close()
+	r.open()
+	cfg := s3Config("lake")
+	cfg.ProcessingConfiguration = &types.ProcessingConfiguration{Enabled: aws.Bool(true), Processors: []types.Processor{
+		{Type: types.ProcessorTypeLambda, Parameters: []types.ProcessorParameter{
+			{ParameterName: types.ProcessorParameterNameLambdaArn, ParameterValue: aws.String("arn:aws:lambda:us-east-1:123456789012:function:shout:$LATEST")}}}}}
+	_, err = r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("shout"), ExtendedS3DestinationConfiguration: cfg})
+	require.NoError(t, err)
+	_, err = r.c.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("shout"),
+		Records: []types.Record{{Data: []byte("hello\n")}, {Data: []byte("world\n")}}})
+	require.NoError(t, err)
+	lake := filepath.Join(r.buckets, "lake")
+	r.await(time.Second, func() bool { return len(objects(t, lake)) == 1 })
+	for _, body := range objects(t, lake) {
+		require.Equal(t, "HELLO\nWORLD\n", body)
+	}
 }

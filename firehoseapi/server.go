@@ -57,8 +57,16 @@ type Config struct {
 	// which Firehose refuses (its model asks for https://): for endpoints
 	// on loopback in tests.
 	PlainHTTPEndpoints bool
-	// HTTPClient sends HttpEndpoint deliveries. Default: firehose's.
+	// HTTPClient sends HttpEndpoint deliveries and Lambda invocations.
+	// Default: firehose's.
 	HTTPClient *http.Client
+	// Lambdas are the invocation URLs of the Lambda functions processors
+	// name, by function ARN (unqualified, or with its version or alias):
+	// a Lambda runtime serving Lambda's invoke API, such as the Runtime
+	// Interface Emulator's http://host:9000/2015-03-31/functions/function/invocations
+	// (see firehose.Lambda). A processor naming another function is
+	// refused.
+	Lambdas map[string]string
 	// UnsignedRequests serves requests that carry no signature at all
 	// (see cloudwatchapi.WithUnsignedRequests).
 	UnsignedRequests bool

@@ -94,6 +94,15 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	kmsKeys := fs.String("kms-keys", os.Getenv("SHARDLOG_KMS_KEYS"), "JSON file of KMS master keys (see shardlog.LoadKeyRing): with it, StartStreamEncryption seals records at rest; default $SHARDLOG_KMS_KEYS")
 	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
 	buckets := fs.String("buckets", "", "folder delivery streams' S3 destinations write to, one folder per bucket (default: <data>/buckets with -data, else a temporary folder removed at exit)")
+	lambdas := map[string]string{}
+	fs.Func("lambda", "`ARN=URL`: the invocation URL of a Lambda function delivery streams' processors name, such as the Lambda Runtime Interface Emulator's http://127.0.0.1:9000/2015-03-31/functions/function/invocations (repeatable)", func(v string) error {
+		arn, url, ok := strings.Cut(v, "=")
+		if !ok || !strings.HasPrefix(arn, "arn:") || !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return fmt.Errorf("%q is not ARN=URL, such as arn:aws:lambda:us-east-1:000000000000:function:f=http://127.0.0.1:9000/2015-03-31/functions/function/invocations", v)
+		}
+		lambdas[arn] = url
+		return nil
+	})
 	plainEndpoints := fs.Bool("allow-http-endpoints", false, "let delivery streams deliver to http:// endpoints, which Firehose refuses (for endpoints on loopback)")
 	allowUnsigned := fs.Bool("allow-unsigned", false, "without -iam, serve requests that carry no signature at all (curl); otherwise, as on AWS, a request needs SigV4 credentials (any will do without -iam)")
 	if err := fs.Parse(args); err != nil {
@@ -189,7 +198,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 		s.cloudwatch = append(s.cloudwatch, cloudwatchapi.WithUnsignedRequests())
 	}
 	s.firehose = firehoseapi.Config{Buckets: *buckets, PlainHTTPEndpoints: *plainEndpoints, UnsignedRequests: *allowUnsigned,
-		AllowedHosts: hosts, Logger: log}
+		AllowedHosts: hosts, Lambdas: lambdas, Logger: log}
 	if *data != "" {
 		s.firehose.Dir = filepath.Join(*data, "firehose")
 		s.firehose.AccountOptions = []shardlog.Option{shardlog.WithSync(syncPolicy)}

@@ -168,7 +168,8 @@ func TestRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"-account-id", "12"}, {"-retention", "1h"}, {"-log-level", "loud"}, {"-nope"}, {"-max-conns", "0"}, {"-max-bytes", "-1"},
 		{"-sync", "sometimes"}, {"-sync", "-1s"}, {"-data", "/dev/null/x"},
 		{"-tls-cert", "c.pem"}, {"-tls-key", "k.pem"}, {"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.pem"},
-		{"-tls-self-signed", "-tls-cert", "c.pem"}, {"-max-streams-per-conn", "0"}} {
+		{"-tls-self-signed", "-tls-cert", "c.pem"}, {"-max-streams-per-conn", "0"},
+		{"-lambda", "f=http://x"}, {"-lambda", "arn:aws:lambda:us-east-1:000000000000:function:f"}, {"-lambda", "arn:aws:lambda:us-east-1:000000000000:function:f=ftp://x"}} {
 		require.Error(t, run(context.Background(), nil, args, io.Discard, io.Discard), args)
 	}
 }
