@@ -73,7 +73,7 @@ func TestRefusals(t *testing.T) {
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","RedshiftDestinationConfiguration":{"RoleARN":"arn:aws:iam::1:role/r",
 			"ClusterJDBCURL":"jdbc:redshift://c.abc.us-east-1.redshift.amazonaws.com:5439/dev","CopyCommand":{"DataTableName":"t"},
 			"S3Configuration":{"RoleARN":"arn:aws:iam::1:role/r","BucketARN":"arn:aws:s3:::b"}}}`, 400, "InvalidArgumentException",
-			"RedshiftDestinationConfiguration: shardlog delivers to S3"},
+			"RedshiftDestinationConfiguration: shardlog loads a database only when embedded with one"},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","ProcessingConfiguration":{"Processors":[{"Type":"NotLambda"}]}}}`, 400, "ValidationException",
 			"1 validation error detected: Value 'NotLambda' at 'extendedS3DestinationConfiguration.processingConfiguration.processors.1.member.type' failed to satisfy constraint: Member must satisfy enum value set: ["},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","DeliveryStreamType":"MSKAsSource",` + s3JSON + `}`, 400, "InvalidArgumentException",

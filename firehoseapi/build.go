@@ -16,10 +16,13 @@ import (
 var bucketARN = regexp.MustCompile(`^arn:.*:s3:::([\w.\-]{1,255})$`)
 
 // bucket is the folder an S3 destination writes to.
-func (s *Server) bucket(arn string) (firehose.Dir, error) {
+func (s *Server) bucket(arn string) (firehose.Destination, error) {
 	m := bucketARN.FindStringSubmatch(arn)
 	if m == nil || m[1] == "." || m[1] == ".." {
-		return "", invalidArgument("BucketARN " + arn + " does not name an S3 bucket (arn:aws:s3:::<bucket>).")
+		return nil, invalidArgument("BucketARN " + arn + " does not name an S3 bucket (arn:aws:s3:::<bucket>).")
+	}
+	if s.cfg.Bucket != nil {
+		return s.cfg.Bucket(m[1])
 	}
 	return firehose.Dir(filepath.Join(s.cfg.Buckets, m[1])), nil
 }
@@ -214,6 +217,46 @@ func (s *Server) describedHTTP(d *httpDestination, path string) (*httpDestinatio
 	return &out, nil
 }
 
+// describedRedshift fills in a Redshift destination's defaults.
+func (s *Server) describedRedshift(d *redshiftDestination, path string) (*redshiftDestination, error) {
+	if s.cfg.Redshift == nil {
+		return nil, unsupported(path, "loads a database only when embedded with one (firehoseapi.Config.Redshift; module postgres)")
+	}
+	out := *d
+	if out.RetryOptions == nil || out.RetryOptions.DurationInSeconds == nil {
+		out.RetryOptions = &retryOptions{DurationInSeconds: ptr(3600)}
+	}
+	if out.CloudWatchLoggingOptions == nil {
+		out.CloudWatchLoggingOptions = &loggingOptions{Enabled: ptr(false)}
+	}
+	if out.S3BackupMode == nil {
+		out.S3BackupMode = ptr("Disabled")
+	}
+	switch {
+	case *out.S3BackupMode == "Enabled" || out.S3BackupConfiguration != nil:
+		return nil, unsupported(path+".S3BackupMode Enabled", "keeps no copy of the source records")
+	case out.SecretsManagerConfiguration != nil && out.SecretsManagerConfiguration.Enabled != nil && *out.SecretsManagerConfiguration.Enabled:
+		return nil, unsupported(path+".SecretsManagerConfiguration", "reads no secrets from Secrets Manager")
+	}
+	if _, err := s.processors(out.ProcessingConfiguration, false, path); err != nil {
+		return nil, err
+	}
+	staging := out.S3Configuration
+	if staging == nil {
+		staging = out.S3DestinationDescription
+	}
+	if c := str(staging.CompressionFormat); c == "ZIP" || c == "Snappy" {
+		return nil, invalidArgument("Compression format " + c + " is not supported for the Redshift destination's S3 configuration.")
+	}
+	b, err := s.describedS3(staging, path+".S3Configuration")
+	if err != nil {
+		return nil, err
+	}
+	b.S3BackupMode = nil
+	out.S3Configuration, out.S3DestinationDescription = nil, b
+	return &out, nil
+}
+
 // deliveryStreamFor makes the firehose.DeliveryStream a definition
 // describes (without running it).
 func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, error) {
@@ -235,8 +278,11 @@ func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, e
 		cfg.Application = fmt.Sprintf("firehose-%s-%d", def.Name, def.Created.UnixMilli())
 	}
 	dest := def.S3
-	if def.HTTP != nil {
+	switch {
+	case def.HTTP != nil:
 		dest = def.HTTP.S3DestinationDescription
+	case def.Redshift != nil:
+		dest = def.Redshift.S3DestinationDescription
 	}
 	dir, err := s.bucket(str(dest.BucketARN))
 	if err != nil {
@@ -245,8 +291,11 @@ func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, e
 	cfg.Prefix, cfg.ErrorOutputPrefix = str(dest.Prefix), str(dest.ErrorOutputPrefix)
 	cfg.Compression = firehose.Compression(str(dest.CompressionFormat))
 	pc := dest.ProcessingConfiguration
-	if def.HTTP != nil {
+	switch {
+	case def.HTTP != nil:
 		pc = def.HTTP.ProcessingConfiguration
+	case def.Redshift != nil:
+		pc = def.Redshift.ProcessingConfiguration
 	}
 	p, err := s.processors(pc, partitioned(dest), "")
 	if err != nil {
@@ -265,9 +314,27 @@ func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, e
 		cfg.Processor, cfg.ProcessorARN = l.Process, p.lambdaARN
 	}
 	buffering := dest.BufferingHints
-	if def.HTTP == nil {
+	switch {
+	case def.Redshift != nil:
+		r := def.Redshift
+		rc := RedshiftConfig{ClusterJDBCURL: str(r.ClusterJDBCURL), Username: str(r.Username), Password: str(r.Password), Staging: dir}
+		if c := r.CopyCommand; c != nil {
+			rc.DataTableName, rc.DataTableColumns, rc.CopyOptions = str(c.DataTableName), str(c.DataTableColumns), str(c.CopyOptions)
+		}
+		if s.cfg.Redshift == nil {
+			return nil, unsupported("RedshiftDestinationConfiguration", "loads a database only when embedded with one (firehoseapi.Config.Redshift; module postgres)")
+		}
+		if cfg.Destination, err = s.cfg.Redshift(rc); err != nil {
+			return nil, invalidArgument("The Redshift destination cannot be made: " + err.Error())
+		}
+		cfg.Backup = dir
+		cfg.RetryDuration = time.Duration(*r.RetryOptions.DurationInSeconds) * time.Second
+		if cfg.RetryDuration == 0 {
+			cfg.RetryDuration = time.Nanosecond // no retries: straight to the backup
+		}
+	case def.HTTP == nil:
 		cfg.Destination = dir
-	} else {
+	default:
 		h := def.HTTP
 		buffering = h.BufferingHints
 		ep := &firehose.HTTPEndpoint{URL: str(h.EndpointConfiguration.Url), AccessKey: str(h.EndpointConfiguration.AccessKey),

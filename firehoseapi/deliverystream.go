@@ -16,12 +16,13 @@ type definition struct {
 	Type       string // DirectPut or KinesisStreamAsSource
 	Version    int
 	Created    time.Time
-	Updated    time.Time        `json:",omitzero"`
-	Source     *kinesisSource   `json:",omitempty"`
-	S3         *s3Destination   `json:",omitempty"` // an S3 or ExtendedS3 destination, described
-	Extended   bool             `json:",omitempty"` // S3 was made as ExtendedS3
-	HTTP       *httpDestination `json:",omitempty"` // an HttpEndpoint destination, described, with its access key
-	Tags       []tag            `json:",omitempty"`
+	Updated    time.Time            `json:",omitzero"`
+	Source     *kinesisSource       `json:",omitempty"`
+	S3         *s3Destination       `json:",omitempty"` // an S3 or ExtendedS3 destination, described
+	Extended   bool                 `json:",omitempty"` // S3 was made as ExtendedS3
+	HTTP       *httpDestination     `json:",omitempty"` // an HttpEndpoint destination, described, with its access key
+	Redshift   *redshiftDestination `json:",omitempty"` // a Redshift destination, described, with its password
+	Tags       []tag                `json:",omitempty"`
 	Encryption encryption
 }
 
@@ -111,6 +112,10 @@ func (def *definition) describe(s *Server) description {
 	case def.S3 != nil:
 		dest.S3DestinationDescription = plainS3(def.S3)
 		dest.ExtendedS3DestinationDescription = def.S3
+	case def.Redshift != nil:
+		r := *def.Redshift
+		r.Password = nil // never described
+		dest.RedshiftDestinationDescription = &r
 	case def.HTTP != nil:
 		h := *def.HTTP
 		e := *h.EndpointConfiguration

@@ -6,12 +6,15 @@
 //
 // Served: CreateDeliveryStream (DirectPut and KinesisStreamAsSource;
 // ExtendedS3 or S3 destinations, written to a folder per bucket under
-// Config.Buckets, and HttpEndpoint destinations with their S3 backup),
+// Config.Buckets or where Config.Bucket says, HttpEndpoint destinations
+// with their S3 backup, and Redshift destinations where Config.Redshift
+// makes them, as module postgres's Clusters does),
 // DescribeDeliveryStream, ListDeliveryStreams, DeleteDeliveryStream,
 // UpdateDestination, PutRecord, PutRecordBatch, TagDeliveryStream,
 // UntagDeliveryStream, ListTagsForDeliveryStream and
 // Start/StopDeliveryStreamEncryption. Destinations shardlog cannot deliver
-// to (Redshift, OpenSearch, Splunk, Snowflake, Iceberg), Lambda functions
+// to (OpenSearch, Splunk, Snowflake, Iceberg; Redshift without
+// Config.Redshift), Lambda functions
 // without an invocation URL (Config.Lambdas) and format conversion are
 // refused with InvalidArgumentException, so that a configuration is never
 // accepted and then silently ignored. Dynamic partitioning works, with

@@ -96,7 +96,6 @@ func (s *Server) newDefinition(in *createInput) (*definition, error) {
 		name string
 		set  bool
 	}{
-		{"RedshiftDestinationConfiguration", in.RedshiftDestinationConfiguration != nil},
 		{"ElasticsearchDestinationConfiguration", in.ElasticsearchDestinationConfiguration != nil},
 		{"AmazonopensearchserviceDestinationConfiguration", in.AmazonopensearchserviceDestinationConfiguration != nil},
 		{"AmazonOpenSearchServerlessDestinationConfiguration", in.AmazonOpenSearchServerlessDestinationConfiguration != nil},
@@ -109,7 +108,8 @@ func (s *Server) newDefinition(in *createInput) (*definition, error) {
 		}
 	}
 	n := 0
-	for _, set := range []bool{in.S3DestinationConfiguration != nil, in.ExtendedS3DestinationConfiguration != nil, in.HttpEndpointDestinationConfiguration != nil} {
+	for _, set := range []bool{in.S3DestinationConfiguration != nil, in.ExtendedS3DestinationConfiguration != nil,
+		in.HttpEndpointDestinationConfiguration != nil, in.RedshiftDestinationConfiguration != nil} {
 		if set {
 			n++
 		}
@@ -124,6 +124,8 @@ func (s *Server) newDefinition(in *createInput) (*definition, error) {
 		def.S3, err = s.describedS3(in.ExtendedS3DestinationConfiguration, "ExtendedS3DestinationConfiguration")
 	case in.S3DestinationConfiguration != nil:
 		def.S3, err = s.describedS3(in.S3DestinationConfiguration, "S3DestinationConfiguration")
+	case in.RedshiftDestinationConfiguration != nil:
+		def.Redshift, err = s.describedRedshift(in.RedshiftDestinationConfiguration, "RedshiftDestinationConfiguration")
 	default:
 		def.HTTP, err = s.describedHTTP(in.HttpEndpointDestinationConfiguration, "HttpEndpointDestinationConfiguration")
 	}
@@ -277,7 +279,7 @@ func (s *Server) updated(def definition, in *updateInput) (*definition, error) {
 	for _, other := range [][]byte{in.RedshiftDestinationUpdate, in.ElasticsearchDestinationUpdate, in.AmazonopensearchserviceDestinationUpdate,
 		in.AmazonOpenSearchServerlessDestinationUpdate, in.SplunkDestinationUpdate, in.SnowflakeDestinationUpdate, in.IcebergDestinationUpdate} {
 		if other != nil {
-			return nil, unsupported("The destination update", "delivers to S3 (a folder per bucket) and HTTP endpoints")
+			return nil, unsupported("The destination update", "updates S3 and HTTP endpoint destinations only")
 		}
 	}
 	s3u := in.ExtendedS3DestinationUpdate
@@ -290,7 +292,7 @@ func (s *Server) updated(def definition, in *updateInput) (*definition, error) {
 		return nil, invalidArgument("Exactly one destination update must be specified.")
 	case s3u != nil:
 		if def.S3 == nil {
-			return nil, unsupported("Changing an HttpEndpoint destination to S3", "keeps a destination's type")
+			return nil, unsupported("Changing a destination to S3", "keeps a destination's type")
 		}
 		if u := s3u.DynamicPartitioningConfiguration; u != nil && u.Enabled != nil && *u.Enabled != partitioned(def.S3) {
 			return nil, invalidArgument("Dynamic partitioning cannot be enabled or disabled on an existing delivery stream.")
@@ -298,7 +300,7 @@ func (s *Server) updated(def definition, in *updateInput) (*definition, error) {
 		def.S3, err = s.describedS3(mergeS3(def.S3, s3u), "ExtendedS3DestinationUpdate")
 	case in.HttpEndpointDestinationUpdate != nil:
 		if def.HTTP == nil {
-			return nil, unsupported("Changing an S3 destination to an HttpEndpoint", "keeps a destination's type")
+			return nil, unsupported("Changing a destination to an HttpEndpoint", "keeps a destination's type")
 		}
 		u := in.HttpEndpointDestinationUpdate
 		h := *def.HTTP

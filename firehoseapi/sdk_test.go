@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shardlog/shardlog"
+	delivery "github.com/shardlog/shardlog/firehose"
 	"github.com/shardlog/shardlog/firehoseapi"
 )
 
@@ -462,5 +464,89 @@ func TestLambdaProcessing(t *testing.T) {
 	r.await(time.Second, func() bool { return len(objects(t, lake)) == 1 })
 	for _, body := range objects(t, lake) {
 		require.Equal(t, "HELLO\nWORLD\n", body)
+	}
+}
+
+// memoryDest keeps objects in memory.
+type memoryDest struct {
+	mu      sync.Mutex
+	objects map[string]string
+}
+
+func (m *memoryDest) Put(_ context.Context, key string, body []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.objects == nil {
+		m.objects = map[string]string{}
+	}
+	m.objects[key] = string(body)
+	return nil
+}
+
+func (m *memoryDest) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.objects)
+}
+
+// TestEmbeddedDestinations: an embedding program gives the buckets'
+// destinations (real S3, say) and the Redshift destination (a database);
+// the Redshift configuration reaches it whole, its password is never
+// described, and its objects are staged in the S3 configuration's bucket.
+func TestEmbeddedDestinations(t *testing.T) {
+	clk := shardlog.NewManualClock(t0)
+	acct, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithAccountID("123456789012"), shardlog.WithLogger(quiet))
+	require.NoError(t, err)
+	defer acct.Close()
+	buckets := map[string]*memoryDest{}
+	var mu sync.Mutex
+	var got firehoseapi.RedshiftConfig
+	warehouse := &memoryDest{}
+	srv, err := firehoseapi.New(firehoseapi.Config{Kinesis: acct, Buckets: t.TempDir(), UnsignedRequests: true, Logger: quiet,
+		Bucket: func(name string) (delivery.Destination, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if buckets[name] == nil {
+				buckets[name] = &memoryDest{}
+			}
+			return buckets[name], nil
+		},
+		Redshift: func(c firehoseapi.RedshiftConfig) (delivery.Destination, error) {
+			got = c
+			return warehouse, nil
+		}})
+	require.NoError(t, err)
+	c := client(newServer(t, srv).URL)
+	_, err = c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("to-warehouse"),
+		RedshiftDestinationConfiguration: &types.RedshiftDestinationConfiguration{
+			RoleARN:        aws.String("arn:aws:iam::123456789012:role/r"),
+			ClusterJDBCURL: aws.String("jdbc:redshift://examplecluster.abc123.us-east-1.redshift.amazonaws.com:5439/dev"),
+			CopyCommand:    &types.CopyCommand{DataTableName: aws.String("events"), DataTableColumns: aws.String("id,name"), CopyOptions: aws.String("csv")},
+			Username:       aws.String("loader"), Password: aws.String("s3cret-pw"),
+			S3Configuration: &types.S3DestinationConfiguration{BucketARN: aws.String("arn:aws:s3:::staging"), RoleARN: aws.String("arn:aws:iam::123456789012:role/r"),
+				BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(60)}},
+		}})
+	require.NoError(t, err)
+	require.Equal(t, firehoseapi.RedshiftConfig{ClusterJDBCURL: "jdbc:redshift://examplecluster.abc123.us-east-1.redshift.amazonaws.com:5439/dev",
+		Username: "loader", Password: "s3cret-pw", DataTableName: "events", DataTableColumns: "id,name", CopyOptions: "csv", Staging: buckets["staging"]}, got)
+	d, err := c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("to-warehouse")})
+	require.NoError(t, err)
+	rs := d.DeliveryStreamDescription.Destinations[0].RedshiftDestinationDescription
+	require.Equal(t, "loader", *rs.Username)
+	require.Equal(t, int32(3600), *rs.RetryOptions.DurationInSeconds)
+	require.Equal(t, "arn:aws:s3:::staging", *rs.S3DestinationDescription.BucketARN)
+	raw, err := json.Marshal(d.DeliveryStreamDescription)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "s3cret-pw")
+
+	_, err = c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("to-warehouse"), Record: &types.Record{Data: []byte("1,a\n")}})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		clk.Advance(time.Second)
+		return warehouse.count() == 1
+	}, 20*time.Second, time.Millisecond)
+	for key, body := range warehouse.objects {
+		require.Regexp(t, `^2026/03/01/12/to-warehouse-1-`, key)
+		require.Equal(t, "1,a\n", body)
 	}
 }

@@ -43,6 +43,14 @@ type Config struct {
 	// Buckets is the folder S3 destinations write to: one folder a bucket,
 	// named by the BucketARN (arn:aws:s3:::<bucket>). Required.
 	Buckets string
+	// Bucket, if set, makes the destination of the S3 bucket name, in
+	// place of a folder under Buckets: an embedding program gives real S3
+	// or an S3-compatible store here (module aws's S3Destination).
+	Bucket func(name string) (firehose.Destination, error)
+	// Redshift, if set, makes the destination of a Redshift destination
+	// (module postgres's Clusters loads a PostgreSQL database as Firehose
+	// loads Redshift); without it Redshift destinations are refused.
+	Redshift func(RedshiftConfig) (firehose.Destination, error)
 	// Dir keeps the delivery streams' definitions and the records
 	// direct-put ones took and have not delivered yet, so that they
 	// outlive the process. "" keeps them in memory.
@@ -74,6 +82,15 @@ type Config struct {
 	// address may carry, besides loopback ones, against DNS rebinding.
 	AllowedHosts []string
 	Logger       *slog.Logger
+}
+
+// RedshiftConfig is a Redshift destination as Config.Redshift gets it:
+// the cluster and its credentials, the COPY command's parts, and the
+// destination its objects are staged in (the S3 configuration's bucket).
+type RedshiftConfig struct {
+	ClusterJDBCURL, Username, Password           string
+	DataTableName, DataTableColumns, CopyOptions string
+	Staging                                      firehose.Destination
 }
 
 // Server serves Firehose's API and runs the delivery streams made with it.

@@ -33,7 +33,7 @@ type createInput struct {
 	DirectPutSourceConfiguration                       json.RawMessage
 	MSKSourceConfiguration                             json.RawMessage
 	DatabaseSourceConfiguration                        json.RawMessage
-	RedshiftDestinationConfiguration                   json.RawMessage
+	RedshiftDestinationConfiguration                   *redshiftDestination
 	ElasticsearchDestinationConfiguration              json.RawMessage
 	AmazonopensearchserviceDestinationConfiguration    json.RawMessage
 	AmazonOpenSearchServerlessDestinationConfiguration json.RawMessage
@@ -152,6 +152,30 @@ type httpDestination struct {
 	SecretsManagerConfiguration *enabledOption  `json:",omitempty"`
 }
 
+type copyCommand struct {
+	DataTableName    *string `json:",omitempty"`
+	DataTableColumns *string `json:",omitempty"`
+	CopyOptions      *string `json:",omitempty"`
+}
+
+// redshiftDestination is a Redshift destination's configuration or
+// description.
+type redshiftDestination struct {
+	RoleARN                     *string         `json:",omitempty"`
+	ClusterJDBCURL              *string         `json:",omitempty"`
+	CopyCommand                 *copyCommand    `json:",omitempty"`
+	Username                    *string         `json:",omitempty"`
+	Password                    *string         `json:",omitempty"` // never described
+	RetryOptions                *retryOptions   `json:",omitempty"`
+	S3Configuration             *s3Destination  `json:",omitempty"` // in a configuration
+	S3DestinationDescription    *s3Destination  `json:",omitempty"` // in a description
+	ProcessingConfiguration     *processing     `json:",omitempty"`
+	S3BackupMode                *string         `json:",omitempty"`
+	S3BackupConfiguration       *s3Destination  `json:",omitempty"`
+	CloudWatchLoggingOptions    *loggingOptions `json:",omitempty"`
+	SecretsManagerConfiguration *enabledOption  `json:",omitempty"`
+}
+
 type tag struct {
 	Key   *string
 	Value *string `json:",omitempty"`
@@ -241,9 +265,10 @@ type encryption struct {
 
 type destinationDescription struct {
 	DestinationId                      string
-	S3DestinationDescription           *s3Destination   `json:",omitempty"`
-	ExtendedS3DestinationDescription   *s3Destination   `json:",omitempty"`
-	HttpEndpointDestinationDescription *httpDestination `json:",omitempty"`
+	S3DestinationDescription           *s3Destination       `json:",omitempty"`
+	ExtendedS3DestinationDescription   *s3Destination       `json:",omitempty"`
+	HttpEndpointDestinationDescription *httpDestination     `json:",omitempty"`
+	RedshiftDestinationDescription     *redshiftDestination `json:",omitempty"`
 }
 
 type sourceDescription struct {

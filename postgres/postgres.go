@@ -1,7 +1,9 @@
 // Package postgres delivers a delivery stream's objects (package
 // firehose) into a PostgreSQL table, as Firehose's Redshift destination
 // does: each object is staged — written to a staging Destination, a folder
-// or an S3 bucket — and then loaded with COPY.
+// or an S3 bucket — and then loaded with COPY. Clusters does the same for
+// the Redshift destinations of delivery streams made through Firehose's
+// API (package firehoseapi).
 //
 // It is a module of its own, so that shardlog's core keeps the design
 // card's dependencies; the PostgreSQL driver (pgx) comes with this module
