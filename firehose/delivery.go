@@ -22,7 +22,7 @@ type DeliveryStream struct {
 	prefix, errPrefix prefix
 	query             query // dynamic partitioning's, if any
 	start             shardlog.StartingPosition
-	totals            struct{ records, bytes, objects, failed, backedUp, incoming, incomingBytes atomic.Int64 }
+	totals            struct{ records, bytes, objects, failed, backedUp, incoming, incomingBytes, lost atomic.Int64 }
 
 	keysMu sync.Mutex
 	keys   uint64 // direct put's partition keys: a counter, spread by MD5 over the shards
@@ -39,6 +39,9 @@ type Totals struct {
 	Objects                        int64 // objects delivered
 	ProcessingFailed               int64 // records the Processor failed, written to the error output
 	BackedUp                       int64 // objects that went to Backup after RetryDuration
+	// Lost counts records the source removed before they were delivered:
+	// past its retention, or its size bound, while the destination failed.
+	Lost int64
 	// DataFreshness is the age of the oldest record buffered and not yet
 	// delivered, on the clock (Firehose's DeliveryTo….DataFreshness); 0
 	// when none is.
@@ -76,7 +79,8 @@ func (d *DeliveryStream) Name() string { return d.cfg.Name }
 func (d *DeliveryStream) Totals() Totals {
 	t := &d.totals
 	out := Totals{IncomingRecords: t.incoming.Load(), IncomingBytes: t.incomingBytes.Load(), DeliveredRecords: t.records.Load(),
-		DeliveredBytes: t.bytes.Load(), Objects: t.objects.Load(), ProcessingFailed: t.failed.Load(), BackedUp: t.backedUp.Load()}
+		DeliveredBytes: t.bytes.Load(), Objects: t.objects.Load(), ProcessingFailed: t.failed.Load(), BackedUp: t.backedUp.Load(),
+		Lost: t.lost.Load()}
 	now := d.cfg.Clock.Now()
 	d.buffersMu.Lock()
 	defer d.buffersMu.Unlock()
@@ -191,6 +195,11 @@ func (b *shardBuffer) ShutdownRequested(ctx context.Context, in shardlog.Shutdow
 func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
 	d := b.d
 	now := d.cfg.Clock.Now()
+	if in.Lost != nil {
+		d.totals.lost.Add(int64(in.Lost.Count))
+		d.cfg.Logger.Error("firehose: records were removed from the source before they were delivered",
+			"stream", d.cfg.Name, "shard", in.Lost.ShardID, "records", in.Lost.Count, "first", in.Lost.First, "last", in.Lost.Last)
+	}
 	users := in.UserRecords
 	b.batch = slices.Grow(b.batch[:0], len(users))
 	for i := range users {

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -549,4 +550,61 @@ func TestEmbeddedDestinations(t *testing.T) {
 		require.Regexp(t, `^2026/03/01/12/to-warehouse-1-`, key)
 		require.Equal(t, "1,a\n", body)
 	}
+}
+
+// switchDest fails until it is turned on, then keeps objects in memory.
+type switchDest struct {
+	memoryDest
+	on atomic.Bool
+}
+
+func (s *switchDest) Put(ctx context.Context, key string, body []byte) error {
+	if !s.on.Load() {
+		return errors.New("the destination is down")
+	}
+	return s.memoryDest.Put(ctx, key, body)
+}
+
+// TestBufferedBytesBound: direct-put records are kept within
+// MaxBufferedBytes: while the destination takes them nothing is lost;
+// while it is down past the bound the oldest undelivered are, and counted.
+func TestBufferedBytesBound(t *testing.T) {
+	clk := shardlog.NewManualClock(t0)
+	acct, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithAccountID("123456789012"), shardlog.WithLogger(quiet))
+	require.NoError(t, err)
+	defer acct.Close()
+	lake := &switchDest{}
+	lake.on.Store(true)
+	srv, err := firehoseapi.New(firehoseapi.Config{Kinesis: acct, Buckets: t.TempDir(), UnsignedRequests: true, Logger: quiet, MaxBufferedBytes: 64 << 10,
+		Bucket: func(string) (delivery.Destination, error) { return lake, nil }})
+	require.NoError(t, err)
+	c := client(newServer(t, srv).URL)
+	cfg := s3Config("lake")
+	cfg.BufferingHints = &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(0)}
+	_, err = c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("d"), ExtendedS3DestinationConfiguration: cfg})
+	require.NoError(t, err)
+	put := func(n int) {
+		for i := 0; i < n; i++ {
+			_, err := c.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String("d"), Record: &types.Record{Data: bytes.Repeat([]byte("x"), 8<<10)}})
+			require.NoError(t, err)
+		}
+	}
+	totals := func() delivery.Totals { return srv.DeliveryStreams()[0].Totals() }
+	for range 32 { // 256 KiB through a 64 KiB bound, delivered as they come
+		put(1)
+		require.Eventually(t, func() bool { clk.Advance(time.Second); return totals().IncomingRecords == totals().DeliveredRecords },
+			10*time.Second, time.Millisecond)
+	}
+	require.Zero(t, totals().Lost)
+
+	lake.on.Store(false)
+	put(16) // 128 KiB while the destination is down
+	lake.on.Store(true)
+	require.Eventually(t, func() bool {
+		clk.Advance(10 * time.Minute) // past the retries' backoff
+		tt := totals()
+		return tt.Lost > 0 && tt.DeliveredRecords+tt.Lost >= 48
+	}, 20*time.Second, time.Millisecond)
+	tt := totals()
+	require.Equal(t, int64(48), tt.DeliveredRecords+tt.Lost, "every record delivered or counted lost, none twice")
 }

@@ -58,6 +58,14 @@ type Config struct {
 	// AccountOptions are more options for the account under Dir, such as
 	// shardlog.WithSync.
 	AccountOptions []shardlog.Option
+	// MaxBufferedBytes bounds the records direct-put delivery streams
+	// keep, all together: past it the oldest go first, which are the
+	// delivered ones unless a destination failed long enough for its
+	// undelivered records to fill the bound; those are then lost (counted
+	// in firehose.Totals.Lost and logged), as Firehose drops what it could
+	// not deliver in 24 hours. Default 1 GiB; negative: no bound but the
+	// records' 24-hour retention.
+	MaxBufferedBytes int64
 	// MaxDeliveryStreams bounds the delivery streams: Firehose's quota,
 	// 50 by default.
 	MaxDeliveryStreams int
@@ -121,6 +129,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Kinesis == nil || cfg.Buckets == "" {
 		return nil, errors.New("firehoseapi: Config.Kinesis and Config.Buckets are required")
 	}
+	if cfg.MaxBufferedBytes == 0 {
+		cfg.MaxBufferedBytes = 1 << 30
+	}
 	if cfg.MaxDeliveryStreams == 0 {
 		cfg.MaxDeliveryStreams = 50
 	}
@@ -130,6 +141,9 @@ func New(cfg Config) (*Server, error) {
 	k := cfg.Kinesis
 	opts := []shardlog.Option{shardlog.WithoutLimits(), shardlog.WithClock(k.Clock()),
 		shardlog.WithRegion(k.Region()), shardlog.WithAccountID(k.AccountID()), shardlog.WithLogger(cfg.Logger)}
+	if cfg.MaxBufferedBytes > 0 {
+		opts = append(opts, shardlog.WithAccountSizeBound(shardlog.SizeBound{Bytes: cfg.MaxBufferedBytes}))
+	}
 	if cfg.Dir != "" {
 		opts = append(opts, shardlog.WithDir(filepath.Join(cfg.Dir, "records")))
 	}

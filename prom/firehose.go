@@ -15,7 +15,9 @@ import (
 // (DeliveryToS3.Records, .Bytes, .DataFreshness; delivery_to_http_endpoint
 // for an HTTP endpoint); shardlog_firehose_delivery_objects_total;
 // shardlog_firehose_backup_objects_total (objects that went to the backup)
-// and shardlog_firehose_processing_failed_records_total.
+// shardlog_firehose_processing_failed_records_total and
+// shardlog_firehose_lost_records_total (records the source removed before
+// they were delivered).
 func NewDeliveryCollector(streams ...*firehose.DeliveryStream) prometheus.Collector {
 	return deliveryCollector(func() []*firehose.DeliveryStream { return streams })
 }
@@ -39,6 +41,7 @@ var (
 	fhObjects         = deliveryDesc("delivery_objects_total", "Objects (or HTTP deliveries) the destination took.")
 	fhBackups         = deliveryDesc("backup_objects_total", "Objects that went to the backup after the retry duration.")
 	fhFailed          = deliveryDesc("processing_failed_records_total", "Records the processor failed, written to the error output.")
+	fhLost            = deliveryDesc("lost_records_total", "Records the source removed before they were delivered (retention or size bound).")
 	fhRecords         = map[bool]*prometheus.Desc{
 		false: deliveryDesc("delivery_to_s3_records_total", "Records delivered (DeliveryToS3.Records)."),
 		true:  deliveryDesc("delivery_to_http_endpoint_records_total", "Records delivered (DeliveryToHttpEndpoint.Records)."),
@@ -67,6 +70,7 @@ func (c deliveryCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(fhObjects, t.Objects)
 		counter(fhBackups, t.BackedUp)
 		counter(fhFailed, t.ProcessingFailed)
+		counter(fhLost, t.Lost)
 		counter(fhRecords[byRecord], t.DeliveredRecords)
 		counter(fhBytes[byRecord], t.DeliveredBytes)
 		ch <- prometheus.MustNewConstMetric(fhFreshness[byRecord], prometheus.GaugeValue, t.DataFreshness.Seconds(), name)

@@ -94,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	kmsKeys := fs.String("kms-keys", os.Getenv("SHARDLOG_KMS_KEYS"), "JSON file of KMS master keys (see shardlog.LoadKeyRing): with it, StartStreamEncryption seals records at rest; default $SHARDLOG_KMS_KEYS")
 	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
 	buckets := fs.String("buckets", "", "folder delivery streams' S3 destinations write to, one folder per bucket (default: <data>/buckets with -data, else a temporary folder removed at exit)")
+	firehoseBytes := fs.Int64("firehose-max-bytes", 1<<30, "bytes of records direct-put delivery streams keep, all together; the oldest, normally delivered, go first (-1: no bound but their 24-hour retention)")
 	lambdas := map[string]string{}
 	fs.Func("lambda", "`ARN=URL`: the invocation URL of a Lambda function delivery streams' processors name, such as the Lambda Runtime Interface Emulator's http://127.0.0.1:9000/2015-03-31/functions/function/invocations (repeatable)", func(v string) error {
 		arn, url, ok := strings.Cut(v, "=")
@@ -198,7 +199,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 		s.cloudwatch = append(s.cloudwatch, cloudwatchapi.WithUnsignedRequests())
 	}
 	s.firehose = firehoseapi.Config{Buckets: *buckets, PlainHTTPEndpoints: *plainEndpoints, UnsignedRequests: *allowUnsigned,
-		AllowedHosts: hosts, Lambdas: lambdas, Logger: log}
+		AllowedHosts: hosts, Lambdas: lambdas, MaxBufferedBytes: *firehoseBytes, Logger: log}
 	if *data != "" {
 		s.firehose.Dir = filepath.Join(*data, "firehose")
 		s.firehose.AccountOptions = []shardlog.Option{shardlog.WithSync(syncPolicy)}
