@@ -102,7 +102,7 @@ type messageData struct {
 
 // getMetricData answers several series, newest first unless asked
 // otherwise, a page of at most MaxDatapoints values at a time.
-func getMetricData(ctx context.Context, a *shardlog.Account, d decoder) (any, error) {
+func getMetricData(ctx context.Context, a sources, d decoder) (any, error) {
 	var in getMetricDataInput
 	if err := d.decode(&in); err != nil {
 		return nil, err

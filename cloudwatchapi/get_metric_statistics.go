@@ -62,7 +62,7 @@ type datapoint struct {
 
 // getMetricStatistics answers a metric's statistics per period, each
 // datapoint with only the statistics asked for.
-func getMetricStatistics(ctx context.Context, a *shardlog.Account, d decoder) (any, error) {
+func getMetricStatistics(ctx context.Context, a sources, d decoder) (any, error) {
 	var in getMetricStatisticsInput
 	if err := d.decode(&in); err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func getMetricStatistics(ctx context.Context, a *shardlog.Account, d decoder) (a
 		return nil, err
 	}
 	out := getMetricStatisticsOutput{Label: q.MetricName, Datapoints: []datapoint{}}
-	if q.Namespace != shardlog.MetricsNamespace {
+	if !a.has(q.Namespace) {
 		return out, nil // no one publishes there
 	}
 	stats, err := a.GetMetricStatistics(ctx, q)

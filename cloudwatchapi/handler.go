@@ -13,8 +13,10 @@
 // way, with X-Amzn-Query-Error for the clients that read it.
 //
 // The metrics are those of the account (namespace AWS/Kinesis; see
-// shardlog.Account.GetMetricStatistics): a query for any other namespace or
-// metric has no datapoints, as on CloudWatch for a metric nobody published.
+// shardlog.Account.GetMetricStatistics) and of any other Source given
+// (WithSource: shardlogd serves AWS/Firehose from its delivery streams): a
+// query for any other namespace or metric has no datapoints, as on
+// CloudWatch for a metric nobody published.
 // Samples are kept in one-minute statistic sets, so periods under a minute
 // (1, 5, 10, 20 and 30 seconds, which CloudWatch accepts for high-resolution
 // metrics) are answered per minute, and percentiles have a value only for
@@ -87,7 +89,7 @@ func WithAllowedHosts(names ...string) Option {
 // NewHandler returns an http.Handler serving CloudWatch's metric reads for
 // acct. It is safe for concurrent use.
 func NewHandler(acct *shardlog.Account, opts ...Option) http.Handler {
-	h := &handler{acct: acct, verifier: sigv4.NewVerifier("monitoring")}
+	h := &handler{acct: acct, verifier: sigv4.NewVerifier("monitoring"), sources: sources{shardlog.MetricsNamespace: acct}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -99,6 +101,7 @@ type handler struct {
 	verifier *sigv4.Verifier
 	unsigned bool
 	hosts    hostcheck.Names
+	sources  sources // by namespace; the account's AWS/Kinesis among them
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +158,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, signatureError(serr))
 		return
 	}
-	out, err := run(ctx, h.acct, decoder{p: p, body: body, form: form})
+	out, err := run(ctx, h.sources, decoder{p: p, body: body, form: form})
 	if err != nil {
 		p.fail(w, apiErrorOf(err))
 		return

@@ -12,7 +12,7 @@ const listPage = 500
 
 // operations maps each operation served to its implementation; see the file
 // named after it.
-var operations = map[string]func(context.Context, *shardlog.Account, decoder) (any, error){
+var operations = map[string]func(context.Context, sources, decoder) (any, error){
 	"GetMetricStatistics": getMetricStatistics,
 	"GetMetricData":       getMetricData,
 	"ListMetrics":         listMetrics,
@@ -43,7 +43,7 @@ type listMetricsOutput struct {
 }
 
 // listMetrics names the series that match the filters, 500 at a time.
-func listMetrics(ctx context.Context, a *shardlog.Account, d decoder) (any, error) {
+func listMetrics(ctx context.Context, a sources, d decoder) (any, error) {
 	var in listMetricsInput
 	if err := d.decode(&in); err != nil {
 		return nil, err

@@ -29,6 +29,8 @@ type DeliveryStream struct {
 
 	buffersMu sync.Mutex
 	buffers   map[*shardBuffer]struct{} // the shards being delivered, for DataFreshness
+
+	metrics metricHistory
 }
 
 // Totals count what a delivery stream did since it was made.
@@ -453,9 +455,15 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 		} else {
 			err = d.cfg.Destination.Put(ctx, key, buf)
 		}
+		now := d.cfg.Clock.Now()
 		if err == nil {
+			d.note(now, mDeliverySuccess, 1)
+			d.note(now, mDeliveryRecords, float64(len(ends)))
+			d.note(now, mDeliveryBytes, float64(ends[len(ends)-1]))
+			d.note(now, mDeliveryFreshness, now.Sub(oldest).Seconds())
 			return nil
 		}
+		d.note(now, mDeliverySuccess, 0)
 		if !retry || ctx.Err() != nil {
 			return err
 		}

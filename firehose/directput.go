@@ -58,6 +58,9 @@ func (d *DeliveryStream) PutRecord(ctx context.Context, data []byte) (PutRecordO
 	}
 	d.totals.incoming.Add(1)
 	d.totals.incomingBytes.Add(int64(len(data)))
+	now := d.cfg.Clock.Now()
+	d.note(now, mIncomingRecords, 1)
+	d.note(now, mIncomingBytes, float64(len(data)))
 	return PutRecordOutput{RecordID: recordID(out.ShardID, out.SequenceNumber)}, nil
 }
 
@@ -96,6 +99,7 @@ func (d *DeliveryStream) PutRecordBatch(ctx context.Context, records [][]byte) (
 		return PutRecordBatchOutput{}, putError(err)
 	}
 	out := PutRecordBatchOutput{RequestResponses: make([]PutRecordBatchResponseEntry, len(res.Records))}
+	taken, takenBytes := 0, 0
 	for i, r := range res.Records {
 		if r.ErrorCode != "" {
 			out.FailedPutCount++
@@ -108,8 +112,12 @@ func (d *DeliveryStream) PutRecordBatch(ctx context.Context, records [][]byte) (
 		}
 		d.totals.incoming.Add(1)
 		d.totals.incomingBytes.Add(int64(len(records[i])))
+		taken, takenBytes = taken+1, takenBytes+len(records[i])
 		out.RequestResponses[i] = PutRecordBatchResponseEntry{RecordID: recordID(r.ShardID, r.SequenceNumber)}
 	}
+	now := d.cfg.Clock.Now()
+	d.note(now, mIncomingRecords, float64(taken))
+	d.note(now, mIncomingBytes, float64(takenBytes))
 	return out, nil
 }
 

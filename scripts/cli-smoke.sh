@@ -65,6 +65,11 @@ fh describe-delivery-stream --delivery-stream-name web --query DeliveryStreamDes
 fh list-delivery-streams --query 'DeliveryStreamNames[0]' --output text | grep -qx web
 for _ in $(seq 100); do grep -rqs firehose-hello "$buckets/lake/web" && break; sleep 0.1; done
 grep -rqs firehose-hello "$buckets/lake/web" || { echo "the delivery stream delivered nothing to $buckets/lake/web"; exit 1; }
+# Firehose's metrics through CloudWatch's API, as for Kinesis.
+fhsum=$(cw get-metric-statistics --namespace AWS/Firehose --metric-name IncomingRecords --dimensions Name=DeliveryStreamName,Value=web \
+  "${span[@]}" --period 60 --statistics Sum --query 'sum(Datapoints[].Sum)')
+[ "$fhsum" = "1.0" ] || { echo "get-metric-statistics AWS/Firehose IncomingRecords summed $fhsum"; exit 1; }
+cw list-metrics --namespace AWS/Firehose --metric-name DeliveryToS3.Records --query 'Metrics[0].Dimensions[0].Value' --output text | grep -qx web
 answer=$(fh create-delivery-stream --delivery-stream-name 'bad name' "${s3[@]}" 2>&1) && { echo "a bad name was accepted"; exit 1; }
 echo "$answer" | grep -q "ValidationException.*deliveryStreamName" || { echo "create-delivery-stream with a bad name: $answer"; exit 1; }
 fh delete-delivery-stream --delivery-stream-name web

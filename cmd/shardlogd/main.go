@@ -15,6 +15,8 @@
 //
 //	aws --endpoint-url http://127.0.0.1:4567 firehose list-delivery-streams
 //
+// with their metrics in CloudWatch's namespace AWS/Firehose.
+//
 // State lives in memory and is lost on exit, unless -data names a
 // directory: then streams, records, consumers and tags survive a restart, a
 // kill -9 and (with the default -sync always) a power loss. Any credentials

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/cloudwatchapi"
+	fh "github.com/shardlog/shardlog/firehose"
 	"github.com/shardlog/shardlog/firehoseapi"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
@@ -78,7 +79,8 @@ func listenAndServe(stop context.Context, hurry <-chan struct{}, s *settings, st
 	drain, startDrain := context.WithCancel(context.Background())
 	defer startDrain()
 	kinesis := kinesisapi.NewHandler(acct, append(s.handler, kinesisapi.WithDrain(drain))...)
-	front.open(services(kinesis, cloudwatchapi.NewHandler(acct, s.cloudwatch...), firehose), metricsHandler(acct, firehose.Server, log))
+	cloudwatch := cloudwatchapi.NewHandler(acct, append(s.cloudwatch, cloudwatchapi.WithSource(fh.MetricsNamespace, firehose.Server))...)
+	front.open(services(kinesis, cloudwatch, firehose), metricsHandler(acct, firehose.Server, log))
 	log.Info("serving Kinesis", append([]any{"endpoint", endpoint}, s.summary...)...)
 	fmt.Fprintln(stdout, endpoint)
 	if s.selfSigned {
