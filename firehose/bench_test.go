@@ -60,88 +60,126 @@ func BenchmarkDeliverToHTTPEndpoint(b *testing.B) {
 // against: writing the same bytes as 5 MiB files, each synced and renamed
 // into place as Dir does.
 func BenchmarkWriteFilesFloor(b *testing.B) {
-	chunk := make([]byte, benchObject)
 	for range b.N {
-		d := firehose.Dir(b.TempDir())
-		for i := 0; i < benchRecords*benchRecord/benchObject; i++ {
-			if err := d.Put(context.Background(), fmt.Sprintf("f/%d", i), chunk); err != nil {
-				b.Fatal(err)
-			}
-		}
+		writeFloor(b)
 	}
 	b.ReportMetric(float64(benchRecords*benchRecord*b.N)/1e6/b.Elapsed().Seconds(), "MB/s")
 }
 
+// BenchmarkDeliveryVersusFloor times, in each round, the floor and then a
+// delivery from a stream of the same bytes, and reports the delivery's
+// throughput as a share of the floor's: the two measured side by side, so
+// that the machine's drift between benchmarks does not move the ratio;
+// each goes first in every other round.
+func BenchmarkDeliveryVersusFloor(b *testing.B) {
+	var floor, delivery time.Duration
+	for i := range b.N {
+		if i%2 == 1 { // each goes first as often as the other
+			delivery += deliverOnce(b, true, firehose.Dir(b.TempDir()), nil)
+		}
+		start := time.Now()
+		writeFloor(b)
+		floor += time.Since(start)
+		if i%2 == 0 {
+			delivery += deliverOnce(b, true, firehose.Dir(b.TempDir()), nil)
+		}
+	}
+	b.ReportMetric(100*floor.Seconds()/delivery.Seconds(), "%-of-floor")
+}
+
+func writeFloor(b *testing.B) {
+	chunk := make([]byte, benchObject)
+	d := firehose.Dir(b.TempDir())
+	for i := 0; i < benchRecords*benchRecord/benchObject; i++ {
+		if err := d.Put(context.Background(), fmt.Sprintf("f/%d", i), chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func benchDeliver(b *testing.B, fromStream bool, dest func(*testing.B) firehose.Destination) {
+	var objects int64
+	b.ResetTimer()
+	for range b.N {
+		deliverOnce(b, fromStream, dest(b), &objects)
+	}
+	b.ReportMetric(float64(benchRecords*benchRecord*b.N)/1e6/b.Elapsed().Seconds(), "MB/s")
+	b.ReportMetric(float64(objects)/float64(b.N), "objects/op")
+}
+
+// deliverOnce delivers 64 MiB of 1 KiB records to dest through a direct-put
+// delivery stream (4 shards, buffering 5 MiB or 1 s) and returns how long
+// it took, the puts included unless fromStream; the benchmark's timer runs
+// only then. objects, if not nil, counts the objects delivered.
+func deliverOnce(b *testing.B, fromStream bool, dest firehose.Destination, objects *int64) time.Duration {
+	b.StopTimer()
+	defer b.StartTimer()
 	record := make([]byte, benchRecord)
 	batch := make([][]byte, 500)
 	for i := range batch {
 		batch[i] = record
 	}
-	var objects int64
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		clk := shardlog.NewManualClock(t0) // the tail is flushed by moving it, not by waiting
-		acct, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithLogger(quiet))
-		if err != nil {
-			b.Fatal(err)
-		}
-		s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "backing", ShardCount: 4})
-		if err != nil {
-			b.Fatal(err)
-		}
-		d, err := firehose.New(firehose.Config{Name: "bench", Source: s, DirectPut: true, Destination: dest(b), Logger: quiet,
-			Buffering: firehose.BufferingHints{SizeInMBs: 5, IntervalInSeconds: 1}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		run, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		put := func() {
-			for n := 0; n < benchRecords; n += len(batch) {
-				if _, err := d.PutRecordBatch(ctx, batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		if fromStream {
-			put()
-		}
-		b.StartTimer()
-		go func() { done <- d.Run(run) }()
-		if !fromStream {
-			put()
-		}
-		// Objects go by size; once delivery stalls, only partial buffers
-		// are left, and moving the clock past the interval sends them.
-		for last, still := int64(-1), 0; ; {
-			n := d.Totals().DeliveredRecords
-			if n >= benchRecords {
-				break
-			}
-			if n == last {
-				still++
-			} else {
-				last, still = n, 0
-			}
-			if still == 3 {
-				clk.Advance(time.Second)
-				still = 0
-			}
-			waitBriefly()
-		}
-		b.StopTimer()
-		objects += d.Totals().Objects
-		stop()
-		if err := <-done; err != nil {
-			b.Fatal(err)
-		}
-		acct.Close()
-		b.StartTimer()
+	clk := shardlog.NewManualClock(t0) // the tail is flushed by moving it, not by waiting
+	acct, err := shardlog.NewAccount(shardlog.WithClock(clk), shardlog.WithoutLimits(), shardlog.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(benchRecords*benchRecord*b.N)/1e6/b.Elapsed().Seconds(), "MB/s")
-	b.ReportMetric(float64(objects)/float64(b.N), "objects/op")
+	defer acct.Close()
+	s, err := acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "backing", ShardCount: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := firehose.New(firehose.Config{Name: "bench", Source: s, DirectPut: true, Destination: dest, Logger: quiet,
+		Buffering: firehose.BufferingHints{SizeInMBs: 5, IntervalInSeconds: 1}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	put := func() {
+		for n := 0; n < benchRecords; n += len(batch) {
+			if _, err := d.PutRecordBatch(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if fromStream {
+		put()
+	}
+	b.StartTimer()
+	start := time.Now()
+	go func() { done <- d.Run(run) }()
+	if !fromStream {
+		put()
+	}
+	// Objects go by size; once delivery stalls, only partial buffers
+	// are left, and moving the clock past the interval sends them.
+	for last, still := int64(-1), 0; ; {
+		n := d.Totals().DeliveredRecords
+		if n >= benchRecords {
+			break
+		}
+		if n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+		if still == 3 {
+			clk.Advance(time.Second)
+			still = 0
+		}
+		waitBriefly()
+	}
+	took := time.Since(start)
+	b.StopTimer()
+	if objects != nil {
+		*objects += d.Totals().Objects
+	}
+	stop()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	return took
 }
 
 // clockedDestination notes, for each record (its data the put's clock
