@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"path"
 	"strings"
 
@@ -80,4 +82,53 @@ func (d *DeliveryStream) compress(body []byte, key string) []byte {
 		return body
 	}
 	return b.Bytes()
+}
+
+// Decompress returns an object's body as delivered before compression,
+// by its key's extension (.gz, .zip, .snappy, .hsnappy; any other is
+// returned as is): for a Destination that loads objects, as a database
+// does.
+func Decompress(key string, body []byte) ([]byte, error) {
+	switch {
+	case strings.HasSuffix(key, GZIP.extension()):
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(zr)
+	case strings.HasSuffix(key, ZIP.extension()):
+		z, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+		if err != nil {
+			return nil, err
+		}
+		if len(z.File) != 1 {
+			return nil, fmt.Errorf("firehose: %s holds %d files, not one", key, len(z.File))
+		}
+		f, err := z.File[0].Open()
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return io.ReadAll(f)
+	case strings.HasSuffix(key, Snappy.extension()):
+		return io.ReadAll(snappy.NewReader(bytes.NewReader(body)))
+	case strings.HasSuffix(key, HadoopSnappy.extension()):
+		var out []byte
+		for len(body) > 0 {
+			if len(body) < 8 {
+				return nil, fmt.Errorf("firehose: %s: a cut Hadoop Snappy block", key)
+			}
+			n := binary.BigEndian.Uint32(body[4:])
+			if uint64(len(body)-8) < uint64(n) {
+				return nil, fmt.Errorf("firehose: %s: a cut Hadoop Snappy block", key)
+			}
+			chunk, err := snappy.Decode(nil, body[8:8+n])
+			if err != nil {
+				return nil, err
+			}
+			out, body = append(out, chunk...), body[8+n:]
+		}
+		return out, nil
+	}
+	return body, nil
 }

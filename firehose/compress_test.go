@@ -72,6 +72,9 @@ func TestCompressions(t *testing.T) {
 			for key, body := range objects(t, r.dir) {
 				require.Regexp(t, `-[0-9a-f-]{36}`+regexp.QuoteMeta(tc.ext)+`$`, key)
 				require.Equal(t, want, tc.read(key, body))
+				back, err := firehose.Decompress(key, body)
+				require.NoError(t, err)
+				require.Equal(t, want, string(back), "Decompress reads it back")
 			}
 		})
 	}

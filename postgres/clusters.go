@@ -3,8 +3,6 @@ package postgres
 import (
 	"fmt"
 	"net/url"
-	"regexp"
-	"strings"
 
 	"github.com/shardlog/shardlog/firehose"
 	"github.com/shardlog/shardlog/firehoseapi"
@@ -40,54 +38,9 @@ func (cl Clusters) Destination(c firehoseapi.RedshiftConfig) (firehose.Destinati
 	if u.User == nil && c.Username != "" {
 		u.User = url.UserPassword(c.Username, c.Password)
 	}
-	opts, err := copyOptions(c.CopyOptions)
+	opts, err := c.PostgresCopyOptions()
 	if err != nil {
 		return nil, err
 	}
-	d := &Destination{ConnString: u.String(), Table: c.DataTableName, CopyOptions: opts, Staging: c.Staging}
-	for _, col := range strings.Split(c.DataTableColumns, ",") {
-		if col = strings.TrimSpace(col); col != "" {
-			d.Columns = append(d.Columns, col)
-		}
-	}
-	return d, nil
-}
-
-var (
-	copyWord  = regexp.MustCompile(`(?i)^\s*(csv|gzip|ignoreheader\s+(?:as\s+)?1|delimiter\s+(?:as\s+)?'([^']*)'|null\s+as\s+'([^']*)')\s*`)
-	copyQuote = strings.NewReplacer("'", "''")
-)
-
-// copyOptions turns Redshift COPY options into PostgreSQL's.
-func copyOptions(redshift string) (string, error) {
-	var out []string
-	csv, header := false, false
-	for s := strings.TrimSpace(redshift); s != ""; {
-		m := copyWord.FindStringSubmatch(s)
-		if m == nil {
-			return "", fmt.Errorf("the COPY option %q has no PostgreSQL equivalent here (CSV, DELIMITER, NULL AS, IGNOREHEADER 1 and GZIP have)", s)
-		}
-		s = s[len(m[0]):]
-		switch word := strings.ToLower(strings.Fields(m[1])[0]); word {
-		case "csv":
-			csv = true
-		case "gzip": // the object's .gz says so
-		case "ignoreheader":
-			header = true
-		case "delimiter":
-			out = append(out, "DELIMITER '"+copyQuote.Replace(m[2])+"'")
-		case "null":
-			out = append(out, "NULL '"+copyQuote.Replace(m[3])+"'")
-		}
-	}
-	if csv {
-		out = append([]string{"FORMAT csv"}, out...)
-	}
-	if header {
-		if !csv {
-			return "", fmt.Errorf("IGNOREHEADER needs CSV here: PostgreSQL skips a header in CSV only")
-		}
-		out = append(out, "HEADER true")
-	}
-	return strings.Join(out, ", "), nil
+	return &Destination{ConnString: u.String(), Table: c.DataTableName, Columns: c.Columns(), CopyOptions: opts, Staging: c.Staging}, nil
 }

@@ -12,11 +12,9 @@ package postgres
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"time"
@@ -62,14 +60,9 @@ func (d *Destination) Put(ctx context.Context, key string, body []byte) error {
 			return fmt.Errorf("postgres: staging %s: %w", key, err)
 		}
 	}
-	if strings.HasSuffix(key, ".gz") {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return fmt.Errorf("postgres: %s: %w", key, err)
-		}
-		if body, err = io.ReadAll(zr); err != nil {
-			return fmt.Errorf("postgres: %s: %w", key, err)
-		}
+	body, err := firehose.Decompress(key, body)
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", key, err)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,60 +15,14 @@ import (
 
 	"github.com/shardlog/shardlog/firehose"
 	"github.com/shardlog/shardlog/firehose/firehosetest"
+	"github.com/shardlog/shardlog/internal/testpg"
 	"github.com/shardlog/shardlog/postgres"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// pgBin finds a PostgreSQL server program on $PATH or in Debian's place.
-func pgBin(name string) string {
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
-	if len(matches) > 0 {
-		return matches[len(matches)-1]
-	}
-	return ""
-}
-
-// startPostgres starts a PostgreSQL server of its own on loopback, for the
-// test, and returns its connection string. As root it runs the server as
-// the postgres user, which refuses root.
-func startPostgres(t *testing.T) string {
-	t.Helper()
-	initdb, pgctl := pgBin("initdb"), pgBin("pg_ctl")
-	if initdb == "" || pgctl == "" {
-		t.Skip("PostgreSQL's server is not installed (Debian: apt-get install postgresql; .ci/run installs it)")
-	}
-	dir, err := os.MkdirTemp("", "shardlog-pg-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	run := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command(args[0], args[1:]...)
-		if os.Geteuid() == 0 {
-			cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
-		}
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%v: %s", args, out)
-	}
-	if os.Geteuid() == 0 {
-		out, err := exec.Command("chown", "postgres", dir).CombinedOutput()
-		require.NoError(t, err, "%s", out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	data := filepath.Join(dir, "data")
-	run(initdb, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync")
-	run(pgctl, "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
-		fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off", port, dir), "start")
-	t.Cleanup(func() { run(pgctl, "-D", data, "-m", "immediate", "stop") })
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-}
+// startPostgres starts a PostgreSQL server of the test's own.
+func startPostgres(t *testing.T) string { return testpg.Start(t) }
 
 // TestLoadsWithCopy: delivered objects are staged, then loaded into a
 // table of a real PostgreSQL server with COPY, gzipped or not.

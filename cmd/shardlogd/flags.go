@@ -2,10 +2,12 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/cloudwatchapi"
 	"github.com/shardlog/shardlog/firehoseapi"
+	"github.com/shardlog/shardlog/internal/pgbin"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
@@ -95,6 +98,16 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	iamPath := fs.String("iam", "", "JSON file of principals, their policies and access keys: with it, requests must be signed (SigV4) by one of the keys and its principal's IAM policies decide each call")
 	buckets := fs.String("buckets", "", "folder delivery streams' S3 destinations write to, one folder per bucket (default: <data>/buckets with -data, else a temporary folder removed at exit)")
 	firehoseBytes := fs.Int64("firehose-max-bytes", 1<<30, "bytes of records direct-put delivery streams keep, all together; the oldest, normally delivered, go first (-1: no bound but their 24-hour retention)")
+	redshift := map[string]string{}
+	fs.Func("redshift-cluster", "`JDBC=URL`: a PostgreSQL database (postgres:// URL) that stands in for the Redshift cluster delivery streams name by JDBC URL, loaded with psql (repeatable)", func(v string) error {
+		jdbc, conn, ok := strings.Cut(v, "=")
+		u, err := url.Parse(conn)
+		if !ok || !strings.HasPrefix(jdbc, "jdbc:") || err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
+			return fmt.Errorf("%q is not JDBC=URL, such as jdbc:redshift://c.abc.us-east-1.redshift.amazonaws.com:5439/dev=postgres://127.0.0.1:5432/dev", v)
+		}
+		redshift[jdbc] = conn
+		return nil
+	})
 	lambdas := map[string]string{}
 	fs.Func("lambda", "`ARN=URL`: the invocation URL of a Lambda function delivery streams' processors name, such as the Lambda Runtime Interface Emulator's http://127.0.0.1:9000/2015-03-31/functions/function/invocations (repeatable)", func(v string) error {
 		arn, url, ok := strings.Cut(v, "=")
@@ -200,6 +213,13 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	}
 	s.firehose = firehoseapi.Config{Buckets: *buckets, PlainHTTPEndpoints: *plainEndpoints, UnsignedRequests: *allowUnsigned,
 		AllowedHosts: hosts, Lambdas: lambdas, MaxBufferedBytes: *firehoseBytes, Logger: log}
+	if len(redshift) > 0 {
+		psql := pgbin.Find("psql")
+		if psql == "" {
+			return nil, errors.New("-redshift-cluster loads with PostgreSQL's psql, which is not installed (Debian: apt-get install postgresql-client)")
+		}
+		s.firehose.Redshift = clusters{dbs: redshift, psql: psql}.destination
+	}
 	if *data != "" {
 		s.firehose.Dir = filepath.Join(*data, "firehose")
 		s.firehose.AccountOptions = []shardlog.Option{shardlog.WithSync(syncPolicy)}

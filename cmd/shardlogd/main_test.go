@@ -169,7 +169,8 @@ func TestRejectsBadFlags(t *testing.T) {
 		{"-sync", "sometimes"}, {"-sync", "-1s"}, {"-data", "/dev/null/x"},
 		{"-tls-cert", "c.pem"}, {"-tls-key", "k.pem"}, {"-tls-cert", "/nonexistent.pem", "-tls-key", "/nonexistent.pem"},
 		{"-tls-self-signed", "-tls-cert", "c.pem"}, {"-max-streams-per-conn", "0"},
-		{"-lambda", "f=http://x"}, {"-lambda", "arn:aws:lambda:us-east-1:000000000000:function:f"}, {"-lambda", "arn:aws:lambda:us-east-1:000000000000:function:f=ftp://x"}} {
+		{"-lambda", "f=http://x"}, {"-lambda", "arn:aws:lambda:us-east-1:000000000000:function:f"}, {"-lambda", "arn:aws:lambda:us-east-1:000000000000:function:f=ftp://x"},
+		{"-redshift-cluster", "x=postgres://h/db"}, {"-redshift-cluster", "jdbc:redshift://c:5439/dev=mysql://h/db"}} {
 		require.Error(t, run(context.Background(), nil, args, io.Discard, io.Discard), args)
 	}
 }
