@@ -2,9 +2,11 @@ package firehoseapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/firehoseapi"
 )
 
@@ -212,4 +215,47 @@ func TestNotPost(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+// TestRequestsWaitTheirTurn: past MaxConcurrentRequests, a request waits
+// for a place, and one whose client gives up while waiting is told to
+// slow down, with nothing read.
+func TestRequestsWaitTheirTurn(t *testing.T) {
+	acct, err := shardlog.NewAccount(shardlog.WithoutLimits(), shardlog.WithLogger(quiet))
+	require.NoError(t, err)
+	defer acct.Close()
+	srv, err := firehoseapi.New(firehoseapi.Config{Kinesis: acct, Buckets: t.TempDir(), UnsignedRequests: true, MaxConcurrentRequests: 1, Logger: quiet})
+	require.NoError(t, err)
+	defer srv.Close()
+
+	body, feed := io.Pipe() // the first request holds the one place while its body comes
+	first := httptest.NewRequest(http.MethodPost, "/", body)
+	first.Header.Set("X-Amz-Target", "Firehose_20150804.ListDeliveryStreams")
+	firstDone := make(chan int)
+	go func() {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, first)
+		firstDone <- w.Code
+	}()
+	_, err = feed.Write([]byte("{")) // the first request is reading its body: it holds the place
+	require.NoError(t, err)
+
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	second := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")).WithContext(gone)
+	second.Header.Set("X-Amz-Target", "Firehose_20150804.ListDeliveryStreams")
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, second)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code)
+	require.Contains(t, w.Body.String(), "ServiceUnavailableException")
+
+	_, err = feed.Write([]byte("}"))
+	require.NoError(t, err)
+	require.NoError(t, feed.Close())
+	require.Equal(t, http.StatusOK, <-firstDone)
+	w = httptest.NewRecorder()
+	third := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
+	third.Header.Set("X-Amz-Target", "Firehose_20150804.ListDeliveryStreams")
+	srv.ServeHTTP(w, third)
+	require.Equal(t, http.StatusOK, w.Code, "the place is free again")
 }

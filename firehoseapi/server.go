@@ -32,6 +32,8 @@ const (
 	maxBody = 8 << 20
 	// bodyTimeout bounds the time a client may take to send its body.
 	bodyTimeout = 30 * time.Second
+	// queueTimeout bounds the time a request waits for its turn.
+	queueTimeout = 10 * time.Second
 )
 
 // Config configures a Server.
@@ -66,6 +68,11 @@ type Config struct {
 	// not deliver in 24 hours. Default 1 GiB; negative: no bound but the
 	// records' 24-hour retention.
 	MaxBufferedBytes int64
+	// MaxConcurrentRequests bounds the requests read and served at once,
+	// each holding up to 8 MiB of body: 32 by default (256 MiB). Others
+	// wait for their turn up to 10 s, then get ServiceUnavailableException,
+	// which SDKs retry.
+	MaxConcurrentRequests int
 	// MaxDeliveryStreams bounds the delivery streams: Firehose's quota,
 	// 50 by default.
 	MaxDeliveryStreams int
@@ -109,6 +116,7 @@ type Server struct {
 	store    *shardlog.Account // the direct-put delivery streams' records
 	verifier *sigv4.Verifier
 	shapes   map[string]*apimodel.Shape // the operations' input shapes
+	slots    chan struct{}              // a place per request being served
 	hosts    hostcheck.Names
 	log      *slog.Logger
 
@@ -132,6 +140,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBufferedBytes == 0 {
 		cfg.MaxBufferedBytes = 1 << 30
 	}
+	if cfg.MaxConcurrentRequests <= 0 {
+		cfg.MaxConcurrentRequests = 32
+	}
 	if cfg.MaxDeliveryStreams == 0 {
 		cfg.MaxDeliveryStreams = 50
 	}
@@ -152,7 +163,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, kinesis: k, store: store, verifier: sigv4.NewVerifier("firehose"), shapes: shapes(cfg.PlainHTTPEndpoints),
-		log: cfg.Logger, streams: map[string]*deliveryStream{}}
+		slots: make(chan struct{}, cfg.MaxConcurrentRequests),
+		log:   cfg.Logger, streams: map[string]*deliveryStream{}}
 	s.hosts.Add(cfg.AllowedHosts...)
 	if err := s.load(); err != nil {
 		s.Close()
@@ -333,6 +345,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		fail(w, &apiError{status: http.StatusMethodNotAllowed, code: "UnknownOperationException",
 			message: "Firehose's operations are called with POST."})
+		return
+	}
+	// A request holds up to maxBody of memory, and its decoding as much
+	// again: at most MaxConcurrentRequests are read at once, the others
+	// wait their turn for a while, then are told to slow down.
+	wait := time.NewTimer(queueTimeout)
+	select {
+	case s.slots <- struct{}{}:
+		wait.Stop()
+		defer func() { <-s.slots }()
+	case <-wait.C:
+		fail(w, &apiError{status: http.StatusServiceUnavailable, code: "ServiceUnavailableException", message: "Slow down."})
+		return
+	case <-r.Context().Done():
+		wait.Stop()
+		fail(w, &apiError{status: http.StatusServiceUnavailable, code: "ServiceUnavailableException", message: "Slow down."})
 		return
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyTimeout))
