@@ -24,6 +24,9 @@ type definition struct {
 	Redshift   *redshiftDestination `json:",omitempty"` // a Redshift destination, described, with its password
 	Tags       []tag                `json:",omitempty"`
 	Encryption encryption
+	// EncryptionCalls are the times of the last Start and Stop of its
+	// encryption, for Firehose's quota of 25 a day.
+	EncryptionCalls []time.Time `json:",omitempty"`
 }
 
 // destinationID is the one destination's ID: Firehose delivers to one.

@@ -608,3 +608,28 @@ func TestBufferedBytesBound(t *testing.T) {
 	tt := totals()
 	require.Equal(t, int64(48), tt.DeliveredRecords+tt.Lost, "every record delivered or counted lost, none twice")
 }
+
+// TestEncryptionQuota: Start and Stop of a delivery stream's encryption
+// count against Firehose's 25 a day; the 26th is LimitExceededException,
+// and a day later there is room again.
+func TestEncryptionQuota(t *testing.T) {
+	r := newRig(t, "")
+	_, err := r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{DeliveryStreamName: aws.String("d"), ExtendedS3DestinationConfiguration: s3Config("lake")})
+	require.NoError(t, err)
+	toggle := func(i int) error {
+		if i%2 == 0 {
+			_, err := r.c.StartDeliveryStreamEncryption(ctx, &firehose.StartDeliveryStreamEncryptionInput{DeliveryStreamName: aws.String("d")})
+			return err
+		}
+		_, err := r.c.StopDeliveryStreamEncryption(ctx, &firehose.StopDeliveryStreamEncryptionInput{DeliveryStreamName: aws.String("d")})
+		return err
+	}
+	for i := range 25 {
+		require.NoError(t, toggle(i), "call %d", i+1)
+		r.clk.Advance(time.Minute)
+	}
+	var limit *types.LimitExceededException
+	require.ErrorAs(t, toggle(25), &limit)
+	r.clk.Advance(24 * time.Hour)
+	require.NoError(t, toggle(25))
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 )
 
 func (s *Server) tag(_ context.Context, in *tagInput) (any, error) {
@@ -76,6 +77,9 @@ func (s *Server) startEncryption(_ context.Context, in *encryptionStartInput) (a
 		if def.Type != "DirectPut" {
 			return invalidArgument("Encryption can be started only for DirectPut delivery streams: a KinesisStreamAsSource one uses its stream's encryption.")
 		}
+		if err := s.encryptionCall(def); err != nil {
+			return err
+		}
 		def.Encryption = enc
 		return nil
 	})
@@ -86,9 +90,34 @@ func (s *Server) stopEncryption(_ context.Context, in *nameInput) (any, error) {
 		if def.Type != "DirectPut" {
 			return invalidArgument("Encryption can be stopped only for DirectPut delivery streams.")
 		}
+		if err := s.encryptionCall(def); err != nil {
+			return err
+		}
 		def.Encryption = encryption{Status: "DISABLED"}
 		return nil
 	})
+}
+
+// maxEncryptionCalls is Firehose's quota of Start- and
+// StopDeliveryStreamEncryption calls per delivery stream in 24 hours.
+const maxEncryptionCalls = 25
+
+// encryptionCall counts a Start or Stop of def's encryption within the
+// quota, or refuses it past the quota.
+func (s *Server) encryptionCall(def *definition) error {
+	now := s.kinesis.Clock().Now()
+	recent := def.EncryptionCalls[:0:0]
+	for _, t := range def.EncryptionCalls {
+		if now.Sub(t) < 24*time.Hour {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= maxEncryptionCalls {
+		return &apiError{status: http.StatusBadRequest, code: "LimitExceededException",
+			message: "The delivery stream " + def.Name + " has had its encryption started or stopped " + strconv.Itoa(maxEncryptionCalls) + " times in the last 24 hours."}
+	}
+	def.EncryptionCalls = append(recent, now)
+	return nil
 }
 
 // encryptionOf is the configuration an encryption input asks for.
