@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,48 @@ func New(cfg Config) (*DeliveryStream, error) {
 	if !cfg.DirectPut {
 		d.start = shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: cfg.StartTime}
 	}
+	if err := d.checkKeys(); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// KeyChecker is a Destination that takes only some keys, as Dir takes
+// only those naming a file under its folder: a delivery stream whose
+// prefixes would make keys it refuses is refused when it is made, rather
+// than retrying its objects for ever.
+type KeyChecker interface {
+	CheckKey(key string) error
+}
+
+// checkKeys tries the keys the prefixes make on the destinations that
+// check keys; a partition key stands in as "x".
+func (d *DeliveryStream) checkKeys() error {
+	at := d.cfg.StartTime
+	part := &partition{query: d.query, values: make([]string, len(d.query)), lambda: map[string]string{}}
+	for i := range part.values {
+		part.values[i] = "x"
+	}
+	for _, k := range d.prefix.keysUsed(fromLambda) {
+		part.lambda[k] = "x"
+	}
+	name := objectName(d.cfg.Name, d.cfg.Version, at, d.cfg.Compression)
+	check := func(dest Destination, field, key string) error {
+		if kc, ok := dest.(KeyChecker); ok {
+			if err := kc.CheckKey(key); err != nil {
+				return invalid("%s makes keys such as %q, which the destination refuses: %v", field, key, err)
+			}
+		}
+		return nil
+	}
+	if err := check(d.cfg.Destination, "Prefix "+strconv.Quote(d.cfg.Prefix), d.prefix.eval(at, "", part)+name); err != nil {
+		return err
+	}
+	errDest := d.cfg.Destination
+	if d.cfg.Backup != nil {
+		errDest = d.cfg.Backup
+	}
+	return check(errDest, "ErrorOutputPrefix "+strconv.Quote(d.cfg.ErrorOutputPrefix), d.errPrefix.eval(at, ProcessingFailed, nil)+name)
 }
 
 // Name is the delivery stream's name.

@@ -38,6 +38,16 @@ func (d Dir) Put(_ context.Context, key string, body []byte) error {
 	return atomicfile.Write(name, body, 0o644)
 }
 
+// CheckKey refuses a key that names no file under the folder, so that a
+// delivery stream with such a prefix is refused when made (see
+// KeyChecker).
+func (d Dir) CheckKey(key string) error {
+	if !validKey(key) {
+		return fmt.Errorf("key %q does not name a file under a folder", key)
+	}
+	return nil
+}
+
 // validKey reports whether key names a file under a folder: not empty, not
 // absolute, no "." or ".." step.
 func validKey(key string) bool {

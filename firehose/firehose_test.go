@@ -429,8 +429,10 @@ func TestConfigRefusals(t *testing.T) {
 			c.Prefix = "!{timestamp:EEE}/"
 			c.ErrorOutputPrefix = "!{firehose:error-output-type}/"
 		},
-		"not closed":    func(c *firehose.Config) { c.Prefix = "!{timestamp:yyyy" },
-		"is not one of": func(c *firehose.Config) { c.Prefix = "!{firehose:error-output-type}" },
+		"not closed":                    func(c *firehose.Config) { c.Prefix = "!{timestamp:yyyy" },
+		"which the destination refuses": func(c *firehose.Config) { c.Prefix = "../outside/" },
+		`ErrorOutputPrefix "/abs/"`:     func(c *firehose.Config) { c.ErrorOutputPrefix = "/abs/" },
+		"is not one of":                 func(c *firehose.Config) { c.Prefix = "!{firehose:error-output-type}" },
 	} {
 		c := ok
 		change(&c)

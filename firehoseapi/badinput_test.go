@@ -95,6 +95,8 @@ func TestRefusals(t *testing.T) {
 			"InvalidArgumentException", "ExtendedS3DestinationConfiguration.ProcessingConfiguration processor Decompression: shardlog runs Lambda (with an invocation URL), MetadataExtraction and AppendDelimiterToRecord processors."},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","Prefix":"!{nope}"}}`, 400,
 			"InvalidArgumentException", ""},
+		{"CreateDeliveryStream", `{"DeliveryStreamName":"x","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::b","RoleARN":"arn:aws:iam::1:role/r","Prefix":"../../etc/"}}`, 400,
+			"InvalidArgumentException", `Prefix "../../etc/" makes keys such as "../../etc/`},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x",` + s3JSON + `,"DeliveryStreamEncryptionConfigurationInput":{"KeyType":"CUSTOMER_MANAGED_CMK"}}`, 400,
 			"InvalidArgumentException", "KeyARN is required when KeyType is CUSTOMER_MANAGED_CMK."},
 		{"CreateDeliveryStream", `{"DeliveryStreamName":"x",` + s3JSON + `,"Tags":[{"Key":"aws:x"}]}`, 400, "ValidationException",
