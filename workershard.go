@@ -341,6 +341,13 @@ func (c *shardConsumer) batchAt(now time.Time, tail uint64) (_ ProcessRecordsInp
 	sh := c.sh
 	in := ProcessRecordsInput{Checkpointer: c.cp}
 	c.batch = c.batch[:0]
+	if pos := c.cur.Pos(); tail > pos {
+		// Sized once for the records there are, up to MaxRecords, rather
+		// than doubled through fresh memory; an idle shard holds none.
+		if want := min(tail-pos, uint64(c.w.cfg.MaxRecords)); uint64(cap(c.batch)) < want {
+			c.batch = make([]Record, 0, want)
+		}
+	}
 	bytes := 0
 	var r segment.Record
 read:
@@ -366,11 +373,6 @@ read:
 			break
 		}
 		bytes += size
-		if cap(c.batch) == 0 {
-			// Batches fill up to MaxRecords while a shard is busy: the
-			// slice is made once, at the first record, not doubled there.
-			c.batch = make([]Record, 0, c.w.cfg.MaxRecords)
-		}
 		c.batch = append(c.batch, rec)
 		c.pos = r.Pos + 1
 	}

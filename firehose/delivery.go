@@ -253,10 +253,18 @@ func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRec
 		b.process(ctx, now)
 	}
 	limit := d.cfg.Buffering.SizeInMBs << 20
-	if cap(b.buf) == 0 && len(b.batch) > 0 {
-		// The buffer fills to the size hint and is reused: made whole at
-		// once, rather than grown by doubling through fresh pages.
-		b.buf = make([]byte, 0, limit+limit/4)
+	incoming := 0
+	for i := range b.batch {
+		incoming += len(b.batch[i].data) + 1 // and a newline
+	}
+	if need := len(b.buf) + incoming; need > cap(b.buf) {
+		// A busy shard's buffer is made at the size hint and some, once,
+		// rather than doubled through fresh memory record by record; a
+		// quiet shard's stays as small as its traffic.
+		if need > limit/8 {
+			need = limit + limit/4 // a flush empties it at the size hint
+		}
+		b.buf = append(make([]byte, 0, need), b.buf...)
 	}
 	for i := range b.batch {
 		p := &b.batch[i]
