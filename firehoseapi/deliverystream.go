@@ -41,10 +41,27 @@ type deliveryStream struct {
 	// order of the definitions' versions.
 	swap sync.Mutex
 
-	mu     sync.Mutex
-	ds     *firehose.DeliveryStream // nil if it could not be started
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu      sync.Mutex
+	ds      *firehose.DeliveryStream // nil if it could not be started
+	cancel  context.CancelFunc
+	done    chan struct{}
+	failure string // why it does not deliver, if it does not
+}
+
+// fail notes why the delivery stream does not deliver, for
+// DescribeDeliveryStream's FailureDescription and the log.
+func (d *deliveryStream) fail(s *Server, err error) {
+	d.mu.Lock()
+	d.failure = err.Error()
+	d.mu.Unlock()
+	s.log.Warn("a delivery stream does not deliver", "deliveryStream", d.def.Name, "err", err)
+}
+
+// failed says why the delivery stream does not deliver, or "".
+func (d *deliveryStream) failed() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failure
 }
 
 // running returns the delivery stream taking records, or nil.
@@ -61,12 +78,12 @@ func (d *deliveryStream) run(s *Server, ds *firehose.DeliveryStream) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	d.mu.Lock()
-	d.ds, d.cancel, d.done = ds, cancel, done
+	d.ds, d.cancel, d.done, d.failure = ds, cancel, done, ""
 	d.mu.Unlock()
 	go func() {
 		defer close(done)
 		if err := ds.Run(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("a delivery stream stopped delivering", "deliveryStream", ds.Name(), "err", err)
+			d.fail(s, err)
 		}
 	}()
 }

@@ -143,6 +143,16 @@ func (s *Server) newDefinition(in *createInput) (*definition, error) {
 	return def, nil
 }
 
+// handOver lets mu (held) go and runs f with d's swap held, taken first,
+// so that the running delivery stream changes in the order its
+// definition did, and no other call waits on the stop of the old one.
+func (s *Server) handOver(d *deliveryStream, f func()) {
+	d.swap.Lock()
+	s.mu.Unlock()
+	defer d.swap.Unlock()
+	f()
+}
+
 // usable fails once the server is closed. Call with mu held.
 func (s *Server) usable() error {
 	if s.closed {
@@ -172,6 +182,9 @@ func (s *Server) describe(ctx context.Context, in *describeInput) (any, error) {
 		return nil, err
 	}
 	out := d.def.describe(s)
+	if f := d.failed(); f != "" {
+		out.FailureDescription = &failureDescription{Type: "UNKNOWN_ERROR", Details: f}
+	}
 	if in.ExclusiveStartDestinationId != nil && *in.ExclusiveStartDestinationId >= destinationID {
 		out.Destinations = []destinationDescription{}
 	}
@@ -219,10 +232,7 @@ func (s *Server) delete(ctx context.Context, in *deleteInput) (any, error) {
 		s.mu.Unlock()
 		return nil, err
 	}
-	d.swap.Lock()
-	s.mu.Unlock()
-	d.stopLocked()
-	d.swap.Unlock()
+	s.handOver(d, d.stopLocked)
 	if d.def.Type == "DirectPut" {
 		// What it held and did not deliver goes with it, as on Firehose.
 		if err := s.store.DeleteStream(context.Background(), shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: name}}); err != nil {
@@ -266,10 +276,7 @@ func (s *Server) update(ctx context.Context, in *updateInput) (any, error) {
 		s.mu.Unlock()
 		return nil, err
 	}
-	d.swap.Lock()
-	s.mu.Unlock()
-	d.run(s, ds)
-	d.swap.Unlock()
+	s.handOver(d, func() { d.run(s, ds) })
 	return struct{}{}, nil
 }
 

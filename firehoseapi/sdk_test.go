@@ -633,3 +633,30 @@ func TestEncryptionQuota(t *testing.T) {
 	r.clk.Advance(24 * time.Hour)
 	require.NoError(t, toggle(25))
 }
+
+// TestSourceGoneIsDescribed: a delivery stream whose Kinesis stream is
+// deleted stops delivering, and says so in its description, not only in
+// the log.
+func TestSourceGoneIsDescribed(t *testing.T) {
+	r := newRig(t, "")
+	_, err := r.kinesis.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "orders", ShardCount: 1})
+	require.NoError(t, err)
+	_, err = r.c.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("from-orders"), DeliveryStreamType: types.DeliveryStreamTypeKinesisStreamAsSource,
+		KinesisStreamSourceConfiguration: &types.KinesisStreamSourceConfiguration{
+			KinesisStreamARN: aws.String(r.kinesis.StreamARN("orders")), RoleARN: aws.String("arn:aws:iam::123456789012:role/r")},
+		ExtendedS3DestinationConfiguration: s3Config("lake"),
+	})
+	require.NoError(t, err)
+	describe := func() *types.FailureDescription {
+		d, err := r.c.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("from-orders")})
+		require.NoError(t, err)
+		return d.DeliveryStreamDescription.FailureDescription
+	}
+	require.Nil(t, describe())
+	require.NoError(t, r.kinesis.DeleteStream(ctx, shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "orders"}}))
+	var f *types.FailureDescription
+	r.await(time.Second, func() bool { f = describe(); return f != nil })
+	require.Equal(t, types.DeliveryStreamFailureTypeUnknownError, f.Type)
+	require.Contains(t, *f.Details, "orders")
+}

@@ -74,7 +74,7 @@ func (s *Server) load() error {
 		}
 		ds, err := s.deliveryStreamFor(&d.def)
 		if err != nil {
-			s.log.Warn("a delivery stream cannot run", "deliveryStream", def.Name, "err", err)
+			d.fail(s, err)
 			continue
 		}
 		d.swap.Lock()

@@ -279,6 +279,7 @@ type description struct {
 	DeliveryStreamName                    string
 	DeliveryStreamARN                     string
 	DeliveryStreamStatus                  string
+	FailureDescription                    *failureDescription `json:",omitempty"`
 	DeliveryStreamType                    string
 	DeliveryStreamEncryptionConfiguration *encryption `json:",omitempty"`
 	VersionId                             string
@@ -287,6 +288,12 @@ type description struct {
 	Source                                *sourceDescription `json:",omitempty"`
 	Destinations                          []destinationDescription
 	HasMoreDestinations                   bool
+}
+
+// failureDescription says why a delivery stream does not deliver.
+type failureDescription struct {
+	Type    string
+	Details string
 }
 
 // epoch is a timestamp as JSON 1.1 carries it: seconds since 1970, with
