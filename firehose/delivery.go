@@ -246,6 +246,7 @@ func (b *shardBuffer) ProcessRecords(ctx context.Context, in shardlog.ProcessRec
 	}
 	users := in.UserRecords
 	b.batch = slices.Grow(b.batch[:0], len(users))
+	defer clear(b.batch) // the records are the group's, reused once this returns
 	for i := range users {
 		b.batch = append(b.batch, pendingUser{u: &users[i], data: users[i].Data, ok: true})
 	}
@@ -507,10 +508,7 @@ func (d *DeliveryStream) deliver(ctx context.Context, buf []byte, ends []int, ol
 		}
 		now := d.cfg.Clock.Now()
 		if err == nil {
-			d.note(now, mDeliverySuccess, 1)
-			d.note(now, mDeliveryRecords, float64(len(ends)))
-			d.note(now, mDeliveryBytes, float64(ends[len(ends)-1]))
-			d.note(now, mDeliveryFreshness, now.Sub(oldest).Seconds())
+			d.note(now, mDeliveryRecords, float64(len(ends)), float64(ends[len(ends)-1]), 1, now.Sub(oldest).Seconds())
 			return nil
 		}
 		d.note(now, mDeliverySuccess, 0)

@@ -59,8 +59,7 @@ func (d *DeliveryStream) PutRecord(ctx context.Context, data []byte) (PutRecordO
 	d.totals.incoming.Add(1)
 	d.totals.incomingBytes.Add(int64(len(data)))
 	now := d.cfg.Clock.Now()
-	d.note(now, mIncomingRecords, 1)
-	d.note(now, mIncomingBytes, float64(len(data)))
+	d.note(now, mIncomingRecords, 1, float64(len(data)))
 	return PutRecordOutput{RecordID: recordID(out.ShardID, out.SequenceNumber)}, nil
 }
 
@@ -116,8 +115,7 @@ func (d *DeliveryStream) PutRecordBatch(ctx context.Context, records [][]byte) (
 		out.RequestResponses[i] = PutRecordBatchResponseEntry{RecordID: recordID(r.ShardID, r.SequenceNumber)}
 	}
 	now := d.cfg.Clock.Now()
-	d.note(now, mIncomingRecords, float64(taken))
-	d.note(now, mIncomingBytes, float64(takenBytes))
+	d.note(now, mIncomingRecords, float64(taken), float64(takenBytes))
 	return out, nil
 }
 

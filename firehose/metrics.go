@@ -59,8 +59,9 @@ type metricHistory struct {
 	minutes map[int64]*[numMetrics]stat
 }
 
-// note adds a sample of metric m at t.
-func (d *DeliveryStream) note(t time.Time, m int, v float64) {
+// note adds samples at t of the metrics from first on, one value each,
+// in the order of the constants: a call's samples under one lock.
+func (d *DeliveryStream) note(t time.Time, first int, values ...float64) {
 	h := &d.metrics
 	minute := t.Unix() / 60
 	h.mu.Lock()
@@ -78,7 +79,9 @@ func (d *DeliveryStream) note(t time.Time, m int, v float64) {
 			}
 		}
 	}
-	r[m].add(v)
+	for i, v := range values {
+		r[first+i].add(v)
+	}
 }
 
 // MetricNames names the delivery stream's metrics that have samples.

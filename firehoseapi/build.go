@@ -328,10 +328,7 @@ func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, e
 			return nil, invalidArgument("The Redshift destination cannot be made: " + err.Error())
 		}
 		cfg.Backup = dir
-		cfg.RetryDuration = time.Duration(*r.RetryOptions.DurationInSeconds) * time.Second
-		if cfg.RetryDuration == 0 {
-			cfg.RetryDuration = time.Nanosecond // no retries: straight to the backup
-		}
+		cfg.RetryDuration = retryDuration(r.RetryOptions)
 	case def.HTTP == nil:
 		cfg.Destination = dir
 	default:
@@ -347,11 +344,18 @@ func (s *Server) deliveryStreamFor(def *definition) (*firehose.DeliveryStream, e
 		}
 		cfg.Destination, cfg.Backup = ep, dir
 		cfg.Compression = firehose.Uncompressed // the endpoint's ContentEncoding compresses
-		cfg.RetryDuration = time.Duration(*h.RetryOptions.DurationInSeconds) * time.Second
-		if cfg.RetryDuration == 0 {
-			cfg.RetryDuration = time.Nanosecond // no retries: straight to the backup
-		}
+		cfg.RetryDuration = retryDuration(h.RetryOptions)
 	}
 	cfg.Buffering = firehose.BufferingHints{SizeInMBs: *buffering.SizeInMBs, IntervalInSeconds: *buffering.IntervalInSeconds}
 	return firehose.New(cfg)
+}
+
+// retryDuration is a destination's RetryOptions as firehose.Config's
+// RetryDuration, whose zero means its default: 0 s, no retries, is the
+// shortest duration there is.
+func retryDuration(r *retryOptions) time.Duration {
+	if d := time.Duration(*r.DurationInSeconds) * time.Second; d > 0 {
+		return d
+	}
+	return time.Nanosecond
 }
