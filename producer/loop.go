@@ -34,6 +34,7 @@ type loop struct {
 	listRetry time.Duration
 	inFlight  map[*batch]struct{} // sent, not yet settled
 	tally     tally               // metrics gathered, handed to the meters at once
+	ended     []*record           // records done, resolved once their tally is handed
 	agg       kpl.Aggregator      // take's, kept so that its buffers are reused
 }
 
@@ -403,7 +404,7 @@ func (l *loop) settle(o outcome) {
 	}
 	var again []*record
 	m := &l.tally
-	defer l.p.meters.tally(m)
+	defer l.handTally()
 	if o.err != nil {
 		code := "Exception"
 		var e *shardlog.Error
@@ -449,10 +450,27 @@ func (l *loop) settle(o outcome) {
 			if aggregated {
 				r.res.SubSequenceNumber = int64(j)
 			}
-			l.p.done(r, nil, &l.tally)
+			l.done(r, nil, &l.tally)
 		}
 	}
 	l.retry(again)
+}
+
+// done ends r (see Producer.done); handTally resolves it.
+func (l *loop) done(r *record, err error, t *tally) {
+	l.p.done(r, err, t)
+	l.ended = append(l.ended, r)
+}
+
+// handTally hands the tally to the meters, then resolves the records that
+// ended meanwhile.
+func (l *loop) handTally() {
+	l.p.meters.tally(&l.tally)
+	for i, r := range l.ended {
+		l.p.resolve(r, r.res.Err)
+		l.ended[i] = nil
+	}
+	l.ended = l.ended[:0]
 }
 
 // failed returns the records of c to retry after err, failing those that
@@ -460,7 +478,7 @@ func (l *loop) settle(o outcome) {
 func (l *loop) failed(c []*record, err error) []*record {
 	if !retryable(err) {
 		for _, r := range c {
-			l.p.done(r, err, &l.tally)
+			l.done(r, err, &l.tally)
 		}
 		return nil
 	}
@@ -494,7 +512,7 @@ func (l *loop) retry(rs []*record) {
 	for _, r := range rs {
 		if r.spooled.IsZero() && now.Sub(r.put) >= l.cfg.RecordTTL {
 			l.tally.add(mUserRecordExpired, 1)
-			l.p.done(r, errors.Join(ErrExpired, r.lastErr), &l.tally)
+			l.done(r, errors.Join(ErrExpired, r.lastErr), &l.tally)
 			continue
 		}
 		again = append(again, r)

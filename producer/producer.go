@@ -258,14 +258,16 @@ func (p *Producer) reserve(ctx context.Context, size int, spooled bool) error {
 	}
 }
 
-// done ends r as the loop decided: stored (err nil), or failed for good.
-// A spooled record is then passed in the spool.
+// done ends r as the loop decided: stored (err nil), or failed for good,
+// its metrics in t. A spooled record is then passed in the spool. The
+// caller resolves it once t is in the meters: who sees a Result done
+// sees its metrics.
 func (p *Producer) done(r *record, err error, t *tally) {
 	t.add(mRetriesPerRecord, float64(max(r.res.Attempts-1, 0)))
 	if err != nil {
 		t.add(mUserRecordsPut, 0)
 	}
-	p.resolve(r, err)
+	r.res.Err = err
 	if p.spool != nil && !r.spooled.IsZero() {
 		p.spool.forwarded(r)
 	}
