@@ -1,0 +1,314 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+// ErrInvalidConfig is returned by New for a Config it cannot run, wrapped
+// with the reason.
+var ErrInvalidConfig = errors.New("analytics: invalid Config")
+
+// Config describes a job: where its events come from, how they are keyed
+// and timed, the windows and the aggregate, and where results go. E is the
+// event type Decode makes of a record, K the key, A the aggregate's
+// accumulator and R its result.
+type Config[E any, K comparable, A, R any] struct {
+	// Name names the job: it is the application of the consumer groups
+	// reading Sources, the name of its snapshot in Store, and part of every
+	// result's ID. 1 to 128 of a-z, A-Z, 0-9, _ . and -. Required.
+	Name string
+	// Sources are the streams the job reads, through consumer groups
+	// (shardlog.RunWorker): each shard after its parents, from
+	// InitialPosition when the group is new. At least one.
+	Sources []shardlog.StreamAPI
+	// Leases keeps the groups' leases; required for Sources that are not
+	// *shardlog.Stream (see shardlog.WorkerConfig.Leases).
+	Leases shardlog.LeaseStore
+	// Store keeps the job's snapshots (DirStore, MemoryStore). Required.
+	Store Store
+	// InitialPosition is where a new job starts reading: TRIM_HORIZON by
+	// default.
+	InitialPosition shardlog.StartingPosition
+	// EnhancedFanOut reads with SubscribeToShard (see
+	// shardlog.WorkerConfig.EnhancedFanOut).
+	EnhancedFanOut bool
+
+	// Decode makes an event of a record (records the Kinesis Producer
+	// Library aggregated are unpacked first). A record it fails on is
+	// given to Rejected and skipped. Required.
+	Decode func(shardlog.UserRecord) (E, error)
+	// Key groups events: each key's windows are aggregated apart.
+	// Required.
+	Key func(E) K
+	// EventTime says when an event happened. With it, windows are in event
+	// time and close when the watermark passes them; without it, an event
+	// is in the window of the moment the job reads it (processing time, on
+	// Clock) and windows close when Clock passes them.
+	EventTime func(E) time.Time
+	// MaxOutOfOrderness is how far an event may come after a later one on
+	// its shard and still count: a shard's watermark is its latest event
+	// time less this. The job's watermark is the least of its shards',
+	// leaving out shards idle for IdleTimeout.
+	MaxOutOfOrderness time.Duration
+	// IdleTimeout is how long a shard may go without records (on Clock)
+	// before its watermark stops holding the job's back — until it has
+	// records again. When every shard is idle, the watermark moves to the
+	// greatest of theirs. Default: one minute.
+	IdleTimeout time.Duration
+	// AllowedLateness keeps a window open that much past the watermark
+	// passing its end, for late events: it fires once, when the watermark
+	// reaches its end plus AllowedLateness. Default 0, as Flink's.
+	AllowedLateness time.Duration
+
+	// Window groups each key's events in time: Tumbling, Hopping or
+	// Session. Required.
+	Window Window
+	// Aggregate folds a window's events into its result. Required.
+	Aggregate Aggregator[E, A, R]
+	// Output takes the results (StreamOutput, DeliveryOutput, or your own
+	// OutputFunc). Required.
+	Output Output[K, R]
+	// Late, if set, gets the events that came after every window they
+	// belong to had fired — the side output of late events. They are not
+	// in any result. It is called from the job's goroutine; events are
+	// given at least once (again after a crash).
+	Late func(LateEvent[E])
+	// Rejected, if set, gets the records Decode failed on; by default
+	// they are logged. It is called from the shard's consumer.
+	Rejected func(shardlog.UserRecord, error)
+
+	// SnapshotInterval is how often the job saves a snapshot when it has
+	// read something new, besides each time windows fire: the most a
+	// restarted job reads again. Default: 10 seconds.
+	SnapshotInterval time.Duration
+	// WorkerID names this instance in the consumer groups (see
+	// shardlog.WorkerConfig.WorkerID): restarted under the same ID, it
+	// takes its leases back at once.
+	WorkerID string
+	// Clock times idleness, processing time and snapshots; default: the
+	// first source's account clock for a *shardlog.Stream, else the system
+	// clock.
+	Clock shardlog.Clock
+	// Logger receives the job's warnings; default: none.
+	Logger *slog.Logger
+}
+
+// LateEvent is an event that came too late for any window.
+type LateEvent[E any] struct {
+	Event          E
+	Time           time.Time // its event time
+	Watermark      time.Time // the job's watermark when it came
+	ShardID        string    // "<stream>/<shard ID>"
+	SequenceNumber shardlog.SequenceNumber
+}
+
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
+
+// Job is a running windowed aggregation: see New and Run.
+//
+// A job runs in one instance at a time: the snapshot holds all its
+// windows, and an instance that finds another's snapshot newer than its
+// own stops with ErrSnapshotConflict. Another instance started under the
+// same Name after the first stops (or dies: its leases expire) takes over
+// from the snapshot.
+type Job[E any, K comparable, A, R any] struct {
+	cfg Config[E, K, A, R]
+
+	mu    sync.Mutex
+	saved map[string]shardlog.SequenceNumber // guarded by mu: each shard's position in the last snapshot saved
+}
+
+// New checks cfg and returns a job ready to Run.
+func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R], error) {
+	switch {
+	case !namePattern.MatchString(cfg.Name):
+		return nil, fmt.Errorf("%w: Name %q must be 1 to 128 of a-z, A-Z, 0-9, _ . and -", ErrInvalidConfig, cfg.Name)
+	case len(cfg.Sources) == 0:
+		return nil, fmt.Errorf("%w: no Sources", ErrInvalidConfig)
+	case cfg.Store == nil:
+		return nil, fmt.Errorf("%w: no Store", ErrInvalidConfig)
+	case cfg.Decode == nil || cfg.Key == nil:
+		return nil, fmt.Errorf("%w: Decode and Key are required", ErrInvalidConfig)
+	case cfg.Aggregate == nil:
+		return nil, fmt.Errorf("%w: no Aggregate", ErrInvalidConfig)
+	case cfg.Output == nil:
+		return nil, fmt.Errorf("%w: no Output", ErrInvalidConfig)
+	case cfg.MaxOutOfOrderness < 0 || cfg.IdleTimeout < 0 || cfg.AllowedLateness < 0 || cfg.SnapshotInterval < 0:
+		return nil, fmt.Errorf("%w: durations must not be negative", ErrInvalidConfig)
+	}
+	if err := cfg.Window.check(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, s := range cfg.Sources {
+		if s == nil {
+			return nil, fmt.Errorf("%w: a nil source", ErrInvalidConfig)
+		}
+		if seen[s.Name()] {
+			return nil, fmt.Errorf("%w: the source %s is given twice", ErrInvalidConfig, s.Name())
+		}
+		seen[s.Name()] = true
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = time.Minute
+	}
+	if cfg.SnapshotInterval == 0 {
+		cfg.SnapshotInterval = 10 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = shardlog.SystemClock()
+		if s, ok := cfg.Sources[0].(*shardlog.Stream); ok {
+			cfg.Clock = s.Account().Clock()
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Job[E, K, A, R]{cfg: cfg, saved: map[string]shardlog.SequenceNumber{}}, nil
+}
+
+// Run runs the job until ctx is done: it restores the last snapshot,
+// emits the results it holds that were not yet emitted, reads the
+// sources, and fires windows as the watermark passes them. When ctx is
+// done it stops reading, saves a snapshot and returns nil. It returns an
+// error when a source fails (deleted, its account closed), when the
+// snapshot cannot be read or saved, or ErrSnapshotConflict when another
+// instance of the job runs. No goroutine of the job outlives the call.
+func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
+	op, err := j.restore(ctx)
+	if err != nil {
+		return err
+	}
+	if err := op.flush(ctx); err != nil {
+		return err
+	}
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	opCtx, stopOp := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOp()
+	opDone := make(chan error, 1)
+	go func() { opDone <- op.run(opCtx, ctx) }()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, len(j.cfg.Sources))
+	for _, src := range j.cfg.Sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := shardlog.RunWorker(readCtx, src, shardlog.WorkerConfig{
+				Application:     j.cfg.Name,
+				WorkerID:        j.cfg.WorkerID,
+				NewProcessor:    func(shardID string) shardlog.RecordProcessor { return j.newProcessor(op, src.Name()+"/"+shardID) },
+				InitialPosition: j.cfg.InitialPosition,
+				EnhancedFanOut:  j.cfg.EnhancedFanOut,
+				Deaggregate:     true,
+				Leases:          j.cfg.Leases,
+				IdleInterval:    time.Second,
+				Clock:           j.cfg.Clock,
+				Logger:          j.cfg.Logger,
+			})
+			if err != nil {
+				errs <- fmt.Errorf("analytics: reading %s: %w", src.Name(), err)
+				stopReading()
+			}
+		}()
+	}
+	var opErr error
+	select {
+	case <-readCtx.Done():
+	case opErr = <-opDone:
+		stopReading()
+	}
+	wg.Wait()
+	if opErr == nil {
+		stopOp()
+		opErr = <-opDone
+	}
+	close(errs)
+	return errors.Join(opErr, <-errs)
+}
+
+// savedPosition is the shard's position in the last snapshot saved: as
+// far as its lease may be checkpointed.
+func (j *Job[E, K, A, R]) savedPosition(shard string) shardlog.SequenceNumber {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.saved[shard]
+}
+
+func (j *Job[E, K, A, R]) publish(shards map[string]shardState) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for k, s := range shards {
+		j.saved[k] = s.Position
+	}
+}
+
+// resultIDFunc names results by the job, the key and the window.
+func (j *Job[E, K, A, R]) resultID(k K, start, end int64) string {
+	b, err := json.Marshal(k)
+	if err != nil {
+		b = fmt.Appendf(nil, "%#v", k)
+	}
+	return resultID(j.cfg.Name, b, start, end)
+}
+
+// restore makes the job's operator from its snapshot.
+func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], error) {
+	op := &operator[E, K, A, R]{
+		j:       j,
+		msgs:    make(chan message[E, K], 16),
+		stopped: make(chan struct{}),
+		state:   newWindows(j.cfg.Window, int64(j.cfg.AllowedLateness), j.cfg.Aggregate, j.resultID),
+		active:  map[string]*liveShard{},
+	}
+	data, version, err := j.cfg.Store.Load(ctx, j.cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: loading the snapshot of %s: %w", j.cfg.Name, err)
+	}
+	op.version = version
+	op.shards = map[string]shardState{}
+	if data != nil {
+		if op.shards, op.pending, err = op.state.decode(data); err != nil {
+			return nil, err
+		}
+	}
+	j.publish(op.shards)
+	// The shards that exist now hold the watermark back until they are read
+	// or idle, so that a shard whose consumer starts late does not find
+	// its records late.
+	now := j.cfg.Clock.Now()
+	for _, src := range j.cfg.Sources {
+		in := shardlog.ListShardsInput{}
+		for {
+			out, err := src.ListShards(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("analytics: listing the shards of %s: %w", src.Name(), err)
+			}
+			for _, sh := range out.Shards {
+				key := src.Name() + "/" + sh.ShardID
+				if !op.shards[key].Ended {
+					op.active[key] = &liveShard{lastActive: now}
+				}
+			}
+			if out.NextToken == "" {
+				break
+			}
+			in = shardlog.ListShardsInput{NextToken: out.NextToken}
+		}
+	}
+	return op, nil
+}
+
+// floor is the lowest event time: no watermark yet.
+const floor = math.MinInt64

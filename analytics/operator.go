@@ -1,0 +1,390 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shardlog/shardlog"
+)
+
+// operator owns a running job's state: one goroutine applies the shards'
+// batches to the windows, keeps the watermark, fires windows, saves
+// snapshots and emits results, so user code (Aggregate, Output, Late)
+// runs without a lock held.
+type operator[E any, K comparable, A, R any] struct {
+	j       *Job[E, K, A, R]
+	msgs    chan message[E, K]
+	state   *windows[E, K, A, R]
+	shards  map[string]shardState // what a snapshot keeps of each shard
+	active  map[string]*liveShard // shards that hold the watermark: read now, or expected to be
+	pending []Result[K, R]        // fired, not yet emitted
+	version int64                 // of the last snapshot saved or loaded
+	dirty   bool                  // read something since the last snapshot
+	saveAt  time.Time             // when the next periodic snapshot is due
+	stopped chan struct{}         // closed when run returns: no one takes messages
+	events  sync.Pool             // of *[]event[E, K]: batches' buffers
+}
+
+// liveShard is what the watermark needs of a shard being read.
+type liveShard struct {
+	lastActive time.Time // when it last had records, on the clock
+}
+
+type msgKind uint8
+
+const (
+	msgBatch msgKind = iota + 1
+	msgOpen          // a consumer started on the shard
+	msgEnd           // the shard was read to its end: reply once that is in a snapshot
+	msgClose         // the consumer stopped (shut down, lease lost)
+)
+
+type message[E any, K comparable] struct {
+	kind   msgKind
+	shard  string
+	events *[]event[E, K] // msgBatch: given back to the pool once applied
+	last   shardlog.SequenceNumber
+	now    time.Time
+	done   chan error // msgEnd
+}
+
+// event is a decoded record on its way to the windows.
+type event[E any, K comparable] struct {
+	e   E
+	k   K
+	t   int64 // event time, in Unix nanoseconds
+	seq shardlog.SequenceNumber
+}
+
+var retryPause = time.Second
+
+// errStopped is what a consumer gets when the job's operator has stopped.
+var errStopped = errors.New("analytics: the job stopped")
+
+// run applies messages until ctx ends, then saves a last snapshot. outer
+// is Run's context: emission retries give up when it ends.
+func (op *operator[E, K, A, R]) run(ctx, outer context.Context) error {
+	defer close(op.stopped)
+	clock := op.j.cfg.Clock
+	tick := make(chan struct{}, 1)
+	var timer shardlog.Timer
+	var arm func()
+	arm = func() {
+		timer = clock.AfterFunc(time.Second, func() {
+			select {
+			case tick <- struct{}{}:
+			default:
+			}
+		})
+	}
+	arm()
+	defer func() { timer.Stop() }()
+	op.saveAt = clock.Now().Add(op.j.cfg.SnapshotInterval)
+	for {
+		select {
+		case <-ctx.Done():
+			return op.drain(outer)
+		case m := <-op.msgs:
+			if err := op.apply(outer, m); err != nil {
+				return err
+			}
+		case <-tick:
+			arm()
+			if err := op.step(outer, clock.Now()); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// drain applies the messages consumers sent before they stopped, and
+// saves a last snapshot.
+func (op *operator[E, K, A, R]) drain(ctx context.Context) error {
+	for {
+		select {
+		case m := <-op.msgs:
+			if err := op.apply(ctx, m); err != nil {
+				return err
+			}
+		default:
+			return op.save(context.WithoutCancel(ctx))
+		}
+	}
+}
+
+func (op *operator[E, K, A, R]) apply(ctx context.Context, m message[E, K]) error {
+	sh, ok := op.shards[m.shard]
+	if !ok {
+		sh.MaxEventTime = floor
+	}
+	switch m.kind {
+	case msgOpen:
+		if !sh.Ended {
+			if _, ok := op.active[m.shard]; !ok {
+				op.active[m.shard] = &liveShard{lastActive: m.now}
+			}
+		}
+	case msgClose:
+		delete(op.active, m.shard)
+	case msgEnd:
+		delete(op.active, m.shard)
+		if !sh.Ended {
+			sh.Ended = true
+			op.shards[m.shard] = sh
+			op.dirty = true
+		}
+		err := op.step(ctx, m.now)
+		if err == nil && op.dirty {
+			err = op.save(ctx)
+		}
+		m.done <- err
+		return err
+	case msgBatch:
+		op.applyBatch(m, &sh)
+	}
+	return op.step(ctx, m.now)
+}
+
+func (op *operator[E, K, A, R]) applyBatch(m message[E, K], sh *shardState) {
+	events := *m.events
+	defer func() {
+		clear(events)
+		*m.events = events[:0]
+		op.events.Put(m.events)
+	}()
+	if len(events) == 0 && m.last.Compare(sh.Position) <= 0 {
+		return
+	}
+	var late []LateEvent[E]
+	for i := range events {
+		ev := &events[i]
+		if !sh.Position.IsZero() && ev.seq.Compare(sh.Position) <= 0 {
+			continue // in the snapshot already: read again after a restart
+		}
+		if !op.state.add(ev.k, ev.t, ev.e) && op.j.cfg.Late != nil {
+			late = append(late, LateEvent[E]{
+				Event: ev.e, Time: unixNano(ev.t), Watermark: unixNano(op.state.watermark),
+				ShardID: m.shard, SequenceNumber: ev.seq,
+			})
+		}
+		sh.MaxEventTime = max(sh.MaxEventTime, ev.t)
+	}
+	if m.last.Compare(sh.Position) > 0 {
+		sh.Position = m.last
+	}
+	op.shards[m.shard] = *sh
+	op.dirty = true
+	if len(events) > 0 {
+		if live, ok := op.active[m.shard]; ok {
+			live.lastActive = m.now
+		} else if !sh.Ended {
+			op.active[m.shard] = &liveShard{lastActive: m.now}
+		}
+	}
+	for _, l := range late {
+		op.j.cfg.Late(l)
+	}
+}
+
+// step moves the watermark, fires what it closes, and saves a snapshot
+// when results wait or one is due.
+func (op *operator[E, K, A, R]) step(ctx context.Context, now time.Time) error {
+	op.pending = op.state.advance(op.watermark(now), op.pending)
+	if len(op.pending) > 0 || (op.dirty && !now.Before(op.saveAt)) {
+		if err := op.save(ctx); err != nil {
+			return err
+		}
+	}
+	return op.flush(ctx)
+}
+
+// watermark is the least of the shards' watermarks, leaving out idle
+// shards — or with processing time, the clock.
+func (op *operator[E, K, A, R]) watermark(now time.Time) int64 {
+	if op.j.cfg.EventTime == nil {
+		return now.UnixNano()
+	}
+	ooo := int64(op.j.cfg.MaxOutOfOrderness)
+	wm, greatest, busy := int64(floor), int64(floor), false
+	for key, live := range op.active {
+		sh, ok := op.shards[key]
+		shardWM := int64(floor)
+		if ok && sh.MaxEventTime != floor {
+			shardWM = satAdd(sh.MaxEventTime, -ooo)
+		}
+		greatest = max(greatest, shardWM)
+		if now.Sub(live.lastActive) >= op.j.cfg.IdleTimeout {
+			continue
+		}
+		if !busy || shardWM < wm {
+			wm = shardWM
+		}
+		busy = true
+	}
+	if !busy {
+		return greatest
+	}
+	return wm
+}
+
+// save writes a snapshot of the windows, shards and pending results.
+func (op *operator[E, K, A, R]) save(ctx context.Context) error {
+	data, err := op.state.encode(op.shards, op.pending)
+	if err != nil {
+		return fmt.Errorf("analytics: encoding the snapshot: %w", err)
+	}
+	if err := op.j.cfg.Store.Save(ctx, op.j.cfg.Name, op.version+1, data); err != nil {
+		return fmt.Errorf("analytics: saving the snapshot of %s: %w", op.j.cfg.Name, err)
+	}
+	op.version++
+	op.dirty = false
+	op.saveAt = op.j.cfg.Clock.Now().Add(op.j.cfg.SnapshotInterval)
+	op.j.publish(op.shards)
+	return nil
+}
+
+// flush emits the pending results, which a snapshot holds: a crash
+// before they are all taken emits the same results again.
+func (op *operator[E, K, A, R]) flush(ctx context.Context) error {
+	for len(op.pending) > 0 {
+		err := op.j.cfg.Output.Emit(ctx, op.pending)
+		if err == nil {
+			clear(op.pending)
+			op.pending = op.pending[:0]
+			op.dirty = true // the next snapshot leaves them out
+			return nil
+		}
+		op.j.cfg.Logger.Warn("analytics: emitting results failed; retrying", "job", op.j.cfg.Name, "results", len(op.pending), "err", err)
+		if err := sleep(ctx, op.j.cfg.Clock, retryPause); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, clock shardlog.Clock, d time.Duration) error {
+	done := make(chan struct{})
+	t := clock.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-done:
+		return nil
+	}
+}
+
+// processor consumes one shard for the job, decoding its records into
+// events for the operator.
+type processor[E any, K comparable, A, R any] struct {
+	j     *Job[E, K, A, R]
+	op    *operator[E, K, A, R]
+	shard string
+	done  shardlog.SequenceNumber // the lease's checkpoint
+}
+
+func (j *Job[E, K, A, R]) newProcessor(op *operator[E, K, A, R], shard string) shardlog.RecordProcessor {
+	return &processor[E, K, A, R]{j: j, op: op, shard: shard}
+}
+
+func (p *processor[E, K, A, R]) send(ctx context.Context, m message[E, K]) error {
+	m.shard = p.shard
+	m.now = p.j.cfg.Clock.Now()
+	select {
+	case p.op.msgs <- m:
+		return nil
+	case <-p.op.stopped:
+		return errStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *processor[E, K, A, R]) Initialize(ctx context.Context, in shardlog.InitializeInput) error {
+	p.done = in.Checkpoint
+	return p.send(ctx, message[E, K]{kind: msgOpen})
+}
+
+func (p *processor[E, K, A, R]) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
+	if len(in.Records) > 0 {
+		events, _ := p.op.events.Get().(*[]event[E, K])
+		if events == nil {
+			events = new([]event[E, K])
+		}
+		now := p.j.cfg.Clock.Now().UnixNano()
+		evs := *events
+		for i := range in.UserRecords {
+			u := &in.UserRecords[i]
+			e, err := p.j.cfg.Decode(*u)
+			if err != nil {
+				p.reject(*u, err)
+				continue
+			}
+			t := now
+			if p.j.cfg.EventTime != nil {
+				t = p.j.cfg.EventTime(e).UnixNano()
+			}
+			evs = append(evs, event[E, K]{e: e, k: p.j.cfg.Key(e), t: t, seq: u.SequenceNumber})
+		}
+		*events = evs
+		last := in.Records[len(in.Records)-1].SequenceNumber
+		if err := p.send(ctx, message[E, K]{kind: msgBatch, events: events, last: last}); err != nil {
+			return err
+		}
+	}
+	return p.checkpoint(ctx, in.Checkpointer)
+}
+
+func (p *processor[E, K, A, R]) reject(u shardlog.UserRecord, err error) {
+	if p.j.cfg.Rejected != nil {
+		p.j.cfg.Rejected(u, err)
+		return
+	}
+	p.j.cfg.Logger.Warn("analytics: a record could not be decoded; skipped", "job", p.j.cfg.Name,
+		"shard", p.shard, "sequenceNumber", u.SequenceNumber.String(), "subSequenceNumber", u.SubSequenceNumber, "err", err)
+}
+
+// checkpoint moves the lease to the last snapshot's position: never past
+// what a snapshot holds, so a restart reads again whatever is not in it.
+func (p *processor[E, K, A, R]) checkpoint(ctx context.Context, c *shardlog.Checkpointer) error {
+	pos := p.j.savedPosition(p.shard)
+	if pos.IsZero() || pos.Compare(p.done) <= 0 {
+		return nil
+	}
+	if err := c.CheckpointAt(ctx, pos); err != nil {
+		return err
+	}
+	p.done = pos
+	return nil
+}
+
+func (p *processor[E, K, A, R]) LeaseLost(ctx context.Context, _ shardlog.LeaseLostInput) {
+	_ = p.send(context.WithoutCancel(ctx), message[E, K]{kind: msgClose})
+}
+
+func (p *processor[E, K, A, R]) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
+	done := make(chan error, 1)
+	if err := p.send(ctx, message[E, K]{kind: msgEnd, done: done}); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+	case <-p.op.stopped:
+		return errStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return in.Checkpointer.Checkpoint(ctx)
+}
+
+func (p *processor[E, K, A, R]) ShutdownRequested(ctx context.Context, in shardlog.ShutdownRequestedInput) error {
+	err := p.checkpoint(ctx, in.Checkpointer)
+	_ = p.send(ctx, message[E, K]{kind: msgClose})
+	return err
+}
