@@ -208,7 +208,7 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 			err := shardlog.RunWorker(readCtx, src, shardlog.WorkerConfig{
 				Application:     j.cfg.Name,
 				WorkerID:        j.cfg.WorkerID,
-				NewProcessor:    func(shardID string) shardlog.RecordProcessor { return j.newProcessor(op, src.Name()+"/"+shardID) },
+				NewProcessor:    func(shardID string) shardlog.RecordProcessor { return j.newProcessor(op, src, shardID) },
 				InitialPosition: j.cfg.InitialPosition,
 				EnhancedFanOut:  j.cfg.EnhancedFanOut,
 				Deaggregate:     true,

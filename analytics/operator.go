@@ -47,6 +47,7 @@ type message[E any, K comparable] struct {
 	shard  string
 	events *[]event[E, K] // msgBatch: given back to the pool once applied
 	last   shardlog.SequenceNumber
+	kids   []string // msgEnd: the shard's children
 	now    time.Time
 	done   chan error // msgEnd
 }
@@ -135,6 +136,23 @@ func (op *operator[E, K, A, R]) apply(ctx context.Context, m message[E, K]) erro
 			sh.Ended = true
 			op.shards[m.shard] = sh
 			op.dirty = true
+		}
+		// The children take over from the parent's watermark at once, so
+		// that the other shards do not move the job's past their records
+		// before their consumers start.
+		for _, kid := range m.kids {
+			ks, ok := op.shards[kid]
+			if !ok {
+				ks.MaxEventTime = floor
+			}
+			if ks.Ended {
+				continue
+			}
+			ks.MaxEventTime = max(ks.MaxEventTime, sh.MaxEventTime)
+			op.shards[kid] = ks
+			if _, ok := op.active[kid]; !ok {
+				op.active[kid] = &liveShard{lastActive: m.now}
+			}
 		}
 		err := op.step(ctx, m.now)
 		if err == nil && op.dirty {
@@ -282,12 +300,35 @@ func sleep(ctx context.Context, clock shardlog.Clock, d time.Duration) error {
 type processor[E any, K comparable, A, R any] struct {
 	j     *Job[E, K, A, R]
 	op    *operator[E, K, A, R]
-	shard string
+	src   shardlog.StreamAPI
+	id    string                  // the shard's ID
+	shard string                  // "<stream>/<shard ID>"
 	done  shardlog.SequenceNumber // the lease's checkpoint
 }
 
-func (j *Job[E, K, A, R]) newProcessor(op *operator[E, K, A, R], shard string) shardlog.RecordProcessor {
-	return &processor[E, K, A, R]{j: j, op: op, shard: shard}
+func (j *Job[E, K, A, R]) newProcessor(op *operator[E, K, A, R], src shardlog.StreamAPI, shardID string) shardlog.RecordProcessor {
+	return &processor[E, K, A, R]{j: j, op: op, src: src, id: shardID, shard: src.Name() + "/" + shardID}
+}
+
+// children lists the shards made of this one by a split or a merge.
+func (p *processor[E, K, A, R]) children(ctx context.Context) ([]string, error) {
+	var kids []string
+	in := shardlog.ListShardsInput{ShardFilter: shardlog.ShardFilter{Type: shardlog.FilterAfterShardID, ShardID: p.id}}
+	for {
+		out, err := p.src.ListShards(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, sh := range out.Shards {
+			if sh.ParentShardID == p.id || sh.AdjacentParentShardID == p.id {
+				kids = append(kids, p.src.Name()+"/"+sh.ShardID)
+			}
+		}
+		if out.NextToken == "" {
+			return kids, nil
+		}
+		in = shardlog.ListShardsInput{NextToken: out.NextToken}
+	}
 }
 
 func (p *processor[E, K, A, R]) send(ctx context.Context, m message[E, K]) error {
@@ -366,8 +407,12 @@ func (p *processor[E, K, A, R]) LeaseLost(ctx context.Context, _ shardlog.LeaseL
 }
 
 func (p *processor[E, K, A, R]) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
+	kids, err := p.children(ctx)
+	if err != nil {
+		return err
+	}
 	done := make(chan error, 1)
-	if err := p.send(ctx, message[E, K]{kind: msgEnd, done: done}); err != nil {
+	if err := p.send(ctx, message[E, K]{kind: msgEnd, kids: kids, done: done}); err != nil {
 		return err
 	}
 	select {

@@ -146,4 +146,3 @@ func (r *rig) none() {
 }
 
 func ms(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
-
