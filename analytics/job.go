@@ -122,7 +122,8 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 // same Name after the first stops (or dies: its leases expire) takes over
 // from the snapshot.
 type Job[E any, K comparable, A, R any] struct {
-	cfg Config[E, K, A, R]
+	cfg   Config[E, K, A, R]
+	stats stats
 
 	mu    sync.Mutex
 	saved map[string]shardlog.SequenceNumber // guarded by mu: each shard's position in the last snapshot saved
@@ -174,7 +175,9 @@ func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Job[E, K, A, R]{cfg: cfg, saved: map[string]shardlog.SequenceNumber{}}, nil
+	j := &Job[E, K, A, R]{cfg: cfg, saved: map[string]shardlog.SequenceNumber{}}
+	j.stats.watermark.Store(floor)
+	return j, nil
 }
 
 // Run runs the job until ctx is done: it restores the last snapshot,
@@ -284,6 +287,7 @@ func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], e
 		}
 	}
 	j.publish(op.shards)
+	j.stats.watermark.Store(op.state.watermark)
 	// The shards that exist now hold the watermark back until they are read
 	// or idle, so that a shard whose consumer starts late does not find
 	// its records late.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/analytics"
 )
 
@@ -49,4 +50,126 @@ func TestTumblingCountsInEventTime(t *testing.T) {
 		{"a", 0, time.Minute, 3}, {"b", 0, time.Minute, 1},
 		{"a", time.Minute, 2 * time.Minute, 1}, {"b", time.Minute, 2 * time.Minute, 1},
 	}, got)
+}
+
+// TestLateEventsAndAllowedLateness: an event behind the watermark for
+// every window it is in goes to Late and counts nowhere; allowed lateness
+// keeps a window open for it. The watermark moves between batches.
+func TestLateEventsAndAllowedLateness(t *testing.T) {
+	for _, lateness := range []time.Duration{0, 30 * time.Second} {
+		t.Run(lateness.String(), func(t *testing.T) {
+			r := newRig(t, 1)
+			late := make(chan analytics.LateEvent[click], 10)
+			cfg := r.countConfig(analytics.Tumbling(time.Minute))
+			cfg.AllowedLateness = lateness
+			cfg.Late = func(e analytics.LateEvent[click]) { late <- e }
+			j, _ := run(t, cfg)
+			events := int64(0)
+			put := func(at time.Duration) {
+				r.put(0, click{Page: "a", At: ms(at)})
+				events++
+				await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events+s.Late == events })
+			}
+			put(70 * time.Second)
+			put(30 * time.Second) // behind the watermark (70 s)
+			put(95 * time.Second)
+			put(50 * time.Second) // too late even with 30 s
+			if lateness == 0 {
+				e := <-late
+				require.Equal(t, ms(30*time.Second), e.Event.At)
+				require.Equal(t, t0.Add(70*time.Second), e.Watermark)
+				require.Equal(t, "clicks/shardId-000000000000", e.ShardID)
+				require.Equal(t, ms(50*time.Second), (<-late).Event.At)
+				put(200 * time.Second)
+				require.Equal(t, []row{{"a", time.Minute, 2 * time.Minute, 2}}, rows(r.next(1)))
+				require.Equal(t, int64(2), j.Stats().Late)
+				return
+			}
+			// The window [0, 1m) fired at 95 s = its end + 30 s, with the 30 s event.
+			require.Equal(t, []row{{"a", 0, time.Minute, 1}}, rows(r.next(1)))
+			require.Equal(t, ms(50*time.Second), (<-late).Event.At)
+		})
+	}
+}
+
+// TestIdleShardStopsHoldingTheWatermark: a shard without records holds the
+// job's watermark back until it has been idle for IdleTimeout.
+func TestIdleShardStopsHoldingTheWatermark(t *testing.T) {
+	r := newRig(t, 2)
+	cfg := r.countConfig(analytics.Tumbling(time.Minute))
+	cfg.IdleTimeout = 30 * time.Second
+	j, _ := run(t, cfg)
+	r.put(0, click{Page: "a", At: ms(10 * time.Second)})
+	r.put(0, click{Page: "a", At: ms(70 * time.Second)})
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 2 })
+	require.True(t, j.Stats().Watermark.IsZero(), "shard 1 holds the watermark back")
+	r.put(0, click{Page: "a", At: ms(20 * time.Second)}) // not late: shard 1 held the watermark
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 3 })
+	await(t, r.clk, j, time.Second, func(s analytics.Stats) bool { return s.Watermark.Equal(t0.Add(70 * time.Second)) })
+	require.Equal(t, []row{{"a", 0, time.Minute, 2}}, rows(r.next(1)))
+	// Shard 1 has records again: it holds the watermark once more.
+	r.put(1, click{Page: "b", At: ms(80 * time.Second)})
+	r.put(0, click{Page: "a", At: ms(150 * time.Second)})
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 5 })
+	require.Equal(t, t0.Add(80*time.Second), j.Stats().Watermark)
+	r.put(1, click{Page: "b", At: ms(150 * time.Second)})
+	require.Equal(t, []row{{"a", time.Minute, 2 * time.Minute, 1}, {"b", time.Minute, 2 * time.Minute, 1}}, rows(r.next(2)))
+}
+
+// TestProcessingTime: without EventTime, an event is in the window of the
+// moment it is read, and windows close as the clock passes them.
+func TestProcessingTime(t *testing.T) {
+	r := newRig(t, 1)
+	cfg := r.countConfig(analytics.Tumbling(time.Minute))
+	cfg.EventTime = nil
+	j, _ := run(t, cfg)
+	r.put(0, click{Page: "a"})
+	r.put(0, click{Page: "a"})
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 2 })
+	_, err := r.s.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: []byte("not json")})
+	require.NoError(t, err)
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Rejected == 1 })
+	r.clk.Advance(59 * time.Second)
+	r.put(0, click{Page: "a"}) // read at 59 s
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 3 })
+	r.clk.Advance(time.Second)
+	require.Equal(t, []row{{"a", 0, time.Minute, 3}}, rows(r.next(1)))
+	require.Equal(t, t0.Add(time.Minute), j.Stats().Watermark)
+}
+
+// TestSessionWindows: a session closes gap after its last event; an event
+// that bridges two sessions merges them.
+func TestSessionWindows(t *testing.T) {
+	r := newRig(t, 1)
+	cfg := r.countConfig(analytics.Session(30 * time.Second))
+	cfg.MaxOutOfOrderness = time.Minute
+	start(t, cfg)
+	for _, c := range []click{
+		{Page: "a", At: ms(0)}, {Page: "a", At: ms(20 * time.Second)}, {Page: "a", At: ms(45 * time.Second)},
+		{Page: "b", At: ms(0)}, {Page: "b", At: ms(50 * time.Second)}, {Page: "b", At: ms(25 * time.Second)},
+		{Page: "a", At: ms(200 * time.Second)},
+		{Page: "c", At: ms(300 * time.Second)}, // watermark 240 s
+	} {
+		r.put(0, c)
+	}
+	require.Equal(t, []row{
+		{"a", 0, 75 * time.Second, 3},
+		{"b", 0, 80 * time.Second, 3},
+		{"a", 200 * time.Second, 230 * time.Second, 1},
+	}, rows(r.next(3)))
+}
+
+// TestHoppingWindows: an event is in every window that holds its time.
+func TestHoppingWindows(t *testing.T) {
+	r := newRig(t, 1)
+	start(t, r.countConfig(analytics.Hopping(time.Minute, 20*time.Second)))
+	r.put(0, click{Page: "a", At: ms(30 * time.Second)})
+	r.put(0, click{Page: "a", At: ms(50 * time.Second)})
+	r.put(0, click{Page: "a", At: ms(200 * time.Second)})
+	require.Equal(t, []row{
+		{"a", -20 * time.Second, 40 * time.Second, 1},
+		{"a", 0, time.Minute, 2},
+		{"a", 20 * time.Second, 80 * time.Second, 2},
+		{"a", 40 * time.Second, 100 * time.Second, 1},
+	}, rows(r.next(4)))
 }

@@ -177,12 +177,15 @@ func (op *operator[E, K, A, R]) applyBatch(m message[E, K], sh *shardState) {
 		return
 	}
 	var late []LateEvent[E]
+	added, nLate := 0, 0
 	for i := range events {
 		ev := &events[i]
 		if !sh.Position.IsZero() && ev.seq.Compare(sh.Position) <= 0 {
 			continue // in the snapshot already: read again after a restart
 		}
-		if !op.state.add(ev.k, ev.t, ev.e) && op.j.cfg.Late != nil {
+		if op.state.add(ev.k, ev.t, ev.e) {
+			added++
+		} else if nLate++; op.j.cfg.Late != nil {
 			late = append(late, LateEvent[E]{
 				Event: ev.e, Time: unixNano(ev.t), Watermark: unixNano(op.state.watermark),
 				ShardID: m.shard, SequenceNumber: ev.seq,
@@ -202,6 +205,8 @@ func (op *operator[E, K, A, R]) applyBatch(m message[E, K], sh *shardState) {
 			op.active[m.shard] = &liveShard{lastActive: m.now}
 		}
 	}
+	op.j.stats.events.Add(int64(added))
+	op.j.stats.late.Add(int64(nLate))
 	for _, l := range late {
 		op.j.cfg.Late(l)
 	}
@@ -211,6 +216,8 @@ func (op *operator[E, K, A, R]) applyBatch(m message[E, K], sh *shardState) {
 // when results wait or one is due.
 func (op *operator[E, K, A, R]) step(ctx context.Context, now time.Time) error {
 	op.pending = op.state.advance(op.watermark(now), op.pending)
+	op.j.stats.watermark.Store(op.state.watermark)
+	op.j.stats.windows.Store(int64(op.state.open()))
 	if len(op.pending) > 0 || (op.dirty && !now.Before(op.saveAt)) {
 		if err := op.save(ctx); err != nil {
 			return err
@@ -258,6 +265,7 @@ func (op *operator[E, K, A, R]) save(ctx context.Context) error {
 		return fmt.Errorf("analytics: saving the snapshot of %s: %w", op.j.cfg.Name, err)
 	}
 	op.version++
+	op.j.stats.snapshots.Store(op.version)
 	op.dirty = false
 	op.saveAt = op.j.cfg.Clock.Now().Add(op.j.cfg.SnapshotInterval)
 	op.j.publish(op.shards)
@@ -270,6 +278,7 @@ func (op *operator[E, K, A, R]) flush(ctx context.Context) error {
 	for len(op.pending) > 0 {
 		err := op.j.cfg.Output.Emit(ctx, op.pending)
 		if err == nil {
+			op.j.stats.results.Add(int64(len(op.pending)))
 			clear(op.pending)
 			op.pending = op.pending[:0]
 			op.dirty = true // the next snapshot leaves them out
@@ -380,6 +389,7 @@ func (p *processor[E, K, A, R]) ProcessRecords(ctx context.Context, in shardlog.
 }
 
 func (p *processor[E, K, A, R]) reject(u shardlog.UserRecord, err error) {
+	p.j.stats.rejected.Add(1)
 	if p.j.cfg.Rejected != nil {
 		p.j.cfg.Rejected(u, err)
 		return

@@ -82,6 +82,13 @@ func (r *rig) countConfig(w analytics.Window) analytics.Config[click, string, in
 // error.
 func start[E any, K comparable, A, R any](t *testing.T, cfg analytics.Config[E, K, A, R]) (stop func() error) {
 	t.Helper()
+	_, stop = run(t, cfg)
+	return stop
+}
+
+// run is start, returning the job too.
+func run[E any, K comparable, A, R any](t *testing.T, cfg analytics.Config[E, K, A, R]) (j *analytics.Job[E, K, A, R], stop func() error) {
+	t.Helper()
 	j, err := analytics.New(cfg)
 	require.NoError(t, err)
 	c, cancel := context.WithCancel(ctx)
@@ -98,7 +105,23 @@ func start[E any, K comparable, A, R any](t *testing.T, cfg analytics.Config[E, 
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return stop
+	return j, stop
+}
+
+// await waits until cond holds of the job's stats, advancing the clock by
+// step (0: not at all) between looks; the real-time bound only fails a
+// stuck test.
+func await[E any, K comparable, A, R any](t *testing.T, clk *shardlog.ManualClock, j *analytics.Job[E, K, A, R], step time.Duration, cond func(analytics.Stats) bool) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		if cond(j.Stats()) {
+			return true
+		}
+		if step > 0 {
+			clk.Advance(step)
+		}
+		return false
+	}, 20*time.Second, time.Millisecond)
 }
 
 // put writes a click to shard i of the stream (by explicit hash key).

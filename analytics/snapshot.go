@@ -107,6 +107,7 @@ func (s *windows[E, K, A, R]) decode(data []byte) (map[string]shardState, []Resu
 	for _, ss := range snap.Sessions {
 		sw := &sessionWindow[A]{start: ss.Start, end: ss.End, acc: ss.Acc}
 		s.sessions[ss.Key] = append(s.sessions[ss.Key], sw)
+		s.nSessions++
 		s.push(due[K, A]{at: satAdd(sw.end, s.lateness), key: ss.Key, sess: sw, end: sw.end})
 	}
 	heap.Init(&s.due)

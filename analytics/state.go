@@ -19,6 +19,7 @@ type windows[E any, K comparable, A, R any] struct {
 	panes     map[paneKey[K]]*A
 	scheduled map[paneKey[K]]struct{} // hopping windows with a due entry, by start
 	sessions  map[K][]*sessionWindow[A]
+	nSessions int // open sessions, of every key
 	due       dueHeap[K, A]
 	seq       uint64 // orders due entries of the same time as they were made
 }
@@ -142,6 +143,7 @@ func (s *windows[E, K, A, R]) addSession(k K, t int64, e E) bool {
 				merged.acc = s.agg.Merge(merged.acc, sw.acc)
 				merged.start, merged.end = min(merged.start, sw.start), max(merged.end, sw.end)
 				sw.closed = true
+				s.nSessions--
 				continue
 			}
 		}
@@ -154,6 +156,7 @@ func (s *windows[E, K, A, R]) addSession(k K, t int64, e E) bool {
 		merged = &sessionWindow[A]{start: start, end: end, acc: s.agg.Zero()}
 		before = math.MinInt64
 		kept = append(kept, merged)
+		s.nSessions++
 	}
 	s.sessions[k] = kept
 	merged.acc = s.agg.Add(merged.acc, e)
@@ -162,6 +165,11 @@ func (s *windows[E, K, A, R]) addSession(k K, t int64, e E) bool {
 		s.push(due[K, A]{at: satAdd(merged.end, s.lateness), key: k, sess: merged, end: merged.end})
 	}
 	return true
+}
+
+// open counts the open windows: panes, or sessions.
+func (s *windows[E, K, A, R]) open() int {
+	return len(s.panes) + s.nSessions
 }
 
 // advance raises the watermark to wm (it never falls) and fires every
@@ -210,6 +218,7 @@ func (s *windows[E, K, A, R]) fireHopping(k K, start int64) Result[K, R] {
 
 func (s *windows[E, K, A, R]) closeSession(k K, sw *sessionWindow[A]) {
 	sw.closed = true
+	s.nSessions--
 	open := s.sessions[k]
 	for i, x := range open {
 		if x == sw {
