@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -113,7 +114,7 @@ func run[E any, K comparable, A, R any](t *testing.T, cfg analytics.Config[E, K,
 // stuck test.
 func await[E any, K comparable, A, R any](t *testing.T, clk *shardlog.ManualClock, j *analytics.Job[E, K, A, R], step time.Duration, cond func(analytics.Stats) bool) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	ok := assert.Eventually(t, func() bool {
 		if cond(j.Stats()) {
 			return true
 		}
@@ -122,6 +123,9 @@ func await[E any, K comparable, A, R any](t *testing.T, clk *shardlog.ManualCloc
 		}
 		return false
 	}, 20*time.Second, time.Millisecond)
+	if !ok {
+		t.Fatalf("stats %+v at %v", j.Stats(), clk.Now().Sub(t0))
+	}
 }
 
 // put writes a click to shard i of the stream (by explicit hash key).
