@@ -173,3 +173,5 @@ func (r *rig) none() {
 }
 
 func ms(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+
+func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
