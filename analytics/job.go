@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -257,22 +256,13 @@ func (j *Job[E, K, A, R]) publish(shards map[string]shardState) {
 	}
 }
 
-// resultIDFunc names results by the job, the key and the window.
-func (j *Job[E, K, A, R]) resultID(k K, start, end int64) string {
-	b, err := json.Marshal(k)
-	if err != nil {
-		b = fmt.Appendf(nil, "%#v", k)
-	}
-	return resultID(j.cfg.Name, b, start, end)
-}
-
 // restore makes the job's operator from its snapshot.
 func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], error) {
 	op := &operator[E, K, A, R]{
 		j:       j,
 		msgs:    make(chan message[E, K], 16),
 		stopped: make(chan struct{}),
-		state:   newWindows(j.cfg.Window, int64(j.cfg.AllowedLateness), j.cfg.Aggregate, j.resultID),
+		state:   newWindows[E, K, A, R](j.cfg.Window, int64(j.cfg.AllowedLateness), j.cfg.Aggregate, j.cfg.Name),
 		active:  map[string]*liveShard{},
 	}
 	data, version, err := j.cfg.Store.Load(ctx, j.cfg.Name)
@@ -285,6 +275,7 @@ func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], e
 		if op.shards, op.pending, err = op.state.decode(data); err != nil {
 			return nil, err
 		}
+		op.fixed = len(op.pending)
 	}
 	j.publish(op.shards)
 	j.stats.watermark.Store(op.state.watermark)

@@ -21,9 +21,11 @@ type operator[E any, K comparable, A, R any] struct {
 	shards  map[string]shardState // what a snapshot keeps of each shard
 	active  map[string]*liveShard // shards that hold the watermark: read now, or expected to be
 	pending []Result[K, R]        // fired, not yet emitted
+	fixed   int                   // how many of pending, from the first, the last snapshot holds
 	version int64                 // of the last snapshot saved or loaded
 	dirty   bool                  // read something since the last snapshot
 	saveAt  time.Time             // when the next periodic snapshot is due
+	savedAt time.Time             // when the last one was saved
 	stopped chan struct{}         // closed when run returns: no one takes messages
 	events  sync.Pool             // of *[]event[E, K]: batches' buffers
 }
@@ -31,6 +33,7 @@ type operator[E any, K comparable, A, R any] struct {
 // liveShard is what the watermark needs of a shard being read.
 type liveShard struct {
 	lastActive time.Time // when it last had records, on the clock
+	behind     bool      // its last batch was not the end of what it holds
 }
 
 type msgKind uint8
@@ -47,6 +50,7 @@ type message[E any, K comparable] struct {
 	shard  string
 	events *[]event[E, K] // msgBatch: given back to the pool once applied
 	last   shardlog.SequenceNumber
+	behind bool     // msgBatch: the shard has more records to read
 	kids   []string // msgEnd: the shard's children
 	now    time.Time
 	done   chan error // msgEnd
@@ -198,11 +202,15 @@ func (op *operator[E, K, A, R]) applyBatch(m message[E, K], sh *shardState) {
 	}
 	op.shards[m.shard] = *sh
 	op.dirty = true
-	if len(events) > 0 {
-		if live, ok := op.active[m.shard]; ok {
+	live, ok := op.active[m.shard]
+	if !ok && !sh.Ended && len(events) > 0 {
+		live = &liveShard{lastActive: m.now}
+		op.active[m.shard] = live
+	}
+	if live != nil {
+		live.behind = m.behind
+		if len(events) > 0 {
 			live.lastActive = m.now
-		} else if !sh.Ended {
-			op.active[m.shard] = &liveShard{lastActive: m.now}
 		}
 	}
 	op.j.stats.events.Add(int64(added))
@@ -218,12 +226,30 @@ func (op *operator[E, K, A, R]) step(ctx context.Context, now time.Time) error {
 	op.pending = op.state.advance(op.watermark(now), op.pending)
 	op.j.stats.watermark.Store(op.state.watermark)
 	op.j.stats.windows.Store(int64(op.state.open()))
-	if len(op.pending) > 0 || (op.dirty && !now.Before(op.saveAt)) {
+	// Results wait for a snapshot that holds them. A snapshot costs the
+	// whole state, so while the job catches up results gather for up to a
+	// second; once it has, they go at once.
+	ripe := len(op.pending) > 0 && (op.caughtUp() || now.Sub(op.savedAt) >= time.Second)
+	if ripe || (op.dirty && !now.Before(op.saveAt)) {
 		if err := op.save(ctx); err != nil {
 			return err
 		}
 	}
 	return op.flush(ctx)
+}
+
+// caughtUp says whether the job has applied all it has read, and read all
+// there is.
+func (op *operator[E, K, A, R]) caughtUp() bool {
+	if len(op.msgs) > 0 {
+		return false
+	}
+	for _, live := range op.active {
+		if live.behind {
+			return false
+		}
+	}
+	return true
 }
 
 // watermark is the least of the shards' watermarks, leaving out idle
@@ -265,26 +291,29 @@ func (op *operator[E, K, A, R]) save(ctx context.Context) error {
 		return fmt.Errorf("analytics: saving the snapshot of %s: %w", op.j.cfg.Name, err)
 	}
 	op.version++
+	op.fixed = len(op.pending)
 	op.j.stats.snapshots.Store(op.version)
 	op.dirty = false
-	op.saveAt = op.j.cfg.Clock.Now().Add(op.j.cfg.SnapshotInterval)
+	op.savedAt = op.j.cfg.Clock.Now()
+	op.saveAt = op.savedAt.Add(op.j.cfg.SnapshotInterval)
 	op.j.publish(op.shards)
 	return nil
 }
 
-// flush emits the pending results, which a snapshot holds: a crash
+// flush emits the pending results the last snapshot holds: a crash
 // before they are all taken emits the same results again.
 func (op *operator[E, K, A, R]) flush(ctx context.Context) error {
-	for len(op.pending) > 0 {
-		err := op.j.cfg.Output.Emit(ctx, op.pending)
+	for op.fixed > 0 {
+		err := op.j.cfg.Output.Emit(ctx, op.pending[:op.fixed])
 		if err == nil {
-			op.j.stats.results.Add(int64(len(op.pending)))
-			clear(op.pending)
-			op.pending = op.pending[:0]
+			op.j.stats.results.Add(int64(op.fixed))
+			n := copy(op.pending, op.pending[op.fixed:])
+			clear(op.pending[n:])
+			op.pending, op.fixed = op.pending[:n], 0
 			op.dirty = true // the next snapshot leaves them out
 			return nil
 		}
-		op.j.cfg.Logger.Warn("analytics: emitting results failed; retrying", "job", op.j.cfg.Name, "results", len(op.pending), "err", err)
+		op.j.cfg.Logger.Warn("analytics: emitting results failed; retrying", "job", op.j.cfg.Name, "results", op.fixed, "err", err)
 		if err := sleep(ctx, op.j.cfg.Clock, retryPause); err != nil {
 			return err
 		}
@@ -381,7 +410,8 @@ func (p *processor[E, K, A, R]) ProcessRecords(ctx context.Context, in shardlog.
 		}
 		*events = evs
 		last := in.Records[len(in.Records)-1].SequenceNumber
-		if err := p.send(ctx, message[E, K]{kind: msgBatch, events: events, last: last}); err != nil {
+		m := message[E, K]{kind: msgBatch, events: events, last: last, behind: in.MillisBehindLatest > 0}
+		if err := p.send(ctx, m); err != nil {
 			return err
 		}
 	}

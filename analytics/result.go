@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -23,19 +25,53 @@ type Result[K, R any] struct {
 	Value R
 }
 
-// resultID hashes the job's name, the key's JSON and the window's bounds.
-func resultID(job string, keyJSON []byte, start, end int64) string {
-	h := sha256.New()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(len(job)))
-	h.Write(b[:])
-	h.Write([]byte(job))
-	binary.BigEndian.PutUint64(b[:], uint64(start))
-	h.Write(b[:])
-	binary.BigEndian.PutUint64(b[:], uint64(end))
-	h.Write(b[:])
-	h.Write(keyJSON)
-	return hex.EncodeToString(h.Sum(nil)[:16])
+// resultID hashes the job's name, the key's JSON and the window's bounds
+// into 32 hex digits. scratch is reused between calls.
+func resultID(scratch *[]byte, job string, key any, start, end int64) string {
+	b := (*scratch)[:0]
+	b = binary.BigEndian.AppendUint64(b, uint64(len(job)))
+	b = append(b, job...)
+	b = binary.BigEndian.AppendUint64(b, uint64(start))
+	b = binary.BigEndian.AppendUint64(b, uint64(end))
+	b = appendKeyJSON(b, key)
+	*scratch = b
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// appendKeyJSON appends the key as encoding/json writes it, without its
+// cost for the common kinds of keys.
+func appendKeyJSON(b []byte, key any) []byte {
+	switch k := key.(type) {
+	case string:
+		for i := 0; i < len(k); i++ {
+			if c := k[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return appendJSON(b, key)
+			}
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		return append(b, '"')
+	case int:
+		return strconv.AppendInt(b, int64(k), 10)
+	case int32:
+		return strconv.AppendInt(b, int64(k), 10)
+	case int64:
+		return strconv.AppendInt(b, k, 10)
+	case uint32:
+		return strconv.AppendUint(b, uint64(k), 10)
+	case uint64:
+		return strconv.AppendUint(b, k, 10)
+	}
+	return appendJSON(b, key)
+}
+
+func appendJSON(b []byte, v any) []byte {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Appendf(b, "%#v", v)
+	}
+	return append(b, j...)
 }
 
 func unixNano(t int64) time.Time { return time.Unix(0, t).UTC() }

@@ -1,11 +1,11 @@
 package analytics
 
 import (
-	"cmp"
 	"container/heap"
 	"encoding/json"
 	"fmt"
-	"slices"
+	"math"
+	"strconv"
 
 	"github.com/shardlog/shardlog"
 )
@@ -19,7 +19,14 @@ type snapshot[K comparable, A, R any] struct {
 	Panes     []paneState[K, A]     `json:",omitempty"`
 	Due       []dueState[K]         `json:",omitempty"` // tumbling and hopping windows to fire, in order
 	Sessions  []sessionState[K, A]  `json:",omitempty"` // in the order they fire
-	Pending   []Result[K, R]        `json:",omitempty"` // fired, not yet emitted
+	Pending   []pendingState[K, R]  `json:",omitempty"` // fired, not yet emitted
+}
+
+type pendingState[K comparable, R any] struct {
+	ID         string
+	Key        K
+	Start, End int64
+	Value      R
 }
 
 // shardState is how far a job has read one shard.
@@ -41,43 +48,127 @@ type paneState[K comparable, A any] struct {
 type dueState[K comparable] struct {
 	Key   K
 	Start int64
+	Seq   uint64 // orders windows that close at once
 }
 
 type sessionState[K comparable, A any] struct {
 	Key        K
 	Start, End int64
 	Acc        A
+	Seq        uint64
 }
 
-// encode writes the window state, shards and pending results.
+// encode writes the window state, shards and pending results as the JSON
+// of a snapshot — by hand, since a snapshot holds every open window and
+// encoding/json's reflection would cost more than the events that made
+// them.
 func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Result[K, R]) ([]byte, error) {
-	snap := snapshot[K, A, R]{
-		Format: 1, Window: s.w.String(), Watermark: s.watermark,
-		Shards: shards, Pending: pending,
+	b := make([]byte, 0, 64*(len(s.panes)+len(s.due)+len(pending))+1024)
+	b = append(b, `{"Format":1,"Window":`...)
+	b = strconv.AppendQuote(b, s.w.String())
+	b = append(b, `,"Watermark":`...)
+	b = strconv.AppendInt(b, s.watermark, 10)
+	b = append(b, `,"Shards":`...)
+	sh, err := json.Marshal(shards)
+	if err != nil {
+		return nil, err
 	}
-	ordered := slices.Clone(s.due)
-	slices.SortFunc(ordered, func(a, b due[K, A]) int {
-		if c := cmp.Compare(a.at, b.at); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
-	for _, d := range ordered {
-		switch {
-		case d.sess != nil:
-			if !d.sess.closed && d.sess.end == d.end {
-				snap.Sessions = append(snap.Sessions, sessionState[K, A]{d.key, d.sess.start, d.sess.end, d.sess.acc})
-			}
-		default:
-			snap.Due = append(snap.Due, dueState[K]{d.key, d.start})
-		}
-	}
-	snap.Panes = make([]paneState[K, A], 0, len(s.panes))
+	b = append(b, sh...)
+	b = append(b, `,"Panes":[`...)
+	first := true
 	for pk, acc := range s.panes {
-		snap.Panes = append(snap.Panes, paneState[K, A]{pk.key, pk.start, *acc})
+		b = comma(b, &first)
+		b = append(b, `{"Key":`...)
+		b = appendKeyJSON(b, pk.key)
+		b = append(b, `,"Start":`...)
+		b = strconv.AppendInt(b, pk.start, 10)
+		b = append(b, `,"Acc":`...)
+		if b, err = appendValueJSON(b, *acc); err != nil {
+			return nil, err
+		}
+		b = append(b, '}')
 	}
-	slices.SortFunc(snap.Panes, func(a, b paneState[K, A]) int { return cmp.Compare(a.Start, b.Start) })
-	return json.Marshal(snap)
+	b = append(b, `],"Due":[`...)
+	first = true
+	for _, d := range s.due {
+		if d.sess != nil {
+			continue
+		}
+		b = comma(b, &first)
+		b = append(b, `{"Key":`...)
+		b = appendKeyJSON(b, d.key)
+		b = append(b, `,"Start":`...)
+		b = strconv.AppendInt(b, d.start, 10)
+		b = append(b, `,"Seq":`...)
+		b = strconv.AppendUint(b, d.seq, 10)
+		b = append(b, '}')
+	}
+	b = append(b, `],"Sessions":[`...)
+	first = true
+	for _, d := range s.due {
+		if d.sess == nil || d.sess.closed || d.sess.end != d.end {
+			continue
+		}
+		b = comma(b, &first)
+		b = append(b, `{"Key":`...)
+		b = appendKeyJSON(b, d.key)
+		b = append(b, `,"Start":`...)
+		b = strconv.AppendInt(b, d.sess.start, 10)
+		b = append(b, `,"End":`...)
+		b = strconv.AppendInt(b, d.sess.end, 10)
+		b = append(b, `,"Seq":`...)
+		b = strconv.AppendUint(b, d.seq, 10)
+		b = append(b, `,"Acc":`...)
+		if b, err = appendValueJSON(b, d.sess.acc); err != nil {
+			return nil, err
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `],"Pending":[`...)
+	first = true
+	for _, r := range pending {
+		b = comma(b, &first)
+		b = append(b, `{"ID":`...)
+		b = strconv.AppendQuote(b, r.ID)
+		b = append(b, `,"Key":`...)
+		b = appendKeyJSON(b, r.Key)
+		b = append(b, `,"Start":`...)
+		b = strconv.AppendInt(b, r.Start.UnixNano(), 10)
+		b = append(b, `,"End":`...)
+		b = strconv.AppendInt(b, r.End.UnixNano(), 10)
+		b = append(b, `,"Value":`...)
+		if b, err = appendValueJSON(b, r.Value); err != nil {
+			return nil, err
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...), nil
+}
+
+func comma(b []byte, first *bool) []byte {
+	if *first {
+		*first = false
+		return b
+	}
+	return append(b, ',')
+}
+
+// appendValueJSON appends an accumulator or a result as encoding/json
+// writes it, quickly for numbers.
+func appendValueJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+			return strconv.AppendFloat(b, x, 'g', -1, 64), nil
+		}
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return b, fmt.Errorf("analytics: %T cannot be kept in a snapshot: %w", v, err)
+	}
+	return append(b, j...), nil
 }
 
 // decode restores what encode wrote, returning the shards and pending
@@ -102,17 +193,23 @@ func (s *windows[E, K, A, R]) decode(data []byte) (map[string]shardState, []Resu
 		if s.w.kind == hopping {
 			s.scheduled[paneKey[K]{d.Key, d.Start}] = struct{}{}
 		}
-		s.push(due[K, A]{at: satAdd(satAdd(d.Start, s.w.size), s.lateness), key: d.Key, start: d.Start})
+		s.due = append(s.due, due[K, A]{at: satAdd(satAdd(d.Start, s.w.size), s.lateness), seq: d.Seq, key: d.Key, start: d.Start})
+		s.seq = max(s.seq, d.Seq)
 	}
 	for _, ss := range snap.Sessions {
 		sw := &sessionWindow[A]{start: ss.Start, end: ss.End, acc: ss.Acc}
 		s.sessions[ss.Key] = append(s.sessions[ss.Key], sw)
 		s.nSessions++
-		s.push(due[K, A]{at: satAdd(sw.end, s.lateness), key: ss.Key, sess: sw, end: sw.end})
+		s.due = append(s.due, due[K, A]{at: satAdd(sw.end, s.lateness), seq: ss.Seq, key: ss.Key, sess: sw, end: sw.end})
+		s.seq = max(s.seq, ss.Seq)
 	}
 	heap.Init(&s.due)
 	if snap.Shards == nil {
 		snap.Shards = map[string]shardState{}
 	}
-	return snap.Shards, snap.Pending, nil
+	pending := make([]Result[K, R], len(snap.Pending))
+	for i, p := range snap.Pending {
+		pending[i] = Result[K, R]{ID: p.ID, Key: p.Key, Start: unixNano(p.Start), End: unixNano(p.End), Value: p.Value}
+	}
+	return snap.Shards, pending, nil
 }

@@ -13,7 +13,8 @@ type windows[E any, K comparable, A, R any] struct {
 	w        Window
 	lateness int64
 	agg      Aggregator[E, A, R]
-	id       func(K, int64, int64) string
+	job      string // names results (see resultID)
+	scratch  []byte
 
 	watermark int64 // event time up to which windows are complete
 	panes     map[paneKey[K]]*A
@@ -63,9 +64,9 @@ func (h *dueHeap[K, A]) Pop() any {
 	return x
 }
 
-func newWindows[E any, K comparable, A, R any](w Window, lateness int64, agg Aggregator[E, A, R], id func(K, int64, int64) string) *windows[E, K, A, R] {
+func newWindows[E any, K comparable, A, R any](w Window, lateness int64, agg Aggregator[E, A, R], job string) *windows[E, K, A, R] {
 	return &windows[E, K, A, R]{
-		w: w, lateness: lateness, agg: agg, id: id,
+		w: w, lateness: lateness, agg: agg, job: job,
 		watermark: math.MinInt64,
 		panes:     map[paneKey[K]]*A{},
 		scheduled: map[paneKey[K]]struct{}{},
@@ -235,7 +236,7 @@ func (s *windows[E, K, A, R]) closeSession(k K, sw *sessionWindow[A]) {
 
 func (s *windows[E, K, A, R]) result(k K, start, end int64, acc A) Result[K, R] {
 	return Result[K, R]{
-		ID:    s.id(k, start, end),
+		ID:    resultID(&s.scratch, s.job, k, start, end),
 		Key:   k,
 		Start: unixNano(start),
 		End:   unixNano(end),
