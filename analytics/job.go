@@ -13,6 +13,10 @@ import (
 	"github.com/shardlog/shardlog"
 )
 
+// ErrSkip is what Decode returns for a record the job is to leave out
+// quietly — one a filter does not pass — rather than report to Rejected.
+var ErrSkip = errors.New("analytics: record left out")
+
 // ErrInvalidConfig is returned by New for a Config it cannot run, wrapped
 // with the reason.
 var ErrInvalidConfig = errors.New("analytics: invalid Config")
@@ -44,7 +48,8 @@ type Config[E any, K comparable, A, R any] struct {
 
 	// Decode makes an event of a record (records the Kinesis Producer
 	// Library aggregated are unpacked first). A record it fails on is
-	// given to Rejected and skipped. Required.
+	// given to Rejected and skipped; one it returns ErrSkip for is skipped
+	// quietly. Required.
 	Decode func(shardlog.UserRecord) (E, error)
 	// Key groups events: each key's windows are aggregated apart.
 	// Required.

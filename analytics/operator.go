@@ -399,7 +399,9 @@ func (p *processor[E, K, A, R]) ProcessRecords(ctx context.Context, in shardlog.
 			u := &in.UserRecords[i]
 			e, err := p.j.cfg.Decode(*u)
 			if err != nil {
-				p.reject(*u, err)
+				if !errors.Is(err, ErrSkip) {
+					p.reject(*u, err)
+				}
 				continue
 			}
 			t := now

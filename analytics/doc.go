@@ -1,0 +1,51 @@
+// Package analytics computes windowed aggregations over streams — the job
+// of Kinesis Data Analytics — with results exactly once by ID, on any
+// shardlog.StreamAPI: an embedded stream, shardlogd, or Amazon Kinesis
+// through the aws module.
+//
+// # Basics
+//
+// A Job reads its sources through consumer groups (shardlog.RunWorker:
+// leases, parents before children, KPL aggregates unpacked), decodes each
+// record into an event, keys it, and folds it into the windows of its key
+// with an Aggregator: Count, Sum, Min, Max, Avg, Distinct, ApproxDistinct
+// (HyperLogLog), TopK, Percentiles (DDSketch), or your own. Windows are
+// Tumbling, Hopping or Session, in event time (Config.EventTime) or
+// processing time. Results go to an Output: a callback (OutputFunc), a
+// stream (StreamOutput) or a delivery stream (DeliveryOutput). Package
+// streamsql compiles a small SQL to the same jobs.
+//
+// # Time
+//
+// In event time each shard's watermark is its latest event time less
+// Config.MaxOutOfOrderness, and the job's is the least of its shards',
+// leaving out shards idle for Config.IdleTimeout; a split's or merge's
+// children start from their parents' watermark. A window fires once, when
+// the watermark passes its end plus Config.AllowedLateness; an event that
+// comes after every window it belongs to has fired goes to Config.Late.
+// The watermark moves between batches of records, not within one. All
+// time comes from Config.Clock, so tests on a manual clock are instant
+// and deterministic.
+//
+// # Exactly once
+//
+// A job saves snapshots to a Store (DirStore, MemoryStore): its open
+// windows, the position it has read each shard to, and the results fired
+// but not yet emitted, all at once. A result is emitted only after a
+// snapshot holds it, and a lease is checkpointed only to a snapshot's
+// position. After a crash the job restores the last snapshot, emits its
+// pending results again and reads on from its positions: no event is
+// counted twice or lost, and a result emitted twice is the same result
+// with the same ID (Result.ID), which an output that keeps IDs (Dedup)
+// takes once.
+//
+// # Caveats
+//
+// A job runs in one instance at a time, holding every shard of its
+// sources: its windows are keyed across shards, so they live in one
+// place. Another instance under the same name takes over when the first
+// stops or dies (its leases expire); two at once stop with
+// ErrSnapshotConflict. Snapshots hold the whole state, so their cost
+// grows with the open windows; while the job catches up, results gather
+// for up to a second between snapshots.
+package analytics
