@@ -43,9 +43,10 @@
 //
 // A job runs in one instance at a time, holding every shard of its
 // sources: its windows are keyed across shards, so they live in one
-// place. Another instance under the same name takes over when the first
-// stops or dies (its leases expire); two at once stop with
-// ErrSnapshotConflict. Snapshots hold the whole state, so their cost
+// place. The instance holds the job's lease (in the groups' lease store);
+// another instance started under the same name waits as a standby, and
+// takes over from the last snapshot when the first stops, or stops
+// renewing the lease for Config.FailoverTime. Snapshots hold the whole state, so their cost
 // grows with the open windows; while the job catches up, results gather
 // for up to a second between snapshots.
 package analytics

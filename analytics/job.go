@@ -96,9 +96,14 @@ type Config[E any, K comparable, A, R any] struct {
 	// restarted job reads again. Default: 10 seconds.
 	SnapshotInterval time.Duration
 	// WorkerID names this instance in the consumer groups (see
-	// shardlog.WorkerConfig.WorkerID): restarted under the same ID, it
-	// takes its leases back at once.
+	// shardlog.WorkerConfig.WorkerID) and as the holder of the job's
+	// lease: restarted under the same ID, it takes them back at once.
+	// Default: the host name, the process ID and a random part.
 	WorkerID string
+	// FailoverTime is how long an instance may go without renewing the
+	// job's lease (and its shards' leases) before another takes the job
+	// over. Default: 10 seconds, as the Kinesis Client Library's.
+	FailoverTime time.Duration
 	// Clock times idleness, processing time and snapshots; default: the
 	// first source's account clock for a *shardlog.Stream, else the system
 	// clock.
@@ -120,14 +125,12 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 
 // Job is a running windowed aggregation: see New and Run.
 //
-// A job runs in one instance at a time: the snapshot holds all its
-// windows, and an instance that finds another's snapshot newer than its
-// own stops with ErrSnapshotConflict. Another instance started under the
-// same Name after the first stops (or dies: its leases expire) takes over
-// from the snapshot.
+// A job runs in one instance at a time (see the package's Caveats): its
+// Run waits while another instance holds the job.
 type Job[E any, K comparable, A, R any] struct {
-	cfg   Config[E, K, A, R]
-	stats stats
+	cfg    Config[E, K, A, R]
+	leases shardlog.LeaseStore // the job's lease's, and its groups' unless Config.Leases names others
+	stats  stats
 
 	mu    sync.Mutex
 	saved map[string]shardlog.SequenceNumber // guarded by mu: each shard's position in the last snapshot saved
@@ -148,7 +151,7 @@ func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R
 		return nil, fmt.Errorf("%w: no Aggregate", ErrInvalidConfig)
 	case cfg.Output == nil:
 		return nil, fmt.Errorf("%w: no Output", ErrInvalidConfig)
-	case cfg.MaxOutOfOrderness < 0 || cfg.IdleTimeout < 0 || cfg.AllowedLateness < 0 || cfg.SnapshotInterval < 0:
+	case cfg.MaxOutOfOrderness < 0 || cfg.IdleTimeout < 0 || cfg.AllowedLateness < 0 || cfg.SnapshotInterval < 0 || cfg.FailoverTime < 0:
 		return nil, fmt.Errorf("%w: durations must not be negative", ErrInvalidConfig)
 	}
 	if err := cfg.Window.check(); err != nil {
@@ -170,6 +173,16 @@ func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R
 	if cfg.SnapshotInterval == 0 {
 		cfg.SnapshotInterval = 10 * time.Second
 	}
+	if cfg.FailoverTime == 0 {
+		cfg.FailoverTime = 10 * time.Second
+	}
+	leases := cfg.Leases
+	if s, ok := cfg.Sources[0].(*shardlog.Stream); ok && leases == nil {
+		leases = s.Account().LeaseStore()
+	}
+	if leases == nil {
+		return nil, fmt.Errorf("%w: Leases is required for sources other than *shardlog.Stream", ErrInvalidConfig)
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = shardlog.SystemClock()
 		if s, ok := cfg.Sources[0].(*shardlog.Stream); ok {
@@ -179,19 +192,29 @@ func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	j := &Job[E, K, A, R]{cfg: cfg, saved: map[string]shardlog.SequenceNumber{}}
+	j := &Job[E, K, A, R]{cfg: cfg, leases: leases, saved: map[string]shardlog.SequenceNumber{}}
 	j.stats.watermark.Store(floor)
 	return j, nil
 }
 
-// Run runs the job until ctx is done: it restores the last snapshot,
+// Run runs the job until ctx is done. It first takes the job's lease,
+// waiting while another instance holds it; then it restores the last snapshot,
 // emits the results it holds that were not yet emitted, reads the
 // sources, and fires windows as the watermark passes them. When ctx is
 // done it stops reading, saves a snapshot and returns nil. It returns an
 // error when a source fails (deleted, its account closed), when the
-// snapshot cannot be read or saved, or ErrSnapshotConflict when another
-// instance of the job runs. No goroutine of the job outlives the call.
+// snapshot cannot be read or saved, ErrJobTakenOver when another instance
+// took the job's lease, or ErrSnapshotConflict when another instance saved
+// a snapshot. No goroutine of the job outlives the call.
 func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
+	lock := newJobLock(j.leases, j.cfg.Name, j.cfg.WorkerID, j.cfg.Clock, j.cfg.FailoverTime)
+	if err := lock.acquire(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer lock.release(context.WithoutCancel(ctx))
 	op, err := j.restore(ctx)
 	if err != nil {
 		return err
@@ -207,7 +230,7 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 	go func() { opDone <- op.run(opCtx, ctx) }()
 
 	var wg sync.WaitGroup
-	errs := make(chan error, len(j.cfg.Sources))
+	errs := make(chan error, len(j.cfg.Sources)+1)
 	for _, src := range j.cfg.Sources {
 		wg.Add(1)
 		go func() {
@@ -220,6 +243,7 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 				EnhancedFanOut:  j.cfg.EnhancedFanOut,
 				Deaggregate:     true,
 				Leases:          j.cfg.Leases,
+				FailoverTime:    j.cfg.FailoverTime,
 				IdleInterval:    time.Second,
 				Clock:           j.cfg.Clock,
 				Logger:          j.cfg.Logger,
@@ -235,6 +259,9 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 	case <-readCtx.Done():
 	case opErr = <-opDone:
 		stopReading()
+	case <-lock.lost:
+		stopReading()
+		errs <- ErrJobTakenOver
 	}
 	wg.Wait()
 	if opErr == nil {
@@ -242,7 +269,11 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 		opErr = <-opDone
 	}
 	close(errs)
-	return errors.Join(opErr, <-errs)
+	var readErrs []error
+	for err := range errs {
+		readErrs = append(readErrs, err)
+	}
+	return errors.Join(append([]error{opErr}, readErrs...)...)
 }
 
 // savedPosition is the shard's position in the last snapshot saved: as

@@ -117,3 +117,37 @@ func TestNewRefusesBadConfigs(t *testing.T) {
 	require.ErrorContains(t, err, "Tumbling(1m0s)")
 	require.False(t, errors.Is(err, analytics.ErrSnapshotConflict))
 }
+
+// TestStandbyTakesOver: a second instance waits while the first runs, and
+// takes over from its snapshot when it stops; an instance that stopped
+// renewing the job's lease (a crash) is taken over after FailoverTime.
+func TestStandbyTakesOver(t *testing.T) {
+	r := newRig(t, 1)
+	cfg := r.countConfig(analytics.Tumbling(time.Minute))
+	cfg.WorkerID = "first"
+	first, stopFirst := run(t, cfg)
+	r.put(0, click{Page: "a", At: ms(10 * time.Second)})
+	await(t, r.clk, first, 0, func(s analytics.Stats) bool { return s.Events == 1 })
+
+	cfg.WorkerID = "second"
+	second, _ := run(t, cfg)
+	r.put(0, click{Page: "a", At: ms(20 * time.Second)})
+	await(t, r.clk, first, 0, func(s analytics.Stats) bool { return s.Events == 2 })
+	require.Zero(t, second.Stats().Events, "the standby reads nothing")
+	require.NoError(t, stopFirst())
+
+	r.put(0, click{Page: "a", At: ms(30 * time.Second)})
+	r.put(0, click{Page: "x", At: ms(90 * time.Second)})
+	// (The standby looks at the lease every FailoverTime/3, on the clock.)
+	await(t, r.clk, second, time.Second, func(s analytics.Stats) bool { return s.Events == 2 })
+	require.Equal(t, []row{{"a", 0, time.Minute, 3}}, rows(r.next(1)))
+
+	// A lease its holder no longer renews is taken after FailoverTime.
+	leases := r.acct.LeaseStore()
+	cfg.Name = "other-job"
+	require.NoError(t, leases.Swap(ctx, "analytics/other-job", nil, shardlog.Lease{Key: "job", Owner: "crashed"}))
+	cfg.WorkerID = "third"
+	third, _ := run(t, cfg)
+	await(t, r.clk, third, time.Second, func(s analytics.Stats) bool { return s.Events == 4 })
+	require.GreaterOrEqual(t, r.clk.Now().Sub(t0), 10*time.Second)
+}
