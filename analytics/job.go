@@ -312,6 +312,7 @@ func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], e
 			return nil, err
 		}
 		op.fixed = len(op.pending)
+		j.stats.pending.Store(int64(op.fixed))
 	}
 	j.publish(op.shards)
 	j.stats.watermark.Store(op.state.watermark)

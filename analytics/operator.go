@@ -226,6 +226,7 @@ func (op *operator[E, K, A, R]) step(ctx context.Context, now time.Time) error {
 	op.pending = op.state.advance(op.watermark(now), op.pending)
 	op.j.stats.watermark.Store(op.state.watermark)
 	op.j.stats.windows.Store(int64(op.state.open()))
+	op.j.stats.pending.Store(int64(len(op.pending)))
 	// Results wait for a snapshot that holds them. A snapshot costs the
 	// whole state, so while the job catches up results gather for up to a
 	// second; once it has, they go at once.
@@ -310,6 +311,7 @@ func (op *operator[E, K, A, R]) flush(ctx context.Context) error {
 			n := copy(op.pending, op.pending[op.fixed:])
 			clear(op.pending[n:])
 			op.pending, op.fixed = op.pending[:n], 0
+			op.j.stats.pending.Store(int64(n))
 			op.dirty = true // the next snapshot leaves them out
 			return nil
 		}

@@ -11,6 +11,7 @@ type Stats struct {
 	Late      int64     // events too late for any window
 	Rejected  int64     // records Decode failed on
 	Results   int64     // results emitted (again after a restart too)
+	Pending   int       // results fired and not yet emitted
 	Windows   int       // windows open now, by key (panes for hopping windows)
 	Watermark time.Time // the job's watermark; zero before it has one
 	Snapshots int64     // the version of the last snapshot saved
@@ -18,7 +19,7 @@ type Stats struct {
 
 // stats are the counters behind Stats, written by the job's goroutines.
 type stats struct {
-	events, late, rejected, results, windows, watermark, snapshots atomic.Int64
+	events, late, rejected, results, pending, windows, watermark, snapshots atomic.Int64
 }
 
 // Stats returns the job's counters now.
@@ -28,6 +29,7 @@ func (j *Job[E, K, A, R]) Stats() Stats {
 		Late:      j.stats.late.Load(),
 		Rejected:  j.stats.rejected.Load(),
 		Results:   j.stats.results.Load(),
+		Pending:   int(j.stats.pending.Load()),
 		Windows:   int(j.stats.windows.Load()),
 		Snapshots: j.stats.snapshots.Load(),
 	}
