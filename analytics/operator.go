@@ -76,8 +76,7 @@ func (op *operator[E, K, A, R]) run(ctx, outer context.Context) error {
 	clock := op.j.cfg.Clock
 	tick := make(chan struct{}, 1)
 	var timer shardlog.Timer
-	var arm func()
-	arm = func() {
+	arm := func() {
 		timer = clock.AfterFunc(time.Second, func() {
 			select {
 			case tick <- struct{}{}:

@@ -161,17 +161,6 @@ func (r *rig) next(n int) []analytics.Result[string, int64] {
 	return got
 }
 
-// none checks no result came, after the job has had time to act on what
-// it was given: it waits until the stream's consumers caught up.
-func (r *rig) none() {
-	r.t.Helper()
-	select {
-	case x := <-r.results:
-		r.t.Fatalf("unexpected result %v", x)
-	default:
-	}
-}
-
 func ms(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
 
 func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
