@@ -1,6 +1,7 @@
 package analytics_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -175,4 +176,29 @@ func TestHoppingWindows(t *testing.T) {
 		{"a", 20 * time.Second, 80 * time.Second, 2},
 		{"a", 40 * time.Second, 100 * time.Second, 1},
 	}, rows(r.next(4)))
+}
+
+// TestTwoSources: a job reads two streams as one: a key's windows count its
+// events of both, and the watermark is the least of all their shards'.
+func TestTwoSources(t *testing.T) {
+	r := newRig(t, 1)
+	eu, err := r.acct.CreateStream(ctx, shardlog.CreateStreamInput{StreamName: "clicks-eu", ShardCount: 1})
+	require.NoError(t, err)
+	cfg := r.countConfig(analytics.Tumbling(time.Minute))
+	cfg.Sources = append(cfg.Sources, eu)
+	j, _ := run(t, cfg)
+	putEU := func(c click) {
+		data, err := json.Marshal(c)
+		require.NoError(t, err)
+		_, err = eu.Put(ctx, shardlog.PutInput{PartitionKey: "k", Data: data})
+		require.NoError(t, err)
+	}
+	r.put(0, click{Page: "a", At: ms(10 * time.Second)})
+	putEU(click{Page: "a", At: ms(20 * time.Second)})
+	r.put(0, click{Page: "x", At: ms(90 * time.Second)})
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 3 })
+	require.Equal(t, t0.Add(20*time.Second), j.Stats().Watermark, "clicks-eu holds the watermark")
+	putEU(click{Page: "a", At: ms(30 * time.Second)})
+	putEU(click{Page: "x", At: ms(90 * time.Second)})
+	require.Equal(t, []row{{"a", 0, time.Minute, 3}}, rows(r.next(1)))
 }

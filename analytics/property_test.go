@@ -145,9 +145,13 @@ func checkAgainstReference(t *testing.T, kind string, seed uint64) {
 	case "session":
 		w = analytics.Session(gap)
 	}
+	// Allowed lateness, from none to a minute: events are up to ooo plus
+	// the lateness behind the latest, so some are behind the watermark, and
+	// still in time for their windows.
+	lateness := time.Duration(rng.IntN(4)) * 20 * time.Second
 	c := &crashable{inner: analytics.MemoryStore(), seen: map[string]analytics.Result[string, int64]{}, t: t, emitted: make(chan struct{}, 1)}
 	cfg := r.countConfig(w)
-	cfg.Store, cfg.Output, cfg.MaxOutOfOrderness = c, c, ooo
+	cfg.Store, cfg.Output, cfg.MaxOutOfOrderness, cfg.AllowedLateness = c, c, ooo, lateness
 	cfg.WorkerID = "worker"
 	stop := start(t, cfg)
 
@@ -163,10 +167,11 @@ func checkAgainstReference(t *testing.T, kind string, seed uint64) {
 	}
 	n := 400 + rng.IntN(400)
 	for range n {
-		// Time moves on by up to 4 s; an event is up to ooo behind the walk,
-		// so never behind any shard's watermark: none is late.
+		// Time moves on by up to 4 s; an event is up to ooo + lateness
+		// behind the walk, so never behind any shard's watermark by more
+		// than the lateness: none is too late for its windows.
 		walk += rng.Int64N(4000)
-		at := walk - rng.Int64N(ooo.Milliseconds())
+		at := walk - rng.Int64N((ooo + lateness).Milliseconds()+1)
 		page := fmt.Sprintf("p%d", rng.IntN(8))
 		put(page, at)
 		events = append(events, click{Page: page, At: t0.UnixMilli() + at})
@@ -227,7 +232,19 @@ func checkAgainstReference(t *testing.T, kind string, seed uint64) {
 		}
 	}
 	require.NoError(t, stop())
-	require.Equal(t, len(want), len(got), "results")
+	if len(want) != len(got) {
+		for x := range want {
+			if !got[x] {
+				t.Logf("missing %v", x)
+			}
+		}
+		for x := range got {
+			if !want[x] {
+				t.Logf("extra %v", x)
+			}
+		}
+	}
+	require.Equal(t, len(want), len(got), "results (lateness %v)", lateness)
 	for x := range want {
 		require.True(t, got[x], "missing %v of %v", x, len(events))
 	}

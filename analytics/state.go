@@ -137,7 +137,10 @@ func (s *windows[E, K, A, R]) addSession(k K, t int64, e E) bool {
 	var before int64 // merged's end when found: a new end needs a new due entry
 	kept := open[:0]
 	for _, sw := range open {
-		if sw.start <= end && start <= sw.end { // touching sessions merge, as Flink's
+		// Sessions merge when they overlap: an event gap or more after
+		// the last starts a new one, so a session the watermark has
+		// closed is never one a later event belongs to.
+		if sw.start < end && start < sw.end {
 			if merged == nil {
 				merged, before = sw, sw.end
 			} else {

@@ -43,7 +43,8 @@ func Hopping(size, slide time.Duration) Window {
 
 // Session windows group a key's events that follow each other within gap:
 // a session runs from its first event to its last plus gap, and closes
-// when gap passes with no event of its key. Two sessions an event bridges
+// when gap passes with no event of its key (an event exactly gap after
+// the last starts a new session). Two sessions an event bridges
 // are merged into one, so an aggregate used with them needs a Merge.
 func Session(gap time.Duration) Window {
 	return Window{kind: session, gap: int64(gap)}
