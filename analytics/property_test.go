@@ -171,7 +171,7 @@ func checkAgainstReference(t *testing.T, kind string, seed uint64) {
 		// behind the walk, so never behind any shard's watermark by more
 		// than the lateness: none is too late for its windows.
 		walk += rng.Int64N(4000)
-		at := walk - rng.Int64N((ooo + lateness).Milliseconds()+1)
+		at := walk - rng.Int64N((ooo+lateness).Milliseconds()+1)
 		page := fmt.Sprintf("p%d", rng.IntN(8))
 		put(page, at)
 		events = append(events, click{Page: page, At: t0.UnixMilli() + at})
