@@ -47,6 +47,7 @@
 // another instance started under the same name waits as a standby, and
 // takes over from the last snapshot when the first stops, or stops
 // renewing the lease for Config.FailoverTime. Snapshots hold the whole state, so their cost
-// grows with the open windows; while the job catches up, results gather
-// for up to a second between snapshots.
+// grows with the open windows: while the job catches up, results gather
+// for up to a second between snapshots, and snapshots are always at least
+// ten times as far apart as the last one took.
 package analytics

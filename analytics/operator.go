@@ -15,19 +15,20 @@ import (
 // snapshots and emits results, so user code (Aggregate, Output, Late)
 // runs without a lock held.
 type operator[E any, K comparable, A, R any] struct {
-	j       *Job[E, K, A, R]
-	msgs    chan message[E, K]
-	state   *windows[E, K, A, R]
-	shards  map[string]shardState // what a snapshot keeps of each shard
-	active  map[string]*liveShard // shards that hold the watermark: read now, or expected to be
-	pending []Result[K, R]        // fired, not yet emitted
-	fixed   int                   // how many of pending, from the first, the last snapshot holds
-	version int64                 // of the last snapshot saved or loaded
-	dirty   bool                  // read something since the last snapshot
-	saveAt  time.Time             // when the next periodic snapshot is due
-	savedAt time.Time             // when the last one was saved
-	stopped chan struct{}         // closed when run returns: no one takes messages
-	events  sync.Pool             // of *[]event[E, K]: batches' buffers
+	j        *Job[E, K, A, R]
+	msgs     chan message[E, K]
+	state    *windows[E, K, A, R]
+	shards   map[string]shardState // what a snapshot keeps of each shard
+	active   map[string]*liveShard // shards that hold the watermark: read now, or expected to be
+	pending  []Result[K, R]        // fired, not yet emitted
+	fixed    int                   // how many of pending, from the first, the last snapshot holds
+	version  int64                 // of the last snapshot saved or loaded
+	dirty    bool                  // read something since the last snapshot
+	saveAt   time.Time             // when the next periodic snapshot is due
+	savedAt  time.Time             // when the last one was saved
+	saveCost time.Duration         // how long that took, on the clock
+	stopped  chan struct{}         // closed when run returns: no one takes messages
+	events   sync.Pool             // of *[]event[E, K]: batches' buffers
 }
 
 // liveShard is what the watermark needs of a shard being read.
@@ -228,8 +229,12 @@ func (op *operator[E, K, A, R]) step(ctx context.Context, now time.Time) error {
 	op.j.stats.pending.Store(int64(len(op.pending)))
 	// Results wait for a snapshot that holds them. A snapshot costs the
 	// whole state, so while the job catches up results gather for up to a
-	// second; once it has, they go at once.
-	ripe := len(op.pending) > 0 && (op.caughtUp() || now.Sub(op.savedAt) >= time.Second)
+	// second; once it has, they go at once. Either way snapshots are at
+	// least ten times as far apart as the last one took, so that a large
+	// state firing often (sessions closing one by one) costs at most a
+	// tenth of the job's time.
+	since := now.Sub(op.savedAt)
+	ripe := len(op.pending) > 0 && since >= 10*op.saveCost && (op.caughtUp() || since >= time.Second)
 	if ripe || (op.dirty && !now.Before(op.saveAt)) {
 		if err := op.save(ctx); err != nil {
 			return err
@@ -283,6 +288,7 @@ func (op *operator[E, K, A, R]) watermark(now time.Time) int64 {
 
 // save writes a snapshot of the windows, shards and pending results.
 func (op *operator[E, K, A, R]) save(ctx context.Context) error {
+	began := op.j.cfg.Clock.Now()
 	data, err := op.state.encode(op.shards, op.pending)
 	if err != nil {
 		return fmt.Errorf("analytics: encoding the snapshot: %w", err)
@@ -295,6 +301,7 @@ func (op *operator[E, K, A, R]) save(ctx context.Context) error {
 	op.j.stats.snapshots.Store(op.version)
 	op.dirty = false
 	op.savedAt = op.j.cfg.Clock.Now()
+	op.saveCost = op.savedAt.Sub(began)
 	op.saveAt = op.savedAt.Add(op.j.cfg.SnapshotInterval)
 	op.j.publish(op.shards)
 	return nil
