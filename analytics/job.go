@@ -319,9 +319,20 @@ func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], e
 	// The shards that exist now hold the watermark back until they are read
 	// or idle, so that a shard whose consumer starts late does not find
 	// its records late.
+	// A new job waits only for the shards it will read: from LATEST or a
+	// timestamp, not the shards closed before.
+	var filter shardlog.ShardFilter
+	if data == nil {
+		switch p := j.cfg.InitialPosition; p.Type {
+		case shardlog.Latest:
+			filter.Type = shardlog.FilterAtLatest
+		case shardlog.AtTimestamp:
+			filter = shardlog.ShardFilter{Type: shardlog.FilterAtTimestamp, Timestamp: p.Timestamp}
+		}
+	}
 	now := j.cfg.Clock.Now()
 	for _, src := range j.cfg.Sources {
-		in := shardlog.ListShardsInput{}
+		in := shardlog.ListShardsInput{ShardFilter: filter}
 		for {
 			out, err := src.ListShards(ctx, in)
 			if err != nil {

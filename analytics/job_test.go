@@ -202,3 +202,24 @@ func TestTwoSources(t *testing.T) {
 	putEU(click{Page: "x", At: ms(90 * time.Second)})
 	require.Equal(t, []row{{"a", 0, time.Minute, 3}}, rows(r.next(1)))
 }
+
+// TestLaterStartIgnoresClosedShards: a new job starting at a timestamp
+// waits only for the shards open then, not for closed ones it will never
+// read.
+func TestLaterStartIgnoresClosedShards(t *testing.T) {
+	r := newRig(t, 1)
+	out, err := r.s.ListShards(ctx, shardlog.ListShardsInput{})
+	require.NoError(t, err)
+	_, err = r.s.SplitShard(ctx, shardlog.SplitShardInput{ShardToSplit: out.Shards[0].ShardID, NewStartingHashKey: out.Shards[0].HashKeyRange.Midpoint()})
+	require.NoError(t, err)
+	r.clk.Advance(time.Second)
+	cfg := r.countConfig(analytics.Tumbling(time.Minute))
+	cfg.InitialPosition = shardlog.StartingPosition{Type: shardlog.AtTimestamp, Timestamp: r.clk.Now()}
+	j, _ := run(t, cfg)
+	r.put(0, click{Page: "a", At: ms(10 * time.Second)})
+	r.put(1, click{Page: "a", At: ms(20 * time.Second)})
+	r.put(0, click{Page: "x", At: ms(90 * time.Second)})
+	r.put(1, click{Page: "x", At: ms(90 * time.Second)})
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 4 })
+	require.Equal(t, []row{{"a", 0, time.Minute, 2}}, rows(r.next(1)))
+}
