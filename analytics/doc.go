@@ -39,15 +39,33 @@
 // with the same ID (Result.ID), which an output that keeps IDs (Dedup)
 // takes once.
 //
+// # Scaling out
+//
+// By default a job runs in one instance at a time, holding every shard of
+// its sources: its keys may have events in every shard, so each key's
+// windows live in one place. The instance holds the job's lease (in the
+// groups' lease store); another instance started under the same name
+// waits as a standby, and takes over from the last snapshot when the
+// first stops, or stops renewing the lease for Config.FailoverTime.
+//
+// When a key follows the record's partition key (Config.ByPartitionKey),
+// all of its events are in one shard at a time, and each shard's windows
+// live with the shard: its consumer keeps them in a snapshot of its own,
+// the job's instances share the shards as a consumer group's workers do,
+// and a shard's state moves with its lease. When a shard splits or
+// merges, its children take its open windows (each the keys whose hash
+// keys fall in its range) and its watermark. A shard's watermark is then
+// its own, so a shard without new records keeps its last windows open
+// until it has some.
+//
 // # Caveats
 //
-// A job runs in one instance at a time, holding every shard of its
-// sources: its windows are keyed across shards, so they live in one
-// place. The instance holds the job's lease (in the groups' lease store);
-// another instance started under the same name waits as a standby, and
-// takes over from the last snapshot when the first stops, or stops
-// renewing the lease for Config.FailoverTime. Snapshots hold the whole state, so their cost
-// grows with the open windows: while the job catches up, results gather
-// for up to a second between snapshots, and snapshots are always at least
-// ten times as far apart as the last one took.
+// Snapshots hold the whole state (a shard's, with ByPartitionKey), so
+// their cost grows with the open windows: while the job catches up,
+// results gather for up to a second between snapshots, and snapshots are
+// always at least ten times as far apart as the last one took. The
+// watermark moves between batches of records, so which events are late
+// can depend on how records were batched; a result's content is fixed in
+// a snapshot before it is first emitted, so it is the same however often
+// it is emitted.
 package analytics

@@ -54,6 +54,15 @@ type Config[E any, K comparable, A, R any] struct {
 	// Key groups events: each key's windows are aggregated apart.
 	// Required.
 	Key func(E) K
+	// ByPartitionKey says Key is a function of the record's partition key
+	// (or explicit hash key), so that all of a key's events are in one
+	// shard at a time. Each shard's windows then live with its lease, in a
+	// snapshot of their own: the job's instances share the shards as a
+	// consumer group's workers do (any number run at once, no standby),
+	// and a shard's watermark is its own — a shard without new records
+	// does not close its last windows until it has some. Without it, one
+	// instance reads every shard (see the package's Caveats).
+	ByPartitionKey bool
 	// EventTime says when an event happened. With it, windows are in event
 	// time and close when the watermark passes them; without it, an event
 	// is in the window of the moment the job reads it (processing time, on
@@ -132,8 +141,9 @@ type Job[E any, K comparable, A, R any] struct {
 	leases shardlog.LeaseStore // the job's lease's, and its groups' unless Config.Leases names others
 	stats  stats
 
-	mu    sync.Mutex
-	saved map[string]shardlog.SequenceNumber // guarded by mu: each shard's position in the last snapshot saved
+	mu      sync.Mutex
+	saved   map[string]shardlog.SequenceNumber // guarded by mu: each shard's position in the last snapshot saved
+	shardWM map[string]int64                   // guarded by mu: with ByPartitionKey, the watermarks of the shards read
 }
 
 // New checks cfg and returns a job ready to Run.
@@ -192,7 +202,7 @@ func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	j := &Job[E, K, A, R]{cfg: cfg, leases: leases, saved: map[string]shardlog.SequenceNumber{}}
+	j := &Job[E, K, A, R]{cfg: cfg, leases: leases, saved: map[string]shardlog.SequenceNumber{}, shardWM: map[string]int64{}}
 	j.stats.watermark.Store(floor)
 	return j, nil
 }
@@ -207,6 +217,9 @@ func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R
 // took the job's lease, or ErrSnapshotConflict when another instance saved
 // a snapshot. No goroutine of the job outlives the call.
 func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
+	if j.cfg.ByPartitionKey {
+		return j.runByPartitionKey(ctx)
+	}
 	lock := newJobLock(j.leases, j.cfg.Name, j.cfg.WorkerID, j.cfg.Clock, j.cfg.FailoverTime)
 	if err := lock.acquire(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -235,19 +248,9 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := shardlog.RunWorker(readCtx, src, shardlog.WorkerConfig{
-				Application:     j.cfg.Name,
-				WorkerID:        j.cfg.WorkerID,
-				NewProcessor:    func(shardID string) shardlog.RecordProcessor { return j.newProcessor(op, src, shardID) },
-				InitialPosition: j.cfg.InitialPosition,
-				EnhancedFanOut:  j.cfg.EnhancedFanOut,
-				Deaggregate:     true,
-				Leases:          j.cfg.Leases,
-				FailoverTime:    j.cfg.FailoverTime,
-				IdleInterval:    time.Second,
-				Clock:           j.cfg.Clock,
-				Logger:          j.cfg.Logger,
-			})
+			err := shardlog.RunWorker(readCtx, src, j.workerConfig(src, func(shardID string) shardlog.RecordProcessor {
+				return j.newProcessor(op, src, shardID)
+			}))
 			if err != nil {
 				errs <- fmt.Errorf("analytics: reading %s: %w", src.Name(), err)
 				stopReading()
@@ -274,6 +277,51 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 		readErrs = append(readErrs, err)
 	}
 	return errors.Join(append([]error{opErr}, readErrs...)...)
+}
+
+// runByPartitionKey runs the consumer groups of a job keyed by partition
+// key: each shard's consumer keeps its windows (see shardWindows).
+func (j *Job[E, K, A, R]) runByPartitionKey(ctx context.Context) error {
+	errs := make(chan error, len(j.cfg.Sources))
+	readCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	for _, src := range j.cfg.Sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := shardlog.RunWorker(readCtx, src, j.workerConfig(src, func(shardID string) shardlog.RecordProcessor {
+				return j.newShardWindows(src, shardID)
+			})); err != nil {
+				errs <- fmt.Errorf("analytics: reading %s: %w", src.Name(), err)
+				stop()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// workerConfig is the consumer group's config for a source.
+func (j *Job[E, K, A, R]) workerConfig(src shardlog.StreamAPI, newProcessor func(string) shardlog.RecordProcessor) shardlog.WorkerConfig {
+	return shardlog.WorkerConfig{
+		Application:     j.cfg.Name,
+		WorkerID:        j.cfg.WorkerID,
+		NewProcessor:    newProcessor,
+		InitialPosition: j.cfg.InitialPosition,
+		EnhancedFanOut:  j.cfg.EnhancedFanOut,
+		Deaggregate:     true,
+		Leases:          j.cfg.Leases,
+		FailoverTime:    j.cfg.FailoverTime,
+		IdleInterval:    time.Second,
+		Clock:           j.cfg.Clock,
+		Logger:          j.cfg.Logger,
+	}
 }
 
 // savedPosition is the shard's position in the last snapshot saved: as

@@ -38,11 +38,17 @@ func TestJobSurvivesKills(t *testing.T) {
 	if os.Getenv("SHARDLOG_ANALYTICS_DIR") != "" {
 		t.Skip("this is the child")
 	}
+	for _, byKey := range []string{"", "by-partition-key"} {
+		t.Run("mode="+byKey, func(t *testing.T) { checkJobSurvivesKills(t, byKey) })
+	}
+}
+
+func checkJobSurvivesKills(t *testing.T, byKey string) {
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 28))
 	rounds := testsize.Rounds(t, "SHARDLOG_ANALYTICS_KILLS", 20, 5)
 	for round := range rounds {
-		c := testchild.Start(t, "TestJobKillChild", "SHARDLOG_ANALYTICS_DIR="+dir, fmt.Sprint("SHARDLOG_ANALYTICS_ROUND=", round))
+		c := testchild.Start(t, "TestJobKillChild", "SHARDLOG_ANALYTICS_DIR="+dir, fmt.Sprint("SHARDLOG_ANALYTICS_ROUND=", round), "SHARDLOG_ANALYTICS_BYKEY="+byKey)
 		for n := 0; ; n++ {
 			_, ok := <-c.Lines
 			require.True(t, ok, "the child ended before it was killed")
@@ -52,7 +58,7 @@ func TestJobSurvivesKills(t *testing.T) {
 		}
 		c.Kill(t, nil)
 	}
-	c := testchild.Start(t, "TestJobKillChild", "SHARDLOG_ANALYTICS_DIR="+dir, fmt.Sprint("SHARDLOG_ANALYTICS_ROUND=", rounds), "SHARDLOG_ANALYTICS_DRAIN=1")
+	c := testchild.Start(t, "TestJobKillChild", "SHARDLOG_ANALYTICS_DIR="+dir, fmt.Sprint("SHARDLOG_ANALYTICS_ROUND=", rounds), "SHARDLOG_ANALYTICS_DRAIN=1", "SHARDLOG_ANALYTICS_BYKEY="+byKey)
 	require.NoError(t, c.Wait(nil), "the last child emits every window and exits")
 
 	acct, err := shardlog.NewAccount(shardlog.WithDir(filepath.Join(dir, "data")), shardlog.WithoutLimits(), shardlog.WithLogger(quiet))
@@ -132,6 +138,7 @@ func TestJobKillChild(t *testing.T) {
 	}
 	var round int
 	fmt.Sscan(os.Getenv("SHARDLOG_ANALYTICS_ROUND"), &round)
+	byKey := os.Getenv("SHARDLOG_ANALYTICS_BYKEY") != "" // keys follow partition keys: each shard's windows apart
 	acct, err := shardlog.NewAccount(shardlog.WithDir(filepath.Join(dir, "data")), shardlog.WithoutLimits(), shardlog.WithLogger(quiet))
 	require.NoError(t, err)
 	defer acct.Close()
@@ -149,6 +156,7 @@ func TestJobKillChild(t *testing.T) {
 		Decode: decodeTick, Key: tickKey, EventTime: tickTime, IdleTimeout: time.Hour,
 		Window: analytics.Tumbling(killWindow), Aggregate: analytics.Count[tick](),
 		Output: analytics.StreamOutput[uint32, int64](out), WorkerID: "worker",
+		ByPartitionKey:   byKey,
 		SnapshotInterval: 50 * time.Millisecond, Logger: quiet,
 	})
 	require.NoError(t, err)
@@ -178,7 +186,11 @@ func TestJobKillChild(t *testing.T) {
 		batch := make([]shardlog.PutInput, 0, 50)
 		for k := range 50 {
 			n := i*50 + k
-			batch = append(batch, shardlog.PutInput{PartitionKey: fmt.Sprint(n), Data: event(uint32(n%7), start.Add(time.Duration(n)*10*time.Millisecond))})
+			pk := fmt.Sprint(n)
+			if byKey {
+				pk = fmt.Sprint("key-", n%7)
+			}
+			batch = append(batch, shardlog.PutInput{PartitionKey: pk, Data: event(uint32(n%7), start.Add(time.Duration(n)*10*time.Millisecond))})
 		}
 		// One batch at a time, in event-time order on each shard: no
 		// event is late.

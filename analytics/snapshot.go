@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/hashkey"
 )
 
 // snapshot is what a Store keeps of a job, as JSON.
@@ -20,6 +21,12 @@ type snapshot[K comparable, A, R any] struct {
 	Due       []dueState[K]         `json:",omitempty"` // tumbling and hopping windows to fire, in order
 	Sessions  []sessionState[K, A]  `json:",omitempty"` // in the order they fire
 	Pending   []pendingState[K, R]  `json:",omitempty"` // fired, not yet emitted
+	Hashes    []hashState[K]        `json:",omitempty"` // keys' hash keys, in a job keyed by partition key
+}
+
+type hashState[K comparable] struct {
+	Key  K
+	Hash string // decimal
 }
 
 type pendingState[K comparable, R any] struct {
@@ -124,6 +131,19 @@ func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Res
 		}
 		b = append(b, '}')
 	}
+	if s.hashes != nil {
+		s.pruneHashes()
+		b = append(b, `],"Hashes":[`...)
+		first = true
+		for k, h := range s.hashes {
+			b = comma(b, &first)
+			b = append(b, `{"Key":`...)
+			b = appendKeyJSON(b, k)
+			b = append(b, `,"Hash":"`...)
+			b = h.AppendDecimal(b)
+			b = append(b, `"}`...)
+		}
+	}
 	b = append(b, `],"Pending":[`...)
 	first = true
 	for _, r := range pending {
@@ -143,6 +163,22 @@ func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Res
 		b = append(b, '}')
 	}
 	return append(b, "]}"...), nil
+}
+
+// pruneHashes forgets the hash keys of keys without open windows.
+func (s *windows[E, K, A, R]) pruneHashes() {
+	live := make(map[K]bool, len(s.hashes))
+	for pk := range s.panes {
+		live[pk.key] = true
+	}
+	for k := range s.sessions {
+		live[k] = true
+	}
+	for k := range s.hashes {
+		if !live[k] {
+			delete(s.hashes, k)
+		}
+	}
 }
 
 func comma(b []byte, first *bool) []byte {
@@ -204,6 +240,15 @@ func (s *windows[E, K, A, R]) decode(data []byte) (map[string]shardState, []Resu
 		s.seq = max(s.seq, ss.Seq)
 	}
 	heap.Init(&s.due)
+	if s.hashes != nil {
+		for _, h := range snap.Hashes {
+			k, err := hashkey.Parse(h.Hash)
+			if err != nil {
+				return nil, nil, fmt.Errorf("analytics: reading the snapshot: %w", err)
+			}
+			s.hashes[h.Key] = k
+		}
+	}
 	if snap.Shards == nil {
 		snap.Shards = map[string]shardState{}
 	}

@@ -3,6 +3,8 @@ package analytics
 import (
 	"container/heap"
 	"math"
+
+	"github.com/shardlog/shardlog/internal/hashkey"
 )
 
 // windows is a job's window state: every key's open windows, the
@@ -21,8 +23,11 @@ type windows[E any, K comparable, A, R any] struct {
 	scheduled map[paneKey[K]]struct{} // hopping windows with a due entry, by start
 	sessions  map[K][]*sessionWindow[A]
 	nSessions int // open sessions, of every key
-	due       dueHeap[K, A]
-	seq       uint64 // orders due entries of the same time as they were made
+	// hashes, in a job whose keys follow the partition key, is each open
+	// key's hash key: where its windows go when the shard splits or merges.
+	hashes map[K]hashkey.Key
+	due    dueHeap[K, A]
+	seq    uint64 // orders due entries of the same time as they were made
 }
 
 type paneKey[K comparable] struct {
@@ -169,6 +174,42 @@ func (s *windows[E, K, A, R]) addSession(k K, t int64, e E) bool {
 		s.push(due[K, A]{at: satAdd(merged.end, s.lateness), key: k, sess: merged, end: merged.end})
 	}
 	return true
+}
+
+// absorb takes from o, a parent shard's windows, those of the keys keep
+// wants: a child shard's share. The watermark becomes the greater.
+func (s *windows[E, K, A, R]) absorb(o *windows[E, K, A, R], keep func(hashkey.Key) bool) {
+	s.watermark = max(s.watermark, o.watermark)
+	mine := func(k K) bool {
+		h, ok := o.hashes[k]
+		if ok && keep(h) {
+			s.hashes[k] = h
+			return true
+		}
+		return false
+	}
+	for pk, acc := range o.panes {
+		if mine(pk.key) {
+			s.panes[pk] = acc
+		}
+	}
+	for wk := range o.scheduled {
+		if mine(wk.key) {
+			s.scheduled[wk] = struct{}{}
+		}
+	}
+	for _, d := range o.due {
+		if d.sess != nil && (d.sess.closed || d.sess.end != d.end) {
+			continue
+		}
+		if mine(d.key) {
+			if d.sess != nil {
+				s.sessions[d.key] = append(s.sessions[d.key], d.sess)
+				s.nSessions++
+			}
+			s.push(d)
+		}
+	}
 }
 
 // open counts the open windows: panes, or sessions.

@@ -1,0 +1,344 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/hashkey"
+)
+
+// A job with Config.ByPartitionKey keeps each shard's windows with the
+// shard: its consumer aggregates, fires and saves them itself, in a
+// snapshot of its own (named "<job>@<stream>@<shard ID>"), so that the
+// job's instances share the shards as a consumer group's workers do and a
+// shard's state moves with its lease. A shard's watermark is its own: its
+// keys have no events elsewhere. When a shard splits or merges, its
+// children take its open windows, each the keys whose hash keys are in
+// its range, and its watermark.
+
+// shardWindows is one shard's part of a job keyed by partition key.
+type shardWindows[E any, K comparable, A, R any] struct {
+	j     *Job[E, K, A, R]
+	src   shardlog.StreamAPI
+	id    string // the shard's ID
+	name  string // its snapshot's name
+	state *windows[E, K, A, R]
+	sh    shardState
+	rng   hashkey.Range
+
+	pending  []Result[K, R]
+	fixed    int
+	version  int64
+	dirty    bool
+	savedAt  time.Time
+	saveAt   time.Time
+	saveCost time.Duration
+	savedPos shardlog.SequenceNumber // the position in the last snapshot saved
+	done     shardlog.SequenceNumber // the lease's checkpoint
+	late     []LateEvent[E]
+}
+
+func (j *Job[E, K, A, R]) snapshotName(src shardlog.StreamAPI, shardID string) string {
+	return j.cfg.Name + "@" + src.Name() + "@" + shardID
+}
+
+func (j *Job[E, K, A, R]) newShardWindows(src shardlog.StreamAPI, shardID string) shardlog.RecordProcessor {
+	return &shardWindows[E, K, A, R]{j: j, src: src, id: shardID, name: j.snapshotName(src, shardID)}
+}
+
+func (p *shardWindows[E, K, A, R]) newState() *windows[E, K, A, R] {
+	s := newWindows[E, K, A, R](p.j.cfg.Window, int64(p.j.cfg.AllowedLateness), p.j.cfg.Aggregate, p.j.cfg.Name)
+	s.hashes = map[K]hashkey.Key{}
+	return s
+}
+
+// Initialize restores the shard's snapshot; a shard without one takes its
+// parents' windows for its hash keys.
+func (p *shardWindows[E, K, A, R]) Initialize(ctx context.Context, in shardlog.InitializeInput) error {
+	p.done = in.Checkpoint
+	p.state = p.newState()
+	p.sh = shardState{MaxEventTime: floor}
+	p.j.stats.pending.Add(-int64(len(p.pending))) // (a retried Initialize)
+	p.pending, p.fixed = nil, 0
+	me, parents, err := p.lineage(ctx)
+	if err != nil {
+		return err
+	}
+	p.rng = me
+	data, version, err := p.j.cfg.Store.Load(ctx, p.name)
+	if err != nil {
+		return fmt.Errorf("analytics: loading the snapshot %s: %w", p.name, err)
+	}
+	p.version = version
+	if data != nil {
+		shards, pending, err := p.state.decode(data)
+		if err != nil {
+			return err
+		}
+		p.sh, p.pending, p.fixed = shards[p.id], pending, len(pending)
+		if _, ok := shards[p.id]; !ok {
+			p.sh.MaxEventTime = floor
+		}
+	} else {
+		for _, parent := range parents {
+			data, _, err := p.j.cfg.Store.Load(ctx, p.j.snapshotName(p.src, parent))
+			if err != nil {
+				return fmt.Errorf("analytics: loading the snapshot of the parent %s: %w", parent, err)
+			}
+			if data == nil {
+				continue // never read by this job
+			}
+			ps := p.newState()
+			shards, pending, err := ps.decode(data)
+			if err != nil {
+				return err
+			}
+			p.state.absorb(ps, me.Contains)
+			p.sh.MaxEventTime = max(p.sh.MaxEventTime, shards[parent].MaxEventTime)
+			// Results the parent may not have emitted before it ended: both
+			// children emit them again, under the same IDs.
+			p.pending = append(p.pending, pending...)
+		}
+		p.fixed = len(p.pending)
+	}
+	now := p.j.cfg.Clock.Now()
+	p.savedAt, p.saveAt, p.savedPos = now, now.Add(p.j.cfg.SnapshotInterval), p.sh.Position
+	p.j.track(p.name, p.state.watermark)
+	p.j.stats.pending.Add(int64(len(p.pending)))
+	return p.flush(ctx)
+}
+
+// lineage returns the shard's hash key range and its parents.
+func (p *shardWindows[E, K, A, R]) lineage(ctx context.Context) (hashkey.Range, []string, error) {
+	in := shardlog.ListShardsInput{}
+	for {
+		out, err := p.src.ListShards(ctx, in)
+		if err != nil {
+			return hashkey.Range{}, nil, err
+		}
+		for _, sh := range out.Shards {
+			if sh.ShardID != p.id {
+				continue
+			}
+			start, err1 := hashkey.Parse(sh.HashKeyRange.StartingHashKey)
+			end, err2 := hashkey.Parse(sh.HashKeyRange.EndingHashKey)
+			if err := errors.Join(err1, err2); err != nil {
+				return hashkey.Range{}, nil, err
+			}
+			var parents []string
+			for _, x := range []string{sh.ParentShardID, sh.AdjacentParentShardID} {
+				if x != "" {
+					parents = append(parents, x)
+				}
+			}
+			return hashkey.Range{Start: start, End: end}, parents, nil
+		}
+		if out.NextToken == "" {
+			return hashkey.Range{}, nil, fmt.Errorf("analytics: the shard %s of %s is not listed", p.id, p.src.Name())
+		}
+		in = shardlog.ListShardsInput{NextToken: out.NextToken}
+	}
+}
+
+func (p *shardWindows[E, K, A, R]) ProcessRecords(ctx context.Context, in shardlog.ProcessRecordsInput) error {
+	now := p.j.cfg.Clock.Now()
+	if len(in.Records) > 0 && in.Records[len(in.Records)-1].SequenceNumber.Compare(p.sh.Position) > 0 {
+		added, nLate := 0, 0
+		for i := range in.UserRecords {
+			u := &in.UserRecords[i]
+			if !p.sh.Position.IsZero() && u.SequenceNumber.Compare(p.sh.Position) <= 0 {
+				continue // in the snapshot already
+			}
+			e, err := p.j.cfg.Decode(*u)
+			if err != nil {
+				if !errors.Is(err, ErrSkip) {
+					p.reject(*u, err)
+				}
+				continue
+			}
+			t := now.UnixNano()
+			if p.j.cfg.EventTime != nil {
+				t = p.j.cfg.EventTime(e).UnixNano()
+			}
+			k := p.j.cfg.Key(e)
+			if _, ok := p.state.hashes[k]; !ok {
+				p.state.hashes[k] = hashOf(u)
+			}
+			if p.state.add(k, t, e) {
+				added++
+			} else if nLate++; p.j.cfg.Late != nil {
+				p.late = append(p.late, LateEvent[E]{Event: e, Time: unixNano(t), Watermark: unixNano(p.state.watermark),
+					ShardID: p.src.Name() + "/" + p.id, SequenceNumber: u.SequenceNumber})
+			}
+			p.sh.MaxEventTime = max(p.sh.MaxEventTime, t)
+		}
+		p.sh.Position = in.Records[len(in.Records)-1].SequenceNumber
+		p.dirty = true
+		p.j.stats.events.Add(int64(added))
+		p.j.stats.late.Add(int64(nLate))
+		for _, l := range p.late {
+			p.j.cfg.Late(l)
+		}
+		clear(p.late)
+		p.late = p.late[:0]
+	}
+	if err := p.step(ctx, now, in.MillisBehindLatest == 0); err != nil {
+		return err
+	}
+	return p.checkpoint(ctx, in.Checkpointer)
+}
+
+func (p *shardWindows[E, K, A, R]) reject(u shardlog.UserRecord, err error) {
+	p.j.stats.rejected.Add(1)
+	if p.j.cfg.Rejected != nil {
+		p.j.cfg.Rejected(u, err)
+		return
+	}
+	p.j.cfg.Logger.Warn("analytics: a record could not be decoded; skipped", "job", p.j.cfg.Name,
+		"shard", p.id, "sequenceNumber", u.SequenceNumber.String(), "err", err)
+}
+
+// hashOf is the hash key that routed a user record.
+func hashOf(u *shardlog.UserRecord) hashkey.Key {
+	if u.ExplicitHashKey != "" {
+		if k, err := hashkey.Parse(u.ExplicitHashKey); err == nil {
+			return k
+		}
+	}
+	return hashkey.FromMD5(u.PartitionKey)
+}
+
+// step moves the shard's watermark, fires what it closes, saves and
+// emits, as the operator of a job keyed across shards does.
+func (p *shardWindows[E, K, A, R]) step(ctx context.Context, now time.Time, caughtUp bool) error {
+	wm := now.UnixNano()
+	if p.j.cfg.EventTime != nil {
+		wm = floor
+		if p.sh.MaxEventTime != floor {
+			wm = satAdd(p.sh.MaxEventTime, -int64(p.j.cfg.MaxOutOfOrderness))
+		}
+	}
+	before := len(p.pending)
+	p.pending = p.state.advance(wm, p.pending)
+	p.j.stats.pending.Add(int64(len(p.pending) - before))
+	p.j.track(p.name, p.state.watermark)
+	since := now.Sub(p.savedAt)
+	ripe := len(p.pending) > p.fixed && since >= 10*p.saveCost && (caughtUp || since >= time.Second)
+	if ripe || (p.dirty && !now.Before(p.saveAt)) {
+		if err := p.save(ctx); err != nil {
+			return err
+		}
+	}
+	return p.flush(ctx)
+}
+
+func (p *shardWindows[E, K, A, R]) save(ctx context.Context) error {
+	began := p.j.cfg.Clock.Now()
+	data, err := p.state.encode(map[string]shardState{p.id: p.sh}, p.pending)
+	if err != nil {
+		return fmt.Errorf("analytics: encoding the snapshot: %w", err)
+	}
+	if err := p.j.cfg.Store.Save(ctx, p.name, p.version+1, data); err != nil {
+		return fmt.Errorf("analytics: saving the snapshot %s: %w", p.name, err)
+	}
+	p.version++
+	p.fixed = len(p.pending)
+	p.dirty = false
+	p.savedPos = p.sh.Position
+	p.savedAt = p.j.cfg.Clock.Now()
+	p.saveCost = p.savedAt.Sub(began)
+	p.saveAt = p.savedAt.Add(p.j.cfg.SnapshotInterval)
+	p.j.stats.snapshots.Add(1)
+	return nil
+}
+
+func (p *shardWindows[E, K, A, R]) flush(ctx context.Context) error {
+	if p.fixed == 0 {
+		return nil
+	}
+	if err := p.j.cfg.Output.Emit(ctx, p.pending[:p.fixed]); err != nil {
+		return fmt.Errorf("analytics: emitting results: %w", err) // the group calls again after a second
+	}
+	p.j.stats.results.Add(int64(p.fixed))
+	p.j.stats.pending.Add(-int64(p.fixed))
+	n := copy(p.pending, p.pending[p.fixed:])
+	clear(p.pending[n:])
+	p.pending, p.fixed = p.pending[:n], 0
+	p.dirty = true
+	return nil
+}
+
+// checkpoint moves the lease to the last snapshot's position.
+func (p *shardWindows[E, K, A, R]) checkpoint(ctx context.Context, c *shardlog.Checkpointer) error {
+	if p.savedPos.IsZero() || p.savedPos.Compare(p.done) <= 0 {
+		return nil
+	}
+	if err := c.CheckpointAt(ctx, p.savedPos); err != nil {
+		return err
+	}
+	p.done = p.savedPos
+	return nil
+}
+
+func (p *shardWindows[E, K, A, R]) LeaseLost(context.Context, shardlog.LeaseLostInput) {
+	p.forget()
+}
+
+// ShardEnded saves the shard's windows as its children will take them,
+// emits its results and checkpoints the end, so that the children start.
+func (p *shardWindows[E, K, A, R]) ShardEnded(ctx context.Context, in shardlog.ShardEndedInput) error {
+	p.sh.Ended = true
+	if err := p.save(ctx); err != nil {
+		return err
+	}
+	if err := p.flush(ctx); err != nil {
+		return err
+	}
+	p.forget()
+	return in.Checkpointer.Checkpoint(ctx)
+}
+
+func (p *shardWindows[E, K, A, R]) ShutdownRequested(ctx context.Context, in shardlog.ShutdownRequestedInput) error {
+	defer p.forget()
+	if p.dirty || len(p.pending) > p.fixed {
+		if err := p.save(ctx); err != nil {
+			return err
+		}
+	}
+	if err := p.flush(ctx); err != nil {
+		return err
+	}
+	return p.checkpoint(ctx, in.Checkpointer)
+}
+
+// forget takes the shard out of Stats: another consumer has it now.
+func (p *shardWindows[E, K, A, R]) forget() {
+	p.j.untrack(p.name)
+	p.j.stats.pending.Add(-int64(len(p.pending)))
+	p.pending, p.fixed = nil, 0
+}
+
+// track notes a shard's watermark for Stats, in a job keyed by partition
+// key: its watermark is the least of those of the shards this instance
+// reads.
+func (j *Job[E, K, A, R]) track(shard string, wm int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.shardWM[shard] = wm
+	least := int64(floor)
+	for _, w := range j.shardWM {
+		if least == floor || w < least {
+			least = w
+		}
+	}
+	j.stats.watermark.Store(least)
+}
+
+func (j *Job[E, K, A, R]) untrack(shard string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.shardWM, shard)
+}
