@@ -140,7 +140,7 @@ func run(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, 
 			mu.Lock()
 			defer mu.Unlock()
 			late++
-			if late == len(delayed) {
+			if late == len(delayed) && len(windows) == 9 {
 				stop()
 			}
 		},
@@ -153,6 +153,9 @@ func run(ctx context.Context, s shardlog.StreamAPI, leases shardlog.LeaseStore, 
 				}
 				windows[r.ID] = true
 				lines = append(lines, fmt.Sprintf("minute %d  %-8s %3d views", int(r.Start.Sub(start)/time.Minute), r.Key, r.Value))
+			}
+			if late == len(delayed) && len(windows) == 9 { // three pages, three minutes
+				stop()
 			}
 			return nil
 		}),
