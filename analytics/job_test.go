@@ -223,3 +223,21 @@ func TestLaterStartIgnoresClosedShards(t *testing.T) {
 	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 4 })
 	require.Equal(t, []row{{"a", 0, time.Minute, 2}}, rows(r.next(1)))
 }
+
+// TestByPartitionKeyStats: with ByPartitionKey the job's counters add up
+// its shards', and its watermark is the least of theirs.
+func TestByPartitionKeyStats(t *testing.T) {
+	r := newRig(t, 2)
+	cfg := r.countConfig(analytics.Tumbling(time.Minute))
+	cfg.ByPartitionKey = true
+	j, _ := run(t, cfg)
+	r.put(0, click{Page: "a", User: "a", At: ms(10 * time.Second)})
+	r.put(1, click{Page: "b", User: "b", At: ms(20 * time.Second)})
+	r.put(1, click{Page: "b", User: "b", At: ms(70 * time.Second)})
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 3 })
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Results == 1 }) // b's first minute: its shard is past it
+	s := j.Stats()
+	require.Equal(t, 2, s.Windows, "a's first minute and b's second")
+	require.Equal(t, t0.Add(10*time.Second), s.Watermark, "the least of the shards'")
+	require.Equal(t, []row{{"b", 0, time.Minute, 1}}, rows(r.next(1)))
+}

@@ -39,6 +39,7 @@ type shardWindows[E any, K comparable, A, R any] struct {
 	savedPos shardlog.SequenceNumber // the position in the last snapshot saved
 	done     shardlog.SequenceNumber // the lease's checkpoint
 	late     []LateEvent[E]
+	windows  int // open windows, as last counted into Stats
 }
 
 func (j *Job[E, K, A, R]) snapshotName(src shardlog.StreamAPI, shardID string) string {
@@ -62,7 +63,8 @@ func (p *shardWindows[E, K, A, R]) Initialize(ctx context.Context, in shardlog.I
 	p.state = p.newState()
 	p.sh = shardState{MaxEventTime: floor}
 	p.j.stats.pending.Add(-int64(len(p.pending))) // (a retried Initialize)
-	p.pending, p.fixed = nil, 0
+	p.j.stats.windows.Add(-int64(p.windows))
+	p.pending, p.fixed, p.windows = nil, 0, 0
 	me, parents, err := p.lineage(ctx)
 	if err != nil {
 		return err
@@ -108,6 +110,7 @@ func (p *shardWindows[E, K, A, R]) Initialize(ctx context.Context, in shardlog.I
 	p.savedAt, p.saveAt, p.savedPos = now, now.Add(p.j.cfg.SnapshotInterval), p.sh.Position
 	p.j.track(p.name, p.state.watermark)
 	p.j.stats.pending.Add(int64(len(p.pending)))
+	p.countWindows()
 	return p.flush(ctx)
 }
 
@@ -224,6 +227,7 @@ func (p *shardWindows[E, K, A, R]) step(ctx context.Context, now time.Time, caug
 	before := len(p.pending)
 	p.pending = p.state.advance(wm, p.pending)
 	p.j.stats.pending.Add(int64(len(p.pending) - before))
+	p.countWindows()
 	p.j.track(p.name, p.state.watermark)
 	since := now.Sub(p.savedAt)
 	ripe := len(p.pending) > p.fixed && since >= 10*p.saveCost && (caughtUp || since >= time.Second)
@@ -318,7 +322,16 @@ func (p *shardWindows[E, K, A, R]) ShutdownRequested(ctx context.Context, in sha
 func (p *shardWindows[E, K, A, R]) forget() {
 	p.j.untrack(p.name)
 	p.j.stats.pending.Add(-int64(len(p.pending)))
-	p.pending, p.fixed = nil, 0
+	p.j.stats.windows.Add(-int64(p.windows))
+	p.pending, p.fixed, p.windows = nil, 0, 0
+}
+
+// countWindows brings the job's count of open windows up to date with
+// this shard's.
+func (p *shardWindows[E, K, A, R]) countWindows() {
+	n := p.state.open()
+	p.j.stats.windows.Add(int64(n - p.windows))
+	p.windows = n
 }
 
 // track notes a shard's watermark for Stats, in a job keyed by partition
