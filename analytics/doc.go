@@ -63,7 +63,7 @@
 // Snapshots hold the whole state (a shard's, with ByPartitionKey), so
 // their cost grows with the open windows: while the job catches up,
 // results gather for up to a second between snapshots, and snapshots are
-// always at least ten times as far apart as the last one took. The
+// always at least twice as far apart as the last one took. The
 // watermark moves between batches of records, so which events are late
 // can depend on how records were batched; a result's content is fixed in
 // a snapshot before it is first emitted, so it is the same however often

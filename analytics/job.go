@@ -346,6 +346,7 @@ func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], e
 		j:       j,
 		msgs:    make(chan message[E, K], 16),
 		stopped: make(chan struct{}),
+		tick:    make(chan struct{}, 1),
 		state:   newWindows[E, K, A, R](j.cfg.Window, int64(j.cfg.AllowedLateness), j.cfg.Aggregate, j.cfg.Name),
 		active:  map[string]*liveShard{},
 	}

@@ -28,6 +28,8 @@ type operator[E any, K comparable, A, R any] struct {
 	savedAt  time.Time             // when the last one was saved
 	saveCost time.Duration         // how long that took, on the clock
 	stopped  chan struct{}         // closed when run returns: no one takes messages
+	tick     chan struct{}         // a token: time to look at the clock again
+	wake     shardlog.Timer        // pokes tick once snapshots' gap has passed; nil if not set
 	events   sync.Pool             // of *[]event[E, K]: batches' buffers
 }
 
@@ -75,18 +77,18 @@ var errStopped = errors.New("analytics: the job stopped")
 func (op *operator[E, K, A, R]) run(ctx, outer context.Context) error {
 	defer close(op.stopped)
 	clock := op.j.cfg.Clock
-	tick := make(chan struct{}, 1)
+	tick := op.tick
 	var timer shardlog.Timer
 	arm := func() {
-		timer = clock.AfterFunc(time.Second, func() {
-			select {
-			case tick <- struct{}{}:
-			default:
-			}
-		})
+		timer = clock.AfterFunc(time.Second, op.poke)
 	}
 	arm()
-	defer func() { timer.Stop() }()
+	defer func() {
+		timer.Stop()
+		if op.wake != nil {
+			op.wake.Stop()
+		}
+	}()
 	op.saveAt = clock.Now().Add(op.j.cfg.SnapshotInterval)
 	for {
 		select {
@@ -97,11 +99,24 @@ func (op *operator[E, K, A, R]) run(ctx, outer context.Context) error {
 				return err
 			}
 		case <-tick:
+			timer.Stop()
+			if op.wake != nil {
+				op.wake.Stop()
+				op.wake = nil
+			}
 			arm()
 			if err := op.step(outer, clock.Now()); err != nil {
 				return err
 			}
 		}
+	}
+}
+
+// poke asks run to step: a timer's callback.
+func (op *operator[E, K, A, R]) poke() {
+	select {
+	case op.tick <- struct{}{}:
+	default:
 	}
 }
 
@@ -230,11 +245,15 @@ func (op *operator[E, K, A, R]) step(ctx context.Context, now time.Time) error {
 	// Results wait for a snapshot that holds them. A snapshot costs the
 	// whole state, so while the job catches up results gather for up to a
 	// second; once it has, they go at once. Either way snapshots are at
-	// least ten times as far apart as the last one took, so that a large
-	// state firing often (sessions closing one by one) costs at most a
-	// tenth of the job's time.
-	since := now.Sub(op.savedAt)
-	ripe := len(op.pending) > 0 && since >= 10*op.saveCost && (op.caughtUp() || since >= time.Second)
+	// least twice as far apart as the last one took, so that a large state
+	// firing often (sessions closing one by one) spends at most a third of
+	// the job's time on them.
+	since, gap := now.Sub(op.savedAt), 2*op.saveCost
+	ripe := len(op.pending) > 0 && since >= gap && (op.caughtUp() || since >= time.Second)
+	if len(op.pending) > 0 && since < gap && op.wake == nil {
+		// Look again when the gap has passed, not at the next tick.
+		op.wake = op.j.cfg.Clock.AfterFunc(gap-since, op.poke)
+	}
 	if ripe || (op.dirty && !now.Before(op.saveAt)) {
 		if err := op.save(ctx); err != nil {
 			return err
@@ -302,6 +321,10 @@ func (op *operator[E, K, A, R]) save(ctx context.Context) error {
 	op.dirty = false
 	op.savedAt = op.j.cfg.Clock.Now()
 	op.saveCost = op.savedAt.Sub(began)
+	if op.wake != nil {
+		op.wake.Stop()
+		op.wake = nil
+	}
 	op.saveAt = op.savedAt.Add(op.j.cfg.SnapshotInterval)
 	op.j.publish(op.shards)
 	return nil

@@ -230,7 +230,7 @@ func (p *shardWindows[E, K, A, R]) step(ctx context.Context, now time.Time, caug
 	p.countWindows()
 	p.j.track(p.name, p.state.watermark)
 	since := now.Sub(p.savedAt)
-	ripe := len(p.pending) > p.fixed && since >= 10*p.saveCost && (caughtUp || since >= time.Second)
+	ripe := len(p.pending) > p.fixed && since >= 2*p.saveCost && (caughtUp || since >= time.Second)
 	if ripe || (p.dirty && !now.Before(p.saveAt)) {
 		if err := p.save(ctx); err != nil {
 			return err
