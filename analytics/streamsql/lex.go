@@ -32,6 +32,7 @@ type Error struct {
 	Msg               string
 }
 
+// Error says where the trouble is, as line:column, and what it is.
 func (e *Error) Error() string {
 	return fmt.Sprintf("streamsql: %d:%d: %s", e.Line, e.Column, e.Msg)
 }
