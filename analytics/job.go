@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -167,6 +168,13 @@ func New[E any, K comparable, A, R any](cfg Config[E, K, A, R]) (*Job[E, K, A, R
 	if err := cfg.Window.check(); err != nil {
 		return nil, err
 	}
+	// Snapshots keep keys and accumulators as JSON.
+	if key := *new(K); !marshals(key) {
+		return nil, fmt.Errorf("%w: the key type %T has no JSON, which snapshots need", ErrInvalidConfig, key)
+	}
+	if zero := cfg.Aggregate.Zero(); !marshals(zero) {
+		return nil, fmt.Errorf("%w: the accumulator type %T has no JSON, which snapshots need", ErrInvalidConfig, zero)
+	}
 	seen := map[string]bool{}
 	for _, s := range cfg.Sources {
 		if s == nil {
@@ -279,6 +287,11 @@ func (j *Job[E, K, A, R]) Run(ctx context.Context) error {
 	return errors.Join(append([]error{opErr}, readErrs...)...)
 }
 
+func marshals(v any) bool {
+	_, err := json.Marshal(v)
+	return err == nil
+}
+
 // runByPartitionKey runs the consumer groups of a job keyed by partition
 // key: each shard's consumer keeps its windows (see shardWindows).
 func (j *Job[E, K, A, R]) runByPartitionKey(ctx context.Context) error {
@@ -347,6 +360,7 @@ func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], e
 		msgs:    make(chan message[E, K], 16),
 		stopped: make(chan struct{}),
 		tick:    make(chan struct{}, 1),
+		out:     outbox[K, R]{store: j.cfg.Store, name: j.cfg.Name, clock: j.cfg.Clock, interval: j.cfg.SnapshotInterval},
 		state:   newWindows[E, K, A, R](j.cfg.Window, int64(j.cfg.AllowedLateness), j.cfg.Aggregate, j.cfg.Name),
 		active:  map[string]*liveShard{},
 	}
@@ -354,15 +368,15 @@ func (j *Job[E, K, A, R]) restore(ctx context.Context) (*operator[E, K, A, R], e
 	if err != nil {
 		return nil, fmt.Errorf("analytics: loading the snapshot of %s: %w", j.cfg.Name, err)
 	}
-	op.version = version
 	op.shards = map[string]shardState{}
+	var pending []Result[K, R]
 	if data != nil {
-		if op.shards, op.pending, err = op.state.decode(data); err != nil {
+		if op.shards, pending, err = op.state.decode(data); err != nil {
 			return nil, err
 		}
-		op.fixed = len(op.pending)
-		j.stats.pending.Store(int64(op.fixed))
 	}
+	op.out.restored(version, pending, j.cfg.Clock.Now())
+	j.stats.pending.Store(int64(len(pending)))
 	j.publish(op.shards)
 	j.stats.watermark.Store(op.state.watermark)
 	// The shards that exist now hold the watermark back until they are read

@@ -3,7 +3,6 @@ package analytics
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -15,22 +14,16 @@ import (
 // snapshots and emits results, so user code (Aggregate, Output, Late)
 // runs without a lock held.
 type operator[E any, K comparable, A, R any] struct {
-	j        *Job[E, K, A, R]
-	msgs     chan message[E, K]
-	state    *windows[E, K, A, R]
-	shards   map[string]shardState // what a snapshot keeps of each shard
-	active   map[string]*liveShard // shards that hold the watermark: read now, or expected to be
-	pending  []Result[K, R]        // fired, not yet emitted
-	fixed    int                   // how many of pending, from the first, the last snapshot holds
-	version  int64                 // of the last snapshot saved or loaded
-	dirty    bool                  // read something since the last snapshot
-	saveAt   time.Time             // when the next periodic snapshot is due
-	savedAt  time.Time             // when the last one was saved
-	saveCost time.Duration         // how long that took, on the clock
-	stopped  chan struct{}         // closed when run returns: no one takes messages
-	tick     chan struct{}         // a token: time to look at the clock again
-	wake     shardlog.Timer        // pokes tick once snapshots' gap has passed; nil if not set
-	events   sync.Pool             // of *[]event[E, K]: batches' buffers
+	j       *Job[E, K, A, R]
+	msgs    chan message[E, K]
+	state   *windows[E, K, A, R]
+	shards  map[string]shardState // what a snapshot keeps of each shard
+	active  map[string]*liveShard // shards that hold the watermark: read now, or expected to be
+	out     outbox[K, R]
+	stopped chan struct{}  // closed when run returns: no one takes messages
+	tick    chan struct{}  // a token: time to look at the clock again
+	wake    shardlog.Timer // pokes tick once snapshots' gap has passed; nil if not set
+	events  sync.Pool      // of *[]event[E, K]: batches' buffers
 }
 
 // liveShard is what the watermark needs of a shard being read.
@@ -89,7 +82,6 @@ func (op *operator[E, K, A, R]) run(ctx, outer context.Context) error {
 			op.wake.Stop()
 		}
 	}()
-	op.saveAt = clock.Now().Add(op.j.cfg.SnapshotInterval)
 	for {
 		select {
 		case <-ctx.Done():
@@ -154,7 +146,7 @@ func (op *operator[E, K, A, R]) apply(ctx context.Context, m message[E, K]) erro
 		if !sh.Ended {
 			sh.Ended = true
 			op.shards[m.shard] = sh
-			op.dirty = true
+			op.out.dirty = true
 		}
 		// The children take over from the parent's watermark at once, so
 		// that the other shards do not move the job's past their records
@@ -174,7 +166,7 @@ func (op *operator[E, K, A, R]) apply(ctx context.Context, m message[E, K]) erro
 			}
 		}
 		err := op.step(ctx, m.now)
-		if err == nil && op.dirty {
+		if err == nil && op.out.dirty {
 			err = op.save(ctx)
 		}
 		m.done <- err
@@ -216,7 +208,7 @@ func (op *operator[E, K, A, R]) applyBatch(m message[E, K], sh *shardState) {
 		sh.Position = m.last
 	}
 	op.shards[m.shard] = *sh
-	op.dirty = true
+	op.out.dirty = true
 	live, ok := op.active[m.shard]
 	if !ok && !sh.Ended && len(events) > 0 {
 		live = &liveShard{lastActive: m.now}
@@ -238,23 +230,16 @@ func (op *operator[E, K, A, R]) applyBatch(m message[E, K], sh *shardState) {
 // step moves the watermark, fires what it closes, and saves a snapshot
 // when results wait or one is due.
 func (op *operator[E, K, A, R]) step(ctx context.Context, now time.Time) error {
-	op.pending = op.state.advance(op.watermark(now), op.pending)
+	op.out.pending = op.state.advance(op.watermark(now), op.out.pending)
 	op.j.stats.watermark.Store(op.state.watermark)
 	op.j.stats.windows.Store(int64(op.state.open()))
-	op.j.stats.pending.Store(int64(len(op.pending)))
-	// Results wait for a snapshot that holds them. A snapshot costs the
-	// whole state, so while the job catches up results gather for up to a
-	// second; once it has, they go at once. Either way snapshots are at
-	// least twice as far apart as the last one took, so that a large state
-	// firing often (sessions closing one by one) spends at most a third of
-	// the job's time on them.
-	since, gap := now.Sub(op.savedAt), 2*op.saveCost
-	ripe := len(op.pending) > 0 && since >= gap && (op.caughtUp() || since >= time.Second)
-	if len(op.pending) > 0 && since < gap && op.wake == nil {
+	op.j.stats.pending.Store(int64(len(op.out.pending)))
+	save, wait := op.out.due(now, op.caughtUp())
+	if wait > 0 && op.wake == nil {
 		// Look again when the gap has passed, not at the next tick.
-		op.wake = op.j.cfg.Clock.AfterFunc(gap-since, op.poke)
+		op.wake = op.j.cfg.Clock.AfterFunc(wait, op.poke)
 	}
-	if ripe || (op.dirty && !now.Before(op.saveAt)) {
+	if save {
 		if err := op.save(ctx); err != nil {
 			return err
 		}
@@ -307,49 +292,35 @@ func (op *operator[E, K, A, R]) watermark(now time.Time) int64 {
 
 // save writes a snapshot of the windows, shards and pending results.
 func (op *operator[E, K, A, R]) save(ctx context.Context) error {
-	began := op.j.cfg.Clock.Now()
-	data, err := op.state.encode(op.shards, op.pending)
+	err := op.out.save(ctx, func() ([]byte, error) { return op.state.encode(op.shards, op.out.pending) })
 	if err != nil {
-		return fmt.Errorf("analytics: encoding the snapshot: %w", err)
+		return err
 	}
-	if err := op.j.cfg.Store.Save(ctx, op.j.cfg.Name, op.version+1, data); err != nil {
-		return fmt.Errorf("analytics: saving the snapshot of %s: %w", op.j.cfg.Name, err)
-	}
-	op.version++
-	op.fixed = len(op.pending)
-	op.j.stats.snapshots.Store(op.version)
-	op.dirty = false
-	op.savedAt = op.j.cfg.Clock.Now()
-	op.saveCost = op.savedAt.Sub(began)
+	op.j.stats.snapshots.Store(op.out.version)
 	if op.wake != nil {
 		op.wake.Stop()
 		op.wake = nil
 	}
-	op.saveAt = op.savedAt.Add(op.j.cfg.SnapshotInterval)
 	op.j.publish(op.shards)
 	return nil
 }
 
-// flush emits the pending results the last snapshot holds: a crash
-// before they are all taken emits the same results again.
+// flush emits the pending results the last snapshot holds, retrying
+// until they are taken or ctx ends: a crash before then emits the same
+// results again.
 func (op *operator[E, K, A, R]) flush(ctx context.Context) error {
-	for op.fixed > 0 {
-		err := op.j.cfg.Output.Emit(ctx, op.pending[:op.fixed])
+	for {
+		sent, err := op.out.emit(ctx, op.j.cfg.Output)
 		if err == nil {
-			op.j.stats.results.Add(int64(op.fixed))
-			n := copy(op.pending, op.pending[op.fixed:])
-			clear(op.pending[n:])
-			op.pending, op.fixed = op.pending[:n], 0
-			op.j.stats.pending.Store(int64(n))
-			op.dirty = true // the next snapshot leaves them out
+			op.j.stats.results.Add(int64(sent))
+			op.j.stats.pending.Store(int64(len(op.out.pending)))
 			return nil
 		}
-		op.j.cfg.Logger.Warn("analytics: emitting results failed; retrying", "job", op.j.cfg.Name, "results", op.fixed, "err", err)
+		op.j.cfg.Logger.Warn("analytics: emitting results failed; retrying", "job", op.j.cfg.Name, "results", op.out.fixed, "err", err)
 		if err := sleep(ctx, op.j.cfg.Clock, retryPause); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 func sleep(ctx context.Context, clock shardlog.Clock, d time.Duration) error {
@@ -428,18 +399,9 @@ func (p *processor[E, K, A, R]) ProcessRecords(ctx context.Context, in shardlog.
 		evs := *events
 		for i := range in.UserRecords {
 			u := &in.UserRecords[i]
-			e, err := p.j.cfg.Decode(*u)
-			if err != nil {
-				if !errors.Is(err, ErrSkip) {
-					p.reject(*u, err)
-				}
-				continue
+			if e, k, t, ok := p.j.decode(p.shard, u, now); ok {
+				evs = append(evs, event[E, K]{e: e, k: k, t: t, seq: u.SequenceNumber})
 			}
-			t := now
-			if p.j.cfg.EventTime != nil {
-				t = p.j.cfg.EventTime(e).UnixNano()
-			}
-			evs = append(evs, event[E, K]{e: e, k: p.j.cfg.Key(e), t: t, seq: u.SequenceNumber})
 		}
 		*events = evs
 		last := in.Records[len(in.Records)-1].SequenceNumber
@@ -451,14 +413,40 @@ func (p *processor[E, K, A, R]) ProcessRecords(ctx context.Context, in shardlog.
 	return p.checkpoint(ctx, in.Checkpointer)
 }
 
-func (p *processor[E, K, A, R]) reject(u shardlog.UserRecord, err error) {
-	p.j.stats.rejected.Add(1)
-	if p.j.cfg.Rejected != nil {
-		p.j.cfg.Rejected(u, err)
+// errKeyNotItself rejects an event whose key is not equal to itself (a
+// NaN): no window could be found again under it.
+var errKeyNotItself = errors.New("analytics: the event's key is not equal to itself (a NaN?)")
+
+// decode makes an event of a user record, with its key and time (the
+// event time, or now); not ok for a record left out (ErrSkip) or
+// rejected.
+func (j *Job[E, K, A, R]) decode(shard string, u *shardlog.UserRecord, now int64) (e E, k K, t int64, ok bool) {
+	e, err := j.cfg.Decode(*u)
+	if err == nil {
+		if k = j.cfg.Key(e); k != k {
+			err = errKeyNotItself
+		}
+	}
+	if err != nil {
+		if !errors.Is(err, ErrSkip) {
+			j.reject(shard, *u, err)
+		}
+		return e, k, 0, false
+	}
+	if j.cfg.EventTime != nil {
+		return e, k, j.cfg.EventTime(e).UnixNano(), true
+	}
+	return e, k, now, true
+}
+
+func (j *Job[E, K, A, R]) reject(shard string, u shardlog.UserRecord, err error) {
+	j.stats.rejected.Add(1)
+	if j.cfg.Rejected != nil {
+		j.cfg.Rejected(u, err)
 		return
 	}
-	p.j.cfg.Logger.Warn("analytics: a record could not be decoded; skipped", "job", p.j.cfg.Name,
-		"shard", p.shard, "sequenceNumber", u.SequenceNumber.String(), "subSequenceNumber", u.SubSequenceNumber, "err", err)
+	j.cfg.Logger.Warn("analytics: a record could not be decoded; skipped", "job", j.cfg.Name,
+		"shard", shard, "sequenceNumber", u.SequenceNumber.String(), "subSequenceNumber", u.SubSequenceNumber, "err", err)
 }
 
 // checkpoint moves the lease to the last snapshot's position: never past

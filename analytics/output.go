@@ -43,21 +43,39 @@ func StreamOutput[K, R any](stream shardlog.StreamAPI) Output[K, R] {
 }
 
 func putAll(ctx context.Context, stream shardlog.StreamAPI, batch []shardlog.PutInput) error {
-	for try := 1; len(batch) > 0; try++ {
+	return putRetrying(stream.Name(), batch, func(batch []shardlog.PutInput) ([]string, error) {
 		out, err := stream.PutBatch(ctx, batch)
+		if err != nil {
+			return nil, err
+		}
+		failures := make([]string, len(out.Records))
+		for i, e := range out.Records {
+			if e.ErrorCode != "" {
+				failures[i] = e.ErrorCode + ": " + e.ErrorMessage
+			}
+		}
+		return failures, nil
+	})
+}
+
+// putRetrying puts batch, then again the entries that failed one by one
+// (put says why for each: "" for none), up to outputTries times.
+func putRetrying[T any](to string, batch []T, put func([]T) ([]string, error)) error {
+	for try := 1; len(batch) > 0; try++ {
+		failures, err := put(batch)
 		if err != nil {
 			return err
 		}
 		failed := batch[:0]
 		var last string
-		for i, e := range out.Records {
-			if e.ErrorCode != "" {
+		for i, why := range failures {
+			if why != "" {
 				failed = append(failed, batch[i])
-				last = e.ErrorCode + ": " + e.ErrorMessage
+				last = why
 			}
 		}
 		if len(failed) > 0 && try == outputTries {
-			return fmt.Errorf("analytics: %d results not put to %s: %s", len(failed), stream.Name(), last)
+			return fmt.Errorf("analytics: %d results not put to %s: %s", len(failed), to, last)
 		}
 		batch = failed
 	}
@@ -73,26 +91,21 @@ func DeliveryOutput[K, R any](d *firehose.DeliveryStream) Output[K, R] {
 		var batch [][]byte
 		size := 0
 		flush := func() error {
-			for try := 1; len(batch) > 0; try++ {
+			err := putRetrying(d.Name(), batch, func(batch [][]byte) ([]string, error) {
 				out, err := d.PutRecordBatch(ctx, batch)
 				if err != nil {
-					return err
+					return nil, err
 				}
-				failed := batch[:0]
-				var last string
+				failures := make([]string, len(out.RequestResponses))
 				for i, e := range out.RequestResponses {
 					if e.ErrorCode != "" {
-						failed = append(failed, batch[i])
-						last = e.ErrorCode + ": " + e.ErrorMessage
+						failures[i] = e.ErrorCode + ": " + e.ErrorMessage
 					}
 				}
-				if len(failed) > 0 && try == outputTries {
-					return fmt.Errorf("analytics: %d results not put to %s: %s", len(failed), d.Name(), last)
-				}
-				batch = failed
-			}
-			size = 0
-			return nil
+				return failures, nil
+			})
+			batch, size = batch[:0], 0
+			return err
 		}
 		for _, r := range results {
 			data, err := json.Marshal(r)

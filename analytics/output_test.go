@@ -3,6 +3,7 @@ package analytics_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -94,7 +95,7 @@ func TestDeliveryOutput(t *testing.T) {
 		Buffering: firehose.BufferingHints{SizeInMBs: 1, IntervalInSeconds: 60}, Logger: quiet,
 	})
 	require.NoError(t, err)
-	c, cancel := contextWithCancel()
+	c, cancel := context.WithCancel(ctx)
 	delivered := make(chan error, 1)
 	go func() { delivered <- d.Run(c) }()
 	defer func() { cancel(); require.NoError(t, <-delivered) }()

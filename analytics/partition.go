@@ -24,18 +24,13 @@ type shardWindows[E any, K comparable, A, R any] struct {
 	j     *Job[E, K, A, R]
 	src   shardlog.StreamAPI
 	id    string // the shard's ID
+	shard string // "<stream>/<shard ID>"
 	name  string // its snapshot's name
 	state *windows[E, K, A, R]
 	sh    shardState
 	rng   hashkey.Range
 
-	pending  []Result[K, R]
-	fixed    int
-	version  int64
-	dirty    bool
-	savedAt  time.Time
-	saveAt   time.Time
-	saveCost time.Duration
+	out      outbox[K, R]
 	savedPos shardlog.SequenceNumber // the position in the last snapshot saved
 	done     shardlog.SequenceNumber // the lease's checkpoint
 	late     []LateEvent[E]
@@ -47,7 +42,9 @@ func (j *Job[E, K, A, R]) snapshotName(src shardlog.StreamAPI, shardID string) s
 }
 
 func (j *Job[E, K, A, R]) newShardWindows(src shardlog.StreamAPI, shardID string) shardlog.RecordProcessor {
-	return &shardWindows[E, K, A, R]{j: j, src: src, id: shardID, name: j.snapshotName(src, shardID)}
+	name := j.snapshotName(src, shardID)
+	return &shardWindows[E, K, A, R]{j: j, src: src, id: shardID, shard: src.Name() + "/" + shardID, name: name,
+		out: outbox[K, R]{store: j.cfg.Store, name: name, clock: j.cfg.Clock, interval: j.cfg.SnapshotInterval}}
 }
 
 func (p *shardWindows[E, K, A, R]) newState() *windows[E, K, A, R] {
@@ -62,9 +59,9 @@ func (p *shardWindows[E, K, A, R]) Initialize(ctx context.Context, in shardlog.I
 	p.done = in.Checkpoint
 	p.state = p.newState()
 	p.sh = shardState{MaxEventTime: floor}
-	p.j.stats.pending.Add(-int64(len(p.pending))) // (a retried Initialize)
+	p.j.stats.pending.Add(-int64(len(p.out.pending))) // (a retried Initialize)
 	p.j.stats.windows.Add(-int64(p.windows))
-	p.pending, p.fixed, p.windows = nil, 0, 0
+	p.out.pending, p.windows = nil, 0
 	me, parents, err := p.lineage(ctx)
 	if err != nil {
 		return err
@@ -74,15 +71,15 @@ func (p *shardWindows[E, K, A, R]) Initialize(ctx context.Context, in shardlog.I
 	if err != nil {
 		return fmt.Errorf("analytics: loading the snapshot %s: %w", p.name, err)
 	}
-	p.version = version
+	var pending []Result[K, R]
 	if data != nil {
-		shards, pending, err := p.state.decode(data)
+		shards, restored, err := p.state.decode(data)
 		if err != nil {
 			return err
 		}
-		p.sh, p.pending, p.fixed = shards[p.id], pending, len(pending)
-		if _, ok := shards[p.id]; !ok {
-			p.sh.MaxEventTime = floor
+		pending = restored
+		if sh, ok := shards[p.id]; ok {
+			p.sh = sh
 		}
 	} else {
 		for _, parent := range parents {
@@ -94,7 +91,7 @@ func (p *shardWindows[E, K, A, R]) Initialize(ctx context.Context, in shardlog.I
 				continue // never read by this job
 			}
 			ps := p.newState()
-			shards, pending, err := ps.decode(data)
+			shards, restored, err := ps.decode(data)
 			if err != nil {
 				return err
 			}
@@ -102,14 +99,13 @@ func (p *shardWindows[E, K, A, R]) Initialize(ctx context.Context, in shardlog.I
 			p.sh.MaxEventTime = max(p.sh.MaxEventTime, shards[parent].MaxEventTime)
 			// Results the parent may not have emitted before it ended: both
 			// children emit them again, under the same IDs.
-			p.pending = append(p.pending, pending...)
+			pending = append(pending, restored...)
 		}
-		p.fixed = len(p.pending)
 	}
-	now := p.j.cfg.Clock.Now()
-	p.savedAt, p.saveAt, p.savedPos = now, now.Add(p.j.cfg.SnapshotInterval), p.sh.Position
+	p.out.restored(version, pending, p.j.cfg.Clock.Now())
+	p.savedPos = p.sh.Position
 	p.j.track(p.name, p.state.watermark)
-	p.j.stats.pending.Add(int64(len(p.pending)))
+	p.j.stats.pending.Add(int64(len(pending)))
 	p.countWindows()
 	return p.flush(ctx)
 }
@@ -155,18 +151,10 @@ func (p *shardWindows[E, K, A, R]) ProcessRecords(ctx context.Context, in shardl
 			if !p.sh.Position.IsZero() && u.SequenceNumber.Compare(p.sh.Position) <= 0 {
 				continue // in the snapshot already
 			}
-			e, err := p.j.cfg.Decode(*u)
-			if err != nil {
-				if !errors.Is(err, ErrSkip) {
-					p.reject(*u, err)
-				}
+			e, k, t, ok := p.j.decode(p.shard, u, now.UnixNano())
+			if !ok {
 				continue
 			}
-			t := now.UnixNano()
-			if p.j.cfg.EventTime != nil {
-				t = p.j.cfg.EventTime(e).UnixNano()
-			}
-			k := p.j.cfg.Key(e)
 			if _, ok := p.state.hashes[k]; !ok {
 				p.state.hashes[k] = hashOf(u)
 			}
@@ -174,12 +162,12 @@ func (p *shardWindows[E, K, A, R]) ProcessRecords(ctx context.Context, in shardl
 				added++
 			} else if nLate++; p.j.cfg.Late != nil {
 				p.late = append(p.late, LateEvent[E]{Event: e, Time: unixNano(t), Watermark: unixNano(p.state.watermark),
-					ShardID: p.src.Name() + "/" + p.id, SequenceNumber: u.SequenceNumber})
+					ShardID: p.shard, SequenceNumber: u.SequenceNumber})
 			}
 			p.sh.MaxEventTime = max(p.sh.MaxEventTime, t)
 		}
 		p.sh.Position = in.Records[len(in.Records)-1].SequenceNumber
-		p.dirty = true
+		p.out.dirty = true
 		p.j.stats.events.Add(int64(added))
 		p.j.stats.late.Add(int64(nLate))
 		for _, l := range p.late {
@@ -192,16 +180,6 @@ func (p *shardWindows[E, K, A, R]) ProcessRecords(ctx context.Context, in shardl
 		return err
 	}
 	return p.checkpoint(ctx, in.Checkpointer)
-}
-
-func (p *shardWindows[E, K, A, R]) reject(u shardlog.UserRecord, err error) {
-	p.j.stats.rejected.Add(1)
-	if p.j.cfg.Rejected != nil {
-		p.j.cfg.Rejected(u, err)
-		return
-	}
-	p.j.cfg.Logger.Warn("analytics: a record could not be decoded; skipped", "job", p.j.cfg.Name,
-		"shard", p.id, "sequenceNumber", u.SequenceNumber.String(), "err", err)
 }
 
 // hashOf is the hash key that routed a user record.
@@ -224,14 +202,14 @@ func (p *shardWindows[E, K, A, R]) step(ctx context.Context, now time.Time, caug
 			wm = satAdd(p.sh.MaxEventTime, -int64(p.j.cfg.MaxOutOfOrderness))
 		}
 	}
-	before := len(p.pending)
-	p.pending = p.state.advance(wm, p.pending)
-	p.j.stats.pending.Add(int64(len(p.pending) - before))
+	before := len(p.out.pending)
+	p.out.pending = p.state.advance(wm, p.out.pending)
+	p.j.stats.pending.Add(int64(len(p.out.pending) - before))
 	p.countWindows()
 	p.j.track(p.name, p.state.watermark)
-	since := now.Sub(p.savedAt)
-	ripe := len(p.pending) > p.fixed && since >= 2*p.saveCost && (caughtUp || since >= time.Second)
-	if ripe || (p.dirty && !now.Before(p.saveAt)) {
+	// A save the gap defers is taken at the next call: with records, or
+	// the group's idle call within a second.
+	if save, _ := p.out.due(now, caughtUp); save {
 		if err := p.save(ctx); err != nil {
 			return err
 		}
@@ -240,38 +218,26 @@ func (p *shardWindows[E, K, A, R]) step(ctx context.Context, now time.Time, caug
 }
 
 func (p *shardWindows[E, K, A, R]) save(ctx context.Context) error {
-	began := p.j.cfg.Clock.Now()
-	data, err := p.state.encode(map[string]shardState{p.id: p.sh}, p.pending)
+	err := p.out.save(ctx, func() ([]byte, error) {
+		return p.state.encode(map[string]shardState{p.id: p.sh}, p.out.pending)
+	})
 	if err != nil {
-		return fmt.Errorf("analytics: encoding the snapshot: %w", err)
+		return err
 	}
-	if err := p.j.cfg.Store.Save(ctx, p.name, p.version+1, data); err != nil {
-		return fmt.Errorf("analytics: saving the snapshot %s: %w", p.name, err)
-	}
-	p.version++
-	p.fixed = len(p.pending)
-	p.dirty = false
 	p.savedPos = p.sh.Position
-	p.savedAt = p.j.cfg.Clock.Now()
-	p.saveCost = p.savedAt.Sub(began)
-	p.saveAt = p.savedAt.Add(p.j.cfg.SnapshotInterval)
 	p.j.stats.snapshots.Add(1)
 	return nil
 }
 
+// flush emits the results the last snapshot holds; an error goes to the
+// group, which calls again after a second.
 func (p *shardWindows[E, K, A, R]) flush(ctx context.Context) error {
-	if p.fixed == 0 {
-		return nil
+	sent, err := p.out.emit(ctx, p.j.cfg.Output)
+	if err != nil {
+		return fmt.Errorf("analytics: emitting results: %w", err)
 	}
-	if err := p.j.cfg.Output.Emit(ctx, p.pending[:p.fixed]); err != nil {
-		return fmt.Errorf("analytics: emitting results: %w", err) // the group calls again after a second
-	}
-	p.j.stats.results.Add(int64(p.fixed))
-	p.j.stats.pending.Add(-int64(p.fixed))
-	n := copy(p.pending, p.pending[p.fixed:])
-	clear(p.pending[n:])
-	p.pending, p.fixed = p.pending[:n], 0
-	p.dirty = true
+	p.j.stats.results.Add(int64(sent))
+	p.j.stats.pending.Add(-int64(sent))
 	return nil
 }
 
@@ -307,7 +273,7 @@ func (p *shardWindows[E, K, A, R]) ShardEnded(ctx context.Context, in shardlog.S
 
 func (p *shardWindows[E, K, A, R]) ShutdownRequested(ctx context.Context, in shardlog.ShutdownRequestedInput) error {
 	defer p.forget()
-	if p.dirty || len(p.pending) > p.fixed {
+	if p.out.dirty || len(p.out.pending) > p.out.fixed {
 		if err := p.save(ctx); err != nil {
 			return err
 		}
@@ -321,9 +287,9 @@ func (p *shardWindows[E, K, A, R]) ShutdownRequested(ctx context.Context, in sha
 // forget takes the shard out of Stats: another consumer has it now.
 func (p *shardWindows[E, K, A, R]) forget() {
 	p.j.untrack(p.name)
-	p.j.stats.pending.Add(-int64(len(p.pending)))
+	p.j.stats.pending.Add(-int64(len(p.out.pending)))
 	p.j.stats.windows.Add(-int64(p.windows))
-	p.pending, p.fixed, p.windows = nil, 0, 0
+	p.out.pending, p.out.fixed, p.windows = nil, 0, 0
 }
 
 // countWindows brings the job's count of open windows up to date with

@@ -26,14 +26,20 @@ type Result[K, R any] struct {
 }
 
 // resultID hashes the job's name, the key's JSON and the window's bounds
-// into 32 hex digits. scratch is reused between calls.
+// into 32 hex digits. scratch is reused between calls. A key that has no
+// JSON (New refuses key types that have none; a NaN can still come) is
+// hashed as Go prints it, which is as deterministic.
 func resultID(scratch *[]byte, job string, key any, start, end int64) string {
 	b := (*scratch)[:0]
 	b = binary.BigEndian.AppendUint64(b, uint64(len(job)))
 	b = append(b, job...)
 	b = binary.BigEndian.AppendUint64(b, uint64(start))
 	b = binary.BigEndian.AppendUint64(b, uint64(end))
-	b = appendKeyJSON(b, key)
+	if kb, err := appendKeyJSON(b, key); err == nil {
+		b = kb
+	} else {
+		b = fmt.Appendf(b, "%#v", key)
+	}
 	*scratch = b
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
@@ -41,7 +47,7 @@ func resultID(scratch *[]byte, job string, key any, start, end int64) string {
 
 // appendKeyJSON appends the key as encoding/json writes it, without its
 // cost for the common kinds of keys.
-func appendKeyJSON(b []byte, key any) []byte {
+func appendKeyJSON(b []byte, key any) ([]byte, error) {
 	switch k := key.(type) {
 	case string:
 		for i := 0; i < len(k); i++ {
@@ -51,27 +57,27 @@ func appendKeyJSON(b []byte, key any) []byte {
 		}
 		b = append(b, '"')
 		b = append(b, k...)
-		return append(b, '"')
+		return append(b, '"'), nil
 	case int:
-		return strconv.AppendInt(b, int64(k), 10)
+		return strconv.AppendInt(b, int64(k), 10), nil
 	case int32:
-		return strconv.AppendInt(b, int64(k), 10)
+		return strconv.AppendInt(b, int64(k), 10), nil
 	case int64:
-		return strconv.AppendInt(b, k, 10)
+		return strconv.AppendInt(b, k, 10), nil
 	case uint32:
-		return strconv.AppendUint(b, uint64(k), 10)
+		return strconv.AppendUint(b, uint64(k), 10), nil
 	case uint64:
-		return strconv.AppendUint(b, k, 10)
+		return strconv.AppendUint(b, k, 10), nil
 	}
 	return appendJSON(b, key)
 }
 
-func appendJSON(b []byte, v any) []byte {
+func appendJSON(b []byte, v any) ([]byte, error) {
 	j, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Appendf(b, "%#v", v)
+		return b, fmt.Errorf("analytics: %T cannot be kept in a snapshot: %w", v, err)
 	}
-	return append(b, j...)
+	return append(b, j...), nil
 }
 
 func unixNano(t int64) time.Time { return time.Unix(0, t).UTC() }
@@ -80,7 +86,8 @@ func unixNano(t int64) time.Time { return time.Unix(0, t).UTC() }
 // windows closed; it returns nil once every result is taken (kept,
 // written, acknowledged). After an error the job waits and calls Emit
 // again with the same results, until it succeeds or the job stops: results
-// are emitted at least once, and exactly once by ID (see Result.ID).
+// are emitted at least once, and exactly once by ID (see Result.ID). The
+// slice is the job's, reused once Emit returns: keep the results, not it.
 type Output[K, R any] interface {
 	Emit(ctx context.Context, results []Result[K, R]) error
 }

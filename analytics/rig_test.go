@@ -162,5 +162,3 @@ func (r *rig) next(n int) []analytics.Result[string, int64] {
 }
 
 func ms(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
-
-func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }

@@ -3,6 +3,7 @@ package analytics
 import (
 	"container/heap"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -86,7 +87,9 @@ func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Res
 	for pk, acc := range s.panes {
 		b = comma(b, &first)
 		b = append(b, `{"Key":`...)
-		b = appendKeyJSON(b, pk.key)
+		if b, err = appendKeyJSON(b, pk.key); err != nil {
+			return nil, err
+		}
 		b = append(b, `,"Start":`...)
 		b = strconv.AppendInt(b, pk.start, 10)
 		b = append(b, `,"Acc":`...)
@@ -103,7 +106,9 @@ func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Res
 		}
 		b = comma(b, &first)
 		b = append(b, `{"Key":`...)
-		b = appendKeyJSON(b, d.key)
+		if b, err = appendKeyJSON(b, d.key); err != nil {
+			return nil, err
+		}
 		b = append(b, `,"Start":`...)
 		b = strconv.AppendInt(b, d.start, 10)
 		b = append(b, `,"Seq":`...)
@@ -118,7 +123,9 @@ func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Res
 		}
 		b = comma(b, &first)
 		b = append(b, `{"Key":`...)
-		b = appendKeyJSON(b, d.key)
+		if b, err = appendKeyJSON(b, d.key); err != nil {
+			return nil, err
+		}
 		b = append(b, `,"Start":`...)
 		b = strconv.AppendInt(b, d.sess.start, 10)
 		b = append(b, `,"End":`...)
@@ -138,7 +145,9 @@ func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Res
 		for k, h := range s.hashes {
 			b = comma(b, &first)
 			b = append(b, `{"Key":`...)
-			b = appendKeyJSON(b, k)
+			if b, err = appendKeyJSON(b, k); err != nil {
+				return nil, err
+			}
 			b = append(b, `,"Hash":"`...)
 			b = h.AppendDecimal(b)
 			b = append(b, `"}`...)
@@ -151,7 +160,9 @@ func (s *windows[E, K, A, R]) encode(shards map[string]shardState, pending []Res
 		b = append(b, `{"ID":`...)
 		b = strconv.AppendQuote(b, r.ID)
 		b = append(b, `,"Key":`...)
-		b = appendKeyJSON(b, r.Key)
+		if b, err = appendKeyJSON(b, r.Key); err != nil {
+			return nil, err
+		}
 		b = append(b, `,"Start":`...)
 		b = strconv.AppendInt(b, r.Start.UnixNano(), 10)
 		b = append(b, `,"End":`...)
@@ -200,11 +211,7 @@ func appendValueJSON(b []byte, v any) ([]byte, error) {
 			return strconv.AppendFloat(b, x, 'g', -1, 64), nil
 		}
 	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		return b, fmt.Errorf("analytics: %T cannot be kept in a snapshot: %w", v, err)
-	}
-	return append(b, j...), nil
+	return appendJSON(b, v)
 }
 
 // decode restores what encode wrote, returning the shards and pending
@@ -226,9 +233,14 @@ func (s *windows[E, K, A, R]) decode(data []byte) (map[string]shardState, []Resu
 		s.panes[paneKey[K]{p.Key, p.Start}] = &acc
 	}
 	for _, d := range snap.Due {
-		if s.w.kind == hopping {
-			s.scheduled[paneKey[K]{d.Key, d.Start}] = struct{}{}
+		wk := paneKey[K]{d.Key, d.Start}
+		if _, ok := s.scheduled[wk]; ok {
+			return nil, nil, errors.New("analytics: reading the snapshot: a window is due twice")
 		}
+		if _, ok := s.panes[wk]; !ok && s.w.kind == tumbling {
+			return nil, nil, errors.New("analytics: reading the snapshot: a window is due without its accumulator")
+		}
+		s.scheduled[wk] = struct{}{}
 		s.due = append(s.due, due[K, A]{at: satAdd(satAdd(d.Start, s.w.size), s.lateness), seq: d.Seq, key: d.Key, start: d.Start})
 		s.seq = max(s.seq, d.Seq)
 	}
@@ -238,6 +250,9 @@ func (s *windows[E, K, A, R]) decode(data []byte) (map[string]shardState, []Resu
 		s.nSessions++
 		s.due = append(s.due, due[K, A]{at: satAdd(sw.end, s.lateness), seq: ss.Seq, key: ss.Key, sess: sw, end: sw.end})
 		s.seq = max(s.seq, ss.Seq)
+	}
+	if s.w.kind == tumbling {
+		clear(s.scheduled) // only hopping windows keep it
 	}
 	heap.Init(&s.due)
 	if s.hashes != nil {

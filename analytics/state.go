@@ -236,10 +236,8 @@ func (s *windows[E, K, A, R]) advance(wm int64, out []Result[K, R]) []Result[K, 
 			s.closeSession(d.key, d.sess)
 		case s.w.kind == tumbling:
 			pk := paneKey[K]{d.key, d.start}
-			if acc, ok := s.panes[pk]; ok { // (a snapshot from elsewhere may lack it)
-				out = append(out, s.result(d.key, d.start, d.start+s.w.size, *acc))
-				delete(s.panes, pk)
-			}
+			out = append(out, s.result(d.key, d.start, d.start+s.w.size, *s.panes[pk]))
+			delete(s.panes, pk)
 		default:
 			out = append(out, s.fireHopping(d.key, d.start))
 		}

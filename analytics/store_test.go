@@ -1,7 +1,9 @@
 package analytics_test
 
 import (
+	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -150,4 +152,113 @@ func TestStandbyTakesOver(t *testing.T) {
 	third, _ := run(t, cfg)
 	await(t, r.clk, third, time.Second, func(s analytics.Stats) bool { return s.Events == 4 })
 	require.GreaterOrEqual(t, r.clk.Now().Sub(t0), 10*time.Second)
+}
+
+// TestKeysAndAccumulatorsNeedJSON: snapshots keep keys and accumulators as
+// JSON, so New refuses types that have none, and a value that has none (an
+// infinite key) fails the job with an error rather than a snapshot that
+// cannot be read back. A NaN key, under which no window could be found
+// again, is rejected.
+func TestKeysAndAccumulatorsNeedJSON(t *testing.T) {
+	r := newRig(t, 1)
+	_, err := analytics.New(analytics.Config[click, chan int, int64, int64]{
+		Name: "j", Sources: []shardlog.StreamAPI{r.s}, Store: r.store, Decode: decodeClick,
+		Key: func(click) chan int { return nil }, Window: analytics.Tumbling(time.Minute), Aggregate: analytics.Count[click](),
+		Output: analytics.OutputFunc[chan int, int64](func(context.Context, []analytics.Result[chan int, int64]) error { return nil }),
+	})
+	require.ErrorIs(t, err, analytics.ErrInvalidConfig)
+	require.ErrorContains(t, err, "chan int")
+	_, err = analytics.New(analytics.Config[click, string, func(), int64]{
+		Name: "j", Sources: []shardlog.StreamAPI{r.s}, Store: r.store, Decode: decodeClick, Key: clickPage,
+		Window: analytics.Tumbling(time.Minute),
+		Aggregate: analytics.AggregateFuncs[click, func(), int64]{
+			ZeroFunc: func() func() { return nil }, AddFunc: func(a func(), _ click) func() { return a },
+			MergeFunc: func(a, _ func()) func() { return a }, ResultFunc: func(func()) int64 { return 0 },
+		},
+		Output: analytics.OutputFunc[string, int64](func(context.Context, []analytics.Result[string, int64]) error { return nil }),
+	})
+	require.ErrorIs(t, err, analytics.ErrInvalidConfig)
+
+	rejected := make(chan error, 10)
+	j, err := analytics.New(analytics.Config[click, float64, int64, int64]{
+		Name: "inf", Sources: []shardlog.StreamAPI{r.s}, Store: r.store, Decode: decodeClick, EventTime: clickTime,
+		Key: func(c click) float64 {
+			if c.Page == "nan" {
+				return math.NaN()
+			}
+			return math.Inf(1)
+		},
+		Rejected: func(_ shardlog.UserRecord, err error) { rejected <- err },
+		Window:   analytics.Tumbling(time.Minute), Aggregate: analytics.Count[click](), Logger: quiet,
+		Output: analytics.OutputFunc[float64, int64](func(context.Context, []analytics.Result[float64, int64]) error { return nil }),
+	})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- j.Run(ctx) }()
+	r.put(0, click{Page: "nan", At: ms(5 * time.Second)})
+	r.put(0, click{Page: "a", At: ms(10 * time.Second)})
+	r.put(0, click{Page: "a", At: ms(70 * time.Second)}) // fires the first minute: a snapshot is due
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "cannot be kept in a snapshot")
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the job went on: %+v", j.Stats())
+	}
+	_, version, err := r.store.Load(ctx, "inf")
+	require.NoError(t, err)
+	require.Zero(t, version, "no snapshot was written")
+	require.ErrorContains(t, <-rejected, "not equal to itself")
+}
+
+// runUntilStopped runs a counting job that has taken one event, until it
+// stops by itself: done has Run's error.
+func runUntilStopped(t *testing.T) (*rig, <-chan error) {
+	r := newRig(t, 1)
+	j, err := analytics.New(r.countConfig(analytics.Tumbling(time.Minute)))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- j.Run(ctx) }()
+	r.put(0, click{Page: "a", At: ms(10 * time.Second)})
+	await(t, r.clk, j, 0, func(s analytics.Stats) bool { return s.Events == 1 })
+	return r, done
+}
+
+// TestAnotherInstanceStopsTheJob: a job whose lease another instance took
+// (it had stopped renewing it) stops with ErrJobTakenOver; one that finds
+// a snapshot newer than its own stops with ErrSnapshotConflict. Neither
+// runs on beside the other instance.
+func TestAnotherInstanceStopsTheJob(t *testing.T) {
+	t.Run("lease", func(t *testing.T) {
+		r, done := runUntilStopped(t)
+		leases := r.acct.LeaseStore()
+		held, err := leases.Leases(ctx, "analytics/page-counts")
+		require.NoError(t, err)
+		require.Len(t, held, 1)
+		taken := held[0]
+		taken.Owner, taken.Counter = "another", taken.Counter+100
+		require.NoError(t, leases.Swap(ctx, "analytics/page-counts", &held[0], taken))
+		for {
+			select {
+			case err := <-done:
+				require.ErrorIs(t, err, analytics.ErrJobTakenOver)
+				return
+			case <-time.After(time.Millisecond):
+				r.clk.Advance(time.Second) // the next renewal finds the lease taken
+			}
+		}
+	})
+	t.Run("snapshot", func(t *testing.T) {
+		r, done := runUntilStopped(t)
+		data, version, err := r.store.Load(ctx, "page-counts")
+		require.NoError(t, err)
+		require.NoError(t, r.store.Save(ctx, "page-counts", version+1, data)) // as another instance would
+		r.put(0, click{Page: "a", At: ms(70 * time.Second)})                  // fires: a snapshot is due
+		select {
+		case err := <-done:
+			require.ErrorIs(t, err, analytics.ErrSnapshotConflict)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the job went on")
+		}
+		require.Len(t, r.results, 0, "nothing emitted without its snapshot")
+	})
 }
