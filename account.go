@@ -265,7 +265,7 @@ func (a *Account) CreateStream(ctx context.Context, in CreateStreamInput) (*Stre
 		s.tags = cloneTags(in.Tags)
 	}
 	if st := a.store; st != nil {
-		err := st.makeShardDirs(s.inc, s.shards)
+		err := st.makeStreamDir(s.inc)
 		if err == nil {
 			s.mu.Lock()
 			err = s.persistLocked()

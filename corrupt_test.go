@@ -46,7 +46,7 @@ func writtenStore(t *testing.T, crash bool) (*vfs.MemFS, []string, string) {
 		require.NoError(t, err)
 		want = append(want, d)
 	}
-	dir := s.shardAt(0).files.dir
+	dir := s.shardAt(0).files.path("")
 	if crash {
 		fs.Crash()
 	} else {
@@ -101,7 +101,24 @@ func readPast(t *testing.T, a *Account) (map[uint64]string, []uint64) {
 	return got, damaged
 }
 
-func segFile(dir string, n int) string { return path.Join(dir, fmt.Sprintf("%010d.seg", n)) }
+// A shard's files are named by its prefix path (shardFiles.path("")): the
+// stream's directory, then the shard's index and a dash.
+
+func segFile(prefix string, n int) string { return prefix + fmt.Sprintf("%010d.seg", n) }
+
+func indexFile(prefix string) string { return prefix + "index" }
+
+// shardEntries lists the shard's files, named without its prefix.
+func shardEntries(fs vfs.FS, prefix string) ([]string, error) {
+	names, err := fs.ReadDir(path.Dir(prefix))
+	var out []string
+	for _, n := range names {
+		if rest, ok := strings.CutPrefix(n, path.Base(prefix)); ok {
+			out = append(out, rest)
+		}
+	}
+	return out, err
+}
 
 func flip(t *testing.T, fs *vfs.MemFS, name string, off int64) {
 	f, err := fs.OpenReadWrite(name)
@@ -210,20 +227,20 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 			return files[len(files)-1]
 		}, true, -2},
 		{"bit flipped in the index", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, _ [][]uint64) []uint64 {
-			flip(t, fs, path.Join(dir, "index"), 100)
+			flip(t, fs, indexFile(dir), 100)
 			return nil
 		}, false, -1},
 		{"index deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, _ [][]uint64) []uint64 {
-			require.NoError(t, fs.Remove(path.Join(dir, "index")))
+			require.NoError(t, fs.Remove(indexFile(dir)))
 			return nil
 		}, false, -1},
 		{"index and a file in the middle deleted", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
-			require.NoError(t, fs.Remove(path.Join(dir, "index")))
+			require.NoError(t, fs.Remove(indexFile(dir)))
 			require.NoError(t, fs.Remove(segFile(dir, 4)))
 			return files[4]
 		}, true, 4},
 		{"index deleted, a file in the middle truncated mid-frame", closedStore, func(t *testing.T, fs *vfs.MemFS, dir string, files [][]uint64) []uint64 {
-			require.NoError(t, fs.Remove(path.Join(dir, "index")))
+			require.NoError(t, fs.Remove(indexFile(dir)))
 			truncate(t, fs, segFile(dir, 4), frameAt(t, fs, dir, 4, files[4][40])+10)
 			return files[4][40:]
 		}, true, -1},
@@ -334,11 +351,11 @@ func TestCorruptionIsReportedNeverReturned(t *testing.T) {
 				require.Equal(t, next+uint64(i), r.SequenceNumber.n.Counter-1)
 			}
 			require.NoError(t, a.Close())
-			after, err := fs.ReadDir(dir)
+			after, err := shardEntries(fs, dir)
 			require.NoError(t, err)
 			for n := range files {
 				if n != gone {
-					require.Contains(t, after, path.Base(segFile(dir, n)), "a file with intact records is kept")
+					require.Contains(t, after, fmt.Sprintf("%010d.seg", n), "a file with intact records is kept")
 				}
 			}
 			b, err := reopen(t, fs)

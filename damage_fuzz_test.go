@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,7 +73,7 @@ func buildDamageStore(t testing.TB, crash bool) *damageStore {
 		d.note(sh, res.ShardID, res.SequenceNumber, data)
 	}
 	for i := range d.dirs {
-		d.dirs[i] = s.shardAt(uint32(i)).files.dir
+		d.dirs[i] = s.shardAt(uint32(i)).files.path("")
 	}
 	if crash {
 		fs.Crash()
@@ -82,16 +81,16 @@ func buildDamageStore(t testing.TB, crash bool) *damageStore {
 		require.NoError(t, a.Close())
 	}
 	for _, dir := range d.dirs {
-		names, err := fs.ReadDir(dir)
+		names, err := shardEntries(fs, dir)
 		require.NoError(t, err)
 		for _, n := range names {
 			if !strings.HasSuffix(n, ".seg") {
 				continue
 			}
-			b, err := readFile(fs, path.Join(dir, n))
+			b, err := readFile(fs, dir+n)
 			require.NoError(t, err)
 			if _, err := segfile.ParseHeader(b); err == nil {
-				d.files = append(d.files, path.Join(dir, n))
+				d.files = append(d.files, dir+n)
 			}
 		}
 	}
@@ -114,7 +113,7 @@ func (d *damageStore) damage(t testing.TB, fs *vfs.MemFS, plan []byte) map[strin
 		op, target, off := plan[0]%7, int(plan[1]), int64(binary.LittleEndian.Uint32(plan[2:]))
 		name := d.files[target%len(d.files)]
 		if op >= 5 {
-			name = path.Join(d.dirs[target%2], "index")
+			name = indexFile(d.dirs[target%2])
 		}
 		f, err := fs.OpenReadWrite(name)
 		if errors.Is(err, errNotExist) {

@@ -198,7 +198,7 @@ func BenchmarkDurableReadThrough(b *testing.B) {
 func BenchmarkReadFloor(b *testing.B) {
 	const n = 1 << 20
 	dir := fillDir(b, n)
-	names, err := filepath.Glob(filepath.Join(dir, "streams", "*", "*", "*.seg"))
+	names, err := filepath.Glob(filepath.Join(dir, "streams", "*", "*.seg"))
 	if err != nil || len(names) == 0 {
 		b.Fatal("no segment files", err)
 	}

@@ -238,7 +238,8 @@ func tamper(t *testing.T, dir string, fixChecksums bool) string {
 	require.NoError(t, os.WriteFile(segment, b, 0o600))
 	// The index's checksum of the file's frames must match too, if it has
 	// one (a small file is scanned when opening): rewrite it.
-	indexPath := filepath.Join(filepath.Dir(segment), "index")
+	shard, _, _ := strings.Cut(filepath.Base(segment), "-")
+	indexPath := filepath.Join(filepath.Dir(segment), shard+"-index")
 	if index, err := os.ReadFile(indexPath); err == nil {
 		var rewritten []byte
 		segfile.ReadIndex(index, func(r segfile.IndexRecord) {
@@ -430,7 +431,7 @@ func TestEncryptionAcrossSegments(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 	require.NoError(t, a.Close())
-	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0", "*.seg"))
+	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0-*.seg"))
 	require.NoError(t, err)
 	require.Greater(t, len(files), 2, "many segment files")
 

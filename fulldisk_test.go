@@ -1,7 +1,6 @@
 package shardlog
 
 import (
-	"path"
 	"syscall"
 	"testing"
 
@@ -69,8 +68,8 @@ func TestInterruptedDeletionLeavesNoFiles(t *testing.T) {
 
 	b := durable(t, fs.Process(), clk)
 	rep := b.Recovery()
-	require.Equal(t, []string{path.Dir(goneDir)}, rep.Orphans)
-	_, err = fs.ReadDir(path.Dir(goneDir))
+	require.Equal(t, []string{goneDir}, rep.Orphans)
+	_, err = fs.ReadDir(goneDir)
 	require.ErrorIs(t, err, errNotExist, "removed")
 	require.Len(t, readAll(t, mustStream(t, b, "kept")), 50)
 	require.NoError(t, b.Close())

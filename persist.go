@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,8 +225,8 @@ func (a *Account) restore(m *manifest.Manifest) error {
 	return nil
 }
 
-// removeOrphans deletes the directories of streams and shards that the
-// manifest no longer names: left by a deletion (or a CreateStream or
+// removeOrphans deletes the directories of streams, and the files (or
+// directories) of shards, that the manifest no longer names: left by a deletion (or a CreateStream or
 // reshard that failed) that a crash or a failed removal interrupted. A
 // read-only account only reports them.
 func (a *Account) removeOrphans(rep *RecoveryReport) error {
@@ -257,24 +258,28 @@ func (a *Account) removeOrphans(rep *RecoveryReport) error {
 		if err != nil {
 			return err
 		}
-		for _, sh := range shards {
-			if n, err := strconv.ParseUint(sh, 10, 32); err != nil || !known[uint32(n)] {
-				orphans = append(orphans, st.path("streams", name, sh))
+		for _, e := range shards {
+			if index, _, _, ok := streamDirEntry(e); !ok || !known[index] {
+				orphans = append(orphans, st.path("streams", name, e))
 			}
 		}
 	}
-	for _, dir := range orphans {
-		rep.Orphans = append(rep.Orphans, dir)
+	dirty := map[string]bool{}
+	for _, name := range orphans {
+		rep.Orphans = append(rep.Orphans, name)
 		if st.readOnly {
 			continue
 		}
-		if err := st.fs.RemoveAll(dir); err != nil {
-			return fmt.Errorf("shardlog: removing %s, which no stream owns: %w", dir, err)
+		if err := st.fs.RemoveAll(name); err != nil {
+			return fmt.Errorf("shardlog: removing %s, which no stream owns: %w", name, err)
 		}
-		st.log.Warn("shardlog: removed what no stream owns: a deletion a crash interrupted", "dir", dir)
+		dirty[path.Dir(name)] = true
+		st.log.Warn("shardlog: removed what no stream owns: a deletion a crash interrupted", "path", name)
 	}
-	if len(orphans) > 0 && !st.readOnly {
-		return st.fs.SyncDir(st.path("streams"))
+	for dir := range dirty {
+		if err := st.fs.SyncDir(dir); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -309,6 +314,10 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 		s.modeSwitches = append(s.modeSwitches, fromNanos(op))
 	}
 	s.nextShard = ms.NextShard
+	ls, err := a.store.listStream(ms.Incarnation)
+	if err != nil {
+		return nil, err
+	}
 	byID := map[string]*shard{}
 	for _, m := range ms.Shards {
 		start, err1 := hashkey.Parse(m.Start)
@@ -318,7 +327,11 @@ func (a *Account) restoreStream(ms *manifest.Stream, rep *RecoveryReport) (*Stre
 		}
 		sh := newShard(s, m.Index, hashkey.Range{Start: start, End: end}, fromNanos(m.Created), m.Parents...)
 		ss := shardState{head: m.Head, next: m.Next, millis: sh.created.UnixMilli(), closed: m.ClosedAt != 0}
-		if err := sh.files.recover(&sh.seg, ss, rep); err != nil {
+		names, err := a.store.shardNames(sh.files, ls)
+		if err == nil {
+			err = sh.files.recover(&sh.seg, ss, names, rep)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("shard %d: %w", m.Index, err)
 		}
 		sh.afterRestore()

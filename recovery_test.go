@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +46,7 @@ func oneShard(t *testing.T, fs *vfs.MemFS, clk *ManualClock, opts ...Option) (*A
 func indexedFiles(t *testing.T, fs *vfs.MemFS, dir string) (map[uint32]bool, bool) {
 	t.Helper()
 	files := map[uint32]bool{}
-	b, err := readFile(fs, dir+"/index")
+	b, err := readFile(fs, indexFile(dir))
 	if errors.Is(err, errNotExist) {
 		return files, true
 	}
@@ -146,20 +147,20 @@ func TestDeletedFileAPowerCutKeptStaysDeleted(t *testing.T) {
 	clk := NewManualClock(tStart)
 	a, s := oneShard(t, fs, clk)
 	putN(t, s, "old", 400)
-	dir := s.shardAt(0).files.dir
-	before, err := fs.ReadDir(dir)
+	dir := s.shardAt(0).files.path("")
+	before, err := shardEntries(fs, dir)
 	require.NoError(t, err)
 	clk.Advance(23 * time.Hour)
 	want := putN(t, s, "live", 20)
 	clk.Advance(2 * time.Hour)
 	require.Equal(t, want, shard0(t, a)) // reading trims: the old files go
 	// Sync the index (its records of the deletions) but not the directory.
-	idx, err := fs.Open(dir + "/index")
+	idx, err := fs.Open(indexFile(dir))
 	require.NoError(t, err)
 	require.NoError(t, idx.Sync())
 	require.NoError(t, idx.Close())
 	fs.Crash()
-	after, err := fs.ReadDir(dir)
+	after, err := shardEntries(fs, dir)
 	require.NoError(t, err)
 	// The segment files but the last (before ends with it and "index"): it
 	// may be the spare made in the background, whose name need not have
@@ -169,7 +170,7 @@ func TestDeletedFileAPowerCutKeptStaysDeleted(t *testing.T) {
 	a2 := reopenAt(t, fs, clk)
 	require.Empty(t, a2.Recovery().Corrupt)
 	require.Equal(t, want, shard0(t, a2), "no expired record comes back")
-	names, err := fs.ReadDir(dir)
+	names, err := shardEntries(fs, dir)
 	require.NoError(t, err)
 	require.NotContains(t, names, "0000000000.seg")
 }
@@ -185,8 +186,8 @@ func TestEvictedFileAPowerCutKeptStaysDeleted(t *testing.T) {
 	all := putN(t, s, "r", 600) // about five files; the oldest go
 	live := shard0(t, a)
 	require.LessOrEqual(t, len(live), 150)
-	dir := s.shardAt(0).files.dir
-	idx, err := fs.Open(dir + "/index")
+	dir := s.shardAt(0).files.path("")
+	idx, err := fs.Open(indexFile(dir))
 	require.NoError(t, err)
 	require.NoError(t, idx.Sync())
 	require.NoError(t, idx.Close())
@@ -204,7 +205,7 @@ func TestEvictedFileAPowerCutKeptStaysDeleted(t *testing.T) {
 // the records appended afterwards are read by the next opening.
 func TestTornIndexIsCutBeforeAppending(t *testing.T) {
 	fs, want, dir := closedStore(t)
-	f, err := fs.OpenReadWrite(dir + "/index")
+	f, err := fs.OpenReadWrite(indexFile(dir))
 	require.NoError(t, err)
 	size, err := f.Size()
 	require.NoError(t, err)
@@ -238,7 +239,7 @@ func TestIndexStaysSmall(t *testing.T) {
 	clk := NewManualClock(tStart)
 	bound := WithSizeBound(SizeBound{Records: 2000})
 	_, s := oneShard(t, fs, clk, bound)
-	dir := s.shardAt(0).files.dir
+	dir := s.shardAt(0).files.path("")
 	renames := fs.Count(vfs.OpRename)
 	fs.Fail(vfs.OpRename, 0, errEIO) // the first compaction
 	data := make([]byte, 100)
@@ -247,10 +248,10 @@ func TestIndexStaysSmall(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.GreaterOrEqual(t, fs.Count(vfs.OpRename)-renames, 2, "a compaction failed, and another followed")
-	names, err := fs.ReadDir(dir)
+	names, err := shardEntries(fs, dir)
 	require.NoError(t, err)
 	require.NotContains(t, names, "index.tmp", "a failed compaction leaves nothing behind")
-	index, err := readFile(fs, dir+"/index")
+	index, err := readFile(fs, indexFile(dir))
 	require.NoError(t, err)
 	require.Less(t, len(index), int(compactIndexMin)+2000*segfile.EntrySize*4, "the index holds the living files, and at most 1 MiB besides")
 	live := readAll(t, s)
@@ -305,7 +306,7 @@ func TestSyncNoneIndexesBehindTheKernel(t *testing.T) {
 			a, s := oneShard(t, fs, clk, WithSync(SyncNone))
 			want := putN(t, s, "r", 600) // about five files
 			sh := s.shardAt(0)
-			dir := sh.files.dir
+			dir := sh.files.path("")
 			settled := func() map[uint32]bool {
 				sh.mu.Lock()
 				defer sh.mu.Unlock()
@@ -342,10 +343,10 @@ func TestExpiredFilesLeaveAnIdleShard(t *testing.T) {
 	clk := NewManualClock(tStart)
 	a, s := oneShard(t, fs, clk)
 	putN(t, s, "old", 400) // about four files
-	dir := s.shardAt(0).files.dir
+	dir := s.shardAt(0).files.path("")
 	clk.Advance(25 * time.Hour)
 	require.NoError(t, a.ApplyRetention(bg))
-	names, err := fs.ReadDir(dir)
+	names, err := shardEntries(fs, dir)
 	require.NoError(t, err)
 	for n := range 3 {
 		require.NotContains(t, names, fmt.Sprintf("%010d.seg", n), "expired, and deleted")
@@ -439,7 +440,7 @@ func TestRolledBackFilesTakeNothingWithThem(t *testing.T) {
 	clk := NewManualClock(tStart)
 	_, s := oneShard(t, fs, clk)
 	want := putN(t, s, "acked", 300)
-	dir := s.shardAt(0).files.dir
+	dir := s.shardAt(0).files.path("")
 	last := len(fileRecords(t, fs, dir)) - 1
 
 	for range 20 { // spare files made ahead in the background may take some
@@ -458,7 +459,7 @@ func TestRolledBackFilesTakeNothingWithThem(t *testing.T) {
 	// those records durable and not the rest, and let the second file
 	// hold intact frames from the position after the first's, as a power
 	// cut may keep what the failed sync had written.
-	idxName := dir + "/index"
+	idxName := indexFile(dir)
 	b, err := readFile(fs, idxName)
 	require.NoError(t, err)
 	var deleted []uint32
@@ -492,7 +493,7 @@ func TestRolledBackFilesTakeNothingWithThem(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Sync())
 	require.NoError(t, f.Close())
-	require.NoError(t, fs.SyncDir(dir))
+	require.NoError(t, fs.SyncDir(path.Dir(dir)))
 	fs.Crash()
 
 	a2 := reopenAt(t, fs, clk)

@@ -287,11 +287,6 @@ func (s *Stream) reshardLocked(now time.Time, plan func(now time.Time) (int, fun
 	born := s.nextShard
 	apply()
 	s.onAbort = append(s.onAbort, func() { s.acct.releaseShards(grow) })
-	if st := s.acct.store; st != nil {
-		if err := st.makeShardDirs(s.inc, s.shards[len(s.shards)-int(s.nextShard-born):]); err != nil {
-			return err // update puts the shard list back and runs onAbort
-		}
-	}
 	s.onCommit = append(s.onCommit, func() { s.publishReshardLocked(now, grow, born) })
 	return nil
 }

@@ -185,8 +185,8 @@ func (s *Stream) expireShardsLocked(now time.Time) {
 		sh.trimTo(sh.seg.Len(), sh.seg.Len()-sh.seg.Head())
 		if st := s.acct.store; st != nil {
 			sh.files.closeLocked()
-			if err := st.fs.RemoveAll(sh.files.dir); err != nil {
-				st.log.Warn("shardlog: could not remove an expired shard's files", "dir", sh.files.dir, "err", err)
+			if err := st.removeShardFiles(sh.files); err != nil {
+				st.log.Warn("shardlog: could not remove an expired shard's files", "shard", sh.id, "dir", sh.files.dir, "err", err)
 			}
 		}
 		sh.mu.Unlock()

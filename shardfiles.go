@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -25,7 +26,8 @@ import (
 // power fails are scanned at opening, like the file being written.
 type shardFiles struct {
 	st     *store
-	dir    string // streams/<incarnation>/<shard index>
+	dir    string // streams/<incarnation>; or streams/<incarnation>/<shard index>, as older stores have it
+	prefix string // "<shard index>-" before each of its file names; "" in a directory of its own
 	stream string // for messages
 	hdr    segfile.Header
 
@@ -80,14 +82,20 @@ type fileInfo struct {
 func (st *store) newShardFiles(s *Stream, sh *shard) *shardFiles {
 	return &shardFiles{
 		st:     st,
-		dir:    st.shardDir(s.inc, sh.index),
+		dir:    st.streamDir(s.inc),
+		prefix: strconv.FormatUint(uint64(sh.index), 10) + "-",
 		stream: s.name,
 		hdr:    segfile.Header{Stream: s.inc, Shard: sh.index},
 	}
 }
 
 func (sf *shardFiles) fileName(n uint32) string {
-	return path.Join(sf.dir, fmt.Sprintf("%010d.seg", n))
+	return sf.path(fmt.Sprintf("%010d.seg", n))
+}
+
+// path returns the path of the shard's file called name.
+func (sf *shardFiles) path(name string) string {
+	return path.Join(sf.dir, sf.prefix+name)
 }
 
 // NewSlab creates, reserves and maps file n, or takes it ready-made with
@@ -435,8 +443,9 @@ func (sf *shardFiles) remove(n uint32, why dropReason) error {
 	sf.imu.Lock()
 	sf.indexDirty = true
 	sf.imu.Unlock()
-	if sf.removed == nil && sf.st.policy.kind != syncNone {
-		// The next sync deletes it, after the index: a sync running now
+	if sf.removed != nil || sf.st.policy.kind != syncNone {
+		// The next sync (or the end of opening) deletes it, after the
+		// index: a sync of the directory, by any shard of the stream,
 		// could make the directory without the file durable first.
 		sf.doomed = append(sf.doomed, n)
 		return nil
@@ -694,7 +703,7 @@ func (sf *shardFiles) syncIndex() error {
 // its end, or at cut (then it is truncated there) if cut is not negative.
 // sf.imu is held, or opening is under way.
 func (sf *shardFiles) openIndex(cut int64) error {
-	name := path.Join(sf.dir, "index")
+	name := sf.path("index")
 	f, err := sf.st.fs.OpenReadWrite(name)
 	if errors.Is(err, errNotExist) {
 		f, err = sf.st.fs.Create(name)

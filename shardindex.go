@@ -2,7 +2,6 @@ package shardlog
 
 import (
 	"fmt"
-	"path"
 
 	"github.com/shardlog/shardlog/internal/segfile"
 )
@@ -114,7 +113,7 @@ func (sf *shardFiles) maybeCompactIndex() {
 // Numbers above it keep the deletion records they have. sf.imu is held.
 func (sf *shardFiles) compactIndexLocked() error {
 	fs := sf.st.fs
-	name := path.Join(sf.dir, "index")
+	name := sf.path("index")
 	old := make([]byte, sf.indexEnd)
 	if _, err := sf.index.ReadAt(old, 0); err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,24 +72,12 @@ type shardState struct {
 	closed bool   // it is closed: with no directory, its records all expired
 }
 
-// recover opens the shard's files and restores seg from them, adding what
-// it finds wrong to rep. See the comment at the top of this file.
-func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *RecoveryReport) error {
-	fs := sf.st.fs
-	names, err := fs.ReadDir(sf.dir)
-	switch {
-	case errors.Is(err, errNotExist):
-		names = nil
-		if ms.closed {
-			ms.next = ms.head // expired, and its files deleted
-		}
-		if !sf.st.readOnly {
-			if err := fs.MkdirAll(sf.dir); err != nil {
-				return err
-			}
-		}
-	case err != nil:
-		return err
+// recover opens the shard's files, named (without the shard's prefix) in
+// names, and restores seg from them, adding what it finds wrong to rep. See
+// the comment at the top of this file.
+func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, names []string, rep *RecoveryReport) error {
+	if len(names) == 0 && ms.closed {
+		ms.next = ms.head // expired, and its files deleted
 	}
 	sf.removed = map[uint32]dropReason{} // what opening deletes, as it goes
 	sf.blank = map[uint32]bool{}         // files with no header and no record
@@ -192,10 +179,30 @@ func (sf *shardFiles) recover(seg *segment.Segment, ms shardState, rep *Recovery
 	// every file there is, so that none is overwritten.
 	seg.SkipSlabs(top)
 	seg.TrimRestored(ms.head)
-	if !sf.st.readOnly {
-		sf.maybeCompactIndex()
+	if sf.st.readOnly {
+		return nil
 	}
-	return nil
+	sf.maybeCompactIndex()
+	return sf.unlinkDoomed()
+}
+
+// unlinkDoomed deletes the files opening dropped, once the index that
+// records their deletion is durable: the directory is the stream's, which
+// any shard may sync at any time, making the deletion durable too.
+func (sf *shardFiles) unlinkDoomed() error {
+	if len(sf.doomed) == 0 {
+		return nil
+	}
+	if err := sf.syncIndex(); err != nil {
+		return err
+	}
+	for _, n := range sf.doomed {
+		if err := sf.unlink(n); err != nil {
+			return err
+		}
+	}
+	sf.doomed = nil
+	return sf.st.fs.SyncDir(sf.dir)
 }
 
 // namesOf returns the numbers of files.
@@ -269,7 +276,7 @@ func (sf *shardFiles) openIndexAt(names []string) (map[uint32]indexRecord, *drop
 	fs := sf.st.fs
 	idx, dropped := map[uint32]indexRecord{}, &droppedFiles{}
 	if slices.Contains(names, "index") {
-		b, err := readFile(fs, path.Join(sf.dir, "index"))
+		b, err := readFile(fs, sf.path("index"))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -279,11 +286,11 @@ func (sf *shardFiles) openIndexAt(names []string) (map[uint32]indexRecord, *drop
 			if err := sf.openIndex(int64(end)); err != nil {
 				return nil, nil, err
 			}
-			sf.st.log.Warn("shardlog: cut a torn segment index", "file", path.Join(sf.dir, "index"), "offset", end)
+			sf.st.log.Warn("shardlog: cut a torn segment index", "file", sf.path("index"), "offset", end)
 		}
 	}
 	if slices.Contains(names, "index.tmp") && !sf.st.readOnly { // a compaction the last run did not finish
-		if err := fs.Remove(path.Join(sf.dir, "index.tmp")); err != nil {
+		if err := fs.Remove(sf.path("index.tmp")); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -21,9 +21,9 @@ import (
 //
 //	MANIFEST                     every stream's metadata, replaced atomically
 //	LEASES                       consumer groups' leases (leasejournal.go)
-//	streams/<incarnation>/<shard index>/
-//	    0000000000.seg ...       the shard's records, one file per slab
-//	    index                    the records of every finished file
+//	streams/<incarnation>/       a stream's shards' files (streamdir.go):
+//	    7-0000000000.seg ...     shard 7's records, one file per slab
+//	    7-index                  the records of its every finished file
 
 var errNotExist = fs.ErrNotExist
 
@@ -49,8 +49,8 @@ type RecoveryReport struct {
 	Records   int64        // records in them
 	TornTails []TornTail   // files whose last records were cut short
 	Corrupt   []Corruption // damage found, at opening or reading back
-	// Orphans are directories of streams and shards that the manifest no
-	// longer names, left by a deletion that a crash interrupted: opening
+	// Orphans are directories of streams, and files or directories of
+	// shards, that the manifest no longer names, left by a deletion that a crash interrupted: opening
 	// deleted them (unless the account is read-only).
 	Orphans  []string
 	Duration time.Duration // how long opening took
@@ -381,15 +381,13 @@ func internalFailure(error) (code, message string) {
 	return "InternalFailure", "Internal Service Failure"
 }
 
-// makeShardDirs creates the directories of a new stream's shards and makes
-// their names durable.
-func (st *store) makeShardDirs(inc uint32, shards []*shard) error {
-	for _, sh := range shards {
-		if err := st.fs.MkdirAll(st.shardDir(inc, sh.index)); err != nil {
-			return storageErr(err)
-		}
+// makeStreamDir creates a new stream's directory, where its shards keep
+// their files, and makes its name durable.
+func (st *store) makeStreamDir(inc uint32) error {
+	if err := st.fs.MkdirAll(st.streamDir(inc)); err != nil {
+		return storageErr(err)
 	}
-	for _, d := range []string{st.streamDir(inc), st.path("streams"), st.dir} {
+	for _, d := range []string{st.path("streams"), st.dir} {
 		if err := st.fs.SyncDir(d); err != nil {
 			return storageErr(err)
 		}

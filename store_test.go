@@ -213,8 +213,8 @@ func TestCloseLeavesOnlyWrittenFiles(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, a.Close())
-	dir := "/data/streams/1/0"
-	names, err := fs.ReadDir(dir)
+	dir := "/data/streams/1/0-"
+	names, err := shardEntries(fs, dir)
 	require.NoError(t, err)
 	segs := 0
 	for _, name := range names {
@@ -222,7 +222,7 @@ func TestCloseLeavesOnlyWrittenFiles(t *testing.T) {
 			continue
 		}
 		segs++
-		f, err := fs.Open(path.Join(dir, name))
+		f, err := fs.Open(dir + name)
 		require.NoError(t, err)
 		hb := make([]byte, segfile.HeaderSize)
 		_, err = f.ReadAt(hb, 0)

@@ -232,7 +232,7 @@ func TestCollectorReportsStorageDamage(t *testing.T) {
 	assert.Equal(t, 0.0, find(t, families, "shardlog_storage_damage", map[string]string{}).GetGauge().GetValue())
 	require.NoError(t, acct.Close())
 	// A file of 64 KiB, after files of 2 to 32 KiB.
-	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0", "0000000005.seg"))
+	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0-0000000005.seg"))
 	require.NoError(t, err)
 	require.Len(t, files, 1)
 	require.NoError(t, os.Remove(files[0]))

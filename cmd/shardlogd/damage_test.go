@@ -76,7 +76,7 @@ func TestDamagedFilesFailReadsOverTheWire(t *testing.T) {
 	client.CloseIdleConnections()
 	stop()
 
-	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0", "*.seg"))
+	files, err := filepath.Glob(filepath.Join(dir, "streams", "*", "0-*.seg"))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(files), 3)
 	f, err := os.OpenFile(files[len(files)-2], os.O_RDWR, 0) // sealed

@@ -21,8 +21,10 @@ import (
 
 // Version is the format version written; every version up to it is read.
 // Version 2 added resource-based policies and data keys (a version 1
-// reader would drop them on its next write).
-const Version = 2
+// reader would drop them on its next write); version 3 says that shards
+// share their stream's directory (a version 2 reader would take their
+// files for leftovers and delete them).
+const Version = 3
 
 const headerSize = 20
 
