@@ -165,6 +165,10 @@ func (w *crashWorld) step() {
 		_ = s.AddTagsToStream(bg, map[string]string{fmt.Sprint("t", r.IntN(5)): "v"})
 	case n < 84:
 		w.clk.Advance(time.Duration(r.IntN(60)) * time.Second) // far below retention
+		if r.IntN(3) == 0 {                                    // shards idle since park
+			w.clk.Advance(parkAfter)
+			_ = w.a.ApplyRetention(bg)
+		}
 	case n < 85:
 		w.clk.Advance(23*time.Hour + time.Duration(r.IntN(7200))*time.Second) // records and closed shards expire
 	case n < 88:

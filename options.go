@@ -250,9 +250,9 @@ func EmbeddedLog(retention time.Duration) Option {
 }
 
 // WithJanitor starts a janitor that calls ApplyRetention every interval of
-// the account's clock, so idle shards release expired records too. Default:
-// off (expiry happens as shards are used, and on ApplyRetention). The
-// janitor stops on Close.
+// the account's clock, so idle shards release expired records too, and in a
+// durable account the memory of their records. Default: off (expiry happens
+// as shards are used, and on ApplyRetention). The janitor stops on Close.
 func WithJanitor(interval time.Duration) Option {
 	return optionFunc(func(cfg *config) error {
 		if interval <= 0 {

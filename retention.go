@@ -204,7 +204,9 @@ func (s *Stream) expireShardsLocked(now time.Time) {
 // their stream's retention period and the closed shards whose records have
 // all expired, and releases their memory. Expiry also happens by itself as
 // shards are written and read; ApplyRetention (or the janitor, see
-// [WithJanitor]) reaches shards that are idle.
+// [WithJanitor]) reaches shards that are idle. In a durable account it also
+// lets the memory of shards that took no record for 5 minutes go: their
+// records stay in their files, read back when asked for.
 func (a *Account) ApplyRetention(ctx context.Context) error {
 	if err := a.enter(ctx); err != nil {
 		return err
@@ -217,6 +219,7 @@ func (a *Account) ApplyRetention(ctx context.Context) error {
 		s.enforceBounds()
 		for _, sh := range s.shardList() {
 			sh.flushDeletions()
+			sh.parkIfIdle(now)
 		}
 	}
 	return nil

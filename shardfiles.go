@@ -41,6 +41,7 @@ type shardFiles struct {
 	blank     map[uint32]bool       // while opening: files with no header and no record; true if not all zeros
 	doomed    []uint32              // files to delete once the index says so durably
 	spare     *spareFile            // the next file, made ready in the background
+	parking   bool                  // the shard is idle: a small file finished now is left to opening's scan (see park)
 	indexing  sync.WaitGroup        // files being synced in the background to be indexed
 	lazy      []lazyFile            // under SyncNone: finished, to be synced and indexed later
 	lazyBusy  atomic.Bool           // a goroutine is syncing and indexing lazy files
@@ -243,6 +244,15 @@ func (sf *shardFiles) prewrite(f vfs.File, size int) error {
 	return sf.st.fs.SyncDir(sf.dir)
 }
 
+// dropSpare deletes the spare file, if one was made.
+func (sf *shardFiles) dropSpare() {
+	if sp := sf.spare; sp != nil {
+		sf.spare = nil
+		<-sp.done
+		sf.discard(sp)
+	}
+}
+
 // discard deletes a spare file that will not be used.
 func (sf *shardFiles) discard(sp *spareFile) {
 	if sp.err == nil {
@@ -259,7 +269,10 @@ func (sf *shardFiles) FinishSlab(n uint32, image []byte) {
 	buf.entries = buf.entries[:0]
 	count := segfile.Walk(image, segfile.HeaderSize, func(e segfile.Entry) { buf.entries = buf.entries.Append(e) })
 	info := fileInfo{first: sf.firstOf(n, image), count: count, framesEnd: int64(len(image)), framesCRC: segfile.Checksum(image[segfile.HeaderSize:])}
-	rec := indexRecordOf(n, info, buf.entries)
+	var rec []byte
+	if !sf.parking || len(image) >= spareMin {
+		rec = indexRecordOf(n, info, buf.entries)
+	}
 	indexBufs.Put(buf)
 	sf.mu.Lock()
 	sf.noteFile(n, info)
@@ -635,11 +648,7 @@ func (sf *shardFiles) closeLocked() {
 		}
 	}
 	sf.retired, sf.active, sf.finishing = nil, nil, nil
-	if sp := sf.spare; sp != nil {
-		sf.spare = nil
-		<-sp.done
-		sf.discard(sp)
-	}
+	sf.dropSpare()
 	sf.indexing.Wait()
 	sf.syncAndIndex(sf.lazy) // the kernel has written back most of them by now
 	sf.lazy = nil

@@ -58,6 +58,9 @@ func (sf *shardFiles) indexDue(now time.Time) {
 // syncAndIndex syncs files and appends their index records.
 func (sf *shardFiles) syncAndIndex(files []lazyFile) {
 	for _, lf := range files {
+		if lf.index == nil {
+			continue // parked: left to opening's scan (see park)
+		}
 		if err := syncFile(sf.st.fs, sf.fileName(lf.n)); err != nil {
 			continue // deleted meanwhile, or a fault: opening scans it
 		}

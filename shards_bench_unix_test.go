@@ -49,14 +49,17 @@ func diskUsed(b *testing.B, dir string) int64 {
 }
 
 // BenchmarkIdleShards measures what a durable stream of many shards, each
-// holding 10 records of 100 bytes, costs: heap and disk a shard (the
-// directory blocks included), and how long creating it, putting the
-// records (batches of 500 under SyncAlways), closing and reopening take.
+// holding 10 records of 100 bytes, costs: heap a shard right after the
+// puts and once the shards have been idle for 5 minutes (of the account's
+// clock) and ApplyRetention has run, disk a shard (the directory blocks
+// included), and how long creating it, putting the records (batches of
+// 500 under SyncAlways), closing and reopening take.
 func BenchmarkIdleShards(b *testing.B) {
 	shards := benchShards(b)
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
-		opts := []shardlog.Option{shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithShardLimit(shards)}
+		clk := shardlog.NewManualClock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+		opts := []shardlog.Option{shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithShardLimit(shards), shardlog.WithClock(clk)}
 		before := heapInUse()
 		start := time.Now()
 		a, err := shardlog.NewAccount(opts...)
@@ -82,6 +85,13 @@ func BenchmarkIdleShards(b *testing.B) {
 		}
 		put := time.Since(start)
 		heap := int64(heapInUse()) - int64(before)
+		clk.Advance(5 * time.Minute)
+		start = time.Now()
+		if err := a.ApplyRetention(ctx); err != nil {
+			b.Fatal(err)
+		}
+		parked := time.Since(start)
+		heapIdle := int64(heapInUse()) - int64(before)
 		start = time.Now()
 		if err := a.Close(); err != nil {
 			b.Fatal(err)
@@ -100,6 +110,8 @@ func BenchmarkIdleShards(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(heap)/float64(shards), "heap-B/shard")
+		b.ReportMetric(float64(heapIdle)/float64(shards), "idle-heap-B/shard")
+		b.ReportMetric(parked.Seconds(), "park-s")
 		b.ReportMetric(float64(heapReopened)/float64(shards), "reopened-heap-B/shard")
 		b.ReportMetric(float64(disk)/float64(shards), "disk-B/shard")
 		b.ReportMetric(created.Seconds(), "create-s")

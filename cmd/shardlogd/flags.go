@@ -62,7 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	retention := fs.Duration("retention", shardlog.DefaultRetention, "retention period new streams start with")
 	maxRecord := fs.Int("max-record-size", 1<<20, "largest record in bytes, data plus partition key (1 MiB to 10 MiB)")
 	heartbeat := fs.Duration("heartbeat", 5*time.Second, "interval of empty SubscribeToShard events while idle")
-	janitor := fs.Duration("janitor", time.Minute, "how often idle shards drop expired records (0: only when used)")
+	janitor := fs.Duration("janitor", time.Minute, "how often idle shards drop expired records and, with -data, let the memory of their records go (0: only when used)")
 	logLevel := fs.String("log-level", "info", "debug (every request), info (requests sampled), warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	logRate := fs.Int("log-requests", 100, "requests logged per second at info level (more are counted, not logged)")

@@ -404,6 +404,33 @@ func (s *Segment) keepLocked(n uint32) {
 	}
 }
 
+// Park finishes the slab being filled, if any, and lets every finished
+// slab go from memory, as opening leaves a segment: its shard is idle.
+// Readers load what they need again; the next Add starts a new slab of the
+// smallest size. Serialized with Add.
+func (s *Segment) Park() {
+	if s.opt.Storage == nil {
+		return
+	}
+	s.finishCurrent()
+	s.nextSize = 0
+	s.mu.Lock()
+	for _, n := range s.loaded {
+		if s.slabs.has(uint64(n)) {
+			s.slabs.set(uint64(n), nil) // readers holding its bytes keep them
+		}
+	}
+	s.loaded, s.unsure = nil, nil
+	s.mu.Unlock()
+}
+
+// Loaded returns the number of finished slabs in memory.
+func (s *Segment) Loaded() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.loaded)
+}
+
 // Used returns the bytes of the slab being filled that are in use (0 if
 // none is). Serialized with Add.
 func (s *Segment) Used() int {
