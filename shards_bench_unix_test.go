@@ -48,10 +48,25 @@ func diskUsed(b *testing.B, dir string) int64 {
 	return n
 }
 
+// resident returns the process's resident set in bytes, from /proc; 0
+// where there is none.
+func resident() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, pages int64
+	if _, err := fmt.Sscan(string(b), &size, &pages); err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
+
 // BenchmarkIdleShards measures what a durable stream of many shards, each
 // holding 10 records of 100 bytes, costs: heap a shard right after the
 // puts and once the shards have been idle for 5 minutes (of the account's
-// clock) and ApplyRetention has run, disk a shard (the directory blocks
+// clock) and ApplyRetention has run (and the growth of the resident set
+// then, which keeps heap the collector freed), disk a shard (the directory blocks
 // included), and how long creating it, putting the records (batches of
 // 500 under SyncAlways), closing and reopening take.
 func BenchmarkIdleShards(b *testing.B) {
@@ -60,7 +75,7 @@ func BenchmarkIdleShards(b *testing.B) {
 		dir := b.TempDir()
 		clk := shardlog.NewManualClock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 		opts := []shardlog.Option{shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithShardLimit(shards), shardlog.WithClock(clk)}
-		before := heapInUse()
+		before, rssBefore := heapInUse(), resident()
 		start := time.Now()
 		a, err := shardlog.NewAccount(opts...)
 		if err != nil {
@@ -92,6 +107,7 @@ func BenchmarkIdleShards(b *testing.B) {
 		}
 		parked := time.Since(start)
 		heapIdle := int64(heapInUse()) - int64(before)
+		rssIdle := resident() - rssBefore
 		start = time.Now()
 		if err := a.Close(); err != nil {
 			b.Fatal(err)
@@ -112,6 +128,9 @@ func BenchmarkIdleShards(b *testing.B) {
 		b.ReportMetric(float64(heap)/float64(shards), "heap-B/shard")
 		b.ReportMetric(float64(heapIdle)/float64(shards), "idle-heap-B/shard")
 		b.ReportMetric(parked.Seconds(), "park-s")
+		if rssBefore > 0 {
+			b.ReportMetric(float64(rssIdle)/float64(shards), "idle-rss-B/shard")
+		}
 		b.ReportMetric(float64(heapReopened)/float64(shards), "reopened-heap-B/shard")
 		b.ReportMetric(float64(disk)/float64(shards), "disk-B/shard")
 		b.ReportMetric(created.Seconds(), "create-s")
