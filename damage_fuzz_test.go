@@ -2,12 +2,12 @@ package shardlog
 
 import (
 	"encoding/binary"
-	"path"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
