@@ -453,16 +453,23 @@ func (w *worker) takeLocked(ctx context.Context, now time.Time, leases []Lease) 
 	}
 	ask := *victim
 	ask.Successor, ask.Counter = me, victim.Counter+1
-	if w.cfg.Leases.Swap(ctx, w.table, victim, ask) == nil {
+	switch err := w.cfg.Leases.Swap(ctx, w.table, victim, ask); {
+	case err == nil:
 		w.asked[victim.Key] = now
+	case errors.Is(err, ErrLeaseConflict):
+		w.nudge() // its owner renewed it meanwhile: ask again now, not a pass later
 	}
 }
 
-// takeLocked1 takes lease l, reporting whether it did.
+// takeLocked1 takes lease l, reporting whether it did. If l changed
+// meanwhile, another pass runs soon, on what it became.
 func (w *worker) takeLocked1(ctx context.Context, now time.Time, l Lease) bool {
 	mine := l
 	mine.Owner, mine.Successor, mine.Counter = w.cfg.WorkerID, "", l.Counter+1
-	if w.cfg.Leases.Swap(ctx, w.table, &l, mine) != nil {
+	if err := w.cfg.Leases.Swap(ctx, w.table, &l, mine); err != nil {
+		if errors.Is(err, ErrLeaseConflict) {
+			w.nudge()
+		}
 		return false
 	}
 	delete(w.asked, l.Key)
