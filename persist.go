@@ -226,9 +226,9 @@ func (a *Account) restore(m *manifest.Manifest) error {
 }
 
 // removeOrphans deletes the directories of streams, and the files (or
-// directories) of shards, that the manifest no longer names: left by a deletion (or a CreateStream or
-// reshard that failed) that a crash or a failed removal interrupted. A
-// read-only account only reports them.
+// directories) of shards, that the manifest no longer names: left by a
+// deletion (or a CreateStream or reshard that failed) that a crash or a
+// failed removal interrupted. A read-only account only reports them.
 func (a *Account) removeOrphans(rep *RecoveryReport) error {
 	st := a.store
 	streams, err := st.fs.ReadDir(st.path("streams"))

@@ -41,7 +41,7 @@ type shardFiles struct {
 	blank     map[uint32]bool       // while opening: files with no header and no record; true if not all zeros
 	doomed    []uint32              // files to delete once the index says so durably
 	spare     *spareFile            // the next file, made ready in the background
-	parking   bool                  // the shard is idle: a small file finished now is left to opening's scan (see park)
+	parking   bool                  // the shard is idle: a small file finished now is left to opening's scan (see parkIfIdle)
 	indexing  sync.WaitGroup        // files being synced in the background to be indexed
 	lazy      []lazyFile            // under SyncNone: finished, to be synced and indexed later
 	lazyBusy  atomic.Bool           // a goroutine is syncing and indexing lazy files

@@ -59,7 +59,7 @@ func (sf *shardFiles) indexDue(now time.Time) {
 func (sf *shardFiles) syncAndIndex(files []lazyFile) {
 	for _, lf := range files {
 		if lf.index == nil {
-			continue // parked: left to opening's scan (see park)
+			continue // parked: left to opening's scan (see parkIfIdle)
 		}
 		if err := syncFile(sf.st.fs, sf.fileName(lf.n)); err != nil {
 			continue // deleted meanwhile, or a fault: opening scans it

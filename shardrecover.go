@@ -69,7 +69,7 @@ type shardState struct {
 	head   uint64 // its first live position
 	next   uint64 // the position after the newest record known durable
 	millis int64  // when it was created: the date of records lost with every file
-	closed bool   // it is closed: with no directory, its records all expired
+	closed bool   // it is closed: with no file, its records all expired
 }
 
 // recover opens the shard's files, named (without the shard's prefix) in

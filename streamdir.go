@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"errors"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -86,7 +87,7 @@ func (st *store) removeShardFiles(sf *shardFiles) error {
 	}
 	for _, e := range entries {
 		if strings.HasPrefix(e, sf.prefix) {
-			if err := st.fs.Remove(sf.dir + "/" + e); err != nil && !errors.Is(err, errNotExist) {
+			if err := st.fs.Remove(path.Join(sf.dir, e)); err != nil && !errors.Is(err, errNotExist) {
 				return err
 			}
 		}
