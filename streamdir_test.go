@@ -151,3 +151,32 @@ func TestStreamDirEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredShardsFilesGo: a closed shard whose records expired takes its
+// files, and only its, out of the stream's directory.
+func TestExpiredShardsFilesGo(t *testing.T) {
+	fs := vfs.NewMemFS()
+	clk := NewManualClock(tStart)
+	a, s := oneShard(t, fs, clk)
+	putN(t, s, "parent", 50)
+	require.NoError(t, errOf(s.SplitShard(bg, SplitShardInput{ShardToSplit: "shardId-000000000000", NewStartingHashKey: "1000"})))
+	for _, key := range []string{"5", "2000"} {
+		_, err := s.Put(bg, PutInput{PartitionKey: "k", ExplicitHashKey: key, Data: []byte("child")})
+		require.NoError(t, err)
+	}
+	clk.Advance(25 * time.Hour)
+	_, err := s.Put(bg, PutInput{PartitionKey: "k", ExplicitHashKey: "5", Data: []byte("later")})
+	require.NoError(t, err)
+	require.NoError(t, a.ApplyRetention(bg))
+	names, err := fs.ReadDir("/data/streams/1")
+	require.NoError(t, err)
+	require.NotEmpty(t, names)
+	for _, n := range names {
+		require.False(t, strings.HasPrefix(n, "0-"), "%s: the expired parent's", n)
+	}
+	require.NoError(t, a.Close())
+	b := reopenAt(t, fs, clk)
+	require.Empty(t, b.Recovery().Orphans)
+	require.Empty(t, b.Recovery().Corrupt)
+	require.NoError(t, b.Close())
+}
