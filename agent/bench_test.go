@@ -7,46 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"testing"
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/agent"
+	"github.com/shardlog/shardlog/internal/benchlog"
 )
-
-// benchLog writes a log of SHARDLOG_AGENT_BENCH_MB megabytes (64 by
-// default; the README's figure is of 1024) of 100-byte lines, and returns
-// its path and line count.
-func benchLog(b *testing.B) (string, int) {
-	b.Helper()
-	mb := 64
-	if v := os.Getenv("SHARDLOG_AGENT_BENCH_MB"); v != "" {
-		var err error
-		if mb, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	path := filepath.Join(b.TempDir(), "app.log")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	lines := mb << 20 / 100
-	for i := range lines {
-		fmt.Fprintf(w, "%-99d\n", i)
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	return path, lines
-}
 
 // BenchmarkReadLines is the floor BenchmarkTail is measured against:
 // reading the log and splitting its lines.
 func BenchmarkReadLines(b *testing.B) {
-	path, lines := benchLog(b)
+	path, lines := benchlog.Write(b)
 	b.ResetTimer()
 	for range b.N {
 		f, err := os.Open(path)
@@ -95,7 +66,7 @@ func pollUntilRead(b *testing.B, a *agent.Agent, lines int) {
 // BenchmarkTail tails the log into an embedded stream (no limits, and no
 // rate limit in the agent) until every line is acknowledged.
 func BenchmarkTail(b *testing.B) {
-	path, lines := benchLog(b)
+	path, lines := benchlog.Write(b)
 	ctx := context.Background()
 	b.ResetTimer()
 	for range b.N {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	sdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +15,7 @@ import (
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/agent"
 	"github.com/shardlog/shardlog/aws"
+	"github.com/shardlog/shardlog/internal/benchlog"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
@@ -27,27 +25,7 @@ import (
 // through the AWS SDK), until every line is acknowledged: the network
 // twin of package agent's BenchmarkTail.
 func BenchmarkTailToShardlogd(b *testing.B) {
-	mb := 64
-	if v := os.Getenv("SHARDLOG_AGENT_BENCH_MB"); v != "" {
-		var err error
-		if mb, err = strconv.Atoi(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-	path := filepath.Join(b.TempDir(), "app.log")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	lines := mb << 20 / 100
-	for i := range lines {
-		fmt.Fprintf(w, "%-99d\n", i)
-	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	path, lines := benchlog.Write(b)
 	ctx := context.Background()
 	quiet := slog.New(slog.DiscardHandler)
 	b.ResetTimer()
