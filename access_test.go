@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/iam"
+	"github.com/shardlog/shardlog/internal/testlog"
 )
 
 const accountID = "123456789012"
@@ -280,7 +280,7 @@ func TestDeniedCallersLearnNothingOfConsumers(t *testing.T) {
 // the action and the resource; a caller denied in a loop is counted, not
 // logged line by line.
 func TestDenialsAreLogged(t *testing.T) {
-	var buf lockedBuffer
+	var buf testlog.Buffer
 	a, s, _ := roleAccount(t, shardlog.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	require.ErrorIs(t, errOf(s.Put(as("nobody"), shardlog.PutInput{PartitionKey: "k", Data: []byte("x")})), shardlog.ErrAccessDenied)
 	line := buf.String()
@@ -291,24 +291,6 @@ func TestDenialsAreLogged(t *testing.T) {
 		require.ErrorIs(t, a.DeleteStream(as("nobody"), shardlog.DeleteStreamInput{StreamRef: shardlog.StreamRef{StreamName: "s"}}), shardlog.ErrAccessDenied)
 	}
 	require.Less(t, strings.Count(buf.String(), "access denied"), 20, "a flood is not logged line by line")
-}
-
-// lockedBuffer is a log destination safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestAccessConditions: a statement's conditions see the caller's address

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,33 +26,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/testlog"
 )
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // serveLogged runs shardlogd with args, its log in the returned buffer;
 // stop shuts it down gracefully and returns run's error.
-func serveLogged(t *testing.T, args ...string) (endpoint string, log *syncBuffer, stop func() error) {
+func serveLogged(t *testing.T, args ...string) (endpoint string, log *testlog.Buffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	log = &syncBuffer{}
+	log = &testlog.Buffer{}
 	errc := make(chan error, 1)
 	go func() {
 		err := run(ctx, nil, append([]string{"-addr", "127.0.0.1:0", "-limits=false", "-drain", "0"}, args...), pw, log)
@@ -204,7 +186,7 @@ func TestGracefulShutdown(t *testing.T) {
 // /healthz answers 200, /readyz, /metrics and the API 503 (which SDKs
 // retry); once open, all are served.
 func TestListensWhileOpening(t *testing.T) {
-	log := &syncBuffer{}
+	log := &testlog.Buffer{}
 	s, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-limits=false", "-drain", "0"}, log)
 	require.NoError(t, err)
 	opening, release := make(chan struct{}), make(chan struct{})
@@ -266,7 +248,7 @@ func TestOpeningFailsCleanly(t *testing.T) {
 // to 503 and goes on serving, each response closing its connection, until
 // the drain period ends or it is asked again.
 func TestDrainsBeforeClosing(t *testing.T) {
-	log := &syncBuffer{}
+	log := &testlog.Buffer{}
 	stop, cancel := context.WithCancel(context.Background())
 	hurry := make(chan struct{})
 	pr, pw := io.Pipe()

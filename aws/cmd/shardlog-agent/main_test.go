@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/testlog"
 	"github.com/shardlog/shardlog/kinesisapi"
 )
 
@@ -118,24 +117,6 @@ func TestRefusesBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "stream nowhere")
 }
 
-// lockedBuffer is a bytes.Buffer that a test reads while run writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestServesMetrics: with -metrics, GET /metrics has the agent's counts
 // and each file's lag, for Prometheus.
 func TestServesMetrics(t *testing.T) {
@@ -146,7 +127,7 @@ func TestServesMetrics(t *testing.T) {
 	require.NoError(t, os.WriteFile(config, fmt.Appendf(nil, `{"checkpointFile": %q, "flows": [{"filePattern": %q,
 	  "kinesisStream": "logs", "initialPosition": "START_OF_FILE", "maxBufferAgeMillis": 1000}]}`, filepath.Join(dir, "checkpoints"), log), 0o644))
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr lockedBuffer
+	var stderr testlog.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-c", config, "-data", filepath.Join(dir, "data"), "-metrics", "127.0.0.1:0"}, &stderr)
