@@ -15,13 +15,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shardlog/shardlog/firehose"
+	"github.com/shardlog/shardlog/internal/pgcopy"
 )
 
 // Destination is a firehose.Destination that loads each object into a
@@ -86,23 +86,7 @@ func (d *Destination) Put(ctx context.Context, key string, body []byte) error {
 }
 
 // copySQL is the COPY statement, its names quoted.
-func (d *Destination) copySQL() string {
-	var b strings.Builder
-	b.WriteString("COPY ")
-	b.WriteString(pgx.Identifier(strings.Split(d.Table, ".")).Sanitize())
-	if len(d.Columns) > 0 {
-		cols := make([]string, len(d.Columns))
-		for i, c := range d.Columns {
-			cols[i] = pgx.Identifier{c}.Sanitize()
-		}
-		b.WriteString(" (" + strings.Join(cols, ", ") + ")")
-	}
-	b.WriteString(" FROM STDIN")
-	if d.CopyOptions != "" {
-		b.WriteString(" WITH (" + d.CopyOptions + ")")
-	}
-	return b.String()
-}
+func (d *Destination) copySQL() string { return pgcopy.Statement(d.Table, d.Columns, d.CopyOptions) }
 
 // Close closes the connection, if one is open.
 func (d *Destination) Close(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shardlog/shardlog/firehose"
 	"github.com/shardlog/shardlog/firehoseapi"
+	"github.com/shardlog/shardlog/internal/pgcopy"
 )
 
 // clusters stand PostgreSQL databases in for Redshift clusters
@@ -44,24 +45,7 @@ func (cl clusters) destination(c firehoseapi.RedshiftConfig) (firehose.Destinati
 
 // copyCommand is psql's \copy of table from its standard input.
 func copyCommand(table string, columns []string, opts string) string {
-	quote := func(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
-	parts := strings.Split(table, ".")
-	for i, p := range parts {
-		parts[i] = quote(p)
-	}
-	sql := `\copy ` + strings.Join(parts, ".")
-	if len(columns) > 0 {
-		cols := make([]string, len(columns))
-		for i, c := range columns {
-			cols[i] = quote(c)
-		}
-		sql += " (" + strings.Join(cols, ", ") + ")"
-	}
-	sql += " FROM STDIN"
-	if opts != "" {
-		sql += " WITH (" + opts + ")"
-	}
-	return sql
+	return `\copy` + strings.TrimPrefix(pgcopy.Statement(table, columns, opts), "COPY")
 }
 
 // psqlLoad stages each object, then loads it with psql's \copy: all of it
