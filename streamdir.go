@@ -20,8 +20,8 @@ import (
 func streamDirEntry(entry string) (index uint32, name string, own, ok bool) {
 	num, name, prefixed := strings.Cut(entry, "-")
 	n, err := strconv.ParseUint(num, 10, 32)
-	if err != nil || (prefixed && name == "") {
-		return 0, "", false, false
+	if err != nil || strconv.FormatUint(n, 10) != num || prefixed && name == "" {
+		return 0, "", false, false // "07-index" is not shard 7's: its files are named "7-…"
 	}
 	return uint32(n), name, !prefixed, true
 }

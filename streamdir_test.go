@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestOrphansInTheStreamsDirectory(t *testing.T) {
 	a, s := oneShard(t, fs, clk)
 	want := putN(t, s, "r", 10)
 	require.NoError(t, a.Close())
-	for _, name := range []string{"9-0000000000.seg", "9-index", "stray"} {
+	for _, name := range []string{"9-0000000000.seg", "9-index", "stray", "00-index"} {
 		f, err := fs.Create("/data/streams/1/" + name)
 		require.NoError(t, err)
 		require.NoError(t, f.Close())
@@ -118,7 +119,7 @@ func TestOrphansInTheStreamsDirectory(t *testing.T) {
 	require.NoError(t, fs.MkdirAll("/data/streams/1/8"))
 
 	b := durable(t, fs.Process(), clk)
-	require.ElementsMatch(t, []string{"/data/streams/1/9-0000000000.seg", "/data/streams/1/9-index", "/data/streams/1/stray", "/data/streams/1/8"}, b.Recovery().Orphans)
+	require.ElementsMatch(t, []string{"/data/streams/1/9-0000000000.seg", "/data/streams/1/9-index", "/data/streams/1/stray", "/data/streams/1/00-index", "/data/streams/1/8"}, b.Recovery().Orphans)
 	require.Equal(t, want, shard0(t, b))
 	names, err := fs.ReadDir("/data/streams/1")
 	require.NoError(t, err)
@@ -143,6 +144,10 @@ func TestStreamDirEntry(t *testing.T) {
 		{"x-index", 0, "", false, false},
 		{"-index", 0, "", false, false},
 		{"99999999999-index", 0, "", false, false},
+		{"07-index", 0, "", false, false},
+		{"+7-index", 0, "", false, false},
+		{"007", 0, "", false, false},
+		{"0-index", 0, "index", false, true},
 	} {
 		index, name, own, ok := streamDirEntry(tc.entry)
 		require.Equal(t, tc.valid, ok, tc.entry)
@@ -179,4 +184,26 @@ func TestExpiredShardsFilesGo(t *testing.T) {
 	require.Empty(t, b.Recovery().Orphans)
 	require.Empty(t, b.Recovery().Corrupt)
 	require.NoError(t, b.Close())
+}
+
+// FuzzStreamDirEntry: a name taken for a shard's is exactly the name that
+// shard gives its file (or its own directory), so no other name is read as
+// one of its files.
+func FuzzStreamDirEntry(f *testing.F) {
+	for _, s := range []string{"7-0000000003.seg", "12-index", "3", "07-index", "-", "4294967296-index"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, entry string) {
+		index, name, own, ok := streamDirEntry(entry)
+		if !ok {
+			return
+		}
+		want := strconv.FormatUint(uint64(index), 10)
+		if !own {
+			want += "-" + name
+		}
+		if want != entry {
+			t.Fatalf("%q taken for shard %d's %q (own %v)", entry, index, name, own)
+		}
+	})
 }
