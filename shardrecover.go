@@ -308,7 +308,10 @@ func (sf *shardFiles) recoverFiles(names []string, idx map[uint32]indexRecord, d
 			continue
 		}
 		n64, err := strconv.ParseUint(num, 10, 32)
-		if err != nil {
+		if err != nil || sf.fileName(uint32(n64)) != sf.path(name) {
+			// Not a name the shard gives ("1.seg" is not file 1's): a
+			// stray file, left alone rather than taken for one of its own.
+			sf.st.log.Warn("shardlog: ignored a file that is not the shard's", "file", sf.path(name))
 			continue
 		}
 		n := uint32(n64)

@@ -2,6 +2,7 @@ package shardlog
 
 import (
 	"encoding/binary"
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
@@ -206,4 +207,37 @@ func FuzzStreamDirEntry(f *testing.F) {
 			t.Fatalf("%q taken for shard %d's %q (own %v)", entry, index, name, own)
 		}
 	})
+}
+
+// TestStrayFileIsNotTheShards: a file whose name only parses as one of a
+// shard's ("0-1.seg" beside "0-0000000001.seg") is left alone: opening
+// neither reads it as the shard's nor deletes the shard's own file for it,
+// in the stream's directory and in a shard's own.
+func TestStrayFileIsNotTheShards(t *testing.T) {
+	for _, own := range []bool{false, true} {
+		t.Run(fmt.Sprint("own directory=", own), func(t *testing.T) {
+			fs := vfs.NewMemFS()
+			clk := NewManualClock(tStart)
+			a, s := oneShard(t, fs, clk)
+			want := putN(t, s, "r", 10) // files 0 and 1
+			require.NoError(t, a.Close())
+			stray := "/data/streams/1/0-1.seg"
+			if own {
+				toShardDirectories(t, fs, "/data/streams/1")
+				stray = "/data/streams/1/0/1.seg"
+			}
+			f, err := fs.Create(stray)
+			require.NoError(t, err)
+			_, err = f.WriteAt([]byte("not a segment file"), 0)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+
+			b := reopenAt(t, fs, clk)
+			require.Empty(t, b.Recovery().Corrupt)
+			require.Equal(t, want, shard0(t, b))
+			require.NoError(t, b.Close())
+			_, err = fs.Open(stray)
+			require.NoError(t, err, "left alone")
+		})
+	}
 }
