@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 )
 
 // Benchmarks run on one shard with 100-byte payloads, 16-character keys from
@@ -194,20 +195,13 @@ func BenchmarkReadThrough(b *testing.B) {
 func BenchmarkHeapPerRecord(b *testing.B) {
 	const n = 1 << 20
 	for i := 0; i < b.N; i++ {
-		before := heapInUse()
+		before := memstat.HeapAlloc()
 		s := fill(b, n)
-		after := heapInUse()
-		b.ReportMetric(float64(int64(after)-int64(before))/n-116, "overhead-B/record")
+		after := memstat.HeapAlloc()
+		b.ReportMetric(float64(after-before)/n-116, "overhead-B/record")
 		runtime.KeepAlive(s)
 		s.Close()
 	}
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // BenchmarkSplitMerge splits a shard holding 1 M records and merges the

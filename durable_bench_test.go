@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 )
 
 // Durable benchmarks write to a directory under $TMPDIR, so they measure
@@ -148,14 +149,14 @@ func BenchmarkDurableReopen(b *testing.B) {
 	var heap float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer() // collecting the filler's garbage is not opening's cost
-		before := heapInUse()
+		before := memstat.HeapAlloc()
 		b.StartTimer()
 		s, err := shardlog.NewStream("bench", 1, shardlog.WithoutLimits(), shardlog.WithDir(dir))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		heap = float64(int64(heapInUse())-int64(before)) / n
+		heap = float64(memstat.HeapAlloc()-before) / n
 		if got := s.Account().Recovery().Records; got != n {
 			b.Fatalf("reopened %d records, want %d", got, n)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 	"github.com/stretchr/testify/require"
 )
 
@@ -70,14 +71,14 @@ func TestDurableHeapHoldsIndexNotData(t *testing.T) {
 	for i := range batch {
 		batch[i] = shardlog.PutInput{PartitionKey: "k", Data: make([]byte, 4<<10)}
 	}
-	before := heapAlloc()
+	before := memstat.HeapAlloc()
 	const records = 16 << 10 // of 4 KiB: 64 MiB
 	for i := 0; i < records; i += len(batch) {
 		res, err := s.PutBatch(ctx, batch)
 		require.NoError(t, err)
 		require.Zero(t, res.FailedRecordCount)
 	}
-	grown := int64(heapAlloc()) - int64(before)
+	grown := memstat.HeapAlloc() - before
 	t.Logf("64 MiB of records: heap grew %d KiB", grown>>10)
 	require.Less(t, grown, int64(8<<20), "the slabs being written and two cached ones, and the index")
 	runtime.KeepAlive(s)

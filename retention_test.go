@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 )
 
 func dataOf(recs []shardlog.Record) []string {
@@ -189,30 +190,23 @@ func TestExpiredShardStaysGoneAfterAFailedChange(t *testing.T) {
 	}
 }
 
-func heapAlloc() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // TestExpiryReturnsMemory fills a stream with 64 MiB, lets it expire, and
 // checks the heap comes back.
 func TestExpiryReturnsMemory(t *testing.T) {
 	a, clk := newAccount(t)
 	s := newStream(t, a, "s", 4)
-	before := heapAlloc()
+	before := memstat.HeapAlloc()
 	data := make([]byte, 1024)
 	for i := 0; i < 64<<10; i++ {
 		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: fmt.Sprint(i % 512), Data: data})
 		require.NoError(t, err)
 	}
-	full := heapAlloc()
-	require.Greater(t, full-before, uint64(60<<20))
+	full := memstat.HeapAlloc()
+	require.Greater(t, full-before, int64(60<<20))
 	clk.Advance(25 * time.Hour)
 	require.NoError(t, a.ApplyRetention(ctx))
-	after := heapAlloc()
-	require.Less(t, int64(after)-int64(before), int64(8<<20), "full %d MiB, after expiry %d MiB", (full-before)>>20, (after-before)>>20)
+	after := memstat.HeapAlloc()
+	require.Less(t, after-before, int64(8<<20), "full %d MiB, after expiry %d MiB", (full-before)>>20, (after-before)>>20)
 	runtime.KeepAlive(s)
 }
 
@@ -221,17 +215,17 @@ func TestExpiryReturnsMemory(t *testing.T) {
 func TestJanitorReachesIdleShards(t *testing.T) {
 	a, clk := newAccount(t, shardlog.WithJanitor(time.Hour))
 	s := newStream(t, a, "s", 2)
-	before := heapAlloc()
+	before := memstat.HeapAlloc()
 	data := make([]byte, 1024)
 	for i := 0; i < 32<<10; i++ {
 		_, err := s.Put(ctx, shardlog.PutInput{PartitionKey: fmt.Sprint(i % 64), Data: data})
 		require.NoError(t, err)
 	}
-	require.Greater(t, heapAlloc()-before, uint64(30<<20))
+	require.Greater(t, memstat.HeapAlloc()-before, int64(30<<20))
 	clk.Advance(23 * time.Hour)
-	require.Greater(t, heapAlloc()-before, uint64(30<<20), "nothing expired yet")
+	require.Greater(t, memstat.HeapAlloc()-before, int64(30<<20), "nothing expired yet")
 	clk.Advance(2 * time.Hour) // the janitor's 25th tick runs past the expiry
-	require.Less(t, int64(heapAlloc())-int64(before), int64(6<<20))
+	require.Less(t, memstat.HeapAlloc()-before, int64(6<<20))
 }
 
 func TestJanitorOnTheSystemClockStopsOnClose(t *testing.T) {

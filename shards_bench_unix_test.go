@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 )
 
 // benchShards is the stream's shard count in BenchmarkIdleShards: 1 000,
@@ -48,20 +49,6 @@ func diskUsed(b *testing.B, dir string) int64 {
 	return n
 }
 
-// resident returns the process's resident set in bytes, from /proc; 0
-// where there is none.
-func resident() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	var size, pages int64
-	if _, err := fmt.Sscan(string(b), &size, &pages); err != nil {
-		return 0
-	}
-	return pages * int64(os.Getpagesize())
-}
-
 // BenchmarkIdleShards measures what a durable stream of many shards, each
 // holding 10 records of 100 bytes, costs: heap a shard right after the
 // puts and once the shards have been idle for 5 minutes (of the account's
@@ -75,7 +62,7 @@ func BenchmarkIdleShards(b *testing.B) {
 		dir := b.TempDir()
 		clk := shardlog.NewManualClock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 		opts := []shardlog.Option{shardlog.WithDir(dir), shardlog.WithoutLimits(), shardlog.WithShardLimit(shards), shardlog.WithClock(clk)}
-		before, rssBefore := heapInUse(), resident()
+		before, rssBefore := memstat.HeapAlloc(), memstat.Resident()
 		start := time.Now()
 		a, err := shardlog.NewAccount(opts...)
 		if err != nil {
@@ -99,29 +86,29 @@ func BenchmarkIdleShards(b *testing.B) {
 			}
 		}
 		put := time.Since(start)
-		heap := int64(heapInUse()) - int64(before)
+		heap := memstat.HeapAlloc() - before
 		clk.Advance(5 * time.Minute)
 		start = time.Now()
 		if err := a.ApplyRetention(ctx); err != nil {
 			b.Fatal(err)
 		}
 		parked := time.Since(start)
-		heapIdle := int64(heapInUse()) - int64(before)
-		rssIdle := resident() - rssBefore
+		heapIdle := memstat.HeapAlloc() - before
+		rssIdle := memstat.Resident() - rssBefore
 		start = time.Now()
 		if err := a.Close(); err != nil {
 			b.Fatal(err)
 		}
 		closed := time.Since(start)
 		disk := diskUsed(b, dir)
-		before = heapInUse()
+		before = memstat.HeapAlloc()
 		start = time.Now()
 		a, err = shardlog.NewAccount(opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		reopened := time.Since(start)
-		heapReopened := int64(heapInUse()) - int64(before)
+		heapReopened := memstat.HeapAlloc() - before
 		if err := a.Close(); err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 	"github.com/stretchr/testify/require"
 )
 
@@ -171,10 +172,10 @@ func TestStorm(t *testing.T) {
 	}
 
 	// Memory is bounded by retention: once everything expires it comes back.
-	before := heapAlloc()
+	before := memstat.HeapAlloc()
 	clk.Advance(25 * time.Hour)
 	require.NoError(t, a.ApplyRetention(ctx))
-	after := heapAlloc()
+	after := memstat.HeapAlloc()
 	require.LessOrEqual(t, after, before, "expiry released the records")
 	require.Empty(t, readShard(t, s, shards[len(shards)-1].ShardID))
 }

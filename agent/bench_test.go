@@ -12,6 +12,7 @@ import (
 	"github.com/shardlog/shardlog"
 	"github.com/shardlog/shardlog/agent"
 	"github.com/shardlog/shardlog/internal/benchlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 )
 
 // BenchmarkReadLines is the floor BenchmarkTail is measured against:
@@ -140,7 +141,7 @@ func BenchmarkTail100Files(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		heap = max(heap, float64(ms.HeapInuse)/(1<<20))
-		rss = max(rss, residentMiB())
+		rss = max(rss, float64(memstat.Resident())/(1<<20))
 		if err := a.Close(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -152,18 +153,4 @@ func BenchmarkTail100Files(b *testing.B) {
 	if rss > 0 {
 		b.ReportMetric(rss, "rss-MiB")
 	}
-}
-
-// residentMiB is the process's resident set, from /proc; 0 where there is
-// none.
-func residentMiB() float64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	var size, resident int64
-	if _, err := fmt.Sscan(string(b), &size, &resident); err != nil {
-		return 0
-	}
-	return float64(resident*int64(os.Getpagesize())) / (1 << 20)
 }

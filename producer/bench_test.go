@@ -2,13 +2,13 @@ package producer_test
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/shardlog/shardlog"
+	"github.com/shardlog/shardlog/internal/memstat"
 	"github.com/shardlog/shardlog/producer"
 )
 
@@ -142,13 +142,13 @@ func BenchmarkBufferedHeap(b *testing.B) {
 					b.Fatal(err)
 				}
 				results := make([]*producer.Result, buffered)
-				before := heapAlloc()
+				before := memstat.HeapAlloc()
 				for i := range buffered {
 					if results[i], err = p.Put(ctx, strconv.Itoa(i%1000), data); err != nil {
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(float64(heapAlloc()-before)/float64(buffered), "heap-B/record")
+				b.ReportMetric(float64(memstat.HeapAlloc()-before)/float64(buffered), "heap-B/record")
 				for _, r := range results {
 					if r.Finished() {
 						b.Fatal("a record was sent: the measure is of buffered ones")
@@ -160,12 +160,4 @@ func BenchmarkBufferedHeap(b *testing.B) {
 			}
 		})
 	}
-}
-
-// heapAlloc returns the bytes of heap in use after a collection.
-func heapAlloc() int64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }
